@@ -1,0 +1,67 @@
+// Cross-area types. Everything numeric is a flat typed array so hot loops stay
+// allocation-free and matrices can be shared with worker_threads.
+
+/** User × item implicit ratings in compressed sparse row form (rows = users). */
+export interface RatingsMatrix {
+  nUsers: number;
+  nItems: number;
+  /** length nUsers + 1; row u spans indices[indptr[u] .. indptr[u+1]) */
+  indptr: Int32Array;
+  /** item index per non-zero, sorted ascending within a row */
+  indices: Int32Array;
+  /** aggregated weight r_ui > 0 per non-zero */
+  data: Float32Array;
+  userIds: string[];
+  itemIds: string[];
+}
+
+export type AlsSolver = 'cg' | 'cholesky';
+
+export interface AlsParams {
+  factors: number;
+  /** λ, L2 regularisation */
+  regularization: number;
+  /** α in confidence c = 1 + α·r */
+  alpha: number;
+  iterations: number;
+  solver: AlsSolver;
+  /** conjugate-gradient steps per row and sweep (implicit's default is 3) */
+  cgSteps: number;
+  seed: number;
+  /** worker threads; 1 = run in the calling thread */
+  threads: number;
+}
+
+export interface AlsModel {
+  factors: number;
+  /** nUsers × factors, row-major */
+  userFactors: Float32Array;
+  /** nItems × factors, row-major */
+  itemFactors: Float32Array;
+  /** weighted implicit loss after each iteration */
+  loss: number[];
+  secondsPerIteration: number[];
+}
+
+export interface RankingMetrics {
+  k: number;
+  precision: number;
+  recall: number;
+  ndcg: number;
+  map: number;
+  /** fraction of the catalogue that appears in at least one user's top k */
+  coverage: number;
+  users: number;
+}
+
+export interface LshParams {
+  /** L: number of hash tables */
+  tables: number;
+  /** b: bits (hyperplanes) per table */
+  bits: number;
+  /** dimension of the vectors being hashed (after any augmentation) */
+  dims: number;
+  seed: number;
+}
+
+export type ModelStatus = 'training' | 'candidate' | 'live' | 'retired' | 'failed';
