@@ -1,0 +1,72 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadConfig } from '../config/index.ts';
+import { infraDown, infraStatus, infraUp, type ServiceStatus } from '../infra/local/index.ts';
+import { createLogger } from '../infra/logger.ts';
+import { setup } from '../setup/index.ts';
+import { createContext } from './context.ts';
+
+function printStatus(rows: ServiceStatus[]): void {
+  for (const r of rows) {
+    const state = r.running ? 'running' : 'stopped';
+    const parts = [r.service.padEnd(13), state.padEnd(8), r.where, r.version ? `v${r.version}` : '', r.pid ? `pid ${r.pid}` : '', r.managed, r.detail ?? ''];
+    console.log(parts.filter(Boolean).join('  '));
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('recsys').description('Recommendations on Kafka + Elasticsearch').showHelpAfterError();
+
+  const infra = program.command('infra').description('local Elasticsearch + Kafka (skipped for ES_URL / KAFKA_BROKERS)');
+  infra
+    .command('up')
+    .description('download once, start (or reuse) and wait until healthy')
+    .action(async () => {
+      const config = loadConfig();
+      printStatus(await infraUp(config, createLogger(config.logLevel)));
+    });
+  infra
+    .command('down')
+    .description('stop the local services by their recorded pids')
+    .action(async () => {
+      const config = loadConfig();
+      await infraDown(config, createLogger(config.logLevel));
+      printStatus(await infraStatus(config));
+    });
+  infra
+    .command('status')
+    .description('what runs where, with versions')
+    .action(async () => printStatus(await infraStatus(loadConfig())));
+
+  program
+    .command('setup')
+    .description('apply es-mappings/ (templates, indices) and create Kafka topics; idempotent')
+    .action(async () => {
+      const ctx = createContext();
+      try {
+        const r = await setup(ctx.es, ctx.kafka, ctx.config, ctx.names, ctx.log);
+        console.log(`templates: ${r.templates.join(', ')}`);
+        console.log(`indices created: ${r.indicesCreated.join(', ') || '-'}; already there: ${r.indicesExisting.join(', ') || '-'}`);
+        console.log(`topics created: ${r.topicsCreated.join(', ') || '-'}; already there: ${r.topicsExisting.join(', ') || '-'}`);
+      } finally {
+        await ctx.close();
+      }
+    });
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().exitOverride().parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) process.exit(e.exitCode);
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(2);
+    }
+    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+    process.exit(1);
+  }
+}
+
+await main(process.argv);

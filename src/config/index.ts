@@ -1,0 +1,215 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createAjv } from './ajv.ts';
+
+/** Repository root, used for the local infrastructure folder and bundled files. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const DEFAULT_EVENT_WEIGHTS: Record<string, number> = {
+  page_view: 1,
+  click: 1,
+  add_to_cart: 3,
+  like: 3,
+  purchase: 5,
+  // weight of a rating event = its rating value (see ingest/weights.ts); 0 here is only a placeholder
+  rating: 0,
+};
+
+export interface Config {
+  es: { url?: string; username?: string; password?: string; apiKey?: string; local: boolean };
+  kafka: {
+    brokers?: string[];
+    clientId: string;
+    ssl: boolean;
+    sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+    partitions: number;
+    replicationFactor: number;
+    local: boolean;
+  };
+  indexPrefix: string;
+  topicPrefix: string;
+  localDir: string;
+  api: { port: number; host: string; apiKeys: string[]; defaultMode: 'exact' | 'ann' | 'lsh' };
+  events: { weights: Record<string, number>; allowUnknownTypes: boolean };
+  ingest: { batchSize: number };
+  train: {
+    schedule: string;
+    factors: number;
+    regularization: number;
+    alpha: number;
+    iterations: number;
+    solver: 'cg' | 'cholesky';
+    threads: number;
+    windowDays: number;
+    halfLifeDays: number;
+    minUserInteractions: number;
+    minItemInteractions: number;
+    gateTolerance: number;
+    keepVersions: number;
+  };
+  logLevel: string;
+}
+
+/** Every environment variable the system reads, with its schema and meaning (also used by the README). */
+export const ENV_SPEC = {
+  ES_URL: { type: 'string', format: 'uri', doc: 'External Elasticsearch; unset = local one on 127.0.0.1:9200' },
+  ES_USERNAME: { type: 'string', doc: 'Basic-auth user for ES_URL' },
+  ES_PASSWORD: { type: 'string', doc: 'Basic-auth password for ES_URL' },
+  ES_API_KEY: { type: 'string', doc: 'API key for ES_URL (instead of user/password)' },
+  KAFKA_BROKERS: { type: 'string', pattern: '^[^,\\s]+(,[^,\\s]+)*$', doc: 'External brokers host:port,...; unset = local 127.0.0.1:9092' },
+  KAFKA_CLIENT_ID: { type: 'string', minLength: 1, default: 'seed-recsys', doc: 'Kafka client id' },
+  KAFKA_SSL: { type: 'boolean', default: false, doc: 'Use TLS to the brokers' },
+  KAFKA_SASL_MECHANISM: { enum: ['plain', 'scram-sha-256', 'scram-sha-512'], doc: 'SASL mechanism' },
+  KAFKA_SASL_USERNAME: { type: 'string', doc: 'SASL user' },
+  KAFKA_SASL_PASSWORD: { type: 'string', doc: 'SASL password' },
+  KAFKA_PARTITIONS: { type: 'integer', minimum: 1, maximum: 1000, default: 3, doc: 'Partitions for topics created by setup' },
+  KAFKA_REPLICATION_FACTOR: { type: 'integer', minimum: 1, maximum: 10, default: 1, doc: 'Replication factor for topics created by setup' },
+  RECSYS_INDEX_PREFIX: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]*$|^$', default: '', doc: 'Prefix of every index and alias name' },
+  RECSYS_TOPIC_PREFIX: { type: 'string', pattern: '^[a-zA-Z0-9._-]*$', default: '', doc: 'Prefix of every Kafka topic and consumer group' },
+  RECSYS_LOCAL_DIR: { type: 'string', minLength: 1, doc: 'Where local ES/Kafka are downloaded and keep data (default <repo>/.local)' },
+  PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 8080, doc: 'API port' },
+  HOST: { type: 'string', default: '127.0.0.1', doc: 'API bind address' },
+  API_KEYS: { type: 'string', default: '', doc: 'Comma-separated admin API keys (header x-api-key); empty = admin endpoints refuse everyone' },
+  DEFAULT_MODE: { enum: ['exact', 'ann', 'lsh'], default: 'ann', doc: 'Scoring mode when a request names none' },
+  EVENT_WEIGHTS: { type: 'string', doc: 'JSON object overriding event type weights, e.g. {"purchase":8,"share":2}' },
+  ALLOW_UNKNOWN_EVENT_TYPES: { type: 'boolean', default: false, doc: 'Accept event types not in EVENT_WEIGHTS (weight 1)' },
+  INGEST_BATCH_SIZE: { type: 'integer', minimum: 1, maximum: 50000, default: 2000, doc: 'Events per bulk request' },
+  TRAIN_SCHEDULE: { type: 'string', minLength: 9, default: '0 3 * * *', doc: 'node-cron expression for `recsys schedule`' },
+  ALS_FACTORS: { type: 'integer', minimum: 2, maximum: 4096, default: 64, doc: 'Latent factors k' },
+  ALS_REGULARIZATION: { type: 'number', minimum: 0, default: 0.05, doc: 'λ' },
+  ALS_ALPHA: { type: 'number', exclusiveMinimum: 0, default: 20, doc: 'α in confidence 1 + α·r' },
+  ALS_ITERATIONS: { type: 'integer', minimum: 1, maximum: 1000, default: 15, doc: 'ALS sweeps' },
+  ALS_SOLVER: { enum: ['cg', 'cholesky'], default: 'cg', doc: 'Per-row solver' },
+  ALS_THREADS: { type: 'integer', minimum: 1, maximum: 256, default: 2, doc: 'worker_threads for training' },
+  TRAIN_WINDOW_DAYS: { type: 'number', minimum: 0, default: 0, doc: 'Only events newer than this many days (0 = all)' },
+  TRAIN_HALF_LIFE_DAYS: { type: 'number', minimum: 0, default: 0, doc: 'Time-decay half-life of event weights (0 = none)' },
+  TRAIN_MIN_USER_INTERACTIONS: { type: 'integer', minimum: 1, default: 1, doc: 'Drop users with fewer distinct items' },
+  TRAIN_MIN_ITEM_INTERACTIONS: { type: 'integer', minimum: 1, default: 1, doc: 'Drop items with fewer distinct users' },
+  GATE_TOLERANCE: { type: 'number', minimum: 0, maximum: 1, default: 0.02, doc: 'Max relative nDCG@10 drop vs the live model' },
+  MODELS_KEEP: { type: 'integer', minimum: 1, maximum: 100, default: 3, doc: 'Model versions kept for rollback' },
+  LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', doc: 'pino log level' },
+} as const;
+
+type EnvName = keyof typeof ENV_SPEC;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function buildValidator() {
+  const properties: Record<string, object> = {};
+  for (const [name, spec] of Object.entries(ENV_SPEC)) {
+    const { doc: _doc, ...schema } = spec as { doc: string } & Record<string, unknown>;
+    properties[name] = schema;
+  }
+  // coerceTypes turns "3" into 3 and "true" into true; useDefaults fills unset variables.
+  const ajv = createAjv({ coerceTypes: true, useDefaults: true, strict: false });
+  return ajv.compile({ type: 'object', properties });
+}
+
+const validate = buildValidator();
+
+/** Reads and validates the environment once; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const name of Object.keys(ENV_SPEC)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[name] = value;
+    else if (value === '' && (name === 'RECSYS_INDEX_PREFIX' || name === 'RECSYS_TOPIC_PREFIX' || name === 'API_KEYS')) raw[name] = '';
+  }
+  if (!validate(raw)) {
+    const err = validate.errors![0]!;
+    const variable = err.instancePath.replace(/^\//, '') || String(err.params['missingProperty'] ?? 'environment');
+    throw new ConfigError(variable, `${err.message ?? 'is invalid'} (got ${JSON.stringify(raw[variable])})`);
+  }
+  const v = raw as Record<EnvName, never> & Record<string, unknown>;
+  const str = (n: EnvName) => v[n] as unknown as string | undefined;
+  const num = (n: EnvName) => v[n] as unknown as number;
+  const bool = (n: EnvName) => v[n] as unknown as boolean;
+
+  const weights = { ...DEFAULT_EVENT_WEIGHTS, ...parseWeights(str('EVENT_WEIGHTS')) };
+  const sasl = str('KAFKA_SASL_MECHANISM');
+  if (sasl && (!str('KAFKA_SASL_USERNAME') || !str('KAFKA_SASL_PASSWORD'))) {
+    throw new ConfigError('KAFKA_SASL_USERNAME', 'and KAFKA_SASL_PASSWORD are required with KAFKA_SASL_MECHANISM');
+  }
+  const brokers = str('KAFKA_BROKERS')?.split(',');
+  return {
+    es: {
+      url: str('ES_URL'),
+      username: str('ES_USERNAME'),
+      password: str('ES_PASSWORD'),
+      apiKey: str('ES_API_KEY'),
+      local: !str('ES_URL'),
+    },
+    kafka: {
+      brokers,
+      clientId: str('KAFKA_CLIENT_ID')!,
+      ssl: bool('KAFKA_SSL'),
+      sasl: sasl
+        ? {
+            mechanism: sasl as 'plain',
+            username: str('KAFKA_SASL_USERNAME')!,
+            password: str('KAFKA_SASL_PASSWORD')!,
+          }
+        : undefined,
+      partitions: num('KAFKA_PARTITIONS'),
+      replicationFactor: num('KAFKA_REPLICATION_FACTOR'),
+      local: !brokers,
+    },
+    indexPrefix: str('RECSYS_INDEX_PREFIX') ?? '',
+    topicPrefix: str('RECSYS_TOPIC_PREFIX') ?? '',
+    localDir: path.resolve(str('RECSYS_LOCAL_DIR') ?? path.join(PROJECT_ROOT, '.local')),
+    api: {
+      port: num('PORT'),
+      host: str('HOST')!,
+      apiKeys: (str('API_KEYS') ?? '')
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+      defaultMode: str('DEFAULT_MODE') as 'ann',
+    },
+    events: { weights, allowUnknownTypes: bool('ALLOW_UNKNOWN_EVENT_TYPES') },
+    ingest: { batchSize: num('INGEST_BATCH_SIZE') },
+    train: {
+      schedule: str('TRAIN_SCHEDULE')!,
+      factors: num('ALS_FACTORS'),
+      regularization: num('ALS_REGULARIZATION'),
+      alpha: num('ALS_ALPHA'),
+      iterations: num('ALS_ITERATIONS'),
+      solver: str('ALS_SOLVER') as 'cg',
+      threads: num('ALS_THREADS'),
+      windowDays: num('TRAIN_WINDOW_DAYS'),
+      halfLifeDays: num('TRAIN_HALF_LIFE_DAYS'),
+      minUserInteractions: num('TRAIN_MIN_USER_INTERACTIONS'),
+      minItemInteractions: num('TRAIN_MIN_ITEM_INTERACTIONS'),
+      gateTolerance: num('GATE_TOLERANCE'),
+      keepVersions: num('MODELS_KEEP'),
+    },
+    logLevel: str('LOG_LEVEL')!,
+  };
+}
+
+function parseWeights(json: string | undefined): Record<string, number> {
+  if (!json) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    throw new ConfigError('EVENT_WEIGHTS', 'is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError('EVENT_WEIGHTS', 'must be a JSON object of event type → weight');
+  }
+  for (const [type, w] of Object.entries(parsed)) {
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) {
+      throw new ConfigError('EVENT_WEIGHTS', `weight of "${type}" must be a number ≥ 0`);
+    }
+  }
+  return parsed as Record<string, number>;
+}

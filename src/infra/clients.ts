@@ -1,0 +1,44 @@
+import { Client } from '@elastic/elasticsearch';
+import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import type { Config } from '../config/index.ts';
+import type { Logger } from './logger.ts';
+
+export const LOCAL_ES_URL = 'http://127.0.0.1:9200';
+export const LOCAL_KAFKA_BROKERS = ['127.0.0.1:9092'];
+
+export function createEsClient(config: Config): Client {
+  const { url, username, password, apiKey } = config.es;
+  return new Client({
+    node: url ?? LOCAL_ES_URL,
+    auth: apiKey ? { apiKey } : username ? { username, password: password ?? '' } : undefined,
+    requestTimeout: 60_000,
+    maxRetries: 3,
+  });
+}
+
+export function createKafka(config: Config, logger?: Logger): Kafka {
+  const k = config.kafka;
+  const kafkaConfig: KafkaConfig = {
+    clientId: k.clientId,
+    brokers: k.brokers ?? LOCAL_KAFKA_BROKERS,
+    ssl: k.ssl,
+    sasl: k.sasl as KafkaConfig['sasl'],
+    retry: { retries: 8, initialRetryTime: 200 },
+    logLevel: logLevel.WARN,
+    logCreator: logger ? kafkajsLogCreator(logger) : undefined,
+  };
+  return new Kafka(kafkaConfig);
+}
+
+// kafkajs logs its own way; route it into pino so all output is one JSON stream.
+function kafkajsLogCreator(logger: Logger) {
+  return () =>
+    ({ level, log }: { level: number; log: { message: string } & Record<string, unknown> }) => {
+      const { message, ...extra } = log;
+      const child = { kafkajs: true, ...extra };
+      if (level === logLevel.ERROR) logger.error(child, message);
+      else if (level === logLevel.WARN) logger.warn(child, message);
+      else if (level === logLevel.INFO) logger.info(child, message);
+      else logger.debug(child, message);
+    };
+}

@@ -1,0 +1,76 @@
+import type { Client } from '@elastic/elasticsearch';
+import type { Kafka } from 'kafkajs';
+import type { Config } from '../config/index.ts';
+import type { Names } from '../config/names.ts';
+import type { Logger } from '../infra/logger.ts';
+import { loadMapping, loadTemplate } from './mappings.ts';
+
+export interface SetupReport {
+  templates: string[];
+  indicesCreated: string[];
+  indicesExisting: string[];
+  topicsCreated: string[];
+  topicsExisting: string[];
+}
+
+/** Applies es-mappings/ and creates the Kafka topics. Safe to run any number of times. */
+export async function setup(es: Client, kafka: Kafka, config: Config, names: Names, log: Logger): Promise<SetupReport> {
+  const report: SetupReport = { templates: [], indicesCreated: [], indicesExisting: [], topicsCreated: [], topicsExisting: [] };
+
+  // Templates are PUT every time: the newest mapping wins for indices created from now on.
+  for (const [name, file] of [
+    [names.eventsTemplate, 'templates/events.json'],
+    [names.recommendationsTemplate, 'templates/recommendations.json'],
+  ] as const) {
+    await es.indices.putIndexTemplate({ name, ...loadTemplate(file, names.prefix) });
+    report.templates.push(name);
+  }
+
+  for (const [index, file] of [
+    [names.itemMetadata, 'indices/item-metadata.json'],
+    [names.userMetadata, 'indices/user-metadata.json'],
+    [names.models, 'indices/models.json'],
+    [names.locks, 'indices/locks.json'],
+  ] as const) {
+    const created = await createIndexIfMissing(es, index, loadMapping(file));
+    (created ? report.indicesCreated : report.indicesExisting).push(index);
+  }
+
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const wanted = [names.topics.events, names.topics.dlq, names.topics.recommendations];
+    const missing = wanted.filter((t) => !existing.has(t));
+    if (missing.length) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({
+          topic,
+          numPartitions: config.kafka.partitions,
+          replicationFactor: config.kafka.replicationFactor,
+          // The DLQ is the evidence of what was rejected: keep it a month.
+          configEntries: topic === names.topics.dlq ? [{ name: 'retention.ms', value: String(30 * 86_400_000) }] : [],
+        })),
+      });
+    }
+    report.topicsCreated = missing;
+    report.topicsExisting = wanted.filter((t) => existing.has(t));
+  } finally {
+    await admin.disconnect();
+  }
+  log.info(report, 'setup done');
+  return report;
+}
+
+export async function createIndexIfMissing(es: Client, index: string, body: Record<string, unknown>): Promise<boolean> {
+  if (await es.indices.exists({ index })) return false;
+  try {
+    await es.indices.create({ index, ...body });
+    return true;
+  } catch (e) {
+    // Lost a race with another `setup`: the index exists now, which is what we wanted.
+    if ((e as { meta?: { body?: { error?: { type?: string } } } }).meta?.body?.error?.type === 'resource_already_exists_exception') return false;
+    throw e;
+  }
+}
