@@ -1,0 +1,32 @@
+// `npm test`: bring the local infrastructure up if needed (or use ES_URL / KAFKA_BROKERS),
+// then typecheck, lint and run every vitest project. Any failure exits non-zero.
+import { spawnSync } from 'node:child_process';
+import { loadConfig } from '../src/config/index.ts';
+import { infraUp } from '../src/infra/local/index.ts';
+import { createLogger } from '../src/infra/logger.ts';
+
+function run(label: string, cmd: string, args: string[]): void {
+  const started = Date.now();
+  console.log(`\n── ${label}: ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit' });
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  if (r.status !== 0) {
+    console.error(`── ${label} failed after ${secs}s (exit ${r.status ?? r.signal})`);
+    process.exit(r.status ?? 1);
+  }
+  console.log(`── ${label} ok in ${secs}s`);
+}
+
+const started = Date.now();
+const config = loadConfig();
+const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+console.log('── infrastructure');
+for (const s of await infraUp(config, log)) {
+  console.log(`   ${s.service}: ${s.running ? 'running' : 'DOWN'} at ${s.where} ${s.version ?? ''}`);
+  if (!s.running) process.exit(1);
+}
+const extra = process.argv.slice(2);
+run('typecheck', 'npx', ['tsc', '--noEmit', '-p', '.']);
+run('lint', 'npx', ['eslint', '.']);
+run('tests', 'npx', ['vitest', 'run', ...extra]);
+console.log(`\nall checks passed in ${((Date.now() - started) / 1000).toFixed(0)}s`);

@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Partitioners } from 'kafkajs';
+import { ES_VERSION } from '../../src/infra/local/index.ts';
+import { setup } from '../../src/setup/index.ts';
+import { ConfigError, loadConfig } from '../../src/config/index.ts';
+import { testContext } from './harness.ts';
+
+const ctx = testContext('infra');
+
+afterAll(() => ctx.dispose());
+
+describe('Elasticsearch', () => {
+  it('answers and reports the version the client was built for', async () => {
+    const info = await ctx.es.nodes.info({ node_id: '_local', filter_path: 'nodes.*.version' });
+    const version = Object.values(info.nodes ?? {})[0]?.version ?? '';
+    if (ctx.config.es.local) expect(version).toBe(ES_VERSION);
+    expect(version.split('.')[0]).toBe('8'); // @elastic/elasticsearch 8.x
+  });
+
+  it('finds the nearest vectors with dense_vector + knn, in order', async () => {
+    const index = `${ctx.config.indexPrefix}knn-check`;
+    await ctx.es.indices.create({
+      index,
+      mappings: { properties: { v: { type: 'dense_vector', dims: 3, similarity: 'cosine', index: true, index_options: { type: 'hnsw' } } } },
+    });
+    const docs = {
+      east: [1, 0, 0],
+      north: [0, 1, 0],
+      up: [0, 0, 1],
+      northeast: [1, 1, 0],
+      mostlyEast: [1, 0.1, 0],
+    };
+    await ctx.es.bulk({ refresh: true, operations: Object.entries(docs).flatMap(([id, v]) => [{ index: { _index: index, _id: id } }, { v }]) });
+    const res = await ctx.es.search({ index, knn: { field: 'v', query_vector: [1, 0.05, 0], k: 3, num_candidates: 10 }, _source: false });
+    expect(res.hits.hits.map((h) => h._id)).toEqual(['mostlyEast', 'east', 'northeast']);
+  });
+});
+
+describe('Kafka with kafkajs', () => {
+  const topic = `${ctx.config.topicPrefix}roundtrip`;
+  const groupId = `${ctx.config.topicPrefix}roundtrip-group`;
+
+  beforeAll(async () => {
+    const admin = ctx.kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 1 }] });
+    await admin.disconnect();
+  });
+
+  async function consumeFor(ms: number, seen: string[]): Promise<void> {
+    const consumer = ctx.kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline && seen.length < 1000) await new Promise((r) => setTimeout(r, 100));
+    // a restarted consumer must have the chance to (wrongly) re-read: wait a little more
+    await new Promise((r) => setTimeout(r, 1500));
+    await consumer.disconnect();
+  }
+
+  it('produces 1,000 messages, a group reads exactly those, commits, and a restart reads none again', async () => {
+    const producer = ctx.kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const sent = Array.from({ length: 1000 }, (_, i) => `m${i}`);
+    await producer.send({ topic, acks: -1, messages: sent.map((value, i) => ({ key: `k${i % 37}`, value })) });
+    await producer.disconnect();
+
+    const first: string[] = [];
+    await consumeFor(30_000, first);
+    expect(first.length).toBe(1000);
+    expect(new Set(first)).toEqual(new Set(sent));
+
+    const second: string[] = [];
+    await consumeFor(4_000, second);
+    expect(second).toEqual([]);
+  });
+});
+
+describe('setup', () => {
+  it('is idempotent: a second run creates nothing and fails on nothing', async () => {
+    const first = await setup(ctx.es, ctx.kafka, ctx.config, ctx.names, ctx.log);
+    expect(first.indicesCreated).toEqual(expect.arrayContaining([ctx.names.itemMetadata, ctx.names.models]));
+    expect(first.topicsCreated).toEqual([ctx.names.topics.events, ctx.names.topics.dlq, ctx.names.topics.recommendations]);
+    const second = await setup(ctx.es, ctx.kafka, ctx.config, ctx.names, ctx.log);
+    expect(second.indicesCreated).toEqual([]);
+    expect(second.topicsCreated).toEqual([]);
+    expect(second.indicesExisting.length).toBe(first.indicesCreated.length);
+    const tpl = await ctx.es.indices.getIndexTemplate({ name: ctx.names.eventsTemplate });
+    expect(tpl.index_templates[0]?.index_template.index_patterns).toEqual([`${ctx.config.indexPrefix}events-*`]);
+  });
+});
+
+describe('config', () => {
+  it('names the bad variable', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrowError(ConfigError);
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrowError(/PORT/);
+    expect(() => loadConfig({ ES_URL: 'not a url' })).toThrowError(/ES_URL/);
+    expect(() => loadConfig({ KAFKA_BROKERS: 'a:1,,b:2' })).toThrowError(/KAFKA_BROKERS/);
+    expect(() => loadConfig({ EVENT_WEIGHTS: '{"purchase":-1}' })).toThrowError(/EVENT_WEIGHTS/);
+    expect(() => loadConfig({ ALS_SOLVER: 'sgd' })).toThrowError(/ALS_SOLVER/);
+  });
+
+  it('selects external clusters when ES_URL / KAFKA_BROKERS are set', () => {
+    const c = loadConfig({ ES_URL: 'https://es.example:9200', KAFKA_BROKERS: 'k1:9092,k2:9092' });
+    expect(c.es.local).toBe(false);
+    expect(c.kafka.local).toBe(false);
+    expect(c.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);
+  });
+});
