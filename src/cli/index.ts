@@ -4,6 +4,9 @@ import { infraDown, infraStatus, infraUp, type ServiceStatus } from '../infra/lo
 import { createLogger } from '../infra/logger.ts';
 import { setup } from '../setup/index.ts';
 import { createContext } from './context.ts';
+import { startIngest } from '../ingest/service.ts';
+import { createRegistry } from '../infra/metrics.ts';
+import { untilSignal } from './signals.ts';
 
 function printStatus(rows: ServiceStatus[]): void {
   for (const r of rows) {
@@ -50,6 +53,18 @@ export function buildProgram(): Command {
       } finally {
         await ctx.close();
       }
+    });
+
+  program
+    .command('ingest')
+    .description('consume events (→ event store, invalid → DLQ) and served lists (→ recommendations-*)')
+    .action(async () => {
+      const ctx = createContext();
+      const service = await startIngest(ctx, createRegistry(), { metricsPort: ctx.config.ingest.metricsPort });
+      const signal = await untilSignal();
+      ctx.log.info({ signal }, 'finishing the batch in hand, committing, exiting');
+      await service.stop();
+      await ctx.close();
     });
 
   return program;

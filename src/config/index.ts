@@ -31,7 +31,7 @@ export interface Config {
   localDir: string;
   api: { port: number; host: string; apiKeys: string[]; defaultMode: 'exact' | 'ann' | 'lsh' };
   events: { weights: Record<string, number>; allowUnknownTypes: boolean };
-  ingest: { batchSize: number };
+  ingest: { batchSize: number; metricsPort: number };
   train: {
     schedule: string;
     factors: number;
@@ -73,6 +73,7 @@ export const ENV_SPEC = {
   DEFAULT_MODE: { enum: ['exact', 'ann', 'lsh'], default: 'ann', doc: 'Scoring mode when a request names none' },
   EVENT_WEIGHTS: { type: 'string', doc: 'JSON object overriding event type weights, e.g. {"purchase":8,"share":2}' },
   ALLOW_UNKNOWN_EVENT_TYPES: { type: 'boolean', default: false, doc: 'Accept event types not in EVENT_WEIGHTS (weight 1)' },
+  INGEST_METRICS_PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 9464, doc: 'Port of /metrics for `recsys ingest` and `recsys online`' },
   INGEST_BATCH_SIZE: { type: 'integer', minimum: 1, maximum: 50000, default: 2000, doc: 'Events per bulk request' },
   TRAIN_SCHEDULE: { type: 'string', minLength: 9, default: '0 3 * * *', doc: 'node-cron expression for `recsys schedule`' },
   ALS_FACTORS: { type: 'integer', minimum: 2, maximum: 4096, default: 64, doc: 'Latent factors k' },
@@ -175,7 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       defaultMode: str('DEFAULT_MODE') as 'ann',
     },
     events: { weights, allowUnknownTypes: bool('ALLOW_UNKNOWN_EVENT_TYPES') },
-    ingest: { batchSize: num('INGEST_BATCH_SIZE') },
+    ingest: { batchSize: num('INGEST_BATCH_SIZE'), metricsPort: num('INGEST_METRICS_PORT') },
     train: {
       schedule: str('TRAIN_SCHEDULE')!,
       factors: num('ALS_FACTORS'),

@@ -1,0 +1,33 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per process, created at start and passed to whoever records metrics. */
+export function createRegistry(defaults = true): Registry {
+  const registry = new Registry();
+  if (defaults) collectDefaultMetrics({ register: registry, prefix: 'recsys_' });
+  return registry;
+}
+
+export interface IngestMetrics {
+  consumed: Counter<'topic'>;
+  indexed: Counter<'topic'>;
+  duplicates: Counter<'topic'>;
+  retried: Counter<'topic' | 'reason'>;
+  deadLettered: Counter<'topic' | 'reason'>;
+  lag: Gauge<'topic' | 'partition'>;
+  batchSeconds: Histogram<'topic'>;
+  esUnavailable: Gauge;
+}
+
+export function ingestMetrics(registry: Registry): IngestMetrics {
+  const r = { registers: [registry] };
+  return {
+    consumed: new Counter({ name: 'recsys_ingest_consumed_total', help: 'Messages consumed from Kafka', labelNames: ['topic'], ...r }),
+    indexed: new Counter({ name: 'recsys_ingest_indexed_total', help: 'Documents newly written to Elasticsearch', labelNames: ['topic'], ...r }),
+    duplicates: new Counter({ name: 'recsys_ingest_duplicates_total', help: 'Messages whose _id was already stored (replays)', labelNames: ['topic'], ...r }),
+    retried: new Counter({ name: 'recsys_ingest_retried_total', help: 'Bulk items or requests retried', labelNames: ['topic', 'reason'], ...r }),
+    deadLettered: new Counter({ name: 'recsys_ingest_dead_lettered_total', help: 'Messages sent to the dead-letter topic', labelNames: ['topic', 'reason'], ...r }),
+    lag: new Gauge({ name: 'recsys_ingest_consumer_lag', help: 'Messages behind the log end per partition', labelNames: ['topic', 'partition'], ...r }),
+    batchSeconds: new Histogram({ name: 'recsys_ingest_batch_seconds', help: 'Time to store one consumed batch', labelNames: ['topic'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], ...r }),
+    esUnavailable: new Gauge({ name: 'recsys_ingest_es_unavailable', help: '1 while Elasticsearch cannot be reached and the consumer waits', ...r }),
+  };
+}

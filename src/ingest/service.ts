@@ -1,0 +1,79 @@
+import http from 'node:http';
+import type { Registry } from 'prom-client';
+import type { AppContext } from '../cli/context.ts';
+import { ingestMetrics } from '../infra/metrics.ts';
+import { consumerLag } from './lag.ts';
+import { KafkaToEsSink } from './sink.ts';
+import { eventsTransform, servedTransform } from './transforms.ts';
+
+export interface IngestService {
+  stop(): Promise<void>;
+}
+
+/**
+ * `recsys ingest`: the events sink (events → event store, invalid → DLQ) and the served-list sink
+ * (recommendations → recommendations-*), with lag measured every few seconds.
+ */
+export async function startIngest(ctx: AppContext, registry: Registry, opts: { metricsPort?: number; lagIntervalMs?: number } = {}): Promise<IngestService> {
+  const { es, kafka, names, log, config } = ctx;
+  const metrics = ingestMetrics(registry);
+  const deps = { es, kafka, log, metrics };
+  const sinks = [
+    new KafkaToEsSink(deps, {
+      name: 'events',
+      topic: names.topics.events,
+      groupId: names.groups.ingest,
+      dlqTopic: names.topics.dlq,
+      transform: eventsTransform(es, names, config.events, names.topics.events),
+      bulkSize: config.ingest.batchSize,
+    }),
+    new KafkaToEsSink(deps, {
+      name: 'recommendations',
+      topic: names.topics.recommendations,
+      groupId: names.groups.recommendations,
+      dlqTopic: names.topics.dlq,
+      transform: servedTransform(names),
+      bulkSize: config.ingest.batchSize,
+    }),
+  ];
+  for (const s of sinks) await s.start();
+
+  const admin = kafka.admin();
+  await admin.connect();
+  const lagTimer = setInterval(async () => {
+    try {
+      for (const [topic, group] of [[names.topics.events, names.groups.ingest]] as const) {
+        const lags = await consumerLag(admin, group, topic);
+        for (const l of lags) metrics.lag.set({ topic, partition: String(l.partition) }, l.lag);
+        log.debug({ topic, lag: lags.reduce((a, l) => a + l.lag, 0) }, 'consumer lag');
+      }
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'could not measure lag');
+    }
+  }, opts.lagIntervalMs ?? 10_000);
+  lagTimer.unref();
+
+  let server: http.Server | undefined;
+  if (opts.metricsPort !== undefined) {
+    server = http.createServer(async (req, res) => {
+      if (req.url === '/metrics') {
+        res.setHeader('content-type', registry.contentType);
+        res.end(await registry.metrics());
+      } else {
+        res.statusCode = 404;
+        res.end();
+      }
+    });
+    await new Promise<void>((r) => server!.listen(opts.metricsPort, config.api.host, r));
+    log.info({ port: opts.metricsPort }, 'ingest metrics at /metrics');
+  }
+
+  return {
+    async stop() {
+      clearInterval(lagTimer);
+      await Promise.all(sinks.map((s) => s.stop()));
+      await admin.disconnect();
+      await new Promise((r) => (server ? server.close(r) : r(undefined)));
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import type { Client } from '@elastic/elasticsearch';
+import type { KafkaMessage } from 'kafkajs';
+import type { Names } from '../config/names.ts';
+import type { SinkDoc } from './bulk-store.ts';
+import type { BatchTransform, Rejection } from './sink.ts';
+import { checkEvent, type EventRules } from './validate.ts';
+import type { StoredEvent } from './event-schema.ts';
+
+function parseJson(message: KafkaMessage): { ok: true; value: unknown } | { ok: false; error: string } {
+  const text = message.value?.toString('utf8');
+  if (!text) return { ok: false, error: 'empty message' };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (e) {
+    return { ok: false, error: `not JSON: ${(e as Error).message}` };
+  }
+}
+
+/** Which attribution kind an action on a served list counts as. */
+export function attributionKind(eventType: string): 'click' | 'conversion' | 'action' {
+  if (eventType === 'click' || eventType === 'page_view') return 'click';
+  if (eventType === 'add_to_cart' || eventType === 'purchase') return 'conversion';
+  return 'action';
+}
+
+/**
+ * events topic → events-YYYY.MM.DD (by event time), `_id` = event_id with op create, so a replayed
+ * event is a 409 no-op. Events that carry a recommendation_id also become click/conversion records
+ * in recommendations-*, tagged with the model that served the list.
+ */
+export function eventsTransform(es: Client, names: Names, rules: EventRules, topic: string): BatchTransform {
+  return async (messages, partition) => {
+    const docs: SinkDoc[] = [];
+    const rejected: Rejection[] = [];
+    const attributed: Array<{ origin: number; event: StoredEvent }> = [];
+    const ingestedAt = new Date().toISOString();
+    messages.forEach((m, origin) => {
+      const parsed = parseJson(m);
+      if (!parsed.ok) return void rejected.push({ origin, reason: 'invalid_json', message: parsed.error });
+      const check = checkEvent(parsed.value, rules);
+      if (!check.ok) return void rejected.push({ origin, reason: 'schema', field: check.error.field, message: `${check.error.field} ${check.error.message}` });
+      const e = check.event;
+      docs.push({
+        index: names.eventsIndex(new Date(e.timestamp)),
+        id: e.event_id,
+        op: 'create',
+        origin,
+        doc: { ...e, ingested_at: ingestedAt, source: { topic, partition, offset: Number(m.offset) } },
+      });
+      if (e.recommendation_id) attributed.push({ origin, event: e });
+    });
+    if (attributed.length) {
+      const models = await servedModels(es, names, attributed.map((a) => a.event.recommendation_id!));
+      for (const { origin, event } of attributed) {
+        docs.push({
+          index: names.recommendationsIndex(new Date(event.timestamp)),
+          id: `attr-${event.event_id}`,
+          op: 'create',
+          origin,
+          doc: {
+            kind: attributionKind(event.event_type),
+            recommendation_id: event.recommendation_id,
+            model_id: models.get(event.recommendation_id!)?.model_id ?? 'unknown',
+            endpoint: models.get(event.recommendation_id!)?.endpoint,
+            user_id: event.user_id,
+            item_id: event.item_id,
+            event_id: event.event_id,
+            event_type: event.event_type,
+            timestamp: event.timestamp,
+          },
+        });
+      }
+    }
+    return { docs, rejected };
+  };
+}
+
+async function servedModels(es: Client, names: Names, ids: string[]): Promise<Map<string, { model_id: string; endpoint?: string }>> {
+  const res = await es.search<{ recommendation_id: string; model_id: string; endpoint?: string }>({
+    index: names.recommendationsPattern,
+    ignore_unavailable: true,
+    allow_no_indices: true,
+    size: ids.length,
+    query: { bool: { filter: [{ term: { kind: 'served' } }, { terms: { recommendation_id: [...new Set(ids)] } }] } },
+    _source: ['recommendation_id', 'model_id', 'endpoint'],
+  });
+  return new Map(res.hits.hits.map((h) => [h._source!.recommendation_id, h._source!]));
+}
+
+/** recommendations topic (written by our own API) → recommendations-*, `_id` = recommendation_id. */
+export function servedTransform(names: Names): BatchTransform {
+  return async (messages) => {
+    const docs: SinkDoc[] = [];
+    const rejected: Rejection[] = [];
+    messages.forEach((m, origin) => {
+      const parsed = parseJson(m);
+      if (!parsed.ok) return void rejected.push({ origin, reason: 'invalid_json', message: parsed.error });
+      const rec = parsed.value as { recommendation_id?: unknown; timestamp?: unknown };
+      if (typeof rec.recommendation_id !== 'string' || typeof rec.timestamp !== 'string' || Number.isNaN(Date.parse(rec.timestamp))) {
+        return void rejected.push({ origin, reason: 'schema', message: 'served record needs recommendation_id and timestamp' });
+      }
+      docs.push({ index: names.recommendationsIndex(new Date(rec.timestamp)), id: rec.recommendation_id, op: 'create', origin, doc: { kind: 'served', ...rec } });
+    });
+    return { docs, rejected };
+  };
+}

@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config/index.ts';
+import { toFieldError, validateEventShape, type FieldError, type StoredEvent } from './event-schema.ts';
+
+export type EventCheck = { ok: true; event: StoredEvent } | { ok: false; error: FieldError };
+
+// Events from before this or more than a day ahead are clock errors, not history.
+const EARLIEST = Date.parse('2000-01-01T00:00:00Z');
+const MAX_FUTURE_MS = 86_400_000;
+
+export interface EventRules {
+  weights: Record<string, number>;
+  allowUnknownTypes: boolean;
+}
+
+export function eventRules(config: Config): EventRules {
+  return config.events;
+}
+
+/**
+ * Schema check plus the rules a schema cannot say (known event types, ratings carry a value,
+ * plausible time), then normalisation. `assignId` is for the API edge only: an event without an
+ * id gets one before it reaches Kafka, so replays of that message keep it.
+ */
+export function checkEvent(input: unknown, rules: EventRules, opts: { assignId?: boolean; now?: number } = {}): EventCheck {
+  if (!validateEventShape(input)) return { ok: false, error: toFieldError(validateEventShape.errors) };
+  const e = input;
+  if (!(e.event_type in rules.weights) && !rules.allowUnknownTypes) {
+    return { ok: false, error: { field: 'event_type', message: `unknown event type "${e.event_type}" (known: ${Object.keys(rules.weights).join(', ')})` } };
+  }
+  if (e.event_type === 'rating' && e.weight === undefined) {
+    return { ok: false, error: { field: 'weight', message: 'a rating event carries its rating value in weight' } };
+  }
+  const ms = typeof e.timestamp === 'number' ? e.timestamp : Date.parse(e.timestamp);
+  const now = opts.now ?? Date.now();
+  if (!Number.isFinite(ms) || ms < EARLIEST) return { ok: false, error: { field: 'timestamp', message: 'is before 2000-01-01' } };
+  if (ms > now + MAX_FUTURE_MS) return { ok: false, error: { field: 'timestamp', message: 'is more than a day in the future' } };
+  let eventId = e.event_id;
+  if (!eventId) {
+    if (!opts.assignId) return { ok: false, error: { field: 'event_id', message: 'is required on the topic (the API assigns one)' } };
+    eventId = randomUUID();
+  }
+  const event: StoredEvent = {
+    event_id: eventId,
+    user_id: e.user_id,
+    item_id: e.item_id,
+    event_type: e.event_type,
+    timestamp: new Date(ms).toISOString(),
+  };
+  if (e.weight !== undefined) event.weight = e.weight;
+  if (e.recommendation_id !== undefined) event.recommendation_id = e.recommendation_id;
+  if (e.context !== undefined) event.context = e.context;
+  return { ok: true, event };
+}
+
+/** Weight of an event for training: explicit weight wins, else the type's configured weight. */
+export function eventWeight(event: Pick<StoredEvent, 'event_type' | 'weight'>, weights: Record<string, number>): number {
+  if (event.weight !== undefined) return event.weight;
+  return weights[event.event_type] ?? 1;
+}
