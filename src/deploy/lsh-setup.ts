@@ -1,0 +1,100 @@
+import { LshHasher, augmentItemForMips, augmentQueryForMips, chooseLshParams, maxNorm, normalizeVector, type SerializedLsh } from '../lsh/index.ts';
+
+/** What a model stores so queries hash exactly as its items were hashed. */
+export interface ModelLsh {
+  mips: SerializedLsh & { augmented: boolean; maxNorm: number };
+  cosine: SerializedLsh;
+  tuning?: { mips: { recall: number; candidateFraction: number }; cosine: { recall: number; candidateFraction: number } };
+}
+
+export interface LshChoiceInput {
+  factors: number;
+  itemFactors: Float32Array;
+  userFactors: Float32Array;
+  /** fixed (L, b) instead of tuning on a sample */
+  fixed?: { tables: number; bits: number; seed: number };
+  targetRecall?: number;
+  seed?: number;
+}
+
+function sampleRows(flat: Float32Array, dims: number, n: number, seed: number): Float32Array {
+  const rows = flat.length / dims;
+  if (rows <= n) return flat;
+  const out = new Float32Array(n * dims);
+  // a fixed stride walk is a deterministic, spread-out sample
+  const stride = rows / n;
+  for (let i = 0; i < n; i++) {
+    const r = Math.floor((i * stride + seed) % rows);
+    out.set(flat.subarray(r * dims, (r + 1) * dims), i * dims);
+  }
+  return out;
+}
+
+/**
+ * Picks L and b for both spaces from a sample of the real factors (recall@10 of the candidate
+ * set ≥ target with the smallest candidate set). For inner products it tries the MIPS
+ * augmentation and plain angular hashing of the raw vectors and keeps the one needing fewer
+ * candidates: on ALS factors with a narrow norm spread the augmentation's extra coordinate
+ * dominates and costs recall (Yan et al. 2018), so this is measured, not assumed.
+ */
+export function chooseModelLsh(input: LshChoiceInput): ModelLsh {
+  const k = input.factors;
+  const seed = input.seed ?? 1;
+  const M = maxNorm(input.itemFactors, k) || 1;
+  if (input.fixed) {
+    const f = input.fixed;
+    const mips = new LshHasher({ tables: f.tables, bits: f.bits, dims: k + 1, seed: f.seed });
+    const cosine = new LshHasher({ tables: f.tables, bits: f.bits, dims: k, seed: f.seed + 1 });
+    return { mips: { ...mips.serialize(), augmented: true, maxNorm: M }, cosine: cosine.serialize() };
+  }
+  const items = sampleRows(input.itemFactors, k, 20_000, seed);
+  const users = sampleRows(input.userFactors.length ? input.userFactors : input.itemFactors, k, 200, seed + 7);
+  const itemQueries = sampleRows(input.itemFactors, k, 200, seed + 13);
+  const target = input.targetRecall ?? 0.9;
+  const common = { dims: k, k: 10, targetRecall: target, seed };
+  const aug = chooseLshParams({ ...common, items, queries: users, mode: 'mips', augment: true });
+  const raw = chooseLshParams({ ...common, items, queries: users, mode: 'mips', augment: false });
+  const better = rank(aug) <= rank(raw) ? aug : raw;
+  const cos = chooseLshParams({ ...common, items, queries: itemQueries, mode: 'cosine' });
+  const mips = new LshHasher(better.params);
+  return {
+    mips: { ...mips.serialize(), augmented: better.augmented, maxNorm: M },
+    cosine: new LshHasher(cos.params).serialize(),
+    tuning: {
+      mips: { recall: better.chosen.recall, candidateFraction: better.chosen.candidateFraction },
+      cosine: { recall: cos.chosen.recall, candidateFraction: cos.chosen.candidateFraction },
+    },
+  };
+}
+
+// meeting the target first, then fewest candidates, then recall
+function rank(c: ReturnType<typeof chooseLshParams>): number {
+  return (c.meetsTarget ? 0 : 10) + c.chosen.candidateFraction - (c.meetsTarget ? 0 : c.chosen.recall);
+}
+
+/** Hashers ready to use, and the vector each side of a query must be hashed as. */
+export class ModelHashers {
+  private readonly mips: LshHasher;
+  private readonly cosine: LshHasher;
+  private readonly augmented: boolean;
+  private readonly M: number;
+
+  constructor(lsh: ModelLsh) {
+    this.mips = LshHasher.deserialize(lsh.mips);
+    this.cosine = LshHasher.deserialize(lsh.cosine);
+    this.augmented = lsh.mips.augmented;
+    this.M = lsh.mips.maxNorm;
+  }
+
+  itemMipsTerms(factor: Float32Array): string[] {
+    return this.mips.bucketTerms(this.augmented ? augmentItemForMips(factor, this.M) : factor);
+  }
+
+  queryMipsTerms(userFactor: ArrayLike<number>): string[] {
+    return this.mips.bucketTerms(this.augmented ? augmentQueryForMips(userFactor) : Float32Array.from(userFactor));
+  }
+
+  cosineTerms(factor: ArrayLike<number>): string[] {
+    return this.cosine.bucketTerms(normalizeVector(factor));
+  }
+}

@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activateModel, deployedVersions, deployModel, rollback, type DeployInput } from '../../src/deploy/index.ts';
+import { getModel, liveModelId } from '../../src/registry/models.ts';
+import { setup } from '../../src/setup/index.ts';
+import { testContext } from './harness.ts';
+
+const ctx = testContext('deploy', { MODELS_KEEP: '3' });
+const { es, names } = ctx;
+const K = 8;
+const N_ITEMS = 400;
+const N_USERS = 40;
+
+function planted(modelId: string, seed: number): DeployInput {
+  let s = seed;
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+  const itemIds = Array.from({ length: N_ITEMS }, (_, i) => `i${i}`);
+  const userIds = Array.from({ length: N_USERS }, (_, u) => `u${u}`);
+  return {
+    modelId,
+    factors: K,
+    itemIds,
+    itemFactors: Float32Array.from({ length: N_ITEMS * K }, rnd),
+    userIds,
+    userFactors: Float32Array.from({ length: N_USERS * K }, rnd),
+    recentItems: new Map(userIds.map((u, i) => [u, [`i${i}`]])),
+    popularity: new Map(itemIds.map((id, i) => [id, N_ITEMS - i])),
+    lsh: { tables: 4, bits: 6, seed: 3 },
+  };
+}
+
+beforeAll(async () => {
+  await setup(es, ctx.kafka, ctx.config, names, ctx.log);
+  // catalogue: every factor item plus 10 new items the model has never seen
+  const ops = Array.from({ length: N_ITEMS + 10 }, (_, i) => [
+    { index: { _index: names.itemMetadata, _id: `i${i}` } },
+    { item_id: `i${i}`, name: `Item ${i}`, category: i % 2 ? 'books' : 'garden', price: i, available: true },
+  ]).flat();
+  await es.bulk({ operations: ops, refresh: true });
+});
+
+afterAll(() => ctx.dispose());
+
+describe('deploy', () => {
+  it('writes factor, buckets and model_id for every item, new items without a vector, and goes live', async () => {
+    const report = await deployModel(ctx, planted('mone', 1));
+    expect(report.items).toBe(N_ITEMS + 10);
+    expect(report.itemsWithFactor).toBe(N_ITEMS);
+    expect(await liveModelId(es, names)).toBe('mone');
+    const doc = (await es.get<Record<string, unknown>>({ index: names.itemsAlias, id: 'i7' }))._source!;
+    expect(doc['model_id']).toBe('mone');
+    expect(doc['category']).toBe('books');
+    expect((doc['factor'] as number[]).length).toBe(K);
+    expect((doc['lsh'] as string[]).length).toBe(4);
+    expect((doc['lsh'] as string[])[0]).toMatch(/^0_[01]{6}$/);
+    const fresh = (await es.get<Record<string, unknown>>({ index: names.itemsAlias, id: `i${N_ITEMS + 3}` }))._source!;
+    expect(fresh['has_factor']).toBe(false);
+    expect(fresh['factor']).toBeUndefined();
+    const user = (await es.get<Record<string, unknown>>({ index: names.usersAlias, id: 'u3' }))._source!;
+    expect(user['recent_items']).toEqual(['i3']);
+    const model = await getModel(es, names, 'mone');
+    expect(model?.status).toBe('live');
+    expect((model?.lsh as { mips: { tables: number } }).mips.tables).toBe(4);
+  });
+
+  it('swaps atomically: a query loop during the second deploy never errors and never mixes models', async () => {
+    let stop = false;
+    const seen: string[] = [];
+    const errors: string[] = [];
+    const loop = (async () => {
+      while (!stop) {
+        try {
+          const r = await es.msearch<{ model_id: string }>({
+            searches: [
+              { index: names.itemsAlias },
+              { size: 5, knn: { field: 'factor', query_vector: Array(K).fill(0.3), k: 5, num_candidates: 20 }, _source: ['model_id'] },
+              { index: names.usersAlias },
+              { size: 1, query: { ids: { values: ['u1'] } }, _source: ['model_id'] },
+            ],
+          });
+          const models = new Set<string>();
+          for (const resp of r.responses) {
+            if ('error' in resp) throw new Error(JSON.stringify(resp.error));
+            for (const h of resp.hits.hits) models.add(h._source!.model_id);
+          }
+          seen.push([...models].sort().join('+'));
+        } catch (e) {
+          errors.push((e as Error).message);
+        }
+      }
+    })();
+    await deployModel(ctx, planted('mtwo', 2));
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await loop;
+    expect(errors).toEqual([]);
+    expect(new Set(seen)).toEqual(new Set(['mone', 'mtwo']));
+    expect(seen.indexOf('mtwo')).toBeGreaterThan(0);
+    // once the new model shows up, the old one never comes back
+    expect(seen.slice(seen.indexOf('mtwo')).every((m) => m === 'mtwo')).toBe(true);
+    expect((await getModel(es, names, 'mone'))?.status).toBe('retired');
+  });
+
+  it('rollback returns the previous model in one action, and roll forward works too', async () => {
+    const r = await rollback(ctx);
+    expect(r).toEqual({ modelId: 'mone', previousModelId: 'mtwo' });
+    expect(await liveModelId(es, names)).toBe('mone');
+    expect((await es.get<{ model_id: string }>({ index: names.usersAlias, id: 'u1' }))._source!.model_id).toBe('mone');
+    await activateModel(ctx, 'mtwo');
+    expect(await liveModelId(es, names)).toBe('mtwo');
+    await expect(activateModel(ctx, 'nope')).rejects.toThrow(/does not exist/);
+  });
+
+  it('a deploy that fails midway leaves the live model serving and removes its half-built index', async () => {
+    await expect(deployModel(ctx, planted('mbad', 3), { failBeforeSwap: true })).rejects.toThrow(/before the swap/);
+    expect(await liveModelId(es, names)).toBe('mtwo');
+    expect(await es.indices.exists({ index: names.itemsIndex('mbad') })).toBe(false);
+    const bad = await getModel(es, names, 'mbad');
+    expect(bad?.status).toBe('failed');
+    expect(bad?.error).toMatch(/deploy/);
+    const hits = await es.search({ index: names.itemsAlias, size: 1, query: { match_all: {} } });
+    expect(hits.hits.hits.length).toBe(1);
+  });
+
+  it('keeps the newest N versions and deletes older ones', async () => {
+    await deployModel(ctx, planted('mthree', 4));
+    await deployModel(ctx, planted('mfour', 5));
+    const versions = await deployedVersions(es, names);
+    expect(versions).toEqual(['mfour', 'mthree', 'mtwo']);
+    expect(await es.indices.exists({ index: names.itemsIndex('mone') })).toBe(false);
+  });
+});
