@@ -1,0 +1,12 @@
+/**
+ * Implicit-feedback ALS (Hu, Koren & Volinsky 2008). Pure code: no Elasticsearch or Kafka.
+ */
+export { trainAls, splitRows, DEFAULT_ALS_PARAMS } from './train.ts';
+export type { AlsIterationInfo, AlsIterationCallback } from './train.ts';
+export { buildCsr, csrFromCoo, transposeCsr } from './csr.ts';
+export type { RatingTriple, BuildCsrOptions } from './csr.ts';
+export { gramian, choleskyInPlace, choleskySolveInPlace } from './kernels.ts';
+export { foldInUser } from './foldin.ts';
+export { recommendTopK, topKFromScores, scoreAll } from './recommend.ts';
+export type { ScoredIndex } from './recommend.ts';
+export { mulberry32, normalSampler } from './prng.ts';
