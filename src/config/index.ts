@@ -29,6 +29,7 @@ export interface Config {
   indexPrefix: string;
   topicPrefix: string;
   localDir: string;
+  modelDir: string;
   api: { port: number; host: string; apiKeys: string[]; defaultMode: 'exact' | 'ann' | 'lsh' };
   events: { weights: Record<string, number>; allowUnknownTypes: boolean };
   ingest: { batchSize: number; metricsPort: number };
@@ -67,6 +68,7 @@ export const ENV_SPEC = {
   RECSYS_INDEX_PREFIX: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]*$|^$', default: '', doc: 'Prefix of every index and alias name' },
   RECSYS_TOPIC_PREFIX: { type: 'string', pattern: '^[a-zA-Z0-9._-]*$', default: '', doc: 'Prefix of every Kafka topic and consumer group' },
   RECSYS_LOCAL_DIR: { type: 'string', minLength: 1, doc: 'Where local ES/Kafka are downloaded and keep data (default <repo>/.local)' },
+  MODEL_DIR: { type: 'string', minLength: 1, doc: 'Where trained factors are kept for deploy/rollback (default <RECSYS_LOCAL_DIR>/models)' },
   PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 8080, doc: 'API port' },
   HOST: { type: 'string', default: '127.0.0.1', doc: 'API bind address' },
   API_KEYS: { type: 'string', default: '', doc: 'Comma-separated admin API keys (header x-api-key); empty = admin endpoints refuse everyone' },
@@ -77,8 +79,8 @@ export const ENV_SPEC = {
   INGEST_BATCH_SIZE: { type: 'integer', minimum: 1, maximum: 50000, default: 2000, doc: 'Events per bulk request' },
   TRAIN_SCHEDULE: { type: 'string', minLength: 9, default: '0 3 * * *', doc: 'node-cron expression for `recsys schedule`' },
   ALS_FACTORS: { type: 'integer', minimum: 2, maximum: 4096, default: 64, doc: 'Latent factors k' },
-  ALS_REGULARIZATION: { type: 'number', minimum: 0, default: 0.05, doc: 'λ' },
-  ALS_ALPHA: { type: 'number', exclusiveMinimum: 0, default: 20, doc: 'α in confidence 1 + α·r' },
+  ALS_REGULARIZATION: { type: 'number', minimum: 0, default: 1, doc: 'λ (L2 regularisation)' },
+  ALS_ALPHA: { type: 'number', exclusiveMinimum: 0, default: 10, doc: 'α in confidence 1 + α·r' },
   ALS_ITERATIONS: { type: 'integer', minimum: 1, maximum: 1000, default: 15, doc: 'ALS sweeps' },
   ALS_SOLVER: { enum: ['cg', 'cholesky'], default: 'cg', doc: 'Per-row solver' },
   ALS_THREADS: { type: 'integer', minimum: 1, maximum: 256, default: 2, doc: 'worker_threads for training' },
@@ -166,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     indexPrefix: str('RECSYS_INDEX_PREFIX') ?? '',
     topicPrefix: str('RECSYS_TOPIC_PREFIX') ?? '',
     localDir: path.resolve(str('RECSYS_LOCAL_DIR') ?? path.join(PROJECT_ROOT, '.local')),
+    modelDir: path.resolve(str('MODEL_DIR') ?? path.join(str('RECSYS_LOCAL_DIR') ?? path.join(PROJECT_ROOT, '.local'), 'models')),
     api: {
       port: num('PORT'),
       host: str('HOST')!,

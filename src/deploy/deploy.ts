@@ -7,6 +7,7 @@ import { aliasedIndices, deployedVersions, swapAliases } from './aliases.ts';
 import { bulkLoad, type LoadDoc } from './bulk-load.ts';
 import { itemDocument, userDocument, type Metadata } from './documents.ts';
 import { chooseModelLsh, ModelHashers, type ModelLsh } from './lsh-setup.ts';
+import { gramian } from '../train/als/index.ts';
 
 export interface DeployInput {
   modelId: string;
@@ -154,11 +155,14 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     throw e;
   }
 
+  // what queries and fold-in need from the model is on its doc before any query can reach it
+  const yty = gramian(input.itemFactors, k);
+  await updateModel(es, names, modelId, { lsh: lsh as unknown as Record<string, unknown>, yty: Buffer.from(yty.buffer, yty.byteOffset, yty.byteLength).toString('base64') });
   const t = Date.now();
   await swapAliases(es, names, modelId);
   lap('swap', t);
   const now = new Date().toISOString();
-  await updateModel(es, names, modelId, { status: 'live', live_at: now, lsh: lsh as unknown as Record<string, unknown>, deploy: { status: 'done', at: now, items: itemsTotal, items_with_factor: itemsWithFactor, users: input.userIds.length, timings } });
+  await updateModel(es, names, modelId, { status: 'live', live_at: now, deploy: { status: 'done', at: now, items: itemsTotal, items_with_factor: itemsWithFactor, users: input.userIds.length, timings } });
   if (previousModelId && previousModelId !== modelId) await updateModel(es, names, previousModelId, { status: 'retired', retired_at: now });
   const removedVersions = await removeOldVersions(es, names, opts.keep ?? ctx.config.train.keepVersions);
   const report: DeployReport = { modelId, items: itemsTotal, itemsWithFactor, users: input.userIds.length, seconds: (Date.now() - started) / 1000, timings, removedVersions, previousModelId };

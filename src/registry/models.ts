@@ -24,6 +24,8 @@ export interface ModelDoc {
   lsh?: Record<string, unknown>;
   artifact?: string;
   deploy?: Record<string, unknown>;
+  /** base64 little-endian float64 k×k gramian YᵀY of the deployed item factors (online fold-in) */
+  yty?: string;
 }
 
 export function newModelId(now = new Date()): string {

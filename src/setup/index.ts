@@ -32,8 +32,11 @@ export async function setup(es: Client, kafka: Kafka, config: Config, names: Nam
     [names.models, 'indices/models.json'],
     [names.locks, 'indices/locks.json'],
   ] as const) {
-    const created = await createIndexIfMissing(es, index, loadMapping(file));
+    const body = loadMapping(file);
+    const created = await createIndexIfMissing(es, index, body);
     (created ? report.indicesCreated : report.indicesExisting).push(index);
+    // an existing index picks up fields added to its mapping file since it was created
+    if (!created) await es.indices.putMapping({ index, ...(body['mappings'] as object) });
   }
 
   const admin = kafka.admin();

@@ -1,0 +1,51 @@
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * A trained model's factors on disk: <dir>/<model_id>/{meta.json, items.f32, users.f32, ...}.
+ * Files, not ES, because a deploy reads them once in bulk (1M × 64 floats is 256 MB: a staging
+ * index would double the indexing work) and ES gets them in items-/users-<id> anyway.
+ */
+export interface ModelArtifact {
+  modelId: string;
+  factors: number;
+  itemIds: string[];
+  userIds: string[];
+  itemFactors: Float32Array;
+  userFactors: Float32Array;
+  recentItems: Record<string, string[]>;
+  popularity: Record<string, number>;
+}
+
+export function artifactPath(dir: string, modelId: string): string {
+  return path.join(dir, modelId);
+}
+
+export function saveArtifact(dir: string, a: ModelArtifact): string {
+  const p = artifactPath(dir, a.modelId);
+  mkdirSync(p, { recursive: true });
+  writeFileSync(path.join(p, 'meta.json'), JSON.stringify({ modelId: a.modelId, factors: a.factors, itemIds: a.itemIds, userIds: a.userIds }));
+  writeFileSync(path.join(p, 'items.f32'), Buffer.from(a.itemFactors.buffer, a.itemFactors.byteOffset, a.itemFactors.byteLength));
+  writeFileSync(path.join(p, 'users.f32'), Buffer.from(a.userFactors.buffer, a.userFactors.byteOffset, a.userFactors.byteLength));
+  writeFileSync(path.join(p, 'recent.json'), JSON.stringify(a.recentItems));
+  writeFileSync(path.join(p, 'popularity.json'), JSON.stringify(a.popularity));
+  return p;
+}
+
+function f32(file: string): Float32Array {
+  const b = readFileSync(file);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+export function loadArtifact(dir: string, modelId: string): ModelArtifact {
+  const p = artifactPath(dir, modelId);
+  if (!existsSync(path.join(p, 'meta.json'))) throw new Error(`no factors for model ${modelId} under ${p}`);
+  const meta = JSON.parse(readFileSync(path.join(p, 'meta.json'), 'utf8')) as Pick<ModelArtifact, 'modelId' | 'factors' | 'itemIds' | 'userIds'>;
+  return {
+    ...meta,
+    itemFactors: f32(path.join(p, 'items.f32')),
+    userFactors: f32(path.join(p, 'users.f32')),
+    recentItems: JSON.parse(readFileSync(path.join(p, 'recent.json'), 'utf8')) as Record<string, string[]>,
+    popularity: JSON.parse(readFileSync(path.join(p, 'popularity.json'), 'utf8')) as Record<string, number>,
+  };
+}

@@ -1,0 +1,59 @@
+import { hostname } from 'node:os';
+import cron from 'node-cron';
+import type { AppContext } from '../cli/context.ts';
+import { acquireLock } from './lock.ts';
+import { runTraining, type TrainRunOptions, type TrainRunResult } from './pipeline.ts';
+
+export interface Scheduler {
+  /** one scheduled run now (what the cron fires); undefined when another scheduler holds the lock */
+  tick(): Promise<TrainRunResult | undefined>;
+  stop(): Promise<void>;
+}
+
+const LOCK_NAME = 'train';
+
+/**
+ * `recsys schedule`: train → evaluate → gate → deploy on a cron expression. Single-flight across
+ * every scheduler sharing the cluster through a lock document with an expiry (a crashed holder's
+ * lock lapses after lockTtlMs).
+ */
+export function startScheduler(ctx: AppContext, opts: { cron?: string; lockTtlMs?: number; run?: TrainRunOptions; start?: boolean } = {}): Scheduler {
+  const owner = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  const expression = opts.cron ?? ctx.config.train.schedule;
+  if (!cron.validate(expression)) throw new Error(`invalid cron expression "${expression}" (TRAIN_SCHEDULE)`);
+  let running: Promise<TrainRunResult | undefined> | undefined;
+
+  const tick = async (): Promise<TrainRunResult | undefined> => {
+    const lock = await acquireLock(ctx.es, ctx.names.locks, LOCK_NAME, owner, opts.lockTtlMs ?? 6 * 3_600_000);
+    if (!lock) {
+      ctx.log.info({ owner }, 'another scheduler is training; skipping this tick');
+      return undefined;
+    }
+    try {
+      return await runTraining(ctx, { ...opts.run, trigger: 'schedule' });
+    } finally {
+      await lock.release();
+    }
+  };
+
+  const task = cron.schedule(
+    expression,
+    () => {
+      if (running) return; // this process is still on the previous run
+      running = tick()
+        .catch((e: Error) => void ctx.log.error({ err: e.message }, 'scheduled run crashed'))
+        .finally(() => (running = undefined)) as Promise<TrainRunResult | undefined>;
+    },
+    { noOverlap: true },
+  );
+  if (opts.start === false) void task.stop();
+  ctx.log.info({ cron: expression, owner }, 'training scheduler started');
+
+  return {
+    tick,
+    async stop() {
+      await task.stop();
+      await running;
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '@elastic/elasticsearch';
+import { generateDataset, itemMetadata } from '../../src/demo/generate.ts';
+import { LOCAL_ES_URL } from '../../src/infra/clients.ts';
+import { getModel, liveModelId, listModels } from '../../src/registry/models.ts';
+import { setup } from '../../src/setup/index.ts';
+import { runTraining } from '../../src/train/pipeline.ts';
+import { readRatingsByComposite, readRatingsByScan } from '../../src/train/ratings.ts';
+import { startScheduler } from '../../src/train/schedule.ts';
+import { testContext } from './harness.ts';
+import { startTcpProxy } from './tcp-proxy.ts';
+
+const ctx = testContext('train', { ALS_FACTORS: '16', ALS_ITERATIONS: '8', ALS_THREADS: '1' });
+const { es, names } = ctx;
+const data = generateDataset({ users: 300, items: 250, days: 28, seed: 11, events: 25_000, malformedFraction: 0 });
+const small = { params: { factors: 16, iterations: 8 }, trigger: 'test' as const };
+
+beforeAll(async () => {
+  await setup(es, ctx.kafka, ctx.config, names, ctx.log);
+  const ops = [];
+  for (const item of data.items) ops.push({ index: { _index: names.itemMetadata, _id: item.item_id } }, itemMetadata(item));
+  for (const e of data.events) ops.push({ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e);
+  for (let i = 0; i < ops.length; i += 10_000) {
+    const r = await es.bulk({ operations: ops.slice(i, i + 10_000) });
+    expect(r.errors).toBe(false);
+  }
+  await es.indices.refresh({ index: `${names.eventsPattern},${names.itemMetadata}` });
+});
+
+afterAll(() => ctx.dispose());
+
+describe('training pipeline', () => {
+  it('reads the same ratings by composite aggregation and by PIT scan', async () => {
+    const opts = { weights: ctx.config.events.weights, windowDays: 0, halfLifeDays: 7, now: Date.parse(data.events.at(-1)!.timestamp) };
+    const key = (r: { userId: string; itemId: string }) => `${r.userId}|${r.itemId}`;
+    const scan = new Map((await readRatingsByScan(es, names, opts)).map((r) => [key(r), r.weight]));
+    const comp = new Map((await readRatingsByComposite(es, names, { ...opts, pageSize: 1000 })).map((r) => [key(r), r.weight]));
+    expect(comp.size).toBe(scan.size);
+    expect(scan.size).toBeGreaterThan(1000);
+    // composite decays per day bucket (midpoint), the scan per event: within half a day of a 7-day half-life
+    for (const [k, w] of scan) expect(Math.abs(comp.get(k)! - w) / w).toBeLessThan(0.06);
+    const noDecay = { ...opts, halfLifeDays: 0 };
+    const a = new Map((await readRatingsByScan(es, names, noDecay)).map((r) => [key(r), r.weight]));
+    const b = new Map((await readRatingsByComposite(es, names, noDecay)).map((r) => [key(r), r.weight]));
+    for (const [k, w] of a) expect(b.get(k)).toBeCloseTo(w, 4);
+  });
+
+  it('trains, beats the popularity baseline, records the run and deploys it live', async () => {
+    const r = await runTraining(ctx, small);
+    expect(r.status).toBe('live');
+    expect(r.metrics!.ndcg).toBeGreaterThan(r.baseline!.ndcg);
+    const doc = await getModel(es, names, r.modelId);
+    expect(doc?.status).toBe('live');
+    expect(doc?.metrics?.k).toBe(10);
+    expect(doc?.baseline_metrics?.ndcg).toBeCloseTo(r.baseline!.ndcg, 6);
+    expect(doc?.counts?.['interactions']).toBeGreaterThan(1000);
+    expect(Object.keys(doc?.timings ?? {})).toEqual(expect.arrayContaining(['read_seconds', 'train_seconds', 'evaluate_seconds', 'deploy_seconds']));
+    expect(doc?.gate?.passed).toBe(true);
+    expect(doc?.loss?.length).toBe(8);
+    expect(await liveModelId(es, names)).toBe(r.modelId);
+  });
+
+  it('a run whose read fails (ES unreachable mid-read) is recorded as failed and the live model is untouched', async () => {
+    const live = await liveModelId(es, names);
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(ctx.config.es.url ?? LOCAL_ES_URL).port || 9200) });
+    const flaky = new Client({ node: `http://127.0.0.1:${proxy.port}`, maxRetries: 0, requestTimeout: 3000 });
+    let searches = 0;
+    flaky.diagnostic.on('request', (_err, meta) => {
+      if (meta?.meta.request.params.path.endsWith('/_search') && ++searches === 3) proxy.cut();
+    });
+    try {
+      const r = await runTraining(ctx, { ...small, readRatings: (_es, n, o) => readRatingsByScan(flaky, n, { ...o, pageSize: 500 }) });
+      expect(r.status).toBe('failed');
+      expect(searches).toBeGreaterThanOrEqual(3);
+      const doc = await getModel(es, names, r.modelId);
+      expect(doc?.status).toBe('failed');
+      expect(doc?.error).toBeTruthy();
+      expect(await liveModelId(es, names)).toBe(live);
+    } finally {
+      await flaky.close();
+      await proxy.close();
+    }
+  });
+
+  it('a candidate that does not beat the live model stays candidate with the reason', async () => {
+    const live = await liveModelId(es, names);
+    // 1 factor and 1 iteration: a model that cannot match the live one
+    const r = await runTraining(ctx, { ...small, params: { factors: 2, iterations: 1, regularization: 50 } });
+    expect(r.status).toBe('candidate');
+    expect(r.gate?.passed).toBe(false);
+    expect((await getModel(es, names, r.modelId))?.status_reason).toMatch(/popularity|below the live model/);
+    expect(await liveModelId(es, names)).toBe(live);
+  });
+
+  it('two schedulers started together train once', async () => {
+    const before = (await listModels(es, names)).length;
+    const a = startScheduler(ctx, { cron: '0 3 * * *', start: false, run: small });
+    const b = startScheduler(ctx, { cron: '0 3 * * *', start: false, run: small });
+    const results = await Promise.all([a.tick(), b.tick()]);
+    await a.stop();
+    await b.stop();
+    expect(results.filter(Boolean)).toHaveLength(1);
+    await es.indices.refresh({ index: names.models });
+    const after = await listModels(es, names);
+    expect(after.length).toBe(before + 1);
+    expect(after.filter((m) => m.trigger === 'schedule')).toHaveLength(1);
+  });
+});
