@@ -1,0 +1,144 @@
+import type { Command } from 'commander';
+import { activateModel, deployModel, rollback } from '../../deploy/index.ts';
+import { createRegistry } from '../../infra/metrics.ts';
+import { loadArtifact } from '../../train/artifacts.ts';
+import { startOnline } from '../../train/online/service.ts';
+import { runTraining, type TrainRunOptions, type TrainRunResult } from '../../train/pipeline.ts';
+import { startScheduler } from '../../train/schedule.ts';
+import { createContext } from '../context.ts';
+import { progressBar } from '../progress.ts';
+import { untilSignal } from '../signals.ts';
+
+function fmt(x: number | undefined): string {
+  return x === undefined ? '-' : x.toFixed(4);
+}
+
+export function printRun(r: TrainRunResult): void {
+  console.log(`model ${r.modelId}: ${r.status}${r.error ? ` (${r.error})` : ''}`);
+  if (r.metrics && r.baseline) {
+    console.log('              nDCG@10  prec@10  recall@10  MAP@10   coverage');
+    for (const [name, m] of [['ALS', r.metrics], ['popularity', r.baseline]] as const) {
+      console.log(`  ${name.padEnd(11)} ${fmt(m.ndcg)}   ${fmt(m.precision)}   ${fmt(m.recall)}     ${fmt(m.map)}   ${fmt(m.coverage)}`);
+    }
+  }
+  if (r.gate) console.log(`gate: ${r.gate.passed ? 'passed' : 'held back'}: ${r.gate.reason}`);
+  if (r.deploy) console.log(`deployed ${r.deploy.items} items (${r.deploy.itemsWithFactor} with factors), ${r.deploy.users} users in ${r.deploy.seconds.toFixed(1)} s`);
+  console.log(`timings (s): ${Object.entries(r.timings).map(([k, v]) => `${k.replace(/_seconds$/, '')} ${v.toFixed(2)}`).join(', ')}`);
+}
+
+/** Progress callback: an iteration bar for training, a bar for deploy loading, lines otherwise. */
+export function trainProgress(iterations: number): NonNullable<TrainRunOptions['onProgress']> {
+  let bar: ReturnType<typeof progressBar> | undefined;
+  let deployBar: ReturnType<typeof progressBar> | undefined;
+  let deployPhase = '';
+  return (phase, detail) => {
+    if (phase === 'iteration') {
+      bar ??= progressBar('ALS', iterations);
+      bar.update(Number(detail?.['iteration']), `loss ${Number(detail?.['loss']).toExponential(3)}`);
+      if (Number(detail?.['iteration']) === iterations) (bar.stop(), (bar = undefined));
+    } else if (phase === 'deploy_progress') {
+      if (deployPhase !== detail?.['phase']) {
+        deployBar?.stop();
+        deployPhase = String(detail?.['phase']);
+        deployBar = progressBar(deployPhase, Number(detail?.['total']));
+      }
+      deployBar!.update(Number(detail?.['done']));
+    } else {
+      if (deployBar) (deployBar.stop(), (deployBar = undefined));
+      process.stderr.write(`» ${phase}${detail ? ` ${JSON.stringify(detail)}` : ''}\n`);
+    }
+  };
+}
+
+export function registerTrainCommands(program: Command): void {
+  program
+    .command('train')
+    .description('train once: read ratings, ALS, evaluate vs popularity, record, gate, deploy')
+    .option('--reader <reader>', 'scan | composite', 'scan')
+    .option('--split <split>', 'temporal | random', 'temporal')
+    .option('--holdout <n>', 'per-user holdout: count ≥ 1 or fraction', '0.2')
+    .option('--factors <k>', 'override ALS_FACTORS')
+    .option('--iterations <n>', 'override ALS_ITERATIONS')
+    .option('--no-deploy', 'stop after the gate')
+    .action(async (o: { reader: 'scan'; split: 'temporal'; holdout: string; factors?: string; iterations?: string; deploy: boolean }) => {
+      const ctx = createContext();
+      try {
+        const params = { ...(o.factors ? { factors: Number(o.factors) } : {}), ...(o.iterations ? { iterations: Number(o.iterations) } : {}) };
+        const r = await runTraining(ctx, { trigger: 'cli', reader: o.reader, split: o.split, holdout: Number(o.holdout), deploy: o.deploy, params, onProgress: trainProgress(params.iterations ?? ctx.config.train.iterations) });
+        printRun(r);
+        if (r.status === 'failed') process.exitCode = 1;
+      } finally {
+        await ctx.close();
+      }
+    });
+
+  program
+    .command('deploy <model_id>')
+    .description('deploy a trained model (factors from MODEL_DIR) and make it live')
+    .action(async (modelId: string) => {
+      const ctx = createContext();
+      try {
+        const a = loadArtifact(ctx.config.modelDir, modelId);
+        const bars = new Map<string, ReturnType<typeof progressBar>>();
+        const r = await deployModel(
+          ctx,
+          { ...a, recentItems: new Map(Object.entries(a.recentItems)), popularity: new Map(Object.entries(a.popularity)) },
+          { onProgress: (phase, done, total) => (bars.get(phase) ?? bars.set(phase, progressBar(phase, total)).get(phase)!).update(done) },
+        );
+        for (const b of bars.values()) b.stop();
+        console.log(`model ${r.modelId} live: ${r.items} items, ${r.users} users in ${r.seconds.toFixed(1)} s (previous: ${r.previousModelId ?? 'none'})`);
+      } finally {
+        await ctx.close();
+      }
+    });
+
+  program
+    .command('rollback [model_id]')
+    .description('make a kept version live again (default: the one live before the current)')
+    .action(async (modelId?: string) => {
+      const ctx = createContext();
+      try {
+        const r = await rollback(ctx, modelId);
+        console.log(`live: ${r.modelId} (was ${r.previousModelId ?? 'none'})`);
+      } finally {
+        await ctx.close();
+      }
+    });
+
+  program
+    .command('activate <model_id>')
+    .description('make a deployed version live (roll forward or back)')
+    .action(async (modelId: string) => {
+      const ctx = createContext();
+      try {
+        const r = await activateModel(ctx, modelId);
+        console.log(`live: ${r.modelId} (was ${r.previousModelId ?? 'none'})`);
+      } finally {
+        await ctx.close();
+      }
+    });
+
+  program
+    .command('schedule')
+    .description('train → evaluate → gate → deploy on TRAIN_SCHEDULE (cron), single-flight via a lock in ES')
+    .option('--now', 'also run once right away')
+    .action(async (o: { now?: boolean }) => {
+      const ctx = createContext();
+      const s = startScheduler(ctx);
+      if (o.now) void s.tick().then((r) => r && printRun(r));
+      await untilSignal();
+      await s.stop();
+      await ctx.close();
+    });
+
+  program
+    .command('online')
+    .description('online fold-in: recompute user factors from new events against the live model')
+    .action(async () => {
+      const ctx = createContext();
+      const svc = await startOnline(ctx, createRegistry());
+      await untilSignal();
+      await svc.stop();
+      await ctx.close();
+    });
+}

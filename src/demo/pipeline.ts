@@ -1,0 +1,114 @@
+import type { AppContext } from '../cli/context.ts';
+import { createRegistry } from '../infra/metrics.ts';
+import { EventProducer } from '../ingest/producer.ts';
+import { startIngest } from '../ingest/service.ts';
+import { setup } from '../setup/index.ts';
+import { runTraining, type TrainRunOptions, type TrainRunResult } from '../train/pipeline.ts';
+import { generateDataset, itemMetadata, userMetadata, type Dataset } from './generate.ts';
+
+export interface DemoSize {
+  users: number;
+  items: number;
+  events: number;
+  days: number;
+  seed: number;
+}
+
+export const DEMO_SIZE: DemoSize = { users: 3000, items: 1500, events: 200_000, days: 42, seed: 2026 };
+
+export interface DemoHooks {
+  step?: (name: string) => void;
+  progress?: (label: string, done: number, total: number) => void;
+  train?: TrainRunOptions['onProgress'];
+}
+
+export interface DemoResult {
+  data: Dataset;
+  stored: number;
+  train: TrainRunResult;
+  stopIngest(): Promise<void>;
+}
+
+async function bulkMetadata(ctx: AppContext, index: string, idField: string, docs: Array<Record<string, unknown>>): Promise<void> {
+  for (let i = 0; i < docs.length; i += 5000) {
+    const ops = docs.slice(i, i + 5000).flatMap((d) => [{ index: { _index: index, _id: String(d[idField]) } }, d]);
+    const r = await ctx.es.bulk({ operations: ops, refresh: i + 5000 >= docs.length ? 'wait_for' : false });
+    if (r.errors) throw new Error(`metadata load into ${index} failed`);
+  }
+}
+
+/**
+ * The demo end to end, without the interactive parts: setup, generate, produce every event
+ * (and the malformed ones) through Kafka, ingest into the event store, then train → evaluate →
+ * gate → deploy. The ingest consumer keeps running until stopIngest().
+ */
+export async function runDemoPipeline(ctx: AppContext, size: DemoSize = DEMO_SIZE, hooks: DemoHooks = {}, opts: { reset?: boolean } = {}): Promise<DemoResult> {
+  const { es, names } = ctx;
+  if (opts.reset) {
+    hooks.step?.(`reset: removing the previous demo's indices (${names.prefix}*) and topics`);
+    await resetPrefix(ctx);
+  }
+  hooks.step?.('setup: mappings and topics');
+  await setup(es, ctx.kafka, ctx.config, names, ctx.log);
+
+  hooks.step?.(`generate: ${size.users} users, ${size.items} items, ~${size.events} events over ${size.days} days (seed ${size.seed})`);
+  const startDate = new Date(Date.now() - size.days * 86_400_000);
+  const data = generateDataset({ ...size, startDate });
+  await bulkMetadata(ctx, names.itemMetadata, 'item_id', data.items.map(itemMetadata) as unknown as Array<Record<string, unknown>>);
+  await bulkMetadata(ctx, names.userMetadata, 'user_id', data.users.map(userMetadata) as unknown as Array<Record<string, unknown>>);
+
+  hooks.step?.(`produce: ${data.events.length} events + ${data.malformed.length} malformed → Kafka topic ${names.topics.events}`);
+  const producer = new EventProducer(ctx.kafka, names.topics.events);
+  const messages = [
+    ...data.events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })),
+    ...data.malformed.map((m) => ({ key: m.key, value: m.raw })),
+  ];
+  for (let i = 0; i < messages.length; i += 5000) {
+    await producer.sendRaw(messages.slice(i, i + 5000));
+    hooks.progress?.('produce', Math.min(i + 5000, messages.length), messages.length);
+  }
+  await producer.disconnect();
+
+  hooks.step?.('ingest: Kafka → event store (invalid → DLQ)');
+  const ingest = await startIngest(ctx, createRegistry(false));
+  const count = async () => {
+    await es.indices.refresh({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true });
+    return (await es.count({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true })).count;
+  };
+  let stored = 0;
+  const deadline = Date.now() + 10 * 60_000;
+  while ((stored = await count()) < data.events.length) {
+    hooks.progress?.('ingest', stored, data.events.length);
+    if (Date.now() > deadline) throw new Error(`ingest stalled at ${stored}/${data.events.length}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  hooks.progress?.('ingest', stored, data.events.length);
+
+  hooks.step?.('train: ratings → implicit ALS → holdout metrics vs popularity → gate → deploy');
+  const train = await runTraining(ctx, { trigger: 'demo', onProgress: hooks.train });
+  return { data, stored, train, stopIngest: () => ingest.stop() };
+}
+
+/**
+ * Deletes everything under the context's prefixes. Only ever called for the demo's own prefix
+ * (`demo-` unless configured), so a re-run starts clean: the generator is seeded, so a second
+ * run would otherwise write the same event ids at shifted timestamps.
+ */
+async function resetPrefix(ctx: AppContext): Promise<void> {
+  const p = ctx.config.indexPrefix;
+  if (!p) throw new Error('refusing to reset with an empty index prefix');
+  await ctx.es.indices.delete({ index: `${p}*`, ignore_unavailable: true, expand_wildcards: 'all' });
+  const admin = ctx.kafka.admin();
+  await admin.connect();
+  try {
+    const t = ctx.config.topicPrefix;
+    const topics = (await admin.listTopics()).filter((x) => t && x.startsWith(t));
+    if (topics.length) await admin.deleteTopics({ topics });
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => t && g.startsWith(t));
+    if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
+    // topic deletion is asynchronous in Kafka: wait until the names are free again
+    for (let i = 0; i < 100 && (await admin.listTopics()).some((x) => topics.includes(x)); i++) await new Promise((r) => setTimeout(r, 200));
+  } finally {
+    await admin.disconnect();
+  }
+}
