@@ -72,7 +72,7 @@ export class KafkaToEsSink {
       // commit on every commitOffsetsIfNecessary() call, i.e. right after a batch is safely stored
       autoCommitThreshold: 1,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 3,
+      partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 6,
       eachBatch: (payload) => this.handleBatch(payload),
     });
     this.log.info({ topic: this.opts.topic, groupId: this.opts.groupId }, 'consuming');
