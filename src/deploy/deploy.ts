@@ -126,7 +126,8 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     t = Date.now();
     const meta = await readAllMetadata(es, names.itemMetadata);
     lap('read_metadata', t);
-    itemsTotal = input.itemIds.length + [...meta.keys()].filter((id) => !new Set(input.itemIds).has(id)).length;
+    const withFactor = new Set(input.itemIds);
+    itemsTotal = input.itemIds.length + [...meta.keys()].filter((id) => !withFactor.has(id)).length;
 
     await createVersioned(es, itemsIndex, 'versioned/items.json', k);
     await createVersioned(es, usersIndex, 'versioned/users.json', k);

@@ -1,5 +1,8 @@
 import { LshHasher, augmentItemForMips, augmentQueryForMips, chooseLshParams, maxNorm, normalizeVector, type SerializedLsh } from '../lsh/index.ts';
 
+// (L, b) settings worth serving: fewer than 4 tables is too brittle, more than 32 too many terms per doc.
+const GRID = [4, 8, 16, 32].flatMap((tables) => [6, 8, 10, 12, 14].map((bits) => ({ tables, bits })));
+
 /** What a model stores so queries hash exactly as its items were hashed. */
 export interface ModelLsh {
   mips: SerializedLsh & { augmented: boolean; maxNorm: number };
@@ -47,11 +50,11 @@ export function chooseModelLsh(input: LshChoiceInput): ModelLsh {
     const cosine = new LshHasher({ tables: f.tables, bits: f.bits, dims: k, seed: f.seed + 1 });
     return { mips: { ...mips.serialize(), augmented: true, maxNorm: M }, cosine: cosine.serialize() };
   }
-  const items = sampleRows(input.itemFactors, k, 20_000, seed);
-  const users = sampleRows(input.userFactors.length ? input.userFactors : input.itemFactors, k, 200, seed + 7);
-  const itemQueries = sampleRows(input.itemFactors, k, 200, seed + 13);
+  const items = sampleRows(input.itemFactors, k, 10_000, seed);
+  const users = sampleRows(input.userFactors.length ? input.userFactors : input.itemFactors, k, 100, seed + 7);
+  const itemQueries = sampleRows(input.itemFactors, k, 100, seed + 13);
   const target = input.targetRecall ?? 0.9;
-  const common = { dims: k, k: 10, targetRecall: target, seed };
+  const common = { dims: k, k: 10, targetRecall: target, seed, candidates: GRID };
   const aug = chooseLshParams({ ...common, items, queries: users, mode: 'mips', augment: true });
   const raw = chooseLshParams({ ...common, items, queries: users, mode: 'mips', augment: false });
   const better = rank(aug) <= rank(raw) ? aug : raw;
