@@ -7,6 +7,10 @@ import { createContext } from './context.ts';
 import { startIngest } from '../ingest/service.ts';
 import { createRegistry } from '../infra/metrics.ts';
 import { untilSignal } from './signals.ts';
+import { registerTrainCommands } from './commands/train.ts';
+import { registerDataCommands } from './commands/data.ts';
+import { registerKibanaCommands } from './commands/kibana.ts';
+import { registerBenchCommand } from './commands/bench.ts';
 
 function printStatus(rows: ServiceStatus[]): void {
   for (const r of rows) {
@@ -67,6 +71,10 @@ export function buildProgram(): Command {
       await ctx.close();
     });
 
+  registerTrainCommands(program);
+  registerDataCommands(program);
+  registerKibanaCommands(program);
+  registerBenchCommand(program);
   return program;
 }
 

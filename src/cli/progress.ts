@@ -2,14 +2,17 @@ import cliProgress from 'cli-progress';
 
 /** A progress bar on stderr (stdout stays for results); a no-op when stderr is not a terminal. */
 export function progressBar(label: string, total: number): { update(n: number, extra?: string): void; stop(): void } {
-  if (!process.stderr.isTTY) {
+  if (!process.stderr.isTTY || total <= 0) {
+    let last = 0;
     let lastPct = -1;
     return {
       update(n, extra) {
-        const pct = total ? Math.floor((n / total) * 10) * 10 : 0;
-        if (pct !== lastPct) {
+        const pct = total ? Math.floor((n / total) * 10) * 10 : -1;
+        // unknown total: a line every two seconds instead of every 10 %
+        if (total > 0 ? pct !== lastPct : Date.now() - last > 2000) {
+          last = Date.now();
           lastPct = pct;
-          process.stderr.write(`${label}: ${n}/${total}${extra ? ` ${extra}` : ''}\n`);
+          process.stderr.write(`${label}: ${n}${total > 0 ? `/${total}` : ''}${extra ? ` ${extra}` : ''}\n`);
         }
       },
       stop() {},

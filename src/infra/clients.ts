@@ -35,6 +35,9 @@ function kafkajsLogCreator(logger: Logger) {
   return () =>
     ({ level, log }: { level: number; log: { message: string } & Record<string, unknown> }) => {
       const { message, ...extra } = log;
+      // Our producers retry a bounded number of times on purpose (an API request must not hang);
+      // exactly-once comes from event_id as the ES _id, not from Kafka's EoS, so this is noise.
+      if (message.startsWith('Limiting retries for the idempotent producer')) return;
       const child = { kafkajs: true, ...extra };
       if (level === logLevel.ERROR) logger.error(child, message);
       else if (level === logLevel.WARN) logger.warn(child, message);
