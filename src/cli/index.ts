@@ -11,6 +11,8 @@ import { registerTrainCommands } from './commands/train.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerKibanaCommands } from './commands/kibana.ts';
 import { registerBenchCommand } from './commands/bench.ts';
+import { registerServeCommand } from './commands/serve.ts';
+import { registerDemoCommand } from './commands/demo.ts';
 
 function printStatus(rows: ServiceStatus[]): void {
   for (const r of rows) {
@@ -75,6 +77,8 @@ export function buildProgram(): Command {
   registerDataCommands(program);
   registerKibanaCommands(program);
   registerBenchCommand(program);
+  registerServeCommand(program);
+  registerDemoCommand(program);
   return program;
 }
 

@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { startServer } from '../../api/app.ts';
+import { createRegistry } from '../../infra/metrics.ts';
+import { createAdminOps } from '../admin-ops.ts';
+import { createContext } from '../context.ts';
+import { untilSignal } from '../signals.ts';
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('REST API: recommendations, similar items, events, metadata, admin, /health, /metrics')
+    .action(async () => {
+      const ctx = createContext();
+      const server = await startServer({ ctx, registry: createRegistry(), admin: createAdminOps(ctx) });
+      console.log(`API listening on ${server.url} (OpenAPI at ${server.url}/openapi.json)`);
+      await untilSignal();
+      await server.close();
+      await ctx.close();
+    });
+}
