@@ -17,6 +17,7 @@ import {
 } from '../../src/train/als/index.ts';
 import { AlsEngine, createAlsMemory } from '../../src/train/als/engine.ts';
 import { createScratch, lossRows } from '../../src/train/als/kernels.ts';
+import { createSharedMemory, instantiateKernels } from '../../src/train/als/wasm.ts';
 import {
   alsScorer,
   evaluateRanking,
@@ -120,6 +121,27 @@ describe('cholesky', () => {
   it('reports a non-positive-definite matrix', () => {
     const A = Float64Array.from([1, 2, 2, 1]); // eigenvalues 3, −1
     expect(choleskyInPlace(A, 2)).toBe(false);
+  });
+
+  it.each([1, 3, 17, 64])('the wasm factorisation equals the JS one (n = %i)', (n) => {
+    const rand = mulberry32(100 + n);
+    const B = Matrix.rand(n, n, { random: rand });
+    const spd = Float64Array.from(B.mmul(B.transpose()).add(Matrix.eye(n, n).mul(0.5)).to1DArray());
+    const memory = createSharedMemory(16 + n * n * 8);
+    const kern = instantiateKernels(memory);
+    const view = new Float64Array(memory.buffer, 16, n * n);
+    view.set(spd);
+    expect(kern.cholesky(16, n)).toBe(1);
+    const js = spd.slice();
+    choleskyInPlace(js, n);
+    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) expect(view[i * n + j]).toBeCloseTo(js[i * n + j]!, 10);
+    if (n >= 2) {
+      const bad = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) bad[i * n + i] = 1;
+      bad[n] = 2; // A[1][0] = 2 with unit diagonal: not positive definite
+      view.set(bad);
+      expect(kern.cholesky(16, n)).toBe(0);
+    }
   });
 });
 
@@ -441,5 +463,13 @@ describe('trainAls', () => {
     expect(seen).toEqual([1, 2]);
     await expect(trainAls(plantedTrain, { ...base, factors: 0 })).rejects.toThrow(RangeError);
     await expect(trainAls(plantedTrain, { ...base, threads: 1.5 })).rejects.toThrow(RangeError);
+  });
+
+  it.each([1, 2])('rejects a singular system (λ = 0, more factors than items) with threads = %i', async (threads) => {
+    const m = buildCsr([
+      { userId: 'u0', itemId: 'i0', weight: 1 },
+      { userId: 'u1', itemId: 'i1', weight: 1 },
+    ]);
+    await expect(trainAls(m, { ...base, factors: 8, regularization: 0, iterations: 2, threads })).rejects.toThrow(/positive definite/);
   });
 });
