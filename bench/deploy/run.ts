@@ -1,0 +1,104 @@
+// Deploy benchmark: time to deploy N items × k factors (+ users) into versioned indices behind
+// the aliases, and online fold-in latency event → updated user factor (p50/p99).
+//   npx tsx bench/deploy/run.ts [--items 1000000] [--users 100000] [--factors 64] [--foldins 300]
+import { parseArgs } from 'node:util';
+import { createContext } from '../../src/cli/context.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { deployModel } from '../../src/deploy/index.ts';
+import { createRegistry } from '../../src/infra/metrics.ts';
+import { EventProducer } from '../../src/ingest/producer.ts';
+import { setup } from '../../src/setup/index.ts';
+import { startOnline } from '../../src/train/online/service.ts';
+
+const { values: a } = parseArgs({
+  options: {
+    items: { type: 'string', default: '1000000' },
+    users: { type: 'string', default: '100000' },
+    factors: { type: 'string', default: '64' },
+    foldins: { type: 'string', default: '300' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const nItems = Number(a.items);
+const nUsers = Number(a.users);
+const k = Number(a.factors);
+const tag = `bench-deploy-${Date.now().toString(36)}-`;
+const ctx = createContext(loadConfig({ ...process.env, RECSYS_INDEX_PREFIX: tag, RECSYS_TOPIC_PREFIX: tag, LOG_LEVEL: 'warn' }));
+const { es, names } = ctx;
+
+/** Clustered factors like ALS produces: a few taste directions plus noise, varying norms. */
+function factors(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const rnd = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+  const centres = Array.from({ length: 20 }, () => Float32Array.from({ length: k }, rnd));
+  const out = new Float32Array(n * k);
+  for (let i = 0; i < n; i++) {
+    const c = centres[i % 20]!;
+    const scale = 0.3 + Math.abs(rnd());
+    for (let d = 0; d < k; d++) out[i * k + d] = (c[d]! + 0.5 * rnd()) * scale;
+  }
+  return out;
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+async function main() {
+  await setup(es, ctx.kafka, ctx.config, names, ctx.log);
+  const itemIds = Array.from({ length: nItems }, (_, i) => `i${i}`);
+  const userIds = Array.from({ length: nUsers }, (_, u) => `u${u}`);
+  // a catalogue of the same items, so deploy joins metadata like in production
+  const cats = ['books', 'garden', 'toys', 'sports', 'beauty', 'home', 'outdoor', 'grocery'];
+  let t = Date.now();
+  for (let i = 0; i < nItems; i += 10_000) {
+    const ops = itemIds.slice(i, i + 10_000).flatMap((id, j) => [{ index: { _index: names.itemMetadata, _id: id } }, { item_id: id, name: `Item ${id}`, category: cats[(i + j) % cats.length], price: ((i + j) % 500) + 0.99, available: true }]);
+    await es.bulk({ operations: ops });
+  }
+  await es.indices.refresh({ index: names.itemMetadata });
+  console.error(`catalogue of ${nItems} loaded in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+  t = Date.now();
+  const report = await deployModel(ctx, { modelId: 'bench', factors: k, itemIds, itemFactors: factors(nItems, 1), userIds, userFactors: factors(nUsers, 2) }, {
+    onProgress: (phase, done, total) => done % 100_000 === 0 && process.stderr.write(`  ${phase} ${done}/${total}\n`),
+  });
+  const deploySecs = (Date.now() - t) / 1000;
+
+  // online fold-in: new users, one event each, measured until their factor is in user-factors
+  const online = await startOnline(ctx, createRegistry(false));
+  await new Promise((r) => setTimeout(r, 3000));
+  const producer = new EventProducer(ctx.kafka, names.topics.events);
+  const lat: number[] = [];
+  const n = Number(a.foldins);
+  for (let i = 0; i < n; i += 10) {
+    await Promise.all(
+      Array.from({ length: Math.min(10, n - i) }, async (_, j) => {
+        const user = `fresh-${i + j}`;
+        const at = Date.now();
+        await producer.send([{ event_id: `fb-${i + j}`, user_id: user, item_id: `i${(i + j) * 7}`, event_type: 'purchase', timestamp: new Date().toISOString() }]);
+        for (;;) {
+          const got = await es.exists({ index: names.usersAlias, id: user });
+          if (got) break;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        lat.push(Date.now() - at);
+      }),
+    );
+  }
+  lat.sort((x, y) => x - y);
+  await online.stop();
+  await producer.disconnect();
+
+  console.log(`\ndeploy benchmark (this machine): ${nItems} items × ${k} factors, ${nUsers} users`);
+  console.log(`  deploy total ${deploySecs.toFixed(1)} s (target ≤ 180 s; ratio ${(deploySecs / 180).toFixed(2)}× target)`);
+  console.log(`  phases (s): ${Object.entries(report.timings).map(([p, s]) => `${p} ${s.toFixed(1)}`).join(', ')}`);
+  console.log(`  online fold-in event → user factor: p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (n=${lat.length}; target p99 ≤ 1000 ms)`);
+  if (!a.keep) await es.indices.delete({ index: `${tag}*`, ignore_unavailable: true });
+  const admin = ctx.kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: Object.values(names.topics) }).catch(() => undefined);
+  await admin.disconnect();
+  await ctx.close();
+}
+
+await main();
