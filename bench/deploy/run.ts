@@ -2,8 +2,7 @@
 // the aliases, and online fold-in latency event → updated user factor (p50/p99).
 //   npx tsx bench/deploy/run.ts [--items 1000000] [--users 100000] [--factors 64] [--foldins 300]
 import { parseArgs } from 'node:util';
-import { createContext } from '../../src/cli/context.ts';
-import { loadConfig } from '../../src/config/index.ts';
+import { benchContext, disposeBench, percentile as pct } from '../common.ts';
 import { deployModel } from '../../src/deploy/index.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { EventProducer } from '../../src/ingest/producer.ts';
@@ -22,8 +21,7 @@ const { values: a } = parseArgs({
 const nItems = Number(a.items);
 const nUsers = Number(a.users);
 const k = Number(a.factors);
-const tag = `bench-deploy-${Date.now().toString(36)}-`;
-const ctx = createContext(loadConfig({ ...process.env, RECSYS_INDEX_PREFIX: tag, RECSYS_TOPIC_PREFIX: tag, LOG_LEVEL: 'warn' }));
+const ctx = benchContext('deploy', {});
 const { es, names } = ctx;
 
 /** Clustered factors like ALS produces: a few taste directions plus noise, varying norms. */
@@ -38,10 +36,6 @@ function factors(n: number, seed: number): Float32Array {
     for (let d = 0; d < k; d++) out[i * k + d] = (c[d]! + 0.5 * rnd()) * scale;
   }
   return out;
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 async function main() {
@@ -93,12 +87,7 @@ async function main() {
   console.log(`  deploy total ${deploySecs.toFixed(1)} s (target ≤ 180 s; ratio ${(deploySecs / 180).toFixed(2)}× target)`);
   console.log(`  phases (s): ${Object.entries(report.timings).map(([p, s]) => `${p} ${s.toFixed(1)}`).join(', ')}`);
   console.log(`  online fold-in event → user factor: p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (n=${lat.length}; target p99 ≤ 1000 ms)`);
-  if (!a.keep) await es.indices.delete({ index: `${tag}*`, ignore_unavailable: true });
-  const admin = ctx.kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: Object.values(names.topics) }).catch(() => undefined);
-  await admin.disconnect();
-  await ctx.close();
+  await disposeBench(ctx, a.keep);
 }
 
 await main();

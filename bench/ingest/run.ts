@@ -2,8 +2,7 @@
 // latency p50/p99 at a paced load. Real Kafka and ES (local, or ES_URL / KAFKA_BROKERS).
 //   npx tsx bench/ingest/run.ts [--events 1000000] [--rate 20000] [--latency-events 100000] [--partitions 6] [--bulk 5000]
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../src/config/index.ts';
-import { createContext } from '../../src/cli/context.ts';
+import { benchContext, disposeBench, percentile as pct } from '../common.ts';
 import { iterateEvents } from '../../src/demo/generate.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { EventProducer } from '../../src/ingest/producer.ts';
@@ -23,13 +22,8 @@ const { values: a } = parseArgs({
 const N = Number(a.events);
 const RATE = Number(a.rate);
 const LAT_N = Number(a['latency-events']);
-const tag = `bench-ingest-${Date.now().toString(36)}-`;
-const ctx = createContext(loadConfig({ ...process.env, RECSYS_INDEX_PREFIX: tag, RECSYS_TOPIC_PREFIX: tag, KAFKA_PARTITIONS: a.partitions, INGEST_BATCH_SIZE: a.bulk, LOG_LEVEL: 'warn' }));
+const ctx = benchContext('ingest', { KAFKA_PARTITIONS: a.partitions, INGEST_BATCH_SIZE: a.bulk });
 const { es, names } = ctx;
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
 
 async function storedCount(): Promise<number> {
   await es.indices.refresh({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true });
@@ -57,7 +51,10 @@ async function main() {
       if (produced >= N) break;
     }
   }
-  if (batch.length && produced < N) (await producer.sendRaw(batch), (produced += batch.length));
+  if (batch.length && produced < N) {
+    await producer.sendRaw(batch);
+    produced += batch.length;
+  }
   const produceSecs = (Date.now() - t0) / 1000;
   console.error(`produced ${produced} in ${produceSecs.toFixed(1)} s`);
 
@@ -119,12 +116,7 @@ async function main() {
   console.log(`  produce (idempotent, acks=all)   ${(produced / produceSecs).toFixed(0)} events/s`);
   console.log(`  sustained ingest of ${produced}      ${(produced / drainSecs).toFixed(0)} events/s  (${drainSecs.toFixed(1)} s; target ≥ 20000)  ratio ${(produced / drainSecs / 20000).toFixed(2)}× target`);
   console.log(`  latency produce→searchable @ ${achievedRate.toFixed(0)} ev/s: p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (n=${lat.length}; target p99 < 2000 ms)`);
-  if (!a.keep) await es.indices.delete({ index: `${tag}*`, ignore_unavailable: true });
-  const admin = ctx.kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: Object.values(names.topics) }).catch(() => undefined);
-  await admin.disconnect();
-  await ctx.close();
+  await disposeBench(ctx, a.keep);
 }
 
 await main();

@@ -35,7 +35,10 @@ export function trainProgress(iterations: number): NonNullable<TrainRunOptions['
     if (phase === 'iteration') {
       bar ??= progressBar('ALS', iterations);
       bar.update(Number(detail?.['iteration']), `loss ${Number(detail?.['loss']).toExponential(3)}`);
-      if (Number(detail?.['iteration']) === iterations) (bar.stop(), (bar = undefined));
+      if (Number(detail?.['iteration']) === iterations) {
+        bar.stop();
+        bar = undefined;
+      }
     } else if (phase === 'deploy_progress') {
       if (deployPhase !== detail?.['phase']) {
         deployBar?.stop();
@@ -44,7 +47,10 @@ export function trainProgress(iterations: number): NonNullable<TrainRunOptions['
       }
       deployBar!.update(Number(detail?.['done']));
     } else {
-      if (deployBar) (deployBar.stop(), (deployBar = undefined));
+      if (deployBar) {
+        deployBar.stop();
+        deployBar = undefined;
+      }
       process.stderr.write(`» ${phase}${detail ? ` ${JSON.stringify(detail)}` : ''}\n`);
     }
   };

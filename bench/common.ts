@@ -1,0 +1,24 @@
+// Shared by the benchmarks: a context under its own throw-away prefix, and its removal.
+import { createContext, type AppContext } from '../src/cli/context.ts';
+import { loadConfig } from '../src/config/index.ts';
+
+export function benchContext(name: string, env: Record<string, string | undefined> = {}): AppContext & { tag: string } {
+  const tag = `bench-${name}-${Date.now().toString(36)}-`;
+  const ctx = createContext(loadConfig({ ...process.env, RECSYS_INDEX_PREFIX: tag, RECSYS_TOPIC_PREFIX: tag, LOG_LEVEL: 'warn', ...env }));
+  return { ...ctx, tag };
+}
+
+/** Deletes the benchmark's indices (unless kept for inspection) and topics, then closes the clients. */
+export async function disposeBench(ctx: AppContext & { tag: string }, keepIndices = false): Promise<void> {
+  if (!keepIndices) await ctx.es.indices.delete({ index: `${ctx.tag}*`, ignore_unavailable: true });
+  const admin = ctx.kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: Object.values(ctx.names.topics) }).catch(() => undefined);
+  await admin.disconnect();
+  await ctx.close();
+}
+
+/** The p-th percentile of an ascending array (nearest rank). */
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
