@@ -16,6 +16,7 @@ export interface Names {
   usersPattern: string;
   models: string;
   locks: string;
+  tuning: string;
   recommendationsTemplate: string;
   recommendationsPattern: string;
   recommendationsIndex(date: Date): string;
@@ -49,6 +50,7 @@ export function createNames(indexPrefix: string, topicPrefix: string): Names {
     usersPattern: `${p}users-*`,
     models: `${p}models`,
     locks: `${p}locks`,
+    tuning: `${p}tuning`,
     recommendationsTemplate: `${p}recommendations`,
     recommendationsPattern: `${p}recommendations-*`,
     recommendationsIndex: (date) => `${p}recommendations-${dayStamp(date)}`,

@@ -45,7 +45,8 @@ export async function startIngest(ctx: AppContext, registry: Registry, opts: { m
       for (const [topic, group] of [[names.topics.events, names.groups.ingest]] as const) {
         const lags = await consumerLag(admin, group, topic);
         for (const l of lags) metrics.lag.set({ topic, partition: String(l.partition) }, l.lag);
-        log.debug({ topic, lag: lags.reduce((a, l) => a + l.lag, 0) }, 'consumer lag');
+        const counters = await Promise.all([metrics.consumed, metrics.indexed, metrics.duplicates, metrics.deadLettered].map(async (c) => (await c.get()).values.reduce((a, v) => a + v.value, 0)));
+        log.info({ topic, lag: lags.reduce((a, l) => a + l.lag, 0), consumed: counters[0], indexed: counters[1], duplicates: counters[2], dead_lettered: counters[3] }, 'ingest progress');
       }
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'could not measure lag');

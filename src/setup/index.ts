@@ -31,6 +31,7 @@ export async function setup(es: Client, kafka: Kafka, config: Config, names: Nam
     [names.userMetadata, 'indices/user-metadata.json'],
     [names.models, 'indices/models.json'],
     [names.locks, 'indices/locks.json'],
+    [names.tuning, 'indices/tuning.json'],
   ] as const) {
     const body = loadMapping(file);
     const created = await createIndexIfMissing(es, index, body);

@@ -7,6 +7,7 @@ import { setup } from '../../src/setup/index.ts';
 import { runTraining } from '../../src/train/pipeline.ts';
 import { readRatingsByComposite, readRatingsByScan } from '../../src/train/ratings.ts';
 import { startScheduler } from '../../src/train/schedule.ts';
+import { runTuning } from '../../src/train/tune.ts';
 import { testContext } from './harness.ts';
 import { startTcpProxy } from './tcp-proxy.ts';
 
@@ -104,5 +105,13 @@ describe('training pipeline', () => {
     const after = await listModels(es, names);
     expect(after.length).toBe(before + 1);
     expect(after.filter((m) => m.trigger === 'schedule')).toHaveLength(1);
+  });
+
+  it('hyperparameter search scores a grid on a validation split and records every point', async () => {
+    const { runId, results } = await runTuning(ctx, { grid: { factors: [8, 16], regularization: [0.1, 10], iterations: [4] } });
+    expect(results).toHaveLength(4);
+    for (let i = 1; i < results.length; i++) expect(results[i - 1]!.metrics.ndcg).toBeGreaterThanOrEqual(results[i]!.metrics.ndcg);
+    const recorded = await es.count({ index: names.tuning, query: { term: { run_id: runId } } });
+    expect(recorded.count).toBe(4);
   });
 });

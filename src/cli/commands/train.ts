@@ -5,6 +5,7 @@ import { loadArtifact } from '../../train/artifacts.ts';
 import { startOnline } from '../../train/online/service.ts';
 import { runTraining, type TrainRunOptions, type TrainRunResult } from '../../train/pipeline.ts';
 import { startScheduler } from '../../train/schedule.ts';
+import { runTuning } from '../../train/tune.ts';
 import { createContext } from '../context.ts';
 import { progressBar } from '../progress.ts';
 import { untilSignal } from '../signals.ts';
@@ -73,6 +74,26 @@ export function registerTrainCommands(program: Command): void {
         const r = await runTraining(ctx, { trigger: 'cli', reader: o.reader, split: o.split, holdout: Number(o.holdout), deploy: o.deploy, params, onProgress: trainProgress(params.iterations ?? ctx.config.train.iterations) });
         printRun(r);
         if (r.status === 'failed') process.exitCode = 1;
+      } finally {
+        await ctx.close();
+      }
+    });
+
+  const list = (v: string) => v.split(',').map(Number);
+  program
+    .command('tune')
+    .description('grid search over factors, λ, α and iterations on a validation split; results go to the tuning index')
+    .option('--factors <list>', 'e.g. 32,64', list)
+    .option('--regularization <list>', 'e.g. 0.1,1,10', list)
+    .option('--alpha <list>', 'e.g. 5,10,20', list)
+    .option('--iterations <list>', 'e.g. 10,15', list)
+    .action(async (grid: { factors?: number[]; regularization?: number[]; alpha?: number[]; iterations?: number[] }) => {
+      const ctx = createContext();
+      try {
+        const { runId, results } = await runTuning(ctx, { grid, onResult: (r) => process.stderr.write(`  k=${r.params.factors} λ=${r.params.regularization} α=${r.params.alpha} it=${r.params.iterations}: nDCG@10 ${fmt(r.metrics.ndcg)}\n`) });
+        console.log(`tuning run ${runId} (recorded in ${ctx.names.tuning}), best first:`);
+        console.log('  factors  λ        α      iter   nDCG@10  prec@10  train s');
+        for (const r of results) console.log(`  ${String(r.params.factors).padEnd(8)} ${String(r.params.regularization).padEnd(8)} ${String(r.params.alpha).padEnd(6)} ${String(r.params.iterations).padEnd(6)} ${fmt(r.metrics.ndcg)}   ${fmt(r.metrics.precision)}   ${r.trainSeconds.toFixed(2)}`);
       } finally {
         await ctx.close();
       }
