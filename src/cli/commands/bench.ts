@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { PROJECT_ROOT } from '../../config/index.ts';
 
-const BENCHES = ['ingest', 'train', 'deploy', 'query'];
+const BENCHES = ['ingest', 'ratings', 'train', 'deploy', 'query'];
 
 export function registerBenchCommand(program: Command): void {
   program
