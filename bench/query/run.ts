@@ -1,0 +1,287 @@
+// Query benchmark: deploys a synthetic model (default 1,000,000 items × 64 factors, 10,000 users)
+// with deployModel, starts the API in a child process, measures recall@10 of ann and lsh against
+// exact over a user sample, then load-tests each mode with and without a category filter with
+// autocannon on loopback. Prints a table and writes bench/query/results/<items>x<factors>.json.
+//
+//   npx tsx bench/query/run.ts                       # full size (deploy takes a long while)
+//   npx tsx bench/query/run.ts --items 100000 --users 5000 --duration 10
+//   npx tsx bench/query/run.ts --reuse               # skip the deploy if the prefix has a live model
+//   npx tsx bench/query/run.ts --cleanup             # delete the prefix's indices and topics at the end
+//   npx tsx bench/query/run.ts --forcemerge          # merge the items index to one segment first
+//   npx tsx bench/query/run.ts --reuse --modes ann --ann-factor 50   # ann with num_candidates = 50·k
+//
+// Not part of npm test. Uses its own index/topic prefix (default bq-<items>-).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { createContext } from '../../src/cli/context.ts';
+import { loadConfig, PROJECT_ROOT } from '../../src/config/index.ts';
+import { deployModel } from '../../src/deploy/index.ts';
+import { upsertItems } from '../../src/ingest/metadata.ts';
+import { setup } from '../../src/setup/index.ts';
+import { generateBenchModel, rng } from './data.ts';
+
+interface AutocannonResult {
+  requests: { total: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  duration: number;
+}
+interface AutocannonInstance {
+  on(event: 'response', fn: (client: unknown, status: number, bytes: number, ms: number) => void): void;
+}
+type Autocannon = ((opts: Record<string, unknown>, cb: (err: Error | null, res: AutocannonResult) => void) => AutocannonInstance) & { track?: unknown };
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const { values: args } = parseArgs({
+  options: {
+    items: { type: 'string', default: '1000000' },
+    users: { type: 'string', default: '10000' },
+    factors: { type: 'string', default: '64' },
+    categories: { type: 'string', default: '20' },
+    clusters: { type: 'string', default: '256' },
+    seed: { type: 'string', default: '7' },
+    duration: { type: 'string', default: '15' },
+    warmup: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '8' },
+    'recall-users': { type: 'string', default: '200' },
+    modes: { type: 'string', default: 'exact,ann,lsh' },
+    k: { type: 'string', default: '10' },
+    prefix: { type: 'string' },
+    reuse: { type: 'boolean', default: false },
+    forcemerge: { type: 'boolean', default: false },
+    'ann-factor': { type: 'string' },
+    'ann-min': { type: 'string' },
+    cleanup: { type: 'boolean', default: false },
+  },
+});
+const N_ITEMS = Number(args.items);
+const N_USERS = Number(args.users);
+const FACTORS = Number(args.factors);
+const K = Number(args.k);
+const MODES = args.modes!.split(',') as Array<'exact' | 'ann' | 'lsh'>;
+const prefix = args.prefix ?? `bq-${N_ITEMS}-`;
+const MODEL_ID = 'mbench';
+
+const env = { ...process.env, RECSYS_INDEX_PREFIX: prefix, RECSYS_TOPIC_PREFIX: prefix, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn', DEFAULT_MODE: 'ann' };
+const ctx = createContext(loadConfig(env));
+const { es, names } = ctx;
+const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
+
+async function liveModel(): Promise<string | undefined> {
+  try {
+    return Object.keys(await es.indices.getAlias({ name: names.itemsAlias }))[0];
+  } catch {
+    return undefined;
+  }
+}
+
+async function deploy(): Promise<Record<string, unknown>> {
+  await setup(es, ctx.kafka, ctx.config, names, ctx.log);
+  let t = Date.now();
+  const model = generateBenchModel({ items: N_ITEMS, users: N_USERS, factors: FACTORS, categories: Number(args.categories), clusters: Number(args.clusters), seed: Number(args.seed) });
+  const genSeconds = (Date.now() - t) / 1000;
+  log(`generated ${N_ITEMS} × ${FACTORS} items, ${N_USERS} users in ${genSeconds.toFixed(1)} s`);
+
+  t = Date.now();
+  const r = rng(Number(args.seed) + 1);
+  const CHUNK = 5000;
+  for (let start = 0; start < N_ITEMS; start += CHUNK) {
+    const docs = [];
+    for (let i = start; i < Math.min(N_ITEMS, start + CHUNK); i++) {
+      docs.push({ item_id: model.itemIds[i]!, name: `Item ${i}`, category: model.categories[model.itemCategory[i]!]!, price: Math.round(r.uniform() * 50_000) / 100, available: r.uniform() < 0.9, tags: [`t${i % 50}`] });
+    }
+    const rep = await upsertItems(es, names, docs);
+    if (rep.errors.length) throw new Error(`metadata upsert failed: ${JSON.stringify(rep.errors[0])}`);
+    if ((start / CHUNK) % 20 === 0) log(`metadata ${start + docs.length}/${N_ITEMS}`);
+  }
+  await es.indices.refresh({ index: names.itemMetadata });
+  const metaSeconds = (Date.now() - t) / 1000;
+  log(`metadata written in ${metaSeconds.toFixed(1)} s`);
+
+  t = Date.now();
+  let lastLog = 0;
+  const report = await deployModel(
+    ctx,
+    {
+      modelId: MODEL_ID,
+      factors: FACTORS,
+      itemIds: model.itemIds,
+      itemFactors: model.itemFactors,
+      userIds: model.userIds,
+      userFactors: model.userFactors,
+      recentItems: model.recent,
+      popularity: new Map(model.itemIds.map((id, i) => [id, model.popularity[i]!])),
+    },
+    {
+      onProgress: (phase, done, total) => {
+        if (Date.now() - lastLog > 15_000 || done === total) {
+          lastLog = Date.now();
+          log(`deploy ${phase} ${done}/${total}`);
+        }
+      },
+    },
+  );
+  log(`deployed in ${report.seconds.toFixed(0)} s (${JSON.stringify(report.timings)})`);
+  t = Date.now();
+  if (args.forcemerge) {
+    // fewer, larger HNSW graphs: faster ann, but not what a fresh deploy serves
+    await es.indices.forcemerge({ index: names.itemsIndex(MODEL_ID), max_num_segments: 1 }, { requestTimeout: 3_600_000 });
+    log(`force-merged to 1 segment in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+  } else await mergesSettled();
+  const mergeSeconds = (Date.now() - t) / 1000;
+  return { generate_s: genSeconds, metadata_s: metaSeconds, deploy_s: report.seconds, deploy_timings: report.timings, merge_wait_s: mergeSeconds, forcemerge: args.forcemerge };
+}
+
+/** Background merges after a bulk load would skew the latencies: wait until none runs. */
+async function mergesSettled(): Promise<void> {
+  const index = names.itemsIndex(MODEL_ID);
+  for (;;) {
+    const s = await es.indices.stats({ index, metric: ['merge'] });
+    if ((s._all.primaries?.merges?.current ?? 0) === 0) break;
+    await new Promise((r) => setTimeout(r, 5_000));
+  }
+}
+
+async function segmentCount(): Promise<number> {
+  const s = await es.indices.stats({ index: names.itemsAlias, metric: ['segments'] });
+  return s._all.primaries?.segments?.count ?? 0;
+}
+
+async function startApi(): Promise<{ url: string; child: ChildProcess }> {
+  const overrides: Record<string, number> = {};
+  if (args['ann-factor']) overrides['annCandidatesFactor'] = Number(args['ann-factor']);
+  if (args['ann-min']) overrides['annMinCandidates'] = Number(args['ann-min']);
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'query', 'serve.ts'), JSON.stringify(overrides)], { env, stdio: ['ignore', 'pipe', 'inherit'], cwd: PROJECT_ROOT });
+  const rl = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolve, reject) => {
+    rl.once('line', (line) => resolve((JSON.parse(line) as { url: string }).url));
+    child.once('exit', (code) => reject(new Error(`API exited with ${code}`)));
+  });
+  return { url, child };
+}
+
+const category = (u: number) => `cat${(u * 7) % Number(args.categories)}`;
+const userPath = (u: number, mode: string, filtered: boolean) => `/v1/users/u${u}/recommendations?k=${K}&mode=${mode}${filtered ? `&category=${category(u)}` : ''}`;
+
+async function recall(url: string): Promise<Record<string, number>> {
+  const n = Math.min(Number(args['recall-users']), N_USERS);
+  const out: Record<string, number> = {};
+  const sample = Array.from({ length: n }, (_, i) => Math.floor((i * N_USERS) / n));
+  const ids = async (p: string) => {
+    const res = await fetch(url + p);
+    if (!res.ok) throw new Error(`${p} → ${res.status} ${await res.text()}`);
+    const body = (await res.json()) as { items: Array<{ item_id: string; source: string }> };
+    return body.items.filter((i) => i.source === 'personal').map((i) => i.item_id);
+  };
+  for (const filtered of [false, true]) {
+    const sums: Record<string, number> = { ann: 0, lsh: 0 };
+    for (const u of sample) {
+      const exact = new Set(await ids(userPath(u, 'exact', filtered)));
+      for (const mode of ['ann', 'lsh'] as const) {
+        if (!MODES.includes(mode)) continue;
+        const got = await ids(userPath(u, mode, filtered));
+        sums[mode]! += got.filter((id) => exact.has(id)).length / Math.max(1, exact.size);
+      }
+    }
+    for (const mode of ['ann', 'lsh']) out[`${mode}${filtered ? '+category' : ''}`] = sums[mode]! / n;
+  }
+  return out;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function load(url: string, mode: string, filtered: boolean, seconds: number): Promise<{ p50: number; p95: number; p99: number; rps: number; non2xx: number; errors: number; requests: number }> {
+  const r = rng(mode.length * 31 + (filtered ? 1 : 0));
+  const latencies: number[] = [];
+  const result = await new Promise<AutocannonResult>((resolve, reject) => {
+    const inst = autocannon(
+      {
+        url,
+        connections: Number(args.connections),
+        duration: seconds,
+        requests: [{ method: 'GET', setupRequest: (req: { path: string }) => ({ ...req, path: userPath(Math.floor(r.uniform() * N_USERS), mode, filtered) }) }],
+      },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
+    inst.on('response', (_c, status, _b, ms) => {
+      if (status >= 200 && status < 300) latencies.push(ms);
+    });
+  });
+  latencies.sort((a, b) => a - b);
+  return {
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    rps: latencies.length / result.duration,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    requests: result.requests.total,
+  };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  let deployInfo: Record<string, unknown> = { reused: true };
+  if (args.reuse && (await liveModel())) log(`reusing the live model under prefix ${prefix}`);
+  else deployInfo = await deploy();
+  const { count } = await es.count({ index: names.itemsAlias });
+  const segments = await segmentCount();
+  const api = await startApi();
+  log(`API at ${api.url}; ${count} items live in ${segments} segments`);
+  try {
+    log(`recall@${K} over ${args['recall-users']} users…`);
+    const rec = await recall(api.url);
+    const rows: Array<Record<string, string | number>> = [];
+    for (const mode of MODES) {
+      for (const filtered of [false, true]) {
+        await load(api.url, mode, filtered, Number(args.warmup));
+        const m = await load(api.url, mode, filtered, Number(args.duration));
+        const recallKey = `${mode}${filtered ? '+category' : ''}`;
+        rows.push({
+          mode,
+          filter: filtered ? 'category' : '-',
+          'p50 ms': m.p50.toFixed(1),
+          'p95 ms': m.p95.toFixed(1),
+          'p99 ms': m.p99.toFixed(1),
+          'req/s': m.rps.toFixed(0),
+          'recall@10': mode === 'exact' ? '1 (ref)' : (rec[recallKey]?.toFixed(3) ?? '-'),
+          non2xx: m.non2xx,
+          errors: m.errors,
+        });
+        log(`${mode} ${filtered ? '+category' : ''}: p50 ${m.p50} ms, ${m.rps.toFixed(0)} req/s`);
+      }
+    }
+    console.log(`\n${N_ITEMS.toLocaleString('en')} items × ${FACTORS} factors (${segments} segments), ${N_USERS.toLocaleString('en')} users, k=${K}, ${args.connections} connections, ${args.duration} s per row (exclude_seen on)\n`);
+    console.table(rows);
+    const dir = path.join(PROJECT_ROOT, 'bench', 'query', 'results');
+    mkdirSync(dir, { recursive: true });
+    const suffix = args['ann-factor'] || args['ann-min'] ? `-ann${args['ann-factor'] ?? 10}x${args['ann-min'] ?? 100}` : '';
+    const file = path.join(dir, `${N_ITEMS}x${FACTORS}${suffix}.json`);
+    writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), items: N_ITEMS, users: N_USERS, factors: FACTORS, segments, k: K, connections: Number(args.connections), duration_s: Number(args.duration), deploy: deployInfo, recall: rec, rows, total_s: (Date.now() - started) / 1000 }, null, 2));
+    console.log(`\nwritten to ${path.relative(PROJECT_ROOT, file)}`);
+  } finally {
+    api.child.kill('SIGTERM');
+    await new Promise((r) => api.child.once('exit', r));
+    if (args.cleanup) {
+      await es.indices.delete({ index: `${prefix}*`, ignore_unavailable: true, expand_wildcards: 'all' }).catch(() => undefined);
+      await es.indices.deleteIndexTemplate({ name: `${prefix}*` }).catch(() => undefined);
+      const admin = ctx.kafka.admin();
+      await admin.connect();
+      const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+      if (topics.length) await admin.deleteTopics({ topics });
+      await admin.disconnect();
+    }
+    await ctx.close();
+  }
+}
+
+await main();

@@ -1,0 +1,127 @@
+// The REST API: createApp wires the query service, event producer, metadata upserts and admin
+// operations into an express app (no listen); startServer listens and returns {url, close}.
+
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express } from 'express';
+import type { Registry } from 'prom-client';
+import type { AppContext } from '../cli/context.ts';
+import { EventProducer } from '../ingest/producer.ts';
+import { LiveModelResolver } from '../query/live-model.ts';
+import { PopularItems } from '../query/popular.ts';
+import { ServedLog } from '../query/served-log.ts';
+import { RecommendationService } from '../query/service.ts';
+import { apiMetrics } from './metrics.ts';
+import { errorHandler, notFound, recordMetrics, requestId, requireApiKey } from './middleware.ts';
+import { buildOpenApi } from './openapi.ts';
+import { resolveApiOptions, type ApiOptions, type ApiOptionsInput } from './options.ts';
+import { adminRoutes, type AdminOps } from './routes/admin.ts';
+import { catalogRoutes } from './routes/catalog.ts';
+import { eventRoutes } from './routes/events.ts';
+import { KafkaProbe, healthRoutes } from './routes/health.ts';
+import { recommendationParsers, recommendationRoutes } from './routes/recommendations.ts';
+
+export type { AdminOps } from './routes/admin.ts';
+export type { ApiOptions, ApiOptionsInput } from './options.ts';
+export { resolveApiOptions } from './options.ts';
+
+export interface AppDeps {
+  ctx: AppContext;
+  registry: Registry;
+  admin: AdminOps;
+  /** overrides of the defaults (which come from ctx.config: API_KEYS, DEFAULT_MODE, event rules) */
+  options?: ApiOptionsInput;
+}
+
+export type RecsysApp = Express & {
+  readonly options: ApiOptions;
+  readonly service: RecommendationService;
+  readonly live: LiveModelResolver;
+  readonly popular: PopularItems;
+  readonly servedLog: ServedLog;
+  /** flushes the served-list log and disconnects the producers */
+  shutdown(): Promise<void>;
+};
+
+export function createApp(deps: AppDeps): RecsysApp {
+  const { ctx, registry, admin } = deps;
+  const { es, kafka, names, log } = ctx;
+  const options = resolveApiOptions(ctx.config, deps.options);
+  const metrics = apiMetrics(registry);
+
+  const live = new LiveModelResolver(es, names, log, options.liveModelCacheMs);
+  const popular = new PopularItems(es, { ttlMs: options.popularCacheMs, poolSize: options.popularPoolSize, textFields: options.hybrid.fields });
+  const servedLog = new ServedLog(kafka, names.topics.recommendations, log, { ...options.servedLog, onFailure: (n) => metrics.servedLogFailures.inc(n) });
+  const service = new RecommendationService({ es, names, log, live, popular, servedLog, options });
+  const producer = new EventProducer(kafka, names.topics.events);
+  const parsers = recommendationParsers(options);
+  const openapi = buildOpenApi(parsers, options);
+  const auth = requireApiKey(options.apiKeys);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(requestId);
+  app.use(recordMetrics(metrics, log));
+  app.use(express.json({ limit: options.bodyLimit, type: ['application/json', 'application/*+json'] }));
+
+  app.get('/openapi.json', (_req, res) => {
+    res.locals['endpoint'] = 'openapi';
+    res.json(openapi);
+  });
+  app.use(healthRoutes(es, new KafkaProbe(kafka, options.healthCacheMs, options.healthTimeoutMs), live, registry, options.healthTimeoutMs));
+  app.use(recommendationRoutes(service, parsers));
+  app.use(eventRoutes(producer, options, auth, log));
+  app.use(catalogRoutes(es, names, options, auth));
+  app.use(adminRoutes(es, names, admin, live, auth));
+  app.use(notFound);
+  app.use(errorHandler(log));
+
+  let shutdown: Promise<void> | undefined;
+  return Object.assign(app, {
+    options,
+    service,
+    live,
+    popular,
+    servedLog,
+    shutdown: () =>
+      (shutdown ??= (async () => {
+        await servedLog.close();
+        await producer.disconnect().catch(() => undefined);
+      })()),
+  });
+}
+
+export interface RunningServer {
+  url: string;
+  app: RecsysApp;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** createApp + listen (port 0 = any free port). close() stops accepting, then flushes and disconnects. */
+export async function startServer(deps: AppDeps & { port?: number; host?: string }): Promise<RunningServer> {
+  const app = createApp(deps);
+  const host = deps.host ?? deps.ctx.config.api.host;
+  const port = deps.port ?? deps.ctx.config.api.port;
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  server.keepAliveTimeout = 65_000;
+  const addr = server.address() as AddressInfo;
+  const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  deps.ctx.log.info({ url }, 'API listening');
+  return {
+    url,
+    app,
+    server,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await app.shutdown();
+    },
+  };
+}

@@ -1,0 +1,245 @@
+// OpenAPI 3.1 document generated from the very JSON schemas the API validates with (request
+// parameters from the filter whitelist, events, metadata), so documentation and validation cannot
+// drift apart.
+
+import { EVENT_SCHEMA } from '../ingest/event-schema.ts';
+import { ITEM_METADATA_SCHEMA, USER_METADATA_SCHEMA } from '../ingest/metadata.ts';
+import type { ApiOptions } from './options.ts';
+import type { RecommendationParsers } from './routes/recommendations.ts';
+
+type Json = Record<string, unknown>;
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Json, description: string) => ({ description, content: { 'application/json': { schema } } });
+const errorResponse = (description: string) => json(ref('Error'), description);
+
+function queryParameters(schema: Json): Json[] {
+  const props = schema['properties'] as Record<string, Json>;
+  return Object.entries(props).map(([name, s]) => {
+    const { description, ...rest } = s;
+    return { name, in: 'query', required: false, description, schema: rest, ...(rest['type'] === 'array' ? { style: 'form', explode: true } : {}) };
+  });
+}
+
+const pathParam = (name: string, description: string): Json => ({ name, in: 'path', required: true, description, schema: { type: 'string', minLength: 1, maxLength: 256 } });
+
+const ERROR_SCHEMA: Json = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string', description: 'stable machine-readable code, e.g. invalid_parameter, unknown_parameter, filter_not_allowed' },
+        message: { type: 'string' },
+        field: { type: 'string', description: 'the parameter or body field at fault' },
+      },
+    },
+  },
+};
+
+const ITEM_SCHEMA: Json = {
+  type: 'object',
+  required: ['item_id', 'score', 'source'],
+  properties: {
+    item_id: { type: 'string' },
+    score: { type: 'number', description: 'see score_type of the response; popularity for popular items' },
+    source: { enum: ['personal', 'popular'] },
+    name: { type: 'string' },
+    category: { type: 'string' },
+    brand: { type: 'string' },
+    price: { type: 'number' },
+    available: { type: 'boolean' },
+    tags: { type: 'array', items: { type: 'string' } },
+  },
+};
+
+const RESPONSE_SCHEMA: Json = {
+  type: 'object',
+  required: ['recommendation_id', 'request_id', 'model_id', 'mode', 'source', 'score_type', 'items'],
+  properties: {
+    recommendation_id: { type: 'string', description: 'send it back with events (recommendation_id) to attribute clicks and conversions' },
+    request_id: { type: 'string' },
+    model_id: { type: 'string' },
+    user_id: { type: 'string' },
+    item_id: { type: 'string' },
+    mode: { enum: ['exact', 'ann', 'lsh'] },
+    source: { enum: ['personal', 'popular', 'mixed'], description: 'mixed = personal items backfilled with popular ones' },
+    score_type: {
+      enum: ['dot', 'cosine', 'hybrid', 'popularity'],
+      description: 'dot: user·item inner product; cosine: item-item cosine; hybrid (with q): vectorBoost·(knn score) + textBoost·BM25; popularity',
+    },
+    reason: { enum: ['unknown_user', 'no_user_factor', 'item_has_no_factor'] },
+    items: { type: 'array', items: ref('RecommendedItem') },
+  },
+};
+
+const EVENTS_RESPONSE: Json = {
+  type: 'object',
+  required: ['accepted', 'ids', 'errors'],
+  properties: {
+    accepted: { type: 'integer' },
+    ids: { type: 'array', items: { type: 'string' }, description: 'event_id of each accepted event, in request order' },
+    errors: {
+      type: 'array',
+      items: { type: 'object', properties: { index: { type: 'integer' }, field: { type: 'string' }, message: { type: 'string' } } },
+    },
+    error: ERROR_SCHEMA['properties'] as Json,
+  },
+};
+
+const UPSERT_REPORT: Json = {
+  type: 'object',
+  properties: {
+    documents: { type: 'integer' },
+    metadata: { type: 'object', properties: { index: { type: 'string' }, created: { type: 'integer' }, updated: { type: 'integer' }, failed: { type: 'integer' } } },
+    live: {
+      type: ['object', 'null'],
+      description: 'propagation to the live items index (items only)',
+      properties: { index: { type: 'string' }, modelId: { type: 'string' }, created: { type: 'integer' }, updated: { type: 'integer' }, failed: { type: 'integer' } },
+    },
+    errors: { type: 'array', items: { type: 'object', properties: { index: { type: 'integer' }, id: { type: 'string' }, target: { type: 'string' }, field: { type: 'string' }, message: { type: 'string' } } } },
+  },
+};
+
+function batchBody(itemRef: Json, max: number): Json {
+  return { oneOf: [itemRef, { type: 'array', items: itemRef, minItems: 1, maxItems: max }] };
+}
+
+export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions): Json {
+  const { $id: _id, ...event } = EVENT_SCHEMA as Json;
+  const secured = [{ ApiKey: [] }];
+  const authErrors = { '401': errorResponse('missing x-api-key'), '403': errorResponse('API key not accepted') };
+  const recResponses = {
+    '200': json(ref('RecommendationResponse'), 'the list'),
+    '400': errorResponse('invalid or unknown parameter (field names it)'),
+    '409': errorResponse('lsh requested but the live model has no LSH tables'),
+    '503': errorResponse('no live model, or Elasticsearch unavailable'),
+  };
+  const f = options.filterFields;
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'seed-recsys API',
+      version: '1',
+      description: [
+        'Recommendations served from Elasticsearch dense vectors (ALS factors).',
+        `Filters (GET query string and POST body use the same flat names): keyword fields ${f.keyword.join(', ')} (repeat the parameter / send an array for any-of);`,
+        `boolean fields ${f.boolean.join(', ')}; numeric ranges ${f.range.map((r) => `${r}_min/${r}_max`).join(', ')} (inclusive).`,
+        `With q, score = ${options.hybrid.vectorBoost}·knn_score + ${options.hybrid.textBoost}·BM25(${options.hybrid.fields.join(', ')}), knn_score = dot + 1 for dot ≥ 0.`,
+        'Every served list is logged with its recommendation_id; send it back on events to attribute clicks.',
+      ].join(' '),
+    },
+    components: {
+      securitySchemes: { ApiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
+      schemas: {
+        Error: ERROR_SCHEMA,
+        RecommendedItem: ITEM_SCHEMA,
+        RecommendationResponse: RESPONSE_SCHEMA,
+        RecommendationRequest: parsers.user.schema('body'),
+        Event: event,
+        EventsResponse: EVENTS_RESPONSE,
+        ItemMetadata: ITEM_METADATA_SCHEMA as unknown as Json,
+        UserMetadata: USER_METADATA_SCHEMA as unknown as Json,
+        UpsertReport: UPSERT_REPORT,
+      },
+    },
+    paths: {
+      '/v1/users/{user_id}/recommendations': {
+        get: {
+          summary: 'Items for a user',
+          parameters: [pathParam('user_id', 'user id'), ...queryParameters(parsers.user.schema('query'))],
+          responses: recResponses,
+        },
+        post: {
+          summary: 'Items for a user (parameters as a JSON body, typed: no coercion)',
+          parameters: [pathParam('user_id', 'user id')],
+          requestBody: { required: false, content: { 'application/json': { schema: ref('RecommendationRequest') } } },
+          responses: recResponses,
+        },
+      },
+      '/v1/items/{item_id}/similar': {
+        get: {
+          summary: 'Items similar to an item (cosine of the item factors)',
+          parameters: [pathParam('item_id', 'item id'), ...queryParameters(parsers.similar.schema('query'))],
+          responses: { ...recResponses, '404': errorResponse('item not in the live catalogue') },
+        },
+      },
+      '/v1/events': {
+        post: {
+          summary: `Record events (one or an array of up to ${options.maxBatch})`,
+          security: secured,
+          requestBody: { required: true, content: { 'application/json': { schema: batchBody(ref('Event'), options.maxBatch) } } },
+          responses: {
+            '202': json(ref('EventsResponse'), 'valid events accepted; invalid ones listed by index'),
+            '400': json(ref('EventsResponse'), 'no valid event, empty or too large batch'),
+            ...authErrors,
+            '413': errorResponse(`body larger than ${options.bodyLimit}`),
+            '503': errorResponse('the event stream is unavailable'),
+          },
+        },
+      },
+      '/v1/items': {
+        put: {
+          summary: 'Upsert item metadata (catalogue and live index)',
+          security: secured,
+          requestBody: { required: true, content: { 'application/json': { schema: batchBody(ref('ItemMetadata'), options.maxBatch) } } },
+          responses: { '200': json(ref('UpsertReport'), 'stored'), '400': errorResponse('invalid documents, nothing written'), ...authErrors, '422': json(ref('UpsertReport'), 'some documents refused by the cluster') },
+        },
+      },
+      '/v1/users': {
+        put: {
+          summary: 'Upsert user metadata',
+          security: secured,
+          requestBody: { required: true, content: { 'application/json': { schema: batchBody(ref('UserMetadata'), options.maxBatch) } } },
+          responses: { '200': json(ref('UpsertReport'), 'stored'), '400': errorResponse('invalid documents, nothing written'), ...authErrors, '422': json(ref('UpsertReport'), 'some documents refused by the cluster') },
+        },
+      },
+      '/v1/models': {
+        get: {
+          summary: 'Model registry, newest first',
+          security: secured,
+          parameters: [{ name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }],
+          responses: { '200': json({ type: 'object', properties: { live_model_id: { type: ['string', 'null'] }, models: { type: 'array', items: { type: 'object' } } } }, 'models'), ...authErrors },
+        },
+      },
+      '/v1/models/{model_id}/activate': {
+        post: {
+          summary: 'Make a deployed model live (rollback / roll forward)',
+          security: secured,
+          parameters: [pathParam('model_id', 'model id')],
+          responses: {
+            '200': json({ type: 'object', properties: { model_id: { type: 'string' }, status: { const: 'live' } } }, 'activated'),
+            ...authErrors,
+            '404': errorResponse('unknown model'),
+            '409': errorResponse('model failed or has no deployed indices'),
+          },
+        },
+      },
+      '/v1/train': {
+        post: {
+          summary: 'Start a training run',
+          security: secured,
+          responses: { '202': json({ type: 'object', properties: { run_id: { type: 'string' }, status_url: { type: 'string' } } }, 'started'), ...authErrors, '409': errorResponse('a run is already in progress') },
+        },
+      },
+      '/v1/train/{run_id}': {
+        get: {
+          summary: 'A training run (its models document)',
+          security: secured,
+          parameters: [pathParam('run_id', 'run id = model id')],
+          responses: { '200': json({ type: 'object' }, 'the run'), ...authErrors, '404': errorResponse('unknown run') },
+        },
+      },
+      '/health': {
+        get: {
+          summary: 'Elasticsearch, Kafka and live model',
+          responses: { '200': json({ type: 'object' }, 'Elasticsearch and Kafka reachable'), '503': json({ type: 'object' }, 'a dependency is down') },
+        },
+      },
+      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' } } } },
+      '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import type { Config } from '../config/index.ts';
+import type { EventRules } from '../ingest/validate.ts';
+import { DEFAULT_QUERY_OPTIONS, type FilterFields, type HybridOptions, type QueryOptions } from '../query/types.ts';
+
+/** Everything the API can be tuned with; resolveApiOptions fills defaults. */
+export interface ApiOptions extends QueryOptions {
+  /** admin / write keys (header x-api-key); empty = every key is refused */
+  apiKeys: string[];
+  /** largest accepted JSON body (express/body-parser syntax) */
+  bodyLimit: string;
+  /** max events / metadata documents per request */
+  maxBatch: number;
+  /** a POST /v1/events whose produce takes longer answers 503 */
+  eventsSendTimeoutMs: number;
+  /** Kafka reachability is probed at most this often by /health */
+  healthCacheMs: number;
+  /** a Kafka probe slower than this counts as unreachable */
+  healthTimeoutMs: number;
+  servedLog: { lingerMs: number; maxQueue: number };
+  eventRules: EventRules;
+}
+
+export type ApiOptionsInput = Partial<Omit<ApiOptions, 'hybrid' | 'filterFields' | 'servedLog'>> & {
+  hybrid?: Partial<HybridOptions>;
+  filterFields?: Partial<FilterFields>;
+  servedLog?: Partial<ApiOptions['servedLog']>;
+};
+
+/** Options from the validated config (API_KEYS, DEFAULT_MODE, event rules) plus explicit overrides. */
+export function resolveApiOptions(config: Config, input: ApiOptionsInput = {}): ApiOptions {
+  const d = DEFAULT_QUERY_OPTIONS;
+  return {
+    ...d,
+    apiKeys: config.api.apiKeys,
+    defaultMode: config.api.defaultMode,
+    bodyLimit: '1mb',
+    maxBatch: 1000,
+    eventsSendTimeoutMs: 10_000,
+    healthCacheMs: 5_000,
+    healthTimeoutMs: 2_000,
+    eventRules: config.events,
+    ...input,
+    hybrid: { ...d.hybrid, ...input.hybrid },
+    filterFields: { ...d.filterFields, ...input.filterFields },
+    servedLog: { lingerMs: 20, maxQueue: 10_000, ...input.servedLog },
+  };
+}

@@ -1,0 +1,132 @@
+// Pure builders: validated request → Elasticsearch search body. No I/O here.
+//
+// Vector side (knn, filtered by has_factor = true ∧ request filters ∧ ¬excluded, inside knn.filter
+// so the k results all pass them):
+//   exact  knn on the flat field (brute force over the filtered set), num_candidates = k
+//   ann    knn on the HNSW field, num_candidates = max(k · annCandidatesFactor, annMinCandidates) ≤ 10,000
+//   lsh    knn on the flat field restricted to items sharing ≥ 1 bucket term with the query
+//          (`terms` on lsh / lsh_cos), num_candidates = k: exact scores within the candidate set
+// User → item uses the inner-product fields (factor, factor_exact; lsh), item → item the unit
+// vectors with dot_product, i.e. cosine (factor_unit, factor_unit_exact; lsh_cos).
+//
+// Text + vector (`q`): one search with a top-level `query` (multi_match over name^2 and
+// description, the same filters and exclusions, boost textBoost) next to the `knn` section
+// (k = max(k, hybrid.candidates), boost vectorBoost). Elasticsearch adds the two scores of a
+// document: score = vectorBoost · knnScore + textBoost · BM25, where knnScore = dot + 1 for dot ≥ 0
+// (max_inner_product). A document found only by the text query gets only its text score, one found
+// only by knn only its vector score, so an item that matches the text and is close to the user
+// moves up. With the defaults (both boosts 1) one BM25 point is worth one unit of dot product.
+
+import type { estypes } from '@elastic/elasticsearch';
+import { excludeClause, filterClauses } from './filters.ts';
+import { ITEM_RESPONSE_FIELDS, type Filters, type Mode, type QueryOptions } from './types.ts';
+
+export type Space = 'mips' | 'cosine';
+
+/** The fields each space and mode searches, and the LSH bucket field. */
+export const VECTOR_FIELDS: Record<Space, Record<Mode, string> & { buckets: string }> = {
+  mips: { exact: 'factor_exact', ann: 'factor', lsh: 'factor_exact', buckets: 'lsh' },
+  cosine: { exact: 'factor_unit_exact', ann: 'factor_unit', lsh: 'factor_unit_exact', buckets: 'lsh_cos' },
+};
+
+/** ES refuses num_candidates above this. */
+export const MAX_NUM_CANDIDATES = 10_000;
+
+export interface VectorSearchInput {
+  space: Space;
+  mode: Mode;
+  k: number;
+  vector: ArrayLike<number>;
+  filters: Filters;
+  exclude: Iterable<string>;
+  /** bucket terms of the query (required for mode lsh) */
+  lshTerms?: string[];
+  /** full-text query combined with the vector score */
+  q?: string;
+}
+
+export type SearchBody = Omit<estypes.SearchRequest, 'index'>;
+type TuningOptions = Pick<QueryOptions, 'annCandidatesFactor' | 'annMinCandidates' | 'hybrid'>;
+
+export function numCandidates(mode: Mode, k: number, opts: Pick<QueryOptions, 'annCandidatesFactor' | 'annMinCandidates'>): number {
+  if (mode !== 'ann') return k;
+  return Math.min(MAX_NUM_CANDIDATES, Math.max(k, k * opts.annCandidatesFactor, opts.annMinCandidates));
+}
+
+function baseFilter(filters: Filters, exclude: Iterable<string>): estypes.QueryDslQueryContainer[] {
+  const out = filterClauses(filters);
+  const ex = excludeClause(exclude);
+  if (ex) out.push({ bool: { must_not: [ex] } });
+  return out;
+}
+
+/** knn (+ optional text query) body for one query vector. */
+export function vectorSearchBody(input: VectorSearchInput, opts: TuningOptions): SearchBody {
+  const { space, mode, k, q } = input;
+  const fields = VECTOR_FIELDS[space];
+  const exclude = [...input.exclude];
+  const filter: estypes.QueryDslQueryContainer[] = [{ term: { has_factor: true } }, ...baseFilter(input.filters, exclude)];
+  if (mode === 'lsh') {
+    if (!input.lshTerms?.length) throw new Error('mode lsh needs the bucket terms of the query');
+    filter.push({ terms: { [fields.buckets]: input.lshTerms } });
+  }
+  const knnK = q ? Math.min(MAX_NUM_CANDIDATES, Math.max(k, opts.hybrid.candidates)) : k;
+  const knn: estypes.KnnSearch = {
+    field: fields[mode],
+    query_vector: Array.from(input.vector),
+    k: knnK,
+    num_candidates: numCandidates(mode, knnK, opts),
+    filter,
+  };
+  const body: SearchBody = {
+    size: k,
+    knn,
+    _source: { includes: [...ITEM_RESPONSE_FIELDS] },
+    track_total_hits: false,
+  };
+  if (q) {
+    knn.boost = opts.hybrid.vectorBoost;
+    body.query = {
+      bool: {
+        must: [{ multi_match: { query: q, fields: opts.hybrid.fields, boost: opts.hybrid.textBoost } }],
+        filter: baseFilter(input.filters, exclude),
+      },
+    };
+  }
+  return body;
+}
+
+export interface PopularSearchInput {
+  filters: Filters;
+  exclude: Iterable<string>;
+  size: number;
+  /** rank text matches by relevance first, popularity second */
+  q?: string;
+  textFields?: string[];
+}
+
+/** Most popular items passing the filters (items without factors included), popularity desc. */
+export function popularSearchBody(input: PopularSearchInput): SearchBody {
+  const popularity: estypes.SortCombinations = { popularity: { order: 'desc', missing: '_last', unmapped_type: 'float' } };
+  const tiebreak: estypes.SortCombinations = { item_id: { order: 'asc', unmapped_type: 'keyword' } };
+  const bool: estypes.QueryDslBoolQuery = { filter: filterClauses(input.filters) };
+  const ex = excludeClause(input.exclude);
+  if (ex) bool.must_not = [ex];
+  if (input.q) bool.must = [{ multi_match: { query: input.q, fields: input.textFields ?? ['name^2', 'description'] } }];
+  return {
+    size: input.size,
+    query: { bool },
+    sort: input.q ? ['_score', popularity, tiebreak] : [popularity, tiebreak],
+    _source: { includes: [...ITEM_RESPONSE_FIELDS, 'popularity'] },
+    track_total_hits: false,
+  };
+}
+
+/**
+ * ES score → similarity. max_inner_product scores dot ≥ 0 as dot + 1 and dot < 0 as 1 / (1 − dot);
+ * dot_product on unit vectors scores (1 + cos) / 2.
+ */
+export function decodeScore(space: Space, score: number): number {
+  if (space === 'mips') return score >= 1 ? score - 1 : 1 - 1 / score;
+  return 2 * score - 1;
+}

@@ -1,0 +1,221 @@
+// The recommendation service: live model → query vector → one knn search → popular backfill →
+// served-list log. HTTP-agnostic: takes a validated RecRequest, returns the response body.
+//
+// user → items   the user's factor from users-<model_id>; unknown user or user without a factor
+//                → popular items (source "popular", reason unknown_user | no_user_factor)
+// item → items   the item's unit vector from items-<model_id>; unknown item → 404; item without a
+//                factor → popular items of its category (reason item_has_no_factor)
+// Fewer than k personal items (tight filters, small catalogue) → the rest are popular items that
+// pass the same filters and are neither excluded nor already in the list (source "mixed").
+
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Client } from '@elastic/elasticsearch';
+import type { Names } from '../config/names.ts';
+import { ConflictError, NotFoundError } from '../errors/index.ts';
+import type { Logger } from '../infra/logger.ts';
+import { augmentQueryForMips, normalizeVector, type LshHasher } from '../lsh/index.ts';
+import { esStatus, isIndexNotFound } from './es-errors.ts';
+import { withDefaultTerm } from './filters.ts';
+import { hitToItem, type ItemSourceDoc } from './hits.ts';
+import type { LiveModel, LiveModelResolver } from './live-model.ts';
+import type { PopularItems } from './popular.ts';
+import { decodeScore, vectorSearchBody, type Space } from './search-body.ts';
+import { recentEventItems } from './seen.ts';
+import type { ServedLog, ServedRecord } from './served-log.ts';
+import type { ListSource, QueryOptions, RecRequest, RecResponse, ScoreKind, ServedItem } from './types.ts';
+import { getUserVector } from './users.ts';
+
+export interface ServiceDeps {
+  es: Client;
+  names: Names;
+  log: Logger;
+  live: LiveModelResolver;
+  popular: PopularItems;
+  servedLog?: ServedLog;
+  options: QueryOptions;
+}
+
+export interface CallContext {
+  requestId: string;
+  /** performance.now() when the request arrived (for latency_ms); defaults to the call */
+  startedAt?: number;
+}
+
+interface SeedItem {
+  item_id: string;
+  has_factor?: boolean;
+  category?: string;
+  factor_unit?: number[];
+}
+
+export class RecommendationService {
+  constructor(private readonly deps: ServiceDeps) {}
+
+  async forUser(userId: string, req: RecRequest, call: CallContext): Promise<RecResponse> {
+    const startedAt = call.startedAt ?? performance.now();
+    const { es, names, options } = this.deps;
+    return this.withModel(async (model) => {
+      const [user, eventItems] = await Promise.all([
+        getUserVector(es, model.usersIndex, userId),
+        req.excludeSeen ? recentEventItems(es, names, userId, options.seenEventsLimit) : Promise.resolve([]),
+      ]);
+      const exclude = new Set(req.exclude);
+      if (req.excludeSeen) {
+        for (const id of user?.recent_items ?? []) exclude.add(id);
+        for (const id of eventItems) exclude.add(id);
+      }
+      let personal: ServedItem[] = [];
+      let reason: string | undefined;
+      if (user?.factor) {
+        const lshTerms = req.mode === 'lsh' ? await this.mipsTerms(model.modelId, user.factor) : undefined;
+        personal = await this.knn(model, 'mips', req, user.factor, exclude, lshTerms);
+      } else reason = user ? 'no_user_factor' : 'unknown_user';
+      const popular = await this.backfill(model, req, personal, exclude, !user?.factor ? req.q : undefined);
+      return this.respond({ model, req, call, startedAt, personal, popular, reason, userId, space: 'mips' });
+    });
+  }
+
+  async similar(itemId: string, req: RecRequest, call: CallContext): Promise<RecResponse> {
+    const startedAt = call.startedAt ?? performance.now();
+    return this.withModel(async (model) => {
+      const seed = await this.seedItem(model, itemId);
+      if (!seed) throw new NotFoundError(`item ${itemId} is not in the live catalogue`, 'item_not_found');
+      const exclude = new Set([...req.exclude, itemId]);
+      const vector = seed.has_factor && Array.isArray(seed.factor_unit) && seed.factor_unit.length ? seed.factor_unit : undefined;
+      if (seed.has_factor && !vector) this.deps.log.warn({ itemId, model: model.modelId }, 'item has_factor but no factor_unit in _source');
+      if (!vector) {
+        // no vector: popular items of the same category, flagged
+        const sameCategory = { ...req, filters: withDefaultTerm(req.filters, 'category', seed.category) };
+        const popular = await this.backfill(model, sameCategory, [], exclude);
+        return this.respond({ model, req, call, startedAt, personal: [], popular, reason: 'item_has_no_factor', seedItemId: itemId, space: 'cosine' });
+      }
+      const lshTerms = req.mode === 'lsh' ? await this.cosineTerms(model.modelId, vector) : undefined;
+      const personal = await this.knn(model, 'cosine', { ...req, q: undefined }, vector, exclude, lshTerms);
+      const popular = await this.backfill(model, req, personal, exclude);
+      return this.respond({ model, req, call, startedAt, personal, popular, seedItemId: itemId, space: 'cosine' });
+    });
+  }
+
+  /** Runs fn against the live model; a model swap that deleted its index mid-request → once more. */
+  private async withModel<T>(fn: (model: LiveModel) => Promise<T>): Promise<T> {
+    const model = await this.deps.live.current();
+    try {
+      return await fn(model);
+    } catch (e) {
+      if (!isIndexNotFound(e)) throw e;
+      this.deps.live.invalidate();
+      const again = await this.deps.live.current();
+      if (again.modelId === model.modelId) throw e;
+      return fn(again);
+    }
+  }
+
+  private async knn(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
+    const body = vectorSearchBody({ space, mode: req.mode, k: req.k, vector, filters: req.filters, exclude, lshTerms, q: req.q }, this.deps.options);
+    const r = await this.deps.es.search<ItemSourceDoc>({ index: model.itemsIndex, ...body });
+    return r.hits.hits.map((h) => hitToItem(h, 'personal', req.q ? (h._score ?? 0) : decodeScore(space, h._score ?? 0)));
+  }
+
+  private async backfill(model: LiveModel, req: RecRequest, personal: ServedItem[], exclude: Set<string>, q?: string): Promise<ServedItem[]> {
+    const need = req.k - personal.length;
+    if (need <= 0) return [];
+    const taken = new Set(exclude);
+    for (const p of personal) taken.add(p.item_id);
+    const { popular } = this.deps;
+    const out: ServedItem[] = [];
+    if (q) {
+      // no vector to score with: text matches first (by relevance), then plain popular ones
+      for (const it of await popular.top(model.itemsIndex, req.filters, taken, need, q)) {
+        out.push(it);
+        taken.add(it.item_id);
+      }
+    }
+    if (out.length < need) out.push(...(await popular.top(model.itemsIndex, req.filters, taken, need - out.length)));
+    return out;
+  }
+
+  private async seedItem(model: LiveModel, itemId: string): Promise<SeedItem | undefined> {
+    try {
+      const r = await this.deps.es.get<SeedItem>({ index: model.itemsIndex, id: itemId, _source_includes: ['item_id', 'has_factor', 'category', 'factor_unit'] });
+      return r._source ? { ...r._source, item_id: itemId } : undefined;
+    } catch (e) {
+      if (esStatus(e) === 404 && !isIndexNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  private async hasher(modelId: string, space: 'mips' | 'cosine'): Promise<LshHasher> {
+    const h = (await this.deps.live.hashers(modelId))[space];
+    if (!h) throw new ConflictError(`model ${modelId} has no LSH tables for ${space === 'mips' ? 'user' : 'item'} queries; use mode exact or ann`, 'lsh_unavailable');
+    return h;
+  }
+
+  /** Bucket terms of a user vector: MIPS-augmented [q/‖q‖, 0] when the hasher has factors + 1 dims. */
+  private async mipsTerms(modelId: string, factor: number[]): Promise<string[]> {
+    const h = await this.hasher(modelId, 'mips');
+    const dims = h.params.dims;
+    if (dims === factor.length + 1) return h.bucketTerms(augmentQueryForMips(factor));
+    if (dims === factor.length) return h.bucketTerms(factor);
+    throw new ConflictError(`model ${modelId}: LSH hasher has ${dims} dims, user factors ${factor.length}`, 'lsh_unavailable');
+  }
+
+  private async cosineTerms(modelId: string, unit: number[]): Promise<string[]> {
+    const h = await this.hasher(modelId, 'cosine');
+    if (h.params.dims !== unit.length) throw new ConflictError(`model ${modelId}: cosine LSH hasher has ${h.params.dims} dims, item factors ${unit.length}`, 'lsh_unavailable');
+    return h.bucketTerms(normalizeVector(unit));
+  }
+
+  private respond(a: {
+    model: LiveModel;
+    req: RecRequest;
+    call: CallContext;
+    startedAt: number;
+    personal: ServedItem[];
+    popular: ServedItem[];
+    reason?: string;
+    userId?: string;
+    seedItemId?: string;
+    space: Space;
+  }): RecResponse {
+    const { model, req, personal, popular } = a;
+    const items = [...personal, ...popular];
+    let source: ListSource;
+    if (personal.length && popular.length) source = 'mixed';
+    else if (personal.length) source = 'personal';
+    else source = popular.length || a.reason ? 'popular' : 'personal';
+    let scoreType: ScoreKind = a.space === 'mips' ? (req.q ? 'hybrid' : 'dot') : 'cosine';
+    if (!personal.length && source === 'popular') scoreType = 'popularity';
+    const response: RecResponse = {
+      recommendation_id: randomUUID(),
+      request_id: a.call.requestId,
+      model_id: model.modelId,
+      ...(a.userId !== undefined ? { user_id: a.userId } : {}),
+      ...(a.seedItemId !== undefined ? { item_id: a.seedItemId } : {}),
+      mode: req.mode,
+      source,
+      score_type: scoreType,
+      ...(a.reason ? { reason: a.reason } : {}),
+      items,
+    };
+    const record: ServedRecord = {
+      recommendation_id: response.recommendation_id,
+      request_id: a.call.requestId,
+      model_id: model.modelId,
+      endpoint: a.userId !== undefined ? 'user_recommendations' : 'similar_items',
+      mode: req.mode,
+      source,
+      ...(a.userId !== undefined ? { user_id: a.userId } : {}),
+      ...(a.seedItemId !== undefined ? { seed_item_id: a.seedItemId } : {}),
+      items: items.map((i) => i.item_id),
+      k: req.k,
+      count: items.length,
+      ...(req.q && a.space === 'mips' ? { query: req.q } : {}),
+      filters: req.filterParams,
+      latency_ms: Math.round((performance.now() - a.startedAt) * 100) / 100,
+      timestamp: new Date().toISOString(),
+    };
+    this.deps.servedLog?.record(record);
+    return response;
+  }
+}

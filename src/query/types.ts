@@ -1,0 +1,125 @@
+// Types shared by the query layer (request model, options, response shape).
+
+export const MODES = ['exact', 'ann', 'lsh'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** Which item fields clients may filter on, by kind. Names must be fields of items-<model_id>. */
+export interface FilterFields {
+  /** keyword fields: `field=value` (any-of when repeated / an array) */
+  keyword: string[];
+  /** boolean fields: `field=true|false` */
+  boolean: string[];
+  /** numeric fields: `<field>_min` / `<field>_max` (inclusive) */
+  range: string[];
+}
+
+export const DEFAULT_FILTER_FIELDS: FilterFields = {
+  keyword: ['category', 'tags', 'brand'],
+  boolean: ['available'],
+  range: ['price'],
+};
+
+/** Request filters after validation, ready to turn into ES clauses. */
+export interface Filters {
+  terms: Record<string, string[]>;
+  booleans: Record<string, boolean>;
+  ranges: Record<string, { gte?: number; lte?: number }>;
+}
+
+export interface RecRequest {
+  k: number;
+  mode: Mode;
+  /** full-text query over name/description, combined with the vector score */
+  q?: string;
+  /** drop items the user already interacted with (user endpoint only) */
+  excludeSeen: boolean;
+  /** explicit item ids to leave out */
+  exclude: string[];
+  filters: Filters;
+  /** the filter parameters as the client gave them (normalised), for the served-list log */
+  filterParams: Record<string, unknown>;
+}
+
+export interface HybridOptions {
+  /** multiplies the BM25 score of the text query */
+  textBoost: number;
+  /** multiplies the knn score (max_inner_product: dot + 1 for dot ≥ 0) */
+  vectorBoost: number;
+  /** nearest neighbours retrieved by the vector side when q is given (≥ k) */
+  candidates: number;
+  /** text fields with their boosts */
+  fields: string[];
+}
+
+/** Tuning of the query layer; every value has a default (see DEFAULT_QUERY_OPTIONS). */
+export interface QueryOptions {
+  defaultMode: Mode;
+  defaultK: number;
+  maxK: number;
+  filterFields: FilterFields;
+  /** ann: num_candidates = max(k · annCandidatesFactor, annMinCandidates), capped at 10,000 */
+  annCandidatesFactor: number;
+  annMinCandidates: number;
+  hybrid: HybridOptions;
+  /** how many of the user's latest events count as "seen" */
+  seenEventsLimit: number;
+  /** popular lists are cached this long per (model, filter set) */
+  popularCacheMs: number;
+  /** items fetched per cached popular list */
+  popularPoolSize: number;
+  /** the live model (alias → index) is re-resolved after this long */
+  liveModelCacheMs: number;
+  /** max ids in `exclude` */
+  maxExclude: number;
+}
+
+export const DEFAULT_QUERY_OPTIONS: QueryOptions = {
+  defaultMode: 'ann',
+  defaultK: 10,
+  maxK: 500,
+  filterFields: DEFAULT_FILTER_FIELDS,
+  annCandidatesFactor: 10,
+  annMinCandidates: 100,
+  hybrid: { textBoost: 1, vectorBoost: 1, candidates: 100, fields: ['name^2', 'description'] },
+  seenEventsLimit: 500,
+  popularCacheMs: 30_000,
+  popularPoolSize: 1000,
+  liveModelCacheMs: 5_000,
+  maxExclude: 1000,
+};
+
+export type ItemSource = 'personal' | 'popular';
+export type ListSource = 'personal' | 'popular' | 'mixed';
+
+/** Item fields returned with every recommendation (besides id, score and source). */
+export const ITEM_RESPONSE_FIELDS = ['item_id', 'name', 'category', 'brand', 'price', 'available', 'tags'] as const;
+
+export interface ServedItem {
+  item_id: string;
+  /** dot product (user→item), cosine (item→item), combined relevance (with q) or popularity (popular) */
+  score: number;
+  source: ItemSource;
+  name?: string;
+  category?: string;
+  brand?: string;
+  price?: number;
+  available?: boolean;
+  tags?: string[];
+}
+
+export type ScoreKind = 'dot' | 'cosine' | 'hybrid' | 'popularity';
+
+export interface RecResponse {
+  recommendation_id: string;
+  request_id: string;
+  model_id: string;
+  user_id?: string;
+  item_id?: string;
+  mode: Mode;
+  source: ListSource;
+  /** how `score` of the personal items is to be read */
+  score_type: ScoreKind;
+  /** why the list is not personal, when it is not (unknown_user, no_user_factor, item_has_no_factor) */
+  reason?: string;
+  items: ServedItem[];
+}

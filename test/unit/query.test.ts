@@ -1,0 +1,187 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../src/errors/index.ts';
+import { checkFilterFields, createParamsParser } from '../../src/query/params.ts';
+import { filterClauses, filtersKey, withDefaultTerm } from '../../src/query/filters.ts';
+import { decodeScore, numCandidates, popularSearchBody, vectorSearchBody } from '../../src/query/search-body.ts';
+import { DEFAULT_QUERY_OPTIONS, type Filters, type QueryOptions } from '../../src/query/types.ts';
+
+const opts: QueryOptions = { ...DEFAULT_QUERY_OPTIONS, filterFields: { keyword: ['category', 'tags', 'brand', 'color'], boolean: ['available'], range: ['price'] } };
+const user = createParamsParser('user', opts);
+const similar = createParamsParser('similar', opts);
+const noFilters: Filters = { terms: {}, booleans: {}, ranges: {} };
+
+function fails(fn: () => unknown): ValidationError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ValidationError);
+    return e as ValidationError;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('request parameters', () => {
+  it('applies defaults', () => {
+    const r = user.parse({}, 'query');
+    expect(r).toMatchObject({ k: 10, mode: 'ann', excludeSeen: true, exclude: [], filters: noFilters, filterParams: {} });
+    expect(r.q).toBeUndefined();
+    expect(similar.parse(undefined, 'query').excludeSeen).toBe(false);
+  });
+
+  it('coerces GET query strings: single values become lists, numbers and booleans parse', () => {
+    const r = user.parse({ k: '25', mode: 'lsh', category: 'shoes', tags: ['red', 'blue', 'red'], available: 'true', price_min: '10', price_max: '99.5', exclude_seen: 'false', exclude: 'i1', q: ' trail runner ' }, 'query');
+    expect(r.k).toBe(25);
+    expect(r.mode).toBe('lsh');
+    expect(r.q).toBe('trail runner');
+    expect(r.excludeSeen).toBe(false);
+    expect(r.exclude).toEqual(['i1']);
+    expect(r.filters).toEqual({ terms: { category: ['shoes'], tags: ['red', 'blue'] }, booleans: { available: true }, ranges: { price: { gte: 10, lte: 99.5 } } });
+    expect(r.filterParams).toEqual({ category: ['shoes'], tags: ['red', 'blue'], available: true, price_min: 10, price_max: 99.5 });
+  });
+
+  it('takes typed POST bodies (string or array for keyword fields) and refuses wrong types', () => {
+    const r = user.parse({ k: 5, category: 'shoes', brand: ['a', 'b'], price_max: 20 }, 'body');
+    expect(r.filters.terms).toEqual({ category: ['shoes'], brand: ['a', 'b'] });
+    expect(r.filters.ranges).toEqual({ price: { lte: 20 } });
+    expect(fails(() => user.parse({ k: '5' }, 'body')).field).toBe('k');
+    expect(fails(() => user.parse({ available: 'yes' }, 'body')).field).toBe('available');
+    const e = fails(() => user.parse({ category: 7 }, 'body'));
+    expect(e.field).toBe('category');
+    expect(e.message).toMatch(/string or an array of strings/);
+    expect(fails(() => user.parse([], 'body')).code).toBe('invalid_body');
+  });
+
+  it.each([
+    [{ k: '10000' }, 'k', 'invalid_parameter'],
+    [{ k: '0' }, 'k', 'invalid_parameter'],
+    [{ k: '2.5' }, 'k', 'invalid_parameter'],
+    [{ k: 'ten' }, 'k', 'invalid_parameter'],
+    [{ mode: 'fast' }, 'mode', 'invalid_parameter'],
+    [{ price_min: 'cheap' }, 'price_min', 'invalid_parameter'],
+    [{ available: 'maybe' }, 'available', 'invalid_parameter'],
+    [{ q: '' }, 'q', 'invalid_parameter'],
+    [{ foo: 'bar' }, 'foo', 'unknown_parameter'],
+    [{ query: '{"match_all":{}}' }, 'query', 'unknown_parameter'],
+    [{ description: 'x' }, 'description', 'filter_not_allowed'],
+    [{ popularity_min: '3' }, 'popularity_min', 'filter_not_allowed'],
+    [{ model_id: 'm1' }, 'model_id', 'filter_not_allowed'],
+  ])('rejects %j naming %s', (params, field, code) => {
+    const e = fails(() => user.parse(params, 'query'));
+    expect(e.field).toBe(field);
+    expect(e.code).toBe(code);
+    expect(e.status).toBe(400);
+  });
+
+  it('rejects blank q, inverted ranges, exclude_seen on the item endpoint', () => {
+    expect(fails(() => user.parse({ q: '   ' }, 'query')).field).toBe('q');
+    expect(fails(() => user.parse({ price_min: '50', price_max: '10' }, 'query')).field).toBe('price_min');
+    expect(fails(() => similar.parse({ exclude_seen: 'true' }, 'query')).field).toBe('exclude_seen');
+    expect(fails(() => similar.parse({ q: 'x' }, 'query')).field).toBe('q');
+  });
+
+  it('validates the whitelist itself', () => {
+    expect(() => checkFilterFields({ keyword: ['k'], boolean: [], range: [] })).toThrow(/clashes/);
+    expect(() => checkFilterFields({ keyword: ['factor'], boolean: [], range: [] })).toThrow(/internal/);
+    expect(() => checkFilterFields({ keyword: ['a b'], boolean: [], range: [] })).toThrow(/valid/);
+    expect(() => checkFilterFields({ keyword: ['price_min'], boolean: [], range: ['price'] })).toThrow(/twice/);
+  });
+});
+
+describe('filters → ES clauses', () => {
+  it('term for one value, terms (any-of) for several, term for booleans, inclusive ranges', () => {
+    const f: Filters = { terms: { category: ['shoes'], tags: ['a', 'b'] }, booleans: { available: false }, ranges: { price: { gte: 1 }, weight: { lte: 2 } } };
+    expect(filterClauses(f)).toEqual([
+      { term: { category: 'shoes' } },
+      { terms: { tags: ['a', 'b'] } },
+      { term: { available: false } },
+      { range: { price: { gte: 1 } } },
+      { range: { weight: { lte: 2 } } },
+    ]);
+    expect(filterClauses(noFilters)).toEqual([]);
+  });
+
+  it('cache key ignores order', () => {
+    const a: Filters = { terms: { tags: ['x', 'y'], category: ['c'] }, booleans: {}, ranges: {} };
+    const b: Filters = { terms: { category: ['c'], tags: ['y', 'x'] }, booleans: {}, ranges: {} };
+    expect(filtersKey(a)).toBe(filtersKey(b));
+    expect(filtersKey(a)).not.toBe(filtersKey({ ...a, booleans: { available: true } }));
+  });
+
+  it('adds a default term only when the field is not filtered yet', () => {
+    expect(withDefaultTerm(noFilters, 'category', 'c').terms).toEqual({ category: ['c'] });
+    const mine: Filters = { ...noFilters, terms: { category: ['d'] } };
+    expect(withDefaultTerm(mine, 'category', 'c')).toBe(mine);
+    expect(withDefaultTerm(noFilters, 'category', undefined)).toBe(noFilters);
+  });
+});
+
+describe('mode → knn body', () => {
+  const vector = [0.5, -1, 2];
+  const filters: Filters = { terms: { category: ['shoes'] }, booleans: {}, ranges: {} };
+
+  it('exact: flat inner-product field, num_candidates = k, has_factor + filters + exclusions in knn.filter', () => {
+    const b = vectorSearchBody({ space: 'mips', mode: 'exact', k: 7, vector, filters, exclude: ['i1', 'i2'] }, opts);
+    expect(b.size).toBe(7);
+    expect(b.query).toBeUndefined();
+    expect(b.knn).toEqual({
+      field: 'factor_exact',
+      query_vector: vector,
+      k: 7,
+      num_candidates: 7,
+      filter: [{ term: { has_factor: true } }, { term: { category: 'shoes' } }, { bool: { must_not: [{ ids: { values: ['i1', 'i2'] } }] } }],
+    });
+    expect(JSON.stringify(b._source)).not.toMatch(/factor/);
+  });
+
+  it('ann: HNSW field, num_candidates = max(10k, 100) capped at 10,000', () => {
+    const b = vectorSearchBody({ space: 'mips', mode: 'ann', k: 10, vector, filters: noFilters, exclude: [] }, opts);
+    expect(b.knn).toMatchObject({ field: 'factor', k: 10, num_candidates: 100, filter: [{ term: { has_factor: true } }] });
+    expect(numCandidates('ann', 50, opts)).toBe(500);
+    expect(numCandidates('ann', 500, { ...opts, annCandidatesFactor: 100 })).toBe(10_000);
+    expect(numCandidates('exact', 50, opts)).toBe(50);
+    expect(numCandidates('lsh', 50, opts)).toBe(50);
+  });
+
+  it('lsh: flat field restricted to the query bucket terms; needs terms', () => {
+    const b = vectorSearchBody({ space: 'mips', mode: 'lsh', k: 10, vector, filters: noFilters, exclude: [], lshTerms: ['0_0101', '1_1100'] }, opts);
+    const knn = b.knn as { field: string; num_candidates: number; filter: unknown[] };
+    expect(knn.field).toBe('factor_exact');
+    expect(knn.num_candidates).toBe(10);
+    expect(knn.filter).toContainEqual({ terms: { lsh: ['0_0101', '1_1100'] } });
+    expect(() => vectorSearchBody({ space: 'mips', mode: 'lsh', k: 10, vector, filters: noFilters, exclude: [] }, opts)).toThrow(/bucket terms/);
+  });
+
+  it('cosine space uses the unit-vector fields and lsh_cos', () => {
+    expect((vectorSearchBody({ space: 'cosine', mode: 'ann', k: 5, vector, filters: noFilters, exclude: [] }, opts).knn as { field: string }).field).toBe('factor_unit');
+    expect((vectorSearchBody({ space: 'cosine', mode: 'exact', k: 5, vector, filters: noFilters, exclude: [] }, opts).knn as { field: string }).field).toBe('factor_unit_exact');
+    const lsh = vectorSearchBody({ space: 'cosine', mode: 'lsh', k: 5, vector, filters: noFilters, exclude: [], lshTerms: ['0_1'] }, opts);
+    expect((lsh.knn as { filter: unknown[] }).filter).toContainEqual({ terms: { lsh_cos: ['0_1'] } });
+  });
+
+  it('q: top-level text query with the same filters and exclusions next to a boosted knn with more candidates', () => {
+    const b = vectorSearchBody({ space: 'mips', mode: 'exact', k: 10, vector, filters, exclude: ['i9'], q: 'trail' }, { ...opts, hybrid: { ...opts.hybrid, textBoost: 2, vectorBoost: 0.5 } });
+    expect(b.knn).toMatchObject({ k: 100, num_candidates: 100, boost: 0.5 });
+    expect(b.size).toBe(10);
+    expect(b.query).toEqual({
+      bool: {
+        must: [{ multi_match: { query: 'trail', fields: ['name^2', 'description'], boost: 2 } }],
+        filter: [{ term: { category: 'shoes' } }, { bool: { must_not: [{ ids: { values: ['i9'] } }] } }],
+      },
+    });
+  });
+
+  it('popular: filters, exclusions, popularity desc with a stable tiebreak', () => {
+    const b = popularSearchBody({ filters, exclude: ['a'], size: 20 });
+    expect(b.query).toEqual({ bool: { filter: [{ term: { category: 'shoes' } }], must_not: [{ ids: { values: ['a'] } }] } });
+    expect(b.sort).toEqual([{ popularity: { order: 'desc', missing: '_last', unmapped_type: 'float' } }, { item_id: { order: 'asc', unmapped_type: 'keyword' } }]);
+    expect(popularSearchBody({ filters: noFilters, exclude: [], size: 5, q: 'x' }).sort).toHaveLength(3);
+  });
+
+  it('decodes scores back to dot products and cosines', () => {
+    expect(decodeScore('mips', 1 + 2.5)).toBeCloseTo(2.5);
+    expect(decodeScore('mips', 1 / (1 + 3))).toBeCloseTo(-3);
+    expect(decodeScore('mips', 1)).toBe(0);
+    expect(decodeScore('cosine', (1 + 0.8) / 2)).toBeCloseTo(0.8);
+    expect(decodeScore('cosine', 0)).toBe(-1);
+  });
+});
