@@ -33,6 +33,10 @@ export function resolveApiOptions(config: Config, input: ApiOptionsInput = {}): 
     ...d,
     apiKeys: config.api.apiKeys,
     defaultMode: config.api.defaultMode,
+    annCandidatesFactor: config.api.annCandidatesFactor,
+    annMinCandidates: config.api.annMinCandidates,
+    popularCacheMs: config.api.popularCacheMs,
+    seenEventsLimit: config.api.seenEventsLimit,
     bodyLimit: '1mb',
     maxBatch: 1000,
     eventsSendTimeoutMs: 10_000,
@@ -40,8 +44,8 @@ export function resolveApiOptions(config: Config, input: ApiOptionsInput = {}): 
     healthTimeoutMs: 2_000,
     eventRules: config.events,
     ...input,
-    hybrid: { ...d.hybrid, ...input.hybrid },
-    filterFields: { ...d.filterFields, ...input.filterFields },
+    hybrid: { ...d.hybrid, ...config.api.hybrid, ...input.hybrid },
+    filterFields: { ...d.filterFields, ...config.api.filterFields, ...input.filterFields },
     servedLog: { lingerMs: 20, maxQueue: 10_000, ...input.servedLog },
   };
 }

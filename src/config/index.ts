@@ -30,7 +30,18 @@ export interface Config {
   topicPrefix: string;
   localDir: string;
   modelDir: string;
-  api: { port: number; host: string; apiKeys: string[]; defaultMode: 'exact' | 'ann' | 'lsh' };
+  api: {
+    port: number;
+    host: string;
+    apiKeys: string[];
+    defaultMode: 'exact' | 'ann' | 'lsh';
+    filterFields: { keyword: string[]; boolean: string[]; range: string[] };
+    annCandidatesFactor: number;
+    annMinCandidates: number;
+    hybrid: { textBoost: number; vectorBoost: number };
+    popularCacheMs: number;
+    seenEventsLimit: number;
+  };
   events: { weights: Record<string, number>; allowUnknownTypes: boolean };
   ingest: { batchSize: number; metricsPort: number };
   train: {
@@ -73,6 +84,15 @@ export const ENV_SPEC = {
   HOST: { type: 'string', default: '127.0.0.1', doc: 'API bind address' },
   API_KEYS: { type: 'string', default: '', doc: 'Comma-separated admin API keys (header x-api-key); empty = admin endpoints refuse everyone' },
   DEFAULT_MODE: { enum: ['exact', 'ann', 'lsh'], default: 'ann', doc: 'Scoring mode when a request names none' },
+  API_FILTER_KEYWORD_FIELDS: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_.]*(,[A-Za-z][A-Za-z0-9_.]*)*$', default: 'category,tags,brand', doc: 'Keyword item fields clients may filter on (any-of)' },
+  API_FILTER_BOOLEAN_FIELDS: { type: 'string', pattern: '^([A-Za-z][A-Za-z0-9_.]*(,[A-Za-z][A-Za-z0-9_.]*)*)?$', default: 'available', doc: 'Boolean item fields clients may filter on' },
+  API_FILTER_RANGE_FIELDS: { type: 'string', pattern: '^([A-Za-z][A-Za-z0-9_.]*(,[A-Za-z][A-Za-z0-9_.]*)*)?$', default: 'price', doc: 'Numeric item fields with <field>_min / <field>_max filters' },
+  ANN_CANDIDATES_FACTOR: { type: 'integer', minimum: 1, maximum: 1000, default: 10, doc: 'ann: num_candidates = max(k × this, ANN_MIN_CANDIDATES)' },
+  ANN_MIN_CANDIDATES: { type: 'integer', minimum: 1, maximum: 10000, default: 100, doc: 'ann: lower bound of num_candidates' },
+  HYBRID_TEXT_BOOST: { type: 'number', minimum: 0, default: 1, doc: 'Weight of the BM25 score when q is given' },
+  HYBRID_VECTOR_BOOST: { type: 'number', minimum: 0, default: 1, doc: 'Weight of the vector score when q is given' },
+  POPULAR_CACHE_SECONDS: { type: 'number', minimum: 0, default: 30, doc: 'Popular-items cache per filter set' },
+  SEEN_EVENTS_LIMIT: { type: 'integer', minimum: 0, maximum: 10000, default: 500, doc: 'Latest events of a user that count as seen' },
   EVENT_WEIGHTS: { type: 'string', doc: 'JSON object overriding event type weights, e.g. {"purchase":8,"share":2}' },
   ALLOW_UNKNOWN_EVENT_TYPES: { type: 'boolean', default: false, doc: 'Accept event types not in EVENT_WEIGHTS (weight 1)' },
   INGEST_METRICS_PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 9464, doc: 'Port of /metrics for `recsys ingest` and `recsys online`' },
@@ -177,6 +197,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .map((k) => k.trim())
         .filter(Boolean),
       defaultMode: str('DEFAULT_MODE') as 'ann',
+      filterFields: { keyword: csv(str('API_FILTER_KEYWORD_FIELDS')), boolean: csv(str('API_FILTER_BOOLEAN_FIELDS')), range: csv(str('API_FILTER_RANGE_FIELDS')) },
+      annCandidatesFactor: num('ANN_CANDIDATES_FACTOR'),
+      annMinCandidates: num('ANN_MIN_CANDIDATES'),
+      hybrid: { textBoost: num('HYBRID_TEXT_BOOST'), vectorBoost: num('HYBRID_VECTOR_BOOST') },
+      popularCacheMs: num('POPULAR_CACHE_SECONDS') * 1000,
+      seenEventsLimit: num('SEEN_EVENTS_LIMIT'),
     },
     events: { weights, allowUnknownTypes: bool('ALLOW_UNKNOWN_EVENT_TYPES') },
     ingest: { batchSize: num('INGEST_BATCH_SIZE'), metricsPort: num('INGEST_METRICS_PORT') },
@@ -197,6 +223,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     logLevel: str('LOG_LEVEL')!,
   };
+}
+
+function csv(v: string | undefined): string[] {
+  return (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 }
 
 function parseWeights(json: string | undefined): Record<string, number> {

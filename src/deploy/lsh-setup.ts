@@ -54,7 +54,8 @@ export function chooseModelLsh(input: LshChoiceInput): ModelLsh {
   const users = sampleRows(input.userFactors.length ? input.userFactors : input.itemFactors, k, 100, seed + 7);
   const itemQueries = sampleRows(input.itemFactors, k, 100, seed + 13);
   const target = input.targetRecall ?? 0.9;
-  const common = { dims: k, k: 10, targetRecall: target, seed, candidates: GRID };
+  // at most 10 % of the catalogue as candidates: beyond that exact search is cheaper
+  const common = { dims: k, k: 10, targetRecall: target, seed, candidates: GRID, maxCandidateFraction: 0.1 };
   const aug = chooseLshParams({ ...common, items, queries: users, mode: 'mips', augment: true });
   const raw = chooseLshParams({ ...common, items, queries: users, mode: 'mips', augment: false });
   const better = rank(aug) <= rank(raw) ? aug : raw;
@@ -72,7 +73,7 @@ export function chooseModelLsh(input: LshChoiceInput): ModelLsh {
 
 // meeting the target first, then fewest candidates, then recall
 function rank(c: ReturnType<typeof chooseLshParams>): number {
-  return (c.meetsTarget ? 0 : 10) + c.chosen.candidateFraction - (c.meetsTarget ? 0 : c.chosen.recall);
+  return c.meetsTarget ? c.chosen.candidateFraction : 10 - c.chosen.recall;
 }
 
 /** Hashers ready to use, and the vector each side of a query must be hashed as. */

@@ -68,6 +68,11 @@ export interface LshTuneOptions {
   seed: number;
   /** mips only: false = hash raw vectors without the augmentation (baseline). Default true. */
   augment?: boolean;
+  /**
+   * Settings whose mean candidate set is a larger fraction of the catalogue are not considered
+   * (unless none is below it): LSH that scores 40 % of the items is slower than exact search.
+   */
+  maxCandidateFraction?: number;
 }
 
 export interface LshChoice {
@@ -250,7 +255,9 @@ export function evaluateLshGrid(opts: LshTuneOptions): {
 /** Pick (L, b) meeting targetRecall with the smallest candidate set (see header). */
 export function chooseLshParams(opts: LshTuneOptions): LshChoice {
   const { rows, hashDims, maxNorm: M } = evaluateLshGrid(opts);
-  const meeting = rows.filter((r) => r.meetsTarget);
+  const cap = opts.maxCandidateFraction ?? 1;
+  const affordable = rows.some((r) => r.candidateFraction <= cap) ? rows.filter((r) => r.candidateFraction <= cap) : rows;
+  const meeting = affordable.filter((r) => r.meetsTarget);
   const cost = (r: LshGridRow): number => r.tables * r.bits;
   let chosen: LshGridRow;
   if (meeting.length > 0) {
@@ -261,7 +268,7 @@ export function chooseLshParams(opts: LshTuneOptions): LshChoice {
         : a,
     );
   } else {
-    chosen = rows.reduce((a, b) =>
+    chosen = affordable.reduce((a, b) =>
       b.recall > a.recall || (b.recall === a.recall && b.candidateFraction < a.candidateFraction) ? b : a,
     );
   }

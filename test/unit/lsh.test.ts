@@ -472,3 +472,19 @@ describe('chooseLshParams', () => {
     expect(b.table.map((r) => r.recall)).toEqual(a.table.map((r) => r.recall));
   });
 });
+
+describe('chooseLshParams with a candidate cap', () => {
+  it('never picks a setting whose candidate set exceeds the cap when one below it exists', async () => {
+    const { chooseLshParams } = await import('../../src/lsh/index.ts');
+    let s = 7;
+    const rnd = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+    const dims = 16;
+    const items = Float32Array.from({ length: 2000 * dims }, rnd);
+    const queries = Float32Array.from({ length: 50 * dims }, rnd);
+    const uncapped = chooseLshParams({ items, queries, dims, k: 10, targetRecall: 0.99, mode: 'cosine', seed: 1 });
+    const capped = chooseLshParams({ items, queries, dims, k: 10, targetRecall: 0.99, mode: 'cosine', seed: 1, maxCandidateFraction: 0.1 });
+    expect(uncapped.chosen.candidateFraction).toBeGreaterThan(0.1);
+    expect(capped.chosen.candidateFraction).toBeLessThanOrEqual(0.1);
+    expect(capped.chosen.recall).toBe(Math.max(...capped.table.filter((r) => r.candidateFraction <= 0.1).map((r) => r.recall)));
+  });
+});
