@@ -2,6 +2,8 @@
 // isotropic noise), log-normal item norms, categories correlated with the clusters, Zipf-ish
 // popularity. Everything is a pure function of the seed, so reruns query the same catalogue.
 
+import { createRng } from '../../src/lsh/random.ts';
+
 export interface BenchModel {
   factors: number;
   itemIds: string[];
@@ -15,16 +17,8 @@ export interface BenchModel {
 }
 
 export function rng(seed: number) {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-  return { uniform, gauss };
+  const r = createRng(seed);
+  return { uniform: () => r.next(), gauss: () => r.gaussian() };
 }
 
 export function generateBenchModel(opts: { items: number; users: number; factors: number; categories: number; clusters: number; seed: number }): BenchModel {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@elastic/elasticsearch';
+import { createRng } from '../../src/lsh/random.ts';
 import { Kafka, logLevel } from 'kafkajs';
 import { startServer, type AdminOps, type RunningServer } from '../../src/api/app.ts';
 import { activateModel, deployModel } from '../../src/deploy/index.ts';
@@ -26,16 +27,8 @@ const N_USERS = 200;
 const COLORS = ['red', 'green', 'blue', 'amber', 'violet', 'teal', 'ochre'];
 
 function rng(seed: number) {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-  return { uniform, gauss };
+  const r = createRng(seed);
+  return { uniform: () => r.next(), gauss: () => r.gaussian() };
 }
 
 interface Item {
