@@ -1,6 +1,8 @@
 // `npm test`: bring the local infrastructure up if needed (or use ES_URL / KAFKA_BROKERS),
 // then typecheck, lint and run every vitest project. Any failure exits non-zero.
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { loadConfig } from '../src/config/index.ts';
 import { infraUp } from '../src/infra/local/index.ts';
 import { createLogger } from '../src/infra/logger.ts';
@@ -28,5 +30,12 @@ for (const s of await infraUp(config, log)) {
 const extra = process.argv.slice(2);
 run('typecheck', 'npx', ['tsc', '--noEmit', '-p', '.']);
 run('lint', 'npx', ['eslint', '.']);
-run('tests', 'npx', ['vitest', 'run', ...extra]);
-console.log(`\nall checks passed in ${((Date.now() - started) / 1000).toFixed(0)}s`);
+const report = path.join(config.localDir, 'vitest-report.json');
+mkdirSync(config.localDir, { recursive: true });
+run('tests', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra]);
+if (existsSync(report)) {
+  // a plain closing line any CI can read, whatever the reporter prints
+  const r = JSON.parse(readFileSync(report, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number };
+  console.log(`\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
+}
+console.log(`all checks passed in ${((Date.now() - started) / 1000).toFixed(0)}s`);
