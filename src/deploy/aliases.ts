@@ -1,5 +1,6 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Names } from '../config/names.ts';
+import { esStatus } from '../infra/es-errors.ts';
 
 /**
  * Points `items` and `user-factors` at one model's indices in a single _aliases call, so every
@@ -20,7 +21,7 @@ export async function aliasedIndices(es: Client, names: Names): Promise<{ items:
     try {
       return Object.keys(await es.indices.getAlias({ name }));
     } catch (e) {
-      if ((e as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return [];
+      if (esStatus(e) === 404) return [];
       throw e;
     }
   };

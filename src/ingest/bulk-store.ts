@@ -1,5 +1,6 @@
 import type { Client } from '@elastic/elasticsearch';
 import { errors } from '@elastic/elasticsearch';
+import { isEsUnavailable } from '../infra/es-errors.ts';
 import type { Logger } from '../infra/logger.ts';
 
 export interface SinkDoc {
@@ -36,11 +37,12 @@ export interface RetryPolicy {
 
 export class StoreAbortedError extends Error {}
 
-/** Whole-request failures that mean "ES is not there right now", not "this data is bad". */
+/**
+ * Whole-request failures that mean "ES is not there right now", not "this data is bad". A bulk
+ * request is retried on any 5xx: it carries no client mistake that a retry could repeat forever.
+ */
 export function isUnavailable(e: unknown): boolean {
-  if (e instanceof errors.ConnectionError || e instanceof errors.TimeoutError || e instanceof errors.NoLivingConnectionsError) return true;
-  if (e instanceof errors.ResponseError) return e.statusCode === 429 || (e.statusCode ?? 0) >= 500;
-  return false;
+  return isEsUnavailable(e) || (e instanceof errors.ResponseError && (e.statusCode ?? 0) >= 500);
 }
 
 const RETRYABLE_ITEM = (status: number) => status === 429 || status >= 500;

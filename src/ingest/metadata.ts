@@ -11,6 +11,7 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 import type { ErrorObject } from 'ajv';
 import { createAjv } from '../config/ajv.ts';
 import type { Names } from '../config/names.ts';
+import { liveModelId } from '../registry/models.ts';
 
 export interface ItemMetadata {
   item_id: string;
@@ -152,15 +153,8 @@ export async function upsertUsers(es: Client, names: Names, users: ReadonlyArray
 }
 
 async function liveItemsIndex(es: Client, names: Names): Promise<{ index: string; modelId: string } | null> {
-  try {
-    const indices = Object.keys(await es.indices.getAlias({ name: names.itemsAlias }));
-    const prefix = names.itemsIndex('');
-    const index = indices.filter((i) => i.startsWith(prefix)).sort().at(-1);
-    return index ? { index, modelId: index.slice(prefix.length) } : null;
-  } catch (e) {
-    if ((e as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return null;
-    throw e;
-  }
+  const modelId = await liveModelId(es, names);
+  return modelId ? { index: names.itemsIndex(modelId), modelId } : null;
 }
 
 type Doc = Record<string, unknown>;

@@ -9,6 +9,7 @@ import type { Logger } from '../infra/logger.ts';
 import { LshHasher, type SerializedLsh } from '../lsh/index.ts';
 import { UnavailableError } from '../errors/index.ts';
 import { esStatus } from './es-errors.ts';
+import { aliasedModelIds } from '../registry/models.ts';
 
 export interface LiveModel {
   modelId: string;
@@ -74,18 +75,10 @@ export class LiveModelResolver {
   }
 
   private async resolve(): Promise<LiveModel | undefined> {
-    let indices: string[];
-    try {
-      indices = Object.keys(await this.es.indices.getAlias({ name: this.names.itemsAlias }));
-    } catch (e) {
-      if (esStatus(e) === 404) return undefined;
-      throw e;
-    }
-    const prefix = this.names.itemsIndex('');
-    const ids = indices.filter((i) => i.startsWith(prefix)).map((i) => i.slice(prefix.length));
+    const ids = await aliasedModelIds(this.es, this.names);
     if (!ids.length) return undefined;
-    if (ids.length > 1) this.log.warn({ alias: this.names.itemsAlias, indices }, 'items alias points to several indices; using the last by name');
-    const modelId = ids.sort().at(-1)!;
+    if (ids.length > 1) this.log.warn({ alias: this.names.itemsAlias, models: ids }, 'items alias points to several indices; using the last by name');
+    const modelId = ids.at(-1)!;
     return { modelId, itemsIndex: this.names.itemsIndex(modelId), usersIndex: this.names.usersIndex(modelId) };
   }
 

@@ -1,6 +1,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Names } from '../config/names.ts';
 import type { ModelStatus, RankingMetrics } from '../types/index.ts';
+import { esStatus } from '../infra/es-errors.ts';
 
 /** The registry document of one training run / model version (index `models`, _id = model_id). */
 export interface ModelDoc {
@@ -38,7 +39,7 @@ export async function getModel(es: Client, names: Names, modelId: string): Promi
     const r = await es.get<ModelDoc>({ index: names.models, id: modelId });
     return r._source;
   } catch (e) {
-    if ((e as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return undefined;
+    if (esStatus(e) === 404) return undefined;
     throw e;
   }
 }
@@ -56,14 +57,26 @@ export async function listModels(es: Client, names: Names, size = 50): Promise<M
   return r.hits.hits.map((h) => h._source!);
 }
 
-/** The model whose index the items alias points to: the alias, not the registry, decides what serves. */
-export async function liveModelId(es: Client, names: Names): Promise<string | undefined> {
+/**
+ * Model ids whose items-<id> index the items alias points to, sorted by id (normally exactly one:
+ * the swap is atomic). The alias, not the registry, decides what serves.
+ */
+export async function aliasedModelIds(es: Client, names: Names): Promise<string[]> {
+  let indices: string[];
   try {
-    const r = await es.indices.getAlias({ name: names.itemsAlias });
-    const index = Object.keys(r)[0];
-    return index?.slice(names.itemsIndex('').length);
+    indices = Object.keys(await es.indices.getAlias({ name: names.itemsAlias }));
   } catch (e) {
-    if ((e as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return undefined;
+    if (esStatus(e) === 404) return [];
     throw e;
   }
+  const prefix = names.itemsIndex('');
+  return indices
+    .filter((i) => i.startsWith(prefix))
+    .map((i) => i.slice(prefix.length))
+    .sort();
+}
+
+/** The live model: the (last, if ever several) model the items alias points to. */
+export async function liveModelId(es: Client, names: Names): Promise<string | undefined> {
+  return (await aliasedModelIds(es, names)).at(-1);
 }

@@ -4,6 +4,7 @@ import type { Config } from '../config/index.ts';
 import type { Names } from '../config/names.ts';
 import type { Logger } from '../infra/logger.ts';
 import { loadMapping, loadTemplate } from './mappings.ts';
+import { esErrorType } from '../infra/es-errors.ts';
 
 export interface SetupReport {
   templates: string[];
@@ -74,7 +75,7 @@ export async function createIndexIfMissing(es: Client, index: string, body: Reco
     return true;
   } catch (e) {
     // Lost a race with another `setup`: the index exists now, which is what we wanted.
-    if ((e as { meta?: { body?: { error?: { type?: string } } } }).meta?.body?.error?.type === 'resource_already_exists_exception') return false;
+    if (esErrorType(e) === 'resource_already_exists_exception') return false;
     throw e;
   }
 }

@@ -1,11 +1,8 @@
 import type { Client } from '@elastic/elasticsearch';
+import { esStatus } from '../infra/es-errors.ts';
 
 export interface Lock {
   release(): Promise<void>;
-}
-
-function status(e: unknown): number | undefined {
-  return (e as { meta?: { statusCode?: number } }).meta?.statusCode;
 }
 
 /**
@@ -19,13 +16,13 @@ export async function acquireLock(es: Client, index: string, name: string, owner
   try {
     await es.index({ index, id: name, op_type: 'create', document: doc, refresh: 'wait_for' });
   } catch (e) {
-    if (status(e) !== 409) throw e;
+    if (esStatus(e) !== 409) throw e;
     const current = await es.get<{ expires_at: string }>({ index, id: name }).catch(() => undefined);
     if (!current?._source || Date.parse(current._source.expires_at) > now) return undefined;
     try {
       await es.index({ index, id: name, document: doc, if_seq_no: current._seq_no!, if_primary_term: current._primary_term!, refresh: 'wait_for' });
     } catch (e2) {
-      if (status(e2) === 409) return undefined;
+      if (esStatus(e2) === 409) return undefined;
       throw e2;
     }
   }
