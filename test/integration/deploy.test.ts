@@ -69,19 +69,17 @@ describe('deploy', () => {
     const loop = (async () => {
       while (!stop) {
         try {
-          const r = await es.msearch<{ model_id: string }>({
-            searches: [
-              { index: names.itemsAlias },
-              { size: 5, knn: { field: 'factor', query_vector: Array(K).fill(0.3), k: 5, num_candidates: 20 }, _source: ['model_id'] },
-              { index: names.usersAlias },
-              { size: 1, query: { ids: { values: ['u1'] } }, _source: ['model_id'] },
-            ],
+          // One search over both aliases: ES resolves them against a single cluster state, which
+          // is what the swap promises. (An msearch resolves each sub-search on its own, so two of
+          // them can straddle the swap without anything being wrong.)
+          const r = await es.search({
+            index: `${names.itemsAlias},${names.usersAlias}`,
+            size: 0,
+            aggs: { models: { terms: { field: 'model_id' } }, indices: { terms: { field: '_index' } } },
           });
-          const models = new Set<string>();
-          for (const resp of r.responses) {
-            if ('error' in resp) throw new Error(JSON.stringify(resp.error));
-            for (const h of resp.hits.hits) models.add(h._source!.model_id);
-          }
+          const buckets = (name: string) => (r.aggregations![name] as { buckets: Array<{ key: string }> }).buckets.map((b) => b.key);
+          if (buckets('indices').length !== 2) throw new Error(`searched ${buckets('indices').join(',')}`);
+          const models = new Set(buckets('models'));
           seen.push([...models].sort().join('+'));
         } catch (e) {
           errors.push((e as Error).message);
