@@ -1,14 +1,10 @@
-import { LshHasher, augmentItemForMips, augmentQueryForMips, chooseLshParams, maxNorm, normalizeVector, type SerializedLsh } from '../lsh/index.ts';
+import { LshHasher, chooseLshParams, maxNorm, type ModelLsh } from '../lsh/index.ts';
+
+export type { ModelLsh } from '../lsh/index.ts';
+export { ModelHashers } from '../lsh/index.ts';
 
 // (L, b) settings worth serving: fewer than 4 tables is too brittle, more than 32 too many terms per doc.
 const GRID = [4, 8, 16, 32].flatMap((tables) => [6, 8, 10, 12, 14].map((bits) => ({ tables, bits })));
-
-/** What a model stores so queries hash exactly as its items were hashed. */
-export interface ModelLsh {
-  mips: SerializedLsh & { augmented: boolean; maxNorm: number };
-  cosine: SerializedLsh;
-  tuning?: { mips: { recall: number; candidateFraction: number }; cosine: { recall: number; candidateFraction: number } };
-}
 
 export interface LshChoiceInput {
   factors: number;
@@ -76,31 +72,4 @@ export function chooseModelLsh(input: LshChoiceInput): ModelLsh {
 // meeting the target first, then fewest candidates, then recall
 function rank(c: ReturnType<typeof chooseLshParams>): number {
   return c.meetsTarget ? c.chosen.candidateFraction : 10 - c.chosen.recall;
-}
-
-/** Hashers ready to use, and the vector each side of a query must be hashed as. */
-export class ModelHashers {
-  private readonly mips: LshHasher;
-  private readonly cosine: LshHasher;
-  private readonly augmented: boolean;
-  private readonly M: number;
-
-  constructor(lsh: ModelLsh) {
-    this.mips = LshHasher.deserialize(lsh.mips);
-    this.cosine = LshHasher.deserialize(lsh.cosine);
-    this.augmented = lsh.mips.augmented;
-    this.M = lsh.mips.maxNorm;
-  }
-
-  itemMipsTerms(factor: Float32Array): string[] {
-    return this.mips.bucketTerms(this.augmented ? augmentItemForMips(factor, this.M) : factor);
-  }
-
-  queryMipsTerms(userFactor: ArrayLike<number>): string[] {
-    return this.mips.bucketTerms(this.augmented ? augmentQueryForMips(userFactor) : Float32Array.from(userFactor));
-  }
-
-  cosineTerms(factor: ArrayLike<number>): string[] {
-    return this.cosine.bucketTerms(normalizeVector(factor));
-  }
 }

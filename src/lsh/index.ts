@@ -37,3 +37,4 @@ export {
   type LshMode,
   type LshTuneOptions,
 } from './tune.ts';
+export { ModelHashers, type ModelLsh } from './model-hashers.ts';

@@ -5,7 +5,7 @@ export { CONTROL_PARAMS, checkFilterFields, checkPathId, createParamsParser, par
 export { excludeClause, filterClauses, filtersKey, withDefaultTerm } from './filters.ts';
 export { MAX_NUM_CANDIDATES, VECTOR_FIELDS, decodeScore, numCandidates, popularSearchBody, vectorSearchBody, type SearchBody, type Space, type VectorSearchInput, type PopularSearchInput } from './search-body.ts';
 export { esErrorType, esStatus, isEsUnavailable, isIndexNotFound, toAppError } from './es-errors.ts';
-export { LiveModelResolver, type LiveModel, type ModelHashers, type ModelInfo } from './live-model.ts';
+export { LiveModelResolver, type LiveModel, type ModelInfo } from './live-model.ts';
 export { PopularItems, type PopularOptions } from './popular.ts';
 export { recentEventItems } from './seen.ts';
 export { getUserVector, type UserVector } from './users.ts';

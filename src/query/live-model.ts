@@ -6,7 +6,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Names } from '../config/names.ts';
 import type { Logger } from '../infra/logger.ts';
-import { LshHasher, type SerializedLsh } from '../lsh/index.ts';
+import { ModelHashers, type ModelLsh } from '../lsh/index.ts';
 import { UnavailableError } from '../errors/index.ts';
 import { esStatus } from './es-errors.ts';
 import { aliasedModelIds } from '../registry/models.ts';
@@ -24,20 +24,13 @@ export interface ModelInfo {
   created_at?: string;
   live_at?: string;
   params?: Record<string, unknown>;
-  lsh?: { mips?: SerializedLsh; cosine?: SerializedLsh };
-}
-
-export interface ModelHashers {
-  /** user → item: hashes [q/‖q‖, 0] when its dims = factors + 1 (MIPS augmentation), else q */
-  mips?: LshHasher;
-  /** item → item: hashes the (unit) item vector */
-  cosine?: LshHasher;
+  lsh?: ModelLsh;
 }
 
 export class LiveModelResolver {
   private cached?: { at: number; model: LiveModel | undefined };
   private inflight?: Promise<LiveModel | undefined>;
-  private readonly hasherCache = new Map<string, Promise<ModelHashers>>();
+  private readonly hasherCache = new Map<string, Promise<ModelHashers | undefined>>();
 
   constructor(
     private readonly es: Client,
@@ -97,8 +90,8 @@ export class LiveModelResolver {
     }
   }
 
-  /** LSH hashers stored with the model (cached per model; a model's hashers never change). */
-  hashers(modelId: string): Promise<ModelHashers> {
+  /** LSH hashers stored with the model, undefined if it has none (cached: a model's hashers never change). */
+  hashers(modelId: string): Promise<ModelHashers | undefined> {
     let p = this.hasherCache.get(modelId);
     if (!p) {
       p = this.loadHashers(modelId);
@@ -110,18 +103,14 @@ export class LiveModelResolver {
     return p;
   }
 
-  private async loadHashers(modelId: string): Promise<ModelHashers> {
-    const info = await this.modelInfo(modelId, true);
-    const out: ModelHashers = {};
-    for (const space of ['mips', 'cosine'] as const) {
-      const s = info?.lsh?.[space];
-      if (!s) continue;
-      try {
-        out[space] = LshHasher.deserialize(s);
-      } catch (e) {
-        this.log.error({ modelId, space, err: (e as Error).message }, 'stored LSH hasher is unusable');
-      }
+  private async loadHashers(modelId: string): Promise<ModelHashers | undefined> {
+    const lsh = (await this.modelInfo(modelId, true))?.lsh;
+    if (!lsh) return undefined;
+    try {
+      return new ModelHashers(lsh);
+    } catch (e) {
+      this.log.error({ modelId, err: (e as Error).message }, 'stored LSH tables are unusable');
+      return undefined;
     }
-    return out;
   }
 }

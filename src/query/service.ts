@@ -14,7 +14,6 @@ import type { Client } from '@elastic/elasticsearch';
 import type { Names } from '../config/names.ts';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
 import type { Logger } from '../infra/logger.ts';
-import { augmentQueryForMips, normalizeVector, type LshHasher } from '../lsh/index.ts';
 import { esStatus, isIndexNotFound } from './es-errors.ts';
 import { withDefaultTerm } from './filters.ts';
 import { hitToItem, type ItemSourceDoc } from './hits.ts';
@@ -68,7 +67,7 @@ export class RecommendationService {
       let personal: ServedItem[] = [];
       let reason: string | undefined;
       if (user?.factor) {
-        const lshTerms = req.mode === 'lsh' ? await this.mipsTerms(model.modelId, user.factor) : undefined;
+        const lshTerms = req.mode === 'lsh' ? await this.lshTerms(model.modelId, 'mips', user.factor) : undefined;
         personal = await this.knn(model, 'mips', req, user.factor, exclude, lshTerms);
       } else reason = user ? 'no_user_factor' : 'unknown_user';
       const popular = await this.backfill(model, req, personal, exclude, !user?.factor ? req.q : undefined);
@@ -90,7 +89,7 @@ export class RecommendationService {
         const popular = await this.backfill(model, sameCategory, [], exclude);
         return this.respond({ model, req, call, startedAt, personal: [], popular, reason: 'item_has_no_factor', seedItemId: itemId, space: 'cosine' });
       }
-      const lshTerms = req.mode === 'lsh' ? await this.cosineTerms(model.modelId, vector) : undefined;
+      const lshTerms = req.mode === 'lsh' ? await this.lshTerms(model.modelId, 'cosine', vector) : undefined;
       const personal = await this.knn(model, 'cosine', { ...req, q: undefined }, vector, exclude, lshTerms);
       const popular = await this.backfill(model, req, personal, exclude);
       return this.respond({ model, req, call, startedAt, personal, popular, seedItemId: itemId, space: 'cosine' });
@@ -145,25 +144,16 @@ export class RecommendationService {
     }
   }
 
-  private async hasher(modelId: string, space: 'mips' | 'cosine'): Promise<LshHasher> {
-    const h = (await this.deps.live.hashers(modelId))[space];
+  /** Bucket terms of a query vector, hashed with the model's own tables (see ModelHashers). */
+  private async lshTerms(modelId: string, space: 'mips' | 'cosine', vector: number[]): Promise<string[]> {
+    const h = await this.deps.live.hashers(modelId);
     if (!h) throw new ConflictError(`model ${modelId} has no LSH tables for ${space === 'mips' ? 'user' : 'item'} queries; use mode exact or ann`, 'lsh_unavailable');
-    return h;
-  }
-
-  /** Bucket terms of a user vector: MIPS-augmented [q/‖q‖, 0] when the hasher has factors + 1 dims. */
-  private async mipsTerms(modelId: string, factor: number[]): Promise<string[]> {
-    const h = await this.hasher(modelId, 'mips');
-    const dims = h.params.dims;
-    if (dims === factor.length + 1) return h.bucketTerms(augmentQueryForMips(factor));
-    if (dims === factor.length) return h.bucketTerms(factor);
-    throw new ConflictError(`model ${modelId}: LSH hasher has ${dims} dims, user factors ${factor.length}`, 'lsh_unavailable');
-  }
-
-  private async cosineTerms(modelId: string, unit: number[]): Promise<string[]> {
-    const h = await this.hasher(modelId, 'cosine');
-    if (h.params.dims !== unit.length) throw new ConflictError(`model ${modelId}: cosine LSH hasher has ${h.params.dims} dims, item factors ${unit.length}`, 'lsh_unavailable');
-    return h.bucketTerms(normalizeVector(unit));
+    try {
+      return space === 'mips' ? h.queryMipsTerms(vector) : h.cosineTerms(vector);
+    } catch (e) {
+      if (e instanceof RangeError) throw new ConflictError(`model ${modelId}: ${e.message}`, 'lsh_unavailable');
+      throw e;
+    }
   }
 
   private respond(a: {
