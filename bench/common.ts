@@ -1,6 +1,7 @@
 // Shared by the benchmarks: a context under its own throw-away prefix, and its removal.
 import { createContext, type AppContext } from '../src/cli/context.ts';
 import { loadConfig } from '../src/config/index.ts';
+import { removeDeployment } from '../src/setup/teardown.ts';
 
 export function benchContext(name: string, env: Record<string, string | undefined> = {}): AppContext & { tag: string } {
   const tag = `bench-${name}-${Date.now().toString(36)}-`;
@@ -10,11 +11,7 @@ export function benchContext(name: string, env: Record<string, string | undefine
 
 /** Deletes the benchmark's indices (unless kept for inspection) and topics, then closes the clients. */
 export async function disposeBench(ctx: AppContext & { tag: string }, keepIndices = false): Promise<void> {
-  if (!keepIndices) await ctx.es.indices.delete({ index: `${ctx.tag}*`, ignore_unavailable: true });
-  const admin = ctx.kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: Object.values(ctx.names.topics) }).catch(() => undefined);
-  await admin.disconnect();
+  await removeDeployment(ctx.es, ctx.kafka, ctx.config, { keepIndices });
   await ctx.close();
 }
 

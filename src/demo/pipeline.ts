@@ -1,8 +1,10 @@
 import type { AppContext } from '../cli/context.ts';
 import { createRegistry } from '../infra/metrics.ts';
 import { EventProducer } from '../ingest/producer.ts';
+import { upsertItems, upsertUsers } from '../ingest/metadata.ts';
 import { startIngest } from '../ingest/service.ts';
 import { setup } from '../setup/index.ts';
+import { removeDeployment } from '../setup/teardown.ts';
 import { runTraining, type TrainRunOptions, type TrainRunResult } from '../train/pipeline.ts';
 import { generateDataset, itemMetadata, userMetadata, type Dataset } from './generate.ts';
 
@@ -29,14 +31,6 @@ export interface DemoResult {
   stopIngest(): Promise<void>;
 }
 
-async function bulkMetadata(ctx: AppContext, index: string, idField: string, docs: Array<Record<string, unknown>>): Promise<void> {
-  for (let i = 0; i < docs.length; i += 5000) {
-    const ops = docs.slice(i, i + 5000).flatMap((d) => [{ index: { _index: index, _id: String(d[idField]) } }, d]);
-    const r = await ctx.es.bulk({ operations: ops, refresh: i + 5000 >= docs.length ? 'wait_for' : false });
-    if (r.errors) throw new Error(`metadata load into ${index} failed`);
-  }
-}
-
 /**
  * The demo end to end, without the interactive parts: setup, generate, produce every event
  * (and the malformed ones) through Kafka, ingest into the event store, then train → evaluate →
@@ -46,7 +40,8 @@ export async function runDemoPipeline(ctx: AppContext, size: DemoSize = DEMO_SIZ
   const { es, names } = ctx;
   if (opts.reset) {
     hooks.step?.(`reset: removing the previous demo's indices (${names.prefix}*) and topics`);
-    await resetPrefix(ctx);
+    // The generator is seeded: a re-run would write the same event ids at shifted timestamps.
+    await removeDeployment(es, ctx.kafka, ctx.config);
   }
   hooks.step?.('setup: mappings and topics');
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
@@ -54,8 +49,11 @@ export async function runDemoPipeline(ctx: AppContext, size: DemoSize = DEMO_SIZ
   hooks.step?.(`generate: ${size.users} users, ${size.items} items, ~${size.events} events over ${size.days} days (seed ${size.seed})`);
   const startDate = new Date(Date.now() - size.days * 86_400_000);
   const data = generateDataset({ ...size, startDate });
-  await bulkMetadata(ctx, names.itemMetadata, 'item_id', data.items.map(itemMetadata) as unknown as Array<Record<string, unknown>>);
-  await bulkMetadata(ctx, names.userMetadata, 'user_id', data.users.map(userMetadata) as unknown as Array<Record<string, unknown>>);
+  // through the same upsert as PUT /v1/items and `recsys import`, so the sample is schema-checked
+  const items = await upsertItems(es, names, data.items.map((i) => itemMetadata(i) as unknown as Record<string, unknown>), { refresh: 'wait_for' });
+  const users = await upsertUsers(es, names, data.users.map(userMetadata), { refresh: 'wait_for' });
+  const rejected = [...items.errors, ...users.errors];
+  if (rejected.length) throw new Error(`sample metadata rejected: ${JSON.stringify(rejected.slice(0, 3))}`);
 
   hooks.step?.(`produce: ${data.events.length} events + ${data.malformed.length} malformed → Kafka topic ${names.topics.events}`);
   const producer = new EventProducer(ctx.kafka, names.topics.events);
@@ -87,28 +85,4 @@ export async function runDemoPipeline(ctx: AppContext, size: DemoSize = DEMO_SIZ
   hooks.step?.('train: ratings → implicit ALS → holdout metrics vs popularity → gate → deploy');
   const train = await runTraining(ctx, { trigger: 'demo', onProgress: hooks.train });
   return { data, stored, train, stopIngest: () => ingest.stop() };
-}
-
-/**
- * Deletes everything under the context's prefixes. Only ever called for the demo's own prefix
- * (`demo-` unless configured), so a re-run starts clean: the generator is seeded, so a second
- * run would otherwise write the same event ids at shifted timestamps.
- */
-async function resetPrefix(ctx: AppContext): Promise<void> {
-  const p = ctx.config.indexPrefix;
-  if (!p) throw new Error('refusing to reset with an empty index prefix');
-  await ctx.es.indices.delete({ index: `${p}*`, ignore_unavailable: true, expand_wildcards: 'all' });
-  const admin = ctx.kafka.admin();
-  await admin.connect();
-  try {
-    const t = ctx.config.topicPrefix;
-    const topics = (await admin.listTopics()).filter((x) => t && x.startsWith(t));
-    if (topics.length) await admin.deleteTopics({ topics });
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => t && g.startsWith(t));
-    if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
-    // topic deletion is asynchronous in Kafka: wait until the names are free again
-    for (let i = 0; i < 100 && (await admin.listTopics()).some((x) => topics.includes(x)); i++) await new Promise((r) => setTimeout(r, 200));
-  } finally {
-    await admin.disconnect();
-  }
 }
