@@ -7,7 +7,7 @@ import { deployModel } from '../../src/deploy/index.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { EventProducer } from '../../src/ingest/producer.ts';
 import { setup } from '../../src/setup/index.ts';
-import { startOnline } from '../../src/train/online/service.ts';
+import { startOnline } from '../../src/online/service.ts';
 
 const { values: a } = parseArgs({
   options: {

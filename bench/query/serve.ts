@@ -2,7 +2,7 @@
 // loop). Prints one JSON line {"url": ...} on stdout when listening; SIGTERM closes it.
 // argv[2], if given, is a JSON object of API option overrides (e.g. {"annCandidatesFactor":50}).
 import { startServer, type ApiOptionsInput } from '../../src/api/app.ts';
-import { createContext } from '../../src/cli/context.ts';
+import { createContext } from '../../src/infra/context.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 

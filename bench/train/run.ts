@@ -17,9 +17,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { AlsSolver, RatingsMatrix } from '../../src/types/index.ts';
-import { csrFromCoo, gramian, trainAls } from '../../src/train/als/index.ts';
-import { createScratch, lossRows, maxRowNnz, sumSquares } from '../../src/train/als/kernels.ts';
-import { mulberry32 } from '../../src/train/als/prng.ts';
+import { csrFromCoo, gramian, trainAls } from '../../src/als/index.ts';
+import { createScratch, lossRows, maxRowNnz, sumSquares } from '../../src/als/kernels.ts';
+import { mulberry32 } from '../../src/als/prng.ts';
 import {
   alsScorer,
   evaluateRanking,

@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
-import type { AppContext } from '../cli/context.ts';
+import type { AppContext } from '../infra/context.ts';
 import { EventProducer } from '../ingest/producer.ts';
 import { LiveModelResolver } from '../query/live-model.ts';
 import { PopularItems } from '../query/popular.ts';

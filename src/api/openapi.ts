@@ -2,7 +2,7 @@
 // parameters from the filter whitelist, events, metadata), so documentation and validation cannot
 // drift apart.
 
-import { EVENT_SCHEMA } from '../ingest/event-schema.ts';
+import { EVENT_SCHEMA } from '../events/schema.ts';
 import { ITEM_METADATA_SCHEMA, USER_METADATA_SCHEMA } from '../ingest/metadata.ts';
 import type { ApiOptions } from './options.ts';
 import type { RecommendationParsers } from './routes/recommendations.ts';

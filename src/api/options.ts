@@ -1,5 +1,5 @@
 import type { Config } from '../config/index.ts';
-import type { EventRules } from '../ingest/validate.ts';
+import type { EventRules } from '../events/validate.ts';
 import { DEFAULT_QUERY_OPTIONS, type FilterFields, type HybridOptions, type QueryOptions } from '../query/types.ts';
 
 /** Everything the API can be tuned with; resolveApiOptions fills defaults. */

@@ -1,11 +1,11 @@
-import type { AppContext } from '../cli/context.ts';
+import type { AppContext } from '../infra/context.ts';
 import { createRegistry } from '../infra/metrics.ts';
 import { EventProducer } from '../ingest/producer.ts';
 import { upsertItems, upsertUsers } from '../ingest/metadata.ts';
 import { startIngest } from '../ingest/service.ts';
 import { setup } from '../setup/index.ts';
 import { removeDeployment } from '../setup/teardown.ts';
-import { runTraining, type TrainRunOptions, type TrainRunResult } from '../train/pipeline.ts';
+import { runTraining, type TrainRunOptions, type TrainRunResult } from '../release/run.ts';
 import { generateDataset, itemMetadata, userMetadata, type Dataset } from './generate.ts';
 
 export interface DemoSize {

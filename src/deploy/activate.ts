@@ -1,6 +1,6 @@
-import type { AppContext } from '../cli/context.ts';
+import type { AppContext } from '../infra/context.ts';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
-import { getModel, listModels, liveModelId, updateModel } from '../registry/models.ts';
+import { getModel, listModels, liveModelId, updateModel } from '../repositories/models.ts';
 import { deployedVersions, swapAliases } from './aliases.ts';
 
 /** Makes a kept version live again (rollback or roll forward) with one alias action. */

@@ -1,13 +1,13 @@
 import type { Client } from '@elastic/elasticsearch';
-import type { AppContext } from '../cli/context.ts';
+import type { AppContext } from '../infra/context.ts';
 import type { Names } from '../config/names.ts';
-import { getModel, putModel, updateModel, liveModelId } from '../registry/models.ts';
+import { getModel, putModel, updateModel, liveModelId } from '../repositories/models.ts';
 import { loadVersionedIndex } from '../setup/mappings.ts';
 import { aliasedIndices, deployedVersions, swapAliases } from './aliases.ts';
 import { bulkLoad, type LoadDoc } from './bulk-load.ts';
 import { itemDocument, userDocument, type Metadata } from './documents.ts';
 import { chooseModelLsh, ModelHashers, type ModelLsh } from './lsh-setup.ts';
-import { gramian } from '../train/als/index.ts';
+import { gramian } from '../als/index.ts';
 
 export interface DeployInput {
   modelId: string;

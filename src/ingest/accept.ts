@@ -1,5 +1,5 @@
-import type { StoredEvent } from './event-schema.ts';
-import { checkEvent, type EventRules } from './validate.ts';
+import type { StoredEvent } from '../events/schema.ts';
+import { checkEvent, type EventRules } from '../events/validate.ts';
 
 export interface IndexedError {
   index: number;

@@ -11,7 +11,7 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 import type { ErrorObject } from 'ajv';
 import { createAjv } from '../config/ajv.ts';
 import type { Names } from '../config/names.ts';
-import { liveModelId } from '../registry/models.ts';
+import { liveModelId } from '../repositories/models.ts';
 
 export interface ItemMetadata {
   item_id: string;

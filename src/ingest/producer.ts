@@ -1,5 +1,5 @@
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
-import type { StoredEvent } from './event-schema.ts';
+import type { StoredEvent } from '../events/schema.ts';
 
 /**
  * Produces validated events keyed by user_id (one user's events stay ordered in one partition),

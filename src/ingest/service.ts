@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Registry } from 'prom-client';
-import type { AppContext } from '../cli/context.ts';
+import type { AppContext } from '../infra/context.ts';
 import { ingestMetrics } from '../infra/metrics.ts';
 import { consumerLag } from './lag.ts';
 import { KafkaToEsSink } from './sink.ts';

@@ -3,8 +3,8 @@ import type { KafkaMessage } from 'kafkajs';
 import type { Names } from '../config/names.ts';
 import type { SinkDoc } from './bulk-store.ts';
 import type { BatchTransform, Rejection } from './sink.ts';
-import { checkEvent, type EventRules } from './validate.ts';
-import type { StoredEvent } from './event-schema.ts';
+import { checkEvent, type EventRules } from '../events/validate.ts';
+import type { StoredEvent } from '../events/schema.ts';
 
 function parseJson(message: KafkaMessage): { ok: true; value: unknown } | { ok: false; error: string } {
   const text = message.value?.toString('utf8');

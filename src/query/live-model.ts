@@ -9,7 +9,7 @@ import type { Logger } from '../infra/logger.ts';
 import { ModelHashers, type ModelLsh } from '../lsh/index.ts';
 import { UnavailableError } from '../errors/index.ts';
 import { esStatus } from './es-errors.ts';
-import { aliasedModelIds } from '../registry/models.ts';
+import { aliasedModelIds } from '../repositories/models.ts';
 
 export interface LiveModel {
   modelId: string;

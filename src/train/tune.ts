@@ -1,5 +1,5 @@
-import type { AppContext } from '../cli/context.ts';
-import { newModelId } from '../registry/models.ts';
+import type { AppContext } from '../infra/context.ts';
+import { newModelId } from '../repositories/models.ts';
 import type { AlsParams } from '../types/index.ts';
 import { gridSearch, splitToMatrices, temporalSplit, type AlsGrid, type GridResult } from './evaluate/index.ts';
 import { filterMinInteractions, readRatingsByScan } from './ratings.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activateModel, deployedVersions, deployModel, rollback, type DeployInput } from '../../src/deploy/index.ts';
-import { getModel, liveModelId } from '../../src/registry/models.ts';
+import { getModel, liveModelId } from '../../src/repositories/models.ts';
 import { setup } from '../../src/setup/index.ts';
 import { testContext } from './harness.ts';
 

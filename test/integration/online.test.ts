@@ -3,8 +3,8 @@ import { generateDataset, itemMetadata } from '../../src/demo/generate.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { EventProducer } from '../../src/ingest/producer.ts';
 import { setup } from '../../src/setup/index.ts';
-import { runTraining } from '../../src/train/pipeline.ts';
-import { startOnline, type OnlineService } from '../../src/train/online/service.ts';
+import { runTraining } from '../../src/release/run.ts';
+import { startOnline, type OnlineService } from '../../src/online/service.ts';
 import { testContext } from './harness.ts';
 
 const ctx = testContext('online', { ALS_FACTORS: '16', ALS_ITERATIONS: '10', ALS_THREADS: '1' });

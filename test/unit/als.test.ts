@@ -14,10 +14,10 @@ import {
   topKFromScores,
   trainAls,
   transposeCsr,
-} from '../../src/train/als/index.ts';
-import { AlsEngine, createAlsMemory } from '../../src/train/als/engine.ts';
-import { createScratch, lossRows } from '../../src/train/als/kernels.ts';
-import { createSharedMemory, instantiateKernels } from '../../src/train/als/wasm.ts';
+} from '../../src/als/index.ts';
+import { AlsEngine, createAlsMemory } from '../../src/als/engine.ts';
+import { createScratch, lossRows } from '../../src/als/kernels.ts';
+import { createSharedMemory, instantiateKernels } from '../../src/als/wasm.ts';
 import {
   alsScorer,
   evaluateRanking,

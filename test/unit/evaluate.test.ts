@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AlsParams } from '../../src/types/index.ts';
-import { buildCsr, trainAls } from '../../src/train/als/index.ts';
+import { buildCsr, trainAls } from '../../src/als/index.ts';
 import {
   alsScorer,
   evaluateRanking,

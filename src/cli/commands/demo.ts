@@ -6,9 +6,9 @@ import { describeList, describeUser, pickShowcaseUsers, type ServedList } from '
 import { infraUp } from '../../infra/local/index.ts';
 import { createLogger } from '../../infra/logger.ts';
 import { createRegistry } from '../../infra/metrics.ts';
-import { startOnline } from '../../train/online/service.ts';
-import { createAdminOps } from '../admin-ops.ts';
-import { createContext } from '../context.ts';
+import { startOnline } from '../../online/service.ts';
+import { createAdminOps } from '../../release/admin-ops.ts';
+import { createContext } from '../../infra/context.ts';
 import { progressBar } from '../progress.ts';
 import { untilSignal } from '../signals.ts';
 import { printRun, trainProgress } from './train.ts';

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { startServer } from '../../api/app.ts';
 import { createRegistry } from '../../infra/metrics.ts';
-import { createAdminOps } from '../admin-ops.ts';
-import { createContext } from '../context.ts';
+import { createAdminOps } from '../../release/admin-ops.ts';
+import { createContext } from '../../infra/context.ts';
 import { untilSignal } from '../signals.ts';
 
 export function registerServeCommand(program: Command): void {

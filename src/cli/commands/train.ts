@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { activateModel, deployModel, rollback } from '../../deploy/index.ts';
 import { createRegistry } from '../../infra/metrics.ts';
-import { loadArtifact } from '../../train/artifacts.ts';
-import { startOnline } from '../../train/online/service.ts';
-import { runTraining, type TrainRunOptions, type TrainRunResult } from '../../train/pipeline.ts';
-import { startScheduler } from '../../train/schedule.ts';
+import { loadArtifact } from '../../model/artifacts.ts';
+import { startOnline } from '../../online/service.ts';
+import { runTraining, type TrainRunOptions, type TrainRunResult } from '../../release/run.ts';
+import { startScheduler } from '../../release/schedule.ts';
 import { runTuning } from '../../train/tune.ts';
-import { createContext } from '../context.ts';
+import { createContext } from '../../infra/context.ts';
 import { progressBar } from '../progress.ts';
 import { untilSignal } from '../signals.ts';
 

@@ -1,5 +1,5 @@
 import type { AlsParams, RankingMetrics, RatingsMatrix } from '../../types/index.ts';
-import { trainAls } from '../als/train.ts';
+import { trainAls } from '../../als/train.ts';
 import { alsScorer, evaluateRanking } from './metrics.ts';
 
 export interface AlsGrid {

@@ -1,5 +1,5 @@
 import type { AlsModel, RankingMetrics, RatingsMatrix } from '../../types/index.ts';
-import { scoreAll, topKFromScores } from '../als/recommend.ts';
+import { scoreAll, topKFromScores } from '../../als/recommend.ts';
 
 /** Writes a score for every item (length nItems) for user index `user`; higher = better. */
 export type Scorer = (user: number, out: Float64Array) => void;

@@ -1,6 +1,6 @@
 import type { RatingsMatrix } from '../../types/index.ts';
-import { buildCsr } from '../als/csr.ts';
-import { mulberry32 } from '../als/prng.ts';
+import { buildCsr } from '../../als/csr.ts';
+import { mulberry32 } from '../../als/prng.ts';
 
 /** One aggregated (user, item) interaction, as read from the event store. */
 export interface Interaction {

@@ -1,5 +1,5 @@
-import { mulberry32, normalSampler } from '../als/prng.ts';
-import { topKFromScores } from '../als/recommend.ts';
+import { mulberry32, normalSampler } from '../../als/prng.ts';
+import { topKFromScores } from '../../als/recommend.ts';
 import type { Interaction } from './split.ts';
 
 export interface PlantedOptions {

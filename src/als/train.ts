@@ -1,4 +1,4 @@
-import type { AlsModel, AlsParams, RatingsMatrix } from '../../types/index.ts';
+import type { AlsModel, AlsParams, RatingsMatrix } from '../types/index.ts';
 import { transposeCsr } from './csr.ts';
 import { AlsEngine, createAlsMemory } from './engine.ts';
 import { sumSquares } from './kernels.ts';

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import cron from 'node-cron';
-import type { AppContext } from '../cli/context.ts';
-import { acquireLock } from './lock.ts';
-import { runTraining, type TrainRunOptions, type TrainRunResult } from './pipeline.ts';
+import type { AppContext } from '../infra/context.ts';
+import { acquireLock } from '../repositories/locks.ts';
+import { runTraining, type TrainRunOptions, type TrainRunResult } from './run.ts';
 
 export interface Scheduler {
   /** one scheduled run now (what the cron fires); undefined when another scheduler holds the lock */

@@ -2,10 +2,10 @@ import { hostname } from 'node:os';
 import type { AdminOps } from '../api/app.ts';
 import { activateModel } from '../deploy/index.ts';
 import { ConflictError } from '../errors/index.ts';
-import { getModel, newModelId } from '../registry/models.ts';
-import { acquireLock } from '../train/lock.ts';
-import { runTraining } from '../train/pipeline.ts';
-import type { AppContext } from './context.ts';
+import { getModel, newModelId } from '../repositories/models.ts';
+import { acquireLock } from '../repositories/locks.ts';
+import { runTraining } from './run.ts';
+import type { AppContext } from '../infra/context.ts';
 
 /** The API's admin operations, backed by the real deploy and training pipeline. */
 export function createAdminOps(ctx: AppContext): AdminOps {

@@ -1,12 +1,12 @@
-import type { AppContext } from '../cli/context.ts';
+import type { AppContext } from '../infra/context.ts';
 import { deployModel, type DeployReport } from '../deploy/index.ts';
-import { getModel, liveModelId, newModelId, putModel, updateModel } from '../registry/models.ts';
+import { getModel, liveModelId, newModelId, putModel, updateModel } from '../repositories/models.ts';
 import type { AlsParams, RankingMetrics } from '../types/index.ts';
-import { buildCsr, trainAls } from './als/index.ts';
-import { saveArtifact } from './artifacts.ts';
-import { alsScorer, evaluateRanking, popularityBaseline, randomSplit, splitToMatrices, temporalSplit, type Interaction } from './evaluate/index.ts';
-import { evaluateGate, type GateResult } from './gate.ts';
-import { filterMinInteractions, readRatingsByComposite, readRatingsByScan, type RatingsReader } from './ratings.ts';
+import { buildCsr, trainAls } from '../als/index.ts';
+import { saveArtifact } from '../model/artifacts.ts';
+import { alsScorer, evaluateRanking, popularityBaseline, randomSplit, splitToMatrices, temporalSplit, type Interaction } from '../train/evaluate/index.ts';
+import { evaluateGate, type GateResult } from '../train/gate.ts';
+import { filterMinInteractions, readRatingsByComposite, readRatingsByScan, type RatingsReader } from '../train/ratings.ts';
 
 export interface TrainRunOptions {
   trigger?: 'cli' | 'schedule' | 'api' | 'demo' | 'test';

@@ -1,7 +1,7 @@
 import type { Client } from '@elastic/elasticsearch';
-import type { Names } from '../../config/names.ts';
-import type { StoredEvent } from '../../ingest/event-schema.ts';
-import { eventWeight } from '../../ingest/validate.ts';
+import type { Names } from '../config/names.ts';
+import type { StoredEvent } from '../events/schema.ts';
+import { eventWeight } from '../events/validate.ts';
 import { foldInUser } from '../als/index.ts';
 import type { LiveModel } from './live-model.ts';
 

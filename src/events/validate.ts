@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/index.ts';
-import { toFieldError, validateEventShape, type FieldError, type StoredEvent } from './event-schema.ts';
+import { toFieldError, validateEventShape, type FieldError, type StoredEvent } from './schema.ts';
 
 export type EventCheck = { ok: true; event: StoredEvent } | { ok: false; error: FieldError };
 

@@ -1,4 +1,4 @@
-import type { RatingsMatrix } from '../../types/index.ts';
+import type { RatingsMatrix } from '../types/index.ts';
 
 export interface RatingTriple {
   userId: string;

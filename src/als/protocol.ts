@@ -1,4 +1,4 @@
-import type { AlsSolver } from '../../types/index.ts';
+import type { AlsSolver } from '../types/index.ts';
 import type { AlsLayout } from './engine.ts';
 import type { WasmMemory } from './wasm.ts';
 

@@ -1,8 +1,8 @@
 import type { Consumer } from 'kafkajs';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { AppContext } from '../../cli/context.ts';
-import { checkEvent } from '../../ingest/validate.ts';
-import type { StoredEvent } from '../../ingest/event-schema.ts';
+import type { AppContext } from '../infra/context.ts';
+import { checkEvent } from '../events/validate.ts';
+import type { StoredEvent } from '../events/schema.ts';
 import { foldInAndStore } from './fold-in.ts';
 import { LiveModelCache } from './live-model.ts';
 

@@ -1,6 +1,6 @@
 import type { Client } from '@elastic/elasticsearch';
-import type { Names } from '../../config/names.ts';
-import { getModel, liveModelId } from '../../registry/models.ts';
+import type { Names } from '../config/names.ts';
+import { getModel, liveModelId } from '../repositories/models.ts';
 
 export interface LiveModel {
   modelId: string;

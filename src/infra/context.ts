@@ -2,8 +2,8 @@ import type { Client } from '@elastic/elasticsearch';
 import type { Kafka } from 'kafkajs';
 import { loadConfig, type Config } from '../config/index.ts';
 import { namesFor, type Names } from '../config/names.ts';
-import { createEsClient, createKafka } from '../infra/clients.ts';
-import { createLogger, type Logger } from '../infra/logger.ts';
+import { createEsClient, createKafka } from './clients.ts';
+import { createLogger, type Logger } from './logger.ts';
 
 /** What every command needs, built once from the validated environment. */
 export interface AppContext {

@@ -1,4 +1,4 @@
-import type { AlsParams } from '../../types/index.ts';
+import type { AlsParams } from '../types/index.ts';
 import { createScratch, solveSingleRow } from './kernels.ts';
 
 /**

@@ -8,7 +8,7 @@
  * Factor rows are padded to kp = ⌈k/8⌉·8 floats. Padding columns start at 0 and stay exactly 0:
  * the system matrix has 1 on the padded diagonal and 0 elsewhere in the padded rows/columns.
  */
-import type { AlsSolver } from '../../types/index.ts';
+import type { AlsSolver } from '../types/index.ts';
 import { choleskySolveInPlace } from './kernels.ts';
 import { createSharedMemory, instantiateKernels, type WasmKernels, type WasmMemory } from './wasm.ts';
 
