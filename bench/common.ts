@@ -1,5 +1,5 @@
 // Shared by the benchmarks: a context under its own throw-away prefix, and its removal.
-import { createContext, type AppContext } from '../src/infra/context.ts';
+import { createContext, type AppContext } from '../src/app/context.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { removeDeployment } from '../src/setup/teardown.ts';
 

@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { createContext } from '../../src/infra/context.ts';
+import { createContext } from '../../src/app/context.ts';
 import { loadConfig, PROJECT_ROOT } from '../../src/config/index.ts';
 import { deployModel } from '../../src/deploy/index.ts';
 import { upsertItems } from '../../src/ingest/metadata.ts';

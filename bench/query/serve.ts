@@ -2,7 +2,7 @@
 // loop). Prints one JSON line {"url": ...} on stdout when listening; SIGTERM closes it.
 // argv[2], if given, is a JSON object of API option overrides (e.g. {"annCandidatesFactor":50}).
 import { startServer, type ApiOptionsInput } from '../../src/api/app.ts';
-import { createContext } from '../../src/infra/context.ts';
+import { createContext } from '../../src/app/context.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 
@@ -11,12 +11,6 @@ const options = (process.argv[2] ? JSON.parse(process.argv[2]) : {}) as ApiOptio
 const server = await startServer({
   ctx,
   registry: createRegistry(),
-  admin: {
-    activate: async () => undefined,
-    startTraining: async () => {
-      throw new Error('not in the benchmark');
-    },
-  },
   port: 0,
   host: '127.0.0.1',
   options,

@@ -37,7 +37,7 @@ async function main() {
   const stored = (await es.count({ index: names.eventsPattern })).count;
   console.error(`loaded ${stored} events in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
-  const opts = { weights: ctx.config.events.weights, windowDays: 0, halfLifeDays: Number(a['half-life']) };
+  const rules = { weights: ctx.config.events.weights, windowDays: 0, halfLifeDays: Number(a['half-life']) };
   const rows: string[] = [];
   const seconds: Record<string, number> = {};
   for (const [name, reader] of [['PIT scan + Node', readRatingsByScan], ['composite agg', readRatingsByComposite]] as Array<[string, RatingsReader]>) {
@@ -45,13 +45,13 @@ async function main() {
     let pairs = 0;
     for (let rep = 0; rep < 2; rep++) {
       const t = Date.now();
-      pairs = (await reader(es, names, opts)).length;
+      pairs = (await reader(ctx.repos.events, { rules })).length;
       best.push((Date.now() - t) / 1000);
     }
     seconds[name] = Math.min(...best);
     rows.push(`  ${name.padEnd(18)} ${seconds[name]!.toFixed(2).padStart(7)} s   ${(stored / seconds[name]!).toFixed(0).padStart(8)} events/s   ${pairs} (user, item) pairs`);
   }
-  console.log(`\nratings read benchmark: ${stored} events, half-life ${opts.halfLifeDays} d (best of 2)`);
+  console.log(`\nratings read benchmark: ${stored} events, half-life ${rules.halfLifeDays} d (best of 2)`);
   for (const r of rows) console.log(r);
   const [scan, comp] = [seconds['PIT scan + Node']!, seconds['composite agg']!];
   console.log(`  composite / scan time ratio ${(comp / scan).toFixed(2)}× → ${comp < scan ? 'composite' : 'scan'} is faster`);

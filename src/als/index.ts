@@ -1,7 +1,7 @@
 /**
  * Implicit-feedback ALS (Hu, Koren & Volinsky 2008). Pure code: no Elasticsearch or Kafka.
  */
-export { trainAls, splitRows, DEFAULT_ALS_PARAMS } from './train.ts';
+export { trainAls, splitRows } from './train.ts';
 export type { AlsIterationInfo, AlsIterationCallback } from './train.ts';
 export { buildCsr, csrFromCoo, transposeCsr } from './csr.ts';
 export type { RatingTriple, BuildCsrOptions } from './csr.ts';

@@ -18,17 +18,6 @@ export interface AlsIterationInfo {
 
 export type AlsIterationCallback = (info: AlsIterationInfo) => void | Promise<void>;
 
-export const DEFAULT_ALS_PARAMS: AlsParams = {
-  factors: 64,
-  regularization: 0.01,
-  alpha: 1,
-  iterations: 15,
-  solver: 'cg',
-  cgSteps: 3,
-  seed: 42,
-  threads: 1,
-};
-
 function validate(matrix: RatingsMatrix, p: AlsParams): void {
   const int = (v: number, min: number, name: string): void => {
     if (!Number.isInteger(v) || v < min) throw new RangeError(`ALS: ${name} must be an integer ≥ ${min}, got ${v}`);

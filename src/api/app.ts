@@ -5,9 +5,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
-import type { AppContext } from '../infra/context.ts';
+import type { AppContext } from '../app/context.ts';
 import { EventProducer } from '../ingest/producer.ts';
-import { LiveModelResolver } from '../query/live-model.ts';
+import { LiveModelResolver } from '../model/live-model.ts';
+import { modelLifecycle } from '../model/lifecycle.ts';
+import { createAdminOps, type AdminOps } from '../release/admin-ops.ts';
 import { PopularItems } from '../query/popular.ts';
 import { ServedLog } from '../query/served-log.ts';
 import { RecommendationService } from '../query/service.ts';
@@ -15,20 +17,21 @@ import { apiMetrics } from './metrics.ts';
 import { errorHandler, notFound, recordMetrics, requestId, requireApiKey } from './middleware.ts';
 import { buildOpenApi } from './openapi.ts';
 import { resolveApiOptions, type ApiOptions, type ApiOptionsInput } from './options.ts';
-import { adminRoutes, type AdminOps } from './routes/admin.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { eventRoutes } from './routes/events.ts';
 import { KafkaProbe, healthRoutes } from './routes/health.ts';
 import { recommendationParsers, recommendationRoutes } from './routes/recommendations.ts';
 
-export type { AdminOps } from './routes/admin.ts';
+export type { AdminOps } from '../release/admin-ops.ts';
 export type { ApiOptions, ApiOptionsInput } from './options.ts';
 export { resolveApiOptions } from './options.ts';
 
 export interface AppDeps {
   ctx: AppContext;
   registry: Registry;
-  admin: AdminOps;
+  /** admin operations; default: the real model lifecycle and release step */
+  admin?: AdminOps;
   /** overrides of the defaults (which come from ctx.config: API_KEYS, DEFAULT_MODE, event rules) */
   options?: ApiOptionsInput;
 }
@@ -44,15 +47,17 @@ export type RecsysApp = Express & {
 };
 
 export function createApp(deps: AppDeps): RecsysApp {
-  const { ctx, registry, admin } = deps;
-  const { es, kafka, names, log } = ctx;
+  const { ctx, registry } = deps;
+  const { repos, kafka, names, log } = ctx;
   const options = resolveApiOptions(ctx.config, deps.options);
   const metrics = apiMetrics(registry);
 
-  const live = new LiveModelResolver(es, names, log, options.liveModelCacheMs);
-  const popular = new PopularItems(es, { ttlMs: options.popularCacheMs, poolSize: options.popularPoolSize, textFields: options.hybrid.fields });
+  const live = new LiveModelResolver(repos, names, log, options.liveModelCacheMs);
+  // admin activations and API-started runs swap through the same resolver the queries use
+  const admin = deps.admin ?? createAdminOps(ctx, modelLifecycle(ctx, live));
+  const popular = new PopularItems(repos.items, { ttlMs: options.popularCacheMs, poolSize: options.popularPoolSize, textFields: options.hybrid.fields });
   const servedLog = new ServedLog(kafka, names.topics.recommendations, log, { ...options.servedLog, onFailure: (n) => metrics.servedLogFailures.inc(n) });
-  const service = new RecommendationService({ es, names, log, live, popular, servedLog, options });
+  const service = new RecommendationService({ repos, names, log, live, popular, servedLog, options });
   const producer = new EventProducer(kafka, names.topics.events);
   const parsers = recommendationParsers(options);
   const openapi = buildOpenApi(parsers, options);
@@ -70,11 +75,11 @@ export function createApp(deps: AppDeps): RecsysApp {
     res.locals['endpoint'] = 'openapi';
     res.json(openapi);
   });
-  app.use(healthRoutes(es, new KafkaProbe(kafka, options.healthCacheMs, options.healthTimeoutMs), live, registry, options.healthTimeoutMs));
+  app.use(healthRoutes(repos.cluster, new KafkaProbe(kafka, options.healthCacheMs, options.healthTimeoutMs), live, registry, options.healthTimeoutMs));
   app.use(recommendationRoutes(service, parsers));
   app.use(eventRoutes(producer, options, auth, log));
-  app.use(catalogRoutes(es, names, options, auth));
-  app.use(adminRoutes(es, names, admin, live, auth));
+  app.use(catalogRoutes(ctx.es, names, options, auth));
+  app.use(adminRoutes(admin, live, auth));
   app.use(notFound);
   app.use(errorHandler(log));
 

@@ -1,9 +1,9 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
-import { AppError, ForbiddenError, UnauthorizedError, ValidationError } from '../errors/index.ts';
+import { ValidationError } from '../errors/index.ts';
 import type { Logger } from '../infra/logger.ts';
-import { toAppError } from '../query/es-errors.ts';
+import { ForbiddenError, HttpError, UnauthorizedError, toHttpError } from './http-errors.ts';
 import type { ApiMetrics } from './metrics.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
@@ -70,10 +70,10 @@ export function requireApiKey(keys: string[]): RequestHandler {
 export function jsonBody(req: Request): unknown {
   if (req.body === undefined) {
     if (req.headers['content-length'] && req.headers['content-length'] !== '0' && !req.is('application/json')) {
-      throw new AppError(415, 'unsupported_media_type', 'send the body as application/json');
+      throw new HttpError(415, 'unsupported_media_type', 'send the body as application/json');
     }
     if (!req.headers['content-length'] && !req.headers['transfer-encoding']) throw new ValidationError('a JSON body is required', undefined, 'missing_body');
-    throw new AppError(415, 'unsupported_media_type', 'send the body as application/json');
+    throw new HttpError(415, 'unsupported_media_type', 'send the body as application/json');
   }
   return req.body;
 }
@@ -85,7 +85,7 @@ export function noQueryParams(req: Request): void {
 }
 
 export const notFound: RequestHandler = (req, _res, next: NextFunction) => {
-  next(new AppError(404, 'route_not_found', `no route ${req.method} ${req.path}`));
+  next(new HttpError(404, 'route_not_found', `no route ${req.method} ${req.path}`));
 };
 
 interface BodyParserError {
@@ -97,16 +97,16 @@ interface BodyParserError {
 /** Every error as `{ error: { code, message, field? } }`; internals are logged, never returned. */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    let app: AppError;
+    let app: HttpError;
     const bp = err as BodyParserError;
-    if (bp?.type === 'entity.parse.failed') app = new ValidationError('the body is not valid JSON', undefined, 'invalid_json');
-    else if (bp?.type === 'entity.too.large') app = new AppError(413, 'payload_too_large', 'the body is too large');
-    else if (bp?.type === 'encoding.unsupported' || bp?.type === 'charset.unsupported') app = new AppError(415, 'unsupported_media_type', 'unsupported body encoding');
-    else if (bp?.type === 'request.aborted' || bp?.type === 'request.size.invalid') app = new ValidationError('the body was not received completely', undefined, 'invalid_body');
-    else if (!(err instanceof AppError) && typeof bp?.status === 'number' && bp.status >= 400 && bp.status < 500) {
+    if (bp?.type === 'entity.parse.failed') app = toHttpError(new ValidationError('the body is not valid JSON', undefined, 'invalid_json'));
+    else if (bp?.type === 'entity.too.large') app = new HttpError(413, 'payload_too_large', 'the body is too large');
+    else if (bp?.type === 'encoding.unsupported' || bp?.type === 'charset.unsupported') app = new HttpError(415, 'unsupported_media_type', 'unsupported body encoding');
+    else if (bp?.type === 'request.aborted' || bp?.type === 'request.size.invalid') app = toHttpError(new ValidationError('the body was not received completely', undefined, 'invalid_body'));
+    else if (!(err instanceof HttpError) && typeof bp?.status === 'number' && bp.status >= 400 && bp.status < 500) {
       // express / http-errors client errors, e.g. a path parameter that is not valid percent-encoding
-      app = new AppError(bp.status, 'invalid_request', 'malformed request');
-    } else app = toAppError(err);
+      app = new HttpError(bp.status, 'invalid_request', 'malformed request');
+    } else app = toHttpError(err);
     const l = locals(res);
     const where = { requestId: l.requestId, endpoint: l.endpoint, path: req.path, code: app.code };
     const e = err as Error;

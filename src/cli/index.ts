@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../config/index.ts';
 import { infraDown, infraStatus, infraUp, type ServiceStatus } from '../infra/local/index.ts';
 import { createLogger } from '../infra/logger.ts';
 import { setup } from '../setup/index.ts';
-import { createContext } from '../infra/context.ts';
+import { createContext } from '../app/context.ts';
 import { startIngest } from '../ingest/service.ts';
 import { createRegistry } from '../infra/metrics.ts';
 import { untilSignal } from './signals.ts';

@@ -1,4 +1,4 @@
-import type { AppContext } from '../infra/context.ts';
+import type { AppContext } from '../app/context.ts';
 import { createRegistry } from '../infra/metrics.ts';
 import { EventProducer } from '../ingest/producer.ts';
 import { upsertItems, upsertUsers } from '../ingest/metadata.ts';
@@ -69,10 +69,7 @@ export async function runDemoPipeline(ctx: AppContext, size: DemoSize = DEMO_SIZ
 
   hooks.step?.('ingest: Kafka → event store (invalid → DLQ)');
   const ingest = await startIngest(ctx, createRegistry(false));
-  const count = async () => {
-    await es.indices.refresh({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true });
-    return (await es.count({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true })).count;
-  };
+  const count = () => ctx.repos.events.countAfterRefresh();
   let stored = 0;
   const deadline = Date.now() + 10 * 60_000;
   while ((stored = await count()) < data.events.length) {

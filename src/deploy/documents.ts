@@ -1,6 +1,6 @@
 import type { ModelHashers } from './lsh-setup.ts';
 
-export type Metadata = Record<string, unknown>;
+import type { Metadata } from '../repositories/items.ts';
 
 function unit(v: Float32Array): number[] {
   let s = 0;

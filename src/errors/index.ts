@@ -1,7 +1,11 @@
-/** Errors that reach an HTTP client carry their status, a stable code and, where it applies, the field. */
-export class AppError extends Error {
+// Domain errors: what went wrong, in the domain's words, with a stable code and, where it applies,
+// the offending field. They carry no HTTP status: only src/api maps them to one (api/http-errors.ts).
+
+export type ErrorKind = 'invalid' | 'not_found' | 'conflict' | 'unavailable';
+
+export class DomainError extends Error {
   constructor(
-    readonly status: number,
+    readonly kind: ErrorKind,
     readonly code: string,
     message: string,
     readonly field?: string,
@@ -9,44 +13,31 @@ export class AppError extends Error {
     super(message);
     this.name = new.target.name;
   }
-
-  toJSON(): { error: { code: string; message: string; field?: string } } {
-    return { error: { code: this.code, message: this.message, ...(this.field ? { field: this.field } : {}) } };
-  }
 }
 
-export class ValidationError extends AppError {
+/** The caller's input can never succeed as given (HTTP 400). */
+export class ValidationError extends DomainError {
   constructor(message: string, field?: string, code = 'invalid_request') {
-    super(400, code, message, field);
+    super('invalid', code, message, field);
   }
 }
 
-export class NotFoundError extends AppError {
+export class NotFoundError extends DomainError {
   constructor(message: string, code = 'not_found') {
-    super(404, code, message);
+    super('not_found', code, message);
   }
 }
 
-export class ConflictError extends AppError {
+/** The request is valid but the current state refuses it (no such deployment, a run in progress). */
+export class ConflictError extends DomainError {
   constructor(message: string, code = 'conflict') {
-    super(409, code, message);
+    super('conflict', code, message);
   }
 }
 
-export class UnavailableError extends AppError {
+/** A dependency is not there right now; the same request may succeed later. */
+export class UnavailableError extends DomainError {
   constructor(message: string, code = 'unavailable') {
-    super(503, code, message);
-  }
-}
-
-export class UnauthorizedError extends AppError {
-  constructor(message = 'missing API key (header x-api-key)') {
-    super(401, 'unauthorized', message);
-  }
-}
-
-export class ForbiddenError extends AppError {
-  constructor(message = 'API key not accepted') {
-    super(403, 'forbidden', message);
+    super('unavailable', code, message);
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/index.ts';
+import { typeWeight } from './rating.ts';
 import { toFieldError, validateEventShape, type FieldError, type StoredEvent } from './schema.ts';
 
 export type EventCheck = { ok: true; event: StoredEvent } | { ok: false; error: FieldError };
@@ -25,7 +26,7 @@ export function eventRules(config: Config): EventRules {
 export function checkEvent(input: unknown, rules: EventRules, opts: { assignId?: boolean; now?: number } = {}): EventCheck {
   if (!validateEventShape(input)) return { ok: false, error: toFieldError(validateEventShape.errors) };
   const e = input;
-  if (!(e.event_type in rules.weights) && !rules.allowUnknownTypes) {
+  if (typeWeight(e.event_type, rules.weights) === undefined && !rules.allowUnknownTypes) {
     return { ok: false, error: { field: 'event_type', message: `unknown event type "${e.event_type}" (known: ${Object.keys(rules.weights).join(', ')})` } };
   }
   if (e.event_type === 'rating' && e.weight === undefined) {
@@ -53,8 +54,3 @@ export function checkEvent(input: unknown, rules: EventRules, opts: { assignId?:
   return { ok: true, event };
 }
 
-/** Weight of an event for training: explicit weight wins, else the type's configured weight. */
-export function eventWeight(event: Pick<StoredEvent, 'event_type' | 'weight'>, weights: Record<string, number>): number {
-  if (event.weight !== undefined) return event.weight;
-  return weights[event.event_type] ?? 1;
-}

@@ -11,7 +11,7 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 import type { ErrorObject } from 'ajv';
 import { createAjv } from '../config/ajv.ts';
 import type { Names } from '../config/names.ts';
-import { liveModelId } from '../repositories/models.ts';
+import { ModelIndicesRepository } from '../repositories/model-indices.ts';
 
 export interface ItemMetadata {
   item_id: string;
@@ -153,7 +153,7 @@ export async function upsertUsers(es: Client, names: Names, users: ReadonlyArray
 }
 
 async function liveItemsIndex(es: Client, names: Names): Promise<{ index: string; modelId: string } | null> {
-  const modelId = await liveModelId(es, names);
+  const modelId = (await new ModelIndicesRepository(es, names).aliasedModelIds()).at(-1);
   return modelId ? { index: names.itemsIndex(modelId), modelId } : null;
 }
 

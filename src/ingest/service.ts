@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Registry } from 'prom-client';
-import type { AppContext } from '../infra/context.ts';
+import type { AppContext } from '../app/context.ts';
 import { ingestMetrics } from '../infra/metrics.ts';
 import { consumerLag } from './lag.ts';
 import { KafkaToEsSink } from './sink.ts';
@@ -15,16 +15,16 @@ export interface IngestService {
  * (recommendations → recommendations-*), with lag measured every few seconds.
  */
 export async function startIngest(ctx: AppContext, registry: Registry, opts: { metricsPort?: number; lagIntervalMs?: number } = {}): Promise<IngestService> {
-  const { es, kafka, names, log, config } = ctx;
+  const { repos, kafka, names, log, config } = ctx;
   const metrics = ingestMetrics(registry);
-  const deps = { es, kafka, log, metrics };
+  const deps = { documents: repos.documents, kafka, log, metrics };
   const sinks = [
     new KafkaToEsSink(deps, {
       name: 'events',
       topic: names.topics.events,
       groupId: names.groups.ingest,
       dlqTopic: names.topics.dlq,
-      transform: eventsTransform(es, names, config.events, names.topics.events),
+      transform: eventsTransform(repos.recommendations, names, config.events, names.topics.events),
       bulkSize: config.ingest.batchSize,
     }),
     new KafkaToEsSink(deps, {

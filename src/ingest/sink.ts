@@ -1,8 +1,8 @@
-import type { Client } from '@elastic/elasticsearch';
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import type { Logger } from '../infra/logger.ts';
 import type { IngestMetrics } from '../infra/metrics.ts';
-import { storeAll, StoreAbortedError, type SinkDoc } from './bulk-store.ts';
+import { StoreAbortedError, type SinkDoc } from '../repositories/bulk-store.ts';
+import type { DocumentWriter } from '../repositories/documents.ts';
 import { deadLetter, sendDeadLetters, type DeadLetter } from './dead-letter.ts';
 
 export interface Rejection {
@@ -29,7 +29,7 @@ export interface SinkOptions {
 }
 
 export interface SinkDeps {
-  es: Client;
+  documents: DocumentWriter;
   kafka: Kafka;
   log: Logger;
   metrics: IngestMetrics;
@@ -99,7 +99,7 @@ export class KafkaToEsSink {
       const { docs, rejected } = await this.opts.transform(messages, batch.partition);
       let outcome;
       try {
-        outcome = await storeAll(this.deps.es, docs, {
+        outcome = await this.deps.documents.storeAll(docs, {
           initialMs: 200,
           maxMs: 10_000,
           onWait: async () => {

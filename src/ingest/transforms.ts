@@ -1,7 +1,7 @@
-import type { Client } from '@elastic/elasticsearch';
+import type { RecommendationsRepository } from '../repositories/recommendations.ts';
 import type { KafkaMessage } from 'kafkajs';
 import type { Names } from '../config/names.ts';
-import type { SinkDoc } from './bulk-store.ts';
+import type { SinkDoc } from '../repositories/bulk-store.ts';
 import type { BatchTransform, Rejection } from './sink.ts';
 import { checkEvent, type EventRules } from '../events/validate.ts';
 import type { StoredEvent } from '../events/schema.ts';
@@ -28,7 +28,7 @@ export function attributionKind(eventType: string): 'click' | 'conversion' | 'ac
  * event is a 409 no-op. Events that carry a recommendation_id also become click/conversion records
  * in recommendations-*, tagged with the model that served the list.
  */
-export function eventsTransform(es: Client, names: Names, rules: EventRules, topic: string): BatchTransform {
+export function eventsTransform(recommendations: RecommendationsRepository, names: Names, rules: EventRules, topic: string): BatchTransform {
   return async (messages, partition) => {
     const docs: SinkDoc[] = [];
     const rejected: Rejection[] = [];
@@ -50,7 +50,7 @@ export function eventsTransform(es: Client, names: Names, rules: EventRules, top
       if (e.recommendation_id) attributed.push({ origin, event: e });
     });
     if (attributed.length) {
-      const models = await servedModels(es, names, attributed.map((a) => a.event.recommendation_id!));
+      const models = await recommendations.servedBy(attributed.map((a) => a.event.recommendation_id!));
       for (const { origin, event } of attributed) {
         docs.push({
           index: names.recommendationsIndex(new Date(event.timestamp)),
@@ -73,18 +73,6 @@ export function eventsTransform(es: Client, names: Names, rules: EventRules, top
     }
     return { docs, rejected };
   };
-}
-
-async function servedModels(es: Client, names: Names, ids: string[]): Promise<Map<string, { model_id: string; endpoint?: string }>> {
-  const res = await es.search<{ recommendation_id: string; model_id: string; endpoint?: string }>({
-    index: names.recommendationsPattern,
-    ignore_unavailable: true,
-    allow_no_indices: true,
-    size: ids.length,
-    query: { bool: { filter: [{ term: { kind: 'served' } }, { terms: { recommendation_id: [...new Set(ids)] } }] } },
-    _source: ['recommendation_id', 'model_id', 'endpoint'],
-  });
-  return new Map(res.hits.hits.map((h) => [h._source!.recommendation_id, h._source!]));
 }
 
 /** recommendations topic (written by our own API) → recommendations-*, `_id` = recommendation_id. */

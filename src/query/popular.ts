@@ -6,7 +6,7 @@
 // directly with the exclusions. Requests with a text query are not cached. The cache holds at most
 // `maxEntries` filter sets (oldest dropped first) so arbitrary filter values cannot grow it.
 
-import type { Client } from '@elastic/elasticsearch';
+import type { ItemsRepository } from '../repositories/items.ts';
 import { filtersKey } from './filters.ts';
 import { hitToItem, type ItemSourceDoc } from './hits.ts';
 import { popularSearchBody } from './search-body.ts';
@@ -30,7 +30,7 @@ export class PopularItems {
   fetches = 0;
 
   constructor(
-    private readonly es: Client,
+    private readonly items: ItemsRepository,
     private readonly opts: PopularOptions,
   ) {}
 
@@ -70,7 +70,7 @@ export class PopularItems {
   private async fetch(index: string, filters: Filters, exclude: ReadonlySet<string>, size: number, q?: string): Promise<ServedItem[]> {
     this.fetches++;
     const body = popularSearchBody({ filters, exclude, size, q, textFields: this.opts.textFields });
-    const r = await this.es.search<ItemSourceDoc>({ index, ...body });
-    return r.hits.hits.map((h) => hitToItem(h, 'popular', h._source?.popularity ?? 0));
+    const hits = await this.items.search<ItemSourceDoc>(index, body);
+    return hits.map((h) => hitToItem(h, 'popular', h._source?.popularity ?? 0));
   }
 }

@@ -10,23 +10,21 @@
 
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Client } from '@elastic/elasticsearch';
 import type { Names } from '../config/names.ts';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
 import type { Logger } from '../infra/logger.ts';
-import { esStatus, isIndexNotFound } from './es-errors.ts';
+import { isIndexNotFound } from './es-errors.ts';
 import { withDefaultTerm } from './filters.ts';
 import { hitToItem, type ItemSourceDoc } from './hits.ts';
-import type { LiveModel, LiveModelResolver } from './live-model.ts';
+import type { LiveModel, LiveModelResolver } from '../model/live-model.ts';
+import type { Repositories } from '../repositories/index.ts';
 import type { PopularItems } from './popular.ts';
 import { decodeScore, vectorSearchBody, type Space } from './search-body.ts';
-import { recentEventItems } from './seen.ts';
 import type { ServedLog, ServedRecord } from './served-log.ts';
 import type { ListSource, QueryOptions, RecRequest, RecResponse, ScoreKind, ServedItem } from './types.ts';
-import { getUserVector } from './users.ts';
 
 export interface ServiceDeps {
-  es: Client;
+  repos: Pick<Repositories, 'items' | 'users' | 'events'>;
   names: Names;
   log: Logger;
   live: LiveModelResolver;
@@ -53,11 +51,11 @@ export class RecommendationService {
 
   async forUser(userId: string, req: RecRequest, call: CallContext): Promise<RecResponse> {
     const startedAt = call.startedAt ?? performance.now();
-    const { es, names, options } = this.deps;
+    const { repos, options } = this.deps;
     return this.withModel(async (model) => {
       const [user, eventItems] = await Promise.all([
-        getUserVector(es, model.usersIndex, userId),
-        req.excludeSeen ? recentEventItems(es, names, userId, options.seenEventsLimit) : Promise.resolve([]),
+        repos.users.vector(model.usersIndex, userId),
+        req.excludeSeen ? repos.events.latestOfUser(userId, options.seenEventsLimit).then((es) => [...new Set(es.map((e) => e.item_id))]) : Promise.resolve([]),
       ]);
       const exclude = new Set(req.exclude);
       if (req.excludeSeen) {
@@ -112,8 +110,8 @@ export class RecommendationService {
 
   private async knn(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
     const body = vectorSearchBody({ space, mode: req.mode, k: req.k, vector, filters: req.filters, exclude, lshTerms, q: req.q }, this.deps.options);
-    const r = await this.deps.es.search<ItemSourceDoc>({ index: model.itemsIndex, ...body });
-    return r.hits.hits.map((h) => hitToItem(h, 'personal', req.q ? (h._score ?? 0) : decodeScore(space, h._score ?? 0)));
+    const hits = await this.deps.repos.items.search<ItemSourceDoc>(model.itemsIndex, body);
+    return hits.map((h) => hitToItem(h, 'personal', req.q ? (h._score ?? 0) : decodeScore(space, h._score ?? 0)));
   }
 
   private async backfill(model: LiveModel, req: RecRequest, personal: ServedItem[], exclude: Set<string>, q?: string): Promise<ServedItem[]> {
@@ -135,13 +133,8 @@ export class RecommendationService {
   }
 
   private async seedItem(model: LiveModel, itemId: string): Promise<SeedItem | undefined> {
-    try {
-      const r = await this.deps.es.get<SeedItem>({ index: model.itemsIndex, id: itemId, _source_includes: ['item_id', 'has_factor', 'category', 'factor_unit'] });
-      return r._source ? { ...r._source, item_id: itemId } : undefined;
-    } catch (e) {
-      if (esStatus(e) === 404 && !isIndexNotFound(e)) return undefined;
-      throw e;
-    }
+    const s = await this.deps.repos.items.get<SeedItem>(model.itemsIndex, itemId, ['item_id', 'has_factor', 'category', 'factor_unit']);
+    return s ? { ...s, item_id: itemId } : undefined;
   }
 
   /** Bucket terms of a query vector, hashed with the model's own tables (see ModelHashers). */

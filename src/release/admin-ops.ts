@@ -1,29 +1,40 @@
 import { hostname } from 'node:os';
-import type { AdminOps } from '../api/app.ts';
-import { activateModel } from '../deploy/index.ts';
+import type { AppContext } from '../app/context.ts';
 import { ConflictError } from '../errors/index.ts';
-import { getModel, newModelId } from '../repositories/models.ts';
-import { acquireLock } from '../repositories/locks.ts';
+import type { ModelLifecycle } from '../model/lifecycle.ts';
+import { newModelId } from '../model/lifecycle.ts';
+import type { ModelDoc } from '../repositories/models.ts';
 import { runTraining } from './run.ts';
-import type { AppContext } from '../infra/context.ts';
+import { TRAIN_LOCK, TRAIN_LOCK_TTL_MS } from './training-lock.ts';
 
-/** The API's admin operations, backed by the real deploy and training pipeline. */
-export function createAdminOps(ctx: AppContext): AdminOps {
+/** What the API's admin routes do, backed by the model lifecycle and the release step. */
+export interface AdminOps {
+  /** newest first, without internal fields */
+  listModels(limit: number): Promise<ModelDoc[]>;
+  /** a model / training run document as the API shows it */
+  getModel(modelId: string): Promise<ModelDoc | undefined>;
+  /** make an already deployed model live (alias swap); rollback and roll-forward */
+  activate(modelId: string): Promise<void>;
+  /** start a training run in the background */
+  startTraining(): Promise<{ run_id: string }>;
+}
+
+export function createAdminOps(ctx: AppContext, lifecycle: ModelLifecycle): AdminOps {
   return {
+    listModels: (limit) => lifecycle.list(limit),
+    getModel: (id) => lifecycle.getPublic(id),
     async activate(modelId) {
-      await activateModel(ctx, modelId);
+      await lifecycle.activate(modelId);
     },
     async startTraining() {
       const owner = `${hostname()}:${process.pid}:api`;
-      // the same lock as the scheduler: an API-triggered run never overlaps a scheduled one
-      const lock = await acquireLock(ctx.es, ctx.names.locks, 'train', owner, 6 * 3_600_000);
+      const lock = await ctx.repos.locks.acquire(TRAIN_LOCK, owner, TRAIN_LOCK_TTL_MS);
       if (!lock) throw new ConflictError('a training run is already in progress', 'training_in_progress');
       const modelId = newModelId();
-      void runTraining(ctx, { modelId, trigger: 'api' })
-        .catch((e: Error) => ctx.log.error({ modelId, err: e.message }, 'API training run crashed'))
-        .finally(() => lock.release());
+      const run = runTraining(ctx, { modelId, trigger: 'api', lifecycle });
+      void run.catch((e: Error) => ctx.log.error({ modelId, err: e.message }, 'API training run crashed')).finally(() => lock.release());
       // answer once the run is registered, so GET /v1/train/{run_id} finds it right away
-      for (let i = 0; i < 100 && !(await getModel(ctx.es, ctx.names, modelId)); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 100 && !(await lifecycle.get(modelId)); i++) await new Promise((r) => setTimeout(r, 50));
       return { run_id: modelId };
     },
   };

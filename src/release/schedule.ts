@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import cron from 'node-cron';
-import type { AppContext } from '../infra/context.ts';
-import { acquireLock } from '../repositories/locks.ts';
+import type { AppContext } from '../app/context.ts';
+import { TRAIN_LOCK, TRAIN_LOCK_TTL_MS } from './training-lock.ts';
 import { runTraining, type TrainRunOptions, type TrainRunResult } from './run.ts';
 
 export interface Scheduler {
@@ -9,8 +9,6 @@ export interface Scheduler {
   tick(): Promise<TrainRunResult | undefined>;
   stop(): Promise<void>;
 }
-
-const LOCK_NAME = 'train';
 
 /**
  * `recsys schedule`: train → evaluate → gate → deploy on a cron expression. Single-flight across
@@ -24,7 +22,7 @@ export function startScheduler(ctx: AppContext, opts: { cron?: string; lockTtlMs
   let running: Promise<TrainRunResult | undefined> | undefined;
 
   const tick = async (): Promise<TrainRunResult | undefined> => {
-    const lock = await acquireLock(ctx.es, ctx.names.locks, LOCK_NAME, owner, opts.lockTtlMs ?? 6 * 3_600_000);
+    const lock = await ctx.repos.locks.acquire(TRAIN_LOCK, owner, opts.lockTtlMs ?? TRAIN_LOCK_TTL_MS);
     if (!lock) {
       ctx.log.info({ owner }, 'another scheduler is training; skipping this tick');
       return undefined;

@@ -29,54 +29,49 @@ export interface ModelDoc {
   yty?: string;
 }
 
-export function newModelId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-  return `m${stamp}-${Math.random().toString(36).slice(2, 6)}`;
-}
+/** Registry fields too large or too internal for listings and the API. */
+export const INTERNAL_MODEL_FIELDS = ['lsh', 'yty'];
 
-export async function getModel(es: Client, names: Names, modelId: string): Promise<ModelDoc | undefined> {
-  try {
-    const r = await es.get<ModelDoc>({ index: names.models, id: modelId });
-    return r._source;
-  } catch (e) {
-    if (esStatus(e) === 404) return undefined;
-    throw e;
+/** The `models` index: one document per training run. Status changes are the model lifecycle's. */
+export class ModelsRepository {
+  constructor(
+    private readonly es: Client,
+    private readonly names: Names,
+  ) {}
+
+  async get(modelId: string, opts: { includes?: string[]; excludes?: string[] } = {}): Promise<ModelDoc | undefined> {
+    try {
+      const r = await this.es.get<ModelDoc>({
+        index: this.names.models,
+        id: modelId,
+        ...(opts.includes ? { _source_includes: opts.includes } : {}),
+        ...(opts.excludes ? { _source_excludes: opts.excludes } : {}),
+      });
+      return r._source;
+    } catch (e) {
+      if (esStatus(e) === 404) return undefined;
+      throw e;
+    }
   }
-}
 
-export async function putModel(es: Client, names: Names, doc: ModelDoc): Promise<void> {
-  await es.index({ index: names.models, id: doc.model_id, document: doc, refresh: 'wait_for' });
-}
-
-export async function updateModel(es: Client, names: Names, modelId: string, patch: Partial<ModelDoc>): Promise<void> {
-  await es.update({ index: names.models, id: modelId, doc: patch, doc_as_upsert: true, refresh: 'wait_for', retry_on_conflict: 3 });
-}
-
-export async function listModels(es: Client, names: Names, size = 50): Promise<ModelDoc[]> {
-  const r = await es.search<ModelDoc>({ index: names.models, size, sort: [{ created_at: 'desc' }], _source: { excludes: ['lsh', 'loss'] }, ignore_unavailable: true });
-  return r.hits.hits.map((h) => h._source!);
-}
-
-/**
- * Model ids whose items-<id> index the items alias points to, sorted by id (normally exactly one:
- * the swap is atomic). The alias, not the registry, decides what serves.
- */
-export async function aliasedModelIds(es: Client, names: Names): Promise<string[]> {
-  let indices: string[];
-  try {
-    indices = Object.keys(await es.indices.getAlias({ name: names.itemsAlias }));
-  } catch (e) {
-    if (esStatus(e) === 404) return [];
-    throw e;
+  async put(doc: ModelDoc): Promise<void> {
+    await this.es.index({ index: this.names.models, id: doc.model_id, document: doc, refresh: 'wait_for' });
   }
-  const prefix = names.itemsIndex('');
-  return indices
-    .filter((i) => i.startsWith(prefix))
-    .map((i) => i.slice(prefix.length))
-    .sort();
-}
 
-/** The live model: the (last, if ever several) model the items alias points to. */
-export async function liveModelId(es: Client, names: Names): Promise<string | undefined> {
-  return (await aliasedModelIds(es, names)).at(-1);
+  async update(modelId: string, patch: Partial<ModelDoc>): Promise<void> {
+    await this.es.update({ index: this.names.models, id: modelId, doc: patch, doc_as_upsert: true, refresh: 'wait_for', retry_on_conflict: 3 });
+  }
+
+  /** Newest first, without the internal fields. */
+  async list(size = 50): Promise<ModelDoc[]> {
+    const r = await this.es.search<ModelDoc>({
+      index: this.names.models,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+      size,
+      sort: [{ created_at: { order: 'desc', unmapped_type: 'date' } }],
+      _source: { excludes: [...INTERNAL_MODEL_FIELDS, 'loss'] },
+    });
+    return r.hits.hits.map((h) => h._source!);
+  }
 }

@@ -3,7 +3,9 @@ import { Client } from '@elastic/elasticsearch';
 import { createRng } from '../../src/lsh/random.ts';
 import { Kafka, logLevel } from 'kafkajs';
 import { startServer, type AdminOps, type RunningServer } from '../../src/api/app.ts';
-import { activateModel, deployModel } from '../../src/deploy/index.ts';
+import { deployModel } from '../../src/deploy/index.ts';
+import { modelLifecycle } from '../../src/model/lifecycle.ts';
+import { createRepositories } from '../../src/repositories/index.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { upsertItems } from '../../src/ingest/metadata.ts';
 import { startIngest, type IngestService } from '../../src/ingest/service.ts';
@@ -190,10 +192,13 @@ beforeAll(async () => {
     popularity: new Map([...catalogue.values()].map((it) => [it.item_id, it.popularity])),
   });
   ingest = await startIngest(ctx, createRegistry(false), { lagIntervalMs: 1000 });
+  const lifecycle = modelLifecycle(ctx);
   const admin: AdminOps = {
+    listModels: (n) => lifecycle.list(n),
+    getModel: (id) => lifecycle.getPublic(id),
     activate: async (id) => {
+      await lifecycle.activate(id);
       activated.push(id);
-      await activateModel(ctx, id);
     },
     startTraining: async () => ({ run_id: `run-${++trainingRuns}` }),
   };
@@ -545,8 +550,8 @@ describe('dependencies down', () => {
     const cutEs = new Client({ node: `http://127.0.0.1:${proxy.port}`, requestTimeout: 3_000, maxRetries: 0 });
     const deadKafka = new Kafka({ brokers: ['127.0.0.1:9'], clientId: 'api-test', retry: { retries: 1, initialRetryTime: 100 }, logLevel: logLevel.NOTHING, connectionTimeout: 500 });
     const registry = createRegistry(false);
-    const noop: AdminOps = { activate: async () => undefined, startTraining: async () => ({ run_id: 'x' }) };
-    const a = await startServer({ ctx: { ...ctx, es: cutEs }, registry, admin: noop, port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', healthTimeoutMs: 1000 } });
+    const noop: AdminOps = { listModels: async () => [], getModel: async () => undefined, activate: async () => undefined, startTraining: async () => ({ run_id: 'x' }) };
+    const a = await startServer({ ctx: { ...ctx, es: cutEs, repos: createRepositories(cutEs, ctx.names) }, registry, admin: noop, port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', healthTimeoutMs: 1000 } });
     const b = await startServer({ ctx: { ...ctx, kafka: deadKafka }, registry: createRegistry(false), admin: noop, port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', healthTimeoutMs: 1000 } });
     try {
       expect((await fetch(`${a.url}/v1/users/u1/recommendations`)).status).toBe(200);

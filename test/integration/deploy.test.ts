@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activateModel, deployedVersions, deployModel, rollback, type DeployInput } from '../../src/deploy/index.ts';
-import { getModel, liveModelId } from '../../src/repositories/models.ts';
+import { deployModel, type DeployInput } from '../../src/deploy/index.ts';
+import { modelLifecycle } from '../../src/model/lifecycle.ts';
 import { setup } from '../../src/setup/index.ts';
 import { testContext } from './harness.ts';
 
@@ -45,7 +45,7 @@ describe('deploy', () => {
     const report = await deployModel(ctx, planted('mone', 1));
     expect(report.items).toBe(N_ITEMS + 10);
     expect(report.itemsWithFactor).toBe(N_ITEMS);
-    expect(await liveModelId(es, names)).toBe('mone');
+    expect(await modelLifecycle(ctx).liveModelId()).toBe('mone');
     const doc = (await es.get<Record<string, unknown>>({ index: names.itemsAlias, id: 'i7' }))._source!;
     expect(doc['model_id']).toBe('mone');
     expect(doc['category']).toBe('books');
@@ -57,7 +57,7 @@ describe('deploy', () => {
     expect(fresh['factor']).toBeUndefined();
     const user = (await es.get<Record<string, unknown>>({ index: names.usersAlias, id: 'u3' }))._source!;
     expect(user['recent_items']).toEqual(['i3']);
-    const model = await getModel(es, names, 'mone');
+    const model = await ctx.repos.models.get('mone');
     expect(model?.status).toBe('live');
     expect((model?.lsh as { mips: { tables: number } }).mips.tables).toBe(4);
   });
@@ -95,24 +95,24 @@ describe('deploy', () => {
     expect(seen.indexOf('mtwo')).toBeGreaterThan(0);
     // once the new model shows up, the old one never comes back
     expect(seen.slice(seen.indexOf('mtwo')).every((m) => m === 'mtwo')).toBe(true);
-    expect((await getModel(es, names, 'mone'))?.status).toBe('retired');
+    expect((await ctx.repos.models.get('mone'))?.status).toBe('retired');
   });
 
   it('rollback returns the previous model in one action, and roll forward works too', async () => {
-    const r = await rollback(ctx);
+    const r = await modelLifecycle(ctx).rollback();
     expect(r).toEqual({ modelId: 'mone', previousModelId: 'mtwo' });
-    expect(await liveModelId(es, names)).toBe('mone');
+    expect(await modelLifecycle(ctx).liveModelId()).toBe('mone');
     expect((await es.get<{ model_id: string }>({ index: names.usersAlias, id: 'u1' }))._source!.model_id).toBe('mone');
-    await activateModel(ctx, 'mtwo');
-    expect(await liveModelId(es, names)).toBe('mtwo');
-    await expect(activateModel(ctx, 'nope')).rejects.toThrow(/does not exist/);
+    await modelLifecycle(ctx).activate('mtwo');
+    expect(await modelLifecycle(ctx).liveModelId()).toBe('mtwo');
+    await expect(modelLifecycle(ctx).activate('nope')).rejects.toThrow(/does not exist/);
   });
 
   it('a deploy that fails midway leaves the live model serving and removes its half-built index', async () => {
-    await expect(deployModel(ctx, planted('mbad', 3), { failBeforeSwap: true })).rejects.toThrow(/before the swap/);
-    expect(await liveModelId(es, names)).toBe('mtwo');
+    await expect(deployModel(ctx, planted('mbad', 3), { beforeSwap: () => Promise.reject(new Error('deploy aborted before the swap (test fault)')) })).rejects.toThrow(/before the swap/);
+    expect(await modelLifecycle(ctx).liveModelId()).toBe('mtwo');
     expect(await es.indices.exists({ index: names.itemsIndex('mbad') })).toBe(false);
-    const bad = await getModel(es, names, 'mbad');
+    const bad = await ctx.repos.models.get('mbad');
     expect(bad?.status).toBe('failed');
     expect(bad?.error).toMatch(/deploy/);
     const hits = await es.search({ index: names.itemsAlias, size: 1, query: { match_all: {} } });
@@ -122,7 +122,7 @@ describe('deploy', () => {
   it('keeps the newest N versions and deletes older ones', async () => {
     await deployModel(ctx, planted('mthree', 4));
     await deployModel(ctx, planted('mfour', 5));
-    const versions = await deployedVersions(es, names);
+    const versions = await ctx.repos.modelIndices.versions();
     expect(versions).toEqual(['mfour', 'mthree', 'mtwo']);
     expect(await es.indices.exists({ index: names.itemsIndex('mone') })).toBe(false);
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config/index.ts';
-import { createContext, type AppContext } from '../../src/infra/context.ts';
+import { createContext, type AppContext } from '../../src/app/context.ts';
 import { removeDeployment } from '../../src/setup/teardown.ts';
 
 /**

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDataset, itemMetadata, type DemoEvent } from '../../src/demo/generate.ts';
 import { loadSavedObjects, tabulate, visualisationQueries, type Row, type VisualisationQuery } from '../../src/kibana/index.ts';
 import type { AggResponse } from '../../src/kibana/lens-query.ts';
-import { putModel, type ModelDoc } from '../../src/repositories/models.ts';
+import type { ModelDoc } from '../../src/repositories/models.ts';
 import { setup } from '../../src/setup/index.ts';
 import type { RankingMetrics } from '../../src/types/index.ts';
 import { testContext } from './harness.ts';
@@ -97,7 +97,7 @@ beforeAll(async () => {
   await bulk(data.items.flatMap((item) => [{ index: { _index: names.itemMetadata, _id: item.item_id } }, itemMetadata(item)]));
   await bulk(events.flatMap((e) => [{ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e]));
   await bulk(recs.map((r, i) => [{ create: { _index: names.recommendationsIndex(new Date(r.timestamp)), _id: `${r.kind}-${i}` } }, r]).flat());
-  for (const m of models) await putModel(es, names, m);
+  for (const m of models) await ctx.repos.models.put(m);
   await es.indices.refresh({ index: `${names.prefix}*` });
 
   queries = visualisationQueries(loadSavedObjects(names.prefix), { timeRange: { from, to } });

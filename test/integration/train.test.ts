@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@elastic/elasticsearch';
 import { generateDataset, itemMetadata } from '../../src/demo/generate.ts';
 import { LOCAL_ES_URL } from '../../src/infra/clients.ts';
-import { getModel, liveModelId, listModels } from '../../src/repositories/models.ts';
+import { modelLifecycle } from '../../src/model/lifecycle.ts';
+import { EventsRepository } from '../../src/repositories/events.ts';
 import { setup } from '../../src/setup/index.ts';
 import { runTraining } from '../../src/release/run.ts';
 import { readRatingsByComposite, readRatingsByScan } from '../../src/train/ratings.ts';
@@ -32,17 +33,19 @@ afterAll(() => ctx.dispose());
 
 describe('training pipeline', () => {
   it('reads the same ratings by composite aggregation and by PIT scan', async () => {
-    const opts = { weights: ctx.config.events.weights, windowDays: 0, halfLifeDays: 7, now: Date.parse(data.events.at(-1)!.timestamp) };
+    const now = Date.parse(data.events.at(-1)!.timestamp);
+    const rules = { weights: ctx.config.events.weights, windowDays: 0, halfLifeDays: 7 };
+    const events = ctx.repos.events;
     const key = (r: { userId: string; itemId: string }) => `${r.userId}|${r.itemId}`;
-    const scan = new Map((await readRatingsByScan(es, names, opts)).map((r) => [key(r), r.weight]));
-    const comp = new Map((await readRatingsByComposite(es, names, { ...opts, pageSize: 1000 })).map((r) => [key(r), r.weight]));
+    const scan = new Map((await readRatingsByScan(events, { rules, now })).map((r) => [key(r), r.weight]));
+    const comp = new Map((await readRatingsByComposite(events, { rules, now, pageSize: 1000 })).map((r) => [key(r), r.weight]));
     expect(comp.size).toBe(scan.size);
     expect(scan.size).toBeGreaterThan(1000);
     // composite decays per day bucket (midpoint), the scan per event: within half a day of a 7-day half-life
     for (const [k, w] of scan) expect(Math.abs(comp.get(k)! - w) / w).toBeLessThan(0.06);
-    const noDecay = { ...opts, halfLifeDays: 0 };
-    const a = new Map((await readRatingsByScan(es, names, noDecay)).map((r) => [key(r), r.weight]));
-    const b = new Map((await readRatingsByComposite(es, names, noDecay)).map((r) => [key(r), r.weight]));
+    const noDecay = { rules: { ...rules, halfLifeDays: 0 }, now };
+    const a = new Map((await readRatingsByScan(events, noDecay)).map((r) => [key(r), r.weight]));
+    const b = new Map((await readRatingsByComposite(events, noDecay)).map((r) => [key(r), r.weight]));
     for (const [k, w] of a) expect(b.get(k)).toBeCloseTo(w, 4);
   });
 
@@ -50,7 +53,7 @@ describe('training pipeline', () => {
     const r = await runTraining(ctx, small);
     expect(r.status).toBe('live');
     expect(r.metrics!.ndcg).toBeGreaterThan(r.baseline!.ndcg);
-    const doc = await getModel(es, names, r.modelId);
+    const doc = await ctx.repos.models.get(r.modelId);
     expect(doc?.status).toBe('live');
     expect(doc?.metrics?.k).toBe(10);
     expect(doc?.baseline_metrics?.ndcg).toBeCloseTo(r.baseline!.ndcg, 6);
@@ -58,11 +61,11 @@ describe('training pipeline', () => {
     expect(Object.keys(doc?.timings ?? {})).toEqual(expect.arrayContaining(['read_seconds', 'train_seconds', 'evaluate_seconds', 'deploy_seconds']));
     expect(doc?.gate?.passed).toBe(true);
     expect(doc?.loss?.length).toBe(8);
-    expect(await liveModelId(es, names)).toBe(r.modelId);
+    expect(await modelLifecycle(ctx).liveModelId()).toBe(r.modelId);
   });
 
   it('a run whose read fails (ES unreachable mid-read) is recorded as failed and the live model is untouched', async () => {
-    const live = await liveModelId(es, names);
+    const live = await modelLifecycle(ctx).liveModelId();
     const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(ctx.config.es.url ?? LOCAL_ES_URL).port || 9200) });
     const flaky = new Client({ node: `http://127.0.0.1:${proxy.port}`, maxRetries: 0, requestTimeout: 3000 });
     let searches = 0;
@@ -70,13 +73,13 @@ describe('training pipeline', () => {
       if (meta?.meta.request.params.path.endsWith('/_search') && ++searches === 3) proxy.cut();
     });
     try {
-      const r = await runTraining(ctx, { ...small, readRatings: (_es, n, o) => readRatingsByScan(flaky, n, { ...o, pageSize: 500 }) });
+      const r = await runTraining(ctx, { ...small, readRatings: (_events, o) => readRatingsByScan(new EventsRepository(flaky, names), { ...o, pageSize: 500 }) });
       expect(r.status).toBe('failed');
       expect(searches).toBeGreaterThanOrEqual(3);
-      const doc = await getModel(es, names, r.modelId);
+      const doc = await ctx.repos.models.get(r.modelId);
       expect(doc?.status).toBe('failed');
       expect(doc?.error).toBeTruthy();
-      expect(await liveModelId(es, names)).toBe(live);
+      expect(await modelLifecycle(ctx).liveModelId()).toBe(live);
     } finally {
       await flaky.close();
       await proxy.close();
@@ -84,17 +87,17 @@ describe('training pipeline', () => {
   });
 
   it('a candidate that does not beat the live model stays candidate with the reason', async () => {
-    const live = await liveModelId(es, names);
+    const live = await modelLifecycle(ctx).liveModelId();
     // 1 factor and 1 iteration: a model that cannot match the live one
     const r = await runTraining(ctx, { ...small, params: { factors: 2, iterations: 1, regularization: 50 } });
     expect(r.status).toBe('candidate');
     expect(r.gate?.passed).toBe(false);
-    expect((await getModel(es, names, r.modelId))?.status_reason).toMatch(/popularity|below the live model/);
-    expect(await liveModelId(es, names)).toBe(live);
+    expect((await ctx.repos.models.get(r.modelId))?.status_reason).toMatch(/popularity|below the live model/);
+    expect(await modelLifecycle(ctx).liveModelId()).toBe(live);
   });
 
   it('two schedulers started together train once', async () => {
-    const before = (await listModels(es, names)).length;
+    const before = (await ctx.repos.models.list()).length;
     const a = startScheduler(ctx, { cron: '0 3 * * *', start: false, run: small });
     const b = startScheduler(ctx, { cron: '0 3 * * *', start: false, run: small });
     const results = await Promise.all([a.tick(), b.tick()]);
@@ -102,7 +105,7 @@ describe('training pipeline', () => {
     await b.stop();
     expect(results.filter(Boolean)).toHaveLength(1);
     await es.indices.refresh({ index: names.models });
-    const after = await listModels(es, names);
+    const after = await ctx.repos.models.list();
     expect(after.length).toBe(before + 1);
     expect(after.filter((m) => m.trigger === 'schedule')).toHaveLength(1);
   });

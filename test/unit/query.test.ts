@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors/index.ts';
+import { toHttpError } from '../../src/api/http-errors.ts';
 import { checkFilterFields, createParamsParser } from '../../src/query/params.ts';
 import { filterClauses, filtersKey, withDefaultTerm } from '../../src/query/filters.ts';
 import { decodeScore, numCandidates, popularSearchBody, vectorSearchBody } from '../../src/query/search-body.ts';
@@ -69,7 +70,7 @@ describe('request parameters', () => {
     const e = fails(() => user.parse(params, 'query'));
     expect(e.field).toBe(field);
     expect(e.code).toBe(code);
-    expect(e.status).toBe(400);
+    expect(toHttpError(e).status).toBe(400);
   });
 
   it('rejects blank q, inverted ranges, exclude_seen on the item endpoint', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_EVENT_WEIGHTS } from '../../src/config/index.ts';
 import { acceptEvents } from '../../src/ingest/accept.ts';
-import { checkEvent, eventWeight } from '../../src/events/validate.ts';
+import { checkEvent } from '../../src/events/validate.ts';
+import { eventWeight } from '../../src/events/rating.ts';
 
 const rules = { weights: DEFAULT_EVENT_WEIGHTS, allowUnknownTypes: false };
 const ok = { event_id: 'e1', user_id: 'u1', item_id: 'i1', event_type: 'purchase', timestamp: '2026-11-01T10:00:00+01:00' };

@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import type { Kafka } from 'kafkajs';
-import type { Client } from '@elastic/elasticsearch';
+import type { ClusterRepository } from '../../repositories/cluster.ts';
 import type { Registry } from 'prom-client';
-import type { LiveModelResolver } from '../../query/live-model.ts';
+import type { LiveModelResolver } from '../../model/live-model.ts';
 import { endpoint } from '../middleware.ts';
 
 interface Check {
@@ -54,13 +54,10 @@ export class KafkaProbe {
  * model and its age; no live model yet is "degraded" but still 200 (events are accepted).
  * GET /metrics: Prometheus text format.
  */
-export function healthRoutes(es: Client, probe: KafkaProbe, live: LiveModelResolver, registry: Registry, timeoutMs: number): Router {
+export function healthRoutes(cluster: ClusterRepository, probe: KafkaProbe, live: LiveModelResolver, registry: Registry, timeoutMs: number): Router {
   const r = Router();
   r.get('/health', endpoint('health'), async (_req, res) => {
-    const esCheck: Promise<Check> = es.cluster
-      .health({ timeout: `${Math.ceil(timeoutMs / 1000)}s` }, { requestTimeout: timeoutMs + 1000, maxRetries: 0 })
-      .then((h) => ({ ok: h.status !== 'red', status: h.status }))
-      .catch(() => ({ ok: false, error: 'unreachable' }));
+    const esCheck: Promise<Check> = cluster.health(timeoutMs);
     const modelCheck = (async () => {
       try {
         const m = await live.find();

@@ -5,7 +5,7 @@ import { generateDataset, itemMetadata, userMetadata } from '../../demo/generate
 import { acceptEvents } from '../../ingest/accept.ts';
 import { EventProducer } from '../../ingest/producer.ts';
 import { upsertItems, upsertUsers } from '../../ingest/metadata.ts';
-import { createContext } from '../../infra/context.ts';
+import { createContext } from '../../app/context.ts';
 import { progressBar } from '../progress.ts';
 import { readRows, type Row } from '../read-rows.ts';
 

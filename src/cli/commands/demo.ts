@@ -7,8 +7,7 @@ import { infraUp } from '../../infra/local/index.ts';
 import { createLogger } from '../../infra/logger.ts';
 import { createRegistry } from '../../infra/metrics.ts';
 import { startOnline } from '../../online/service.ts';
-import { createAdminOps } from '../../release/admin-ops.ts';
-import { createContext } from '../../infra/context.ts';
+import { createContext } from '../../app/context.ts';
 import { progressBar } from '../progress.ts';
 import { untilSignal } from '../signals.ts';
 import { printRun, trainProgress } from './train.ts';
@@ -54,7 +53,7 @@ export function registerDemoCommand(program: Command): void {
 
       step('serve: REST API + online fold-in');
       const online = await startOnline(ctx, createRegistry(false));
-      const server = await startServer({ ctx, registry: createRegistry(), admin: createAdminOps(ctx) });
+      const server = await startServer({ ctx, registry: createRegistry() });
       for (const user of pickShowcaseUsers(demo.data)) {
         console.log(`\n● ${user}`);
         for (const line of describeUser(demo.data, user)) console.log(`  ${line}`);

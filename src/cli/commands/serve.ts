@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { startServer } from '../../api/app.ts';
 import { createRegistry } from '../../infra/metrics.ts';
-import { createAdminOps } from '../../release/admin-ops.ts';
-import { createContext } from '../../infra/context.ts';
+import { createContext } from '../../app/context.ts';
 import { untilSignal } from '../signals.ts';
 
 export function registerServeCommand(program: Command): void {
@@ -11,7 +10,7 @@ export function registerServeCommand(program: Command): void {
     .description('REST API: recommendations, similar items, events, metadata, admin, /health, /metrics')
     .action(async () => {
       const ctx = createContext();
-      const server = await startServer({ ctx, registry: createRegistry(), admin: createAdminOps(ctx) });
+      const server = await startServer({ ctx, registry: createRegistry() });
       console.log(`API listening on ${server.url} (OpenAPI at ${server.url}/openapi.json)`);
       await untilSignal();
       await server.close();

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
-import { activateModel, deployModel, rollback } from '../../deploy/index.ts';
+import { deployModel } from '../../deploy/index.ts';
+import { modelLifecycle } from '../../model/lifecycle.ts';
 import { createRegistry } from '../../infra/metrics.ts';
 import { loadArtifact } from '../../model/artifacts.ts';
 import { startOnline } from '../../online/service.ts';
 import { runTraining, type TrainRunOptions, type TrainRunResult } from '../../release/run.ts';
 import { startScheduler } from '../../release/schedule.ts';
 import { runTuning } from '../../train/tune.ts';
-import { createContext } from '../../infra/context.ts';
+import { createContext } from '../../app/context.ts';
 import { progressBar } from '../progress.ts';
 import { untilSignal } from '../signals.ts';
 
@@ -125,7 +126,7 @@ export function registerTrainCommands(program: Command): void {
     .action(async (modelId?: string) => {
       const ctx = createContext();
       try {
-        const r = await rollback(ctx, modelId);
+        const r = await modelLifecycle(ctx).rollback(modelId);
         console.log(`live: ${r.modelId} (was ${r.previousModelId ?? 'none'})`);
       } finally {
         await ctx.close();
@@ -138,7 +139,7 @@ export function registerTrainCommands(program: Command): void {
     .action(async (modelId: string) => {
       const ctx = createContext();
       try {
-        const r = await activateModel(ctx, modelId);
+        const r = await modelLifecycle(ctx).activate(modelId);
         console.log(`live: ${r.modelId} (was ${r.previousModelId ?? 'none'})`);
       } finally {
         await ctx.close();

@@ -1,0 +1,188 @@
+// A model's life, owned in one place:
+//
+//   training ──▶ candidate ──▶ live ──▶ retired ──▶ live (rollback / roll forward) …
+//       └──────────┴──────────▶ failed
+//
+// Every status change, the atomic alias swap that makes a version live, and the keep-N clean-up of
+// old versions happen here and nowhere else. Training and deploy report what they did; this module
+// decides what that means for the model's record and for serving.
+
+import type { Logger } from '../infra/logger.ts';
+import type { Names } from '../config/names.ts';
+import { ConflictError, NotFoundError } from '../errors/index.ts';
+import type { Repositories } from '../repositories/index.ts';
+import { INTERNAL_MODEL_FIELDS, type ModelDoc } from '../repositories/models.ts';
+import { LiveModelResolver } from './live-model.ts';
+
+export interface LifecycleDeps {
+  repos: Pick<Repositories, 'models' | 'modelIndices'>;
+  names: Names;
+  log: Logger;
+  /** deployed versions kept for rollback (the live one included) */
+  keep: number;
+  /** in-process resolver to invalidate on a swap (others see the swap within their TTL) */
+  resolver?: LiveModelResolver;
+}
+
+export interface Activation {
+  modelId: string;
+  previousModelId?: string;
+}
+
+/** What goLive writes on the model document before the swap: everything a query or fold-in reads. */
+export interface ServingData {
+  lsh: Record<string, unknown>;
+  /** k×k gramian of the deployed item factors, row-major */
+  yty: Float64Array;
+  deploy: Record<string, unknown>;
+}
+
+export function newModelId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return `m${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+export class ModelLifecycle {
+  readonly resolver: LiveModelResolver;
+
+  constructor(private readonly deps: LifecycleDeps) {
+    this.resolver = deps.resolver ?? new LiveModelResolver(deps.repos, deps.names, deps.log);
+  }
+
+  private get models() {
+    return this.deps.repos.models;
+  }
+
+  private get indices() {
+    return this.deps.repos.modelIndices;
+  }
+
+  // ── reads ──────────────────────────────────────────────────────────────────────────────────
+
+  get(modelId: string): Promise<ModelDoc | undefined> {
+    return this.models.get(modelId);
+  }
+
+  /** The document as the API shows it (without LSH tables and YᵀY). */
+  getPublic(modelId: string): Promise<ModelDoc | undefined> {
+    return this.models.get(modelId, { excludes: INTERNAL_MODEL_FIELDS });
+  }
+
+  list(size = 50): Promise<ModelDoc[]> {
+    return this.models.list(size);
+  }
+
+  /** The serving model id as the alias says right now. */
+  async liveModelId(): Promise<string | undefined> {
+    return (await this.resolver.fresh())?.modelId;
+  }
+
+  /** The live model's document, for the gate's comparison. */
+  async liveModel(): Promise<ModelDoc | undefined> {
+    const id = await this.liveModelId();
+    return id ? this.models.get(id) : undefined;
+  }
+
+  // ── transitions ────────────────────────────────────────────────────────────────────────────
+
+  /** A run starts: status training. */
+  async register(doc: Omit<ModelDoc, 'status' | 'created_at'> & { created_at?: string }): Promise<void> {
+    await this.models.put({ created_at: new Date().toISOString(), ...doc, status: 'training' });
+  }
+
+  /** Ensures a document exists for a model deployed from factors alone (CLI deploy, benchmarks). */
+  async ensureRegistered(modelId: string, params: Record<string, unknown>): Promise<void> {
+    if (!(await this.models.get(modelId))) await this.models.put({ model_id: modelId, status: 'candidate', created_at: new Date().toISOString(), params });
+  }
+
+  /** Trained and evaluated: candidate, with everything the run measured. */
+  async recordCandidate(modelId: string, record: Partial<ModelDoc>): Promise<void> {
+    await this.models.update(modelId, { ...record, status: 'candidate', finished_at: new Date().toISOString() });
+  }
+
+  /** Extra facts on the record without a status change (e.g. timings after deploy). */
+  async annotate(modelId: string, patch: Partial<ModelDoc>): Promise<void> {
+    const { status: _ignored, ...rest } = patch;
+    await this.models.update(modelId, rest);
+  }
+
+  /** A run or deploy failed; an earlier, more precise failure on the record is kept. Never throws. */
+  async recordFailure(modelId: string, error: string, extra: Partial<ModelDoc> = {}): Promise<void> {
+    try {
+      const current = await this.models.get(modelId, { includes: ['status'] });
+      if (current?.status === 'failed') return;
+      await this.models.update(modelId, { ...extra, status: 'failed', error, finished_at: new Date().toISOString() });
+    } catch (e) {
+      this.deps.log.error({ modelId, err: (e as Error).message }, 'could not record the failure on the model document');
+    }
+  }
+
+  /**
+   * Makes a freshly built version live: the data queries and fold-in read from the model document
+   * are written first, then both aliases swap in one action, then statuses and keep-N.
+   */
+  async goLive(modelId: string, serving: ServingData): Promise<Activation & { removedVersions: string[] }> {
+    const { yty } = serving;
+    await this.models.update(modelId, { lsh: serving.lsh, yty: Buffer.from(yty.buffer, yty.byteOffset, yty.byteLength).toString('base64') });
+    const previousModelId = await this.liveModelId();
+    await this.swap(modelId, previousModelId);
+    await this.models.update(modelId, { deploy: { status: 'done', at: new Date().toISOString(), ...serving.deploy } });
+    const removedVersions = await this.removeOldVersions();
+    return { modelId, previousModelId, removedVersions };
+  }
+
+  /** A version whose indices were being built failed: its indices go, the record says why. */
+  async abandonBuild(modelId: string, error: string): Promise<void> {
+    await this.indices.remove(modelId).catch(() => undefined);
+    await this.recordFailure(modelId, `deploy: ${error}`, { deploy: { status: 'failed', at: new Date().toISOString() } });
+  }
+
+  /** Makes a kept version live again (rollback or roll forward) with one alias action. */
+  async activate(modelId: string): Promise<Activation> {
+    const model = await this.models.get(modelId, { includes: ['model_id', 'status'] });
+    if (!model) throw new NotFoundError(`model ${modelId} does not exist`, 'model_not_found');
+    if (model.status === 'failed' || model.status === 'training') throw new ConflictError(`model ${modelId} is ${model.status} and cannot be activated`, 'model_not_deployable');
+    if (!(await this.indices.exists(modelId))) throw new ConflictError(`model ${modelId} has no deployed indices (status ${model.status}); deploy it first`, 'model_not_deployed');
+    const previousModelId = await this.liveModelId();
+    if (previousModelId === modelId) return { modelId, previousModelId };
+    await this.swap(modelId, previousModelId);
+    this.deps.log.info({ modelId, previousModelId }, 'model activated');
+    return { modelId, previousModelId };
+  }
+
+  /** Back to the given kept version, or to the most recently live one before the current. */
+  async rollback(modelId?: string): Promise<Activation> {
+    if (modelId) return this.activate(modelId);
+    const live = await this.liveModelId();
+    const versions = new Set(await this.indices.versions());
+    const target = (await this.models.list(200))
+      .filter((m) => m.model_id !== live && versions.has(m.model_id) && m.live_at)
+      .sort((a, b) => (b.live_at ?? '').localeCompare(a.live_at ?? ''))[0];
+    if (!target) throw new ConflictError('no earlier deployed version to roll back to', 'nothing_to_rollback');
+    return this.activate(target.model_id);
+  }
+
+  /** Deletes deployed versions beyond the newest `keep`, never the live one. */
+  async removeOldVersions(keep = this.deps.keep): Promise<string[]> {
+    const live = (await this.indices.aliased()).items;
+    const doomed = (await this.indices.versions()).slice(keep).filter((id) => !live.includes(this.deps.names.itemsIndex(id)));
+    for (const id of doomed) {
+      await this.indices.remove(id);
+      await this.models.update(id, { deploy: { status: 'removed', at: new Date().toISOString() } }).catch(() => undefined);
+    }
+    return doomed;
+  }
+
+  private async swap(modelId: string, previousModelId: string | undefined): Promise<void> {
+    await this.indices.swap(modelId);
+    this.resolver.invalidate();
+    const now = new Date().toISOString();
+    await this.models.update(modelId, { status: 'live', live_at: now });
+    if (previousModelId && previousModelId !== modelId) await this.models.update(previousModelId, { status: 'retired', retired_at: now });
+  }
+}
+
+/** The lifecycle of a context's models (keep-N from MODELS_KEEP). */
+export function modelLifecycle(ctx: { repos: Repositories; names: Names; log: Logger; config: { train: { keepVersions: number } } }, resolver?: LiveModelResolver, keep?: number): ModelLifecycle {
+  return new ModelLifecycle({ repos: ctx.repos, names: ctx.names, log: ctx.log, keep: keep ?? ctx.config.train.keepVersions, resolver });
+}

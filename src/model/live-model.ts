@@ -1,0 +1,152 @@
+// Which model serves, and everything a caller needs from it, resolved in one place for the query
+// side and for online fold-in alike.
+//
+// The items alias decides (items → items-<model_id>), not the registry. Callers get the concrete
+// items-/users-<model_id> indices and read model-bound data (YᵀY, λ, α, LSH hashers) keyed by that
+// same model id, so factors and gramian always come from one model: a swap can make a caller's
+// view stale (it then writes to a retired version and re-checks), never mixed.
+//
+// `find()` caches the alias for `ttlMs` (default 5 s; the API's per-request budget has no room for
+// an alias lookup); `fresh()` always asks (fold-in, once per batch). Per-model data never changes
+// after deploy, so it is cached by model id for the life of the process (a few versions).
+
+import type { Logger } from '../infra/logger.ts';
+import { ModelHashers, type ModelLsh } from '../lsh/index.ts';
+import { UnavailableError } from '../errors/index.ts';
+import type { Names } from '../config/names.ts';
+import type { ModelIndicesRepository } from '../repositories/model-indices.ts';
+import type { ModelsRepository } from '../repositories/models.ts';
+
+export interface LiveModel {
+  modelId: string;
+  itemsIndex: string;
+  usersIndex: string;
+}
+
+/** The parts of a models document the query side reads. */
+export interface ModelInfo {
+  model_id: string;
+  status?: string;
+  created_at?: string;
+  live_at?: string;
+  params?: Record<string, unknown>;
+}
+
+/** What fold-in needs from a model besides its item factors. */
+export interface FoldInModel {
+  modelId: string;
+  factors: number;
+  regularization: number;
+  alpha: number;
+  yty: Float64Array;
+}
+
+const KEEP_PER_MODEL = 8;
+
+export class LiveModelResolver {
+  private cached?: { at: number; model: LiveModel | undefined };
+  private inflight?: Promise<LiveModel | undefined>;
+  private readonly hasherCache = new Map<string, Promise<ModelHashers | undefined>>();
+  private readonly foldInCache = new Map<string, Promise<FoldInModel | undefined>>();
+
+  constructor(
+    private readonly repos: { models: ModelsRepository; modelIndices: ModelIndicesRepository },
+    private readonly names: Names,
+    private readonly log: Logger,
+    private readonly ttlMs = 5_000,
+  ) {}
+
+  /** The live model (cached up to ttlMs), or undefined when none has been deployed yet. */
+  async find(): Promise<LiveModel | undefined> {
+    if (this.cached && Date.now() - this.cached.at < this.ttlMs) return this.cached.model;
+    return this.fresh();
+  }
+
+  /** The live model as the alias says right now (concurrent callers share one lookup). */
+  fresh(): Promise<LiveModel | undefined> {
+    this.inflight ??= this.resolve().then(
+      (model) => {
+        this.cached = { at: Date.now(), model };
+        this.inflight = undefined;
+        return model;
+      },
+      (e: unknown) => {
+        this.inflight = undefined;
+        throw e;
+      },
+    );
+    return this.inflight;
+  }
+
+  /** The live model; UnavailableError no_live_model when none is deployed. */
+  async current(): Promise<LiveModel> {
+    const m = await this.find();
+    if (!m) throw new UnavailableError('no model is live yet (deploy one first)', 'no_live_model');
+    return m;
+  }
+
+  /** Forget the cached alias (after a swap in this process, or a query that hit a deleted index). */
+  invalidate(): void {
+    this.cached = undefined;
+  }
+
+  private async resolve(): Promise<LiveModel | undefined> {
+    const ids = await this.repos.modelIndices.aliasedModelIds();
+    if (!ids.length) return undefined;
+    if (ids.length > 1) this.log.warn({ alias: this.names.itemsAlias, models: ids }, 'items alias points to several indices; using the last by name');
+    const modelId = ids.at(-1)!;
+    return { modelId, itemsIndex: this.names.itemsIndex(modelId), usersIndex: this.names.usersIndex(modelId) };
+  }
+
+  /** The model's registry document (undefined if it has none). */
+  async modelInfo(modelId: string): Promise<ModelInfo | undefined> {
+    return this.repos.models.get(modelId, { includes: ['model_id', 'status', 'created_at', 'live_at', 'params'] });
+  }
+
+  /** LSH hashers stored with the model, undefined if it has none. */
+  hashers(modelId: string): Promise<ModelHashers | undefined> {
+    return this.perModel(this.hasherCache, modelId, async () => {
+      const lsh = (await this.repos.models.get(modelId, { includes: ['lsh'] }))?.lsh as ModelLsh | undefined;
+      if (!lsh) return undefined;
+      try {
+        return new ModelHashers(lsh);
+      } catch (e) {
+        this.log.error({ modelId, err: (e as Error).message }, 'stored LSH tables are unusable');
+        return undefined;
+      }
+    });
+  }
+
+  /** YᵀY and the ALS parameters the model was trained with; undefined before its deploy wrote them. */
+  foldInModel(modelId: string, defaults: { regularization: number; alpha: number }): Promise<FoldInModel | undefined> {
+    return this.perModel(this.foldInCache, modelId, async () => {
+      const doc = await this.repos.models.get(modelId, { includes: ['yty', 'params'] });
+      if (!doc?.yty) return undefined;
+      const b = Buffer.from(doc.yty, 'base64');
+      const yty = new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+      const p = doc.params ?? {};
+      return {
+        modelId,
+        factors: Math.round(Math.sqrt(yty.length)),
+        regularization: typeof p['regularization'] === 'number' ? p['regularization'] : defaults.regularization,
+        alpha: typeof p['alpha'] === 'number' ? p['alpha'] : defaults.alpha,
+        yty,
+      };
+    });
+  }
+
+  /** Caches a model-bound value by id; failures and "not there yet" are not cached. */
+  private perModel<T>(cache: Map<string, Promise<T | undefined>>, modelId: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
+    let p = cache.get(modelId);
+    if (!p) {
+      p = load();
+      cache.set(modelId, p);
+      p.then(
+        (v) => v === undefined && cache.get(modelId) === p && cache.delete(modelId),
+        () => cache.get(modelId) === p && cache.delete(modelId),
+      );
+      while (cache.size > KEEP_PER_MODEL) cache.delete(cache.keys().next().value!);
+    }
+    return p;
+  }
+}

@@ -1,0 +1,50 @@
+// Thin repositories, one per index family: the only code that talks to Elasticsearch besides
+// setup/teardown. Each query is written once here; domain modules ask these, never the client.
+
+import type { Client } from '@elastic/elasticsearch';
+import type { Names } from '../config/names.ts';
+import { ClusterRepository } from './cluster.ts';
+import { DocumentWriter } from './documents.ts';
+import { EventsRepository } from './events.ts';
+import { ItemsRepository } from './items.ts';
+import { LocksRepository } from './locks.ts';
+import { ModelIndicesRepository } from './model-indices.ts';
+import { ModelsRepository } from './models.ts';
+import { RecommendationsRepository } from './recommendations.ts';
+import { TuningRepository } from './tuning.ts';
+import { UsersRepository } from './users.ts';
+
+export interface Repositories {
+  events: EventsRepository;
+  items: ItemsRepository;
+  users: UsersRepository;
+  models: ModelsRepository;
+  modelIndices: ModelIndicesRepository;
+  recommendations: RecommendationsRepository;
+  locks: LocksRepository;
+  tuning: TuningRepository;
+  cluster: ClusterRepository;
+  documents: DocumentWriter;
+}
+
+export function createRepositories(es: Client, names: Names): Repositories {
+  return {
+    events: new EventsRepository(es, names),
+    items: new ItemsRepository(es, names),
+    users: new UsersRepository(es),
+    models: new ModelsRepository(es, names),
+    modelIndices: new ModelIndicesRepository(es, names),
+    recommendations: new RecommendationsRepository(es, names),
+    locks: new LocksRepository(es, names),
+    tuning: new TuningRepository(es, names),
+    cluster: new ClusterRepository(es),
+    documents: new DocumentWriter(es),
+  };
+}
+
+export type { ModelDoc } from './models.ts';
+export { INTERNAL_MODEL_FIELDS } from './models.ts';
+export type { Lock } from './locks.ts';
+export type { EventRow, PairBucket, RecentEvent } from './events.ts';
+export type { Metadata } from './items.ts';
+export type { UserDoc, UserVector } from './users.ts';

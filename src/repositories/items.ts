@@ -1,0 +1,50 @@
+import type { Client, estypes } from '@elastic/elasticsearch';
+import type { Names } from '../config/names.ts';
+import { esStatus, isIndexNotFound } from '../infra/es-errors.ts';
+import { scanPages } from './scan.ts';
+
+export type Metadata = Record<string, unknown>;
+
+/** The catalogue (item-metadata) and the versioned items-<model_id> indices the API searches. */
+export class ItemsRepository {
+  constructor(
+    private readonly es: Client,
+    private readonly names: Names,
+  ) {}
+
+  /** The whole catalogue, item_id → metadata (deploy joins it with the factors). */
+  async allMetadata(): Promise<Map<string, Metadata>> {
+    const out = new Map<string, Metadata>();
+    if (!(await this.es.indices.exists({ index: this.names.itemMetadata }))) return out;
+    for await (const hits of scanPages<Metadata>(this.es, { index: this.names.itemMetadata })) for (const h of hits) out.set(h._id!, h._source!);
+    return out;
+  }
+
+  /** One search on one items index (the request path's single item search). */
+  async search<T>(index: string, body: Omit<estypes.SearchRequest, 'index'>): Promise<Array<estypes.SearchHit<T>>> {
+    const r = await this.es.search<T>({ index, ...body });
+    return r.hits.hits;
+  }
+
+  /**
+   * One item document's fields, undefined when the item is not in the index. A missing index is
+   * rethrown: it means the model was swapped away mid-request and the caller retries.
+   */
+  async get<T>(index: string, itemId: string, fields: string[]): Promise<T | undefined> {
+    try {
+      return (await this.es.get<T>({ index, id: itemId, _source_includes: fields }))._source;
+    } catch (e) {
+      if (esStatus(e) === 404 && !isIndexNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /** Factors of these items in one items index (items without a factor are left out). */
+  async factors(index: string, itemIds: string[]): Promise<Map<string, number[]>> {
+    const out = new Map<string, number[]>();
+    if (!itemIds.length) return out;
+    const r = await this.es.mget<{ factor?: number[] }>({ index, ids: itemIds, _source: ['factor'] });
+    for (const d of r.docs) if ('found' in d && d.found && d._source?.factor) out.set(d._id, d._source.factor);
+    return out;
+  }
+}

@@ -1,0 +1,108 @@
+import type { Client } from '@elastic/elasticsearch';
+import type { Names } from '../config/names.ts';
+import { esStatus } from '../infra/es-errors.ts';
+import { loadVersionedIndex } from '../setup/mappings.ts';
+import { bulkLoad, type LoadDoc } from './bulk-load.ts';
+
+// no replicas and no refreshes while loading; serving settings are restored before the swap
+const LOAD_SETTINGS = { refresh_interval: '-1', auto_expand_replicas: 'false', number_of_replicas: 0 } as const;
+const SERVE_SETTINGS = { refresh_interval: '1s', auto_expand_replicas: '0-1' } as const;
+
+/** The items-/users-<model_id> index pairs and the two aliases that say which pair serves. */
+export class ModelIndicesRepository {
+  constructor(
+    private readonly es: Client,
+    private readonly names: Names,
+  ) {}
+
+  /** Creates both indices of a version, tuned for loading. */
+  async create(modelId: string, dims: number): Promise<void> {
+    for (const [index, file] of [
+      [this.names.itemsIndex(modelId), 'versioned/items.json'],
+      [this.names.usersIndex(modelId), 'versioned/users.json'],
+    ] as const) {
+      const body = loadVersionedIndex(file, dims) as { settings: Record<string, unknown>; mappings: Record<string, unknown> };
+      const { auto_expand_replicas: _a, ...settings } = body.settings;
+      await this.es.indices.create({ index, mappings: body.mappings, settings: { ...settings, ...LOAD_SETTINGS } });
+    }
+  }
+
+  /** Loads documents into the items or users index of a version (all-or-nothing). */
+  async load(modelId: string, kind: 'items' | 'users', docs: Iterable<LoadDoc>, onProgress?: (n: number) => void): Promise<number> {
+    const index = kind === 'items' ? this.names.itemsIndex(modelId) : this.names.usersIndex(modelId);
+    return bulkLoad(this.es, index, docs, { onProgress });
+  }
+
+  /** Serving settings, a refresh and yellow health: the version can take queries. */
+  async makeServable(modelId: string): Promise<void> {
+    const index = `${this.names.itemsIndex(modelId)},${this.names.usersIndex(modelId)}`;
+    await this.es.indices.putSettings({ index, settings: SERVE_SETTINGS });
+    await this.es.indices.refresh({ index });
+    await this.es.cluster.health({ index, wait_for_status: 'yellow', timeout: '60s' });
+  }
+
+  /** Item documents of a version, all or only those with a factor. */
+  async countItems(modelId: string, withFactorOnly = false): Promise<number> {
+    return (await this.es.count({ index: this.names.itemsIndex(modelId), ...(withFactorOnly ? { query: { term: { has_factor: true } } } : {}) })).count;
+  }
+
+  async remove(modelId: string): Promise<void> {
+    await this.es.indices.delete({ index: `${this.names.itemsIndex(modelId)},${this.names.usersIndex(modelId)}`, ignore_unavailable: true });
+  }
+
+  async exists(modelId: string): Promise<boolean> {
+    const [items, users] = await Promise.all([this.es.indices.exists({ index: this.names.itemsIndex(modelId) }), this.es.indices.exists({ index: this.names.usersIndex(modelId) })]);
+    return items && users;
+  }
+
+  /**
+   * Points `items` and `user-factors` at one version in a single _aliases call, so every search
+   * sees either the old pair or the new pair, never a mix.
+   */
+  async swap(modelId: string): Promise<void> {
+    const current = await this.aliased();
+    const actions: Array<Record<string, { index: string; alias: string }>> = [];
+    for (const index of current.items) actions.push({ remove: { index, alias: this.names.itemsAlias } });
+    for (const index of current.users) actions.push({ remove: { index, alias: this.names.usersAlias } });
+    actions.push({ add: { index: this.names.itemsIndex(modelId), alias: this.names.itemsAlias } });
+    actions.push({ add: { index: this.names.usersIndex(modelId), alias: this.names.usersAlias } });
+    await this.es.indices.updateAliases({ actions });
+  }
+
+  /** The concrete indices behind the two aliases. */
+  async aliased(): Promise<{ items: string[]; users: string[] }> {
+    const get = async (name: string) => {
+      try {
+        return Object.keys(await this.es.indices.getAlias({ name }));
+      } catch (e) {
+        if (esStatus(e) === 404) return [];
+        throw e;
+      }
+    };
+    const [items, users] = await Promise.all([get(this.names.itemsAlias), get(this.names.usersAlias)]);
+    return { items, users };
+  }
+
+  /**
+   * Model ids whose items-<id> index the items alias points to, sorted by id (normally exactly one:
+   * the swap is atomic). The alias, not the registry, decides what serves.
+   */
+  async aliasedModelIds(): Promise<string[]> {
+    const prefix = this.names.itemsIndex('');
+    return (await this.aliased()).items
+      .filter((i) => i.startsWith(prefix))
+      .map((i) => i.slice(prefix.length))
+      .sort();
+  }
+
+  /** Versions that have both of their indices on the cluster, newest first by index creation. */
+  async versions(): Promise<string[]> {
+    const rows = await this.es.cat.indices({ index: this.names.itemsPattern, h: ['index', 'creation.date'], format: 'json', expand_wildcards: 'open' }).catch(() => []);
+    const users = new Set(((await this.es.cat.indices({ index: this.names.usersPattern, h: ['index'], format: 'json' }).catch(() => [])) as Array<{ index?: string }>).map((r) => r.index));
+    return (rows as Array<{ index?: string; 'creation.date'?: string }>)
+      .map((r) => ({ id: r.index!.slice(this.names.itemsIndex('').length), created: Number(r['creation.date']) }))
+      .filter((r) => users.has(this.names.usersIndex(r.id)))
+      .sort((a, b) => b.created - a.created)
+      .map((r) => r.id);
+  }
+}

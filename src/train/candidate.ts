@@ -1,0 +1,147 @@
+// One candidate model: read ratings → split → ALS → evaluate against popularity → refit on
+// everything → factors saved as the model's artefact. No registry writes and no deploy: the
+// release step decides what the result means.
+
+import type { AppContext } from '../app/context.ts';
+import { alsParams } from '../config/als-params.ts';
+import { ratingRules } from '../events/rating.ts';
+import { buildCsr, trainAls } from '../als/index.ts';
+import { saveArtifact } from '../model/artifacts.ts';
+import type { AlsModel, AlsParams, RankingMetrics } from '../types/index.ts';
+import { alsScorer, evaluateRanking, popularityBaseline, randomSplit, splitToMatrices, temporalSplit, type Interaction } from './evaluate/index.ts';
+import { filterMinInteractions, readRatingsByComposite, readRatingsByScan, type RatingsReader } from './ratings.ts';
+
+export interface CandidateOptions {
+  modelId: string;
+  params?: Partial<AlsParams>;
+  reader?: 'scan' | 'composite';
+  split?: 'temporal' | 'random';
+  /** per-user holdout: count ≥ 1 or fraction in (0, 1) */
+  holdout?: number;
+  /** retrain on all interactions (train + holdout) for serving: the served model sees the newest data */
+  refit?: boolean;
+  onProgress?: (phase: string, detail?: Record<string, unknown>) => void;
+  /** replaces the event-store reader (tests inject failures with it) */
+  readRatings?: RatingsReader;
+  now?: number;
+  /** filled as phases finish, so a failed run still records how far it got */
+  timings?: Record<string, number>;
+  counts?: Record<string, number>;
+}
+
+export interface Candidate {
+  modelId: string;
+  params: AlsParams;
+  metrics: RankingMetrics;
+  baseline: RankingMetrics;
+  loss: number[];
+  /** the factors to serve (refit on everything unless refit is off) */
+  served: AlsModel & { userIds: string[]; itemIds: string[] };
+  recentItems: Map<string, string[]>;
+  popularity: Map<string, number>;
+  artifact: string;
+  counts: Record<string, number>;
+  timings: Record<string, number>;
+}
+
+const RECENT_PER_USER = 200;
+const POPULARITY_DAYS = 30;
+
+/** Items each user touched, newest first (served as exclude_seen) and recent weighted popularity. */
+function servingExtras(rows: Interaction[], now: number) {
+  const byUser = new Map<string, Interaction[]>();
+  const popularity = new Map<string, number>();
+  const newest = rows.reduce((m, r) => Math.max(m, Number(r.lastTs)), 0);
+  // the sample data (and an idle shop) may be older than 30 days: measure from its newest event
+  const cut = Math.min(now, newest) - POPULARITY_DAYS * 86_400_000;
+  for (const r of rows) {
+    const list = byUser.get(r.userId) ?? [];
+    list.push(r);
+    byUser.set(r.userId, list);
+    if (Number(r.lastTs) >= cut) popularity.set(r.itemId, (popularity.get(r.itemId) ?? 0) + r.weight);
+  }
+  const recent = new Map<string, string[]>();
+  for (const [u, list] of byUser) recent.set(u, list.sort((a, b) => Number(b.lastTs) - Number(a.lastTs)).slice(0, RECENT_PER_USER).map((r) => r.itemId));
+  return { recent, popularity };
+}
+
+/** The data window a run reads, as recorded on its model document. */
+export function dataWindow(ctx: AppContext, now: number): Record<string, unknown> {
+  const t = ctx.config.train;
+  return { window_days: t.windowDays, half_life_days: t.halfLifeDays, min_user_interactions: t.minUserInteractions, min_item_interactions: t.minItemInteractions, read_at: new Date(now).toISOString() };
+}
+
+export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): Promise<Candidate> {
+  const { config } = ctx;
+  const t = config.train;
+  const progress = opts.onProgress ?? (() => undefined);
+  const params = alsParams(t, opts.params);
+  const now = opts.now ?? Date.now();
+  const timings = opts.timings ?? {};
+  const counts = opts.counts ?? {};
+  let phaseStart = Date.now();
+  const phase = (name: string) => {
+    timings[name] = (Date.now() - phaseStart) / 1000;
+    phaseStart = Date.now();
+  };
+
+  progress('read');
+  const reader = opts.readRatings ?? (opts.reader === 'composite' ? readRatingsByComposite : readRatingsByScan);
+  const raw = await reader(ctx.repos.events, { rules: ratingRules(config), now });
+  const rows = filterMinInteractions(raw, t.minUserInteractions, t.minItemInteractions);
+  counts['interactions'] = rows.length;
+  phase('read_seconds');
+  if (rows.length === 0) throw new Error('the event store holds no interactions in the training window');
+
+  const holdout = opts.holdout ?? 0.2;
+  const split = opts.split === 'random' ? randomSplit(rows, holdout, params.seed) : temporalSplit(rows, holdout);
+  const { train, test } = splitToMatrices(split);
+  counts['users'] = train.nUsers;
+  counts['items'] = train.nItems;
+  counts['train_interactions'] = train.indptr[train.nUsers]!;
+  counts['test_interactions'] = test.indptr[test.nUsers]!;
+  phase('split_seconds');
+
+  progress('train', { users: train.nUsers, items: train.nItems, nnz: counts['train_interactions'] });
+  const model = await trainAls(train, params, (it) => progress('iteration', { iteration: it.iteration, of: params.iterations, loss: it.loss, seconds: it.seconds }));
+  phase('train_seconds');
+
+  progress('evaluate');
+  const metrics = evaluateRanking(alsScorer(model), train, test, { k: 10 });
+  const baseline = evaluateRanking(popularityBaseline(train), train, test, { k: 10 });
+  phase('evaluate_seconds');
+
+  let served = model;
+  let ids = { userIds: train.userIds, itemIds: train.itemIds };
+  if (opts.refit ?? true) {
+    progress('refit');
+    const full = buildCsr(rows);
+    served = await trainAls(full, params);
+    ids = { userIds: full.userIds, itemIds: full.itemIds };
+    phase('refit_seconds');
+  }
+  const extras = servingExtras(rows, now);
+  const artifact = saveArtifact(config.modelDir, {
+    modelId: opts.modelId,
+    factors: params.factors,
+    ...ids,
+    itemFactors: served.itemFactors,
+    userFactors: served.userFactors,
+    recentItems: Object.fromEntries(extras.recent),
+    popularity: Object.fromEntries(extras.popularity),
+  });
+  phase('save_seconds');
+  return {
+    modelId: opts.modelId,
+    params,
+    metrics,
+    baseline,
+    loss: model.loss,
+    served: { ...served, ...ids },
+    recentItems: extras.recent,
+    popularity: extras.popularity,
+    artifact,
+    counts,
+    timings,
+  };
+}
