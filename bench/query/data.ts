@@ -2,7 +2,7 @@
 // isotropic noise), log-normal item norms, categories correlated with the clusters, Zipf-ish
 // popularity. Everything is a pure function of the seed, so reruns query the same catalogue.
 
-import { createRng } from '../../src/lsh/random.ts';
+import { createRng } from '../../src/random/rng.ts';
 
 export interface BenchModel {
   factors: number;

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import type { AlsSolver, RatingsMatrix } from '../../src/types/index.ts';
 import { csrFromCoo, gramian, trainAls } from '../../src/als/index.ts';
 import { createScratch, lossRows, maxRowNnz, sumSquares } from '../../src/als/kernels.ts';
-import { mulberry32 } from '../../src/als/prng.ts';
+import { uniformSource } from '../../src/random/rng.ts';
 import {
   alsScorer,
   evaluateRanking,
@@ -222,7 +222,7 @@ async function parent(): Promise<void> {
   // evaluate on a fixed sample of users (all of them for 1m)
   const nEval = Math.min(Number(opt['eval-users'] ?? (size === '1m' ? train.nUsers : 6000)), train.nUsers);
   const keep = new Uint8Array(train.nUsers);
-  const rand = mulberry32(7);
+  const rand = uniformSource(7);
   const order = Array.from({ length: train.nUsers }, (_, u) => u);
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));

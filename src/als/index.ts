@@ -9,4 +9,3 @@ export { gramian, choleskyInPlace, choleskySolveInPlace } from './kernels.ts';
 export { foldInUser } from './foldin.ts';
 export { recommendTopK, topKFromScores, scoreAll } from './recommend.ts';
 export type { ScoredIndex } from './recommend.ts';
-export { mulberry32, normalSampler } from './prng.ts';

@@ -3,7 +3,7 @@ import { transposeCsr } from './csr.ts';
 import { AlsEngine, createAlsMemory } from './engine.ts';
 import { sumSquares } from './kernels.ts';
 import { AlsWorkerPool } from './pool.ts';
-import { mulberry32 } from './prng.ts';
+import { uniformSource } from '../random/rng.ts';
 
 export interface AlsIterationInfo {
   /** 1-based */
@@ -88,7 +88,7 @@ export async function trainAls(
   const X = engine.X;
   const Y = engine.Y;
   // uniform [0, 0.01) like implicit; users first, then items; padding columns stay 0
-  const rand = mulberry32(params.seed);
+  const rand = uniformSource(params.seed);
   for (let u = 0; u < nUsers; u++) for (let a = 0; a < k; a++) X[u * kp + a] = rand() * 0.01;
   for (let i = 0; i < nItems; i++) for (let a = 0; a < k; a++) Y[i * kp + a] = rand() * 0.01;
 

@@ -2,6 +2,7 @@
 // parameters from the filter whitelist, events, metadata), so documentation and validation cannot
 // drift apart.
 
+import { itemDisplaySchema } from '../catalog/item-fields.ts';
 import { EVENT_SCHEMA } from '../events/schema.ts';
 import { ITEM_METADATA_SCHEMA, USER_METADATA_SCHEMA } from '../ingest/metadata.ts';
 import type { ApiOptions } from './options.ts';
@@ -46,12 +47,7 @@ const ITEM_SCHEMA: Json = {
     item_id: { type: 'string' },
     score: { type: 'number', description: 'see score_type of the response; popularity for popular items' },
     source: { enum: ['personal', 'popular'] },
-    name: { type: 'string' },
-    category: { type: 'string' },
-    brand: { type: 'string' },
-    price: { type: 'number' },
-    available: { type: 'boolean' },
-    tags: { type: 'array', items: { type: 'string' } },
+    ...itemDisplaySchema(),
   },
 };
 

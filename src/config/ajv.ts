@@ -1,4 +1,4 @@
-import { Ajv, type Options } from 'ajv';
+import { Ajv, type ErrorObject, type Options } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 
 // ajv-formats ships CommonJS; under NodeNext its default export is the module object.
@@ -9,4 +9,16 @@ export function createAjv(options: Options = {}): Ajv {
   const ajv = new Ajv({ allErrors: true, strict: true, ...options });
   addFormats(ajv);
   return ajv;
+}
+
+/**
+ * The one mapping from an ajv error to the field a client wrote: the dotted instance path, plus the
+ * property that is missing, unexpected or badly named.
+ */
+export function ajvErrorField(e: ErrorObject): string {
+  const base = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  const p = e.params as Record<string, unknown>;
+  const key = e.keyword === 'required' ? p['missingProperty'] : e.keyword === 'additionalProperties' ? p['additionalProperty'] : e.keyword === 'propertyNames' ? p['propertyName'] : undefined;
+  if (key === undefined) return base;
+  return base ? `${base}.${String(key)}` : String(key);
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createAjv } from './ajv.ts';
+import { ajvErrorField, createAjv } from './ajv.ts';
 
 /** Repository root, used for the local infrastructure folder and bundled files. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -148,7 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (!validate(raw)) {
     const err = validate.errors![0]!;
-    const variable = err.instancePath.replace(/^\//, '') || String(err.params['missingProperty'] ?? 'environment');
+    const variable = ajvErrorField(err) || 'environment';
     throw new ConfigError(variable, `${err.message ?? 'is invalid'} (got ${JSON.stringify(raw[variable])})`);
   }
   const v = raw as Record<EnvName, never> & Record<string, unknown>;

@@ -30,7 +30,7 @@
 // index (two typed arrays) and the currently open sessions in memory, so a
 // million events stream in a few seconds with flat memory.
 
-import { Rng, hash32 } from '../lsh/random.ts';
+import { Rng, hash32 } from '../random/rng.ts';
 import {
   CATEGORIES,
   CATEGORY_VOCABULARY,

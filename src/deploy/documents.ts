@@ -1,13 +1,7 @@
+import { normalizeVector } from '../lsh/index.ts';
+import type { Metadata } from '../repositories/items.ts';
 import type { ModelHashers } from './lsh-setup.ts';
 
-import type { Metadata } from '../repositories/items.ts';
-
-function unit(v: Float32Array): number[] {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  const n = Math.sqrt(s);
-  return Array.from(v, (x) => (n > 0 ? x / n : 0));
-}
 
 /**
  * One items-<model_id> document: catalogue metadata, the factor in the fields each scoring mode
@@ -20,7 +14,7 @@ export function itemDocument(modelId: string, itemId: string, meta: Metadata | u
   doc['has_factor'] = usable;
   if (usable) {
     const raw = Array.from(factor);
-    const u = unit(factor);
+    const u = Array.from(normalizeVector(factor));
     doc['factor'] = raw;
     doc['factor_exact'] = raw;
     doc['factor_unit'] = u;

@@ -1,5 +1,5 @@
 import type { ErrorObject } from 'ajv';
-import { createAjv } from '../config/ajv.ts';
+import { ajvErrorField, createAjv } from '../config/ajv.ts';
 
 /** An event as clients send it (before normalisation). */
 export interface RawEvent {
@@ -58,20 +58,12 @@ export interface FieldError {
 export function toFieldError(errors: ErrorObject[] | null | undefined): FieldError {
   const e = errors?.[0];
   if (!e) return { field: '', message: 'invalid' };
-  if (e.keyword === 'required') return { field: String(e.params['missingProperty']), message: 'is required' };
-  if (e.keyword === 'additionalProperties') {
-    const extra = String(e.params['additionalProperty']);
-    return { field: joinPath(e.instancePath, extra), message: 'is not a known field' };
-  }
-  const field = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  const field = ajvErrorField(e);
+  if (e.keyword === 'required') return { field, message: 'is required' };
+  if (e.keyword === 'additionalProperties') return { field, message: 'is not a known field' };
   // oneOf on timestamp reports its branches first; name the field, not the branch.
   if (field === 'timestamp') return { field, message: 'must be an ISO 8601 date-time or epoch milliseconds' };
   return { field, message: e.message ?? 'is invalid' };
-}
-
-function joinPath(instancePath: string, key: string): string {
-  const base = instancePath.replace(/^\//, '').replace(/\//g, '.');
-  return base ? `${base}.${key}` : key;
 }
 
 export const validateEventShape = createAjv().compile<RawEvent>(EVENT_SCHEMA);

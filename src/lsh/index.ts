@@ -1,6 +1,6 @@
 // Sign-random-projection LSH: seeded hyperplanes, bucket terms, MIPS
 // augmentation and (L, b) tuning. See the header of each module.
-export { Rng, createRng, hash32 } from './random.ts';
+export { Rng, createRng, hash32 } from '../random/rng.ts';
 export {
   PROJECTION_STREAM,
   createProjections,

@@ -18,7 +18,7 @@
 // the bit-exact option and what `LshHasher.serialize()` does.
 
 import type { LshParams } from '../types/index.ts';
-import { Rng } from './random.ts';
+import { Rng } from '../random/rng.ts';
 
 /** Stream id mixed into the seed so projections never share a sequence with other consumers of the same seed. */
 export const PROJECTION_STREAM = 0x15a;

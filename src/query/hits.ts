@@ -1,4 +1,5 @@
 import type { estypes } from '@elastic/elasticsearch';
+import { ITEM_DISPLAY_ATTRIBUTES } from '../catalog/item-fields.ts';
 import type { ItemSource, ServedItem } from './types.ts';
 
 export interface ItemSourceDoc {
@@ -12,15 +13,15 @@ export interface ItemSourceDoc {
   popularity?: number;
 }
 
-/** A search hit as a served item with the few display fields that are present. */
+/** A search hit as a served item with the display attributes that are present. */
 export function hitToItem(hit: estypes.SearchHit<ItemSourceDoc>, source: ItemSource, score: number): ServedItem {
-  const s = hit._source ?? {};
-  const item: ServedItem = { item_id: s.item_id ?? hit._id!, score, source };
-  if (s.name !== undefined) item.name = s.name;
-  if (s.category !== undefined) item.category = s.category;
-  if (s.brand !== undefined) item.brand = s.brand;
-  if (s.price !== undefined) item.price = s.price;
-  if (s.available !== undefined) item.available = s.available;
-  if (s.tags !== undefined) item.tags = Array.isArray(s.tags) ? s.tags : [s.tags];
+  const s = (hit._source ?? {}) as Record<string, unknown>;
+  const item: ServedItem = { item_id: (s['item_id'] as string | undefined) ?? hit._id!, score, source };
+  for (const name of ITEM_DISPLAY_ATTRIBUTES) {
+    const v = s[name];
+    if (v === undefined) continue;
+    // ES returns a one-value keyword array as it was sent: a bare string
+    (item as unknown as Record<string, unknown>)[name] = name === 'tags' && !Array.isArray(v) ? [v] : v;
+  }
   return item;
 }

@@ -10,8 +10,9 @@
 // are typed JSON and are not coerced, so `"k": "10"` is a 400. Anything else is a 400 that names
 // the parameter — there is no way to pass query DSL.
 
+import { KNOWN_ITEM_FIELDS } from '../catalog/item-fields.ts';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { createAjv } from '../config/ajv.ts';
+import { ajvErrorField, createAjv } from '../config/ajv.ts';
 import { ValidationError } from '../errors/index.ts';
 import { MODES, type FilterFields, type Filters, type Mode, type QueryOptions, type RecRequest } from './types.ts';
 
@@ -20,29 +21,6 @@ export type Endpoint = 'user' | 'similar';
 
 /** Control parameters; a filter field may not reuse these names. */
 export const CONTROL_PARAMS = ['k', 'mode', 'q', 'exclude_seen', 'exclude'] as const;
-
-/** Fields of items-<model_id> that exist but that clients may not filter on unless whitelisted. */
-const KNOWN_ITEM_FIELDS = [
-  'item_id',
-  'name',
-  'description',
-  'category',
-  'tags',
-  'brand',
-  'price',
-  'available',
-  'created_at',
-  'updated_at',
-  'model_id',
-  'has_factor',
-  'popularity',
-  'factor',
-  'factor_exact',
-  'factor_unit',
-  'factor_unit_exact',
-  'lsh',
-  'lsh_cos',
-];
 
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_.]{0,63}$/;
 
@@ -164,8 +142,9 @@ function toRequest(p: Record<string, unknown>, endpoint: Endpoint, opts: QueryOp
   };
 }
 
+/** The parameter an error is about (`category`, not `category.0`). */
 function fieldOf(e: ErrorObject): string {
-  return e.instancePath.replace(/^\//, '').split('/')[0] ?? '';
+  return ajvErrorField({ ...e, params: {} }).split('.')[0] ?? '';
 }
 
 /** The most useful of ajv's errors as a ValidationError naming the parameter. */

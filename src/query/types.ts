@@ -92,7 +92,7 @@ export type ItemSource = 'personal' | 'popular';
 export type ListSource = 'personal' | 'popular' | 'mixed';
 
 /** Item fields returned with every recommendation (besides id, score and source). */
-export const ITEM_RESPONSE_FIELDS = ['item_id', 'name', 'category', 'brand', 'price', 'available', 'tags'] as const;
+export { ITEM_RESPONSE_FIELDS } from '../catalog/item-fields.ts';
 
 export interface ServedItem {
   item_id: string;

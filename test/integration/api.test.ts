@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@elastic/elasticsearch';
-import { createRng } from '../../src/lsh/random.ts';
+import { createRng } from '../../src/random/rng.ts';
 import { Kafka, logLevel } from 'kafkajs';
 import { startServer, type AdminOps, type RunningServer } from '../../src/api/app.ts';
 import { deployModel } from '../../src/deploy/index.ts';

@@ -1,4 +1,5 @@
 import { Matrix, solve } from 'ml-matrix';
+import { gaussianSource, uniformSource } from '../../src/random/rng.ts';
 import { describe, expect, it } from 'vitest';
 import type { AlsParams, RatingsMatrix } from '../../src/types/index.ts';
 import {
@@ -7,8 +8,6 @@ import {
   choleskySolveInPlace,
   foldInUser,
   gramian,
-  mulberry32,
-  normalSampler,
   recommendTopK,
   splitRows,
   topKFromScores,
@@ -40,7 +39,7 @@ const base: AlsParams = {
 };
 
 function randomFactors(rows: number, k: number, seed: number): Float32Array {
-  const normal = normalSampler(mulberry32(seed));
+  const normal = gaussianSource(seed);
   return Float32Array.from({ length: rows * k }, () => normal() * 0.3);
 }
 
@@ -105,7 +104,7 @@ const { train: plantedTrain, test: plantedTest } = splitToMatrices(temporalSplit
 
 describe('cholesky', () => {
   it.each([3, 17, 64])('matches ml-matrix solve on a random SPD system (n = %i)', (n) => {
-    const rand = mulberry32(n);
+    const rand = uniformSource(n);
     const B = Matrix.rand(n, n, { random: rand });
     const spd = B.mmul(B.transpose()).add(Matrix.eye(n, n).mul(0.5));
     const b = Matrix.rand(n, 1, { random: rand });
@@ -124,7 +123,7 @@ describe('cholesky', () => {
   });
 
   it.each([1, 3, 17, 64])('the wasm factorisation equals the JS one (n = %i)', (n) => {
-    const rand = mulberry32(100 + n);
+    const rand = uniformSource(100 + n);
     const B = Matrix.rand(n, n, { random: rand });
     const spd = Float64Array.from(B.mmul(B.transpose()).add(Matrix.eye(n, n).mul(0.5)).to1DArray());
     const memory = createSharedMemory(16 + n * n * 8);

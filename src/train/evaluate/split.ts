@@ -1,6 +1,6 @@
 import type { RatingsMatrix } from '../../types/index.ts';
 import { buildCsr } from '../../als/csr.ts';
-import { mulberry32 } from '../../als/prng.ts';
+import { uniformSource } from '../../random/rng.ts';
 
 /** One aggregated (user, item) interaction, as read from the event store. */
 export interface Interaction {
@@ -124,7 +124,7 @@ export function randomSplit<T extends { userId: string }>(
   seed: number,
   options: SplitOptions = {},
 ): Split<T> {
-  const rand = mulberry32(seed);
+  const rand = uniformSource(seed);
   const order = Float64Array.from(interactions, () => rand());
   return splitBy(interactions, order, holdout, options);
 }

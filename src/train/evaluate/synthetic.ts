@@ -1,4 +1,4 @@
-import { mulberry32, normalSampler } from '../../als/prng.ts';
+import { createRng } from '../../random/rng.ts';
 import { topKFromScores } from '../../als/recommend.ts';
 import type { Interaction } from './split.ts';
 
@@ -47,8 +47,9 @@ export interface PlantedData {
  */
 export function plantedInteractions(opts: PlantedOptions): PlantedData {
   const { nUsers, nItems, rank, seed } = opts;
-  const rand = mulberry32(seed);
-  const normal = normalSampler(rand);
+  const rng = createRng(seed);
+  const rand = () => rng.next();
+  const normal = () => rng.gaussian();
   const spread = opts.activitySpread ?? 0.8;
   const zipf = opts.popularityExponent ?? 0.8;
   const signal = opts.signal ?? 2;

@@ -187,3 +187,15 @@ export class Rng {
 export function createRng(seed: number, stream = 0): Rng {
   return new Rng(seed, stream);
 }
+
+/** A plain uniform [0, 1) source from a seed, for code that takes a `() => number`. */
+export function uniformSource(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.next();
+}
+
+/** A standard normal source from a seed. */
+export function gaussianSource(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.gaussian();
+}

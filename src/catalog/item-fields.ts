@@ -1,0 +1,42 @@
+// The item fields, defined once: what a client may send as catalogue metadata, what deploy adds,
+// what a recommendation returns and how the OpenAPI document describes it. The Elasticsearch
+// mapping (es-mappings/indices/item-metadata.json, versioned/items.json) is checked against this
+// list by test/unit/item-fields.test.ts.
+
+const keyword = { type: 'string', minLength: 1, maxLength: 256 } as const;
+
+/** Declared catalogue attributes and their JSON schema (besides item_id). */
+export const ITEM_ATTRIBUTES = {
+  name: { type: 'string', maxLength: 1000 },
+  description: { type: 'string', maxLength: 20_000 },
+  category: keyword,
+  tags: { type: 'array', items: keyword, maxItems: 100 },
+  brand: keyword,
+  price: { type: 'number', minimum: 0 },
+  available: { type: 'boolean' },
+  created_at: { type: 'string', format: 'date-time' },
+} as const;
+
+export type ItemAttribute = keyof typeof ITEM_ATTRIBUTES;
+
+/** Fields written by deploy and the metadata upsert, never by clients. */
+export const ITEM_SYSTEM_FIELDS = ['updated_at', 'model_id', 'has_factor', 'popularity', 'factor', 'factor_exact', 'factor_unit', 'factor_unit_exact', 'lsh', 'lsh_cos'] as const;
+
+/** Attributes returned with every recommended item (besides id, score and source). */
+export const ITEM_DISPLAY_ATTRIBUTES = ['name', 'category', 'brand', 'price', 'available', 'tags'] as const satisfies readonly ItemAttribute[];
+
+/** What a search asks ES for to build a served item. */
+export const ITEM_RESPONSE_FIELDS = ['item_id', ...ITEM_DISPLAY_ATTRIBUTES] as const;
+
+/** Every field an items-<model_id> document can have. */
+export const KNOWN_ITEM_FIELDS: readonly string[] = ['item_id', ...Object.keys(ITEM_ATTRIBUTES), ...ITEM_SYSTEM_FIELDS];
+
+/** JSON schema of the display attributes as they are returned (no input limits). */
+export function itemDisplaySchema(): Record<string, object> {
+  const out: Record<string, object> = {};
+  for (const name of ITEM_DISPLAY_ATTRIBUTES) {
+    const s = ITEM_ATTRIBUTES[name] as { type: string; items?: { type: string } };
+    out[name] = s.type === 'array' ? { type: 'array', items: { type: s.items!.type } } : { type: s.type };
+  }
+  return out;
+}
