@@ -1,5 +1,5 @@
 import { Client } from '@elastic/elasticsearch';
-import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type KafkaConfig, type Producer } from 'kafkajs';
 import type { Config } from '../config/index.ts';
 import type { Logger } from './logger.ts';
 
@@ -44,4 +44,18 @@ function kafkajsLogCreator(logger: Logger) {
       else if (level === logLevel.INFO) logger.info(child, message);
       else logger.debug(child, message);
     };
+}
+
+/**
+ * The two kinds of producer the system uses, configured in one place.
+ * - `reliable`: events and dead letters: idempotent, one request in flight (ordering per key),
+ *   acks from all in-sync replicas; the client's retries (createKafka) apply.
+ * - `best_effort`: served-list logging: a record that cannot go out within seconds is counted as
+ *   lost rather than retried for minutes, so a slow broker never backs up the API.
+ * Both key by the default (murmur2) partitioner, the Java client's, so keys land where other
+ * producers of the same topic put them.
+ */
+export function createProducer(kafka: Kafka, kind: 'reliable' | 'best_effort'): Producer {
+  if (kind === 'reliable') return kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 2, initialRetryTime: 200 } });
 }

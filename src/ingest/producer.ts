@@ -1,4 +1,5 @@
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
+import { createProducer } from '../infra/clients.ts';
 import type { StoredEvent } from '../events/schema.ts';
 
 /**
@@ -13,7 +14,7 @@ export class EventProducer {
     kafka: Kafka,
     private readonly topic: string,
   ) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = createProducer(kafka, 'reliable');
   }
 
   connect(): Promise<void> {

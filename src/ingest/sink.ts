@@ -1,4 +1,5 @@
-import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import { createProducer } from '../infra/clients.ts';
+import { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import type { Logger } from '../infra/logger.ts';
 import type { IngestMetrics } from '../infra/metrics.ts';
 import { StoreAbortedError, type SinkDoc } from '../repositories/bulk-store.ts';
@@ -56,7 +57,7 @@ export class KafkaToEsSink {
 
   async start(): Promise<void> {
     const { kafka } = this.deps;
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = createProducer(kafka, 'reliable');
     await this.producer.connect();
     this.consumer = kafka.consumer({
       groupId: this.opts.groupId,

@@ -3,7 +3,8 @@
 // or absent broker never delays or fails a request. Records that cannot be sent (send failure,
 // or dropped because the queue is full) are counted through `onFailure` and logged.
 
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
+import { createProducer } from '../infra/clients.ts';
 import type { Logger } from '../infra/logger.ts';
 
 /** What recommendations-* stores for a served list (its mapping is strict: only these fields). */
@@ -49,8 +50,7 @@ export class ServedLog {
     private readonly log: Logger,
     private readonly opts: ServedLogOptions = {},
   ) {
-    // few retries: a record that cannot go out within seconds is counted as lost, not retried for minutes
-    this.producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 2, initialRetryTime: 200 } });
+    this.producer = createProducer(kafka, 'best_effort');
   }
 
   record(rec: ServedRecord): void {
