@@ -14,7 +14,7 @@ import { PopularItems } from '../query/popular.ts';
 import { ServedLog } from '../query/served-log.ts';
 import { RecommendationService } from '../query/service.ts';
 import { apiMetrics } from './metrics.ts';
-import { errorHandler, notFound, recordMetrics, requestId, requireApiKey } from './middleware.ts';
+import { errorHandler, jsonParser, notFound, recordMetrics, requestId, requireApiKey } from './middleware.ts';
 import { buildOpenApi } from './openapi.ts';
 import { resolveApiOptions, type ApiOptions, type ApiOptionsInput } from './options.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -62,6 +62,8 @@ export function createApp(deps: AppDeps): RecsysApp {
   const parsers = recommendationParsers(options);
   const openapi = buildOpenApi(parsers, options);
   const auth = requireApiKey(options.apiKeys);
+  // bodies are parsed per route, after the API key check on write and admin routes
+  const json = jsonParser(options.bodyLimit);
 
   const app = express();
   app.disable('x-powered-by');
@@ -69,17 +71,16 @@ export function createApp(deps: AppDeps): RecsysApp {
   app.set('query parser', 'simple');
   app.use(requestId);
   app.use(recordMetrics(metrics, log));
-  app.use(express.json({ limit: options.bodyLimit, type: ['application/json', 'application/*+json'] }));
 
   app.get('/openapi.json', (_req, res) => {
     res.locals['endpoint'] = 'openapi';
     res.json(openapi);
   });
   app.use(healthRoutes(repos.cluster, new KafkaProbe(kafka, options.healthCacheMs, options.healthTimeoutMs), live, registry, options.healthTimeoutMs));
-  app.use(recommendationRoutes(service, parsers));
-  app.use(eventRoutes(producer, options, auth, log));
-  app.use(catalogRoutes(ctx.es, names, options, auth));
-  app.use(adminRoutes(admin, live, auth));
+  app.use(recommendationRoutes(service, parsers, json));
+  app.use(eventRoutes(producer, options, [auth, json], log));
+  app.use(catalogRoutes(ctx.es, names, options, [auth, json]));
+  app.use(adminRoutes(admin, live, auth, json));
   app.use(notFound);
   app.use(errorHandler(log));
 

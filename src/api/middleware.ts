@@ -1,6 +1,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { jsonDepth, MAX_JSON_DEPTH } from '../infra/json.ts';
 import { ValidationError } from '../errors/index.ts';
 import type { Logger } from '../infra/logger.ts';
 import { ForbiddenError, HttpError, UnauthorizedError, toHttpError } from './http-errors.ts';
@@ -94,12 +95,27 @@ interface BodyParserError {
   expose?: boolean;
 }
 
+/**
+ * The JSON body parser: size-limited, and nesting deeper than MAX_JSON_DEPTH refused before
+ * parsing (a 50,000-deep body once reached a recursion limit and came back as a 503).
+ */
+export function jsonParser(limit: string): RequestHandler {
+  return express.json({
+    limit,
+    type: ['application/json', 'application/*+json'],
+    verify: (_req, _res, buf) => {
+      if (jsonDepth(buf, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw Object.assign(new Error('nested too deeply'), { status: 400, type: 'entity.too.deep' });
+    },
+  });
+}
+
 /** Every error as `{ error: { code, message, field? } }`; internals are logged, never returned. */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     let app: HttpError;
     const bp = err as BodyParserError;
     if (bp?.type === 'entity.parse.failed') app = toHttpError(new ValidationError('the body is not valid JSON', undefined, 'invalid_json'));
+    else if (bp?.type === 'entity.too.deep') app = toHttpError(new ValidationError(`the body is nested deeper than ${MAX_JSON_DEPTH} levels`, undefined, 'too_deep'));
     else if (bp?.type === 'entity.too.large') app = new HttpError(413, 'payload_too_large', 'the body is too large');
     else if (bp?.type === 'encoding.unsupported' || bp?.type === 'charset.unsupported') app = new HttpError(415, 'unsupported_media_type', 'unsupported body encoding');
     else if (bp?.type === 'request.aborted' || bp?.type === 'request.size.invalid') app = toHttpError(new ValidationError('the body was not received completely', undefined, 'invalid_body'));

@@ -8,6 +8,14 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 export function createAjv(options: Options = {}): Ajv {
   const ajv = new Ajv({ allErrors: true, strict: true, ...options });
   addFormats(ajv);
+  // ids become Elasticsearch _ids, whose limit is in bytes: see types/ids.ts
+  ajv.addKeyword({
+    keyword: 'maxUtf8Bytes',
+    type: 'string',
+    schemaType: 'number',
+    error: { message: (cxt) => `must be at most ${String(cxt.schema)} bytes in UTF-8` },
+    validate: (max: number, data: string) => Buffer.byteLength(data, 'utf8') <= max,
+  });
   return ajv;
 }
 

@@ -5,15 +5,11 @@ import type { SinkDoc } from '../repositories/bulk-store.ts';
 import type { BatchTransform, Rejection } from './sink.ts';
 import { checkEvent, type EventRules } from '../events/validate.ts';
 import type { StoredEvent } from '../events/schema.ts';
+import { checkServedRecord } from '../events/served-record.ts';
+import { parseJsonBounded, type JsonParse } from '../infra/json.ts';
 
-function parseJson(message: KafkaMessage): { ok: true; value: unknown } | { ok: false; error: string } {
-  const text = message.value?.toString('utf8');
-  if (!text) return { ok: false, error: 'empty message' };
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch (e) {
-    return { ok: false, error: `not JSON: ${(e as Error).message}` };
-  }
+function parseJson(message: KafkaMessage): JsonParse {
+  return parseJsonBounded(message.value?.toString('utf8'));
 }
 
 /** Which attribution kind an action on a served list counts as. */
@@ -36,7 +32,7 @@ export function eventsTransform(recommendations: RecommendationsRepository, name
     const ingestedAt = new Date().toISOString();
     messages.forEach((m, origin) => {
       const parsed = parseJson(m);
-      if (!parsed.ok) return void rejected.push({ origin, reason: 'invalid_json', message: parsed.error });
+      if (!parsed.ok) return void rejected.push({ origin, reason: parsed.reason === 'too_deep' ? 'too_deep' : 'invalid_json', message: parsed.error });
       const check = checkEvent(parsed.value, rules);
       if (!check.ok) return void rejected.push({ origin, reason: 'schema', field: check.error.field, message: `${check.error.field} ${check.error.message}` });
       const e = check.event;
@@ -80,14 +76,14 @@ export function servedTransform(names: Names): BatchTransform {
   return async (messages) => {
     const docs: SinkDoc[] = [];
     const rejected: Rejection[] = [];
+    const now = Date.now();
     messages.forEach((m, origin) => {
       const parsed = parseJson(m);
-      if (!parsed.ok) return void rejected.push({ origin, reason: 'invalid_json', message: parsed.error });
-      const rec = parsed.value as { recommendation_id?: unknown; timestamp?: unknown };
-      if (typeof rec.recommendation_id !== 'string' || typeof rec.timestamp !== 'string' || Number.isNaN(Date.parse(rec.timestamp))) {
-        return void rejected.push({ origin, reason: 'schema', message: 'served record needs recommendation_id and timestamp' });
-      }
-      docs.push({ index: names.recommendationsIndex(new Date(rec.timestamp)), id: rec.recommendation_id, op: 'create', origin, doc: { kind: 'served', ...rec } });
+      if (!parsed.ok) return void rejected.push({ origin, reason: parsed.reason === 'too_deep' ? 'too_deep' : 'invalid_json', message: parsed.error });
+      const check = checkServedRecord(parsed.value, now);
+      if (!check.ok) return void rejected.push({ origin, reason: 'schema', field: check.field, message: `${check.field} ${check.message}` });
+      const rec = check.record;
+      docs.push({ index: names.recommendationsIndex(new Date(rec.timestamp)), id: rec.recommendation_id, op: 'create', origin, doc: { ...rec, kind: 'served' } });
     });
     return { docs, rejected };
   };

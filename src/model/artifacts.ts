@@ -1,5 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { ValidationError } from '../errors/index.ts';
+import { isModelId } from '../types/ids.ts';
 
 /**
  * A trained model's factors on disk: <dir>/<model_id>/{meta.json, items.f32, users.f32, ...}.
@@ -17,8 +19,13 @@ export interface ModelArtifact {
   popularity: Record<string, number>;
 }
 
+/** The model's folder under `dir`; refuses an id that is not a model id or would leave `dir`. */
 export function artifactPath(dir: string, modelId: string): string {
-  return path.join(dir, modelId);
+  if (!isModelId(modelId)) throw new ValidationError(`"${String(modelId).slice(0, 80)}" is not a model id (lower-case letters, digits, '.', '_', '-')`, 'model_id');
+  const root = path.resolve(dir);
+  const p = path.resolve(root, modelId);
+  if (path.dirname(p) !== root) throw new ValidationError(`model id ${modelId} would leave MODEL_DIR`, 'model_id');
+  return p;
 }
 
 export function saveArtifact(dir: string, a: ModelArtifact): string {

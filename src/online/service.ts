@@ -3,6 +3,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { AppContext } from '../app/context.ts';
 import { ratingRules } from '../events/rating.ts';
 import { checkEvent } from '../events/validate.ts';
+import { parseJsonBounded } from '../infra/json.ts';
 import type { StoredEvent } from '../events/schema.ts';
 import { LiveModelResolver } from '../model/live-model.ts';
 import { foldInAndStore, type FoldInDeps } from './fold-in.ts';
@@ -38,13 +39,9 @@ export async function startOnline(ctx: AppContext, registry: Registry, opts: { f
     eachBatch: async ({ batch, heartbeat }) => {
       const perUser = new Map<string, { events: StoredEvent[]; producedAt: number }>();
       for (const m of batch.messages) {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(m.value?.toString('utf8') ?? '');
-        } catch {
-          continue;
-        }
-        const c = checkEvent(parsed, config.events);
+        const parsed = parseJsonBounded(m.value?.toString('utf8'));
+        if (!parsed.ok) continue;
+        const c = checkEvent(parsed.value, config.events);
         if (!c.ok) continue;
         const entry = perUser.get(c.event.user_id) ?? { events: [], producedAt: Number(m.timestamp) };
         entry.events.push(c.event);

@@ -1,7 +1,7 @@
 // Query side: request parsing, ES query builders, live-model resolution, popular cache, seen-items
 // lookup, served-list log and the recommendation service that ties them together.
 export * from './types.ts';
-export { CONTROL_PARAMS, checkFilterFields, checkPathId, createParamsParser, paramsError, paramsSchema, type Endpoint, type ParamStyle, type ParamsParser } from './params.ts';
+export { CONTROL_PARAMS, checkFilterFields, checkModelId, checkPathId, createParamsParser, paramsError, paramsSchema, type Endpoint, type ParamStyle, type ParamsParser } from './params.ts';
 export { excludeClause, filterClauses, filtersKey, withDefaultTerm } from './filters.ts';
 export { MAX_NUM_CANDIDATES, VECTOR_FIELDS, decodeScore, numCandidates, popularSearchBody, vectorSearchBody, type SearchBody, type Space, type VectorSearchInput, type PopularSearchInput } from './search-body.ts';
 export { esErrorType, esStatus, isEsUnavailable, isIndexNotFound } from './es-errors.ts';

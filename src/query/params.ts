@@ -10,6 +10,7 @@
 // are typed JSON and are not coerced, so `"k": "10"` is a 400. Anything else is a 400 that names
 // the parameter — there is no way to pass query DSL.
 
+import { idProblem, isModelId } from '../types/ids.ts';
 import { KNOWN_ITEM_FIELDS } from '../catalog/item-fields.ts';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { ajvErrorField, createAjv } from '../config/ajv.ts';
@@ -92,7 +93,7 @@ export function createParamsParser(endpoint: Endpoint, opts: QueryOptions): Para
       if (typeof input !== 'object' || Array.isArray(input)) throw new ValidationError('parameters must be a JSON object', undefined, 'invalid_body');
       const params: Record<string, unknown> = { ...(input as Record<string, unknown>) };
       const validate = validators[style];
-      if (!validate(params)) throw paramsError(validate.errors ?? [], opts.filterFields);
+      if (!validate(params)) throw paramsError(validate.errors ?? [], opts.filterFields, Object.keys(schemas[style]['properties'] as object));
       return toRequest(params, endpoint, opts);
     },
   };
@@ -124,6 +125,10 @@ function toRequest(p: Record<string, unknown>, endpoint: Endpoint, opts: QueryOp
     const gte = p[`${f}_min`] as number | undefined;
     const lte = p[`${f}_max`] as number | undefined;
     if (gte === undefined && lte === undefined) continue;
+    for (const [name, v] of [[`${f}_min`, gte], [`${f}_max`, lte]] as const) {
+      // 1e309 and "Infinity" parse to ±Infinity, which JSON would turn into null and ES would ignore
+      if (v !== undefined && !Number.isFinite(v)) throw new ValidationError(`${name} must be a finite number`, name, 'invalid_parameter');
+    }
     if (gte !== undefined && lte !== undefined && gte > lte) throw new ValidationError(`${f}_min must be ≤ ${f}_max`, `${f}_min`, 'invalid_parameter');
     filters.ranges[f] = { ...(gte !== undefined ? { gte } : {}), ...(lte !== undefined ? { lte } : {}) };
     if (gte !== undefined) filterParams[`${f}_min`] = gte;
@@ -148,7 +153,7 @@ function fieldOf(e: ErrorObject): string {
 }
 
 /** The most useful of ajv's errors as a ValidationError naming the parameter. */
-export function paramsError(errors: ErrorObject[], fields: FilterFields): ValidationError {
+export function paramsError(errors: ErrorObject[], fields: FilterFields, allowed?: string[]): ValidationError {
   const extra = errors.find((e) => e.keyword === 'additionalProperties');
   if (extra) {
     const name = String(extra.params['additionalProperty']);
@@ -157,7 +162,7 @@ export function paramsError(errors: ErrorObject[], fields: FilterFields): Valida
     if (KNOWN_ITEM_FIELDS.includes(name) || KNOWN_ITEM_FIELDS.includes(base)) {
       return new ValidationError(`${name} is not a filterable field (filterable: ${filterable.join(', ')})`, name, 'filter_not_allowed');
     }
-    return new ValidationError(`unknown parameter ${name} (allowed: ${[...CONTROL_PARAMS, ...filterable].join(', ')})`, name, 'unknown_parameter');
+    return new ValidationError(`unknown parameter ${name} (allowed: ${(allowed ?? [...CONTROL_PARAMS, ...filterable]).join(', ')})`, name, 'unknown_parameter');
   }
   const anyOf = errors.find((e) => e.keyword === 'anyOf');
   if (anyOf) return new ValidationError(`${fieldOf(anyOf)} must be a string or an array of strings`, fieldOf(anyOf), 'invalid_parameter');
@@ -168,10 +173,15 @@ export function paramsError(errors: ErrorObject[], fields: FilterFields): Valida
   return new ValidationError(`${what || 'parameters'} ${e.message ?? 'is invalid'}`, field || undefined, 'invalid_parameter');
 }
 
-const ID_PATTERN = /^\S(.{0,254}\S)?$/;
-
-/** Path ids (user_id, item_id): 1–256 characters, no leading/trailing blanks. */
+/** Path ids (user_id, item_id): as everywhere (types/ids.ts), limited in UTF-8 bytes. */
 export function checkPathId(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !ID_PATTERN.test(value)) throw new ValidationError(`${field} must be 1–256 characters without leading or trailing blanks`, field);
+  const problem = idProblem(value);
+  if (problem) throw new ValidationError(`${field} ${problem}`, field);
+  return value as string;
+}
+
+/** Model / training-run ids in paths: the pattern model ids are made with (they name indices and folders). */
+export function checkModelId(value: unknown, field: string): string {
+  if (!isModelId(value)) throw new ValidationError(`${field} is not a model id (lower-case letters, digits, '.', '_', '-'; at most 64)`, field);
   return value;
 }

@@ -5,26 +5,10 @@
 
 import type { Kafka, Producer } from 'kafkajs';
 import { createProducer } from '../infra/clients.ts';
+import type { ServedRecord } from '../events/served-record.ts';
 import type { Logger } from '../infra/logger.ts';
 
-/** What recommendations-* stores for a served list (its mapping is strict: only these fields). */
-export interface ServedRecord {
-  recommendation_id: string;
-  request_id: string;
-  model_id: string;
-  endpoint: 'user_recommendations' | 'similar_items';
-  mode: string;
-  source: string;
-  user_id?: string;
-  seed_item_id?: string;
-  items: string[];
-  k: number;
-  count: number;
-  query?: string;
-  filters: Record<string, unknown>;
-  latency_ms: number;
-  timestamp: string;
-}
+export type { ServedRecord } from '../events/served-record.ts';
 
 export interface ServedLogOptions {
   lingerMs?: number;

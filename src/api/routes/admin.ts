@@ -1,7 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import { NotFoundError, ValidationError } from '../../errors/index.ts';
 import type { LiveModelResolver } from '../../model/live-model.ts';
-import { checkPathId } from '../../query/params.ts';
+import { checkModelId } from '../../query/params.ts';
 import type { AdminOps } from '../../release/admin-ops.ts';
 import { endpoint, noQueryParams } from '../middleware.ts';
 
@@ -13,7 +13,7 @@ function parseLimit(raw: unknown): number {
 }
 
 /** GET /v1/models, POST /v1/models/:model_id/activate, POST /v1/train, GET /v1/train/:run_id */
-export function adminRoutes(admin: AdminOps, live: LiveModelResolver, auth: RequestHandler): Router {
+export function adminRoutes(admin: AdminOps, live: LiveModelResolver, auth: RequestHandler, json: RequestHandler): Router {
   const r = Router();
 
   r.get('/v1/models', endpoint('list_models'), auth, async (req, res) => {
@@ -26,13 +26,13 @@ export function adminRoutes(admin: AdminOps, live: LiveModelResolver, auth: Requ
 
   r.post('/v1/models/:model_id/activate', endpoint('activate_model'), auth, async (req, res) => {
     noQueryParams(req);
-    const id = checkPathId(req.params['model_id'], 'model_id');
+    const id = checkModelId(req.params['model_id'], 'model_id');
     await admin.activate(id);
     live.invalidate();
     res.json({ model_id: id, status: 'live' });
   });
 
-  r.post('/v1/train', endpoint('start_training'), auth, async (req, res) => {
+  r.post('/v1/train', endpoint('start_training'), auth, json, async (req, res) => {
     noQueryParams(req);
     const body = req.body as unknown;
     if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length)) {
@@ -45,7 +45,7 @@ export function adminRoutes(admin: AdminOps, live: LiveModelResolver, auth: Requ
 
   r.get('/v1/train/:run_id', endpoint('training_run'), auth, async (req, res) => {
     noQueryParams(req);
-    const id = checkPathId(req.params['run_id'], 'run_id');
+    const id = checkModelId(req.params['run_id'], 'run_id');
     const doc = await admin.getModel(id);
     if (!doc) throw new NotFoundError(`training run ${id} does not exist`, 'run_not_found');
     res.json(doc);

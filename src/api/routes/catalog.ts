@@ -11,10 +11,10 @@ import { batchOf } from './events.ts';
  * (400, nothing written); then bulk upsert — 200 with the report, or 422 with the report when the
  * cluster refused some documents (e.g. an attribute whose type conflicts with its mapping).
  */
-export function catalogRoutes(es: Client, names: Names, options: ApiOptions, auth: RequestHandler): Router {
+export function catalogRoutes(es: Client, names: Names, options: ApiOptions, authThenBody: RequestHandler[]): Router {
   const r = Router();
   for (const kind of ['items', 'users'] as const) {
-    r.put(`/v1/${kind}`, endpoint(`put_${kind}`), auth, async (req, res) => {
+    r.put(`/v1/${kind}`, endpoint(`put_${kind}`), ...authThenBody, async (req, res) => {
       noQueryParams(req);
       const list = batchOf(jsonBody(req), kind, options.maxBatch);
       const errors = checkMetadata(kind, list);

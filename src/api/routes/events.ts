@@ -23,9 +23,9 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /** POST /v1/events: validate each event, produce the valid ones, report the rest by index. */
-export function eventRoutes(producer: EventProducer, options: ApiOptions, auth: RequestHandler, log: Logger): Router {
+export function eventRoutes(producer: EventProducer, options: ApiOptions, authThenBody: RequestHandler[], log: Logger): Router {
   const r = Router();
-  r.post('/v1/events', endpoint('events'), auth, async (req, res) => {
+  r.post('/v1/events', endpoint('events'), ...authThenBody, async (req, res) => {
     noQueryParams(req);
     const list = batchOf(jsonBody(req), 'events', options.maxBatch);
     const { accepted, errors } = acceptEvents(list, options.eventRules);

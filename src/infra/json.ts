@@ -1,0 +1,41 @@
+// JSON from untrusted sources (HTTP bodies, Kafka messages): refuse deep nesting before parsing, so
+// no later recursion (validation, serialisation, Elasticsearch's own depth limit of 20 objects) can
+// blow the stack or refuse the document after it was accepted.
+
+/** Deeper than any valid request or event: an event is at most 2 objects deep, a batch adds an array. */
+export const MAX_JSON_DEPTH = 16;
+
+/** The deepest nesting of objects/arrays in a JSON text (strings skipped), stopping early past `limit`. */
+export function jsonDepth(text: string | Uint8Array, limit = Infinity): number {
+  const s = typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8');
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}
+
+export type JsonParse = { ok: true; value: unknown } | { ok: false; reason: 'empty' | 'too_deep' | 'invalid_json'; error: string };
+
+/** JSON.parse with the depth refused first. */
+export function parseJsonBounded(text: string | undefined, maxDepth = MAX_JSON_DEPTH): JsonParse {
+  if (!text) return { ok: false, reason: 'empty', error: 'empty message' };
+  if (jsonDepth(text, maxDepth) > maxDepth) return { ok: false, reason: 'too_deep', error: `nested deeper than ${maxDepth} levels` };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (e) {
+    return { ok: false, reason: 'invalid_json', error: `not JSON: ${(e as Error).message}` };
+  }
+}
