@@ -1,4 +1,4 @@
-import { errors as esErrors } from '@elastic/elasticsearch';
+import { isRetriable, RetriesExhaustedError, RetryAbortedError } from './retry.ts';
 
 /** HTTP status of an ES response error (undefined for connection-level errors). */
 export function esStatus(e: unknown): number | undefined {
@@ -14,12 +14,11 @@ export function isIndexNotFound(e: unknown): boolean {
   return esStatus(e) === 404 && esErrorType(e) === 'index_not_found_exception';
 }
 
-/** The cluster cannot be reached or is overloaded (as opposed to: the request is wrong). */
+/**
+ * The cluster cannot be reached or is overloaded (as opposed to: the request is wrong); the API
+ * answers 503. The same rule the retrier uses (isRetriable), plus its verdict of giving up on
+ * such a failure: a retried operation that ran out of budget on one is still "unavailable".
+ */
 export function isEsUnavailable(e: unknown): boolean {
-  if (e instanceof esErrors.ConnectionError || e instanceof esErrors.TimeoutError || e instanceof esErrors.NoLivingConnectionsError) return true;
-  if (e instanceof esErrors.ResponseError) {
-    const s = e.meta.statusCode;
-    return s === 429 || s === 502 || s === 503 || s === 504;
-  }
-  return false;
+  return isRetriable(e) || ((e instanceof RetriesExhaustedError || e instanceof RetryAbortedError) && isRetriable(e.cause));
 }

@@ -11,6 +11,7 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 import type { ErrorObject } from 'ajv';
 import { createAjv } from '../config/ajv.ts';
 import type { Names } from '../config/names.ts';
+import { isRetriableItem, RetriesExhaustedError, RetryError, withRetry, type RetryPolicy } from '../infra/retry.ts';
 import { ModelIndicesRepository } from '../repositories/model-indices.ts';
 
 export interface ItemMetadata {
@@ -136,6 +137,8 @@ export interface UpsertOptions {
   /** documents per bulk request */
   chunkSize?: number;
   now?: Date;
+  /** overrides of the retry budget per bulk request (DEFAULT_UPSERT_RETRY) */
+  retry?: Partial<RetryPolicy>;
 }
 
 /**
@@ -209,25 +212,65 @@ interface Part {
   doc: Doc;
 }
 
-/** One bulk request; counts results into the report and returns the parts that succeeded. */
+/**
+ * Retries of one metadata bulk request: rejections (429) and unavailability are retried for a
+ * while; the caller (an API request, an import) is waiting, so the budget is short.
+ */
+export const DEFAULT_UPSERT_RETRY: RetryPolicy = { initialMs: 200, maxMs: 5_000, deadlineMs: 20_000 };
+
+class RetriableItems extends RetryError {
+  constructor(count: number) {
+    super(`${count} metadata updates rejected retriably`, { retriable: true });
+  }
+}
+
+/**
+ * One bulk request, retrying retriable failures (the whole request, or single items: an update
+ * with the same partial doc is idempotent); counts results into the report and returns the parts
+ * that succeeded. Items still rejected retriably when the budget runs out are reported as errors,
+ * a whole request still failing is thrown.
+ */
 async function bulkUpdate(es: Client, opts: UpsertOptions, parts: Part[], report: UpsertReport, target: 'metadata' | 'live', ops: (p: Part) => unknown[]): Promise<Part[]> {
   if (!parts.length) return [];
-  const r = await es.bulk({ operations: parts.flatMap(ops) as estypes.BulkOperationContainer[], refresh: opts.refresh ?? false });
   const counts = target === 'metadata' ? report.metadata : report.live!;
   const ok: Part[] = [];
-  r.items.forEach((item, i) => {
-    const res = item.update!;
-    const part = parts[i]!;
-    if (res.error) {
+  const rejected = new Map<Part, estypes.ErrorCause>();
+  let pending = parts;
+  try {
+    await withRetry(
+      async () => {
+        const r = await es.bulk({ operations: pending.flatMap(ops) as estypes.BulkOperationContainer[], refresh: opts.refresh ?? false });
+        const retry: Part[] = [];
+        r.items.forEach((item, i) => {
+          const res = item.update!;
+          const part = pending[i]!;
+          if (res.error) {
+            if (isRetriableItem(res.status, res.error.type)) {
+              rejected.set(part, res.error);
+              retry.push(part);
+              return;
+            }
+            counts.failed++;
+            report.errors.push({ index: part.position, id: part.id, target, ...bulkError(res.error) });
+            return;
+          }
+          if (res.result === 'created') counts.created++;
+          else counts.updated++;
+          ok.push(part);
+        });
+        pending = retry;
+        if (retry.length) throw new RetriableItems(retry.length);
+      },
+      { label: `metadata upsert (${target})`, ...DEFAULT_UPSERT_RETRY, ...opts.retry },
+    );
+  } catch (e) {
+    if (!(e instanceof RetriesExhaustedError && e.cause instanceof RetriableItems)) throw e;
+    for (const part of pending) {
       counts.failed++;
-      report.errors.push({ index: part.position, id: part.id, target, ...bulkError(res.error) });
-      return;
+      report.errors.push({ index: part.position, id: part.id, target, ...bulkError(rejected.get(part)!) });
     }
-    if (res.result === 'created') counts.created++;
-    else counts.updated++;
-    ok.push(part);
-  });
-  return ok;
+  }
+  return ok.sort((x, y) => x.position - y.position);
 }
 
 /** A client-safe description of a bulk item error (never ES's message verbatim). */

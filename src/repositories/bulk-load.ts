@@ -1,32 +1,83 @@
 import type { Client } from '@elastic/elasticsearch';
+import { isRetriableItem, RetryError, withRetry, type RetryPolicy } from '../infra/retry.ts';
 
 export interface LoadDoc {
   id: string;
   doc: Record<string, unknown>;
 }
 
+export interface BulkLoadOptions {
+  chunk?: number;
+  concurrency?: number;
+  onProgress?: (n: number) => void;
+  /** overrides of the retry budget per chunk (DEFAULT_LOAD_RETRY) */
+  retry?: Partial<RetryPolicy>;
+}
+
 /**
- * Bulk-loads a stream of documents into one index with a few requests in flight, failing on the
- * first rejected item (a deploy is all-or-nothing: a half-loaded index never goes live).
+ * How long one chunk may keep retrying rejections (429s: a busy cluster during a big load) and
+ * unavailability before the deploy gives up. Bounded, unlike ingest: a deploy has an operator or a
+ * schedule waiting on it, and a failed deploy leaves the live model serving.
  */
-export async function bulkLoad(es: Client, index: string, docs: Iterable<LoadDoc>, opts: { chunk?: number; concurrency?: number; onProgress?: (n: number) => void } = {}): Promise<number> {
+export const DEFAULT_LOAD_RETRY: RetryPolicy = { initialMs: 500, maxMs: 15_000, deadlineMs: 180_000 };
+
+class RetriableItems extends RetryError {
+  constructor(index: string, count: number, type: string | undefined) {
+    super(`bulk load into ${index}: ${count} documents rejected retriably (${type ?? 'http 429/502-504'})`, { retriable: true });
+  }
+}
+
+/**
+ * Bulk-loads a stream of documents into one index with a few requests in flight. Documents are
+ * indexed with their fixed _id, so a retry just writes them again. Retriable rejections, of a
+ * whole request or of single documents, are retried within a bounded budget; the first
+ * non-retriable rejected document fails the load at once (a deploy is all-or-nothing: a
+ * half-loaded index never goes live), and so does an exhausted budget.
+ */
+export async function bulkLoad(es: Client, index: string, docs: Iterable<LoadDoc>, opts: BulkLoadOptions = {}): Promise<number> {
   const chunk = opts.chunk ?? 1000;
   const concurrency = opts.concurrency ?? 2;
+  const policy: RetryPolicy = { ...DEFAULT_LOAD_RETRY, label: `bulk load into ${index}`, ...opts.retry };
   const inFlight = new Set<Promise<void>>();
   let done = 0;
   let failure: Error | undefined;
   let batch: LoadDoc[] = [];
 
+  /** One bulk request; returns the documents rejected retriably, throws on any other rejection. */
+  const sendOnce = async (items: LoadDoc[]): Promise<{ retry: LoadDoc[]; type?: string }> => {
+    const r = await es.bulk({
+      operations: items.flatMap((d) => [{ index: { _index: index, _id: d.id } }, d.doc]),
+      filter_path: 'errors,items.*.status,items.*.error.type,items.*.error.reason',
+    });
+    const retry: LoadDoc[] = [];
+    let type: string | undefined;
+    if (r.errors) {
+      r.items.forEach((item, i) => {
+        const res = Object.values(item)[0]!;
+        if (res.status < 300) return;
+        if (!isRetriableItem(res.status, res.error?.type)) {
+          throw new Error(`bulk load into ${index} rejected a document: ${res.error?.type}: ${res.error?.reason}`);
+        }
+        type ??= res.error?.type;
+        retry.push(items[i]!);
+      });
+    }
+    done += items.length - retry.length;
+    opts.onProgress?.(done);
+    return { retry, type };
+  };
+
   const send = (items: LoadDoc[]) => {
-    const p = (async () => {
-      const r = await es.bulk({ operations: items.flatMap((d) => [{ index: { _index: index, _id: d.id } }, d.doc]), filter_path: 'errors,items.*.error' });
-      if (r.errors) {
-        const first = r.items.map((i) => Object.values(i)[0]?.error).find(Boolean);
-        throw new Error(`bulk load into ${index} rejected a document: ${first?.type}: ${first?.reason}`);
-      }
-      done += items.length;
-      opts.onProgress?.(done);
-    })().catch((e: Error) => {
+    let pending = items;
+    const p = withRetry(
+      async () => {
+        const { retry, type } = await sendOnce(pending);
+        pending = retry;
+        if (retry.length) throw new RetriableItems(index, retry.length, type);
+      },
+      // once one chunk has failed the load, the others stop retrying too
+      { ...policy, shouldAbort: () => failure !== undefined || (policy.shouldAbort?.() ?? false) },
+    ).catch((e: Error) => {
       failure ??= e;
     });
     inFlight.add(p);
