@@ -21,7 +21,6 @@ import { parseArgs } from 'node:util';
 import { createContext } from '../../src/app/context.ts';
 import { loadConfig, PROJECT_ROOT } from '../../src/config/index.ts';
 import { deployModel } from '../../src/deploy/index.ts';
-import { upsertItems } from '../../src/ingest/metadata.ts';
 import { setup } from '../../src/setup/index.ts';
 import { generateBenchModel, rng } from './data.ts';
 
@@ -96,7 +95,7 @@ async function deploy(): Promise<Record<string, unknown>> {
     for (let i = start; i < Math.min(N_ITEMS, start + CHUNK); i++) {
       docs.push({ item_id: model.itemIds[i]!, name: `Item ${i}`, category: model.categories[model.itemCategory[i]!]!, price: Math.round(r.uniform() * 50_000) / 100, available: r.uniform() < 0.9, tags: [`t${i % 50}`] });
     }
-    const rep = await upsertItems(es, names, docs);
+    const rep = await ctx.repos.metadata.upsertItems(docs);
     if (rep.errors.length) throw new Error(`metadata upsert failed: ${JSON.stringify(rep.errors[0])}`);
     if ((start / CHUNK) % 20 === 0) log(`metadata ${start + docs.length}/${N_ITEMS}`);
   }

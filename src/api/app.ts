@@ -79,7 +79,7 @@ export function createApp(deps: AppDeps): RecsysApp {
   app.use(healthRoutes(repos.cluster, new KafkaProbe(kafka, options.healthCacheMs, options.healthTimeoutMs), live, registry, options.healthTimeoutMs));
   app.use(recommendationRoutes(service, parsers, json));
   app.use(eventRoutes(producer, options, [auth, json], log));
-  app.use(catalogRoutes(ctx.es, names, options, [auth, json]));
+  app.use(catalogRoutes(repos.metadata, options, [auth, json]));
   app.use(adminRoutes(admin, live, auth, json));
   app.use(notFound);
   app.use(errorHandler(log));

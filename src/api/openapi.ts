@@ -4,7 +4,7 @@
 
 import { itemDisplaySchema } from '../catalog/item-fields.ts';
 import { EVENT_SCHEMA } from '../events/schema.ts';
-import { ITEM_METADATA_SCHEMA, USER_METADATA_SCHEMA } from '../ingest/metadata.ts';
+import { ITEM_METADATA_SCHEMA, USER_METADATA_SCHEMA } from '../catalog/metadata.ts';
 import type { ApiOptions } from './options.ts';
 import type { RecommendationParsers } from './routes/recommendations.ts';
 

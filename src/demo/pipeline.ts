@@ -1,7 +1,6 @@
 import type { AppContext } from '../app/context.ts';
 import { createRegistry } from '../infra/metrics.ts';
 import { EventProducer } from '../ingest/producer.ts';
-import { upsertItems, upsertUsers } from '../ingest/metadata.ts';
 import { startIngest } from '../ingest/service.ts';
 import { setup } from '../setup/index.ts';
 import { removeDeployment } from '../setup/teardown.ts';
@@ -50,8 +49,8 @@ export async function runDemoPipeline(ctx: AppContext, size: DemoSize = DEMO_SIZ
   const startDate = new Date(Date.now() - size.days * 86_400_000);
   const data = generateDataset({ ...size, startDate });
   // through the same upsert as PUT /v1/items and `recsys import`, so the sample is schema-checked
-  const items = await upsertItems(es, names, data.items.map((i) => itemMetadata(i) as unknown as Record<string, unknown>), { refresh: 'wait_for' });
-  const users = await upsertUsers(es, names, data.users.map(userMetadata), { refresh: 'wait_for' });
+  const items = await ctx.repos.metadata.upsertItems(data.items.map((i) => itemMetadata(i) as unknown as Record<string, unknown>), { refresh: 'wait_for' });
+  const users = await ctx.repos.metadata.upsertUsers(data.users.map(userMetadata), { refresh: 'wait_for' });
   const rejected = [...items.errors, ...users.errors];
   if (rejected.length) throw new Error(`sample metadata rejected: ${JSON.stringify(rejected.slice(0, 3))}`);
 

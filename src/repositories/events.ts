@@ -1,6 +1,7 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import type { Names } from '../config/names.ts';
-import { scanPages } from './scan.ts';
+import { withRetry, type RetryPolicy } from '../infra/retry.ts';
+import { DEFAULT_SCAN_RETRY, scanPages } from './scan.ts';
 
 /** One stored event as training reads it (doc values, not _source). */
 export interface EventRow {
@@ -43,6 +44,8 @@ export class EventsRepository {
   constructor(
     private readonly es: Client,
     private readonly names: Names,
+    /** retry budget of each page of a training read (default DEFAULT_SCAN_RETRY) */
+    private readonly scanRetry?: Partial<RetryPolicy>,
   ) {}
 
   /** Every event since `sinceMs` (all when undefined), in pages, for training. */
@@ -53,6 +56,7 @@ export class EventsRepository {
       source: false,
       docvalueFields: ['user_id', 'item_id', 'event_type', 'weight', { field: 'timestamp', format: 'epoch_millis' }],
       pageSize,
+      retry: this.scanRetry,
     });
     for await (const hits of pages) {
       yield hits.map((h) => {
@@ -72,7 +76,7 @@ export class EventsRepository {
     if (byDay) sources.push({ d: { date_histogram: { field: 'timestamp', calendar_interval: '1d' } } });
     let after: Record<string, unknown> | undefined;
     for (;;) {
-      const r = await this.es.search({
+      const r = await withRetry(() => this.es.search({
         index: this.names.eventsPattern,
         ...ALL,
         size: 0,
@@ -83,7 +87,7 @@ export class EventsRepository {
             aggs: { wsum: { sum: { field: 'weight' } }, wcnt: { value_count: { field: 'weight' } }, last: { max: { field: 'timestamp' } } },
           },
         },
-      });
+      }), { ...DEFAULT_SCAN_RETRY, label: 'composite read of the event store', ...this.scanRetry });
       const agg = r.aggregations?.['pairs'] as
         | { buckets: Array<{ key: { u: string; i: string; t: string; d?: number }; doc_count: number; wsum: { value: number }; wcnt: { value: number }; last: { value: number } }>; after_key?: Record<string, unknown> }
         | undefined;

@@ -8,6 +8,7 @@ import { DocumentWriter } from './documents.ts';
 import { EventsRepository } from './events.ts';
 import { ItemsRepository } from './items.ts';
 import { LocksRepository } from './locks.ts';
+import { MetadataRepository } from './metadata.ts';
 import { ModelIndicesRepository } from './model-indices.ts';
 import { ModelsRepository } from './models.ts';
 import { RecommendationsRepository } from './recommendations.ts';
@@ -25,15 +26,18 @@ export interface Repositories {
   tuning: TuningRepository;
   cluster: ClusterRepository;
   documents: DocumentWriter;
+  metadata: MetadataRepository;
 }
 
 export function createRepositories(es: Client, names: Names): Repositories {
+  const modelIndices = new ModelIndicesRepository(es, names);
   return {
+    metadata: new MetadataRepository(es, names, modelIndices),
     events: new EventsRepository(es, names),
     items: new ItemsRepository(es, names),
     users: new UsersRepository(es),
     models: new ModelsRepository(es, names),
-    modelIndices: new ModelIndicesRepository(es, names),
+    modelIndices,
     recommendations: new RecommendationsRepository(es, names),
     locks: new LocksRepository(es, names),
     tuning: new TuningRepository(es, names),

@@ -1,4 +1,8 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
+import { withRetry, type RetryPolicy } from '../infra/retry.ts';
+
+/** Each page of a scan may wait out a short overload or outage (a training run's read takes minutes). */
+export const DEFAULT_SCAN_RETRY: RetryPolicy = { initialMs: 500, maxMs: 10_000, deadlineMs: 60_000 };
 
 export interface ScanRequest {
   index: string;
@@ -8,6 +12,7 @@ export interface ScanRequest {
   /** _source to return; false = none */
   source?: boolean | string[];
   pageSize?: number;
+  retry?: Partial<RetryPolicy>;
 }
 
 /**
@@ -16,11 +21,12 @@ export interface ScanRequest {
  */
 export async function* scanPages<T>(es: Client, req: ScanRequest): AsyncGenerator<Array<estypes.SearchHit<T>>> {
   const size = req.pageSize ?? 10_000;
-  const pit = await es.openPointInTime({ index: req.index, keep_alive: '2m', ignore_unavailable: true });
+  const policy = { ...DEFAULT_SCAN_RETRY, label: `scan of ${req.index}`, ...req.retry };
+  const pit = await withRetry(() => es.openPointInTime({ index: req.index, keep_alive: '2m', ignore_unavailable: true }), policy);
   try {
     let after: estypes.SortResults | undefined;
     for (;;) {
-      const r = await es.search<T>({
+      const r = await withRetry(() => es.search<T>({
         pit: { id: pit.id, keep_alive: '2m' },
         size,
         sort: [{ _shard_doc: 'asc' }],
@@ -29,7 +35,7 @@ export async function* scanPages<T>(es: Client, req: ScanRequest): AsyncGenerato
         _source: req.source ?? true,
         track_total_hits: false,
         ...(after ? { search_after: after } : {}),
-      });
+      }), policy);
       const hits = r.hits.hits;
       if (hits.length) yield hits;
       if (hits.length < size) return;

@@ -7,7 +7,6 @@ import { deployModel } from '../../src/deploy/index.ts';
 import { modelLifecycle } from '../../src/model/lifecycle.ts';
 import { createRepositories } from '../../src/repositories/index.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
-import { upsertItems } from '../../src/ingest/metadata.ts';
 import { startIngest, type IngestService } from '../../src/ingest/service.ts';
 import { LOCAL_ES_URL } from '../../src/infra/clients.ts';
 import { setup } from '../../src/setup/index.ts';
@@ -174,10 +173,7 @@ async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promis
 
 beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
-  const meta = await upsertItems(
-    es,
-    names,
-    [...items, ...newItems].map(({ popularity: _p, ...m }) => m),
+  const meta = await ctx.repos.metadata.upsertItems([...items, ...newItems].map(({ popularity: _p, ...m }) => m),
     { refresh: true },
   );
   expect(meta.upserted).toBe(N_ITEMS + N_NEW);

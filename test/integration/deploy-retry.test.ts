@@ -8,7 +8,6 @@ import { modelLifecycle } from '../../src/model/lifecycle.ts';
 import { deployModel, type DeployInput } from '../../src/deploy/index.ts';
 import { createEsClient, LOCAL_ES_URL } from '../../src/infra/clients.ts';
 import { RetriesExhaustedError } from '../../src/infra/retry.ts';
-import { upsertItems, upsertUsers } from '../../src/ingest/metadata.ts';
 import { setup } from '../../src/setup/index.ts';
 import { startEsFaultProxy, type FaultProxy } from './es-fault-proxy.ts';
 import { testContext } from './harness.ts';
@@ -99,7 +98,7 @@ describe('retries against a rejecting cluster', () => {
     const docs = Array.from({ length: 40 }, (_, i) => ({ item_id: `i${i}`, name: `Item ${i}`, brand: `b${i % 4}` }));
     // i2500.. are new to the live model: created without a factor in the live index
     docs.push(...Array.from({ length: 5 }, (_, i) => ({ item_id: `i${N_ITEMS + i}`, name: `New ${i}`, brand: 'fresh' })));
-    const report = await upsertItems(proxied.es, names, docs);
+    const report = await proxied.repos.metadata.upsertItems(docs);
     expect(proxy.stats.wholeRejected).toBe(2);
     expect(proxy.stats.itemsRejected).toBeGreaterThan(0);
     expect(report.errors).toEqual([]);
@@ -118,7 +117,7 @@ describe('retries against a rejecting cluster', () => {
     expect(live.get(`i${N_ITEMS + 2}`)).toMatchObject({ name: 'New 2', brand: 'fresh', has_factor: false });
 
     proxy.reset({ wholeRequest: (n) => n === 1, item: (n, i) => n === 2 && i === 0 });
-    const users = await upsertUsers(proxied.es, names, [{ user_id: 'u1', country: 'DE' }, { user_id: 'u2', segment: 'vip' }]);
+    const users = await proxied.repos.metadata.upsertUsers([{ user_id: 'u1', country: 'DE' }, { user_id: 'u2', segment: 'vip' }]);
     expect(users.errors).toEqual([]);
     expect(users.upserted).toBe(2);
     expect(proxy.stats.itemsRejected).toBe(1);
@@ -127,7 +126,7 @@ describe('retries against a rejecting cluster', () => {
 
   it('metadata items still rejected when the budget runs out come back as errors, as before', async () => {
     proxy.reset({ item: (_n, _i, id) => id === 'u11' });
-    const report = await upsertUsers(proxied.es, names, [{ user_id: 'u10' }, { user_id: 'u11' }, { user_id: 'u12' }], { retry: { initialMs: 50, maxMs: 100, deadlineMs: 1000 } });
+    const report = await proxied.repos.metadata.upsertUsers([{ user_id: 'u10' }, { user_id: 'u11' }, { user_id: 'u12' }], { retry: { initialMs: 50, maxMs: 100, deadlineMs: 1000 } });
     expect(proxy.stats.bulkRequests).toBeGreaterThan(2);
     expect(report.upserted).toBe(2);
     expect(report.metadata.failed).toBe(1);

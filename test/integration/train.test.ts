@@ -73,7 +73,7 @@ describe('training pipeline', () => {
       if (meta?.meta.request.params.path.endsWith('/_search') && ++searches === 3) proxy.cut();
     });
     try {
-      const r = await runTraining(ctx, { ...small, readRatings: (_events, o) => readRatingsByScan(new EventsRepository(flaky, names), { ...o, pageSize: 500 }) });
+      const r = await runTraining(ctx, { ...small, readRatings: (_events, o) => readRatingsByScan(new EventsRepository(flaky, names, { deadlineMs: 2_000 }), { ...o, pageSize: 500 }) });
       expect(r.status).toBe('failed');
       expect(searches).toBeGreaterThanOrEqual(3);
       const doc = await ctx.repos.models.get(r.modelId);

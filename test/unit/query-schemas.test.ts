@@ -3,7 +3,7 @@ import { buildOpenApi } from '../../src/api/openapi.ts';
 import { resolveApiOptions } from '../../src/api/options.ts';
 import { recommendationParsers } from '../../src/api/routes/recommendations.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import { checkMetadata } from '../../src/ingest/metadata.ts';
+import { checkMetadata } from '../../src/catalog/metadata.ts';
 
 describe('metadata schemas', () => {
   it('accepts typed known fields and extra string/number/boolean attributes', () => {

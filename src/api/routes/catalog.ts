@@ -1,7 +1,6 @@
-import type { Client } from '@elastic/elasticsearch';
 import { Router, type RequestHandler } from 'express';
-import type { Names } from '../../config/names.ts';
-import { checkMetadata, upsertItems, upsertUsers, type ItemMetadata, type UpsertReport, type UserMetadata } from '../../ingest/metadata.ts';
+import { checkMetadata, type ItemMetadata, type UserMetadata } from '../../catalog/metadata.ts';
+import type { MetadataRepository, UpsertReport } from '../../repositories/metadata.ts';
 import type { ApiOptions } from '../options.ts';
 import { endpoint, jsonBody, noQueryParams } from '../middleware.ts';
 import { batchOf } from './events.ts';
@@ -11,7 +10,7 @@ import { batchOf } from './events.ts';
  * (400, nothing written); then bulk upsert — 200 with the report, or 422 with the report when the
  * cluster refused some documents (e.g. an attribute whose type conflicts with its mapping).
  */
-export function catalogRoutes(es: Client, names: Names, options: ApiOptions, authThenBody: RequestHandler[]): Router {
+export function catalogRoutes(metadata: MetadataRepository, options: ApiOptions, authThenBody: RequestHandler[]): Router {
   const r = Router();
   for (const kind of ['items', 'users'] as const) {
     r.put(`/v1/${kind}`, endpoint(`put_${kind}`), ...authThenBody, async (req, res) => {
@@ -26,7 +25,7 @@ export function catalogRoutes(es: Client, names: Names, options: ApiOptions, aut
         });
         return;
       }
-      const report: UpsertReport = kind === 'items' ? await upsertItems(es, names, list as ItemMetadata[]) : await upsertUsers(es, names, list as UserMetadata[]);
+      const report: UpsertReport = kind === 'items' ? await metadata.upsertItems(list as ItemMetadata[]) : await metadata.upsertUsers(list as UserMetadata[]);
       if (report.errors.length) {
         const first = report.errors[0]!;
         res.status(422).json({

@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { generateDataset, itemMetadata, userMetadata } from '../../demo/generate.ts';
 import { acceptEvents } from '../../ingest/accept.ts';
 import { EventProducer } from '../../ingest/producer.ts';
-import { upsertItems, upsertUsers } from '../../ingest/metadata.ts';
 import { createContext } from '../../app/context.ts';
 import { progressBar } from '../progress.ts';
 import { readRows, type Row } from '../read-rows.ts';
@@ -73,8 +72,8 @@ export function registerDataCommands(program: Command): void {
           await producer.send(r.accepted);
           accepted += r.accepted.length;
         } else {
-          const upsert = kind === 'items' ? upsertItems : upsertUsers;
-          const r = await upsert(ctx.es, ctx.names, good.map((g) => g.value as Record<string, unknown>));
+          const rows = good.map((g) => g.value as Record<string, unknown>);
+          const r = kind === 'items' ? await ctx.repos.metadata.upsertItems(rows) : await ctx.repos.metadata.upsertUsers(rows);
           for (const e of r.errors) reject(good[e.index]!, `${e.field ?? ''} ${e.message}`.trim());
           accepted += r.upserted;
         }

@@ -1,116 +1,15 @@
-// Item and user metadata: the schemas the API (PUT /v1/items, /v1/users) and `recsys import`
-// validate with, and the bulk upserts.
-//
-// Items are upserted (partial update, doc_as_upsert) into item-metadata, the catalogue's source of
-// truth, and propagated to the live items-<model_id> index: existing documents get the same
-// partial update (their vectors and LSH terms stay), items the live model has never seen are
-// indexed without vectors (has_factor = false) so they can be filtered, searched and served as
-// popular/backfill items until the next deploy gives them a factor. Users go to user-metadata only.
+// Storage of item and user metadata. Items are upserted (partial update, doc_as_upsert) into
+// item-metadata, the catalogue's source of truth, and propagated to the live items-<model_id>
+// index: existing documents get the same partial update (their vectors and LSH terms stay), items
+// the live model has never seen are indexed without vectors (has_factor = false) so they can be
+// filtered, searched and served as popular/backfill items until the next deploy gives them a
+// factor. Users go to user-metadata only.
 
 import type { Client, estypes } from '@elastic/elasticsearch';
-import type { ErrorObject } from 'ajv';
-import { createAjv } from '../config/ajv.ts';
+import { checkMetadata, type ItemMetadata, type UserMetadata } from '../catalog/metadata.ts';
 import type { Names } from '../config/names.ts';
 import { isRetriableItem, RetriesExhaustedError, RetryError, withRetry, type RetryPolicy } from '../infra/retry.ts';
-import { ModelIndicesRepository } from '../repositories/model-indices.ts';
-
-export interface ItemMetadata {
-  item_id: string;
-  name?: string;
-  description?: string;
-  category?: string;
-  tags?: string[];
-  brand?: string;
-  price?: number;
-  available?: boolean;
-  created_at?: string;
-  /** extra attributes (strings become keywords, so they can be whitelisted as filters) */
-  [attribute: string]: unknown;
-}
-
-export interface UserMetadata {
-  user_id: string;
-  country?: string;
-  segment?: string;
-  created_at?: string;
-  [attribute: string]: unknown;
-}
-
-/** Fields written by deploy / by this module, never by clients. */
-export const RESERVED_ITEM_FIELDS = ['updated_at', 'model_id', 'has_factor', 'popularity', 'factor', 'factor_exact', 'factor_unit', 'factor_unit_exact', 'lsh', 'lsh_cos'];
-export const RESERVED_USER_FIELDS = ['updated_at'];
-
-const id = { type: 'string', minLength: 1, maxLength: 256, pattern: '^\\S(.*\\S)?$' };
-const keyword = { type: 'string', minLength: 1, maxLength: 256 };
-const extraValue = { anyOf: [{ type: 'string', maxLength: 256 }, { type: 'number' }, { type: 'boolean' }] };
-const attributeName = (reserved: string[]) => ({ type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$', not: { enum: reserved } });
-
-export const ITEM_METADATA_SCHEMA = {
-  type: 'object',
-  required: ['item_id'],
-  maxProperties: 100,
-  propertyNames: attributeName(RESERVED_ITEM_FIELDS),
-  properties: {
-    item_id: id,
-    name: { type: 'string', maxLength: 1000 },
-    description: { type: 'string', maxLength: 20_000 },
-    category: keyword,
-    tags: { type: 'array', items: keyword, maxItems: 100 },
-    brand: keyword,
-    price: { type: 'number', minimum: 0 },
-    available: { type: 'boolean' },
-    created_at: { type: 'string', format: 'date-time' },
-  },
-  additionalProperties: extraValue,
-} as const;
-
-export const USER_METADATA_SCHEMA = {
-  type: 'object',
-  required: ['user_id'],
-  maxProperties: 100,
-  propertyNames: attributeName(RESERVED_USER_FIELDS),
-  properties: {
-    user_id: id,
-    country: keyword,
-    segment: keyword,
-    created_at: { type: 'string', format: 'date-time' },
-  },
-  additionalProperties: extraValue,
-} as const;
-
-const ajv = createAjv({ strict: true });
-const validators = { items: ajv.compile(ITEM_METADATA_SCHEMA), users: ajv.compile(USER_METADATA_SCHEMA) };
-
-export interface MetadataError {
-  index: number;
-  field: string;
-  message: string;
-}
-
-function describe(errors: ErrorObject[]): { field: string; message: string } {
-  const names = errors.find((e) => e.keyword === 'propertyNames');
-  if (names) {
-    const name = String(names.params['propertyName']);
-    return { field: name, message: 'is reserved or not a valid attribute name (letters, digits, _; ≤ 64; starting with a letter)' };
-  }
-  const required = errors.find((e) => e.keyword === 'required');
-  if (required) return { field: String(required.params['missingProperty']), message: 'is required' };
-  const anyOf = errors.find((e) => e.keyword === 'anyOf');
-  if (anyOf) return { field: anyOf.instancePath.replace(/^\//, '').replace(/\//g, '.'), message: 'must be a string (≤ 256 characters), a number or a boolean' };
-  const e = errors[0]!;
-  const field = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
-  return { field: field || '(document)', message: e.message ?? 'is invalid' };
-}
-
-/** Validates a batch; each invalid document gives one error naming its index and field. */
-export function checkMetadata(kind: 'items' | 'users', docs: unknown[]): MetadataError[] {
-  const validate = validators[kind];
-  const errors: MetadataError[] = [];
-  docs.forEach((doc, index) => {
-    if (!validate(doc)) errors.push({ index, ...describe(validate.errors ?? []) });
-  });
-  return errors;
-}
+import type { ModelIndicesRepository } from './model-indices.ts';
 
 export interface UpsertError {
   index: number;
@@ -141,23 +40,27 @@ export interface UpsertOptions {
   retry?: Partial<RetryPolicy>;
 }
 
-/**
- * Upserts item metadata into item-metadata and the live items index. Documents failing the schema
- * are not written and come back in `errors` (target "schema") with their index in `items`.
- */
-export async function upsertItems(es: Client, names: Names, items: ReadonlyArray<ItemMetadata | Record<string, unknown>>, opts: UpsertOptions = {}): Promise<UpsertReport> {
-  const live = await liveItemsIndex(es, names);
-  return upsert(es, 'items', names.itemMetadata, 'item_id', items, opts, live);
-}
+export class MetadataRepository {
+  constructor(
+    private readonly es: Client,
+    private readonly names: Names,
+    private readonly modelIndices: ModelIndicesRepository,
+  ) {}
 
-/** Upserts user metadata into user-metadata (same contract as upsertItems). */
-export async function upsertUsers(es: Client, names: Names, users: ReadonlyArray<UserMetadata | Record<string, unknown>>, opts: UpsertOptions = {}): Promise<UpsertReport> {
-  return upsert(es, 'users', names.userMetadata, 'user_id', users, opts, null);
-}
+  /**
+   * Upserts item metadata into item-metadata and the live items index. Documents failing the schema
+   * are not written and come back in `errors` (target "schema") with their index in `items`.
+   */
+  async upsertItems(items: ReadonlyArray<ItemMetadata | Record<string, unknown>>, opts: UpsertOptions = {}): Promise<UpsertReport> {
+    const modelId = (await this.modelIndices.aliasedModelIds()).at(-1);
+    const live = modelId ? { index: this.names.itemsIndex(modelId), modelId } : null;
+    return upsert(this.es, 'items', this.names.itemMetadata, 'item_id', items, opts, live);
+  }
 
-async function liveItemsIndex(es: Client, names: Names): Promise<{ index: string; modelId: string } | null> {
-  const modelId = (await new ModelIndicesRepository(es, names).aliasedModelIds()).at(-1);
-  return modelId ? { index: names.itemsIndex(modelId), modelId } : null;
+  /** Upserts user metadata into user-metadata (same contract as upsertItems). */
+  upsertUsers(users: ReadonlyArray<UserMetadata | Record<string, unknown>>, opts: UpsertOptions = {}): Promise<UpsertReport> {
+    return upsert(this.es, 'users', this.names.userMetadata, 'user_id', users, opts, null);
+  }
 }
 
 type Doc = Record<string, unknown>;
