@@ -1,5 +1,5 @@
 // Source of kibana/recsys.ndjson. The NDJSON file is what gets imported and what every reader
-// (loadSavedObjects, visualisationQueries, the tests) parses; this module only builds it so that
+// (loadSavedObjects, the tests' visualisationQueries) parses; this module only builds it so that
 // ids stay stable, escaped JSON strings (panelsJSON, visState) stay valid, and each formula's
 // helper columns match its text. Regenerate with `npx tsx kibana/generate.ts`; a unit
 // test fails when the file and this builder disagree.

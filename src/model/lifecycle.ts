@@ -1,7 +1,8 @@
 // A model's life, owned in one place:
 //
-//   training ──▶ candidate ──▶ live ──▶ retired ──▶ live (rollback / roll forward) …
-//       └──────────┴──────────▶ failed
+//   training ──▶ candidate                        (gate held it back, or --no-deploy)
+//       │    └──▶ deploying ──▶ live ──▶ retired ──▶ live (rollback / roll forward) …
+//       └───────────┴──────────▶ failed
 //
 // Every status change, the atomic alias swap that makes a version live, and the keep-N clean-up of
 // old versions happen here and nowhere else. Training and deploy report what they did; this module
@@ -95,9 +96,12 @@ export class ModelLifecycle {
     if (!(await this.models.get(modelId))) await this.models.put({ model_id: modelId, status: 'candidate', created_at: new Date().toISOString(), params });
   }
 
-  /** Trained and evaluated: candidate, with everything the run measured. */
-  async recordCandidate(modelId: string, record: Partial<ModelDoc>): Promise<void> {
-    await this.models.update(modelId, { ...record, status: 'candidate', finished_at: new Date().toISOString() });
+  /**
+   * Trained and evaluated, with everything the run measured: `deploying` when it goes on to deploy
+   * (a poller sees a final status only once there is one), else `candidate`.
+   */
+  async recordCandidate(modelId: string, record: Partial<ModelDoc>, deploying = false): Promise<void> {
+    await this.models.update(modelId, { ...record, status: deploying ? 'deploying' : 'candidate', finished_at: new Date().toISOString() });
   }
 
   /** Extra facts on the record without a status change (e.g. timings after deploy). */
@@ -141,7 +145,7 @@ export class ModelLifecycle {
   async activate(modelId: string): Promise<Activation> {
     const model = await this.models.get(modelId, { includes: ['model_id', 'status'] });
     if (!model) throw new NotFoundError(`model ${modelId} does not exist`, 'model_not_found');
-    if (model.status === 'failed' || model.status === 'training') throw new ConflictError(`model ${modelId} is ${model.status} and cannot be activated`, 'model_not_deployable');
+    if (model.status === 'failed' || model.status === 'training' || model.status === 'deploying') throw new ConflictError(`model ${modelId} is ${model.status} and cannot be activated`, 'model_not_deployable');
     if (!(await this.indices.exists(modelId))) throw new ConflictError(`model ${modelId} has no deployed indices (status ${model.status}); deploy it first`, 'model_not_deployed');
     const previousModelId = await this.liveModelId();
     if (previousModelId === modelId) return { modelId, previousModelId };

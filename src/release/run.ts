@@ -45,6 +45,7 @@ export async function runTraining(ctx: AppContext, opts: TrainRunOptions = {}): 
     const live = await lifecycle.liveModel();
     const gate = evaluateGate({ candidate: c.metrics, baseline: c.baseline, live: live?.metrics ? { modelId: live.model_id, ndcg: live.metrics.ndcg } : undefined, tolerance: config.train.gateTolerance });
     log.info({ modelId, metrics: c.metrics, baseline: c.baseline, gate }, 'evaluated');
+    const willDeploy = gate.passed && (opts.deploy ?? true);
     await lifecycle.recordCandidate(modelId, {
       status_reason: gate.passed ? 'gate passed' : gate.reason,
       metrics: c.metrics,
@@ -54,10 +55,10 @@ export async function runTraining(ctx: AppContext, opts: TrainRunOptions = {}): 
       counts,
       timings: { ...timings },
       artifact: c.artifact,
-    });
+    }, willDeploy);
 
     let deploy: DeployReport | undefined;
-    if (gate.passed && (opts.deploy ?? true)) {
+    if (willDeploy) {
       progress('deploy');
       const started = Date.now();
       const s = c.served;

@@ -64,4 +64,4 @@ export interface LshParams {
   seed: number;
 }
 
-export type ModelStatus = 'training' | 'candidate' | 'live' | 'retired' | 'failed';
+export type ModelStatus = 'training' | 'candidate' | 'deploying' | 'live' | 'retired' | 'failed';

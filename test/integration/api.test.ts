@@ -617,6 +617,9 @@ describe('admin, health, metrics, OpenAPI', () => {
   });
 
   it('metrics expose latency by endpoint/mode/status and request counts', async () => {
+    // the requests the metrics are about: one answered, one refused
+    expect((await call('GET', '/v1/users/u1/recommendations?k=3&mode=exact')).status).toBe(200);
+    expect((await call('GET', '/v1/users/u1/recommendations?k=0')).status).toBe(400);
     const res = await fetch(`${server.url}/metrics`);
     const text = await res.text();
     expect(text).toMatch(/recsys_api_request_duration_seconds_bucket\{[^}]*endpoint="user_recommendations"[^}]*mode="exact"[^}]*status="200"/);

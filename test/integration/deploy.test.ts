@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { deployModel, type DeployInput } from '../../src/deploy/index.ts';
 import { modelLifecycle } from '../../src/model/lifecycle.ts';
 import { setup } from '../../src/setup/index.ts';
 import { testContext } from './harness.ts';
+import { waitUntil } from './wait.ts';
 
-const ctx = testContext('deploy', { MODELS_KEEP: '3' });
-const { es, names } = ctx;
 const K = 8;
 const N_ITEMS = 400;
 const N_USERS = 40;
@@ -28,20 +27,26 @@ function planted(modelId: string, seed: number): DeployInput {
   };
 }
 
-beforeAll(async () => {
-  await setup(es, ctx.kafka, ctx.config, names, ctx.log);
+/**
+ * Each test deploys into its own prefix (aliases, registry, versions kept), so none depends on
+ * what an earlier one left live; removed when the test ends.
+ */
+async function freshDeployment() {
+  const ctx = testContext('deploy', { MODELS_KEEP: '3' });
+  onTestFinished(() => ctx.dispose());
+  await setup(ctx.es, ctx.kafka, ctx.config, ctx.names, ctx.log);
   // catalogue: every factor item plus 10 new items the model has never seen
   const ops = Array.from({ length: N_ITEMS + 10 }, (_, i) => [
-    { index: { _index: names.itemMetadata, _id: `i${i}` } },
+    { index: { _index: ctx.names.itemMetadata, _id: `i${i}` } },
     { item_id: `i${i}`, name: `Item ${i}`, category: i % 2 ? 'books' : 'garden', price: i, available: true },
   ]).flat();
-  await es.bulk({ operations: ops, refresh: true });
-});
-
-afterAll(() => ctx.dispose());
+  await ctx.es.bulk({ operations: ops, refresh: true });
+  return { ctx, es: ctx.es, names: ctx.names };
+}
 
 describe('deploy', () => {
   it('writes factor, buckets and model_id for every item, new items without a vector, and goes live', async () => {
+    const { ctx, es, names } = await freshDeployment();
     const report = await deployModel(ctx, planted('mone', 1));
     expect(report.items).toBe(N_ITEMS + 10);
     expect(report.itemsWithFactor).toBe(N_ITEMS);
@@ -63,6 +68,8 @@ describe('deploy', () => {
   });
 
   it('swaps atomically: a query loop during the second deploy never errors and never mixes models', async () => {
+    const { ctx, es, names } = await freshDeployment();
+    await deployModel(ctx, planted('mone', 1));
     let stop = false;
     const seen: string[] = [];
     const errors: string[] = [];
@@ -86,8 +93,12 @@ describe('deploy', () => {
         }
       }
     })();
+    // the loop has seen the first model before the second deploy starts …
+    await waitUntil('the query loop has answered once', async () => seen.length + errors.length > 0, 30_000, 10);
     await deployModel(ctx, planted('mtwo', 2));
-    await new Promise((r) => setTimeout(r, 300));
+    // … and keeps answering after the swap for a few rounds
+    const atSwap = seen.length + errors.length;
+    await waitUntil('the query loop has answered after the swap', async () => seen.length + errors.length >= atSwap + 5, 30_000, 10);
     stop = true;
     await loop;
     expect(errors).toEqual([]);
@@ -99,6 +110,9 @@ describe('deploy', () => {
   });
 
   it('rollback returns the previous model in one action, and roll forward works too', async () => {
+    const { ctx, es, names } = await freshDeployment();
+    await deployModel(ctx, planted('mone', 1));
+    await deployModel(ctx, planted('mtwo', 2));
     const r = await modelLifecycle(ctx).rollback();
     expect(r).toEqual({ modelId: 'mone', previousModelId: 'mtwo' });
     expect(await modelLifecycle(ctx).liveModelId()).toBe('mone');
@@ -109,6 +123,8 @@ describe('deploy', () => {
   });
 
   it('a deploy that fails midway leaves the live model serving and removes its half-built index', async () => {
+    const { ctx, es, names } = await freshDeployment();
+    await deployModel(ctx, planted('mtwo', 2));
     await expect(deployModel(ctx, planted('mbad', 3), { beforeSwap: () => Promise.reject(new Error('deploy aborted before the swap (test fault)')) })).rejects.toThrow(/before the swap/);
     expect(await modelLifecycle(ctx).liveModelId()).toBe('mtwo');
     expect(await es.indices.exists({ index: names.itemsIndex('mbad') })).toBe(false);
@@ -120,6 +136,9 @@ describe('deploy', () => {
   });
 
   it('keeps the newest N versions and deletes older ones', async () => {
+    const { ctx, es, names } = await freshDeployment();
+    await deployModel(ctx, planted('mone', 1));
+    await deployModel(ctx, planted('mtwo', 2));
     await deployModel(ctx, planted('mthree', 4));
     await deployModel(ctx, planted('mfour', 5));
     const versions = await ctx.repos.modelIndices.versions();

@@ -4,6 +4,8 @@ import { ES_VERSION } from '../../src/infra/local/index.ts';
 import { setup } from '../../src/setup/index.ts';
 import { ConfigError, loadConfig } from '../../src/config/index.ts';
 import { testContext } from './harness.ts';
+import { waitForGroupCommittedToEnd } from './kafka-wait.ts';
+import { waitUntil } from './wait.ts';
 
 const ctx = testContext('infra');
 
@@ -47,16 +49,42 @@ describe('Kafka with kafkajs', () => {
     await admin.disconnect();
   });
 
-  async function consumeFor(ms: number, seen: string[]): Promise<void> {
+  const PARTITIONS = [0, 1, 2];
+
+  /** One marker per partition, after everything already in it. */
+  async function produceMarkers(marker: string): Promise<void> {
+    const producer = ctx.kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    await producer.send({ topic, acks: -1, messages: PARTITIONS.map((partition) => ({ partition, value: `${marker}:${partition}` })) });
+    await producer.disconnect();
+  }
+
+  /**
+   * Runs the group until it has read `marker` on every partition; returns what it read before the
+   * markers. A message re-read after a restart sits before the marker of its partition, so it shows
+   * up here without waiting "a little longer". Disconnects only once the group has committed the
+   * log end, so the commit is what the next consumer starts from.
+   */
+  async function consumeUntilMarkers(marker: string): Promise<string[]> {
+    const seen: string[] = [];
+    const markers = new Set<string>();
     const consumer = ctx.kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
     await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline && seen.length < 1000) await new Promise((r) => setTimeout(r, 100));
-    // a restarted consumer must have the chance to (wrongly) re-read: wait a little more
-    await new Promise((r) => setTimeout(r, 1500));
-    await consumer.disconnect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          const v = message.value!.toString();
+          if (v.startsWith(`${marker}:`)) markers.add(v);
+          else seen.push(v);
+        },
+      });
+      await waitUntil(`marker ${marker} read on every partition`, async () => markers.size === PARTITIONS.length, 60_000, 100);
+      await waitForGroupCommittedToEnd(ctx.kafka, groupId, topic);
+    } finally {
+      await consumer.disconnect();
+    }
+    return seen;
   }
 
   it('produces 1,000 messages, a group reads exactly those, commits, and a restart reads none again', async () => {
@@ -66,13 +94,13 @@ describe('Kafka with kafkajs', () => {
     await producer.send({ topic, acks: -1, messages: sent.map((value, i) => ({ key: `k${i % 37}`, value })) });
     await producer.disconnect();
 
-    const first: string[] = [];
-    await consumeFor(30_000, first);
+    await produceMarkers('end-1');
+    const first = await consumeUntilMarkers('end-1');
     expect(first.length).toBe(1000);
     expect(new Set(first)).toEqual(new Set(sent));
 
-    const second: string[] = [];
-    await consumeFor(4_000, second);
+    await produceMarkers('end-2');
+    const second = await consumeUntilMarkers('end-2');
     expect(second).toEqual([]);
   });
 });

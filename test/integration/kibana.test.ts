@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDataset, itemMetadata, type DemoEvent } from '../../src/demo/generate.ts';
-import { loadSavedObjects, tabulate, visualisationQueries, type Row, type VisualisationQuery } from '../../src/kibana/index.ts';
-import type { AggResponse } from '../../src/kibana/lens-query.ts';
+import { loadSavedObjects } from '../../src/kibana/index.ts';
+import { tabulate, visualisationQueries, type AggResponse, type Row, type VisualisationQuery } from '../support/kibana/lens-query.ts';
 import type { ModelDoc } from '../../src/repositories/models.ts';
 import { setup } from '../../src/setup/index.ts';
 import type { RankingMetrics } from '../../src/types/index.ts';

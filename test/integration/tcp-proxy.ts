@@ -3,12 +3,17 @@ import net from 'node:net';
 /**
  * A loopback TCP proxy in front of a real server, to cut the network between a client and it:
  * `cut()` drops every connection and refuses new ones; `restore()` lets traffic through again.
+ * `refused` counts the connections refused while cut: each one is a client trying (again).
  */
-export async function startTcpProxy(target: { host: string; port: number }): Promise<{ port: number; cut(): void; restore(): void; close(): Promise<void> }> {
+export async function startTcpProxy(target: { host: string; port: number }): Promise<{ port: number; readonly refused: number; cut(): void; restore(): void; close(): Promise<void> }> {
   let open = true;
+  let refused = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
-    if (!open) return void client.destroy();
+    if (!open) {
+      refused++;
+      return void client.destroy();
+    }
     const upstream = net.connect(target);
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -23,6 +28,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as net.AddressInfo).port,
+    get refused() {
+      return refused;
+    },
     cut() {
       open = false;
       for (const s of sockets) s.destroy();

@@ -31,6 +31,18 @@ beforeAll(async () => {
 
 afterAll(() => ctx.dispose());
 
+/**
+ * The live model a test compares against: whatever is live, or one trained now if nothing is (the
+ * test runs alone, or first). Asserted, so "the live model is untouched" never compares undefined.
+ */
+async function ensureLive(): Promise<string> {
+  const live = await modelLifecycle(ctx).liveModelId();
+  if (live) return live;
+  const r = await runTraining(ctx, small);
+  expect(r.status).toBe('live');
+  return r.modelId;
+}
+
 describe('training pipeline', () => {
   it('reads the same ratings by composite aggregation and by PIT scan', async () => {
     const now = Date.parse(data.events.at(-1)!.timestamp);
@@ -65,7 +77,7 @@ describe('training pipeline', () => {
   });
 
   it('a run whose read fails (ES unreachable mid-read) is recorded as failed and the live model is untouched', async () => {
-    const live = await modelLifecycle(ctx).liveModelId();
+    const live = await ensureLive();
     const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(ctx.config.es.url ?? LOCAL_ES_URL).port || 9200) });
     const flaky = new Client({ node: `http://127.0.0.1:${proxy.port}`, maxRetries: 0, requestTimeout: 3000 });
     let searches = 0;
@@ -87,7 +99,7 @@ describe('training pipeline', () => {
   });
 
   it('a candidate that does not beat the live model stays candidate with the reason', async () => {
-    const live = await modelLifecycle(ctx).liveModelId();
+    const live = await ensureLive();
     // 1 factor and 1 iteration: a model that cannot match the live one
     const r = await runTraining(ctx, { ...small, params: { factors: 2, iterations: 1, regularization: 50 } });
     expect(r.status).toBe('candidate');

@@ -7,16 +7,14 @@ import {
   dashboardPanels,
   importSavedObjects,
   KibanaImportError,
-  kqlToQuery,
   loadSavedObjects,
   SAVED_OBJECTS_FILE,
-  tabulate,
   toNdjson,
-  visualisationQueries,
   type SavedObject,
 } from '../../src/kibana/index.ts';
-import { calcAutoIntervalLessThan, calcAutoIntervalNear, normalizedEsInterval, resolveInterval } from '../../src/kibana/intervals.ts';
-import { visualisationColumnRefs } from '../../src/kibana/lens-query.ts';
+import { calcAutoIntervalLessThan, calcAutoIntervalNear, normalizedEsInterval, resolveInterval } from '../support/kibana/intervals.ts';
+import { kqlToQuery } from '../support/kibana/kql.ts';
+import { tabulate, visualisationColumnRefs, visualisationQueries } from '../support/kibana/lens-query.ts';
 import type { DataViewAttributes, LensAttributes, LensColumn } from '../../src/kibana/types.ts';
 
 const raw = readFileSync(SAVED_OBJECTS_FILE, 'utf8');

@@ -15,7 +15,7 @@
 import type { estypes } from '@elastic/elasticsearch';
 import { DEFAULT_BAR_TARGET, DEFAULT_MAX_BARS, UNIT_MS, resolveInterval, type ResolvedInterval } from './intervals.ts';
 import { kqlToQuery } from './kql.ts';
-import type { DataViewAttributes, KibanaQuery, LensAttributes, LensColumn, LensLayer, SavedObject, TinymathNode } from './types.ts';
+import type { DataViewAttributes, KibanaQuery, LensAttributes, LensColumn, LensLayer, SavedObject, TinymathNode } from '../../../src/kibana/types.ts';
 
 export const RECORDS_FIELD = '___records___';
 
