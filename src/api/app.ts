@@ -20,7 +20,7 @@ import { resolveApiOptions, type ApiOptions, type ApiOptionsInput } from './opti
 import { adminRoutes } from './routes/admin.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { eventRoutes } from './routes/events.ts';
-import { KafkaProbe, healthRoutes } from './routes/health.ts';
+import { consumerGroupGauges, KafkaProbe, healthRoutes } from './routes/health.ts';
 import { recommendationParsers, recommendationRoutes } from './routes/recommendations.ts';
 
 export type { AdminOps } from '../release/admin-ops.ts';
@@ -76,7 +76,9 @@ export function createApp(deps: AppDeps): RecsysApp {
     res.locals['endpoint'] = 'openapi';
     res.json(openapi);
   });
-  app.use(healthRoutes(repos.cluster, new KafkaProbe(kafka, options.healthCacheMs, options.healthTimeoutMs), live, registry, options.healthTimeoutMs));
+  const watched = options.healthConsumerGroups.map((name) => ({ name, groupId: names.groups[name], topic: name === 'recommendations' ? names.topics.recommendations : names.topics.events }));
+  const probe = new KafkaProbe(kafka, options.healthCacheMs, options.healthTimeoutMs, watched, consumerGroupGauges(registry));
+  app.use(healthRoutes(repos.cluster, probe, live, registry, options.healthTimeoutMs));
   app.use(recommendationRoutes(service, parsers, json));
   app.use(eventRoutes(producer, options, [auth, json], log));
   app.use(catalogRoutes(repos.metadata, options, [auth, json]));

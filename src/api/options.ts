@@ -16,6 +16,8 @@ export interface ApiOptions extends QueryOptions {
   healthCacheMs: number;
   /** a Kafka probe slower than this counts as unreachable */
   healthTimeoutMs: number;
+  /** consumer groups that must have members for /health to say ok */
+  healthConsumerGroups: Array<'ingest' | 'recommendations' | 'online'>;
   servedLog: { lingerMs: number; maxQueue: number };
   eventRules: EventRules;
 }
@@ -42,6 +44,7 @@ export function resolveApiOptions(config: Config, input: ApiOptionsInput = {}): 
     eventsSendTimeoutMs: 10_000,
     healthCacheMs: 5_000,
     healthTimeoutMs: 2_000,
+    healthConsumerGroups: config.api.healthConsumerGroups,
     eventRules: config.events,
     ...input,
     hybrid: { ...d.hybrid, ...config.api.hybrid, ...input.hybrid },

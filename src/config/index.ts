@@ -41,6 +41,7 @@ export interface Config {
     hybrid: { textBoost: number; vectorBoost: number };
     popularCacheMs: number;
     seenEventsLimit: number;
+    healthConsumerGroups: Array<'ingest' | 'recommendations' | 'online'>;
   };
   events: { weights: Record<string, number>; allowUnknownTypes: boolean };
   ingest: { batchSize: number; metricsPort: number };
@@ -110,6 +111,7 @@ export const ENV_SPEC = {
   TRAIN_MIN_ITEM_INTERACTIONS: { type: 'integer', minimum: 1, default: 1, doc: 'Drop items with fewer distinct users' },
   GATE_TOLERANCE: { type: 'number', minimum: 0, maximum: 1, default: 0.02, doc: 'Max relative nDCG@10 drop vs the live model' },
   MODELS_KEEP: { type: 'integer', minimum: 1, maximum: 100, default: 3, doc: 'Model versions kept for rollback' },
+  HEALTH_CONSUMER_GROUPS: { type: 'string', pattern: '^((ingest|recommendations|online)(,(ingest|recommendations|online))*)?$', default: 'ingest,recommendations,online', doc: 'Consumer groups /health expects to have members (ingest, recommendations, online); one without members makes it degraded' },
   LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', doc: 'pino log level' },
 } as const;
 
@@ -144,7 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const name of Object.keys(ENV_SPEC)) {
     const value = env[name];
     if (value !== undefined && value !== '') raw[name] = value;
-    else if (value === '' && (name === 'RECSYS_INDEX_PREFIX' || name === 'RECSYS_TOPIC_PREFIX' || name === 'API_KEYS')) raw[name] = '';
+    else if (value === '' && (name === 'RECSYS_INDEX_PREFIX' || name === 'RECSYS_TOPIC_PREFIX' || name === 'API_KEYS' || name === 'HEALTH_CONSUMER_GROUPS')) raw[name] = '';
   }
   if (!validate(raw)) {
     const err = validate.errors![0]!;
@@ -203,6 +205,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       hybrid: { textBoost: num('HYBRID_TEXT_BOOST'), vectorBoost: num('HYBRID_VECTOR_BOOST') },
       popularCacheMs: num('POPULAR_CACHE_SECONDS') * 1000,
       seenEventsLimit: num('SEEN_EVENTS_LIMIT'),
+      healthConsumerGroups: csv(str('HEALTH_CONSUMER_GROUPS')) as Array<'ingest' | 'recommendations' | 'online'>,
     },
     events: { weights, allowUnknownTypes: bool('ALLOW_UNKNOWN_EVENT_TYPES') },
     ingest: { batchSize: num('INGEST_BATCH_SIZE'), metricsPort: num('INGEST_METRICS_PORT') },

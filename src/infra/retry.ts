@@ -19,6 +19,7 @@
 // maxRetries already retries 502/503/504 and connection errors a few times before we see them.
 
 import { errors } from '@elastic/elasticsearch';
+import { KafkaJSError } from 'kafkajs';
 
 /** HTTP statuses that mean "not now" rather than "not this". */
 export const RETRIABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
@@ -80,6 +81,8 @@ function retriable(e: unknown, depth: number): boolean {
     if (RETRIABLE_STATUSES.has(e.meta.statusCode ?? 0)) return true;
     if (hasRetriableType(e.meta.body, 0)) return true;
   }
+  // kafkajs errors carry the broker's own verdict (e.g. NOT_LEADER: yes; MESSAGE_TOO_LARGE: no)
+  if (e instanceof KafkaJSError) return e.retriable;
   // wrapped: new Error('…', { cause })
   return 'cause' in e && retriable((e as { cause?: unknown }).cause, depth + 1);
 }

@@ -2,7 +2,8 @@ import http from 'node:http';
 import type { Registry } from 'prom-client';
 import type { AppContext } from '../app/context.ts';
 import { ingestMetrics } from '../infra/metrics.ts';
-import { consumerLag } from './lag.ts';
+import { consumerMetrics } from '../infra/supervised-consumer.ts';
+import { consumerLag } from '../infra/consumer-groups.ts';
 import { KafkaToEsSink } from './sink.ts';
 import { eventsTransform, servedTransform } from './transforms.ts';
 
@@ -17,7 +18,7 @@ export interface IngestService {
 export async function startIngest(ctx: AppContext, registry: Registry, opts: { metricsPort?: number; lagIntervalMs?: number } = {}): Promise<IngestService> {
   const { repos, kafka, names, log, config } = ctx;
   const metrics = ingestMetrics(registry);
-  const deps = { documents: repos.documents, kafka, log, metrics };
+  const deps = { documents: repos.documents, kafka, log, metrics, consumerMetrics: consumerMetrics(registry) };
   const sinks = [
     new KafkaToEsSink(deps, {
       name: 'events',
@@ -42,10 +43,10 @@ export async function startIngest(ctx: AppContext, registry: Registry, opts: { m
   await admin.connect();
   const lagTimer = setInterval(async () => {
     try {
-      for (const [topic, group] of [[names.topics.events, names.groups.ingest]] as const) {
+      for (const [topic, group] of [[names.topics.events, names.groups.ingest], [names.topics.recommendations, names.groups.recommendations]] as const) {
         const lags = await consumerLag(admin, group, topic);
         for (const l of lags) metrics.lag.set({ topic, partition: String(l.partition) }, l.lag);
-        const counters = await Promise.all([metrics.consumed, metrics.indexed, metrics.duplicates, metrics.deadLettered].map(async (c) => (await c.get()).values.reduce((a, v) => a + v.value, 0)));
+        const counters = await Promise.all([metrics.consumed, metrics.indexed, metrics.duplicates, metrics.deadLettered].map(async (c) => (await c.get()).values.filter((v) => v.labels['topic'] === topic).reduce((a, v) => a + v.value, 0)));
         log.info({ topic, lag: lags.reduce((a, l) => a + l.lag, 0), consumed: counters[0], indexed: counters[1], duplicates: counters[2], dead_lettered: counters[3] }, 'ingest progress');
       }
     } catch (e) {

@@ -1,10 +1,13 @@
 import { createProducer } from '../infra/clients.ts';
-import { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import type { EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from '../infra/logger.ts';
 import type { IngestMetrics } from '../infra/metrics.ts';
 import { StoreAbortedError, type SinkDoc } from '../repositories/bulk-store.ts';
 import type { DocumentWriter } from '../repositories/documents.ts';
-import { deadLetter, sendDeadLetters, type DeadLetter } from './dead-letter.ts';
+import { isEsUnavailable } from '../infra/es-errors.ts';
+import { isRetriable } from '../infra/retry.ts';
+import { SupervisedConsumer, type ConsumerMetrics, type ConsumerStatus } from '../infra/supervised-consumer.ts';
+import { deadLetter, DEFAULT_ORIGINAL_BUDGET, originalBudget, sendDeadLetters, type DeadLetter } from '../infra/dead-letter.ts';
 
 export interface Rejection {
   origin: number;
@@ -34,18 +37,25 @@ export interface SinkDeps {
   kafka: Kafka;
   log: Logger;
   metrics: IngestMetrics;
+  consumerMetrics?: ConsumerMetrics;
 }
 
 /**
  * A consumer group that stores a topic in Elasticsearch, at least once, made exactly-once in
  * effect by deterministic `_id`s. Offsets of a batch are committed only after every message of it
  * is stored, a known duplicate, or acknowledged on the dead-letter topic.
+ *
+ * No single message can stop it: a chunk that fails for a reason other than an unavailable
+ * cluster is processed again message by message, and the message that still fails is
+ * dead-lettered (reason `unprocessable`). Dead letters are sized to the topic's message limit. If
+ * the member crashes anyway, the supervisor restarts it.
  */
 export class KafkaToEsSink {
-  private consumer?: Consumer;
+  private consumer?: SupervisedConsumer;
   private producer?: Producer;
   private stopping = false;
   private stopDeadline = Infinity;
+  private budget = DEFAULT_ORIGINAL_BUDGET;
   private readonly log: Logger;
 
   constructor(
@@ -57,26 +67,35 @@ export class KafkaToEsSink {
 
   async start(): Promise<void> {
     const { kafka } = this.deps;
+    this.budget = await dlqBudget(kafka, this.opts.dlqTopic, this.log);
     this.producer = createProducer(kafka, 'reliable');
     await this.producer.connect();
-    this.consumer = kafka.consumer({
-      groupId: this.opts.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
-      maxWaitTimeInMs: 100,
-      maxBytesPerPartition: 4 * 1024 * 1024,
-    });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.opts.topic, fromBeginning: this.opts.fromBeginning ?? true });
-    await this.consumer.run({
-      autoCommit: true,
-      // commit on every commitOffsetsIfNecessary() call, i.e. right after a batch is safely stored
-      autoCommitThreshold: 1,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 6,
-      eachBatch: (payload) => this.handleBatch(payload),
-    });
-    this.log.info({ topic: this.opts.topic, groupId: this.opts.groupId }, 'consuming');
+    this.consumer = new SupervisedConsumer(
+      kafka,
+      {
+        name: this.opts.name,
+        groupId: this.opts.groupId,
+        topic: this.opts.topic,
+        fromBeginning: this.opts.fromBeginning ?? true,
+        consumer: { sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 100, maxBytesPerPartition: 4 * 1024 * 1024 },
+        run: {
+          autoCommit: true,
+          // commit on every commitOffsetsIfNecessary() call, i.e. right after a batch is safely stored
+          autoCommitThreshold: 1,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 6,
+          eachBatch: (payload) => this.handleBatch(payload),
+        },
+      },
+      this.log,
+      this.deps.consumerMetrics,
+    );
+    await this.consumer.start();
+    this.log.info({ topic: this.opts.topic, groupId: this.opts.groupId, deadLetterPayloadBudget: this.budget }, 'consuming');
+  }
+
+  status(): ConsumerStatus | undefined {
+    return this.consumer?.snapshot();
   }
 
   /** Finishes the batch in hand, commits, disconnects. A batch ES cannot take is left uncommitted after the grace period. */
@@ -84,7 +103,7 @@ export class KafkaToEsSink {
     if (this.stopping) return;
     this.stopping = true;
     this.stopDeadline = Date.now() + (this.opts.shutdownGraceMs ?? 30_000);
-    await this.consumer?.disconnect();
+    await this.consumer?.stop();
     await this.producer?.disconnect();
     this.log.info('stopped');
   }
@@ -97,10 +116,43 @@ export class KafkaToEsSink {
     for (let start = 0; start < batch.messages.length; start += this.opts.bulkSize) {
       if (!isRunning() || isStale()) return;
       const messages = batch.messages.slice(start, start + this.opts.bulkSize);
-      const { docs, rejected } = await this.opts.transform(messages, batch.partition);
-      let outcome;
+      let handled: boolean;
       try {
-        outcome = await this.deps.documents.storeAll(docs, {
+        handled = await this.handleChunk(topic, batch.partition, messages, heartbeat);
+      } catch (e) {
+        // an unavailable cluster or broker: the chunk waits for redelivery; anything else is a
+        // message we cannot process: find it by taking the chunk apart
+        if (this.stopping || isEsUnavailable(e) || isRetriable(e)) throw e;
+        this.log.warn({ partition: batch.partition, firstOffset: messages[0]?.offset, err: (e as Error).message }, 'chunk failed; processing its messages one by one');
+        handled = true;
+        for (const m of messages) {
+          try {
+            if (!(await this.handleChunk(topic, batch.partition, [m], heartbeat))) return;
+          } catch (e2) {
+            if (this.stopping || isEsUnavailable(e2) || isRetriable(e2)) throw e2;
+            const letter = deadLetter(topic, batch.partition, m, { reason: 'unprocessable', message: (e2 as Error).message }, this.budget);
+            await this.sendLetters([letter], heartbeat);
+            metrics.deadLettered.inc({ topic, reason: 'unprocessable' });
+          }
+        }
+      }
+      if (!handled) return;
+      resolveOffset(messages[messages.length - 1]!.offset);
+      await commitOffsetsIfNecessary();
+      await heartbeat();
+    }
+    timer();
+  }
+
+  /** Stores one chunk and dead-letters its rejects; false when a shutdown abandoned it uncommitted. */
+  private async handleChunk(topic: string, partition: number, messages: KafkaMessage[], heartbeat: () => Promise<void>): Promise<boolean> {
+    const { metrics } = this.deps;
+    const { docs, rejected } = await this.opts.transform(messages, partition);
+    let outcome;
+    try {
+      outcome = await this.deps.documents.storeAll(
+        docs,
+        {
           initialMs: 200,
           maxMs: 10_000,
           onWait: async () => {
@@ -108,32 +160,52 @@ export class KafkaToEsSink {
             await heartbeat();
           },
           shouldAbort: () => this.stopping && Date.now() > this.stopDeadline,
-        }, this.log);
-      } catch (e) {
-        if (e instanceof StoreAbortedError) {
-          this.log.warn({ partition: batch.partition, firstOffset: messages[0]?.offset }, 'shutdown while ES unavailable: batch left uncommitted for redelivery');
-          return;
-        }
-        throw e;
+        },
+        this.log,
+      );
+    } catch (e) {
+      if (e instanceof StoreAbortedError) {
+        this.log.warn({ partition, firstOffset: messages[0]?.offset }, 'shutdown while ES unavailable: batch left uncommitted for redelivery');
+        return false;
       }
-      metrics.esUnavailable.set(0);
-      metrics.indexed.inc({ topic }, outcome.written);
-      metrics.duplicates.inc({ topic }, outcome.duplicates);
-      if (outcome.retriedItems) metrics.retried.inc({ topic, reason: 'bulk_item' }, outcome.retriedItems);
-
-      const letters: DeadLetter[] = [
-        ...rejected.map((r) => deadLetter(topic, batch.partition, messages[r.origin]!, { reason: r.reason, field: r.field, message: r.message })),
-        ...outcome.failures.map((f) => deadLetter(topic, batch.partition, messages[f.origin]!, { reason: f.reason, message: f.message })),
-      ];
-      // one dead letter per message, even if a message produced several failing docs
-      const unique = [...new Map(letters.map((l) => [l.source.offset, l])).values()];
-      await sendDeadLetters(this.producer!, this.opts.dlqTopic, unique);
-      for (const l of unique) metrics.deadLettered.inc({ topic, reason: l.error.reason });
-
-      resolveOffset(messages[messages.length - 1]!.offset);
-      await commitOffsetsIfNecessary();
-      await heartbeat();
+      throw e;
     }
-    timer();
+    metrics.esUnavailable.set(0);
+    metrics.indexed.inc({ topic }, outcome.written);
+    metrics.duplicates.inc({ topic }, outcome.duplicates);
+    if (outcome.retriedItems) metrics.retried.inc({ topic, reason: 'bulk_item' }, outcome.retriedItems);
+
+    const letters: DeadLetter[] = [
+      ...rejected.map((r) => deadLetter(topic, partition, messages[r.origin]!, { reason: r.reason, field: r.field, message: r.message }, this.budget)),
+      ...outcome.failures.map((f) => deadLetter(topic, partition, messages[f.origin]!, { reason: f.reason, message: f.message }, this.budget)),
+    ];
+    // one dead letter per message, even if a message produced several failing docs
+    const unique = [...new Map(letters.map((l) => [l.source.offset, l])).values()];
+    await this.sendLetters(unique, heartbeat);
+    for (const l of unique) metrics.deadLettered.inc({ topic, reason: l.error.reason });
+    return true;
+  }
+
+  private sendLetters(letters: DeadLetter[], heartbeat: () => Promise<void>): Promise<void> {
+    return sendDeadLetters(this.producer!, this.opts.dlqTopic, letters, {
+      onWait: heartbeat,
+      onDowngrade: (n, e) => this.log.warn({ letters: n, err: (e as Error).message }, 'dead letters refused by the broker; sending them without their payload'),
+    });
+  }
+}
+
+/** The payload budget for the dead-letter topic, from its max.message.bytes (1 MiB when it cannot be read). */
+async function dlqBudget(kafka: Kafka, topic: string, log: Logger): Promise<number> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const r = await admin.describeConfigs({ resources: [{ type: 2 /* TOPIC */, name: topic, configNames: ['max.message.bytes'] }], includeSynonyms: false });
+    const value = Number(r.resources[0]?.configEntries.find((c) => c.configName === 'max.message.bytes')?.configValue);
+    return originalBudget(Number.isFinite(value) && value > 0 ? value : 1_048_588);
+  } catch (e) {
+    log.warn({ topic, err: (e as Error).message }, 'could not read the dead-letter topic\'s max.message.bytes; assuming 1 MiB');
+    return originalBudget(1_048_588);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
   }
 }

@@ -1,14 +1,20 @@
-import type { Consumer } from 'kafkajs';
+import type { KafkaMessage, Producer } from 'kafkajs';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { AppContext } from '../app/context.ts';
 import { ratingRules } from '../events/rating.ts';
 import { checkEvent } from '../events/validate.ts';
-import { parseJsonBounded } from '../infra/json.ts';
 import type { StoredEvent } from '../events/schema.ts';
+import { createProducer } from '../infra/clients.ts';
+import { isEsUnavailable } from '../infra/es-errors.ts';
+import { parseJsonBounded } from '../infra/json.ts';
+import { isRetriable } from '../infra/retry.ts';
+import { consumerMetrics, SupervisedConsumer, type ConsumerStatus } from '../infra/supervised-consumer.ts';
+import { deadLetter, sendDeadLetters } from '../infra/dead-letter.ts';
 import { LiveModelResolver } from '../model/live-model.ts';
 import { foldInAndStore, type FoldInDeps } from './fold-in.ts';
 
 export interface OnlineService {
+  status(): ConsumerStatus;
   stop(): Promise<void>;
 }
 
@@ -21,7 +27,8 @@ const MAX_MODEL_CHANGES_PER_BATCH = 3;
  * alias lookup) and everything of a fold-in — item factors, YᵀY, the users index written — comes
  * from that one model; if the alias moved meanwhile, the batch's users are folded in again against
  * the new model, so no update is lost to a swap. Invalid events are skipped here (the ingest sink
- * dead-letters them).
+ * dead-letters them). A user whose fold-in fails for a reason other than an unavailable cluster is
+ * skipped and its events dead-lettered (reason `fold_in`): one user can never hold a partition.
  */
 export async function startOnline(ctx: AppContext, registry: Registry, opts: { fromBeginning?: boolean; resolver?: LiveModelResolver } = {}): Promise<OnlineService> {
   const { names, kafka, log, config } = ctx;
@@ -31,46 +38,74 @@ export async function startOnline(ctx: AppContext, registry: Registry, opts: { f
   const resolver = opts.resolver ?? new LiveModelResolver(ctx.repos, names, log);
   const deps: FoldInDeps = { repos: ctx.repos, rules: ratingRules(config) };
   const defaults = { regularization: config.train.regularization, alpha: config.train.alpha };
-  const consumer: Consumer = kafka.consumer({ groupId: names.groups.online, maxWaitTimeInMs: 50 });
-  await consumer.connect();
-  await consumer.subscribe({ topic: names.topics.events, fromBeginning: opts.fromBeginning ?? false });
-  await consumer.run({
-    partitionsConsumedConcurrently: 3,
-    eachBatch: async ({ batch, heartbeat }) => {
-      const perUser = new Map<string, { events: StoredEvent[]; producedAt: number }>();
-      for (const m of batch.messages) {
-        const parsed = parseJsonBounded(m.value?.toString('utf8'));
-        if (!parsed.ok) continue;
-        const c = checkEvent(parsed.value, config.events);
-        if (!c.ok) continue;
-        const entry = perUser.get(c.event.user_id) ?? { events: [], producedAt: Number(m.timestamp) };
-        entry.events.push(c.event);
-        entry.producedAt = Math.min(entry.producedAt, Number(m.timestamp));
-        perUser.set(c.event.user_id, entry);
-      }
-      if (!perUser.size) return;
-      let model = await resolver.fresh();
-      for (let round = 0; model && round < MAX_MODEL_CHANGES_PER_BATCH; round++) {
-        const fm = await resolver.foldInModel(model.modelId, defaults);
-        if (!fm) break; // deployed without YᵀY (cannot happen through deployModel): nothing to fold against
-        for (const [userId, { events, producedAt }] of perUser) {
-          const ok = await foldInAndStore(deps, model, fm, userId, events);
-          updated.inc({ outcome: ok ? 'updated' : 'no_known_items' });
-          if (ok && round === 0) latency.observe((Date.now() - producedAt) / 1000);
-          await heartbeat();
-        }
-        const now = await resolver.fresh();
-        if (now?.modelId === model.modelId) return;
-        log.info({ from: model.modelId, to: now?.modelId }, 'live model changed during a fold-in batch; folding its users in again');
-        model = now;
-      }
-      if (!model) log.debug('no live model yet; fold-in skipped');
+  const producer: Producer = createProducer(kafka, 'reliable');
+  await producer.connect();
+
+  const consumer = new SupervisedConsumer(
+    kafka,
+    {
+      name: 'online',
+      groupId: names.groups.online,
+      topic: names.topics.events,
+      fromBeginning: opts.fromBeginning ?? false,
+      consumer: { maxWaitTimeInMs: 50 },
+      run: {
+        partitionsConsumedConcurrently: 3,
+        eachBatch: async ({ batch, heartbeat }) => {
+          const perUser = new Map<string, { events: StoredEvent[]; messages: KafkaMessage[]; producedAt: number }>();
+          for (const m of batch.messages) {
+            const parsed = parseJsonBounded(m.value?.toString('utf8'));
+            if (!parsed.ok) continue;
+            const c = checkEvent(parsed.value, config.events);
+            if (!c.ok) continue;
+            const entry = perUser.get(c.event.user_id) ?? { events: [], messages: [], producedAt: Number(m.timestamp) };
+            entry.events.push(c.event);
+            entry.messages.push(m);
+            entry.producedAt = Math.min(entry.producedAt, Number(m.timestamp));
+            perUser.set(c.event.user_id, entry);
+          }
+          if (!perUser.size) return;
+          let model = await resolver.fresh();
+          for (let round = 0; model && round < MAX_MODEL_CHANGES_PER_BATCH; round++) {
+            const fm = await resolver.foldInModel(model.modelId, defaults);
+            if (!fm) break; // deployed without YᵀY (cannot happen through deployModel): nothing to fold against
+            for (const [userId, { events, messages, producedAt }] of perUser) {
+              let ok: boolean;
+              try {
+                ok = await foldInAndStore(deps, model, fm, userId, events);
+              } catch (e) {
+                if (isEsUnavailable(e) || isRetriable(e)) throw e;
+                log.warn({ userId: userId.slice(0, 64), err: (e as Error).message }, 'fold-in failed for a user; skipped and dead-lettered');
+                updated.inc({ outcome: 'failed' });
+                if (round === 0) {
+                  const letters = messages.map((m) => deadLetter(batch.topic, batch.partition, m, { reason: 'fold_in', message: (e as Error).message }));
+                  await sendDeadLetters(producer, names.topics.dlq, letters, { onWait: heartbeat });
+                }
+                continue;
+              }
+              updated.inc({ outcome: ok ? 'updated' : 'no_known_items' });
+              if (ok && round === 0) latency.observe((Date.now() - producedAt) / 1000);
+              await heartbeat();
+            }
+            const now = await resolver.fresh();
+            if (now?.modelId === model.modelId) return;
+            log.info({ from: model.modelId, to: now?.modelId }, 'live model changed during a fold-in batch; folding its users in again');
+            model = now;
+          }
+          if (!model) log.debug('no live model yet; fold-in skipped');
+        },
+      },
     },
-  });
+    log,
+    consumerMetrics(registry),
+  );
+  await consumer.start();
   log.info({ groupId: names.groups.online }, 'online fold-in consuming');
   return {
+    status: () => consumer.snapshot(),
     async stop() {
-      await consumer.disconnect();
+      await consumer.stop();
+      await producer.disconnect();
     },
   };
 }

@@ -198,7 +198,7 @@ beforeAll(async () => {
     },
     startTraining: async () => ({ run_id: `run-${++trainingRuns}` }),
   };
-  server = await startServer({ ctx, registry: createRegistry(false), admin, port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', servedLog: { lingerMs: 10 } } });
+  server = await startServer({ ctx, registry: createRegistry(false), admin, port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', servedLog: { lingerMs: 10 }, healthConsumerGroups: ['ingest', 'recommendations'] } });
 });
 
 afterAll(async () => {

@@ -5,7 +5,7 @@ import { Client } from '@elastic/elasticsearch';
 import { PROJECT_ROOT } from '../../src/config/index.ts';
 import { LOCAL_ES_URL } from '../../src/infra/clients.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
-import { consumerLag } from '../../src/ingest/lag.ts';
+import { consumerLag } from '../../src/infra/consumer-groups.ts';
 import { EventProducer } from '../../src/ingest/producer.ts';
 import { startIngest } from '../../src/ingest/service.ts';
 import { setup } from '../../src/setup/index.ts';

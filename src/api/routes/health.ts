@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import type { Kafka } from 'kafkajs';
 import type { ClusterRepository } from '../../repositories/cluster.ts';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { describeGroups } from '../../infra/consumer-groups.ts';
 import type { LiveModelResolver } from '../../model/live-model.ts';
 import { endpoint } from '../middleware.ts';
 
@@ -15,7 +16,17 @@ function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(`${what} did not answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
 }
 
-/** Kafka reachability, probed with a fresh admin client at most every `cacheMs`. */
+export interface WatchedGroup {
+  name: string;
+  groupId: string;
+  topic: string;
+}
+
+/**
+ * Kafka reachability and the consumer groups the platform needs (members, lag), probed with a
+ * fresh admin client at most every `cacheMs`. The groups are read from the broker, so the API
+ * reports ingest and fold-in processes it does not run itself.
+ */
 export class KafkaProbe {
   private last?: { at: number; result: Promise<Check> };
 
@@ -23,6 +34,8 @@ export class KafkaProbe {
     private readonly kafka: Kafka,
     private readonly cacheMs: number,
     private readonly timeoutMs: number,
+    private readonly groups: WatchedGroup[] = [],
+    private readonly gauges?: { members: Gauge<'group'>; lag: Gauge<'group'> },
   ) {}
 
   check(): Promise<Check> {
@@ -35,12 +48,23 @@ export class KafkaProbe {
   private async probe(): Promise<Check> {
     const admin = this.kafka.admin({ retry: { retries: 0 } });
     try {
-      const cluster = await timeout(
-        admin.connect().then(() => admin.describeCluster()),
+      return await timeout(
+        (async () => {
+          await admin.connect();
+          const cluster = await admin.describeCluster();
+          const groups = await describeGroups(admin, this.groups);
+          const consumers: Record<string, Check> = {};
+          groups.forEach((g, i) => {
+            const name = this.groups[i]!.name;
+            consumers[name] = { ok: g.members > 0, group: g.groupId, state: g.state, members: g.members, lag: g.totalLag, lag_by_partition: g.lag };
+            this.gauges?.members.set({ group: g.groupId }, g.members);
+            this.gauges?.lag.set({ group: g.groupId }, g.totalLag);
+          });
+          return { ok: true, brokers: cluster.brokers.length, consumers };
+        })(),
         this.timeoutMs,
         'Kafka',
       );
-      return { ok: true, brokers: cluster.brokers.length };
     } catch (e) {
       return { ok: false, error: (e as Error).message.slice(0, 200) };
     } finally {
@@ -49,9 +73,20 @@ export class KafkaProbe {
   }
 }
 
+/** The member and lag gauges /metrics shows for the watched groups. */
+export function consumerGroupGauges(registry: Registry): { members: Gauge<'group'>; lag: Gauge<'group'> } {
+  const r = { registers: [registry] };
+  return {
+    members: new Gauge({ name: 'recsys_consumer_group_members', help: 'Members of a consumer group the platform needs, as the broker reports them', labelNames: ['group'], ...r }),
+    lag: new Gauge({ name: 'recsys_consumer_group_lag', help: 'Messages a consumer group is behind the log end (all partitions)', labelNames: ['group'], ...r }),
+  };
+}
+
 /**
  * GET /health: 200 when Elasticsearch (green/yellow) and Kafka answer, else 503. Reports the live
- * model and its age; no live model yet is "degraded" but still 200 (events are accepted).
+ * model and its age, and each needed consumer group (members, lag); no live model yet, or a group
+ * without members (a dead ingest or fold-in process), is "degraded" naming it, still 200: the API
+ * itself serves and accepts events.
  * GET /metrics: Prometheus text format.
  */
 export function healthRoutes(cluster: ClusterRepository, probe: KafkaProbe, live: LiveModelResolver, registry: Registry, timeoutMs: number): Router {
@@ -69,9 +104,14 @@ export function healthRoutes(cluster: ClusterRepository, probe: KafkaProbe, live
         return { ok: false, model_id: null, error: 'could not resolve the live model' };
       }
     })();
-    const [elasticsearch, kafka, model] = await Promise.all([esCheck, probe.check(), modelCheck]);
+    const [elasticsearch, kafkaCheck, model] = await Promise.all([esCheck, probe.check(), modelCheck]);
+    const { consumers = {}, ...kafka } = kafkaCheck as Check & { consumers?: Record<string, Check> };
     const up = elasticsearch.ok && kafka.ok;
-    res.status(up ? 200 : 503).json({ status: !up ? 'down' : model.ok ? 'ok' : 'degraded', elasticsearch, kafka, model });
+    const idle = Object.entries(consumers)
+      .filter(([, c]) => !c.ok)
+      .map(([name]) => name);
+    const status = !up ? 'down' : model.ok && !idle.length ? 'ok' : 'degraded';
+    res.status(up ? 200 : 503).json({ status, ...(idle.length ? { degraded_by: idle.map((n) => `consumer ${n} has no members`) } : {}), elasticsearch, kafka, consumers, model });
   });
   r.get('/metrics', endpoint('metrics'), async (_req, res) => {
     res.setHeader('content-type', registry.contentType);
