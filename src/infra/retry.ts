@@ -19,7 +19,6 @@
 // maxRetries already retries 502/503/504 and connection errors a few times before we see them.
 
 import { errors } from '@elastic/elasticsearch';
-import { KafkaJSError } from 'kafkajs';
 
 /** HTTP statuses that mean "not now" rather than "not this". */
 export const RETRIABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
@@ -82,7 +81,9 @@ function retriable(e: unknown, depth: number): boolean {
     if (hasRetriableType(e.meta.body, 0)) return true;
   }
   // kafkajs errors carry the broker's own verdict (e.g. NOT_LEADER: yes; MESSAGE_TOO_LARGE: no)
-  if (e instanceof KafkaJSError) return e.retriable;
+  // (by shape: kafkajs is CommonJS and Node's ESM loader does not see its error classes as named exports)
+  const k = e as { name?: unknown; retriable?: unknown };
+  if (typeof k.name === 'string' && k.name.startsWith('KafkaJS') && typeof k.retriable === 'boolean') return k.retriable;
   // wrapped: new Error('…', { cause })
   return 'cause' in e && retriable((e as { cause?: unknown }).cause, depth + 1);
 }
