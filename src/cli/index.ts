@@ -13,6 +13,7 @@ import { registerKibanaCommands } from './commands/kibana.ts';
 import { registerBenchCommand } from './commands/bench.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerDemoCommand } from './commands/demo.ts';
+import { registerEventStoreCommands } from './commands/event-store.ts';
 
 function printStatus(rows: ServiceStatus[]): void {
   for (const r of rows) {
@@ -79,6 +80,7 @@ export function buildProgram(): Command {
   registerBenchCommand(program);
   registerServeCommand(program);
   registerDemoCommand(program);
+  registerEventStoreCommands(program);
   return program;
 }
 

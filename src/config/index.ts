@@ -43,7 +43,7 @@ export interface Config {
     seenEventsLimit: number;
     healthConsumerGroups: Array<'ingest' | 'recommendations' | 'online'>;
   };
-  events: { weights: Record<string, number>; allowUnknownTypes: boolean };
+  events: { weights: Record<string, number>; allowUnknownTypes: boolean; bucket: 'day' | 'week' | 'month' | 'year'; earliestMs: number; retentionDays: number };
   ingest: { batchSize: number; metricsPort: number };
   train: {
     schedule: string;
@@ -55,6 +55,7 @@ export interface Config {
     threads: number;
     windowDays: number;
     halfLifeDays: number;
+    readSlices: number;
     minUserInteractions: number;
     minItemInteractions: number;
     gateTolerance: number;
@@ -93,7 +94,10 @@ export const ENV_SPEC = {
   HYBRID_TEXT_BOOST: { type: 'number', minimum: 0, default: 1, doc: 'Weight of the BM25 score when q is given' },
   HYBRID_VECTOR_BOOST: { type: 'number', minimum: 0, default: 1, doc: 'Weight of the vector score when q is given' },
   POPULAR_CACHE_SECONDS: { type: 'number', minimum: 0, default: 30, doc: 'Popular-items cache per filter set' },
-  SEEN_EVENTS_LIMIT: { type: 'integer', minimum: 0, maximum: 10000, default: 500, doc: 'Latest events of a user that count as seen' },
+  SEEN_EVENTS_LIMIT: { type: 'integer', minimum: 0, maximum: 10000, default: 500, doc: 'Distinct recent items of a user kept on the user document (by fold-in) and excluded as seen' },
+  EVENTS_BUCKET: { enum: ['day', 'week', 'month', 'year'], default: 'month', doc: 'Event-store (and served-list) index per time bucket; month = 120 one-shard indices for ten years' },
+  EVENTS_EARLIEST: { type: 'string', format: 'date', default: '1970-01-01', doc: 'Oldest event date accepted (history from any year since then is normal)' },
+  EVENTS_RETENTION_DAYS: { type: 'integer', minimum: 0, default: 0, doc: 'Drop event-store buckets whose every event is older than this (0 = keep all); `recsys retention` and every scheduled run' },
   EVENT_WEIGHTS: { type: 'string', doc: 'JSON object overriding event type weights, e.g. {"purchase":8,"share":2}' },
   ALLOW_UNKNOWN_EVENT_TYPES: { type: 'boolean', default: false, doc: 'Accept event types not in EVENT_WEIGHTS (weight 1)' },
   INGEST_METRICS_PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 9464, doc: 'Port of /metrics for `recsys ingest` and `recsys online`' },
@@ -105,6 +109,7 @@ export const ENV_SPEC = {
   ALS_ITERATIONS: { type: 'integer', minimum: 1, maximum: 1000, default: 15, doc: 'ALS sweeps' },
   ALS_SOLVER: { enum: ['cg', 'cholesky'], default: 'cg', doc: 'Per-row solver' },
   ALS_THREADS: { type: 'integer', minimum: 1, maximum: 256, default: 2, doc: 'worker_threads for training' },
+  TRAIN_READ_SLICES: { type: 'integer', minimum: 1, maximum: 64, default: 2, doc: 'Parallel sliced point-in-time reads of the training window (one per ES core is a good start)' },
   TRAIN_WINDOW_DAYS: { type: 'number', minimum: 0, default: 0, doc: 'Only events newer than this many days (0 = all)' },
   TRAIN_HALF_LIFE_DAYS: { type: 'number', minimum: 0, default: 0, doc: 'Time-decay half-life of event weights (0 = none)' },
   TRAIN_MIN_USER_INTERACTIONS: { type: 'integer', minimum: 1, default: 1, doc: 'Drop users with fewer distinct items' },
@@ -207,7 +212,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       seenEventsLimit: num('SEEN_EVENTS_LIMIT'),
       healthConsumerGroups: csv(str('HEALTH_CONSUMER_GROUPS')) as Array<'ingest' | 'recommendations' | 'online'>,
     },
-    events: { weights, allowUnknownTypes: bool('ALLOW_UNKNOWN_EVENT_TYPES') },
+    events: {
+      weights,
+      allowUnknownTypes: bool('ALLOW_UNKNOWN_EVENT_TYPES'),
+      bucket: str('EVENTS_BUCKET') as 'month',
+      earliestMs: Date.parse(`${str('EVENTS_EARLIEST')!}T00:00:00Z`),
+      retentionDays: num('EVENTS_RETENTION_DAYS'),
+    },
     ingest: { batchSize: num('INGEST_BATCH_SIZE'), metricsPort: num('INGEST_METRICS_PORT') },
     train: {
       schedule: str('TRAIN_SCHEDULE')!,
@@ -218,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       solver: str('ALS_SOLVER') as 'cg',
       threads: num('ALS_THREADS'),
       windowDays: num('TRAIN_WINDOW_DAYS'),
+      readSlices: num('TRAIN_READ_SLICES'),
       halfLifeDays: num('TRAIN_HALF_LIFE_DAYS'),
       minUserInteractions: num('TRAIN_MIN_USER_INTERACTIONS'),
       minItemInteractions: num('TRAIN_MIN_ITEM_INTERACTIONS'),

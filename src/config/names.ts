@@ -1,3 +1,4 @@
+import { bucketOf, type BucketGranularity } from './buckets.ts';
 import type { Config } from './index.ts';
 
 /** Every index, alias, template and topic name, derived once from the configured prefixes. */
@@ -5,7 +6,12 @@ export interface Names {
   prefix: string;
   eventsTemplate: string;
   eventsPattern: string;
+  /** the event-store bucket index of an event time (granularity EVENTS_BUCKET) */
   eventsIndex(date: Date): string;
+  /** prefix of every event-store bucket index: `${eventsIndexPrefix}<bucket>` */
+  eventsIndexPrefix: string;
+  /** the dedup ledger: event_id → the bucket that holds it */
+  eventIds: string;
   itemMetadata: string;
   userMetadata: string;
   itemsAlias: string;
@@ -20,26 +26,26 @@ export interface Names {
   recommendationsTemplate: string;
   recommendationsPattern: string;
   recommendationsIndex(date: Date): string;
+  recommendationsIndexPrefix: string;
   topics: { events: string; dlq: string; recommendations: string };
   groups: { ingest: string; online: string; recommendations: string };
 }
 
-/** events-YYYY.MM.DD in UTC, the partitioning unit of the event store. */
+/** YYYY.MM.DD in UTC (daily buckets; kept for callers that name days). */
 export function dayStamp(date: Date): string {
-  const y = date.getUTCFullYear();
-  const m = String(date.getUTCMonth() + 1).padStart(2, '0');
-  const d = String(date.getUTCDate()).padStart(2, '0');
-  return `${y}.${m}.${d}`;
+  return bucketOf(date, 'day');
 }
 
-export function createNames(indexPrefix: string, topicPrefix: string): Names {
+export function createNames(indexPrefix: string, topicPrefix: string, bucket: BucketGranularity = 'month'): Names {
   const p = indexPrefix;
   const t = topicPrefix;
   return {
     prefix: p,
     eventsTemplate: `${p}events`,
     eventsPattern: `${p}events-*`,
-    eventsIndex: (date) => `${p}events-${dayStamp(date)}`,
+    eventsIndex: (date) => `${p}events-${bucketOf(date, bucket)}`,
+    eventsIndexPrefix: `${p}events-`,
+    eventIds: `${p}event-ids`,
     itemMetadata: `${p}item-metadata`,
     userMetadata: `${p}user-metadata`,
     itemsAlias: `${p}items`,
@@ -53,7 +59,8 @@ export function createNames(indexPrefix: string, topicPrefix: string): Names {
     tuning: `${p}tuning`,
     recommendationsTemplate: `${p}recommendations`,
     recommendationsPattern: `${p}recommendations-*`,
-    recommendationsIndex: (date) => `${p}recommendations-${dayStamp(date)}`,
+    recommendationsIndex: (date) => `${p}recommendations-${bucketOf(date, bucket)}`,
+    recommendationsIndexPrefix: `${p}recommendations-`,
     topics: { events: `${t}events`, dlq: `${t}events.dlq`, recommendations: `${t}recommendations` },
     groups: {
       ingest: `${t}recsys-ingest`,
@@ -64,5 +71,5 @@ export function createNames(indexPrefix: string, topicPrefix: string): Names {
 }
 
 export function namesFor(config: Config): Names {
-  return createNames(config.indexPrefix, config.topicPrefix);
+  return createNames(config.indexPrefix, config.topicPrefix, config.events.bucket);
 }

@@ -5,13 +5,17 @@ import { toFieldError, validateEventShape, type FieldError, type StoredEvent } f
 
 export type EventCheck = { ok: true; event: StoredEvent } | { ok: false; error: FieldError };
 
-// Events from before this or more than a day ahead are clock errors, not history.
-const EARLIEST = Date.parse('2000-01-01T00:00:00Z');
+// History from any year is normal (public rating datasets start in the 1990s); the configured
+// earliest date (EVENTS_EARLIEST, 1970 by default) guards against zero or garbage clocks, and more
+// than a day ahead is a clock error.
+const DEFAULT_EARLIEST = 0;
 const MAX_FUTURE_MS = 86_400_000;
 
 export interface EventRules {
   weights: Record<string, number>;
   allowUnknownTypes: boolean;
+  /** oldest accepted event time, epoch ms (default 1970-01-01) */
+  earliestMs?: number;
 }
 
 export function eventRules(config: Config): EventRules {
@@ -34,7 +38,8 @@ export function checkEvent(input: unknown, rules: EventRules, opts: { assignId?:
   }
   const ms = typeof e.timestamp === 'number' ? e.timestamp : Date.parse(e.timestamp);
   const now = opts.now ?? Date.now();
-  if (!Number.isFinite(ms) || ms < EARLIEST) return { ok: false, error: { field: 'timestamp', message: 'is before 2000-01-01' } };
+  const earliest = rules.earliestMs ?? DEFAULT_EARLIEST;
+  if (!Number.isFinite(ms) || ms < earliest) return { ok: false, error: { field: 'timestamp', message: `is before ${new Date(earliest).toISOString().slice(0, 10)} (EVENTS_EARLIEST)` } };
   if (ms > now + MAX_FUTURE_MS) return { ok: false, error: { field: 'timestamp', message: 'is more than a day in the future' } };
   let eventId = e.event_id;
   if (!eventId) {

@@ -20,8 +20,9 @@ export function attributionKind(eventType: string): 'click' | 'conversion' | 'ac
 }
 
 /**
- * events topic → events-YYYY.MM.DD (by event time), `_id` = event_id with op create, so a replayed
- * event is a 409 no-op. Events that carry a recommendation_id also become click/conversion records
+ * events topic → the event-store bucket of its time (events-YYYY.MM by default), `_id` = event_id
+ * with op create and a claim in the event-id ledger, so a replayed event is a no-op and a copy of an
+ * event_id dated into another bucket is a duplicate too. Events that carry a recommendation_id also become click/conversion records
  * in recommendations-*, tagged with the model that served the list.
  */
 export function eventsTransform(recommendations: RecommendationsRepository, names: Names, rules: EventRules, topic: string): BatchTransform {
@@ -36,11 +37,13 @@ export function eventsTransform(recommendations: RecommendationsRepository, name
       const check = checkEvent(parsed.value, rules);
       if (!check.ok) return void rejected.push({ origin, reason: 'schema', field: check.error.field, message: `${check.error.field} ${check.error.message}` });
       const e = check.event;
+      const bucket = names.eventsIndex(new Date(e.timestamp));
       docs.push({
-        index: names.eventsIndex(new Date(e.timestamp)),
+        index: bucket,
         id: e.event_id,
         op: 'create',
         origin,
+        ledger: { id: e.event_id, bucket },
         doc: { ...e, ingested_at: ingestedAt, source: { topic, partition, offset: Number(m.offset) } },
       });
       if (e.recommendation_id) attributed.push({ origin, event: e });
@@ -53,6 +56,8 @@ export function eventsTransform(recommendations: RecommendationsRepository, name
           id: `attr-${event.event_id}`,
           op: 'create',
           origin,
+          // written with its event only: a copy of the event dated into another bucket adds no second click
+          ledger: { id: event.event_id, bucket: names.eventsIndex(new Date(event.timestamp)) },
           doc: {
             kind: attributionKind(event.event_type),
             recommendation_id: event.recommendation_id,

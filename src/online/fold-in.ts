@@ -4,12 +4,13 @@ import type { FoldInModel, LiveModel } from '../model/live-model.ts';
 import type { Repositories } from '../repositories/index.ts';
 import type { RecentEvent } from '../repositories/events.ts';
 
-const HISTORY = 500;
-const RECENT_ITEMS = 200;
-
 export interface FoldInDeps {
   repos: Pick<Repositories, 'events' | 'items' | 'users'>;
   rules: RatingRules;
+  /** latest events of a user read back for the fold-in */
+  history: number;
+  /** distinct recent items kept on the user document as seen (SEEN_EVENTS_LIMIT) */
+  seen: number;
 }
 
 /**
@@ -17,14 +18,17 @@ export interface FoldInDeps {
  * writes it to that model's users index. The user's history is rated exactly as training rates it
  * (weight, window, decay), so an online vector is the vector a batch run would give the user
  * against the same item factors. Works for users the model never saw (cold start).
- * Returns false when none of the user's items has a factor in this model.
+ * The user document also carries the user's recent items, which the API excludes as seen: it is
+ * written even when no factor can be computed (a factor from training then stays), so a purchase
+ * is excluded within a second for users with and without a factor, with no event-store search on
+ * the request path. Returns false when none of the user's items has a factor in this model.
  */
 export async function foldInAndStore(deps: FoldInDeps, model: LiveModel, fm: FoldInModel, userId: string, fresh: RecentEvent[], now = Date.now()): Promise<boolean> {
   if (fm.modelId !== model.modelId) throw new Error(`fold-in: YᵀY of ${fm.modelId} with the indices of ${model.modelId}`);
   const { repos, rules } = deps;
   // the store's latest events plus those just consumed (not yet searchable), deduplicated by id
   const byId = new Map<string, RecentEvent>();
-  for (const e of await repos.events.latestOfUser(userId, HISTORY, windowStart(rules, now))) byId.set(e.event_id, e);
+  for (const e of await repos.events.latestOfUser(userId, deps.history, windowStart(rules, now))) byId.set(e.event_id, e);
   for (const e of fresh) byId.set(e.event_id, e);
   const ratings = new Map<string, number>();
   const lastSeen = new Map<string, string>();
@@ -33,7 +37,11 @@ export async function foldInAndStore(deps: FoldInDeps, model: LiveModel, fm: Fol
     if (r > 0) ratings.set(e.item_id, (ratings.get(e.item_id) ?? 0) + r);
     if ((lastSeen.get(e.item_id) ?? '') < e.timestamp) lastSeen.set(e.item_id, e.timestamp);
   }
-  if (!ratings.size) return false;
+  const recent = [...lastSeen.keys()].sort((a, b) => lastSeen.get(b)!.localeCompare(lastSeen.get(a)!)).slice(0, deps.seen);
+  if (!ratings.size) {
+    await repos.users.putRecent(model.usersIndex, userId, model.modelId, recent);
+    return false;
+  }
   const found = await repos.items.factors(model.itemsIndex, [...ratings.keys()]);
   const k = fm.factors;
   const factors: number[] = [];
@@ -43,9 +51,11 @@ export async function foldInAndStore(deps: FoldInDeps, model: LiveModel, fm: Fol
     factors.push(...f);
     values.push(ratings.get(itemId)!);
   }
-  if (!values.length) return false;
+  if (!values.length) {
+    await repos.users.putRecent(model.usersIndex, userId, model.modelId, recent);
+    return false;
+  }
   const x = foldInUser(Float32Array.from(factors), fm.yty, Array.from(values, (_, i) => i), values, fm);
-  const recent = [...lastSeen.keys()].sort((a, b) => lastSeen.get(b)!.localeCompare(lastSeen.get(a)!)).slice(0, RECENT_ITEMS);
   await repos.users.put(model.usersIndex, { user_id: userId, model_id: model.modelId, factor: Array.from(x), recent_items: recent, source: 'online', updated_at: new Date().toISOString() });
   return true;
 }

@@ -20,6 +20,8 @@ export interface OnlineService {
 
 /** A swap during a batch makes its users be folded in again against the new model, at most this often. */
 const MAX_MODEL_CHANGES_PER_BATCH = 3;
+/** A user's latest events a fold-in rates (training reads them all; beyond this, old taste barely moves the solve). */
+const FOLD_IN_HISTORY = 500;
 
 /**
  * `recsys online`: its own consumer group on `events`. A batch's events are grouped per user, so a
@@ -36,7 +38,7 @@ export async function startOnline(ctx: AppContext, registry: Registry, opts: { f
   const updated = new Counter({ name: 'recsys_online_user_updates_total', help: 'User factors recomputed by fold-in', labelNames: ['outcome'], ...r });
   const latency = new Histogram({ name: 'recsys_online_event_to_factor_seconds', help: 'From event timestamp in Kafka to the user factor written', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], ...r });
   const resolver = opts.resolver ?? new LiveModelResolver(ctx.repos, names, log);
-  const deps: FoldInDeps = { repos: ctx.repos, rules: ratingRules(config) };
+  const deps: FoldInDeps = { repos: ctx.repos, rules: ratingRules(config), history: FOLD_IN_HISTORY, seen: config.api.seenEventsLimit };
   const defaults = { regularization: config.train.regularization, alpha: config.train.alpha };
   const producer: Producer = createProducer(kafka, 'reliable');
   await producer.connect();

@@ -24,7 +24,7 @@ import type { ServedLog, ServedRecord } from './served-log.ts';
 import type { ListSource, QueryOptions, RecRequest, RecResponse, ScoreKind, ServedItem } from './types.ts';
 
 export interface ServiceDeps {
-  repos: Pick<Repositories, 'items' | 'users' | 'events'>;
+  repos: Pick<Repositories, 'items' | 'users'>;
   names: Names;
   log: Logger;
   live: LiveModelResolver;
@@ -51,17 +51,12 @@ export class RecommendationService {
 
   async forUser(userId: string, req: RecRequest, call: CallContext): Promise<RecResponse> {
     const startedAt = call.startedAt ?? performance.now();
-    const { repos, options } = this.deps;
+    const { repos } = this.deps;
     return this.withModel(async (model) => {
-      const [user, eventItems] = await Promise.all([
-        repos.users.vector(model.usersIndex, userId),
-        req.excludeSeen ? repos.events.latestOfUser(userId, options.seenEventsLimit).then((es) => [...new Set(es.map((e) => e.item_id))]) : Promise.resolve([]),
-      ]);
+      // the one realtime GET of the request: factor + recent items, kept fresh by the fold-in stream
+      const user = await repos.users.vector(model.usersIndex, userId);
       const exclude = new Set(req.exclude);
-      if (req.excludeSeen) {
-        for (const id of user?.recent_items ?? []) exclude.add(id);
-        for (const id of eventItems) exclude.add(id);
-      }
+      if (req.excludeSeen) for (const id of user?.recent_items ?? []) exclude.add(id);
       let personal: ServedItem[] = [];
       let reason: string | undefined;
       if (user?.factor) {

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import cron from 'node-cron';
 import type { AppContext } from '../app/context.ts';
 import { TRAIN_LOCK, TRAIN_LOCK_TTL_MS } from './training-lock.ts';
+import { applyRetention } from '../ingest/event-store.ts';
 import { runTraining, type TrainRunOptions, type TrainRunResult } from './run.ts';
 
 export interface Scheduler {
@@ -28,6 +29,8 @@ export function startScheduler(ctx: AppContext, opts: { cron?: string; lockTtlMs
       return undefined;
     }
     try {
+      // retention first: the run then reads only what the store keeps
+      await applyRetention(ctx).catch((e: Error) => ctx.log.error({ err: e.message }, 'event-store retention failed; training anyway'));
       return await runTraining(ctx, { ...opts.run, trigger: 'schedule' });
     } finally {
       await lock.release();

@@ -10,6 +10,11 @@ export interface SinkDoc {
   op: 'create' | 'index';
   /** position of the source message in its batch, to dead-letter the right one */
   origin: number;
+  /**
+   * Write only if this event id is (or becomes) claimed by this bucket in the dedup ledger
+   * (DocumentWriter): the event doc itself, and docs that exist because of it (its attribution).
+   */
+  ledger?: { id: string; bucket: string };
 }
 
 export interface PermanentFailure {
@@ -21,6 +26,8 @@ export interface PermanentFailure {
 export interface StoreOutcome {
   written: number;
   duplicates: number;
+  /** the docs that were duplicates (a `create` that found its _id taken) */
+  duplicateDocs: SinkDoc[];
   retriedItems: number;
   failures: PermanentFailure[];
 }
@@ -45,7 +52,7 @@ class RetriableItems extends RetryError {
  * fail with comes back as a failure, and a non-retriable whole-request failure is thrown.
  */
 export async function storeAll(es: Client, docs: SinkDoc[], policy: RetryPolicy, log: Logger): Promise<StoreOutcome> {
-  const outcome: StoreOutcome = { written: 0, duplicates: 0, retriedItems: 0, failures: [] };
+  const outcome: StoreOutcome = { written: 0, duplicates: 0, duplicateDocs: [], retriedItems: 0, failures: [] };
   let pending = docs;
   if (!pending.length) return outcome;
   await withRetry(async (attempt) => {
@@ -69,7 +76,10 @@ export async function storeAll(es: Client, docs: SinkDoc[], policy: RetryPolicy,
       const r = Object.values(item)[0]!;
       const doc = pending[i]!;
       if (r.status < 300) outcome.written++;
-      else if (r.status === 409 && doc.op === 'create') outcome.duplicates++;
+      else if (r.status === 409 && doc.op === 'create') {
+        outcome.duplicates++;
+        outcome.duplicateDocs.push(doc);
+      }
       else if (isRetriableItem(r.status, r.error?.type)) retry.push(doc);
       else outcome.failures.push({ origin: doc.origin, reason: r.error?.type ?? `http_${r.status}`, message: r.error?.reason ?? 'rejected by Elasticsearch' });
     });

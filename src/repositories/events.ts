@@ -1,4 +1,5 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
+import { bucketRange } from '../config/buckets.ts';
 import type { Names } from '../config/names.ts';
 import { withRetry, type RetryPolicy } from '../infra/retry.ts';
 import { DEFAULT_SCAN_RETRY, scanPages } from './scan.ts';
@@ -40,7 +41,11 @@ function since(sinceMs: number | undefined): estypes.QueryDslQueryContainer {
 }
 
 /** The event store (events-*): what training and fold-in read from it. Writes go through the ingest sink. */
+const BUCKET_LIST_TTL_MS = 5_000;
+
 export class EventsRepository {
+  private listing?: { at: number; names: Promise<string[]> };
+
   constructor(
     private readonly es: Client,
     private readonly names: Names,
@@ -48,10 +53,40 @@ export class EventsRepository {
     private readonly scanRetry?: Partial<RetryPolicy>,
   ) {}
 
-  /** Every event since `sinceMs` (all when undefined), in pages, for training. */
-  async *scan(sinceMs: number | undefined, pageSize = 10_000): AsyncGenerator<EventRow[]> {
+  /**
+   * The bucket indices holding events at or after `sinceMs` (every bucket when undefined), oldest
+   * first. Any granularity is recognised, so a store half-way through a migration reads whole.
+   */
+  async bucketIndices(sinceMs?: number): Promise<Array<{ index: string; start: number; end: number }>> {
+    // buckets appear once a month (or day/week/year): a few seconds of staleness costs nothing
+    if (!this.listing || Date.now() - this.listing.at > BUCKET_LIST_TTL_MS) {
+      const names = this.es.cat.indices({ index: `${this.names.eventsIndexPrefix}*`, h: ['index'], format: 'json', expand_wildcards: 'open' }).then((rows) => (rows as Array<{ index?: string }>).map((r) => r.index ?? ''));
+      this.listing = { at: Date.now(), names };
+      names.catch(() => (this.listing = undefined));
+    }
+    const rows = (await this.listing.names.catch(() => [] as string[])).map((index) => ({ index }));
+    const out: Array<{ index: string; start: number; end: number }> = [];
+    for (const r of rows) {
+      const range = r.index ? bucketRange(r.index.slice(this.names.eventsIndexPrefix.length)) : undefined;
+      if (range && (sinceMs === undefined || range.end > sinceMs)) out.push({ index: r.index!, start: range.start, end: range.end });
+    }
+    return out.sort((a, b) => a.start - b.start || a.index.localeCompare(b.index));
+  }
+
+  /** The index expression a read since `sinceMs` needs: only the buckets it overlaps. */
+  private async readTarget(sinceMs: number | undefined): Promise<string | undefined> {
+    if (sinceMs === undefined) return this.names.eventsPattern;
+    const buckets = await this.bucketIndices(sinceMs);
+    return buckets.length ? buckets.map((b) => b.index).join(',') : undefined;
+  }
+
+  /** Every event since `sinceMs` (all when undefined), in pages, read by `slices` parallel slices, for training. */
+  async *scan(sinceMs: number | undefined, pageSize = 10_000, slices = 1): AsyncGenerator<EventRow[]> {
+    const index = await this.readTarget(sinceMs);
+    if (!index) return;
     const pages = scanPages(this.es, {
-      index: this.names.eventsPattern,
+      index,
+      slices,
       query: since(sinceMs),
       source: false,
       docvalueFields: ['user_id', 'item_id', 'event_type', 'weight', { field: 'timestamp', format: 'epoch_millis' }],
@@ -101,8 +136,10 @@ export class EventsRepository {
   /** A user's latest `limit` events since `sinceMs`, newest first. */
   async latestOfUser(userId: string, limit: number, sinceMs?: number): Promise<RecentEvent[]> {
     if (limit <= 0) return [];
+    const index = await this.readTarget(sinceMs);
+    if (!index) return [];
     const r = await this.es.search<RecentEvent>({
-      index: this.names.eventsPattern,
+      index,
       ...ALL,
       size: limit,
       query: sinceMs !== undefined ? { bool: { filter: [{ term: { user_id: userId } }, since(sinceMs)] } } : { term: { user_id: userId } },
@@ -111,6 +148,36 @@ export class EventsRepository {
       track_total_hits: false,
     });
     return r.hits.hits.map((h) => h._source!);
+  }
+
+  /** Removes the dedup-ledger claims that name these buckets. */
+  async releaseClaims(indices: string[]): Promise<void> {
+    if (!indices.length || !(await this.es.indices.exists({ index: this.names.eventIds }))) return;
+    // by scan and bulk delete: this Elasticsearch build has no _delete_by_query (no reindex module)
+    await this.es.indices.refresh({ index: this.names.eventIds });
+    for await (const hits of scanPages(this.es, { index: this.names.eventIds, query: { terms: { b: indices } }, source: false, pageSize: 5_000 })) {
+      await withRetry(() => this.es.bulk({ operations: hits.map((h) => ({ delete: { _index: this.names.eventIds, _id: h._id! } })) }), { ...DEFAULT_SCAN_RETRY, label: 'releasing event-id claims' });
+    }
+    await this.es.indices.refresh({ index: this.names.eventIds });
+  }
+
+  /** Deletes whole bucket indices and their entries in the dedup ledger (retention, migration). */
+  async dropBuckets(indices: string[]): Promise<void> {
+    if (!indices.length) return;
+    // ledger first: an entry without its event only makes a replay write the event again
+    await this.releaseClaims(indices);
+    await this.es.indices.delete({ index: indices.join(','), ignore_unavailable: true });
+    this.listing = undefined;
+  }
+
+  /** Every stored event of one bucket index, as stored, in pages (migration). */
+  async *documents(index: string, pageSize = 5_000): AsyncGenerator<Array<{ id: string; doc: Record<string, unknown> }>> {
+    for await (const hits of scanPages<Record<string, unknown>>(this.es, { index, pageSize })) yield hits.map((h) => ({ id: h._id!, doc: h._source! }));
+  }
+
+  async count(index: string): Promise<number> {
+    await this.es.indices.refresh({ index, ignore_unavailable: true });
+    return (await this.es.count({ index, ignore_unavailable: true, allow_no_indices: true })).count;
   }
 
   /** Stored events, after a refresh (progress of a bulk import; not for hot paths). */

@@ -42,7 +42,7 @@ export function createRepositories(es: Client, names: Names): Repositories {
     locks: new LocksRepository(es, names),
     tuning: new TuningRepository(es, names),
     cluster: new ClusterRepository(es),
-    documents: new DocumentWriter(es),
+    documents: new DocumentWriter(es, names),
   };
 }
 

@@ -13,35 +13,73 @@ export interface ScanRequest {
   source?: boolean | string[];
   pageSize?: number;
   retry?: Partial<RetryPolicy>;
+  /** parallel slices of the one point in time (ES `slice`), each its own search_after loop */
+  slices?: number;
 }
 
 /**
  * The one point-in-time scan: pages of hits in _shard_doc order (the cheapest sort), the PIT
- * always closed. Every full read of an index family (ratings, catalogue) goes through it.
+ * always closed. With `slices` > 1 the PIT is read by that many concurrent sliced loops (ES keeps
+ * more than one core busy while Node decodes), their pages yielded as they arrive. Every full read
+ * of an index family (ratings, catalogue) goes through it.
  */
 export async function* scanPages<T>(es: Client, req: ScanRequest): AsyncGenerator<Array<estypes.SearchHit<T>>> {
-  const size = req.pageSize ?? 10_000;
   const policy = { ...DEFAULT_SCAN_RETRY, label: `scan of ${req.index}`, ...req.retry };
   const pit = await withRetry(() => es.openPointInTime({ index: req.index, keep_alive: '2m', ignore_unavailable: true }), policy);
+  const slices = Math.max(1, Math.floor(req.slices ?? 1));
   try {
-    let after: estypes.SortResults | undefined;
-    for (;;) {
-      const r = await withRetry(() => es.search<T>({
-        pit: { id: pit.id, keep_alive: '2m' },
-        size,
-        sort: [{ _shard_doc: 'asc' }],
-        ...(req.query ? { query: req.query } : {}),
-        ...(req.docvalueFields ? { docvalue_fields: req.docvalueFields } : {}),
-        _source: req.source ?? true,
-        track_total_hits: false,
-        ...(after ? { search_after: after } : {}),
-      }), policy);
-      const hits = r.hits.hits;
-      if (hits.length) yield hits;
-      if (hits.length < size) return;
-      after = hits.at(-1)!.sort;
+    if (slices === 1) {
+      yield* slicePages<T>(es, req, pit.id, policy);
+      return;
     }
+    yield* merge(Array.from({ length: slices }, (_, id) => slicePages<T>(es, req, pit.id, policy, { id, max: slices })));
   } finally {
     await es.closePointInTime({ id: pit.id }).catch(() => undefined);
+  }
+}
+
+async function* slicePages<T>(es: Client, req: ScanRequest, pitId: string, policy: RetryPolicy, slice?: { id: number; max: number }): AsyncGenerator<Array<estypes.SearchHit<T>>> {
+  const size = req.pageSize ?? 10_000;
+  let after: estypes.SortResults | undefined;
+  for (;;) {
+    const r = await withRetry(
+      () =>
+        es.search<T>({
+          pit: { id: pitId, keep_alive: '2m' },
+          size,
+          sort: [{ _shard_doc: 'asc' }],
+          ...(slice ? { slice } : {}),
+          ...(req.query ? { query: req.query } : {}),
+          ...(req.docvalueFields ? { docvalue_fields: req.docvalueFields } : {}),
+          _source: req.source ?? true,
+          track_total_hits: false,
+          // only what the caller reads: hits' fields/_source, their sort key and _id
+          filter_path: ['hits.hits._id', 'hits.hits._source', 'hits.hits.fields', 'hits.hits.sort'],
+          ...(after ? { search_after: after } : {}),
+        }),
+      policy,
+    );
+    const hits = r.hits?.hits ?? [];
+    if (hits.length) yield hits;
+    if (hits.length < size) return;
+    after = hits.at(-1)!.sort;
+  }
+}
+
+/** Yields from several generators as their values arrive. */
+async function* merge<T>(gens: Array<AsyncGenerator<T>>): AsyncGenerator<T> {
+  const next = (g: AsyncGenerator<T>, i: number) => g.next().then((r) => ({ r, i }));
+  const pending = new Map(gens.map((g, i) => [i, next(g, i)]));
+  try {
+    while (pending.size) {
+      const { r, i } = await Promise.race(pending.values());
+      if (r.done) pending.delete(i);
+      else {
+        pending.set(i, next(gens[i]!, i));
+        yield r.value;
+      }
+    }
+  } finally {
+    await Promise.all(gens.map((g) => g.return(undefined).catch(() => undefined)));
   }
 }

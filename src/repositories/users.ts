@@ -40,4 +40,10 @@ export class UsersRepository {
   async put(index: string, doc: UserDoc): Promise<void> {
     await this.es.index({ index, id: doc.user_id, document: doc });
   }
+
+  /** The user's recent items only: a factor already there (from training) stays. */
+  async putRecent(index: string, userId: string, modelId: string, recentItems: string[]): Promise<void> {
+    const doc = { user_id: userId, model_id: modelId, recent_items: recentItems, source: 'online', updated_at: new Date().toISOString() };
+    await this.es.update({ index, id: userId, doc, doc_as_upsert: true, retry_on_conflict: 3 });
+  }
 }

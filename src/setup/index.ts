@@ -33,6 +33,7 @@ export async function setup(es: Client, kafka: Kafka, config: Config, names: Nam
     [names.models, 'indices/models.json'],
     [names.locks, 'indices/locks.json'],
     [names.tuning, 'indices/tuning.json'],
+    [names.eventIds, 'indices/event-ids.json'],
   ] as const) {
     const body = loadMapping(file);
     const created = await createIndexIfMissing(es, index, body);

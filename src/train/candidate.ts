@@ -87,7 +87,7 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
 
   progress('read');
   const reader = opts.readRatings ?? (opts.reader === 'composite' ? readRatingsByComposite : readRatingsByScan);
-  const raw = await reader(ctx.repos.events, { rules: ratingRules(config), now });
+  const raw = await reader(ctx.repos.events, { rules: ratingRules(config), now, slices: t.readSlices });
   const rows = filterMinInteractions(raw, t.minUserInteractions, t.minItemInteractions);
   counts['interactions'] = rows.length;
   phase('read_seconds');

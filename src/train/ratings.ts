@@ -9,6 +9,8 @@ export interface RatingsReadOptions {
   rules: RatingRules;
   now?: number;
   pageSize?: number;
+  /** parallel sliced reads of the scan (TRAIN_READ_SLICES) */
+  slices?: number;
 }
 
 export type RatingsReader = (events: EventsRepository, opts: RatingsReadOptions) => Promise<Interaction[]>;
@@ -34,7 +36,7 @@ class PairAccumulator {
 export const readRatingsByScan: RatingsReader = async (events, opts) => {
   const now = opts.now ?? Date.now();
   const acc = new PairAccumulator();
-  for await (const page of events.scan(windowStart(opts.rules, now), opts.pageSize)) {
+  for await (const page of events.scan(windowStart(opts.rules, now), opts.pageSize, opts.slices)) {
     for (const e of page) acc.add(e.userId, e.itemId, rateEvent({ event_type: e.eventType, weight: e.weight }, e.ts, opts.rules, now), e.ts);
   }
   return acc.result();

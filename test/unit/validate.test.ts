@@ -21,7 +21,7 @@ describe('event validation', () => {
     [{ ...ok, user_id: '' }, 'user_id', /fewer than 1/],
     [{ ...ok, item_id: 42 }, 'item_id', /string/],
     [{ ...ok, timestamp: 'last tuesday' }, 'timestamp', /ISO 8601/],
-    [{ ...ok, timestamp: '1999-12-31T00:00:00Z' }, 'timestamp', /before 2000/],
+    [{ ...ok, timestamp: '1969-12-31T23:59:59Z' }, 'timestamp', /before 1970-01-01/],
     [{ ...ok, timestamp: '2027-01-01T00:00:00Z' }, 'timestamp', /future/],
     [{ ...ok, event_type: 'teleport' }, 'event_type', /unknown event type/],
     [{ ...ok, weight: -1 }, 'weight', /must be >= 0/],
@@ -35,6 +35,14 @@ describe('event validation', () => {
       expect(r.error.field).toBe(field);
       expect(r.error.message).toMatch(message);
     }
+  });
+
+  it('accepts history from any year since the configured earliest date', () => {
+    const r = checkEvent({ ...ok, timestamp: '1997-09-20T12:00:00Z' }, rules, { now: NOW });
+    expect(r.ok && r.event.timestamp).toBe('1997-09-20T12:00:00.000Z');
+    expect(checkEvent({ ...ok, timestamp: 0 }, rules, { now: NOW }).ok).toBe(true);
+    const stricter = checkEvent({ ...ok, timestamp: '1997-09-20T12:00:00Z' }, { ...rules, earliestMs: Date.parse('2000-01-01T00:00:00Z') }, { now: NOW });
+    expect(!stricter.ok && stricter.error.message).toMatch(/before 2000-01-01/);
   });
 
   it('accepts unknown types only when configured', () => {
