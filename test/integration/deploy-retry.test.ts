@@ -5,12 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkLoad } from '../../src/repositories/bulk-load.ts';
 import { createRepositories } from '../../src/repositories/index.ts';
 import { modelLifecycle } from '../../src/model/lifecycle.ts';
-import { deployModel, type DeployInput } from '../../src/deploy/index.ts';
+import { deployModel } from '../../src/deploy/index.ts';
 import { createEsClient, LOCAL_ES_URL } from '../../src/infra/clients.ts';
 import { RetriesExhaustedError } from '../../src/infra/retry.ts';
 import { setup } from '../../src/setup/index.ts';
 import { startEsFaultProxy, type FaultProxy } from './es-fault-proxy.ts';
 import { testContext } from './harness.ts';
+import { plantedModel } from './planted.ts';
 
 const ctx = testContext('deployretry');
 const { es, names } = ctx;
@@ -23,21 +24,7 @@ const N_META = 30;
 let proxy: FaultProxy;
 let proxied: typeof ctx;
 
-function planted(modelId: string, seed: number): DeployInput {
-  let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
-  const itemIds = Array.from({ length: N_ITEMS }, (_, i) => `i${i}`);
-  const userIds = Array.from({ length: N_USERS }, (_, u) => `u${u}`);
-  return {
-    modelId,
-    factors: K,
-    itemIds,
-    itemFactors: Float32Array.from({ length: N_ITEMS * K }, () => rnd() || 0.5),
-    userIds,
-    userFactors: Float32Array.from({ length: N_USERS * K }, rnd),
-    lsh: { tables: 2, bits: 4, seed: 3 },
-  };
-}
+const planted = (modelId: string, seed: number) => plantedModel(modelId, seed, { factors: K, items: N_ITEMS, users: N_USERS });
 
 async function allDocs(index: string, fields: string[]): Promise<Map<string, Record<string, unknown>>> {
   await es.indices.refresh({ index });

@@ -1,31 +1,16 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { deployModel, type DeployInput } from '../../src/deploy/index.ts';
+import { deployModel } from '../../src/deploy/index.ts';
 import { modelLifecycle } from '../../src/model/lifecycle.ts';
 import { setup } from '../../src/setup/index.ts';
 import { testContext } from './harness.ts';
 import { waitUntil } from './wait.ts';
+import { plantedModel } from './planted.ts';
 
 const K = 8;
 const N_ITEMS = 400;
 const N_USERS = 40;
 
-function planted(modelId: string, seed: number): DeployInput {
-  let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
-  const itemIds = Array.from({ length: N_ITEMS }, (_, i) => `i${i}`);
-  const userIds = Array.from({ length: N_USERS }, (_, u) => `u${u}`);
-  return {
-    modelId,
-    factors: K,
-    itemIds,
-    itemFactors: Float32Array.from({ length: N_ITEMS * K }, rnd),
-    userIds,
-    userFactors: Float32Array.from({ length: N_USERS * K }, rnd),
-    recentItems: new Map(userIds.map((u, i) => [u, [`i${i}`]])),
-    popularity: new Map(itemIds.map((id, i) => [id, N_ITEMS - i])),
-    lsh: { tables: 4, bits: 6, seed: 3 },
-  };
-}
+const planted = (modelId: string, seed: number) => plantedModel(modelId, seed, { factors: K, items: N_ITEMS, users: N_USERS, lsh: { tables: 4, bits: 6 }, extras: true });
 
 /**
  * Each test deploys into its own prefix (aliases, registry, versions kept), so none depends on

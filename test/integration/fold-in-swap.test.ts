@@ -14,6 +14,7 @@ import { startOnline, type OnlineService } from '../../src/online/service.ts';
 import { setup } from '../../src/setup/index.ts';
 import { testContext } from './harness.ts';
 import { waitUntil } from './wait.ts';
+import { plantedModel } from './planted.ts';
 
 const ctx = testContext('swapfold');
 const { es, names } = ctx;
@@ -22,18 +23,8 @@ const N_ITEMS = 50;
 const producer = new EventProducer(ctx.kafka, names.topics.events);
 let online: OnlineService | undefined;
 
-function planted(modelId: string, seed: number): DeployInput {
-  let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
-  return {
-    modelId,
-    factors: K,
-    itemIds: Array.from({ length: N_ITEMS }, (_, i) => `i${i}`),
-    itemFactors: Float32Array.from({ length: N_ITEMS * K }, rnd),
-    userIds: ['seed-user'],
-    userFactors: Float32Array.from({ length: K }, rnd),
-    lsh: { tables: 2, bits: 4, seed: 1 },
-  };
+function planted(modelId: string, seed: number) {
+  return { ...plantedModel(modelId, seed, { factors: K, items: N_ITEMS, users: 1 }), userIds: ['seed-user'] };
 }
 
 /** What the ALS user step gives for these (item index, rating) pairs against one model. */
