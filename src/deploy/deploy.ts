@@ -1,4 +1,5 @@
 import { gramian } from '../als/index.ts';
+import { filterFieldMappings } from '../catalog/item-fields.ts';
 import type { AppContext } from '../app/context.ts';
 import { modelLifecycle, type ModelLifecycle } from '../model/lifecycle.ts';
 import type { LoadDoc } from '../repositories/bulk-load.ts';
@@ -96,7 +97,7 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     const withFactor = new Set(input.itemIds);
     itemsTotal = input.itemIds.length + [...meta.keys()].filter((id) => !withFactor.has(id)).length;
 
-    await repos.modelIndices.create(modelId, k);
+    await repos.modelIndices.create(modelId, k, filterFieldMappings(ctx.config.api.filterFields));
     t = Date.now();
     await repos.modelIndices.load(modelId, 'items', itemDocs(input, meta, hashers), (n) => opts.onProgress?.('items', n, itemsTotal));
     lap('load_items', t);

@@ -1,4 +1,4 @@
-import type { Client } from '@elastic/elasticsearch';
+import type { Client, estypes } from '@elastic/elasticsearch';
 import type { Names } from '../config/names.ts';
 import { esStatus } from '../infra/es-errors.ts';
 import { loadVersionedIndex } from '../setup/mappings.ts';
@@ -15,15 +15,19 @@ export class ModelIndicesRepository {
     private readonly names: Names,
   ) {}
 
-  /** Creates both indices of a version, tuned for loading. */
-  async create(modelId: string, dims: number): Promise<void> {
+  /**
+   * Creates both indices of a version, tuned for loading. `extraItemProperties` are mapped in the
+   * items index on top of its mapping file (the filter whitelist's fields: filterFieldMappings).
+   */
+  async create(modelId: string, dims: number, extraItemProperties: Record<string, unknown> = {}): Promise<void> {
     for (const [index, file] of [
       [this.names.itemsIndex(modelId), 'versioned/items.json'],
       [this.names.usersIndex(modelId), 'versioned/users.json'],
     ] as const) {
-      const body = loadVersionedIndex(file, dims) as { settings: Record<string, unknown>; mappings: Record<string, unknown> };
+      const body = loadVersionedIndex(file, dims) as { settings: Record<string, unknown>; mappings: { properties: Record<string, unknown> } };
+      if (file === 'versioned/items.json') body.mappings.properties = { ...extraItemProperties, ...body.mappings.properties };
       const { auto_expand_replicas: _a, ...settings } = body.settings;
-      await this.es.indices.create({ index, mappings: body.mappings, settings: { ...settings, ...LOAD_SETTINGS } });
+      await this.es.indices.create({ index, mappings: body.mappings as estypes.MappingTypeMapping, settings: { ...settings, ...LOAD_SETTINGS } });
     }
   }
 
