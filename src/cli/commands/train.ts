@@ -24,6 +24,7 @@ export function printRun(r: TrainRunResult): void {
     }
   }
   if (r.gate) console.log(`gate: ${r.gate.passed ? 'passed' : 'held back'}: ${r.gate.reason}`);
+  if (r.skipped.total) console.log(`skipped ${r.skipped.total} events: ${r.skipped.by_reason.map((b) => `${b.reason} ×${b.count}`).join(', ')}`);
   if (r.deploy) console.log(`deployed ${r.deploy.items} items (${r.deploy.itemsWithFactor} with factors), ${r.deploy.users} users in ${r.deploy.seconds.toFixed(1)} s`);
   console.log(`timings (s): ${Object.entries(r.timings).map(([k, v]) => `${k.replace(/_seconds$/, '')} ${v.toFixed(2)}`).join(', ')}`);
 }
