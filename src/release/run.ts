@@ -28,7 +28,7 @@ export interface TrainRunResult {
   deploy?: DeployReport;
   loss?: number[];
   timings: Record<string, number>;
-  /** counts.skipped_rows: events skipped by the read (refused ids) */
+  /** counts.skipped_rows: events skipped by the read (refused ids); deploy.skippedItems/Users: documents skipped by the deploy */
   counts: Record<string, number>;
   /** what the training read skipped, by reason, with examples (also on the model document) */
   skipped: SkipSummary;

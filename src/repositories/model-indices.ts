@@ -2,7 +2,7 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 import type { Names } from '../config/names.ts';
 import { esStatus } from '../infra/es-errors.ts';
 import { loadVersionedIndex } from '../setup/mappings.ts';
-import { bulkLoad, type LoadDoc } from './bulk-load.ts';
+import { bulkLoad, type BulkLoadOptions, type LoadDoc } from './bulk-load.ts';
 
 // no replicas and no refreshes while loading; serving settings are restored before the swap
 const LOAD_SETTINGS = { refresh_interval: '-1', auto_expand_replicas: 'false', number_of_replicas: 0 } as const;
@@ -31,10 +31,13 @@ export class ModelIndicesRepository {
     }
   }
 
-  /** Loads documents into the items or users index of a version (all-or-nothing). */
-  async load(modelId: string, kind: 'items' | 'users', docs: Iterable<LoadDoc>, onProgress?: (n: number) => void): Promise<number> {
+  /**
+   * Loads documents into the items or users index of a version; returns how many were written.
+   * Refused documents go to `onRefused` (which may throw to fail the load), else fail the load.
+   */
+  async load(modelId: string, kind: 'items' | 'users', docs: Iterable<LoadDoc>, opts: Pick<BulkLoadOptions, 'onProgress' | 'onRefused'> = {}): Promise<number> {
     const index = kind === 'items' ? this.names.itemsIndex(modelId) : this.names.usersIndex(modelId);
-    return bulkLoad(this.es, index, docs, { onProgress });
+    return bulkLoad(this.es, index, docs, opts);
   }
 
   /** Serving settings, a refresh and yellow health: the version can take queries. */

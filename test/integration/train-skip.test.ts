@@ -68,7 +68,9 @@ describe('training skips events with refused ids', () => {
     expect(long.id).toMatch(/^€{64}… \(768 bytes\)$/);
     expect(long.detail).toMatch(/at most 256 bytes/);
 
-    // every user with a valid event has a factor in the live users index
+    // every user with a valid event has a factor in the live users index, and nothing was skipped at deploy
+    expect(r.deploy?.skippedUsers).toBe(0);
+    expect(r.deploy?.skippedItems).toBe(0);
     const validUsers = new Set(data.events.map((e) => e.user_id));
     expect(r.deploy?.users).toBe(validUsers.size);
     await es.indices.refresh({ index: names.usersAlias });
