@@ -108,24 +108,26 @@ export async function bulkLoad(es: Client, index: string, docs: Iterable<LoadDoc
     return p;
   };
 
-  for (const d of docs) {
-    if (failure) break;
-    if (utf8Bytes(d.id) > MAX_ES_ID_BYTES) {
-      try {
+  try {
+    for (const d of docs) {
+      if (failure) break;
+      if (utf8Bytes(d.id) > MAX_ES_ID_BYTES) {
         refuse(d, { status: 400, type: 'id_too_long', reason: `_id is ${utf8Bytes(d.id)} bytes, more than the ${MAX_ES_ID_BYTES} Elasticsearch accepts` });
-      } catch (e) {
-        failure ??= e as Error;
+        continue;
       }
-      continue;
+      batch.push(d);
+      if (batch.length >= chunk) {
+        send(batch);
+        batch = [];
+        if (inFlight.size >= concurrency) await Promise.race(inFlight);
+      }
     }
-    batch.push(d);
-    if (batch.length >= chunk) {
-      send(batch);
-      batch = [];
-      if (inFlight.size >= concurrency) await Promise.race(inFlight);
-    }
+    if (batch.length && !failure) send(batch);
+  } catch (e) {
+    // the documents' source (or onRefused) gave up: no new requests, but the ones in flight are
+    // awaited, so none lands after the caller has cleaned up (a bulk into a deleted index would recreate it)
+    failure ??= e as Error;
   }
-  if (batch.length && !failure) send(batch);
   await Promise.all(inFlight);
   if (failure) throw failure;
   return done;
