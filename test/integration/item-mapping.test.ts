@@ -133,6 +133,15 @@ describe('item mappings do not grow with free-form attributes', () => {
     expect(res.body.error!.message).toContain(field);
   });
 
+  it('an import (the repository upsert) rejects the same rows and writes the others', async () => {
+    const report = await ctx.repos.metadata.upsertItems([{ item_id: 'imp-1', fragile: 'yes' }, { item_id: 'imp-2', color: 'teal' }, { item_id: 'imp-3', price: 'cheap' }]);
+    expect(report.errors.map((e) => ({ index: e.index, target: e.target, field: e.field }))).toEqual([
+      { index: 0, target: 'schema', field: 'fragile' },
+      { index: 2, target: 'schema', field: 'price' },
+    ]);
+    expect(report.upserted).toBe(1);
+  });
+
   it('an undeclared, unlisted attribute may change type between documents: it is not mapped', async () => {
     expect((await call('PUT', '/v1/items', [{ item_id: 'i8', size_cm: 12 }])).status).toBe(200);
     expect((await call('PUT', '/v1/items', [{ item_id: 'i9', size_cm: 'large' }])).status).toBe(200);
