@@ -4,7 +4,7 @@
 
 import { itemDisplaySchema } from '../catalog/item-fields.ts';
 import { EVENT_SCHEMA } from '../events/schema.ts';
-import { ITEM_METADATA_SCHEMA, USER_METADATA_SCHEMA } from '../catalog/metadata.ts';
+import { itemMetadataSchema, USER_METADATA_SCHEMA } from '../catalog/metadata.ts';
 import type { ApiOptions } from './options.ts';
 import type { RecommendationParsers } from './routes/recommendations.ts';
 
@@ -136,7 +136,7 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
         RecommendationRequest: parsers.user.schema('body'),
         Event: event,
         EventsResponse: EVENTS_RESPONSE,
-        ItemMetadata: ITEM_METADATA_SCHEMA as unknown as Json,
+        ItemMetadata: itemMetadataSchema(options.filterFields) as unknown as Json,
         UserMetadata: USER_METADATA_SCHEMA as unknown as Json,
         UpsertReport: UPSERT_REPORT,
       },

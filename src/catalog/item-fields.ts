@@ -40,3 +40,49 @@ export function itemDisplaySchema(): Record<string, object> {
   }
   return out;
 }
+
+/** The filter whitelist (API_FILTER_*_FIELDS): item fields clients may filter on, by filter kind. */
+export interface FilterFieldLists {
+  keyword: readonly string[];
+  boolean: readonly string[];
+  range: readonly string[];
+}
+
+export type FilterKind = keyof FilterFieldLists;
+
+/** How a whitelisted field that is not declared is mapped (matches what each filter kind queries). */
+const FILTER_FIELD_MAPPING: Record<FilterKind, Record<string, unknown>> = {
+  keyword: { type: 'keyword', ignore_above: 256 },
+  boolean: { type: 'boolean' },
+  range: { type: 'float' },
+};
+
+/**
+ * Whitelisted filter fields that are neither declared attributes nor system fields, with their
+ * filter kind. The item indices do not map undeclared attributes (dynamic: false, so a catalogue
+ * cannot grow the mapping without bound); these are the exceptions, mapped explicitly. A field
+ * listed under two kinds is a configuration error.
+ */
+export function whitelistedExtras(fields: FilterFieldLists): Map<string, FilterKind> {
+  const out = new Map<string, FilterKind>();
+  for (const kind of ['keyword', 'boolean', 'range'] as const) {
+    for (const name of fields[kind]) {
+      if (KNOWN_ITEM_FIELDS.includes(name)) continue;
+      const other = out.get(name);
+      if (other && other !== kind) throw new Error(`filter field "${name}" is whitelisted as both ${other} and ${kind}`);
+      out.set(name, kind);
+    }
+  }
+  return out;
+}
+
+/**
+ * The mapping properties the item indices (item-metadata, items-<model_id>) get on top of their
+ * mapping files: one per whitelisted extra field, so it is indexed with the type its filter needs.
+ * Setup applies them to item-metadata, deploy to each new versioned items index.
+ */
+export function filterFieldMappings(fields: FilterFieldLists): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [name, kind] of whitelistedExtras(fields)) out[name] = { ...FILTER_FIELD_MAPPING[kind] };
+  return out;
+}

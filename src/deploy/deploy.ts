@@ -1,8 +1,11 @@
 import { gramian } from '../als/index.ts';
+import { filterFieldMappings } from '../catalog/item-fields.ts';
 import type { AppContext } from '../app/context.ts';
 import { modelLifecycle, type ModelLifecycle } from '../model/lifecycle.ts';
-import type { LoadDoc } from '../repositories/bulk-load.ts';
+import type { LoadDoc, Refusal } from '../repositories/bulk-load.ts';
 import type { Metadata } from '../repositories/items.ts';
+import { idProblem } from '../types/ids.ts';
+import { SkipLog, truncateId, type SkipSummary } from '../types/skipped.ts';
 import { itemDocument, userDocument } from './documents.ts';
 import { chooseModelLsh, ModelHashers } from './lsh-setup.ts';
 
@@ -30,45 +33,117 @@ export interface DeployOptions {
   lifecycle?: ModelLifecycle;
   /** fault point between the load and the swap (tests inject failures here) */
   beforeSwap?: () => Promise<void> | void;
+  /**
+   * How many item (user) documents may be skipped — an id today's rules refuse, a document the
+   * cluster refuses for good — before the deploy fails instead: max(min, fraction × documents).
+   * Default DEFAULT_SKIP_LIMIT. A conflict that hits every document fails as soon as it passes this.
+   */
+  skipLimit?: { min: number; fraction: number };
 }
+
+/** At most max(10, 0.1 %) of a deploy's item or user documents may be skipped. */
+export const DEFAULT_SKIP_LIMIT = { min: 10, fraction: 0.001 } as const;
 
 export interface DeployReport {
   modelId: string;
+  /** item documents in the deployed index */
   items: number;
   itemsWithFactor: number;
+  /** user documents in the deployed index */
   users: number;
+  /** documents skipped instead of failing the deploy (invalid id, refused by the cluster) */
+  skippedItems: number;
+  skippedUsers: number;
+  /** the skips by stage and reason, with examples (also on the model document under deploy.skipped) */
+  skipped: SkipSummary;
   seconds: number;
   timings: Record<string, number>;
   removedVersions: string[];
   previousModelId?: string;
 }
 
-function* itemDocs(input: DeployInput, meta: Map<string, Metadata>, hashers: ModelHashers): Generator<LoadDoc> {
+/**
+ * Skips of one deploy: counted per stage (items / users), and the deploy fails once a stage skips
+ * more than its limit (a share that large is a broken input or mapping, not a few bad rows).
+ */
+class DeploySkips {
+  readonly log = new SkipLog();
+  private readonly limits: Record<'items' | 'users', { limit: number; total: number }>;
+
+  constructor(itemsTotal: number, usersTotal: number, opts: { min: number; fraction: number }) {
+    const limit = (total: number) => ({ limit: Math.max(opts.min, Math.floor(opts.fraction * total)), total });
+    this.limits = { items: limit(itemsTotal), users: limit(usersTotal) };
+  }
+
+  add(stage: 'items' | 'users', reason: string, id: string, detail: string): void {
+    this.log.add(stage, reason, id, detail);
+    const { limit, total } = this.limits[stage];
+    const n = this.log.count(stage);
+    if (n > limit) throw new Error(`${n} of ${total} ${stage} documents skipped (invalid id or refused by the cluster), more than the ${limit} allowed; latest: ${truncateId(id)}: ${reason}: ${detail.slice(0, 300)}`);
+  }
+
+  /** A document the cluster refused for good. */
+  refused(stage: 'items' | 'users') {
+    return (doc: LoadDoc, r: Refusal) => this.add(stage, r.type, doc.id, r.reason);
+  }
+}
+
+function* itemDocs(input: DeployInput, meta: Map<string, Metadata>, hashers: ModelHashers, skips: DeploySkips, skippedFactorRows: number[]): Generator<LoadDoc> {
   const k = input.factors;
   const seen = new Set<string>();
   for (let i = 0; i < input.itemIds.length; i++) {
     const id = input.itemIds[i]!;
     seen.add(id);
+    const problem = idProblem(id);
+    if (problem) {
+      skippedFactorRows.push(i);
+      skips.add('items', 'invalid_id', id, `item_id ${problem}`);
+      continue;
+    }
     const factor = input.itemFactors.subarray(i * k, (i + 1) * k);
     yield { id, doc: itemDocument(input.modelId, id, meta.get(id), factor, hashers, input.popularity?.get(id) ?? 0) };
   }
   // catalogue items the model has no factor for (new items): searchable and usable for backfill
-  for (const [id, m] of meta) if (!seen.has(id)) yield { id, doc: itemDocument(input.modelId, id, m, undefined, hashers, input.popularity?.get(id) ?? 0) };
+  for (const [id, m] of meta) {
+    if (seen.has(id)) continue;
+    const problem = idProblem(id);
+    if (problem) skips.add('items', 'invalid_id', id, `item_id ${problem}`);
+    else yield { id, doc: itemDocument(input.modelId, id, m, undefined, hashers, input.popularity?.get(id) ?? 0) };
+  }
 }
 
-function* userDocs(input: DeployInput): Generator<LoadDoc> {
+function* userDocs(input: DeployInput, skips: DeploySkips): Generator<LoadDoc> {
   const k = input.factors;
   const now = new Date().toISOString();
   for (let u = 0; u < input.userIds.length; u++) {
     const id = input.userIds[u]!;
+    const problem = idProblem(id);
+    if (problem) {
+      skips.add('users', 'invalid_id', id, `user_id ${problem}`);
+      continue;
+    }
     yield { id, doc: userDocument(input.modelId, id, input.userFactors.subarray(u * k, (u + 1) * k), input.recentItems?.get(id), now) };
   }
+}
+
+/** The item factors without the rows that were not deployed (YᵀY must match the served items). */
+function deployedFactors(input: DeployInput, skippedRows: number[], refusedIds: Set<string>): Float32Array {
+  const k = input.factors;
+  const drop = new Set(skippedRows);
+  input.itemIds.forEach((id, i) => refusedIds.has(id) && drop.add(i));
+  if (!drop.size) return input.itemFactors;
+  const out = new Float32Array((input.itemIds.length - drop.size) * k);
+  let r = 0;
+  for (let i = 0; i < input.itemIds.length; i++) if (!drop.has(i)) out.set(input.itemFactors.subarray(i * k, (i + 1) * k), k * r++);
+  return out;
 }
 
 /**
  * Builds items-<id> and users-<id> next to the live pair, then hands the version to the model
  * lifecycle to go live in one alias action. Anything that fails before the swap deletes the
- * half-built indices and records the error; the live model keeps serving throughout.
+ * half-built indices and records the error; the live model keeps serving throughout. A few bad
+ * documents (an id today's rules refuse, a value the mapping cannot hold) are skipped, counted and
+ * recorded instead of failing the deploy; more than the skip limit fails it.
  */
 export async function deployModel(ctx: AppContext, input: DeployInput, opts: DeployOptions = {}): Promise<DeployReport> {
   const { repos, log } = ctx;
@@ -84,6 +159,9 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
   let itemsTotal = 0;
   let itemsWithFactor = 0;
   let lsh;
+  let skips: DeploySkips | undefined;
+  const skippedFactorRows: number[] = [];
+  const refusedItems = new Set<string>();
   try {
     let t = Date.now();
     lsh = chooseModelLsh({ factors: k, itemFactors: input.itemFactors, userFactors: input.userFactors, fixed: input.lsh });
@@ -95,38 +173,64 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     lap('read_metadata', t);
     const withFactor = new Set(input.itemIds);
     itemsTotal = input.itemIds.length + [...meta.keys()].filter((id) => !withFactor.has(id)).length;
+    const sk = (skips = new DeploySkips(itemsTotal, input.userIds.length, opts.skipLimit ?? DEFAULT_SKIP_LIMIT));
+    const refusedItem = sk.refused('items');
 
-    await repos.modelIndices.create(modelId, k);
+    await repos.modelIndices.create(modelId, k, filterFieldMappings(ctx.config.api.filterFields));
     t = Date.now();
-    await repos.modelIndices.load(modelId, 'items', itemDocs(input, meta, hashers), (n) => opts.onProgress?.('items', n, itemsTotal));
+    await repos.modelIndices.load(modelId, 'items', itemDocs(input, meta, hashers, sk, skippedFactorRows), {
+      onProgress: (n) => opts.onProgress?.('items', n, itemsTotal),
+      onRefused: (doc, r) => {
+        refusedItems.add(doc.id);
+        refusedItem(doc, r);
+      },
+    });
     lap('load_items', t);
     t = Date.now();
-    await repos.modelIndices.load(modelId, 'users', userDocs(input), (n) => opts.onProgress?.('users', n, input.userIds.length));
+    await repos.modelIndices.load(modelId, 'users', userDocs(input, sk), { onProgress: (n) => opts.onProgress?.('users', n, input.userIds.length), onRefused: sk.refused('users') });
     lap('load_users', t);
+    if (sk.log.total) log.warn({ modelId, skipped: sk.log.summary().by_reason }, 'deploy skipped documents');
 
     t = Date.now();
     await repos.modelIndices.makeServable(modelId);
     lap('refresh', t);
     const count = await repos.modelIndices.countItems(modelId);
-    if (count !== itemsTotal) throw new Error(`items index holds ${count} docs, expected ${itemsTotal}`);
+    const expected = itemsTotal - sk.log.count('items');
+    if (count !== expected) throw new Error(`items index holds ${count} docs, expected ${expected} (${itemsTotal} less ${sk.log.count('items')} skipped)`);
     itemsWithFactor = await repos.modelIndices.countItems(modelId, true);
     await opts.beforeSwap?.();
   } catch (e) {
     const message = (e as Error).message;
     log.error({ modelId, err: message }, 'deploy failed before the swap; live model untouched');
-    await lifecycle.abandonBuild(modelId, message);
+    await lifecycle.abandonBuild(modelId, message, skips?.log.total ? { skipped: skips.log.summary() } : {});
     throw e;
   }
+  const skipped = skips!.log.summary();
+  const skippedItems = skips!.log.count('items');
+  const skippedUsers = skips!.log.count('users');
+  const users = input.userIds.length - skippedUsers;
 
   const t = Date.now();
   const live = await lifecycle.goLive(modelId, {
     lsh: lsh as unknown as Record<string, unknown>,
     // online fold-in reads YᵀY of exactly these item factors from the model document
-    yty: gramian(input.itemFactors, k),
-    deploy: { items: itemsTotal, items_with_factor: itemsWithFactor, users: input.userIds.length, timings },
+    yty: gramian(deployedFactors(input, skippedFactorRows, refusedItems), k),
+    deploy: { items: itemsTotal - skippedItems, items_with_factor: itemsWithFactor, users, skipped_items: skippedItems, skipped_users: skippedUsers, skipped, timings },
   });
   lap('swap', t);
-  const report: DeployReport = { modelId, items: itemsTotal, itemsWithFactor, users: input.userIds.length, seconds: (Date.now() - started) / 1000, timings, removedVersions: live.removedVersions, previousModelId: live.previousModelId };
+  const report: DeployReport = {
+    modelId,
+    items: itemsTotal - skippedItems,
+    itemsWithFactor,
+    users,
+    skippedItems,
+    skippedUsers,
+    skipped,
+    seconds: (Date.now() - started) / 1000,
+    timings,
+    removedVersions: live.removedVersions,
+    previousModelId: live.previousModelId,
+  };
   log.info(report, 'model deployed and live');
   return report;
 }

@@ -135,10 +135,10 @@ export class ModelLifecycle {
     return { modelId, previousModelId, removedVersions };
   }
 
-  /** A version whose indices were being built failed: its indices go, the record says why. */
-  async abandonBuild(modelId: string, error: string): Promise<void> {
+  /** A version whose indices were being built failed: its indices go, the record says why (and what else the deploy reports, e.g. its skips). */
+  async abandonBuild(modelId: string, error: string, deploy: Record<string, unknown> = {}): Promise<void> {
     await this.indices.remove(modelId).catch(() => undefined);
-    await this.recordFailure(modelId, `deploy: ${error}`, { deploy: { status: 'failed', at: new Date().toISOString() } });
+    await this.recordFailure(modelId, `deploy: ${error}`, { deploy: { ...deploy, status: 'failed', at: new Date().toISOString() } });
   }
 
   /** Makes a kept version live again (rollback or roll forward) with one alias action. */

@@ -9,6 +9,7 @@ import { modelLifecycle, newModelId, type ModelLifecycle } from '../model/lifecy
 import { dataWindow, trainCandidate, type CandidateOptions } from '../train/candidate.ts';
 import { evaluateGate, type GateResult } from '../train/gate.ts';
 import type { RankingMetrics } from '../types/index.ts';
+import { SkipLog, type SkipSummary } from '../types/skipped.ts';
 
 export interface TrainRunOptions extends Omit<CandidateOptions, 'modelId'> {
   trigger?: 'cli' | 'schedule' | 'api' | 'demo' | 'test';
@@ -27,7 +28,10 @@ export interface TrainRunResult {
   deploy?: DeployReport;
   loss?: number[];
   timings: Record<string, number>;
+  /** counts.skipped_rows: events skipped by the read (refused ids); deploy.skippedItems/Users: documents skipped by the deploy */
   counts: Record<string, number>;
+  /** what the training read skipped, by reason, with examples (also on the model document) */
+  skipped: SkipSummary;
   error?: string;
 }
 
@@ -39,9 +43,10 @@ export async function runTraining(ctx: AppContext, opts: TrainRunOptions = {}): 
   const progress = opts.onProgress ?? (() => undefined);
   const timings: Record<string, number> = {};
   const counts: Record<string, number> = {};
+  const skipped = new SkipLog();
   await lifecycle.register({ model_id: modelId, trigger: opts.trigger ?? 'cli', params: { ...alsParams(config.train, opts.params) }, data_window: dataWindow(ctx, now) });
   try {
-    const c = await trainCandidate(ctx, { ...opts, modelId, now, timings, counts });
+    const c = await trainCandidate(ctx, { ...opts, modelId, now, timings, counts, skipped });
     const live = await lifecycle.liveModel();
     const gate = evaluateGate({ candidate: c.metrics, baseline: c.baseline, live: live?.metrics ? { modelId: live.model_id, ndcg: live.metrics.ndcg } : undefined, tolerance: config.train.gateTolerance });
     log.info({ modelId, metrics: c.metrics, baseline: c.baseline, gate }, 'evaluated');
@@ -53,6 +58,7 @@ export async function runTraining(ctx: AppContext, opts: TrainRunOptions = {}): 
       gate,
       loss: c.loss,
       counts,
+      skipped: c.skipped,
       timings: { ...timings },
       artifact: c.artifact,
     }, willDeploy);
@@ -70,11 +76,11 @@ export async function runTraining(ctx: AppContext, opts: TrainRunOptions = {}): 
       timings['deploy_seconds'] = (Date.now() - started) / 1000;
       await lifecycle.annotate(modelId, { timings: { ...timings } });
     }
-    return { modelId, status: deploy ? 'live' : 'candidate', metrics: c.metrics, baseline: c.baseline, gate, deploy, loss: c.loss, timings, counts };
+    return { modelId, status: deploy ? 'live' : 'candidate', metrics: c.metrics, baseline: c.baseline, gate, deploy, loss: c.loss, timings, counts, skipped: c.skipped };
   } catch (e) {
     const error = (e as Error).message;
     log.error({ modelId, err: error }, 'training run failed; live model untouched');
-    await lifecycle.recordFailure(modelId, error, { timings, counts });
-    return { modelId, status: 'failed', error, timings, counts };
+    await lifecycle.recordFailure(modelId, error, { timings, counts, ...(skipped.total ? { skipped: skipped.summary() } : {}) });
+    return { modelId, status: 'failed', error, timings, counts, skipped: skipped.summary() };
   }
 }

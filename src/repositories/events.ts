@@ -97,7 +97,8 @@ export class EventsRepository {
       yield hits.map((h) => {
         const f = h.fields as Record<string, unknown[]>;
         const w = f['weight']?.[0] as number | undefined;
-        return { userId: f['user_id']![0] as string, itemId: f['item_id']![0] as string, eventType: f['event_type']![0] as string, ...(w !== undefined ? { weight: w } : {}), ts: Number(f['timestamp']![0]) };
+        // a document written around ingest may lack a field: '' (no id) is skipped by the reader
+        return { userId: (f['user_id']?.[0] as string | undefined) ?? '', itemId: (f['item_id']?.[0] as string | undefined) ?? '', eventType: (f['event_type']?.[0] as string | undefined) ?? '', ...(w !== undefined ? { weight: w } : {}), ts: Number(f['timestamp']?.[0]) };
       });
     }
   }

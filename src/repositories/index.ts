@@ -2,6 +2,7 @@
 // setup/teardown. Each query is written once here; domain modules ask these, never the client.
 
 import type { Client } from '@elastic/elasticsearch';
+import type { FilterFieldLists } from '../catalog/item-fields.ts';
 import type { Names } from '../config/names.ts';
 import { ClusterRepository } from './cluster.ts';
 import { DocumentWriter } from './documents.ts';
@@ -29,10 +30,15 @@ export interface Repositories {
   metadata: MetadataRepository;
 }
 
-export function createRepositories(es: Client, names: Names): Repositories {
+export interface RepositoryOptions {
+  /** the filter whitelist (config.api.filterFields): item metadata upserts type-check it */
+  filterFields?: FilterFieldLists;
+}
+
+export function createRepositories(es: Client, names: Names, opts: RepositoryOptions = {}): Repositories {
   const modelIndices = new ModelIndicesRepository(es, names);
   return {
-    metadata: new MetadataRepository(es, names, modelIndices),
+    metadata: new MetadataRepository(es, names, modelIndices, opts.filterFields),
     events: new EventsRepository(es, names),
     items: new ItemsRepository(es, names),
     users: new UsersRepository(es),

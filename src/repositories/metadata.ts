@@ -6,6 +6,7 @@
 // factor. Users go to user-metadata only.
 
 import type { Client, estypes } from '@elastic/elasticsearch';
+import type { FilterFieldLists } from '../catalog/item-fields.ts';
 import { checkMetadata, type ItemMetadata, type UserMetadata } from '../catalog/metadata.ts';
 import type { Names } from '../config/names.ts';
 import { isRetriableItem, RetriesExhaustedError, RetryError, withRetry, type RetryPolicy } from '../infra/retry.ts';
@@ -45,6 +46,8 @@ export class MetadataRepository {
     private readonly es: Client,
     private readonly names: Names,
     private readonly modelIndices: ModelIndicesRepository,
+    /** the filter whitelist the item mappings are built from: whitelisted attributes are type-checked */
+    private readonly filterFields?: FilterFieldLists,
   ) {}
 
   /**
@@ -54,7 +57,7 @@ export class MetadataRepository {
   async upsertItems(items: ReadonlyArray<ItemMetadata | Record<string, unknown>>, opts: UpsertOptions = {}): Promise<UpsertReport> {
     const modelId = (await this.modelIndices.aliasedModelIds()).at(-1);
     const live = modelId ? { index: this.names.itemsIndex(modelId), modelId } : null;
-    return upsert(this.es, 'items', this.names.itemMetadata, 'item_id', items, opts, live);
+    return upsert(this.es, 'items', this.names.itemMetadata, 'item_id', items, opts, live, this.filterFields);
   }
 
   /** Upserts user metadata into user-metadata (same contract as upsertItems). */
@@ -73,6 +76,7 @@ async function upsert(
   docs: ReadonlyArray<Doc>,
   opts: UpsertOptions,
   live: { index: string; modelId: string } | null,
+  filterFields?: FilterFieldLists,
 ): Promise<UpsertReport> {
   const report: UpsertReport = {
     documents: docs.length,
@@ -82,7 +86,7 @@ async function upsert(
     errors: [],
   };
   const invalid = new Set<number>();
-  for (const e of checkMetadata(kind, docs as unknown[])) {
+  for (const e of checkMetadata(kind, docs as unknown[], filterFields)) {
     invalid.add(e.index);
     const id = docs[e.index]?.[idField];
     report.errors.push({ index: e.index, ...(typeof id === 'string' ? { id } : {}), target: 'schema', field: e.field, message: e.message });

@@ -1,8 +1,8 @@
-import type { Client } from '@elastic/elasticsearch';
+import type { Client, estypes } from '@elastic/elasticsearch';
 import type { Names } from '../config/names.ts';
 import { esStatus } from '../infra/es-errors.ts';
 import { loadVersionedIndex } from '../setup/mappings.ts';
-import { bulkLoad, type LoadDoc } from './bulk-load.ts';
+import { bulkLoad, type BulkLoadOptions, type LoadDoc } from './bulk-load.ts';
 
 // no replicas and no refreshes while loading; serving settings are restored before the swap
 const LOAD_SETTINGS = { refresh_interval: '-1', auto_expand_replicas: 'false', number_of_replicas: 0 } as const;
@@ -15,22 +15,29 @@ export class ModelIndicesRepository {
     private readonly names: Names,
   ) {}
 
-  /** Creates both indices of a version, tuned for loading. */
-  async create(modelId: string, dims: number): Promise<void> {
+  /**
+   * Creates both indices of a version, tuned for loading. `extraItemProperties` are mapped in the
+   * items index on top of its mapping file (the filter whitelist's fields: filterFieldMappings).
+   */
+  async create(modelId: string, dims: number, extraItemProperties: Record<string, unknown> = {}): Promise<void> {
     for (const [index, file] of [
       [this.names.itemsIndex(modelId), 'versioned/items.json'],
       [this.names.usersIndex(modelId), 'versioned/users.json'],
     ] as const) {
-      const body = loadVersionedIndex(file, dims) as { settings: Record<string, unknown>; mappings: Record<string, unknown> };
+      const body = loadVersionedIndex(file, dims) as { settings: Record<string, unknown>; mappings: { properties: Record<string, unknown> } };
+      if (file === 'versioned/items.json') body.mappings.properties = { ...extraItemProperties, ...body.mappings.properties };
       const { auto_expand_replicas: _a, ...settings } = body.settings;
-      await this.es.indices.create({ index, mappings: body.mappings, settings: { ...settings, ...LOAD_SETTINGS } });
+      await this.es.indices.create({ index, mappings: body.mappings as estypes.MappingTypeMapping, settings: { ...settings, ...LOAD_SETTINGS } });
     }
   }
 
-  /** Loads documents into the items or users index of a version (all-or-nothing). */
-  async load(modelId: string, kind: 'items' | 'users', docs: Iterable<LoadDoc>, onProgress?: (n: number) => void): Promise<number> {
+  /**
+   * Loads documents into the items or users index of a version; returns how many were written.
+   * Refused documents go to `onRefused` (which may throw to fail the load), else fail the load.
+   */
+  async load(modelId: string, kind: 'items' | 'users', docs: Iterable<LoadDoc>, opts: Pick<BulkLoadOptions, 'onProgress' | 'onRefused'> = {}): Promise<number> {
     const index = kind === 'items' ? this.names.itemsIndex(modelId) : this.names.usersIndex(modelId);
-    return bulkLoad(this.es, index, docs, { onProgress });
+    return bulkLoad(this.es, index, docs, opts);
   }
 
   /** Serving settings, a refresh and yellow health: the version can take queries. */

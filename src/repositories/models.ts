@@ -1,6 +1,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Names } from '../config/names.ts';
 import type { ModelStatus, RankingMetrics } from '../types/index.ts';
+import type { SkipSummary } from '../types/skipped.ts';
 import { esStatus } from '../infra/es-errors.ts';
 
 /** The registry document of one training run / model version (index `models`, _id = model_id). */
@@ -17,6 +18,8 @@ export interface ModelDoc {
   params?: Record<string, unknown>;
   data_window?: Record<string, unknown>;
   counts?: Record<string, number>;
+  /** rows the training read skipped (events with refused ids): by reason, with examples */
+  skipped?: SkipSummary;
   timings?: Record<string, number>;
   metrics?: RankingMetrics;
   baseline_metrics?: RankingMetrics;

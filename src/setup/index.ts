@@ -3,6 +3,7 @@ import type { Kafka } from 'kafkajs';
 import type { Config } from '../config/index.ts';
 import type { Names } from '../config/names.ts';
 import type { Logger } from '../infra/logger.ts';
+import { filterFieldMappings } from '../catalog/item-fields.ts';
 import { loadMapping, loadTemplate } from './mappings.ts';
 import { esErrorType } from '../infra/es-errors.ts';
 
@@ -27,6 +28,8 @@ export async function setup(es: Client, kafka: Kafka, config: Config, names: Nam
     report.templates.push(name);
   }
 
+  // the filter whitelist's undeclared fields, mapped explicitly (the item indices map nothing dynamically)
+  const filterMappings = filterFieldMappings(config.api.filterFields);
   for (const [index, file] of [
     [names.itemMetadata, 'indices/item-metadata.json'],
     [names.userMetadata, 'indices/user-metadata.json'],
@@ -36,11 +39,18 @@ export async function setup(es: Client, kafka: Kafka, config: Config, names: Nam
     [names.eventIds, 'indices/event-ids.json'],
   ] as const) {
     const body = loadMapping(file);
+    const mappings = body['mappings'] as { properties: Record<string, unknown> };
+    if (index === names.itemMetadata) mappings.properties = { ...filterMappings, ...mappings.properties };
     const created = await createIndexIfMissing(es, index, body);
     (created ? report.indicesCreated : report.indicesExisting).push(index);
-    // an existing index picks up fields added to its mapping file since it was created
-    if (!created) await es.indices.putMapping({ index, ...(body['mappings'] as object) });
+    // An existing index picks up fields added to its mapping file (and to the filter whitelist)
+    // since it was created, and its `dynamic` setting; dynamic templates no longer in the file go.
+    if (!created) await putMapping(es, index, { dynamic_templates: [], ...mappings });
   }
+  // The deployed items-<model_id> indices: created by deploy from versioned/items.json, they get
+  // the same switch (no dynamic mapping) and whitelist fields, so the live one stops growing now,
+  // not at the next deploy. Documents stored before a field was mapped are indexed by the next deploy.
+  await putMapping(es, names.itemsPattern, { dynamic: false, dynamic_templates: [], properties: filterMappings });
 
   const admin = kafka.admin();
   await admin.connect();
@@ -67,6 +77,16 @@ export async function setup(es: Client, kafka: Kafka, config: Config, names: Nam
   }
   log.info(report, 'setup done');
   return report;
+}
+
+/** putMapping with the index named in the error (e.g. a whitelisted field already mapped with another type). */
+async function putMapping(es: Client, index: string, mappings: Record<string, unknown>): Promise<void> {
+  try {
+    await es.indices.putMapping({ index, allow_no_indices: true, expand_wildcards: 'open', ...mappings });
+  } catch (e) {
+    const reason = (e as { meta?: { body?: { error?: { reason?: string } } } }).meta?.body?.error?.reason ?? (e as Error).message;
+    throw new Error(`setup: the mapping of ${index} cannot be updated: ${reason}`, { cause: e });
+  }
 }
 
 export async function createIndexIfMissing(es: Client, index: string, body: Record<string, unknown>): Promise<boolean> {

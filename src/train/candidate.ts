@@ -8,6 +8,7 @@ import { ratingRules } from '../events/rating.ts';
 import { buildCsr, trainAls } from '../als/index.ts';
 import { saveArtifact } from '../model/artifacts.ts';
 import type { AlsModel, AlsParams, RankingMetrics } from '../types/index.ts';
+import { SkipLog, type SkipSummary } from '../types/skipped.ts';
 import { alsScorer, evaluateRanking, popularityBaseline, randomSplit, splitToMatrices, temporalSplit, type Interaction } from './evaluate/index.ts';
 import { filterMinInteractions, readRatingsByComposite, readRatingsByScan, type RatingsReader } from './ratings.ts';
 
@@ -27,6 +28,8 @@ export interface CandidateOptions {
   /** filled as phases finish, so a failed run still records how far it got */
   timings?: Record<string, number>;
   counts?: Record<string, number>;
+  /** where skipped rows are counted (events with refused ids), filled as the read goes */
+  skipped?: SkipLog;
 }
 
 export interface Candidate {
@@ -42,6 +45,8 @@ export interface Candidate {
   artifact: string;
   counts: Record<string, number>;
   timings: Record<string, number>;
+  /** rows skipped instead of failing the run (counts.skipped_rows is their total) */
+  skipped: SkipSummary;
 }
 
 const RECENT_PER_USER = 200;
@@ -79,6 +84,7 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   const now = opts.now ?? Date.now();
   const timings = opts.timings ?? {};
   const counts = opts.counts ?? {};
+  const skipped = opts.skipped ?? new SkipLog();
   let phaseStart = Date.now();
   const phase = (name: string) => {
     timings[name] = (Date.now() - phaseStart) / 1000;
@@ -87,7 +93,9 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
 
   progress('read');
   const reader = opts.readRatings ?? (opts.reader === 'composite' ? readRatingsByComposite : readRatingsByScan);
-  const raw = await reader(ctx.repos.events, { rules: ratingRules(config), now, slices: t.readSlices });
+  const raw = await reader(ctx.repos.events, { rules: ratingRules(config), now, slices: t.readSlices, skipped });
+  counts['skipped_rows'] = skipped.total;
+  if (skipped.total) ctx.log.warn({ modelId: opts.modelId, skipped: skipped.summary().by_reason }, 'events with refused ids skipped');
   const rows = filterMinInteractions(raw, t.minUserInteractions, t.minItemInteractions);
   counts['interactions'] = rows.length;
   phase('read_seconds');
@@ -143,5 +151,6 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
     artifact,
     counts,
     timings,
+    skipped: skipped.summary(),
   };
 }

@@ -1,8 +1,12 @@
 // Reading implicit ratings from the event store: every event in the training window rated by the
-// one rating definition (events/rating.ts) and summed per (user, item).
+// one rating definition (events/rating.ts) and summed per (user, item). Events whose user or item
+// id today's id rules refuse (stored before validation was tightened, or written into ES directly)
+// are skipped and counted, never trained on: their ids could not be deployed or served.
 
 import { DAY_MIDPOINT_MS, decay, rateEvent, typeWeight, windowStart, type RatingRules } from '../events/rating.ts';
 import type { EventsRepository } from '../repositories/events.ts';
+import { idProblem } from '../types/ids.ts';
+import type { SkipLog } from '../types/skipped.ts';
 import type { Interaction } from './evaluate/index.ts';
 
 export interface RatingsReadOptions {
@@ -11,6 +15,8 @@ export interface RatingsReadOptions {
   pageSize?: number;
   /** parallel sliced reads of the scan (TRAIN_READ_SLICES) */
   slices?: number;
+  /** where skipped events are counted (stage "events"); they are skipped either way */
+  skipped?: SkipLog;
 }
 
 export type RatingsReader = (events: EventsRepository, opts: RatingsReadOptions) => Promise<Interaction[]>;
@@ -18,7 +24,14 @@ export type RatingsReader = (events: EventsRepository, opts: RatingsReadOptions)
 class PairAccumulator {
   private readonly pairs = new Map<string, Interaction & { lastMs: number }>();
 
-  add(userId: string, itemId: string, weight: number, ts: number): void {
+  constructor(private readonly skipped?: SkipLog) {}
+
+  /** One event (or a bucket of `events` events) of a pair; refused ids are skipped and counted. */
+  add(userId: string, itemId: string, weight: number, ts: number, events = 1): void {
+    const userProblem = idProblem(userId);
+    if (userProblem) return this.skipped?.add('events', 'invalid_user_id', userId, `user_id ${userProblem}`, events);
+    const itemProblem = idProblem(itemId);
+    if (itemProblem) return this.skipped?.add('events', 'invalid_item_id', itemId, `item_id ${itemProblem}`, events);
     const key = `${userId}\u0000${itemId}`;
     const p = this.pairs.get(key);
     if (p) {
@@ -35,7 +48,7 @@ class PairAccumulator {
 /** Point-in-time scan of the window, rated and aggregated in Node (what training uses). */
 export const readRatingsByScan: RatingsReader = async (events, opts) => {
   const now = opts.now ?? Date.now();
-  const acc = new PairAccumulator();
+  const acc = new PairAccumulator(opts.skipped);
   for await (const page of events.scan(windowStart(opts.rules, now), opts.pageSize, opts.slices)) {
     for (const e of page) acc.add(e.userId, e.itemId, rateEvent({ event_type: e.eventType, weight: e.weight }, e.ts, opts.rules, now), e.ts);
   }
@@ -49,11 +62,11 @@ export const readRatingsByScan: RatingsReader = async (events, opts) => {
  */
 export const readRatingsByComposite: RatingsReader = async (events, opts) => {
   const now = opts.now ?? Date.now();
-  const acc = new PairAccumulator();
+  const acc = new PairAccumulator(opts.skipped);
   for await (const page of events.pairBuckets(windowStart(opts.rules, now), opts.rules.halfLifeDays > 0, opts.pageSize)) {
     for (const b of page) {
       const w = b.explicitSum + (b.count - b.explicitCount) * (typeWeight(b.eventType, opts.rules.weights) ?? 1);
-      acc.add(b.userId, b.itemId, w * (b.day !== undefined ? decay(opts.rules, now, b.day + DAY_MIDPOINT_MS) : 1), b.lastTs);
+      acc.add(b.userId, b.itemId, w * (b.day !== undefined ? decay(opts.rules, now, b.day + DAY_MIDPOINT_MS) : 1), b.lastTs, b.count);
     }
   }
   return acc.result();

@@ -4,6 +4,9 @@
 
 export const MAX_ID_BYTES = 256;
 
+/** Elasticsearch's own _id limit: a longer _id fails the whole bulk request it is in. */
+export const MAX_ES_ID_BYTES = 512;
+
 /** JSON schema of a user/item id: no leading/trailing blanks, 1..256 UTF-8 bytes (the ajv keyword `maxUtf8Bytes`). */
 export const ID_SCHEMA = { type: 'string', minLength: 1, maxLength: MAX_ID_BYTES, maxUtf8Bytes: MAX_ID_BYTES, pattern: '^\\S(.*\\S)?$' } as const;
 

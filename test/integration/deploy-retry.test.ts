@@ -131,24 +131,35 @@ describe('retries against a rejecting cluster', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
-  it('a non-retriable item (mapping conflict) fails the deploy at once, 429s in the same request notwithstanding', async () => {
-    // A real mapping conflict: item-metadata maps unknown fields dynamically, so it stores `lsh` as
-    // an object; in items-<model_id> lsh is a keyword (the LSH bucket terms), and a catalogue item
-    // without a factor keeps its metadata's lsh. Its chunk also gets retriable 429 items.
-    await es.index({ index: names.itemMetadata, id: 'broken', document: { item_id: 'broken', lsh: { not: 'a term' } }, refresh: true });
-    let sentBroken = 0;
+  it('a mapping conflict that hits more documents than the skip limit fails the deploy at once, 429s in the same request notwithstanding', async () => {
+    // A real mapping conflict: item-metadata does not map undeclared fields, so it keeps `lsh` as
+    // an object in _source; in items-<model_id> lsh is a keyword (the LSH bucket terms), and a
+    // catalogue item without a factor keeps its metadata's lsh. 30 such items: more than the
+    // max(10, 0.1 %) a deploy may skip. Their chunk also gets retriable 429 items.
+    const broken = Array.from({ length: 30 }, (_, j) => `broken${j}`);
+    await es.bulk({ refresh: true, operations: broken.flatMap((id) => [{ index: { _index: names.itemMetadata, _id: id } }, { item_id: id, lsh: { not: 'a term' } }]) });
+    const sent = new Map<string, number>();
     try {
-      proxy.reset({ item: (_n, i) => i % 5 === 2, onBulk: (_n, body) => void (sentBroken += body.includes('"_id":"broken"') ? 1 : 0) });
+      proxy.reset({
+        item: (_n, i) => i % 5 === 2,
+        onBulk: (_n, body) => {
+          for (const id of broken) if (body.includes(`"_id":"${id}"`)) sent.set(id, (sent.get(id) ?? 0) + 1);
+        },
+      });
       const started = Date.now();
-      await expect(deployModel(proxied, planted('mconflict', 2))).rejects.toThrow(/rejected a document: (document_parsing_exception|mapper_parsing_exception)/);
-      expect(sentBroken).toBe(1); // sent once, not retried
+      await expect(deployModel(proxied, planted('mconflict', 2))).rejects.toThrow(/items documents skipped .*more than the 10 allowed.*(document_parsing_exception|mapper_parsing_exception)/);
+      // refused documents are never retried; the load stopped once the limit was passed
+      expect([...sent.values()].every((n) => n === 1)).toBe(true);
+      expect(sent.size).toBeGreaterThan(10);
       expect(proxy.stats.itemsRejected).toBeGreaterThan(0);
       expect(Date.now() - started).toBeLessThan(60_000);
-      expect((await ctx.repos.models.get('mconflict'))?.status).toBe('failed');
+      const doc = await ctx.repos.models.get('mconflict');
+      expect(doc?.status).toBe('failed');
+      expect((doc?.deploy as { skipped?: { total: number } } | undefined)?.skipped?.total).toBe(11);
       expect(await modelLifecycle(ctx).liveModelId()).toBe('mretry');
       expect(await es.indices.exists({ index: names.itemsIndex('mconflict') })).toBe(false);
     } finally {
-      await es.delete({ index: names.itemMetadata, id: 'broken', refresh: true });
+      await es.bulk({ refresh: true, operations: broken.map((id) => ({ delete: { _index: names.itemMetadata, _id: id } })) });
     }
   });
 });

@@ -27,6 +27,27 @@ describe('metadata schemas', () => {
     expect(e).toMatchObject({ index: 1, field });
     expect(e!.message).toMatch(message);
   });
+
+  // a shop whitelists undeclared attributes as filters: they are typed like their mapping
+  const whitelist = { keyword: ['category', 'color'], boolean: ['available', 'fragile'], range: ['price', 'weight_kg'] };
+
+  it('accepts whitelisted extras of their filter type (keyword: a string or strings)', () => {
+    expect(checkMetadata('items', [{ item_id: 'a', color: 'red', fragile: true, weight_kg: 1.5 }, { item_id: 'b', color: ['red', 'blue'] }], whitelist)).toEqual([]);
+  });
+
+  it.each([
+    [{ item_id: 'a', color: 5 }, 'color', /keyword filter field/],
+    [{ item_id: 'a', color: [1] }, 'color', /keyword filter field/],
+    [{ item_id: 'a', fragile: 'yes' }, 'fragile', /boolean filter field/],
+    [{ item_id: 'a', weight_kg: 'heavy' }, 'weight_kg', /range filter field/],
+    [{ item_id: 'a', price: 'cheap' }, 'price', /number/],
+  ])('with a whitelist, rejects %j at %s', (doc, field, message) => {
+    const [e] = checkMetadata('items', [doc], whitelist);
+    expect(e).toMatchObject({ index: 0, field });
+    expect(e!.message).toMatch(message);
+    // without the whitelist an undeclared attribute may be any scalar
+    if (field !== 'price' && !Array.isArray((doc as Record<string, unknown>)[field])) expect(checkMetadata('items', [doc])).toEqual([]);
+  });
 });
 
 describe('OpenAPI document', () => {

@@ -16,7 +16,7 @@ export function catalogRoutes(metadata: MetadataRepository, options: ApiOptions,
     r.put(`/v1/${kind}`, endpoint(`put_${kind}`), ...authThenBody, async (req, res) => {
       noQueryParams(req);
       const list = batchOf(jsonBody(req), kind, options.maxBatch);
-      const errors = checkMetadata(kind, list);
+      const errors = checkMetadata(kind, list, options.filterFields);
       if (errors.length) {
         const first = errors[0]!;
         res.status(400).json({

@@ -24,7 +24,9 @@ export function printRun(r: TrainRunResult): void {
     }
   }
   if (r.gate) console.log(`gate: ${r.gate.passed ? 'passed' : 'held back'}: ${r.gate.reason}`);
+  if (r.skipped.total) console.log(`skipped ${r.skipped.total} events: ${r.skipped.by_reason.map((b) => `${b.reason} ×${b.count}`).join(', ')}`);
   if (r.deploy) console.log(`deployed ${r.deploy.items} items (${r.deploy.itemsWithFactor} with factors), ${r.deploy.users} users in ${r.deploy.seconds.toFixed(1)} s`);
+  if (r.deploy?.skipped.total) console.log(`deploy skipped ${r.deploy.skippedItems} items, ${r.deploy.skippedUsers} users: ${r.deploy.skipped.by_reason.map((b) => `${b.stage} ${b.reason} ×${b.count}`).join(', ')}`);
   console.log(`timings (s): ${Object.entries(r.timings).map(([k, v]) => `${k.replace(/_seconds$/, '')} ${v.toFixed(2)}`).join(', ')}`);
 }
 
@@ -115,6 +117,7 @@ export function registerTrainCommands(program: Command): void {
         );
         for (const b of bars.values()) b.stop();
         console.log(`model ${r.modelId} live: ${r.items} items, ${r.users} users in ${r.seconds.toFixed(1)} s (previous: ${r.previousModelId ?? 'none'})`);
+        if (r.skipped.total) console.log(`skipped ${r.skippedItems} items, ${r.skippedUsers} users: ${r.skipped.by_reason.map((b) => `${b.stage} ${b.reason} ×${b.count}`).join(', ')}`);
       } finally {
         await ctx.close();
       }
