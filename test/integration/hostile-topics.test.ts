@@ -127,3 +127,25 @@ describe('recommendations topic: only served records made now, by the API, are s
     expect((await es.count({ index: names.recommendationsPattern })).count).toBe(1);
   });
 });
+
+describe('events topic: attribution records cannot open an index for any day either', () => {
+  it('an event from 2001 carrying a recommendation_id is stored as history, but no recommendations-2001.01.01 is created; a click now is attributed', async () => {
+    const { ctx, defer } = await freshDeployment('htattr');
+    const { es, names } = ctx;
+    const producer = await withIngest(ctx, defer);
+    const old = { event_id: 'old-click', user_id: 'u1', item_id: 'i1', event_type: 'click', timestamp: '2001-01-01T00:00:00.000Z', recommendation_id: randomUUID() };
+    const recent = { event_id: 'new-click', user_id: 'u2', item_id: 'i2', event_type: 'purchase', timestamp: new Date().toISOString(), recommendation_id: randomUUID() };
+    await producer.send({ topic: names.topics.events, acks: -1, messages: [old, recent].map((e, i) => ({ key: e.user_id, value: JSON.stringify(e), partition: i })) });
+
+    await waitUntil('both events stored', async () => (await storedEvents(ctx)) === 2, 90_000);
+    await waitForGroupCommittedToEnd(ctx.kafka, names.groups.ingest, names.topics.events, 90_000);
+    expect(await readDlq(ctx)).toHaveLength(0);
+    // the old event is history like any other (events from 2000 on are accepted)
+    expect((await es.get({ index: names.eventsIndex(new Date(old.timestamp)), id: old.event_id })).found).toBe(true);
+    // the recent one is attributed (no served record known: model "unknown"), in today's index only
+    const attr = await es.get<{ kind: string; model_id: string }>({ index: names.recommendationsIndex(new Date(recent.timestamp)), id: `attr-${recent.event_id}` });
+    expect(attr._source).toMatchObject({ kind: 'conversion', model_id: 'unknown' });
+    const indices = Object.keys(await es.indices.get({ index: `${names.prefix}recommendations-*`, allow_no_indices: true, expand_wildcards: 'all' }));
+    expect(indices).toEqual([names.recommendationsIndex(new Date(recent.timestamp))]);
+  });
+});
