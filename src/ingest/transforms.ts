@@ -5,7 +5,7 @@ import type { SinkDoc } from '../repositories/bulk-store.ts';
 import type { BatchTransform, Rejection } from './sink.ts';
 import { checkEvent, type EventRules } from '../events/validate.ts';
 import type { StoredEvent } from '../events/schema.ts';
-import { checkServedRecord } from '../events/served-record.ts';
+import { checkServedRecord, SERVED_MAX_AGE_MS } from '../events/served-record.ts';
 import { parseJsonBounded, type JsonParse } from '../infra/json.ts';
 
 function parseJson(message: KafkaMessage): JsonParse {
@@ -46,7 +46,10 @@ export function eventsTransform(recommendations: RecommendationsRepository, name
         ledger: { id: e.event_id, bucket },
         doc: { ...e, ingested_at: ingestedAt, source: { topic, partition, offset: Number(m.offset) } },
       });
-      if (e.recommendation_id) attributed.push({ origin, event: e });
+      // an action on a served list is as recent as the lists the sink still accepts: an older one
+      // (an event from 2001 with a recommendation_id) is history, not an attribution, and would
+      // create a recommendations index for its day
+      if (e.recommendation_id && Date.parse(e.timestamp) >= Date.now() - SERVED_MAX_AGE_MS) attributed.push({ origin, event: e });
     });
     if (attributed.length) {
       const models = await recommendations.servedBy(attributed.map((a) => a.event.recommendation_id!));
