@@ -13,6 +13,7 @@ import { setup } from '../../src/setup/index.ts';
 import { testContext } from './harness.ts';
 import { startTcpProxy } from './tcp-proxy.ts';
 import { waitUntil } from './wait.ts';
+import { startOnline } from '../../src/online/service.ts';
 
 // A planted model: known item/user factors and catalogue, deployed with the real deployModel; every
 // personalised answer of the API is checked against brute force over the same numbers.
@@ -460,13 +461,13 @@ describe('served lists and events through Kafka', () => {
     const [click] = await find({ bool: { filter: [{ term: { recommendation_id: rec.recommendation_id } }, { term: { kind: 'click' } }] } });
     expect(click).toMatchObject({ model_id: MODEL, item_id: clicked, event_type: 'click' });
 
-    // the clicked item now counts as seen for u42
-    await waitUntil('event stored', async () => {
-      await es.indices.refresh({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true });
-      return (await es.count({ index: names.eventsPattern, query: { term: { user_id: 'u42' } } })).count >= 1;
-    });
-    const again = await recs('/v1/users/u42/recommendations?k=5&category=c2');
-    expect(again.items.map((i) => i.item_id)).not.toContain(clicked);
+    // the clicked item now counts as seen for u42: the fold-in stream puts it on u42's user document
+    const online = await startOnline(ctx, createRegistry(false), { fromBeginning: true });
+    try {
+      await waitUntil(`${clicked} is excluded as seen`, async () => !(await recs('/v1/users/u42/recommendations?k=5&category=c2')).items.some((i) => i.item_id === clicked), 60_000);
+    } finally {
+      await online.stop();
+    }
   });
 
   it('POST /v1/events with some invalid events: 202, errors by index, the valid ones stored', async () => {
