@@ -1,60 +1,105 @@
-// Ratings read benchmark: the two ways training can read the event store, on the same ~1M events:
-// a point-in-time scan aggregated in Node vs a composite aggregation in Elasticsearch.
-//   npx tsx bench/ratings/run.ts [--events 1000000] [--half-life 0|14]
+// Ratings read benchmark: the ways training can read the event store, on the same events:
+// a point-in-time scan aggregated in Node with 1, 2 and 4 parallel slices (TRAIN_READ_SLICES), and a
+// composite aggregation in Elasticsearch. Each row is compared with the single-slice scan (the
+// reference) and with the composite reader, as ratios of events/s.
+//   npx tsx bench/ratings/run.ts [--events 1000000] [--slices 1,2,4] [--reps 2] [--half-life 0|14] [--days 60] [--no-composite] [--keep]
 import { parseArgs } from 'node:util';
 import { iterateEvents } from '../../src/demo/generate.ts';
 import { setup } from '../../src/setup/index.ts';
 import { readRatingsByComposite, readRatingsByScan, type RatingsReader } from '../../src/train/ratings.ts';
 import { benchContext, disposeBench } from '../common.ts';
 
-const { values: a } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, 'half-life': { type: 'string', default: '14' }, keep: { type: 'boolean', default: false } } });
+const { values: a } = parseArgs({
+  options: {
+    events: { type: 'string', default: '1000000' },
+    slices: { type: 'string', default: '1,2,4' },
+    reps: { type: 'string', default: '2' },
+    days: { type: 'string', default: '60' },
+    'half-life': { type: 'string', default: '14' },
+    'no-composite': { type: 'boolean', default: false },
+    target: { type: 'string', default: '200000' },
+    keep: { type: 'boolean', default: false },
+  },
+});
 const N = Number(a.events);
+const DAYS = Number(a.days);
+const REPS = Math.max(1, Number(a.reps));
+const SLICES = a.slices!.split(',').map(Number);
+const TARGET = Number(a.target);
 const ctx = benchContext('ratings');
 const { es, names } = ctx;
 
-async function main() {
-  await setup(es, ctx.kafka, ctx.config, names, ctx.log);
+async function load(): Promise<number> {
   const t0 = Date.now();
   let ops: unknown[] = [];
   let n = 0;
   const inflight = new Set<Promise<void>>();
-  const gen = iterateEvents({ users: 6000, items: 4000, days: 60, seed: 3, events: Math.ceil(N * 1.2), malformedFraction: 0, startDate: new Date(Date.now() - 60 * 86_400_000) });
+  const send = (body: unknown[]) =>
+    es.bulk({ operations: body, filter_path: 'errors,items.*.error' }).then((r) => {
+      if (r.errors) throw new Error(`bulk load refused documents: ${JSON.stringify(r.items.find((i) => Object.values(i)[0]?.error))}`);
+    });
+  const gen = iterateEvents({ users: Math.max(1000, Math.round(N / 170)), items: Math.max(1000, Math.round(N / 250)), days: DAYS, seed: 3, events: Math.ceil(N * 1.2), malformedFraction: 0, startDate: new Date(Date.now() - DAYS * 86_400_000) });
   for (let r = gen.next(); !r.done && n < N; r = gen.next(), n++) {
     const e = r.value;
     ops.push({ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e);
     if (ops.length >= 20_000) {
-      const p = es.bulk({ operations: ops, filter_path: 'errors' }).then(() => undefined);
+      const p = send(ops);
       inflight.add(p);
-      void p.finally(() => inflight.delete(p));
+      void p.finally(() => inflight.delete(p)).catch(() => undefined);
       ops = [];
       if (inflight.size >= 2) await Promise.race(inflight);
     }
   }
-  if (ops.length) await es.bulk({ operations: ops });
+  if (ops.length) await send(ops);
   await Promise.all(inflight);
   await es.indices.refresh({ index: names.eventsPattern });
-  await es.indices.forcemerge({ index: names.eventsPattern, max_num_segments: 1 });
+  await es.indices.forcemerge({ index: names.eventsPattern, max_num_segments: 1 }, { requestTimeout: 3_600_000 });
   const stored = (await es.count({ index: names.eventsPattern })).count;
-  console.error(`loaded ${stored} events in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.error(`loaded ${stored} events into ${(await ctx.repos.events.bucketIndices()).length} bucket indices in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  return stored;
+}
+
+async function main() {
+  await setup(es, ctx.kafka, ctx.config, names, ctx.log);
+  const stored = await load();
 
   const rules = { weights: ctx.config.events.weights, windowDays: 0, halfLifeDays: Number(a['half-life']) };
-  const rows: string[] = [];
-  const seconds: Record<string, number> = {};
-  for (const [name, reader] of [['PIT scan + Node', readRatingsByScan], ['composite agg', readRatingsByComposite]] as Array<[string, RatingsReader]>) {
-    const best: number[] = [];
+  const readers: Array<[string, RatingsReader, number | undefined]> = SLICES.map((s) => [`PIT scan, ${s} slice${s > 1 ? 's' : ''}`, readRatingsByScan, s]);
+  if (!a['no-composite']) readers.push(['composite agg', readRatingsByComposite, undefined]);
+  const results: Array<{ name: string; slices?: number; seconds: number; pairs: number }> = [];
+  for (const [name, reader, slices] of readers) {
+    const times: number[] = [];
     let pairs = 0;
-    for (let rep = 0; rep < 2; rep++) {
+    for (let rep = 0; rep < REPS; rep++) {
       const t = Date.now();
-      pairs = (await reader(ctx.repos.events, { rules })).length;
-      best.push((Date.now() - t) / 1000);
+      pairs = (await reader(ctx.repos.events, { rules, ...(slices !== undefined ? { slices } : {}) })).length;
+      times.push((Date.now() - t) / 1000);
     }
-    seconds[name] = Math.min(...best);
-    rows.push(`  ${name.padEnd(18)} ${seconds[name]!.toFixed(2).padStart(7)} s   ${(stored / seconds[name]!).toFixed(0).padStart(8)} events/s   ${pairs} (user, item) pairs`);
+    const seconds = Math.min(...times);
+    results.push({ name, ...(slices !== undefined ? { slices } : {}), seconds, pairs });
+    console.error(`${name}: ${times.map((s) => s.toFixed(2)).join(', ')} s`);
   }
-  console.log(`\nratings read benchmark: ${stored} events, half-life ${rules.halfLifeDays} d (best of 2)`);
-  for (const r of rows) console.log(r);
-  const [scan, comp] = [seconds['PIT scan + Node']!, seconds['composite agg']!];
-  console.log(`  composite / scan time ratio ${(comp / scan).toFixed(2)}× → ${comp < scan ? 'composite' : 'scan'} is faster`);
+
+  const rate = (s: number) => stored / s;
+  const ref = results.find((r) => r.slices === SLICES[0]) ?? results[0]!;
+  const comp = results.find((r) => r.slices === undefined);
+  console.log(`\nratings read benchmark: ${stored.toLocaleString('en')} events over ${DAYS} days, half-life ${rules.halfLifeDays} d, best of ${REPS}; reference = ${ref.name}`);
+  console.table(
+    results.map((r) => ({
+      reader: r.name,
+      seconds: r.seconds.toFixed(2),
+      'events/s': Math.round(rate(r.seconds)),
+      [`vs ${ref.name}`]: `${(ref.seconds / r.seconds).toFixed(2)}×`,
+      ...(comp ? { 'vs composite': `${(comp.seconds / r.seconds).toFixed(2)}×` } : {}),
+      'target ≥ events/s': TARGET,
+      met: r.slices === undefined ? '-' : rate(r.seconds) >= TARGET ? 'yes' : 'no',
+      '(user, item) pairs': r.pairs,
+    })),
+  );
+  const scans = results.filter((r) => r.slices !== undefined);
+  const best = scans.reduce((x, y) => (y.seconds < x.seconds ? y : x));
+  console.log(`  best scan: ${best.name}, ${Math.round(rate(best.seconds))} events/s → target ${TARGET} events/s ${rate(best.seconds) >= TARGET ? 'MET' : 'NOT met'} (${(rate(best.seconds) / TARGET).toFixed(2)}× target)`);
+  console.log(`  scaling with slices (events/s relative to ${ref.name}): ${scans.map((r) => `${r.slices}: ${(ref.seconds / r.seconds).toFixed(2)}×`).join(', ')}`);
   await disposeBench(ctx, a.keep);
 }
 

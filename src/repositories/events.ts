@@ -88,7 +88,8 @@ export class EventsRepository {
       index,
       slices,
       query: since(sinceMs),
-      source: false,
+      // doc values only: no _id, no _source (skipping the stored-field read measured ~10 % faster, bench/ratings)
+      ids: false,
       docvalueFields: ['user_id', 'item_id', 'event_type', 'weight', { field: 'timestamp', format: 'epoch_millis' }],
       pageSize,
       retry: this.scanRetry,

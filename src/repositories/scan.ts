@@ -15,6 +15,11 @@ export interface ScanRequest {
   retry?: Partial<RetryPolicy>;
   /** parallel slices of the one point in time (ES `slice`), each its own search_after loop */
   slices?: number;
+  /**
+   * false: hits carry no _id and no _source (stored_fields _none_), only doc values and the sort
+   * key. Loading _id is a stored-field read per hit: a read of doc values only skips it.
+   */
+  ids?: boolean;
 }
 
 /**
@@ -51,10 +56,10 @@ async function* slicePages<T>(es: Client, req: ScanRequest, pitId: string, polic
           ...(slice ? { slice } : {}),
           ...(req.query ? { query: req.query } : {}),
           ...(req.docvalueFields ? { docvalue_fields: req.docvalueFields } : {}),
-          _source: req.source ?? true,
+          ...(req.ids === false ? { stored_fields: ['_none_'] } : { _source: req.source ?? true }),
           track_total_hits: false,
           // only what the caller reads: hits' fields/_source, their sort key and _id
-          filter_path: ['hits.hits._id', 'hits.hits._source', 'hits.hits.fields', 'hits.hits.sort'],
+          filter_path: req.ids === false ? ['hits.hits.fields', 'hits.hits.sort'] : ['hits.hits._id', 'hits.hits._source', 'hits.hits.fields', 'hits.hits.sort'],
           ...(after ? { search_after: after } : {}),
         }),
       policy,
