@@ -57,12 +57,14 @@ export class ModelsRepository {
     }
   }
 
+  // refresh: true, not wait_for: listings see a status change at once, and on this small,
+  // rarely written index an explicit refresh costs less than waiting out the next scheduled one
   async put(doc: ModelDoc): Promise<void> {
-    await this.es.index({ index: this.names.models, id: doc.model_id, document: doc, refresh: 'wait_for' });
+    await this.es.index({ index: this.names.models, id: doc.model_id, document: doc, refresh: true });
   }
 
   async update(modelId: string, patch: Partial<ModelDoc>): Promise<void> {
-    await this.es.update({ index: this.names.models, id: modelId, doc: patch, doc_as_upsert: true, refresh: 'wait_for', retry_on_conflict: 3 });
+    await this.es.update({ index: this.names.models, id: modelId, doc: patch, doc_as_upsert: true, refresh: true, retry_on_conflict: 3 });
   }
 
   /** Newest first, without the internal fields. */
