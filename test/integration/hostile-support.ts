@@ -10,6 +10,7 @@ import { consumerLag } from '../../src/infra/consumer-groups.ts';
 import { testContext } from './harness.ts';
 import { topicSize, withAdmin } from './kafka-wait.ts';
 import { waitUntil } from './wait.ts';
+import type { DeadLetter } from '../../src/infra/dead-letter.ts';
 
 export type Ctx = ReturnType<typeof testContext>;
 
@@ -26,16 +27,7 @@ export async function freshDeployment(label: string, env: Record<string, string>
   return { ctx, defer };
 }
 
-export interface Letter {
-  error: { reason: string; field?: string; message: string };
-  original: string;
-  original_encoding: 'utf8' | 'base64';
-  original_truncated: boolean;
-  original_bytes: number;
-  original_sha256: string;
-  source: { topic: string; partition: number; offset: string; key?: string; timestamp: string };
-  failed_at: string;
-}
+export type Letter = DeadLetter;
 
 /** A dead letter with the size of its Kafka record value as stored on the topic. */
 export type ReadLetter = Letter & { recordBytes: number };
