@@ -25,7 +25,8 @@ export function attributionKind(eventType: string): 'click' | 'conversion' | 'ac
  * event_id dated into another bucket is a duplicate too. Events that carry a recommendation_id also become click/conversion records
  * in recommendations-*, tagged with the model that served the list.
  */
-export function eventsTransform(recommendations: RecommendationsRepository, names: Names, rules: EventRules, topic: string): BatchTransform {
+export function eventsTransform(recommendations: RecommendationsRepository, names: Names, rules: EventRules & { dedupLedger?: boolean }, topic: string): BatchTransform {
+  const claim = rules.dedupLedger ?? true;
   return async (messages, partition) => {
     const docs: SinkDoc[] = [];
     const rejected: Rejection[] = [];
@@ -43,7 +44,7 @@ export function eventsTransform(recommendations: RecommendationsRepository, name
         id: e.event_id,
         op: 'create',
         origin,
-        ledger: { id: e.event_id, bucket },
+        ...(claim ? { ledger: { id: e.event_id, bucket } } : {}),
         doc: { ...e, ingested_at: ingestedAt, source: { topic, partition, offset: Number(m.offset) } },
       });
       // an action on a served list is as recent as the lists the sink still accepts: an older one
@@ -60,7 +61,7 @@ export function eventsTransform(recommendations: RecommendationsRepository, name
           op: 'create',
           origin,
           // written with its event only: a copy of the event dated into another bucket adds no second click
-          ledger: { id: event.event_id, bucket: names.eventsIndex(new Date(event.timestamp)) },
+          ...(claim ? { ledger: { id: event.event_id, bucket: names.eventsIndex(new Date(event.timestamp)) } } : {}),
           doc: {
             kind: attributionKind(event.event_type),
             recommendation_id: event.recommendation_id,

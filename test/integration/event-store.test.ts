@@ -95,6 +95,25 @@ describe('event store through Kafka', () => {
   });
 });
 
+describe('event store without the dedup ledger (EVENTS_DEDUP_LEDGER=false)', () => {
+  it('still stores a replayed message once, but a copy dated into another month twice: the documented trade-off', async () => {
+    const ctx = await fresh('noledger', { EVENTS_DEDUP_LEDGER: 'false' });
+    const producer = new EventProducer(ctx.kafka, ctx.names.topics.events);
+    const ingest = await startIngest(ctx, createRegistry(false), { lagIntervalMs: 60_000 });
+    onTestFinished(async () => {
+      await ingest.stop();
+      await producer.disconnect();
+    });
+    const base = { user_id: 'u', item_id: 'i', event_type: 'click' };
+    const replayed = { ...base, event_id: 'same', timestamp: '2026-11-20T00:00:00Z' };
+    await producer.send([replayed, replayed, { ...base, event_id: 'moved', timestamp: '2026-10-31T23:00:00Z' }, { ...base, event_id: 'moved', timestamp: '2026-11-01T01:00:00Z' }, { ...base, event_id: 'end', timestamp: '2026-11-21T00:00:00Z' }]);
+    await waitUntil('the last event is stored', async () => (await stored(ctx, { term: { event_id: 'end' } })) === 1, 60_000);
+    expect(await stored(ctx, { term: { event_id: 'same' } })).toBe(1);
+    expect(await stored(ctx, { term: { event_id: 'moved' } })).toBe(2);
+    expect(await ctx.es.count({ index: ctx.names.eventIds })).toMatchObject({ count: 0 });
+  });
+});
+
 describe('event store maintenance', () => {
   it('retention drops whole buckets older than the limit, and their ledger entries', async () => {
     const ctx = await fresh('retain', { EVENTS_RETENTION_DAYS: '365' });
