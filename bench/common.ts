@@ -1,4 +1,5 @@
 // Shared by the benchmarks: a context under its own throw-away prefix, and its removal.
+import { createRequire } from 'node:module';
 import { createContext, type AppContext } from '../src/app/context.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { removeDeployment } from '../src/setup/teardown.ts';
@@ -18,4 +19,54 @@ export async function disposeBench(ctx: AppContext & { tag: string }, keepIndice
 /** The p-th percentile of an ascending array (nearest rank). */
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+interface AutocannonResult {
+  requests: { total: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  duration: number;
+}
+interface AutocannonInstance {
+  on(event: 'response', fn: (client: unknown, status: number, bytes: number, ms: number) => void): void;
+}
+type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, res: AutocannonResult) => void) => AutocannonInstance;
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  requests: number;
+}
+
+/**
+ * GET load on loopback with autocannon: `connections` at once for `seconds`, each request's path
+ * from `nextPath()`. Latencies of 2xx answers only; req/s = 2xx answers per second.
+ */
+export async function httpLoad(url: string, opts: { connections: number; seconds: number; nextPath: () => string }): Promise<LoadResult> {
+  const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+  const latencies: number[] = [];
+  const result = await new Promise<AutocannonResult>((resolve, reject) => {
+    const inst = autocannon(
+      { url, connections: opts.connections, duration: opts.seconds, requests: [{ method: 'GET', setupRequest: (req: { path: string }) => ({ ...req, path: opts.nextPath() }) }] },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
+    inst.on('response', (_c, status, _b, ms) => {
+      if (status >= 200 && status < 300) latencies.push(ms);
+    });
+  });
+  latencies.sort((x, y) => x - y);
+  return {
+    rps: latencies.length / result.duration,
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    requests: result.requests.total,
+  };
 }

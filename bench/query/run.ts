@@ -14,7 +14,6 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -23,19 +22,8 @@ import { loadConfig, PROJECT_ROOT } from '../../src/config/index.ts';
 import { deployModel } from '../../src/deploy/index.ts';
 import { setup } from '../../src/setup/index.ts';
 import { generateBenchModel, rng } from './data.ts';
+import { httpLoad, type LoadResult } from '../common.ts';
 
-interface AutocannonResult {
-  requests: { total: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  duration: number;
-}
-interface AutocannonInstance {
-  on(event: 'response', fn: (client: unknown, status: number, bytes: number, ms: number) => void): void;
-}
-type Autocannon = ((opts: Record<string, unknown>, cb: (err: Error | null, res: AutocannonResult) => void) => AutocannonInstance) & { track?: unknown };
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const { values: args } = parseArgs({
   options: {
@@ -193,38 +181,9 @@ async function recall(url: string): Promise<Record<string, number>> {
   return out;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-async function load(url: string, mode: string, filtered: boolean, seconds: number): Promise<{ p50: number; p95: number; p99: number; rps: number; non2xx: number; errors: number; requests: number }> {
+async function load(url: string, mode: string, filtered: boolean, seconds: number): Promise<LoadResult> {
   const r = rng(mode.length * 31 + (filtered ? 1 : 0));
-  const latencies: number[] = [];
-  const result = await new Promise<AutocannonResult>((resolve, reject) => {
-    const inst = autocannon(
-      {
-        url,
-        connections: Number(args.connections),
-        duration: seconds,
-        requests: [{ method: 'GET', setupRequest: (req: { path: string }) => ({ ...req, path: userPath(Math.floor(r.uniform() * N_USERS), mode, filtered) }) }],
-      },
-      (err, res) => (err ? reject(err) : resolve(res)),
-    );
-    inst.on('response', (_c, status, _b, ms) => {
-      if (status >= 200 && status < 300) latencies.push(ms);
-    });
-  });
-  latencies.sort((a, b) => a - b);
-  return {
-    p50: percentile(latencies, 50),
-    p95: percentile(latencies, 95),
-    p99: percentile(latencies, 99),
-    rps: latencies.length / result.duration,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-    requests: result.requests.total,
-  };
+  return httpLoad(url, { connections: Number(args.connections), seconds, nextPath: () => userPath(Math.floor(r.uniform() * N_USERS), mode, filtered) });
 }
 
 async function main(): Promise<void> {

@@ -9,7 +9,6 @@
 //
 //   npx tsx bench/retention/run.ts [--events 5000000] [--years 3] [--connections 8] [--duration 20] [--warmup 5] [--mode ann] [--keep]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -19,20 +18,8 @@ import { applyRetention } from '../../src/ingest/event-store.ts';
 import { generateCatalog, iterateEvents, itemMetadata, userMetadata, type Catalog } from '../../src/demo/generate.ts';
 import { createRng } from '../../src/random/rng.ts';
 import { setup } from '../../src/setup/index.ts';
-import { benchContext, disposeBench, percentile } from '../common.ts';
+import { benchContext, disposeBench, httpLoad, type LoadResult } from '../common.ts';
 
-interface AutocannonResult {
-  requests: { total: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  duration: number;
-}
-interface AutocannonInstance {
-  on(event: 'response', fn: (client: unknown, status: number, bytes: number, ms: number) => void): void;
-}
-type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, res: AutocannonResult) => void) => AutocannonInstance;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const { values: a } = parseArgs({
   options: {
@@ -136,25 +123,9 @@ async function startApi(): Promise<{ url: string; child: ChildProcess }> {
   return { url, child };
 }
 
-async function load(url: string, userIds: string[], seconds: number, seed: number) {
+async function load(url: string, userIds: string[], seconds: number, seed: number): Promise<LoadResult> {
   const rng = createRng(seed);
-  const latencies: number[] = [];
-  const result = await new Promise<AutocannonResult>((resolve, reject) => {
-    const inst = autocannon(
-      {
-        url,
-        connections: Number(a.connections),
-        duration: seconds,
-        requests: [{ method: 'GET', setupRequest: (req: { path: string }) => ({ ...req, path: `/v1/users/${userIds[Math.floor(rng.next() * userIds.length)]}/recommendations?k=${a.k}&mode=${a.mode}` }) }],
-      },
-      (err, res) => (err ? reject(err) : resolve(res)),
-    );
-    inst.on('response', (_c, status, _b, ms) => {
-      if (status >= 200 && status < 300) latencies.push(ms);
-    });
-  });
-  latencies.sort((x, y) => x - y);
-  return { rps: latencies.length / result.duration, p50: percentile(latencies, 50), p99: percentile(latencies, 99), non2xx: result.non2xx, errors: result.errors + result.timeouts };
+  return httpLoad(url, { connections: Number(a.connections), seconds, nextPath: () => `/v1/users/${userIds[Math.floor(rng.next() * userIds.length)]}/recommendations?k=${a.k}&mode=${a.mode}` });
 }
 
 async function measure(label: string, url: string, userIds: string[]) {
