@@ -70,3 +70,35 @@ export async function httpLoad(url: string, opts: { connections: number; seconds
     requests: result.requests.total,
   };
 }
+
+/**
+ * Writes events straight into their event-store buckets (no Kafka, no ledger: a benchmark's
+ * fixture, not the ingest path), two bulk requests in flight; stops after `limit` events.
+ */
+export async function loadEventsDirect(ctx: AppContext, events: Iterable<{ event_id: string; timestamp: string }>, opts: { limit?: number; onProgress?: (n: number) => void } = {}): Promise<number> {
+  const { es, names } = ctx;
+  const limit = opts.limit ?? Infinity;
+  let ops: unknown[] = [];
+  let n = 0;
+  const inflight = new Set<Promise<void>>();
+  const send = (body: unknown[]) =>
+    es.bulk({ operations: body, filter_path: 'errors,items.*.error' }, { requestTimeout: 600_000 }).then((r) => {
+      if (r.errors) throw new Error(`bulk load refused documents: ${JSON.stringify(r.items.find((i) => Object.values(i)[0]?.error))}`);
+    });
+  for (const e of events) {
+    if (n >= limit) break;
+    ops.push({ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e);
+    n++;
+    if (ops.length >= 20_000) {
+      const p = send(ops);
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p)).catch(() => undefined);
+      ops = [];
+      if (inflight.size >= 2) await Promise.race(inflight);
+      opts.onProgress?.(n);
+    }
+  }
+  if (ops.length) await send(ops);
+  await Promise.all(inflight);
+  return n;
+}

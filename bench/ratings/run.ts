@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { iterateEvents } from '../../src/demo/generate.ts';
 import { setup } from '../../src/setup/index.ts';
 import { readRatingsByComposite, readRatingsByScan, type RatingsReader } from '../../src/train/ratings.ts';
-import { benchContext, disposeBench } from '../common.ts';
+import { benchContext, disposeBench, loadEventsDirect } from '../common.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -31,27 +31,8 @@ const { es, names } = ctx;
 
 async function load(): Promise<number> {
   const t0 = Date.now();
-  let ops: unknown[] = [];
-  let n = 0;
-  const inflight = new Set<Promise<void>>();
-  const send = (body: unknown[]) =>
-    es.bulk({ operations: body, filter_path: 'errors,items.*.error' }).then((r) => {
-      if (r.errors) throw new Error(`bulk load refused documents: ${JSON.stringify(r.items.find((i) => Object.values(i)[0]?.error))}`);
-    });
   const gen = iterateEvents({ users: Math.max(1000, Math.round(N / 170)), items: Math.max(1000, Math.round(N / 250)), days: DAYS, seed: 3, events: Math.ceil(N * 1.2), malformedFraction: 0, startDate: new Date(Date.now() - DAYS * 86_400_000) });
-  for (let r = gen.next(); !r.done && n < N; r = gen.next(), n++) {
-    const e = r.value;
-    ops.push({ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e);
-    if (ops.length >= 20_000) {
-      const p = send(ops);
-      inflight.add(p);
-      void p.finally(() => inflight.delete(p)).catch(() => undefined);
-      ops = [];
-      if (inflight.size >= 2) await Promise.race(inflight);
-    }
-  }
-  if (ops.length) await send(ops);
-  await Promise.all(inflight);
+  await loadEventsDirect(ctx, gen, { limit: N });
   await es.indices.refresh({ index: names.eventsPattern });
   await es.indices.forcemerge({ index: names.eventsPattern, max_num_segments: 1 }, { requestTimeout: 3_600_000 });
   const stored = (await es.count({ index: names.eventsPattern })).count;

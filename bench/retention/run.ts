@@ -18,7 +18,7 @@ import { applyRetention } from '../../src/ingest/event-store.ts';
 import { generateCatalog, iterateEvents, itemMetadata, userMetadata, type Catalog } from '../../src/demo/generate.ts';
 import { createRng } from '../../src/random/rng.ts';
 import { setup } from '../../src/setup/index.ts';
-import { benchContext, disposeBench, httpLoad, type LoadResult } from '../common.ts';
+import { benchContext, disposeBench, httpLoad, loadEventsDirect, type LoadResult } from '../common.ts';
 
 
 const { values: a } = parseArgs({
@@ -47,29 +47,8 @@ const ctx = benchContext('retention');
 const { es, names } = ctx;
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-async function bulkLoad(gen: Iterable<{ event_id: string; timestamp: string }>): Promise<number> {
-  let ops: unknown[] = [];
-  let n = 0;
-  const inflight = new Set<Promise<void>>();
-  const send = (body: unknown[]) =>
-    es.bulk({ operations: body, filter_path: 'errors,items.*.error' }, { requestTimeout: 600_000 }).then((r) => {
-      if (r.errors) throw new Error(`bulk load refused documents: ${JSON.stringify(r.items.find((i) => Object.values(i)[0]?.error))}`);
-    });
-  for (const e of gen) {
-    ops.push({ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e);
-    n++;
-    if (ops.length >= 20_000) {
-      const p = send(ops);
-      inflight.add(p);
-      void p.finally(() => inflight.delete(p)).catch(() => undefined);
-      ops = [];
-      if (inflight.size >= 2) await Promise.race(inflight);
-      if (n % 500_000 < 10_000) log(`  loaded ${n}`);
-    }
-  }
-  if (ops.length) await send(ops);
-  await Promise.all(inflight);
-  return n;
+function bulkLoad(gen: Iterable<{ event_id: string; timestamp: string }>): Promise<number> {
+  return loadEventsDirect(ctx, gen, { onProgress: (n) => n % 500_000 < 10_000 && log(`  loaded ${n}`) });
 }
 
 /** Loads end with background merges: wait for them, so they do not skew the latencies. */
