@@ -57,7 +57,7 @@ export function createApp(deps: AppDeps): RecsysApp {
   const admin = deps.admin ?? createAdminOps(ctx, modelLifecycle(ctx, live));
   const popular = new PopularItems(repos.items, { ttlMs: options.popularCacheMs, poolSize: options.popularPoolSize, textFields: options.hybrid.fields });
   const servedLog = new ServedLog(kafka, names.topics.recommendations, log, { ...options.servedLog, onFailure: (n) => metrics.servedLogFailures.inc(n) });
-  const service = new RecommendationService({ repos, names, log, live, popular, servedLog, options });
+  const service = new RecommendationService({ repos, log, live, popular, servedLog, options });
   const producer = new EventProducer(kafka, names.topics.events);
   const parsers = recommendationParsers(options);
   const openapi = buildOpenApi(parsers, options);

@@ -31,11 +31,6 @@ export interface Names {
   groups: { ingest: string; online: string; recommendations: string };
 }
 
-/** YYYY.MM.DD in UTC (daily buckets; kept for callers that name days). */
-export function dayStamp(date: Date): string {
-  return bucketOf(date, 'day');
-}
-
 export function createNames(indexPrefix: string, topicPrefix: string, bucket: BucketGranularity = 'month'): Names {
   const p = indexPrefix;
   const t = topicPrefix;

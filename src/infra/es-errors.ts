@@ -1,4 +1,4 @@
-import { isRetriable, RetriesExhaustedError, RetryAbortedError } from './retry.ts';
+import { isTransient } from './retry.ts';
 
 /** HTTP status of an ES response error (undefined for connection-level errors). */
 export function esStatus(e: unknown): number | undefined {
@@ -20,5 +20,5 @@ export function isIndexNotFound(e: unknown): boolean {
  * such a failure: a retried operation that ran out of budget on one is still "unavailable".
  */
 export function isEsUnavailable(e: unknown): boolean {
-  return isRetriable(e) || ((e instanceof RetriesExhaustedError || e instanceof RetryAbortedError) && isRetriable(e.cause));
+  return isTransient(e);
 }

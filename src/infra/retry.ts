@@ -71,6 +71,15 @@ export function isRetriable(e: unknown): boolean {
   return retriable(e, 0);
 }
 
+/**
+ * A failure of the moment rather than of the input: retriable by the rule, or a retried operation
+ * that gave up or was stopped while failing retriably. Callers holding a batch let it be
+ * redelivered; the API answers 503. Everything else is about the data and is skipped or refused.
+ */
+export function isTransient(e: unknown): boolean {
+  return isRetriable(e) || ((e instanceof RetriesExhaustedError || e instanceof RetryAbortedError) && isRetriable(e.cause));
+}
+
 function retriable(e: unknown, depth: number): boolean {
   if (depth > 5 || e === null || typeof e !== 'object') return false;
   // our own typed errors decide for themselves (RetriesExhaustedError is final even though its cause was retriable)

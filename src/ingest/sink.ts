@@ -4,8 +4,7 @@ import type { Logger } from '../infra/logger.ts';
 import type { IngestMetrics } from '../infra/metrics.ts';
 import { StoreAbortedError, type SinkDoc } from '../repositories/bulk-store.ts';
 import type { DocumentWriter } from '../repositories/documents.ts';
-import { isEsUnavailable } from '../infra/es-errors.ts';
-import { isRetriable } from '../infra/retry.ts';
+import { isTransient } from '../infra/retry.ts';
 import { SupervisedConsumer, type ConsumerMetrics, type ConsumerStatus } from '../infra/supervised-consumer.ts';
 import { deadLetter, DEFAULT_ORIGINAL_BUDGET, originalBudget, sendDeadLetters, type DeadLetter } from '../infra/dead-letter.ts';
 
@@ -122,14 +121,14 @@ export class KafkaToEsSink {
       } catch (e) {
         // an unavailable cluster or broker: the chunk waits for redelivery; anything else is a
         // message we cannot process: find it by taking the chunk apart
-        if (this.stopping || isEsUnavailable(e) || isRetriable(e)) throw e;
+        if (this.stopping || isTransient(e)) throw e;
         this.log.warn({ partition: batch.partition, firstOffset: messages[0]?.offset, err: (e as Error).message }, 'chunk failed; processing its messages one by one');
         handled = true;
         for (const m of messages) {
           try {
             if (!(await this.handleChunk(topic, batch.partition, [m], heartbeat))) return;
           } catch (e2) {
-            if (this.stopping || isEsUnavailable(e2) || isRetriable(e2)) throw e2;
+            if (this.stopping || isTransient(e2)) throw e2;
             const letter = deadLetter(topic, batch.partition, m, { reason: 'unprocessable', message: (e2 as Error).message }, this.budget);
             await this.sendLetters([letter], heartbeat);
             metrics.deadLettered.inc({ topic, reason: 'unprocessable' });

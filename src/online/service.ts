@@ -5,9 +5,8 @@ import { ratingRules } from '../events/rating.ts';
 import { checkEvent } from '../events/validate.ts';
 import type { StoredEvent } from '../events/schema.ts';
 import { createProducer } from '../infra/clients.ts';
-import { isEsUnavailable } from '../infra/es-errors.ts';
 import { parseJsonBounded } from '../infra/json.ts';
-import { isRetriable } from '../infra/retry.ts';
+import { isTransient } from '../infra/retry.ts';
 import { consumerMetrics, SupervisedConsumer, type ConsumerStatus } from '../infra/supervised-consumer.ts';
 import { deadLetter, sendDeadLetters } from '../infra/dead-letter.ts';
 import { LiveModelResolver } from '../model/live-model.ts';
@@ -76,7 +75,7 @@ export async function startOnline(ctx: AppContext, registry: Registry, opts: { f
               try {
                 ok = await foldInAndStore(deps, model, fm, userId, events);
               } catch (e) {
-                if (isEsUnavailable(e) || isRetriable(e)) throw e;
+                if (isTransient(e)) throw e;
                 log.warn({ userId: userId.slice(0, 64), err: (e as Error).message }, 'fold-in failed for a user; skipped and dead-lettered');
                 updated.inc({ outcome: 'failed' });
                 if (round === 0) {

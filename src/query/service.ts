@@ -10,10 +10,9 @@
 
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Names } from '../config/names.ts';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
 import type { Logger } from '../infra/logger.ts';
-import { isIndexNotFound } from './es-errors.ts';
+import { isIndexNotFound } from '../infra/es-errors.ts';
 import { withDefaultTerm } from './filters.ts';
 import { hitToItem, type ItemSourceDoc } from './hits.ts';
 import type { LiveModel, LiveModelResolver } from '../model/live-model.ts';
@@ -25,7 +24,6 @@ import type { ListSource, QueryOptions, RecRequest, RecResponse, ScoreKind, Serv
 
 export interface ServiceDeps {
   repos: Pick<Repositories, 'items' | 'users'>;
-  names: Names;
   log: Logger;
   live: LiveModelResolver;
   popular: PopularItems;

@@ -1,1 +1,0 @@
-export { esErrorType, esStatus, isEsUnavailable, isIndexNotFound } from '../infra/es-errors.ts';
