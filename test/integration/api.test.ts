@@ -5,12 +5,11 @@ import { Kafka, logLevel } from 'kafkajs';
 import { startServer, type AdminOps, type RunningServer } from '../../src/api/app.ts';
 import { deployModel } from '../../src/deploy/index.ts';
 import { modelLifecycle } from '../../src/model/lifecycle.ts';
-import { createRepositories } from '../../src/repositories/index.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { startIngest, type IngestService } from '../../src/ingest/service.ts';
 import { LOCAL_ES_URL } from '../../src/infra/clients.ts';
 import { setup } from '../../src/setup/index.ts';
-import { testContext } from './harness.ts';
+import { onClient, testContext } from './harness.ts';
 import { startTcpProxy } from './tcp-proxy.ts';
 import { waitUntil } from './wait.ts';
 import { startOnline } from '../../src/online/service.ts';
@@ -551,7 +550,7 @@ describe('dependencies down', () => {
     const deadKafka = new Kafka({ brokers: ['127.0.0.1:9'], clientId: 'api-test', retry: { retries: 1, initialRetryTime: 100 }, logLevel: logLevel.NOTHING, connectionTimeout: 500 });
     const registry = createRegistry(false);
     const noop: AdminOps = { listModels: async () => [], getModel: async () => undefined, activate: async () => undefined, startTraining: async () => ({ run_id: 'x' }) };
-    const a = await startServer({ ctx: { ...ctx, es: cutEs, repos: createRepositories(cutEs, ctx.names) }, registry, admin: noop, port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', healthTimeoutMs: 1000 } });
+    const a = await startServer({ ctx: onClient(ctx, cutEs), registry, admin: noop, port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', healthTimeoutMs: 1000 } });
     const b = await startServer({ ctx: { ...ctx, kafka: deadKafka }, registry: createRegistry(false), admin: noop, port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', healthTimeoutMs: 1000 } });
     try {
       expect((await fetch(`${a.url}/v1/users/u1/recommendations`)).status).toBe(200);

@@ -3,14 +3,13 @@
 // non-retriable item still fails a deploy at once, an exhausted budget gives up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkLoad } from '../../src/repositories/bulk-load.ts';
-import { createRepositories } from '../../src/repositories/index.ts';
 import { modelLifecycle } from '../../src/model/lifecycle.ts';
 import { deployModel } from '../../src/deploy/index.ts';
 import { createEsClient, LOCAL_ES_URL } from '../../src/infra/clients.ts';
 import { RetriesExhaustedError } from '../../src/infra/retry.ts';
 import { setup } from '../../src/setup/index.ts';
 import { startEsFaultProxy, type FaultProxy } from './es-fault-proxy.ts';
-import { testContext } from './harness.ts';
+import { onClient, testContext } from './harness.ts';
 import { plantedModel } from './planted.ts';
 
 const ctx = testContext('deployretry');
@@ -41,7 +40,7 @@ beforeAll(async () => {
   proxy = await startEsFaultProxy(ctx.config.es.url ?? LOCAL_ES_URL);
   // the production client settings (createEsClient), pointed at the proxy
   const proxiedEs = createEsClient({ ...ctx.config, es: { ...ctx.config.es, url: proxy.url } });
-  proxied = { ...ctx, es: proxiedEs, repos: createRepositories(proxiedEs, names) };
+  proxied = onClient(ctx, proxiedEs);
 });
 
 afterAll(async () => {

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config/index.ts';
+import type { Client } from '@elastic/elasticsearch';
 import { createContext, type AppContext } from '../../src/app/context.ts';
+import { createRepositories } from '../../src/repositories/index.ts';
 import { removeDeployment } from '../../src/setup/teardown.ts';
 
 /**
@@ -25,4 +27,9 @@ export function testContext(label: string, env: Record<string, string> = {}): Ap
       await ctx.close();
     },
   };
+}
+
+/** The same context talking to Elasticsearch through another client (a proxy that cuts or throttles it). */
+export function onClient<T extends AppContext>(ctx: T, es: Client): T {
+  return { ...ctx, es, repos: createRepositories(es, ctx.names, { filterFields: ctx.config.api.filterFields }) };
 }

@@ -8,9 +8,8 @@ import { createRegistry } from '../../src/infra/metrics.ts';
 import { consumerLag } from '../../src/infra/consumer-groups.ts';
 import { EventProducer } from '../../src/ingest/producer.ts';
 import { startIngest } from '../../src/ingest/service.ts';
-import { createRepositories } from '../../src/repositories/index.ts';
 import { setup } from '../../src/setup/index.ts';
-import { testContext } from './harness.ts';
+import { onClient, testContext } from './harness.ts';
 import { startTcpProxy } from './tcp-proxy.ts';
 import { topicSize } from './kafka-wait.ts';
 import { waitUntil } from './wait.ts';
@@ -131,7 +130,7 @@ async function freshIngest() {
   /** startIngest on this prefix, stopped when the test ends (or earlier by the test). */
   async function ingest(es2 = es) {
     const registry = createRegistry(false);
-    const svc = await startIngest({ ...ctx, es: es2, repos: createRepositories(es2, ctx.names) }, registry, { lagIntervalMs: 1000 });
+    const svc = await startIngest(onClient(ctx, es2), registry, { lagIntervalMs: 1000 });
     let stopped = false;
     const stop = async () => {
       if (!stopped) await svc.stop();
