@@ -27,6 +27,10 @@ export async function setup(es: Client, kafka: Kafka, config: Config, names: Nam
     await es.indices.putIndexTemplate({ name, ...loadTemplate(file, names.prefix) });
     report.templates.push(name);
   }
+  // Buckets already created take the strict recommendations mapping's new fields (an attribution's
+  // position_pending, arm, …): the current one would otherwise refuse them until the next bucket.
+  const recommendations = loadMapping('templates/recommendations.json') as { template: { mappings: { properties: Record<string, unknown> } } };
+  await putMapping(es, names.recommendationsPattern, { properties: recommendations.template.mappings.properties });
 
   // the filter whitelist's undeclared fields, mapped explicitly (the item indices map nothing dynamically)
   const filterMappings = filterFieldMappings(config.api.filterFields);
