@@ -68,7 +68,9 @@ export function servedTransform(names: Names, attributor: Attributor): BatchTran
       if (!check.ok) return void rejected.push({ origin, reason: 'schema', field: check.field, message: `${check.field} ${check.message}` });
       const rec = check.record;
       lists.push(rec);
-      docs.push({ index: names.recommendationsIndex(new Date(rec.timestamp)), id: rec.recommendation_id, op: 'create', origin, doc: { ...rec, kind: 'served' } });
+      // the positions it showed (1..n): terms(position) then counts a list in the denominator of CTR@p for every p it had
+      const position = rec.items.map((_, i) => i + 1);
+      docs.push({ index: names.recommendationsIndex(new Date(rec.timestamp)), id: rec.recommendation_id, op: 'create', origin, doc: { ...rec, kind: 'served', position } });
     });
     return {
       docs,

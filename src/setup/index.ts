@@ -89,7 +89,9 @@ async function putMapping(es: Client, index: string, mappings: Record<string, un
     await es.indices.putMapping({ index, allow_no_indices: true, expand_wildcards: 'open', ...mappings });
   } catch (e) {
     const reason = (e as { meta?: { body?: { error?: { reason?: string } } } }).meta?.body?.error?.reason ?? (e as Error).message;
-    throw new Error(`setup: the mapping of ${index} cannot be updated: ${reason}`, { cause: e });
+    // a field an older version left to dynamic mapping (e.g. a metric mapped long): types cannot change in place
+    const hint = /cannot be changed from type/.test(reason) ? '; the index was created with another type for this field: reindex it into a new index made by setup (README: "Checking an existing models index")' : '';
+    throw new Error(`setup: the mapping of ${index} cannot be updated: ${reason}${hint}`, { cause: e });
   }
 }
 
