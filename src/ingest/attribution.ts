@@ -55,7 +55,8 @@ export interface Action {
 export interface AttributionDeps {
   recommendations: RecommendationsRepository;
   names: Names;
-  secret: string;
+  /** the current signing secret first, then those of a rotation whose ids may still come back */
+  secrets: string[];
   log: Logger;
   metrics?: Pick<IngestMetrics, 'attributions' | 'attributionPositions'>;
 }
@@ -80,8 +81,8 @@ export class Attributor {
    * they are stored: close the position race for those still pending.
    */
   async attribute(actions: Action[]): Promise<{ docs: SinkDoc[]; settle: (outcome: StoreOutcome) => Promise<void> }> {
-    const { names, secret } = this.deps;
-    const tags = actions.map((a) => readRecommendationId(a.event.recommendation_id!, secret));
+    const { names, secrets } = this.deps;
+    const tags = actions.map((a) => secrets.reduce<RecommendationTag | undefined>((tag, secret) => tag ?? readRecommendationId(a.event.recommendation_id!, secret), undefined));
     const refs: DocRef[] = [];
     actions.forEach((a, i) => {
       const tag = tags[i];

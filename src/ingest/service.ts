@@ -23,7 +23,7 @@ export async function startIngest(ctx: AppContext, registry: Registry, opts: { m
   const secretWarning = recommendationIdSecretWarning(config);
   if (secretWarning) log.warn(secretWarning);
   const deps = { documents: repos.documents, kafka, log, metrics, consumerMetrics: consumerMetrics(registry) };
-  const attributor = new Attributor({ recommendations: repos.recommendations, names, secret: config.recommendationIds.secret, log: log.child({ part: 'attribution' }), metrics });
+  const attributor = new Attributor({ recommendations: repos.recommendations, names, secrets: [config.recommendationIds.secret, ...config.recommendationIds.previousSecrets], log: log.child({ part: 'attribution' }), metrics });
   const sinks = [
     new KafkaToEsSink(deps, {
       name: 'events',

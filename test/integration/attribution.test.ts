@@ -19,7 +19,8 @@ import { waitUntil } from './wait.ts';
 // half races the served record through the two sinks. All must end credited to the serving model
 // at the right position; ids we did not sign end unattributed and outside the CTR panel.
 
-const ctx = testContext('attrib');
+const PREVIOUS_SECRET = 'the-secret-before-rotation';
+const ctx = testContext('attrib', { RECOMMENDATION_ID_PREVIOUS_SECRETS: PREVIOUS_SECRET });
 const { es, names } = ctx;
 const MODEL = `mattr-${Date.now().toString(36)}`;
 const K = 5;
@@ -164,11 +165,13 @@ describe('attribution that cannot miss', () => {
     expect(rows[0]!['col-ctr']).toBeCloseTo((N + 1) / N, 12);
   }, 300_000);
 
-  it('a signed id whose served record never arrives is still credited to its model, with its position pending', async () => {
-    const rid = mintRecommendationId({ modelId: MODEL, servedAt: Date.now() }, ctx.config.recommendationIds.secret);
-    await click('u5', 'i5', rid, 'click-never-served');
-    let doc: Attribution | undefined;
-    await waitUntil('the click is stored', async () => (doc = (await attributions()).find((a) => a.event_id === 'click-never-served')) !== undefined, 60_000);
-    expect(doc).toMatchObject({ kind: 'click', model_id: MODEL, position: null, position_pending: true });
+  it('a signed id whose served record never arrives is still credited to its model, with its position pending; so is one signed before a rotation', async () => {
+    const now = Date.now();
+    await click('u5', 'i5', mintRecommendationId({ modelId: MODEL, servedAt: now }, ctx.config.recommendationIds.secret), 'click-never-served');
+    await click('u6', 'i6', mintRecommendationId({ modelId: MODEL, servedAt: now }, PREVIOUS_SECRET), 'click-previous-secret');
+    let docs: Attribution[] = [];
+    const ids = ['click-never-served', 'click-previous-secret'];
+    await waitUntil('both clicks are stored', async () => (docs = (await attributions()).filter((a) => ids.includes(a.event_id))).length === 2, 60_000);
+    for (const doc of docs) expect(doc, doc.event_id).toMatchObject({ kind: 'click', model_id: MODEL, position: null, position_pending: true, served_at: new Date(now).toISOString() });
   }, 90_000);
 });

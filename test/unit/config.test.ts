@@ -21,7 +21,7 @@ describe('config', () => {
   });
 
   it('the recommendation-id secret: a documented default, at least 16 characters, a warning when the default meets a remote cluster', () => {
-    expect(loadConfig({}).recommendationIds).toEqual({ secret: DEV_RECOMMENDATION_ID_SECRET, secretIsDefault: true });
+    expect(loadConfig({}).recommendationIds).toEqual({ secret: DEV_RECOMMENDATION_ID_SECRET, secretIsDefault: true, previousSecrets: [] });
     expect(() => loadConfig({ RECOMMENDATION_ID_SECRET: 'short' })).toThrowError(/RECOMMENDATION_ID_SECRET/);
     expect(recommendationIdSecretWarning(loadConfig({}))).toBeUndefined();
     expect(recommendationIdSecretWarning(loadConfig({ ES_URL: 'http://127.0.0.1:9200' }))).toBeUndefined();
@@ -29,6 +29,9 @@ describe('config', () => {
     const own = loadConfig({ ES_URL: 'https://es.example.com:9243', RECOMMENDATION_ID_SECRET: 'a-secret-of-our-own-123' });
     expect(own.recommendationIds.secretIsDefault).toBe(false);
     expect(recommendationIdSecretWarning(own)).toBeUndefined();
+    expect(loadConfig({ RECOMMENDATION_ID_PREVIOUS_SECRETS: 'rotated-out-secret-1,rotated-out-secret-2' }).recommendationIds.previousSecrets).toEqual(['rotated-out-secret-1', 'rotated-out-secret-2']);
+    expect(loadConfig({}).recommendationIds.previousSecrets).toEqual([]);
+    expect(() => loadConfig({ RECOMMENDATION_ID_PREVIOUS_SECRETS: 'long-enough-secret-1,short' })).toThrowError(/RECOMMENDATION_ID_PREVIOUS_SECRETS/);
   });
 
   it('the README documents every variable', () => {
