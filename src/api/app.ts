@@ -22,6 +22,7 @@ import { catalogRoutes } from './routes/catalog.ts';
 import { eventRoutes } from './routes/events.ts';
 import { consumerGroupGauges, KafkaProbe, healthRoutes } from './routes/health.ts';
 import { recommendationParsers, recommendationRoutes } from './routes/recommendations.ts';
+import { recommendationIdSecretWarning } from '../config/index.ts';
 
 export type { AdminOps } from '../release/admin-ops.ts';
 export type { ApiOptions, ApiOptionsInput } from './options.ts';
@@ -57,7 +58,7 @@ export function createApp(deps: AppDeps): RecsysApp {
   const admin = deps.admin ?? createAdminOps(ctx, modelLifecycle(ctx, live));
   const popular = new PopularItems(repos.items, { ttlMs: options.popularCacheMs, poolSize: options.popularPoolSize, textFields: options.hybrid.fields });
   const servedLog = new ServedLog(kafka, names.topics.recommendations, log, { ...options.servedLog, onFailure: (n) => metrics.servedLogFailures.inc(n) });
-  const service = new RecommendationService({ repos, log, live, popular, servedLog, options });
+  const service = new RecommendationService({ repos, log, live, popular, servedLog, options, recommendationIdSecret: ctx.config.recommendationIds.secret });
   const producer = new EventProducer(kafka, names.topics.events);
   const parsers = recommendationParsers(options);
   const openapi = buildOpenApi(parsers, options);
@@ -111,6 +112,8 @@ export interface RunningServer {
 /** createApp + listen (port 0 = any free port). close() stops accepting, then flushes and disconnects. */
 export async function startServer(deps: AppDeps & { port?: number; host?: string }): Promise<RunningServer> {
   const app = createApp(deps);
+  const secretWarning = recommendationIdSecretWarning(deps.ctx.config);
+  if (secretWarning) deps.ctx.log.warn(secretWarning);
   const host = deps.host ?? deps.ctx.config.api.host;
   const port = deps.port ?? deps.ctx.config.api.port;
   const server = await new Promise<Server>((resolve, reject) => {

@@ -55,7 +55,7 @@ const RESPONSE_SCHEMA: Json = {
   type: 'object',
   required: ['recommendation_id', 'request_id', 'model_id', 'mode', 'source', 'score_type', 'items'],
   properties: {
-    recommendation_id: { type: 'string', description: 'send it back with events (recommendation_id) to attribute clicks and conversions' },
+    recommendation_id: { type: 'string', maxLength: 128, description: 'opaque and signed (it names the model, A/B arm and serve time); send it back with events (recommendation_id) to attribute clicks and conversions' },
     request_id: { type: 'string' },
     model_id: { type: 'string' },
     user_id: { type: 'string' },

@@ -45,6 +45,8 @@ export interface Config {
   };
   events: { weights: Record<string, number>; allowUnknownTypes: boolean; bucket: 'day' | 'week' | 'month' | 'year'; earliestMs: number; retentionDays: number; dedupLedger: boolean };
   ingest: { batchSize: number; metricsPort: number };
+  /** signs recommendation ids (src/events/recommendation-id.ts); `secretIsDefault` = the documented development value */
+  recommendationIds: { secret: string; secretIsDefault: boolean; previousSecrets: string[] };
   train: {
     schedule: string;
     factors: number;
@@ -63,6 +65,9 @@ export interface Config {
   };
   logLevel: string;
 }
+
+/** Public, documented: lets the demo and tests run; anyone can forge ids signed with it. */
+export const DEV_RECOMMENDATION_ID_SECRET = 'recsys-development-only-recommendation-id-secret';
 
 /** Every environment variable the system reads, with its schema and meaning (also used by the README). */
 export const ENV_SPEC = {
@@ -102,6 +107,8 @@ export const ENV_SPEC = {
   EVENT_WEIGHTS: { type: 'string', doc: 'JSON object overriding event type weights, e.g. {"purchase":8,"share":2}' },
   ALLOW_UNKNOWN_EVENT_TYPES: { type: 'boolean', default: false, doc: 'Accept event types not in EVENT_WEIGHTS (weight 1)' },
   INGEST_METRICS_PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 9464, doc: 'Port of /metrics for `recsys ingest` and `recsys online`' },
+  RECOMMENDATION_ID_SECRET: { type: 'string', minLength: 16, default: DEV_RECOMMENDATION_ID_SECRET, doc: 'HMAC key signing recommendation ids (model, arm, serve time); the same on every API and ingest host. The default is a public development value' },
+  RECOMMENDATION_ID_PREVIOUS_SECRETS: { type: 'string', pattern: '^([^,]{16,}(,[^,]{16,})*)?$', default: '', doc: 'Comma-separated secrets that signed ids still in clients\' hands (during a rotation): the ingest accepts them, the API signs with RECOMMENDATION_ID_SECRET only' },
   INGEST_BATCH_SIZE: { type: 'integer', minimum: 1, maximum: 50000, default: 2000, doc: 'Events per bulk request' },
   TRAIN_SCHEDULE: { type: 'string', minLength: 9, default: '0 3 * * *', doc: 'node-cron expression for `recsys schedule`' },
   ALS_FACTORS: { type: 'integer', minimum: 2, maximum: 4096, default: 64, doc: 'Latent factors k' },
@@ -222,6 +229,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dedupLedger: bool('EVENTS_DEDUP_LEDGER'),
     },
     ingest: { batchSize: num('INGEST_BATCH_SIZE'), metricsPort: num('INGEST_METRICS_PORT') },
+    recommendationIds: {
+      secret: str('RECOMMENDATION_ID_SECRET')!,
+      secretIsDefault: str('RECOMMENDATION_ID_SECRET') === DEV_RECOMMENDATION_ID_SECRET,
+      previousSecrets: csv(str('RECOMMENDATION_ID_PREVIOUS_SECRETS')),
+    },
     train: {
       schedule: str('TRAIN_SCHEDULE')!,
       factors: num('ALS_FACTORS'),
@@ -240,6 +252,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     logLevel: str('LOG_LEVEL')!,
   };
+}
+
+/**
+ * A warning for `serve` / `ingest` when the public development secret signs ids against a cluster
+ * that is not on this machine (anyone could then forge attributions), else undefined.
+ */
+export function recommendationIdSecretWarning(config: Config): string | undefined {
+  if (!config.recommendationIds.secretIsDefault || !config.es.url) return undefined;
+  const host = new URL(config.es.url).hostname;
+  if (host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host === '::1') return undefined;
+  return 'RECOMMENDATION_ID_SECRET is the public development default while ES_URL is not local: anyone can forge recommendation ids and attributions; set a secret of your own (the same on every API and ingest host)';
 }
 
 function csv(v: string | undefined): string[] {

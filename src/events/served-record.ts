@@ -22,6 +22,9 @@ export interface ServedRecord {
   filters: Record<string, unknown>;
   latency_ms: number;
   timestamp: string;
+  /** the A/B experiment and arm that chose the model, when one ran */
+  experiment_id?: string;
+  arm?: string;
 }
 
 /** How far a served record's time may lie behind now: an ingest outage of up to two days catches up. */
@@ -51,6 +54,8 @@ export const SERVED_RECORD_SCHEMA = {
     filters: { type: 'object', maxProperties: 100 },
     latency_ms: { type: 'number', minimum: 0 },
     timestamp: { type: 'string', format: 'date-time' },
+    experiment_id: token,
+    arm: token,
   },
 } as const;
 

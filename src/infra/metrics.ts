@@ -16,6 +16,10 @@ export interface IngestMetrics {
   lag: Gauge<'topic' | 'partition'>;
   batchSeconds: Histogram<'topic'>;
   esUnavailable: Gauge;
+  /** actions on served lists: attributed (model known) or unattributed (id not ours / forged / unknown) */
+  attributions: Counter<'result'>;
+  /** how attributions got their position: immediate, pending, resolved_by_events, resolved_by_served, failed */
+  attributionPositions: Counter<'outcome'>;
 }
 
 export function ingestMetrics(registry: Registry): IngestMetrics {
@@ -29,5 +33,7 @@ export function ingestMetrics(registry: Registry): IngestMetrics {
     lag: new Gauge({ name: 'recsys_ingest_consumer_lag', help: 'Messages behind the log end per partition', labelNames: ['topic', 'partition'], ...r }),
     batchSeconds: new Histogram({ name: 'recsys_ingest_batch_seconds', help: 'Time to store one consumed batch', labelNames: ['topic'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], ...r }),
     esUnavailable: new Gauge({ name: 'recsys_ingest_es_unavailable', help: '1 while Elasticsearch cannot be reached and the consumer waits', ...r }),
+    attributions: new Counter({ name: 'recsys_ingest_attributions_total', help: 'Actions carrying a recommendation_id, by result (attributed | unattributed)', labelNames: ['result'], ...r }),
+    attributionPositions: new Counter({ name: 'recsys_ingest_attribution_positions_total', help: 'Positions of attributed actions, by how they were set (immediate | pending | resolved_by_events | resolved_by_served | failed)', labelNames: ['outcome'], ...r }),
   };
 }

@@ -6,6 +6,8 @@ import { consumerMetrics } from '../infra/supervised-consumer.ts';
 import { consumerLag } from '../infra/consumer-groups.ts';
 import { KafkaToEsSink } from './sink.ts';
 import { eventsTransform, servedTransform } from './transforms.ts';
+import { Attributor } from './attribution.ts';
+import { recommendationIdSecretWarning } from '../config/index.ts';
 
 export interface IngestService {
   stop(): Promise<void>;
@@ -18,14 +20,17 @@ export interface IngestService {
 export async function startIngest(ctx: AppContext, registry: Registry, opts: { metricsPort?: number; lagIntervalMs?: number } = {}): Promise<IngestService> {
   const { repos, kafka, names, log, config } = ctx;
   const metrics = ingestMetrics(registry);
+  const secretWarning = recommendationIdSecretWarning(config);
+  if (secretWarning) log.warn(secretWarning);
   const deps = { documents: repos.documents, kafka, log, metrics, consumerMetrics: consumerMetrics(registry) };
+  const attributor = new Attributor({ recommendations: repos.recommendations, names, secrets: [config.recommendationIds.secret, ...config.recommendationIds.previousSecrets], log: log.child({ part: 'attribution' }), metrics });
   const sinks = [
     new KafkaToEsSink(deps, {
       name: 'events',
       topic: names.topics.events,
       groupId: names.groups.ingest,
       dlqTopic: names.topics.dlq,
-      transform: eventsTransform(repos.recommendations, names, config.events, names.topics.events),
+      transform: eventsTransform(attributor, names, config.events, names.topics.events),
       bulkSize: config.ingest.batchSize,
     }),
     new KafkaToEsSink(deps, {
@@ -33,7 +38,7 @@ export async function startIngest(ctx: AppContext, registry: Registry, opts: { m
       topic: names.topics.recommendations,
       groupId: names.groups.recommendations,
       dlqTopic: names.topics.dlq,
-      transform: servedTransform(names),
+      transform: servedTransform(names, attributor),
       bulkSize: config.ingest.batchSize,
     }),
   ];

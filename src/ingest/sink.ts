@@ -2,7 +2,7 @@ import { createProducer } from '../infra/clients.ts';
 import type { EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from '../infra/logger.ts';
 import type { IngestMetrics } from '../infra/metrics.ts';
-import { StoreAbortedError, type SinkDoc } from '../repositories/bulk-store.ts';
+import { StoreAbortedError, type SinkDoc, type StoreOutcome } from '../repositories/bulk-store.ts';
 import type { DocumentWriter } from '../repositories/documents.ts';
 import { isTransient } from '../infra/retry.ts';
 import { SupervisedConsumer, type ConsumerMetrics, type ConsumerStatus } from '../infra/supervised-consumer.ts';
@@ -15,8 +15,12 @@ export interface Rejection {
   message: string;
 }
 
-/** Turns one partition's batch into documents to store and messages to reject. */
-export type BatchTransform = (messages: KafkaMessage[], partition: number) => Promise<{ docs: SinkDoc[]; rejected: Rejection[] }>;
+/**
+ * Turns one partition's batch into documents to store and messages to reject, and optionally what
+ * to do once they are stored (before the offsets are committed; a transient failure there holds
+ * the batch for redelivery like a failed write, so it must be idempotent).
+ */
+export type BatchTransform = (messages: KafkaMessage[], partition: number) => Promise<{ docs: SinkDoc[]; rejected: Rejection[]; settle?: (outcome: StoreOutcome) => Promise<void> }>;
 
 export interface SinkOptions {
   name: string;
@@ -146,7 +150,7 @@ export class KafkaToEsSink {
   /** Stores one chunk and dead-letters its rejects; false when a shutdown abandoned it uncommitted. */
   private async handleChunk(topic: string, partition: number, messages: KafkaMessage[], heartbeat: () => Promise<void>): Promise<boolean> {
     const { metrics } = this.deps;
-    const { docs, rejected } = await this.opts.transform(messages, partition);
+    const { docs, rejected, settle } = await this.opts.transform(messages, partition);
     let outcome;
     try {
       outcome = await this.deps.documents.storeAll(
@@ -173,6 +177,7 @@ export class KafkaToEsSink {
     metrics.indexed.inc({ topic }, outcome.written);
     metrics.duplicates.inc({ topic }, outcome.duplicates);
     if (outcome.retriedItems) metrics.retried.inc({ topic, reason: 'bulk_item' }, outcome.retriedItems);
+    await settle?.(outcome);
 
     const letters: DeadLetter[] = [
       ...rejected.map((r) => deadLetter(topic, partition, messages[r.origin]!, { reason: r.reason, field: r.field, message: r.message }, this.budget)),

@@ -133,7 +133,9 @@ function count(label: string, opts: { timeScale?: 'm'; filter?: string; emptyAsN
   };
 }
 
-function metric(op: 'unique_count' | 'max' | 'avg', field: string, label: string, dataType = 'number'): LensColumn {
+// Lens' own operation types (x-pack/plugins/lens …/operations/definitions/metrics.tsx): the mean is
+// `average`, not the ES aggregation name `avg`; a column with `avg` fails to load in Kibana
+function metric(op: 'unique_count' | 'max' | 'min' | 'sum' | 'average', field: string, label: string, dataType = 'number'): LensColumn {
   return {
     label,
     customLabel: true,
@@ -394,12 +396,16 @@ export function buildSavedObjects(): SavedObject[] {
     },
     visualization: xy('line', 'col-time', ['col-count']),
   });
+  // Unattributed actions (ids we did not sign) carry no model_id, and records from before signed
+  // ids may say model_id "unknown": neither gets a slot in a rate
+  const attributedOnly = 'not model_id:unknown and not kind:unattributed';
   const ctr = lens({
     id: 'recsys-lens-recs-ctr-by-model',
     title: 'Click-through rate per model',
-    description: 'count(kind:click) / count(kind:served) per model_id: attributed clicks (click and page_view events carrying a recommendation_id) per served list.',
+    description: 'count(kind:click) / count(kind:served) per model_id: attributed clicks (click and page_view events carrying a recommendation_id we signed) per served list.',
     dataViewId: dv.recommendations,
     visualizationType: 'lnsXY',
+    query: attributedOnly,
     columns: {
       'col-model': terms('model_id', 10, 'alphabetical', 'desc', 'model_id'),
       ...countRatioFormula('col-ctr', 'Click-through rate', 'kind:click', 'kind:served'),
@@ -412,11 +418,28 @@ export function buildSavedObjects(): SavedObject[] {
     description: 'count(kind:conversion) / count(kind:served) per model_id: attributed add_to_cart and purchase events per served list.',
     dataViewId: dv.recommendations,
     visualizationType: 'lnsXY',
+    query: attributedOnly,
     columns: {
       'col-model': terms('model_id', 10, 'alphabetical', 'desc', 'model_id'),
       ...countRatioFormula('col-conv', 'Conversion rate', 'kind:conversion', 'kind:served'),
     },
     visualization: xy('bar', 'col-model', ['col-conv']),
+  });
+  const ctrAtPosition = lens({
+    id: 'recsys-lens-recs-ctr-at-position',
+    title: 'Click-through rate at position',
+    description:
+      'CTR@p per model: clicks on the item at position p / served lists that showed a position p. A served record lists the positions it showed (position = 1..count), ' +
+      'a click the one clicked, so terms(position) puts both in the same bucket; clicks on items that were not in the list (position null) are in no bucket.',
+    dataViewId: dv.recommendations,
+    visualizationType: 'lnsXY',
+    query: attributedOnly,
+    columns: {
+      'col-model': terms('model_id', 10, 'alphabetical', 'desc', 'model_id'),
+      'col-position': { ...terms('position', 10, 'alphabetical', 'asc', 'position'), dataType: 'number' },
+      ...countRatioFormula('col-ctrp', 'Click-through rate', 'kind:click', 'kind:served'),
+    },
+    visualization: xy('bar', 'col-position', ['col-ctrp'], 'col-model'),
   });
   const coverage = lens({
     id: 'recsys-lens-recs-catalogue-coverage',
@@ -488,6 +511,7 @@ export function buildSavedObjects(): SavedObject[] {
       { ref: coverage, x: 36, y: 0, w: 12, h: 12 },
       { ref: ctr, x: 0, y: 12, w: 24, h: 15 },
       { ref: conversion, x: 24, y: 12, w: 24, h: 15 },
+      { ref: ctrAtPosition, x: 0, y: 27, w: 48, h: 15 },
     ]),
     dashboard(DASHBOARD_IDS.models, 'Recsys — Models', 'The model registry (models): quality and training time per run, and the live model.', 'now-30d', [
       { ref: liveModel, x: 0, y: 0, w: 48, h: 8 },
@@ -506,6 +530,7 @@ export function buildSavedObjects(): SavedObject[] {
     servedPerMinute,
     ctr,
     conversion,
+    ctrAtPosition,
     coverage,
     ndcg,
     trainSeconds,

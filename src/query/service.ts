@@ -8,9 +8,9 @@
 // Fewer than k personal items (tight filters, small catalogue) → the rest are popular items that
 // pass the same filters and are neither excluded nor already in the list (source "mixed").
 
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
+import { mintRecommendationId } from '../events/recommendation-id.ts';
 import type { Logger } from '../infra/logger.ts';
 import { isIndexNotFound } from '../infra/es-errors.ts';
 import { withDefaultTerm } from './filters.ts';
@@ -29,6 +29,8 @@ export interface ServiceDeps {
   popular: PopularItems;
   servedLog?: ServedLog;
   options: QueryOptions;
+  /** signs the recommendation ids (RECOMMENDATION_ID_SECRET), so attribution needs no lookup */
+  recommendationIdSecret: string;
 }
 
 export interface CallContext {
@@ -162,8 +164,10 @@ export class RecommendationService {
     else source = popular.length || a.reason ? 'popular' : 'personal';
     let scoreType: ScoreKind = a.space === 'mips' ? (req.q ? 'hybrid' : 'dot') : 'cosine';
     if (!personal.length && source === 'popular') scoreType = 'popularity';
+    const servedAt = Date.now();
     const response: RecResponse = {
-      recommendation_id: randomUUID(),
+      // carries model and serve time, signed: a click is credited however soon it follows
+      recommendation_id: mintRecommendationId({ modelId: model.modelId, servedAt }, this.deps.recommendationIdSecret),
       request_id: a.call.requestId,
       model_id: model.modelId,
       ...(a.userId !== undefined ? { user_id: a.userId } : {}),
@@ -189,7 +193,8 @@ export class RecommendationService {
       ...(req.q && a.space === 'mips' ? { query: req.q } : {}),
       filters: req.filterParams,
       latency_ms: Math.round((performance.now() - a.startedAt) * 100) / 100,
-      timestamp: new Date().toISOString(),
+      // the serve time in the id names this record's index: the ingest finds it there by _id
+      timestamp: new Date(servedAt).toISOString(),
     };
     this.deps.servedLog?.record(record);
     return response;

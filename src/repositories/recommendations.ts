@@ -1,11 +1,41 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Names } from '../config/names.ts';
 
-export interface ServedRef {
+/** What attribution needs of a served record. */
+export interface ServedList {
   recommendation_id: string;
   model_id: string;
   endpoint?: string;
+  items: string[];
+  timestamp: string;
+  experiment_id?: string;
+  arm?: string;
 }
+
+export interface DocRef {
+  index: string;
+  id: string;
+}
+
+/** An attribution still waiting for its served list to give it a position. */
+export interface PendingAttribution extends DocRef {
+  recommendation_id: string;
+  item_id: string;
+}
+
+export interface PositionUpdate extends DocRef {
+  position: number | null;
+  in_list: boolean;
+}
+
+export interface PositionOutcome {
+  updated: number;
+  /** the attribution document is not (or no longer) there: a copy of its event stored elsewhere */
+  missing: number;
+  failed: Array<{ id: string; status: number; reason: string }>;
+}
+
+const SERVED_FIELDS = ['recommendation_id', 'model_id', 'endpoint', 'items', 'timestamp', 'experiment_id', 'arm'];
 
 /** Served lists and their attributed actions (recommendations-*). */
 export class RecommendationsRepository {
@@ -14,18 +44,62 @@ export class RecommendationsRepository {
     private readonly names: Names,
   ) {}
 
-  /** The served records of these recommendation ids that are already searchable. */
-  async servedBy(ids: string[]): Promise<Map<string, ServedRef>> {
-    const unique = [...new Set(ids)];
+  /**
+   * Served records by `_id` in the index their serve time names, realtime: a record is seen as soon
+   * as its write is acknowledged, refresh or not. One request for any number of refs; a ref into an
+   * index that does not exist (yet) is simply not found.
+   */
+  async servedLists(refs: DocRef[]): Promise<Map<string, ServedList>> {
+    const unique = [...new Map(refs.map((r) => [`${r.index}\u0000${r.id}`, r])).values()];
     if (!unique.length) return new Map();
-    const res = await this.es.search<ServedRef>({
+    const res = await this.es.mget<ServedList>({ docs: unique.map((r) => ({ _index: r.index, _id: r.id, _source: SERVED_FIELDS })), realtime: true });
+    const out = new Map<string, ServedList>();
+    for (const d of res.docs) if ('found' in d && d.found && d._source && Array.isArray(d._source.items)) out.set(d._id, d._source);
+    return out;
+  }
+
+  /** Makes what was just written to these indices searchable (for the served-record sink's look for pending positions). */
+  async refresh(indices: string[]): Promise<void> {
+    if (!indices.length) return;
+    await this.es.indices.refresh({ index: [...new Set(indices)], ignore_unavailable: true, allow_no_indices: true });
+  }
+
+  /** Attributions of these recommendation ids whose position is still pending (at most `max`; `more` when there were others). */
+  async pendingAttributions(recommendationIds: string[], max = 10_000): Promise<{ pending: PendingAttribution[]; more: boolean }> {
+    const ids = [...new Set(recommendationIds)];
+    if (!ids.length) return { pending: [], more: false };
+    const res = await this.es.search<{ recommendation_id: string; item_id: string }>({
       index: this.names.recommendationsPattern,
       ignore_unavailable: true,
       allow_no_indices: true,
-      size: unique.length,
-      query: { bool: { filter: [{ term: { kind: 'served' } }, { terms: { recommendation_id: unique } }] } },
-      _source: ['recommendation_id', 'model_id', 'endpoint'],
+      size: max,
+      track_total_hits: max + 1,
+      query: { bool: { filter: [{ term: { position_pending: true } }, { terms: { recommendation_id: ids } }] } },
+      _source: ['recommendation_id', 'item_id'],
     });
-    return new Map(res.hits.hits.map((h) => [h._source!.recommendation_id, h._source!]));
+    const total = typeof res.hits.total === 'number' ? res.hits.total : (res.hits.total?.value ?? 0);
+    return {
+      pending: res.hits.hits.map((h) => ({ index: h._index, id: h._id!, recommendation_id: h._source!.recommendation_id, item_id: h._source!.item_id })),
+      more: total > res.hits.hits.length,
+    };
+  }
+
+  /** Sets positions with partial updates (no scripts); idempotent, so both sides of a race may do it. */
+  async setPositions(updates: PositionUpdate[]): Promise<PositionOutcome> {
+    const out: PositionOutcome = { updated: 0, missing: 0, failed: [] };
+    const unique = [...new Map(updates.map((u) => [`${u.index}\u0000${u.id}`, u])).values()];
+    if (!unique.length) return out;
+    const res = await this.es.bulk({
+      operations: unique.flatMap((u) => [{ update: { _index: u.index, _id: u.id, retry_on_conflict: 3 } }, { doc: { position: u.position, in_list: u.in_list, position_pending: false } }]),
+      filter_path: 'errors,items.*.status,items.*.error.type,items.*.error.reason',
+    });
+    if (!res.errors) return { ...out, updated: unique.length };
+    res.items.forEach((item, i) => {
+      const r = Object.values(item)[0]!;
+      if (r.status < 300) out.updated++;
+      else if (r.status === 404) out.missing++;
+      else out.failed.push({ id: unique[i]!.id, status: r.status, reason: r.error?.type ?? `http_${r.status}` });
+    });
+    return out;
   }
 }

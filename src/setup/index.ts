@@ -27,6 +27,10 @@ export async function setup(es: Client, kafka: Kafka, config: Config, names: Nam
     await es.indices.putIndexTemplate({ name, ...loadTemplate(file, names.prefix) });
     report.templates.push(name);
   }
+  // Buckets already created take the strict recommendations mapping's new fields (an attribution's
+  // position_pending, arm, …): the current one would otherwise refuse them until the next bucket.
+  const recommendations = loadMapping('templates/recommendations.json') as { template: { mappings: { properties: Record<string, unknown> } } };
+  await putMapping(es, names.recommendationsPattern, { properties: recommendations.template.mappings.properties });
 
   // the filter whitelist's undeclared fields, mapped explicitly (the item indices map nothing dynamically)
   const filterMappings = filterFieldMappings(config.api.filterFields);
@@ -85,7 +89,9 @@ async function putMapping(es: Client, index: string, mappings: Record<string, un
     await es.indices.putMapping({ index, allow_no_indices: true, expand_wildcards: 'open', ...mappings });
   } catch (e) {
     const reason = (e as { meta?: { body?: { error?: { reason?: string } } } }).meta?.body?.error?.reason ?? (e as Error).message;
-    throw new Error(`setup: the mapping of ${index} cannot be updated: ${reason}`, { cause: e });
+    // a field an older version left to dynamic mapping (e.g. a metric mapped long): types cannot change in place
+    const hint = /cannot be changed from type/.test(reason) ? '; the index was created with another type for this field: reindex it into a new index made by setup (README: "Checking an existing models index")' : '';
+    throw new Error(`setup: the mapping of ${index} cannot be updated: ${reason}${hint}`, { cause: e });
   }
 }
 

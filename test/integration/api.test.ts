@@ -442,7 +442,7 @@ describe('served lists and events through Kafka', () => {
     const res = await call('GET', '/v1/users/u42/recommendations?k=5&category=c2', undefined, { 'x-request-id': rid });
     expect(res.headers.get('x-request-id')).toBe(rid);
     const rec = res.body as unknown as Rec;
-    type Stored = { kind: string; model_id: string; request_id?: string; items?: string[]; endpoint?: string; filters?: Record<string, unknown>; count?: number; event_type?: string; item_id?: string };
+    type Stored = { kind: string; model_id: string; position?: number | null; in_list?: boolean; position_pending?: boolean; request_id?: string; items?: string[]; endpoint?: string; filters?: Record<string, unknown>; count?: number; event_type?: string; item_id?: string };
     const find = async (query: object) => {
       await es.indices.refresh({ index: names.recommendationsPattern, ignore_unavailable: true, allow_no_indices: true });
       const r = await es.search<Stored>({ index: names.recommendationsPattern, ignore_unavailable: true, allow_no_indices: true, query });
@@ -458,7 +458,7 @@ describe('served lists and events through Kafka', () => {
     expect(posted.body).toMatchObject({ accepted: 1, errors: [] });
     await waitUntil('click attributed', async () => (await find({ bool: { filter: [{ term: { recommendation_id: rec.recommendation_id } }, { term: { kind: 'click' } }] } })).length === 1, 60_000);
     const [click] = await find({ bool: { filter: [{ term: { recommendation_id: rec.recommendation_id } }, { term: { kind: 'click' } }] } });
-    expect(click).toMatchObject({ model_id: MODEL, item_id: clicked, event_type: 'click' });
+    expect(click).toMatchObject({ model_id: MODEL, item_id: clicked, event_type: 'click', position: 2, in_list: true, position_pending: false });
 
     // the clicked item now counts as seen for u42: the fold-in stream puts it on u42's user document
     const online = await startOnline(ctx, createRegistry(false), { fromBeginning: true });

@@ -129,7 +129,7 @@ describe('recommendations topic: only served records made now, by the API, are s
 });
 
 describe('events topic: attribution records cannot open an index for any day either', () => {
-  it('an event from 2001 carrying a recommendation_id is stored as history, but no recommendations-2001.01.01 is created; a click now is attributed', async () => {
+  it('an event from 2001 carrying a recommendation_id is stored as history, but no recommendations-2001.01.01 is created; a click now is recorded', async () => {
     const { ctx, defer } = await freshDeployment('htattr');
     const { es, names } = ctx;
     const producer = await withIngest(ctx, defer);
@@ -142,9 +142,11 @@ describe('events topic: attribution records cannot open an index for any day eit
     expect(await readDlq(ctx)).toHaveLength(0);
     // the old event is history like any other (events from 2000 on are accepted)
     expect((await es.get({ index: names.eventsIndex(new Date(old.timestamp)), id: old.event_id })).found).toBe(true);
-    // the recent one is attributed (no served record known: model "unknown"), in today's index only
-    const attr = await es.get<{ kind: string; model_id: string }>({ index: names.recommendationsIndex(new Date(recent.timestamp)), id: `attr-${recent.event_id}` });
-    expect(attr._source).toMatchObject({ kind: 'conversion', model_id: 'unknown' });
+    // the recent one is recorded, in today's index only, as unattributed: its id is not signed by us
+    // and no served record of it exists (looking for one opened no index either)
+    const attr = await es.get<{ kind: string; model_id?: string; event_type: string }>({ index: names.recommendationsIndex(new Date(recent.timestamp)), id: `attr-${recent.event_id}` });
+    expect(attr._source).toMatchObject({ kind: 'unattributed', event_type: 'purchase' });
+    expect(attr._source!.model_id).toBeUndefined();
     const indices = Object.keys(await es.indices.get({ index: `${names.prefix}recommendations-*`, allow_no_indices: true, expand_wildcards: 'all' }));
     expect(indices).toEqual([names.recommendationsIndex(new Date(recent.timestamp))]);
   });

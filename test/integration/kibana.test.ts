@@ -25,15 +25,21 @@ const OLD = 'm20240101020000-old';
 const NEW = 'm20240102010000-new';
 
 interface RecDoc {
-  kind: 'served' | 'click' | 'conversion';
+  kind: 'served' | 'click' | 'conversion' | 'unattributed';
   recommendation_id: string;
-  model_id: string;
+  model_id?: string;
   items?: string[];
   item_id?: string;
+  /** served: the positions shown (as the sink stores them); action: the place of its item, null when not in the list */
+  position?: number | number[] | null;
   timestamp: string;
 }
 
-/** 30 served lists (every 3rd by OLD), clicks on every 2nd, conversions on every 5th, one unattributed click. */
+/**
+ * 30 served lists of 5 (every 3rd by OLD), clicks on every 2nd (at position 1 + i mod 3), one more
+ * click on an item that was not in the list, conversions on every 5th; a click from before signed
+ * ids credited to "unknown" and one unattributed click.
+ */
 function recommendationDocs(): RecDoc[] {
   const docs: RecDoc[] = [];
   const span = Date.parse(to) - t0;
@@ -42,11 +48,14 @@ function recommendationDocs(): RecDoc[] {
     const model = i % 3 === 0 ? OLD : NEW;
     const items = Array.from({ length: 5 }, (_, k) => data.items[(i * 3 + k) % data.items.length]!.item_id);
     const rec = `rec-${i}`;
-    docs.push({ kind: 'served', recommendation_id: rec, model_id: model, items, timestamp: iso(ts) });
-    if (i % 2 === 0) docs.push({ kind: 'click', recommendation_id: rec, model_id: model, item_id: items[0], timestamp: iso(ts + 60_000) });
-    if (i % 5 === 0) docs.push({ kind: 'conversion', recommendation_id: rec, model_id: model, item_id: items[0], timestamp: iso(ts + 120_000) });
+    docs.push({ kind: 'served', recommendation_id: rec, model_id: model, items, position: [1, 2, 3, 4, 5], timestamp: iso(ts) });
+    const p = 1 + (i % 3);
+    if (i % 2 === 0) docs.push({ kind: 'click', recommendation_id: rec, model_id: model, item_id: items[p - 1], position: p, timestamp: iso(ts + 60_000) });
+    if (i === 4) docs.push({ kind: 'click', recommendation_id: rec, model_id: model, item_id: 'not-in-list', position: null, timestamp: iso(ts + 90_000) });
+    if (i % 5 === 0) docs.push({ kind: 'conversion', recommendation_id: rec, model_id: model, item_id: items[0], position: 1, timestamp: iso(ts + 120_000) });
   }
   docs.push({ kind: 'click', recommendation_id: 'rec-gone', model_id: 'unknown', item_id: data.items[0]!.item_id, timestamp: iso(t0 + HOUR) });
+  docs.push({ kind: 'unattributed', recommendation_id: 'forged', item_id: data.items[1]!.item_id, timestamp: iso(t0 + HOUR) });
   return docs;
 }
 const recs = recommendationDocs();
@@ -108,7 +117,7 @@ afterAll(() => ctx.dispose());
 
 describe('Kibana visualisations on real Elasticsearch', () => {
   it('every visualisation hits the prefixed indices and returns rows with a value in every drawn column', () => {
-    expect(queries.length).toBe(11);
+    expect(queries.length).toBe(12);
     for (const q of queries) {
       expect(q.index.startsWith(names.prefix), q.index).toBe(true);
       const rows = results.get(q.id)!;
@@ -157,17 +166,32 @@ describe('Kibana visualisations on real Elasticsearch', () => {
     for (const r of results.get(q.id)!) expect(r['col-users'] ?? null).toBe(users.get(r['col-time'] as number)?.size ?? null);
   });
 
-  it('click-through and conversion per model are clicks (conversions) per served list; unattributed clicks show no rate', () => {
+  it('click-through and conversion per model are clicks (conversions) per served list; unknown and unattributed clicks get no slot', () => {
     const served = (m: string) => recs.filter((r) => r.kind === 'served' && r.model_id === m).length;
     const kind = (k: string, m: string) => recs.filter((r) => r.kind === k && r.model_id === m).length;
     const ctr = new Map(results.get('recsys-lens-recs-ctr-by-model')!.map((r) => [r['col-model'], r['col-ctr']]));
-    expect([...ctr.keys()]).toEqual(['unknown', NEW, OLD]); // model_id descending
+    expect([...ctr.keys()]).toEqual([NEW, OLD]); // model_id descending
     expect(ctr.get(NEW)).toBeCloseTo(kind('click', NEW) / served(NEW), 12);
     expect(ctr.get(OLD)).toBeCloseTo(kind('click', OLD) / served(OLD), 12);
-    expect(ctr.get('unknown')).toBeNull();
     const conv = new Map(results.get('recsys-lens-recs-conversion-by-model')!.map((r) => [r['col-model'], r['col-conv']]));
+    expect([...conv.keys()]).toEqual([NEW, OLD]);
     expect(conv.get(NEW)).toBeCloseTo(kind('conversion', NEW) / served(NEW), 12);
     expect(conv.get(OLD)).toBeCloseTo(kind('conversion', OLD) / served(OLD), 12);
+  });
+
+  it('CTR@position: clicks at position p per served list that showed a position p, per model; clicks off the list in no bucket', () => {
+    const rows = results.get('recsys-lens-recs-ctr-at-position')!;
+    expect(new Set(rows.map((r) => r['col-model']))).toEqual(new Set([NEW, OLD]));
+    for (const m of [NEW, OLD]) {
+      const byPosition = new Map(rows.filter((r) => r['col-model'] === m).map((r) => [r['col-position'], r['col-ctrp']]));
+      expect([...byPosition.keys()]).toEqual([1, 2, 3, 4, 5]);
+      const lists = recs.filter((r) => r.kind === 'served' && r.model_id === m).length;
+      for (const p of [1, 2, 3, 4, 5]) {
+        const clicks = recs.filter((r) => r.kind === 'click' && r.model_id === m && r.position === p).length;
+        expect(byPosition.get(p), `${m} @${p}`).toBeCloseTo(clicks / lists, 12);
+      }
+      expect([1, 2, 3].some((p) => (byPosition.get(p) as number) > 0)).toBe(true);
+    }
   });
 
   it('served per minute adds back up to the served lists; coverage is the distinct items of served lists', () => {

@@ -78,7 +78,7 @@ describe('kibana/recsys.ndjson', () => {
 
   it('every dashboard panel references an existing visualisation, and every visualisation is on a dashboard', () => {
     const panels = dashboardPanels(objects);
-    expect(panels.length).toBe(12);
+    expect(panels.length).toBe(13);
     for (const p of panels) {
       expect(p.reference, `${p.dashboardId}/${p.panelIndex} has no reference`).toBeDefined();
       expect(p.target, `${p.dashboardId}/${p.panelIndex} → ${p.reference?.id}`).toBeDefined();
@@ -230,6 +230,40 @@ describe('visualisationQueries', () => {
     expect(conv['col-convX0']).toEqual({ filter: { term: { kind: 'conversion' } } });
   });
 
+  it('rates give no slot to unknown or unattributed records: the layer query drops them from numerator and denominator', () => {
+    const attributedOnly = { bool: { filter: [{ bool: { must_not: [{ term: { model_id: 'unknown' } }] } }, { bool: { must_not: [{ term: { kind: 'unattributed' } }] } }] } };
+    for (const id of ['recsys-lens-recs-ctr-by-model', 'recsys-lens-recs-conversion-by-model', 'recsys-lens-recs-ctr-at-position']) {
+      const filters = (queryOf(id).body.query as { bool: { filter: unknown[] } }).bool.filter;
+      expect(filters[1], id).toEqual(attributedOnly);
+    }
+  });
+
+  it('CTR@position: clicks / served lists per position bucket, per model', () => {
+    const q = queryOf('recsys-lens-recs-ctr-at-position');
+    expect(q.body.aggs).toEqual({
+      'col-model': {
+        terms: { field: 'model_id', size: 10, order: { _key: 'desc' } },
+        aggs: {
+          'col-position': {
+            terms: { field: 'position', size: 10, order: { _key: 'asc' } },
+            aggs: { 'col-ctrpX0': { filter: { term: { kind: 'click' } } }, 'col-ctrpX1': { filter: { term: { kind: 'served' } } } },
+          },
+        },
+      },
+    });
+    expect(q.valueColumns).toEqual(['col-ctrp']);
+    expect(q.layer.columns['col-position']!.dataType).toBe('number');
+  });
+
+  it('metric columns use Lens operation names (average, not the ES aggregation avg)', () => {
+    const lensOperations = new Set(['count', 'unique_count', 'max', 'min', 'sum', 'average', 'median', 'formula', 'math', 'terms', 'date_histogram']);
+    for (const o of lensObjects) {
+      for (const layer of Object.values(o.attributes.state.datasourceStates.formBased.layers)) {
+        for (const [id, c] of Object.entries(layer.columns)) expect(lensOperations.has(c.operationType), `${o.id}/${id}: ${c.operationType}`).toBe(true);
+      }
+    }
+  });
+
   it('models: max metrics over created_at; live table has no time filter, nested terms ordered by a metric', () => {
     const ndcg = queryOf('recsys-lens-models-ndcg');
     expect(ndcg.index).toBe('models');
@@ -259,6 +293,12 @@ describe('visualisationQueries', () => {
     const lucene = structuredClone(objects);
     (lucene.find((o) => o.id === 'recsys-lens-recs-served-per-minute')! as SavedObject<LensAttributes>).attributes.state.query = { query: 'kind:served', language: 'lucene' };
     expect(() => visualisationQueries(lucene, { timeRange: range })).toThrow(/lucene/);
+    const avg = structuredClone(objects);
+    const ndcgCol = (avg.find((o) => o.id === 'recsys-lens-models-ndcg')! as SavedObject<LensAttributes>).attributes.state.datasourceStates.formBased.layers['layer1']!.columns['col-ndcg']!;
+    ndcgCol.operationType = 'avg';
+    expect(() => visualisationQueries(avg, { timeRange: range })).toThrow(/operation avg is not supported/);
+    ndcgCol.operationType = 'average';
+    expect(visualisationQueries(avg, { timeRange: range }).find((q) => q.id === 'recsys-lens-models-ndcg')!.body.aggs!['col-time']!.aggs!['col-ndcg']).toEqual({ avg: { field: 'metrics.ndcg' } });
     const noView = objects.filter((o) => o.id !== 'recsys-dv-events');
     expect(() => visualisationQueries(noView, { timeRange: range })).toThrow(/recsys-dv-events/);
   });

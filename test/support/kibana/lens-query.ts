@@ -7,7 +7,7 @@
 //     min_doc_count 0 + extended_bounds = time range when includeEmptyRows;
 //   - terms: order by _count, by a metric sub-aggregation, or by _key (alphabetical);
 //   - count of records = bucket doc_count; a column `filter` (also formula `kql=`) = filter agg;
-//     unique_count = cardinality; min/max/avg/sum = the ES metric;
+//     unique_count = cardinality; min/max/sum = the ES metric, average = avg;
 //   - the request query = time range on the data view's time field ∧ the visualisation's KQL.
 // What Kibana computes after the response — formula math, time scaling ("per minute"), empty-as-null —
 // is reproduced by `tabulate`, so a test can check the numbers a panel would show.
@@ -65,7 +65,8 @@ export interface VisualisationQuery {
   range: [number, number];
 }
 
-const SUPPORTED_METRICS: Record<string, string> = { unique_count: 'cardinality', max: 'max', min: 'min', avg: 'avg', sum: 'sum' };
+// Lens operation type → ES aggregation; Lens calls the mean `average` (an `avg` column is refused, as Kibana would)
+const SUPPORTED_METRICS: Record<string, string> = { unique_count: 'cardinality', max: 'max', min: 'min', average: 'avg', sum: 'sum' };
 const EMPTY_AS_NULL_OPS = new Set(['count', 'unique_count', 'sum']);
 
 export class LensTranslationError extends Error {

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import {
+  fitsRecommendationId,
+  MAX_RECOMMENDATION_ID_CHARS,
+  mintRecommendationId,
+  readRecommendationId,
+  TAG_BUDGET_CHARS,
+  type RecommendationTag,
+} from '../../src/events/recommendation-id.ts';
+import { MAX_ES_ID_BYTES, utf8Bytes } from '../../src/types/ids.ts';
+
+const SECRET = 'unit-test-secret-0123456789';
+const servedAt = Date.parse('2026-12-01T20:15:00.123Z');
+const plain: RecommendationTag = { modelId: 'm20261201020000-ab12', servedAt };
+const arm: RecommendationTag = { modelId: 'm20261201020000-ab12', servedAt, experimentId: 'exp-2026.12_a', arm: 'candidate' };
+const URL_SAFE = /^[A-Za-z0-9._~-]+$/;
+
+/** Replaces one character of s at i with another character of the same alphabet. */
+function flip(s: string, i: number): string {
+  const c = s[i]!;
+  const alt = c === 'a' ? 'b' : c === '~' ? '-' : 'a';
+  return s.slice(0, i) + alt + s.slice(i + 1);
+}
+
+describe('recommendation id codec', () => {
+  it('round-trips model, serve time, experiment and arm', () => {
+    expect(readRecommendationId(mintRecommendationId(plain, SECRET), SECRET)).toEqual(plain);
+    expect(readRecommendationId(mintRecommendationId(arm, SECRET), SECRET)).toEqual(arm);
+    const edge = { modelId: '0', servedAt: 0 };
+    expect(readRecommendationId(mintRecommendationId(edge, SECRET), SECRET)).toEqual(edge);
+  });
+
+  it('is unique per list even for one model in one millisecond', () => {
+    const ids = new Set(Array.from({ length: 10_000 }, () => mintRecommendationId(arm, SECRET)));
+    expect(ids.size).toBe(10_000);
+  });
+
+  it('stays within 128 URL-safe characters and a valid Elasticsearch _id for the longest tag it accepts', () => {
+    const modelId = 'm' + 'x'.repeat(63);
+    const longest: RecommendationTag = { modelId, servedAt: 2 ** 48 - 1, experimentId: 'e'.repeat(13), arm: 'a'.repeat(TAG_BUDGET_CHARS - 64 - 13) };
+    expect(fitsRecommendationId(longest)).toBe(true);
+    const id = mintRecommendationId(longest, SECRET);
+    expect(id.length).toBeLessThanOrEqual(MAX_RECOMMENDATION_ID_CHARS);
+    expect(id).toMatch(URL_SAFE);
+    expect(encodeURIComponent(id)).toBe(id);
+    // an ES _id: at most 512 bytes, even with the longest prefix this project puts in front of an id
+    expect(utf8Bytes(`attr-${id}`)).toBeLessThanOrEqual(MAX_ES_ID_BYTES);
+    expect(id.startsWith('_')).toBe(false);
+    expect(readRecommendationId(id, SECRET)).toEqual(longest);
+    expect(() => mintRecommendationId({ ...longest, arm: longest.arm + 'a' }, SECRET)).toThrow(RangeError);
+  });
+
+  it('rejects tampering with any single character, i.e. any field, of the id', () => {
+    for (const tag of [plain, arm]) {
+      const id = mintRecommendationId(tag, SECRET);
+      for (let i = 0; i < id.length; i++) expect(readRecommendationId(flip(id, i), SECRET), `position ${i} of ${id}`).toBeUndefined();
+    }
+  });
+
+  it('rejects a re-signed field swap, another secret, truncation, extra fields and garbage', () => {
+    const id = mintRecommendationId(arm, SECRET);
+    const [v, , e, a, tail] = id.split('~');
+    expect(readRecommendationId([v, 'm20990101000000-evil', e, a, tail].join('~'), SECRET)).toBeUndefined();
+    expect(readRecommendationId([v, arm.modelId, '', '', tail].join('~'), SECRET)).toBeUndefined(); // drop the arm
+    expect(readRecommendationId([v, arm.modelId, e, 'control', tail].join('~'), SECRET)).toBeUndefined(); // switch arms
+    expect(readRecommendationId(id, 'another-secret-0123456789')).toBeUndefined();
+    expect(readRecommendationId(id.slice(0, -1), SECRET)).toBeUndefined();
+    expect(readRecommendationId(`${id}~x`, SECRET)).toBeUndefined();
+    expect(readRecommendationId(mintRecommendationId(arm, 'another-secret-0123456789'), SECRET)).toBeUndefined();
+    for (const junk of ['', 'garbage', '7f1c6f1e-2f7b-4d35-9a51-0b8f8d5b0b2c', 'r1~~~~', 'r1~m1~~~' + 'A'.repeat(32), '~'.repeat(200)]) {
+      expect(readRecommendationId(junk, SECRET), junk).toBeUndefined();
+    }
+  });
+
+  it('refuses to mint what it could not read back unambiguously', () => {
+    for (const bad of [
+      { ...plain, modelId: 'Has~Tilde' },
+      { ...plain, modelId: '' },
+      { ...plain, servedAt: -1 },
+      { ...plain, servedAt: 1.5 },
+      { ...plain, experimentId: 'exp~1', arm: 'a' },
+      { ...plain, experimentId: 'exp1' }, // an experiment without an arm
+      { ...plain, experimentId: '', arm: '' },
+    ]) {
+      expect(() => mintRecommendationId(bad, SECRET), JSON.stringify(bad)).toThrow(RangeError);
+    }
+  });
+});
