@@ -10,6 +10,8 @@ export interface ServedRecord {
   recommendation_id: string;
   request_id: string;
   model_id: string;
+  experiment_id?: string;
+  arm?: 'treatment' | 'control';
   endpoint: 'user_recommendations' | 'similar_items';
   mode: string;
   source: string;
@@ -39,6 +41,8 @@ export const SERVED_RECORD_SCHEMA = {
     recommendation_id: token,
     request_id: token,
     model_id: token,
+    experiment_id: token,
+    arm: { enum: ['treatment', 'control'] },
     endpoint: { enum: ['user_recommendations', 'similar_items'] },
     mode: { type: 'string', maxLength: 16 },
     source: { type: 'string', maxLength: 16 },

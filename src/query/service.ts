@@ -16,6 +16,8 @@ import { isIndexNotFound } from '../infra/es-errors.ts';
 import { withDefaultTerm } from './filters.ts';
 import { hitToItem, type ItemSourceDoc } from './hits.ts';
 import type { LiveModel, LiveModelResolver } from '../model/live-model.ts';
+import { assignmentFor, type ExperimentResolver } from '../experiments/resolver.ts';
+import type { Arm } from '../experiments/assignment.ts';
 import type { Repositories } from '../repositories/index.ts';
 import type { PopularItems } from './popular.ts';
 import { decodeScore, vectorSearchBody, type Space } from './search-body.ts';
@@ -26,6 +28,8 @@ export interface ServiceDeps {
   repos: Pick<Repositories, 'items' | 'users'>;
   log: Logger;
   live: LiveModelResolver;
+  /** the running A/B experiment (cached like the live model); none → everyone gets the live model */
+  experiments?: ExperimentResolver;
   popular: PopularItems;
   servedLog?: ServedLog;
   options: QueryOptions;
@@ -50,7 +54,11 @@ export class RecommendationService {
   async forUser(userId: string, req: RecRequest, call: CallContext): Promise<RecResponse> {
     const startedAt = call.startedAt ?? performance.now();
     const { repos } = this.deps;
-    return this.withModel(async (model) => {
+    return this.withModel(async (live) => {
+      // the experiment comes from a cache, like the live model: no round trip of its own
+      const assignment = assignmentFor(await this.deps.experiments?.find(), live.modelId, userId);
+      const model = assignment.modelId === live.modelId ? live : this.deps.live.byId(assignment.modelId);
+      const experiment = assignment.experimentId ? { experimentId: assignment.experimentId, arm: assignment.arm! } : undefined;
       // the one realtime GET of the request: factor + recent items, kept fresh by the fold-in stream
       const user = await repos.users.vector(model.usersIndex, userId);
       const exclude = new Set(req.exclude);
@@ -62,7 +70,7 @@ export class RecommendationService {
         personal = await this.knn(model, 'mips', req, user.factor, exclude, lshTerms);
       } else reason = user ? 'no_user_factor' : 'unknown_user';
       const popular = await this.backfill(model, req, personal, exclude, !user?.factor ? req.q : undefined);
-      return this.respond({ model, req, call, startedAt, personal, popular, reason, userId, space: 'mips' });
+      return this.respond({ model, req, call, startedAt, personal, popular, reason, userId, space: 'mips', experiment });
     });
   }
 
@@ -87,7 +95,10 @@ export class RecommendationService {
     });
   }
 
-  /** Runs fn against the live model; a model swap that deleted its index mid-request → once more. */
+  /**
+   * Runs fn against the live model; a model swap that deleted its index mid-request → once more
+   * (an experiment's candidate removed after it ended, too: both caches are asked again).
+   */
   private async withModel<T>(fn: (model: LiveModel) => Promise<T>): Promise<T> {
     const model = await this.deps.live.current();
     try {
@@ -95,8 +106,9 @@ export class RecommendationService {
     } catch (e) {
       if (!isIndexNotFound(e)) throw e;
       this.deps.live.invalidate();
+      this.deps.experiments?.invalidate();
       const again = await this.deps.live.current();
-      if (again.modelId === model.modelId) throw e;
+      if (again.modelId === model.modelId && !this.deps.experiments) throw e;
       return fn(again);
     }
   }
@@ -153,6 +165,7 @@ export class RecommendationService {
     userId?: string;
     seedItemId?: string;
     space: Space;
+    experiment?: { experimentId: string; arm: Arm };
   }): RecResponse {
     const { model, req, personal, popular } = a;
     const items = [...personal, ...popular];
@@ -166,6 +179,7 @@ export class RecommendationService {
       recommendation_id: randomUUID(),
       request_id: a.call.requestId,
       model_id: model.modelId,
+      ...(a.experiment ? { experiment_id: a.experiment.experimentId, arm: a.experiment.arm } : {}),
       ...(a.userId !== undefined ? { user_id: a.userId } : {}),
       ...(a.seedItemId !== undefined ? { item_id: a.seedItemId } : {}),
       mode: req.mode,
@@ -178,6 +192,7 @@ export class RecommendationService {
       recommendation_id: response.recommendation_id,
       request_id: a.call.requestId,
       model_id: model.modelId,
+      ...(a.experiment ? { experiment_id: a.experiment.experimentId, arm: a.experiment.arm } : {}),
       endpoint: a.userId !== undefined ? 'user_recommendations' : 'similar_items',
       mode: req.mode,
       source,
