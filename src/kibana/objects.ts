@@ -418,6 +418,21 @@ export function buildSavedObjects(): SavedObject[] {
     },
     visualization: xy('bar', 'col-model', ['col-conv']),
   });
+  const ctrByArm = lens({
+    id: 'recsys-lens-recs-ctr-by-arm',
+    title: 'Click-through rate per experiment arm',
+    description:
+      'count(kind:click) / count(kind:served) per A/B experiment (experiment_id, newest first) and arm (control = the live model, treatment = the candidate). ' +
+      'Records outside an experiment have no arm and are left out. GET /v1/experiments/<id> gives the same rates per clicked list with 95 % intervals and a significance test.',
+    dataViewId: dv.recommendations,
+    visualizationType: 'lnsXY',
+    columns: {
+      'col-experiment': terms('experiment_id', 5, 'alphabetical', 'desc', 'experiment_id'),
+      'col-arm': terms('arm', 2, 'alphabetical', 'asc', 'arm'),
+      ...countRatioFormula('col-arm-ctr', 'Click-through rate', 'kind:click', 'kind:served'),
+    },
+    visualization: xy('bar', 'col-experiment', ['col-arm-ctr'], 'col-arm'),
+  });
   const coverage = lens({
     id: 'recsys-lens-recs-catalogue-coverage',
     title: 'Catalogue coverage: distinct items served',
@@ -488,6 +503,7 @@ export function buildSavedObjects(): SavedObject[] {
       { ref: coverage, x: 36, y: 0, w: 12, h: 12 },
       { ref: ctr, x: 0, y: 12, w: 24, h: 15 },
       { ref: conversion, x: 24, y: 12, w: 24, h: 15 },
+      { ref: ctrByArm, x: 0, y: 27, w: 48, h: 15 },
     ]),
     dashboard(DASHBOARD_IDS.models, 'Recsys — Models', 'The model registry (models): quality and training time per run, and the live model.', 'now-30d', [
       { ref: liveModel, x: 0, y: 0, w: 48, h: 8 },
@@ -506,6 +522,7 @@ export function buildSavedObjects(): SavedObject[] {
     servedPerMinute,
     ctr,
     conversion,
+    ctrByArm,
     coverage,
     ndcg,
     trainSeconds,

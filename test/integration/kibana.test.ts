@@ -23,11 +23,14 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 const OLD = 'm20240101020000-old';
 const NEW = 'm20240102010000-new';
+const EXPERIMENT = 'e20240102010000-ab12';
 
 interface RecDoc {
   kind: 'served' | 'click' | 'conversion';
   recommendation_id: string;
   model_id: string;
+  experiment_id?: string;
+  arm?: 'treatment' | 'control';
   items?: string[];
   item_id?: string;
   timestamp: string;
@@ -42,9 +45,11 @@ function recommendationDocs(): RecDoc[] {
     const model = i % 3 === 0 ? OLD : NEW;
     const items = Array.from({ length: 5 }, (_, k) => data.items[(i * 3 + k) % data.items.length]!.item_id);
     const rec = `rec-${i}`;
-    docs.push({ kind: 'served', recommendation_id: rec, model_id: model, items, timestamp: iso(ts) });
-    if (i % 2 === 0) docs.push({ kind: 'click', recommendation_id: rec, model_id: model, item_id: items[0], timestamp: iso(ts + 60_000) });
-    if (i % 5 === 0) docs.push({ kind: 'conversion', recommendation_id: rec, model_id: model, item_id: items[0], timestamp: iso(ts + 120_000) });
+    // the second half of the lists are served in an experiment: OLD as its treatment, NEW as control
+    const exp = i >= 15 ? { experiment_id: EXPERIMENT, arm: model === OLD ? ('treatment' as const) : ('control' as const) } : {};
+    docs.push({ kind: 'served', recommendation_id: rec, model_id: model, items, timestamp: iso(ts), ...exp });
+    if (i % 2 === 0) docs.push({ kind: 'click', recommendation_id: rec, model_id: model, item_id: items[0], timestamp: iso(ts + 60_000), ...exp });
+    if (i % 5 === 0) docs.push({ kind: 'conversion', recommendation_id: rec, model_id: model, item_id: items[0], timestamp: iso(ts + 120_000), ...exp });
   }
   docs.push({ kind: 'click', recommendation_id: 'rec-gone', model_id: 'unknown', item_id: data.items[0]!.item_id, timestamp: iso(t0 + HOUR) });
   return docs;
@@ -108,7 +113,7 @@ afterAll(() => ctx.dispose());
 
 describe('Kibana visualisations on real Elasticsearch', () => {
   it('every visualisation hits the prefixed indices and returns rows with a value in every drawn column', () => {
-    expect(queries.length).toBe(11);
+    expect(queries.length).toBe(12);
     for (const q of queries) {
       expect(q.index.startsWith(names.prefix), q.index).toBe(true);
       const rows = results.get(q.id)!;
@@ -168,6 +173,20 @@ describe('Kibana visualisations on real Elasticsearch', () => {
     const conv = new Map(results.get('recsys-lens-recs-conversion-by-model')!.map((r) => [r['col-model'], r['col-conv']]));
     expect(conv.get(NEW)).toBeCloseTo(kind('conversion', NEW) / served(NEW), 12);
     expect(conv.get(OLD)).toBeCloseTo(kind('conversion', OLD) / served(OLD), 12);
+  });
+
+  it('click-through per experiment arm is clicks per served list of that arm; lists outside the experiment are not counted', () => {
+    const rows = results.get('recsys-lens-recs-ctr-by-arm')!;
+    const inArm = (k: string, arm: string) => recs.filter((r) => r.kind === k && r.experiment_id === EXPERIMENT && r.arm === arm).length;
+    expect(rows.map((r) => [r['col-experiment'], r['col-arm']])).toEqual([
+      [EXPERIMENT, 'control'],
+      [EXPERIMENT, 'treatment'],
+    ]);
+    for (const r of rows) {
+      const arm = r['col-arm'] as string;
+      expect(inArm('served', arm)).toBeGreaterThan(0);
+      expect(r['col-arm-ctr']).toBeCloseTo(inArm('click', arm) / inArm('served', arm), 12);
+    }
   });
 
   it('served per minute adds back up to the served lists; coverage is the distinct items of served lists', () => {

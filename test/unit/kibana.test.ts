@@ -78,7 +78,7 @@ describe('kibana/recsys.ndjson', () => {
 
   it('every dashboard panel references an existing visualisation, and every visualisation is on a dashboard', () => {
     const panels = dashboardPanels(objects);
-    expect(panels.length).toBe(12);
+    expect(panels.length).toBe(13);
     for (const p of panels) {
       expect(p.reference, `${p.dashboardId}/${p.panelIndex} has no reference`).toBeDefined();
       expect(p.target, `${p.dashboardId}/${p.panelIndex} → ${p.reference?.id}`).toBeDefined();
@@ -228,6 +228,26 @@ describe('visualisationQueries', () => {
     expect(q.valueColumns).toEqual(['col-ctr']);
     const conv = queryOf('recsys-lens-recs-conversion-by-model').body.aggs!['col-model']!.aggs!;
     expect(conv['col-convX0']).toEqual({ filter: { term: { kind: 'conversion' } } });
+  });
+
+  it('click-through per experiment arm: the same formula under terms(experiment_id) → terms(arm); records without an arm have no bucket', () => {
+    const q = queryOf('recsys-lens-recs-ctr-by-arm');
+    expect(q.body.aggs).toEqual({
+      'col-experiment': {
+        terms: { field: 'experiment_id', size: 5, order: { _key: 'desc' } },
+        aggs: {
+          'col-arm': {
+            terms: { field: 'arm', size: 2, order: { _key: 'asc' } },
+            aggs: {
+              'col-arm-ctrX0': { filter: { term: { kind: 'click' } } },
+              'col-arm-ctrX1': { filter: { term: { kind: 'served' } } },
+            },
+          },
+        },
+      },
+    });
+    expect(q.bucketColumns).toEqual(['col-experiment', 'col-arm']);
+    expect(q.valueColumns).toEqual(['col-arm-ctr']);
   });
 
   it('models: max metrics over created_at; live table has no time filter, nested terms ordered by a metric', () => {
