@@ -232,6 +232,19 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
           },
         },
       },
+      '/v1/models/{model_id}/stage': {
+        post: {
+          summary: 'Deploy a trained model (kept factors) without going live, as the candidate of an experiment; poll /v1/train/{model_id} until status staged',
+          security: secured,
+          parameters: [pathParam('model_id', 'model id')],
+          responses: {
+            '202': json({ type: 'object', properties: { model_id: { type: 'string' }, status: { const: 'deploying' }, status_url: { type: 'string' } } }, 'deploying'),
+            ...authErrors,
+            '404': errorResponse('unknown model'),
+            '409': errorResponse('already deployed, being trained or deployed, or no kept factors'),
+          },
+        },
+      },
       '/v1/train': {
         post: {
           summary: 'Start a training run',

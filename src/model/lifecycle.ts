@@ -109,6 +109,11 @@ export class ModelLifecycle {
     await this.models.update(modelId, { ...record, status: deploying ? 'deploying' : 'candidate', finished_at: new Date().toISOString() });
   }
 
+  /** A kept version's factors are being deployed again (a poller sees `deploying` until the outcome). */
+  async markDeploying(modelId: string): Promise<void> {
+    await this.models.update(modelId, { status: 'deploying' });
+  }
+
   /** Extra facts on the record without a status change (e.g. timings after deploy). */
   async annotate(modelId: string, patch: Partial<ModelDoc>): Promise<void> {
     const { status: _ignored, ...rest } = patch;

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Producer } from 'kafkajs';
 import { startServer, type RunningServer } from '../../src/api/app.ts';
@@ -5,6 +8,7 @@ import { deployModel } from '../../src/deploy/index.ts';
 import { assignArm } from '../../src/experiments/assignment.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { startIngest, type IngestService } from '../../src/ingest/service.ts';
+import { saveArtifact } from '../../src/model/artifacts.ts';
 import { modelLifecycle } from '../../src/model/lifecycle.ts';
 import { startOnline, type OnlineService } from '../../src/online/service.ts';
 import { setup } from '../../src/setup/index.ts';
@@ -19,7 +23,8 @@ import { waitUntil } from './wait.ts';
 // list's experiment_id/arm/model_id): the attribution that tags them from the recommendation id is
 // part A of issue 13 (branch attribution), not on this branch.
 
-const ctx = testContext('experiments');
+const modelDir = mkdtempSync(path.join(tmpdir(), 'recsys-exp-'));
+const ctx = testContext('experiments', { MODEL_DIR: modelDir });
 const { es, names } = ctx;
 const KEY = 'exp-key';
 const LIVE = 'mexplive';
@@ -83,6 +88,7 @@ afterAll(async () => {
   await online?.stop();
   await ingest?.stop();
   await ctx.dispose();
+  rmSync(modelDir, { recursive: true, force: true });
 });
 
 describe('staging a candidate', () => {
@@ -93,6 +99,20 @@ describe('staging a candidate', () => {
     // keep 0: everything but the live version would go, a staged one excepted
     expect(await modelLifecycle(ctx, undefined, 0).removeOldVersions()).toEqual([]);
     expect(await ctx.repos.modelIndices.exists(CANDIDATE)).toBe(true);
+  });
+
+  it('POST /v1/models/<id>/stage deploys a trained model\'s kept factors as staged, in the background', async () => {
+    const THIRD = 'mexpthird';
+    const p = plantedModel(THIRD, 3, shape);
+    saveArtifact(modelDir, { ...p, recentItems: Object.fromEntries(p.recentItems!), popularity: Object.fromEntries(p.popularity!) });
+    await modelLifecycle(ctx).ensureRegistered(THIRD, { factors: shape.factors });
+    expect((await call('POST', '/v1/models/mnosuchmodel/stage')).status).toBe(404);
+    expect((await call('POST', `/v1/models/${LIVE}/stage`)).body.error?.code).toBe('model_already_deployed');
+    const r = await call('POST', `/v1/models/${THIRD}/stage`);
+    expect([r.status, r.body['status'], r.body['status_url']]).toEqual([202, 'deploying', `/v1/train/${THIRD}`]);
+    await waitUntil(`${THIRD} staged`, async () => (await call('GET', `/v1/train/${THIRD}`)).body['status'] === 'staged', 60_000, 250);
+    expect(await ctx.repos.modelIndices.aliasedModelIds()).toEqual([LIVE]);
+    expect(await ctx.repos.modelIndices.exists(THIRD)).toBe(true);
   });
 });
 

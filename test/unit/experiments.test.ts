@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assignArm, unitHash } from '../../src/experiments/assignment.ts';
+import { experimentResults } from '../../src/experiments/report.ts';
 import { compareRates, normalUpperTail, twoProportionZTest, wilsonInterval } from '../../src/experiments/stats.ts';
 
 describe('experiment assignment', () => {
@@ -74,5 +75,35 @@ describe('experiment statistics', () => {
     expect(compareRates('CTR', { x: 250, n: 1000 }, { x: 200, n: 1000 }).verdict).toBe('treatment_worse');
     expect(compareRates('CTR', { x: 100, n: 1000 }, { x: 110, n: 1000 }).verdict).toBe('no_significant_difference_yet');
     expect(compareRates('CTR', { x: 2, n: 1000 }, { x: 40, n: 1000 }).verdict).toBe('not_enough_data');
+  });
+});
+
+describe('experiment results', () => {
+  const counts = (served: number, clickedLists: number, clicks: number, convertedLists: number) => ({
+    served,
+    users: served,
+    models: ['m'],
+    actions: { click: { records: clicks, lists: clickedLists }, conversion: { records: convertedLists, lists: convertedLists } },
+  });
+
+  it('turns per-arm counts into rates per served list, Wilson intervals and the CTR verdict', () => {
+    const r = experimentResults(new Map([['control', counts(1000, 200, 260, 50)], ['treatment', counts(1000, 250, 300, 52)]]));
+    expect(r.arms.control).toMatchObject({ impressions: 1000, clicks: 260, clicked_lists: 200, ctr: 0.2, conversions: 50, conversion_rate: 0.05 });
+    expect(r.arms.treatment.ctr).toBe(0.25);
+    const w = wilsonInterval(250, 1000);
+    expect(r.arms.treatment.ctr_ci95).toEqual([w.lower, w.upper]);
+    expect(r.ctr.verdict).toBe('treatment_better');
+    expect(r.ctr.p_value).toBeCloseTo(0.007419649261025693, 6);
+    expect(r.verdict).toBe(r.ctr.summary);
+    expect(r.conversion_rate.verdict).toBe('no_significant_difference_yet');
+  });
+
+  it('an arm without lists has no rate and the verdict waits for data; actions on lists not indexed yet never push a rate above 1', () => {
+    const empty = experimentResults(new Map());
+    expect(empty.arms.treatment).toMatchObject({ impressions: 0, ctr: null, ctr_ci95: [0, 1] });
+    expect(empty.ctr.verdict).toBe('not_enough_data');
+    const early = experimentResults(new Map([['control', counts(10, 12, 12, 0)]]));
+    expect(early.arms.control.clicked_lists).toBe(10);
+    expect(early.arms.control.ctr).toBe(1);
   });
 });
