@@ -67,6 +67,9 @@ export function eventsTransform(recommendations: RecommendationsRepository, name
             recommendation_id: event.recommendation_id,
             model_id: models.get(event.recommendation_id!)?.model_id ?? 'unknown',
             endpoint: models.get(event.recommendation_id!)?.endpoint,
+            // the list's experiment and arm, so GET /v1/experiments/<id> and the arm panel count the action
+            experiment_id: models.get(event.recommendation_id!)?.experiment_id,
+            arm: models.get(event.recommendation_id!)?.arm,
             user_id: event.user_id,
             item_id: event.item_id,
             event_id: event.event_id,

@@ -5,6 +5,8 @@ export interface ServedRef {
   recommendation_id: string;
   model_id: string;
   endpoint?: string;
+  experiment_id?: string;
+  arm?: string;
 }
 
 /** Per arm of an experiment: served lists, and attributed actions by kind. */
@@ -42,7 +44,7 @@ export class RecommendationsRepository {
       allow_no_indices: true,
       size: unique.length,
       query: { bool: { filter: [{ term: { kind: 'served' } }, { terms: { recommendation_id: unique } }] } },
-      _source: ['recommendation_id', 'model_id', 'endpoint'],
+      _source: ['recommendation_id', 'model_id', 'endpoint', 'experiment_id', 'arm'],
     });
     return new Map(res.hits.hits.map((h) => [h._source!.recommendation_id, h._source!]));
   }

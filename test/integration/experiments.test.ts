@@ -152,6 +152,13 @@ describe('an experiment between the live model and the staged candidate', () => 
 
   it('serves 5,000 users: 20 % ± 2 points in treatment from the candidate, the rest from the live model, 100 % sticky', async () => {
     expect(experimentId).not.toBe('');
+    // the API shares ctx.es: count what the experiment costs in round trips while it serves
+    let experimentRequests = 0;
+    const onRequest = (_e: unknown, r: { meta: { request: { params: { path: string } } } } | null) => {
+      if (r?.meta.request.params.path.includes(`/${names.experiments}/`)) experimentRequests++;
+    };
+    es.diagnostic.on('request', onRequest);
+    const started = Date.now();
     for (const pass of [0, 1]) {
       await pool(USERS, 12, async (i) => {
         const user = i < shape.users ? `u${i}` : `sim${i}`;
@@ -168,7 +175,13 @@ describe('an experiment between the live model and the staged candidate', () => 
         }
       });
     }
+    es.diagnostic.off('request', onRequest);
+    // cached like the live model: two GETs (slot, experiment) per 5 s TTL, not per request
+    const ttlPeriods = Math.ceil((Date.now() - started) / 5_000) + 1;
+    expect(experimentRequests).toBeLessThanOrEqual(2 * ttlPeriods);
+    expect(experimentRequests).toBeLessThan(USERS / 10);
     const treatment = [...arms.values()].filter((a) => a.arm === 'treatment').length;
+    console.log(`treatment share ${(treatment / USERS).toFixed(4)} of ${USERS} users; experiment-index requests ${experimentRequests} for ${2 * USERS} recommendation requests`);
     expect(treatment / USERS).toBeGreaterThan(SHARE - 0.02);
     expect(treatment / USERS).toBeLessThan(SHARE + 0.02);
     // the same rule as the pure function, with the experiment's salt
@@ -238,6 +251,26 @@ describe('an experiment between the live model and the staged candidate', () => 
     expect(results.verdict).toMatch(/^CTR: treatment better than control \(p < 0\.0001, two-proportion z-test; \d+\/\d+ treatment vs \d+\/\d+ control lists\)$/);
     expect(results.conversion_rate.verdict).toBe('no_significant_difference_yet');
   }, 180_000);
+
+  it('a real click through POST /v1/events and the ingest is credited to the list\'s arm', async () => {
+    const before = (await call('GET', `/v1/experiments/${experimentId}`)).body['results'] as { arms: { treatment: { clicked_lists: number } } };
+    // a treatment list the planted clicks left alone
+    const clicks = (rec: string) => es.count({ index: names.recommendationsPattern, query: { bool: { filter: [{ term: { kind: 'click' } }, { term: { recommendation_id: rec } }] } } }).then((r) => r.count);
+    let user = '';
+    let rec = '';
+    for (const [u, a] of arms) {
+      if (a.arm !== 'treatment' || (await clicks(a.recs[0]!)) > 0) continue;
+      [user, rec] = [u, a.recs[0]!];
+      break;
+    }
+    expect(rec).not.toBe('');
+    const event = { event_id: `real-click-${rec}`, user_id: user, item_id: 'i2', event_type: 'click', timestamp: new Date().toISOString(), recommendation_id: rec };
+    expect((await call('POST', '/v1/events', event)).status).toBe(202);
+    await waitUntil('the click is counted for the treatment arm', async () => {
+      const now = (await call('GET', `/v1/experiments/${experimentId}`)).body['results'] as { arms: { treatment: { clicked_lists: number } } };
+      return now.arms.treatment.clicked_lists === before.arms.treatment.clicked_lists + 1;
+    }, 60_000, 500);
+  }, 90_000);
 
   it('promote makes the candidate live in one alias swap and ends the experiment', async () => {
     const controlUser = [...arms.entries()].find(([, a]) => a.arm === 'control')![0];
