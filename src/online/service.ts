@@ -32,6 +32,8 @@ const FOLD_IN_HISTORY = 500;
  * the new model, so no update is lost to a swap. Invalid events are skipped here (the ingest sink
  * dead-letters them). A user whose fold-in fails for a reason other than an unavailable cluster is
  * skipped and its events dead-lettered (reason `fold_in`): one user can never hold a partition.
+ * While an A/B experiment runs, a treatment user is also folded into the candidate's users index,
+ * against the candidate's own item factors and YᵀY (same resolver, same arm rule as serving).
  */
 export async function startOnline(ctx: AppContext, registry: Registry, opts: { fromBeginning?: boolean; resolver?: LiveModelResolver; experiments?: ExperimentResolver } = {}): Promise<OnlineService> {
   const { names, kafka, log, config } = ctx;
