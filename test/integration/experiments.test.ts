@@ -143,6 +143,12 @@ describe('an experiment between the live model and the staged candidate', () => 
     const second = await call('POST', '/v1/experiments', { candidate_model_id: CANDIDATE, treatment_share: 0.5 });
     expect([second.status, second.body.error?.code]).toEqual([409, 'experiment_running']);
     expect((await call('GET', '/v1/experiments/enosuch')).status).toBe(404);
+    // the slot document's id is not an experiment
+    expect((await call('GET', '/v1/experiments/running')).status).toBe(404);
+    for (const id of ['UPPER', '_all', '..%2Fx', 'a%2Fb', '*', 'x'.repeat(65), 'a,b']) {
+      const r = await call('GET', `/v1/experiments/${id}`);
+      expect([r.status, r.body.error?.code], id).toEqual([400, 'invalid_parameter']);
+    }
     expect((await call('POST', '/v1/experiments/enosuch/stop')).status).toBe(404);
     const list = await call('GET', '/v1/experiments');
     expect((list.body['experiments'] as Array<{ experiment_id: string }>).map((e) => e.experiment_id)).toEqual([experimentId]);

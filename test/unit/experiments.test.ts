@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assignArm, unitHash } from '../../src/experiments/assignment.ts';
 import { experimentResults } from '../../src/experiments/report.ts';
+import { assignmentFor } from '../../src/experiments/resolver.ts';
 import { compareRates, normalUpperTail, twoProportionZTest, wilsonInterval } from '../../src/experiments/stats.ts';
 
 describe('experiment assignment', () => {
@@ -34,6 +35,20 @@ describe('experiment assignment', () => {
     expect(unitHash('t', 'u')).not.toBe(h);
     // the separator matters: ("ab","c") and ("a","bc") are different pairs
     expect(unitHash('ab', 'c')).not.toBe(unitHash('a', 'bc'));
+  });
+});
+
+describe('which model serves a user', () => {
+  const exp = { experimentId: 'e1', candidateModelId: 'mcand', treatmentShare: 0.2, salt: 's1' };
+
+  it('treatment → the candidate, control → the live model, both tagged; none or a promoted candidate → live, untagged', () => {
+    const users = Array.from({ length: 200 }, (_, i) => `u${i}`);
+    for (const u of users) {
+      const a = assignmentFor(exp, 'mlive', u);
+      expect(a).toEqual({ modelId: a.arm === 'treatment' ? 'mcand' : 'mlive', experimentId: 'e1', arm: assignArm('s1', u, 0.2) });
+      expect(assignmentFor(undefined, 'mlive', u)).toEqual({ modelId: 'mlive' });
+      expect(assignmentFor(exp, 'mcand', u)).toEqual({ modelId: 'mcand' });
+    }
   });
 });
 
