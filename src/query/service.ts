@@ -3,6 +3,8 @@
 //
 // user → items   the user's factor from users-<model_id>; unknown user or user without a factor
 //                → popular items (source "popular", reason unknown_user | no_user_factor)
+//                while an A/B experiment runs, a treatment user's list comes from the candidate's
+//                own items-/users-<id> (arm by hash, experiment from a cache), tagged experiment_id/arm
 // item → items   the item's unit vector from items-<model_id>; unknown item → 404; item without a
 //                factor → popular items of its category (reason item_has_no_factor)
 // Fewer than k personal items (tight filters, small catalogue) → the rest are popular items that
