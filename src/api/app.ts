@@ -9,6 +9,8 @@ import type { AppContext } from '../app/context.ts';
 import { EventProducer } from '../ingest/producer.ts';
 import { LiveModelResolver } from '../model/live-model.ts';
 import { modelLifecycle } from '../model/lifecycle.ts';
+import { ExperimentResolver } from '../experiments/resolver.ts';
+import { ExperimentService } from '../experiments/service.ts';
 import { createAdminOps, type AdminOps } from '../release/admin-ops.ts';
 import { PopularItems } from '../query/popular.ts';
 import { ServedLog } from '../query/served-log.ts';
@@ -19,6 +21,7 @@ import { buildOpenApi } from './openapi.ts';
 import { resolveApiOptions, type ApiOptions, type ApiOptionsInput } from './options.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { catalogRoutes } from './routes/catalog.ts';
+import { experimentRoutes } from './routes/experiments.ts';
 import { eventRoutes } from './routes/events.ts';
 import { consumerGroupGauges, KafkaProbe, healthRoutes } from './routes/health.ts';
 import { recommendationParsers, recommendationRoutes } from './routes/recommendations.ts';
@@ -41,6 +44,7 @@ export type RecsysApp = Express & {
   readonly options: ApiOptions;
   readonly service: RecommendationService;
   readonly live: LiveModelResolver;
+  readonly experiments: ExperimentService;
   readonly popular: PopularItems;
   readonly servedLog: ServedLog;
   /** flushes the served-list log and disconnects the producers */
@@ -54,11 +58,14 @@ export function createApp(deps: AppDeps): RecsysApp {
   const metrics = apiMetrics(registry);
 
   const live = new LiveModelResolver(repos, names, log, options.liveModelCacheMs);
-  // admin activations and API-started runs swap through the same resolver the queries use
-  const admin = deps.admin ?? createAdminOps(ctx, modelLifecycle(ctx, live));
+  const running = new ExperimentResolver(repos.experiments, options.liveModelCacheMs);
+  // admin activations, promotions and API-started runs swap through the same resolver the queries use
+  const lifecycle = modelLifecycle(ctx, live);
+  const admin = deps.admin ?? createAdminOps(ctx, lifecycle);
+  const experiments = new ExperimentService({ repos, lifecycle, resolver: running, log });
   const popular = new PopularItems(repos.items, { ttlMs: options.popularCacheMs, poolSize: options.popularPoolSize, textFields: options.hybrid.fields });
   const servedLog = new ServedLog(kafka, names.topics.recommendations, log, { ...options.servedLog, onFailure: (n) => metrics.servedLogFailures.inc(n) });
-  const service = new RecommendationService({ repos, log, live, popular, servedLog, options, recommendationIdSecret: ctx.config.recommendationIds.secret });
+  const service = new RecommendationService({ repos, log, live, experiments: running, popular, servedLog, options, recommendationIdSecret: ctx.config.recommendationIds.secret });
   const producer = new EventProducer(kafka, names.topics.events);
   const parsers = recommendationParsers(options);
   const openapi = buildOpenApi(parsers, options);
@@ -84,6 +91,7 @@ export function createApp(deps: AppDeps): RecsysApp {
   app.use(eventRoutes(producer, options, [auth, json], log));
   app.use(catalogRoutes(repos.metadata, options, [auth, json]));
   app.use(adminRoutes(admin, live, auth, json));
+  app.use(experimentRoutes(experiments, auth, json, () => live.invalidate()));
   app.use(notFound);
   app.use(errorHandler(log));
 
@@ -92,6 +100,7 @@ export function createApp(deps: AppDeps): RecsysApp {
     options,
     service,
     live,
+    experiments,
     popular,
     servedLog,
     shutdown: () =>

@@ -57,7 +57,9 @@ const RESPONSE_SCHEMA: Json = {
   properties: {
     recommendation_id: { type: 'string', maxLength: 128, description: 'opaque and signed (it names the model, A/B arm and serve time); send it back with events (recommendation_id) to attribute clicks and conversions' },
     request_id: { type: 'string' },
-    model_id: { type: 'string' },
+    model_id: { type: 'string', description: 'the model that served the list (an experiment\'s candidate for its treatment arm)' },
+    experiment_id: { type: 'string', description: 'the running A/B experiment, on user recommendations while one runs' },
+    arm: { enum: ['treatment', 'control'], description: 'the user\'s arm: deterministic by a hash of the experiment\'s salt and the user id' },
     user_id: { type: 'string' },
     item_id: { type: 'string' },
     mode: { enum: ['exact', 'ann', 'lsh'] },
@@ -68,6 +70,22 @@ const RESPONSE_SCHEMA: Json = {
     },
     reason: { enum: ['unknown_user', 'no_user_factor', 'item_has_no_factor'] },
     items: { type: 'array', items: ref('RecommendedItem') },
+  },
+};
+
+const EXPERIMENT_SCHEMA: Json = {
+  type: 'object',
+  required: ['experiment_id', 'candidate_model_id', 'treatment_share', 'salt', 'status', 'created_at'],
+  properties: {
+    experiment_id: { type: 'string' },
+    candidate_model_id: { type: 'string', description: 'serves the treatment arm' },
+    control_model_id: { type: 'string', description: 'the live model when the experiment started (control is whatever is live)' },
+    treatment_share: { type: 'number' },
+    salt: { type: 'string', description: 'arm = treatment when SHA-256(salt:user_id) as a fraction < treatment_share' },
+    status: { enum: ['running', 'stopped', 'promoted'] },
+    created_at: { type: 'string', format: 'date-time' },
+    stopped_at: { type: 'string', format: 'date-time' },
+    promoted_at: { type: 'string', format: 'date-time' },
   },
 };
 
@@ -139,6 +157,7 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
         ItemMetadata: itemMetadataSchema(options.filterFields) as unknown as Json,
         UserMetadata: USER_METADATA_SCHEMA as unknown as Json,
         UpsertReport: UPSERT_REPORT,
+        Experiment: EXPERIMENT_SCHEMA,
       },
     },
     paths: {
@@ -213,6 +232,19 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
           },
         },
       },
+      '/v1/models/{model_id}/stage': {
+        post: {
+          summary: 'Deploy a trained model (kept factors) without going live, as the candidate of an experiment; poll /v1/train/{model_id} until status staged',
+          security: secured,
+          parameters: [pathParam('model_id', 'model id')],
+          responses: {
+            '202': json({ type: 'object', properties: { model_id: { type: 'string' }, status: { const: 'deploying' }, status_url: { type: 'string' } } }, 'deploying'),
+            ...authErrors,
+            '404': errorResponse('unknown model'),
+            '409': errorResponse('already deployed, being trained or deployed, or no kept factors'),
+          },
+        },
+      },
       '/v1/train': {
         post: {
           summary: 'Start a training run',
@@ -226,6 +258,61 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
           security: secured,
           parameters: [pathParam('run_id', 'run id = model id')],
           responses: { '200': json({ type: 'object' }, 'the run'), ...authErrors, '404': errorResponse('unknown run') },
+        },
+      },
+      '/v1/experiments': {
+        post: {
+          summary: 'Start an A/B experiment: a staged candidate serves treatment_share of users (by a hash of the experiment salt and user id), the live model the rest',
+          security: secured,
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['candidate_model_id', 'treatment_share'],
+                  properties: { candidate_model_id: { type: 'string' }, treatment_share: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 } },
+                },
+              },
+            },
+          },
+          responses: {
+            '201': json(ref('Experiment'), 'started'),
+            '400': errorResponse('invalid share or model id, unknown field'),
+            ...authErrors,
+            '409': errorResponse('candidate not deployed (stage it: recsys deploy <id> --stage), is the live model, or another experiment is running'),
+          },
+        },
+        get: {
+          summary: 'Experiments, newest first',
+          security: secured,
+          parameters: [{ name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }],
+          responses: { '200': json({ type: 'object', properties: { experiments: { type: 'array', items: ref('Experiment') } } }, 'experiments'), ...authErrors },
+        },
+      },
+      '/v1/experiments/{experiment_id}': {
+        get: {
+          summary: 'An experiment with per-arm impressions, clicks, conversions, CTR and conversion rate (Wilson 95 % intervals) and a two-proportion z-test verdict; unit: one served list',
+          security: secured,
+          parameters: [pathParam('experiment_id', 'experiment id')],
+          responses: { '200': json({ allOf: [ref('Experiment'), { type: 'object', properties: { results: { type: 'object' } } }] }, 'the experiment and its results'), ...authErrors, '404': errorResponse('unknown experiment') },
+        },
+      },
+      '/v1/experiments/{experiment_id}/stop': {
+        post: {
+          summary: 'Stop a running experiment: everyone gets the live model again',
+          security: secured,
+          parameters: [pathParam('experiment_id', 'experiment id')],
+          responses: { '200': json(ref('Experiment'), 'stopped'), ...authErrors, '404': errorResponse('unknown experiment'), '409': errorResponse('not running') },
+        },
+      },
+      '/v1/experiments/{experiment_id}/promote': {
+        post: {
+          summary: 'Make the candidate live (the usual atomic alias swap) and end the experiment',
+          security: secured,
+          parameters: [pathParam('experiment_id', 'experiment id')],
+          responses: { '200': json(ref('Experiment'), 'promoted'), ...authErrors, '404': errorResponse('unknown experiment'), '409': errorResponse('not running, or the candidate can no longer be activated') },
         },
       },
       '/health': {

@@ -21,6 +21,7 @@ export interface Names {
   usersIndex(modelId: string): string;
   usersPattern: string;
   models: string;
+  experiments: string;
   locks: string;
   tuning: string;
   recommendationsTemplate: string;
@@ -50,6 +51,7 @@ export function createNames(indexPrefix: string, topicPrefix: string, bucket: Bu
     usersIndex: (id) => `${p}users-${id}`,
     usersPattern: `${p}users-*`,
     models: `${p}models`,
+    experiments: `${p}experiments`,
     locks: `${p}locks`,
     tuning: `${p}tuning`,
     recommendationsTemplate: `${p}recommendations`,

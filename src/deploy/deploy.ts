@@ -31,6 +31,8 @@ export interface DeployOptions {
   keep?: number;
   /** the lifecycle to go live through (default: one for ctx); lets the API's resolver see the swap at once */
   lifecycle?: ModelLifecycle;
+  /** build and keep the version (status staged, for an experiment) instead of making it live */
+  stage?: boolean;
   /** fault point between the load and the swap (tests inject failures here) */
   beforeSwap?: () => Promise<void> | void;
   /**
@@ -60,6 +62,8 @@ export interface DeployReport {
   timings: Record<string, number>;
   removedVersions: string[];
   previousModelId?: string;
+  /** built and kept for an experiment, not live */
+  staged: boolean;
 }
 
 /**
@@ -211,13 +215,14 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
   const users = input.userIds.length - skippedUsers;
 
   const t = Date.now();
-  const live = await lifecycle.goLive(modelId, {
+  const serving = {
     lsh: lsh as unknown as Record<string, unknown>,
     // online fold-in reads YᵀY of exactly these item factors from the model document
     yty: gramian(deployedFactors(input, skippedFactorRows, refusedItems), k),
     deploy: { items: itemsTotal - skippedItems, items_with_factor: itemsWithFactor, users, skipped_items: skippedItems, skipped_users: skippedUsers, skipped, timings },
-  });
-  lap('swap', t);
+  };
+  const live: { removedVersions: string[]; previousModelId?: string } = opts.stage ? await lifecycle.stage(modelId, serving) : await lifecycle.goLive(modelId, serving);
+  lap(opts.stage ? 'stage' : 'swap', t);
   const report: DeployReport = {
     modelId,
     items: itemsTotal - skippedItems,
@@ -229,8 +234,9 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     seconds: (Date.now() - started) / 1000,
     timings,
     removedVersions: live.removedVersions,
-    previousModelId: live.previousModelId,
+    ...(live.previousModelId ? { previousModelId: live.previousModelId } : {}),
+    staged: opts.stage ?? false,
   };
-  log.info(report, 'model deployed and live');
+  log.info(report, opts.stage ? 'model deployed and staged (not live)' : 'model deployed and live');
   return report;
 }

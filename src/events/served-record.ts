@@ -10,6 +10,9 @@ export interface ServedRecord {
   recommendation_id: string;
   request_id: string;
   model_id: string;
+  /** the A/B experiment and arm that chose the model, when one ran */
+  experiment_id?: string;
+  arm?: 'treatment' | 'control';
   endpoint: 'user_recommendations' | 'similar_items';
   mode: string;
   source: string;
@@ -22,9 +25,6 @@ export interface ServedRecord {
   filters: Record<string, unknown>;
   latency_ms: number;
   timestamp: string;
-  /** the A/B experiment and arm that chose the model, when one ran */
-  experiment_id?: string;
-  arm?: string;
 }
 
 /** How far a served record's time may lie behind now: an ingest outage of up to two days catches up. */
@@ -42,6 +42,8 @@ export const SERVED_RECORD_SCHEMA = {
     recommendation_id: token,
     request_id: token,
     model_id: token,
+    experiment_id: token,
+    arm: { enum: ['treatment', 'control'] },
     endpoint: { enum: ['user_recommendations', 'similar_items'] },
     mode: { type: 'string', maxLength: 16 },
     source: { type: 'string', maxLength: 16 },
@@ -54,8 +56,6 @@ export const SERVED_RECORD_SCHEMA = {
     filters: { type: 'object', maxProperties: 100 },
     latency_ms: { type: 'number', minimum: 0 },
     timestamp: { type: 'string', format: 'date-time' },
-    experiment_id: token,
-    arm: token,
   },
 } as const;
 

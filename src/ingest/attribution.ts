@@ -130,8 +130,9 @@ export class Attributor {
     } else {
       this.deps.metrics?.attributions.inc({ result: 'attributed' });
       this.deps.metrics?.attributionPositions.inc({ outcome: list ? 'immediate' : 'pending' });
-      const experimentId = tag ? tag.experimentId : list?.experiment_id;
-      const arm = tag ? tag.arm : list?.arm;
+      // the id carries them; a list whose id had no room for them still names them on its served record
+      const experimentId = tag?.experimentId ?? list?.experiment_id;
+      const arm = tag?.arm ?? list?.arm;
       doc = {
         kind: attributionKind(e.event_type),
         ...base,

@@ -441,6 +441,22 @@ export function buildSavedObjects(): SavedObject[] {
     },
     visualization: xy('bar', 'col-position', ['col-ctrp'], 'col-model'),
   });
+
+  const ctrByArm = lens({
+    id: 'recsys-lens-recs-ctr-by-arm',
+    title: 'Click-through rate per experiment arm',
+    description:
+      'count(kind:click) / count(kind:served) per A/B experiment (experiment_id, newest first) and arm (control = the live model, treatment = the candidate). ' +
+      'Records outside an experiment have no arm and are left out. GET /v1/experiments/<id> gives the same rates per clicked list with 95 % intervals and a significance test.',
+    dataViewId: dv.recommendations,
+    visualizationType: 'lnsXY',
+    columns: {
+      'col-experiment': terms('experiment_id', 5, 'alphabetical', 'desc', 'experiment_id'),
+      'col-arm': terms('arm', 2, 'alphabetical', 'asc', 'arm'),
+      ...countRatioFormula('col-arm-ctr', 'Click-through rate', 'kind:click', 'kind:served'),
+    },
+    visualization: xy('bar', 'col-experiment', ['col-arm-ctr'], 'col-arm'),
+  });
   const coverage = lens({
     id: 'recsys-lens-recs-catalogue-coverage',
     title: 'Catalogue coverage: distinct items served',
@@ -512,6 +528,7 @@ export function buildSavedObjects(): SavedObject[] {
       { ref: ctr, x: 0, y: 12, w: 24, h: 15 },
       { ref: conversion, x: 24, y: 12, w: 24, h: 15 },
       { ref: ctrAtPosition, x: 0, y: 27, w: 48, h: 15 },
+      { ref: ctrByArm, x: 0, y: 42, w: 48, h: 15 },
     ]),
     dashboard(DASHBOARD_IDS.models, 'Recsys — Models', 'The model registry (models): quality and training time per run, and the live model.', 'now-30d', [
       { ref: liveModel, x: 0, y: 0, w: 48, h: 8 },
@@ -531,6 +548,7 @@ export function buildSavedObjects(): SavedObject[] {
     ctr,
     conversion,
     ctrAtPosition,
+    ctrByArm,
     coverage,
     ndcg,
     trainSeconds,

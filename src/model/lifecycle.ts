@@ -2,7 +2,12 @@
 //
 //   training ──▶ candidate                        (gate held it back, or --no-deploy)
 //       │    └──▶ deploying ──▶ live ──▶ retired ──▶ live (rollback / roll forward) …
+//       │              └──▶ staged ──▶ live (an experiment's promote)
+//       │                      └──▶ candidate / retired (experiment stopped: keep-N may remove it)
 //       └───────────┴──────────▶ failed
+//
+// `staged` is a version whose indices are built and kept for an online experiment without going
+// live: keep-N leaves it alone (and does not count it among the N kept for rollback).
 //
 // Every status change, the atomic alias swap that makes a version live, and the keep-N clean-up of
 // old versions happen here and nowhere else. Training and deploy report what they did; this module
@@ -104,6 +109,11 @@ export class ModelLifecycle {
     await this.models.update(modelId, { ...record, status: deploying ? 'deploying' : 'candidate', finished_at: new Date().toISOString() });
   }
 
+  /** A kept version's factors are being deployed again (a poller sees `deploying` until the outcome). */
+  async markDeploying(modelId: string): Promise<void> {
+    await this.models.update(modelId, { status: 'deploying' });
+  }
+
   /** Extra facts on the record without a status change (e.g. timings after deploy). */
   async annotate(modelId: string, patch: Partial<ModelDoc>): Promise<void> {
     const { status: _ignored, ...rest } = patch;
@@ -126,13 +136,48 @@ export class ModelLifecycle {
    * are written first, then both aliases swap in one action, then statuses and keep-N.
    */
   async goLive(modelId: string, serving: ServingData): Promise<Activation & { removedVersions: string[] }> {
-    const { yty } = serving;
-    await this.models.update(modelId, { lsh: serving.lsh, yty: Buffer.from(yty.buffer, yty.byteOffset, yty.byteLength).toString('base64') });
+    await this.writeServingData(modelId, serving);
     const previousModelId = await this.liveModelId();
     await this.swap(modelId, previousModelId);
     await this.models.update(modelId, { deploy: { status: 'done', at: new Date().toISOString(), ...serving.deploy } });
     const removedVersions = await this.removeOldVersions();
     return { modelId, previousModelId, removedVersions };
+  }
+
+  /**
+   * Keeps a freshly built version without making it live (for an online experiment): the same
+   * serving data as goLive, status `staged`, no alias change. Keep-N then runs as after a deploy.
+   */
+  async stage(modelId: string, serving: ServingData): Promise<{ modelId: string; removedVersions: string[] }> {
+    await this.writeServingData(modelId, serving);
+    await this.models.update(modelId, { status: 'staged', status_reason: 'deployed without going live (experiment candidate)', deploy: { status: 'done', staged: true, at: new Date().toISOString(), ...serving.deploy } });
+    this.deps.log.info({ modelId }, 'model staged');
+    return { modelId, removedVersions: await this.removeOldVersions() };
+  }
+
+  /**
+   * Holds a deployed, not live version for an experiment: it must have both indices and the data
+   * fold-in needs (YᵀY); it becomes `staged` and so exempt from keep-N. ConflictError otherwise.
+   */
+  async holdForExperiment(modelId: string): Promise<void> {
+    const model = await this.models.get(modelId, { includes: ['model_id', 'status', 'yty'] });
+    if (!model) throw new ConflictError(`model ${modelId} does not exist; stage it first`, 'model_not_deployed');
+    if (model.status === 'failed' || model.status === 'training' || model.status === 'deploying') throw new ConflictError(`model ${modelId} is ${model.status}`, 'model_not_deployed');
+    if ((await this.liveModelId()) === modelId) throw new ConflictError(`model ${modelId} is the live model; an experiment needs another candidate`, 'candidate_is_live');
+    if (!model.yty || !(await this.indices.exists(modelId))) throw new ConflictError(`model ${modelId} has no deployed indices (status ${model.status}); stage it first`, 'model_not_deployed');
+    if (model.status !== 'staged') await this.models.update(modelId, { status: 'staged', status_reason: 'candidate of an experiment' });
+  }
+
+  /** The experiment that held a staged version ended without promoting it: keep-N may remove it again. */
+  async releaseStaged(modelId: string): Promise<void> {
+    const model = await this.models.get(modelId, { includes: ['status', 'live_at'] });
+    if (model?.status !== 'staged') return;
+    await this.models.update(modelId, { status: model.live_at ? 'retired' : 'candidate', status_reason: 'experiment ended without promotion' });
+  }
+
+  private async writeServingData(modelId: string, serving: ServingData): Promise<void> {
+    const { yty } = serving;
+    await this.models.update(modelId, { lsh: serving.lsh, yty: Buffer.from(yty.buffer, yty.byteOffset, yty.byteLength).toString('base64') });
   }
 
   /** A version whose indices were being built failed: its indices go, the record says why (and what else the deploy reports, e.g. its skips). */
@@ -166,10 +211,14 @@ export class ModelLifecycle {
     return this.activate(target.model_id);
   }
 
-  /** Deletes deployed versions beyond the newest `keep`, never the live one. */
+  /** Deletes deployed versions beyond the newest `keep`, never the live one nor a staged one (not counted among the kept). */
   async removeOldVersions(keep = this.deps.keep): Promise<string[]> {
     const live = (await this.indices.aliased()).items;
-    const doomed = (await this.indices.versions()).slice(keep).filter((id) => !live.includes(this.deps.names.itemsIndex(id)));
+    const staged = new Set(await this.models.idsWithStatus('staged'));
+    const doomed = (await this.indices.versions())
+      .filter((id) => !staged.has(id))
+      .slice(keep)
+      .filter((id) => !live.includes(this.deps.names.itemsIndex(id)));
     for (const id of doomed) {
       await this.indices.remove(id);
       await this.models.update(id, { deploy: { status: 'removed', at: new Date().toISOString() } }).catch(() => undefined);

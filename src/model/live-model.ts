@@ -10,6 +10,7 @@
 // an alias lookup); `fresh()` always asks (fold-in, once per batch). Per-model data never changes
 // after deploy, so it is cached by model id for the life of the process (a few versions).
 
+import { CachedLookup } from '../infra/cached.ts';
 import type { Logger } from '../infra/logger.ts';
 import { ModelHashers, type ModelLsh } from '../lsh/index.ts';
 import { UnavailableError } from '../errors/index.ts';
@@ -44,8 +45,7 @@ export interface FoldInModel {
 const KEEP_PER_MODEL = 8;
 
 export class LiveModelResolver {
-  private cached?: { at: number; model: LiveModel | undefined };
-  private inflight?: Promise<LiveModel | undefined>;
+  private readonly alias: CachedLookup<LiveModel | undefined>;
   private readonly hasherCache = new Map<string, Promise<ModelHashers | undefined>>();
   private readonly foldInCache = new Map<string, Promise<FoldInModel | undefined>>();
 
@@ -53,29 +53,24 @@ export class LiveModelResolver {
     private readonly repos: { models: ModelsRepository; modelIndices: ModelIndicesRepository },
     private readonly names: Names,
     private readonly log: Logger,
-    private readonly ttlMs = 5_000,
-  ) {}
+    ttlMs = 5_000,
+  ) {
+    this.alias = new CachedLookup(() => this.resolve(), ttlMs);
+  }
 
   /** The live model (cached up to ttlMs), or undefined when none has been deployed yet. */
-  async find(): Promise<LiveModel | undefined> {
-    if (this.cached && Date.now() - this.cached.at < this.ttlMs) return this.cached.model;
-    return this.fresh();
+  find(): Promise<LiveModel | undefined> {
+    return this.alias.find();
   }
 
   /** The live model as the alias says right now (concurrent callers share one lookup). */
   fresh(): Promise<LiveModel | undefined> {
-    this.inflight ??= this.resolve().then(
-      (model) => {
-        this.cached = { at: Date.now(), model };
-        this.inflight = undefined;
-        return model;
-      },
-      (e: unknown) => {
-        this.inflight = undefined;
-        throw e;
-      },
-    );
-    return this.inflight;
+    return this.alias.fresh();
+  }
+
+  /** The concrete indices of any deployed version (an experiment's candidate), for the same callers. */
+  byId(modelId: string): LiveModel {
+    return { modelId, itemsIndex: this.names.itemsIndex(modelId), usersIndex: this.names.usersIndex(modelId) };
   }
 
   /** The live model; UnavailableError no_live_model when none is deployed. */
@@ -87,15 +82,14 @@ export class LiveModelResolver {
 
   /** Forget the cached alias (after a swap in this process, or a query that hit a deleted index). */
   invalidate(): void {
-    this.cached = undefined;
+    this.alias.invalidate();
   }
 
   private async resolve(): Promise<LiveModel | undefined> {
     const ids = await this.repos.modelIndices.aliasedModelIds();
     if (!ids.length) return undefined;
     if (ids.length > 1) this.log.warn({ alias: this.names.itemsAlias, models: ids }, 'items alias points to several indices; using the last by name');
-    const modelId = ids.at(-1)!;
-    return { modelId, itemsIndex: this.names.itemsIndex(modelId), usersIndex: this.names.usersIndex(modelId) };
+    return this.byId(ids.at(-1)!);
   }
 
   /** The model's registry document (undefined if it has none). */

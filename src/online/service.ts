@@ -9,7 +9,9 @@ import { parseJsonBounded } from '../infra/json.ts';
 import { isTransient } from '../infra/retry.ts';
 import { consumerMetrics, SupervisedConsumer, type ConsumerStatus } from '../infra/supervised-consumer.ts';
 import { deadLetter, sendDeadLetters } from '../infra/dead-letter.ts';
-import { LiveModelResolver } from '../model/live-model.ts';
+import { LiveModelResolver, type FoldInModel, type LiveModel } from '../model/live-model.ts';
+import { assignArm } from '../experiments/assignment.ts';
+import { ExperimentResolver } from '../experiments/resolver.ts';
 import { foldInAndStore, type FoldInDeps } from './fold-in.ts';
 
 export interface OnlineService {
@@ -30,15 +32,40 @@ const FOLD_IN_HISTORY = 500;
  * the new model, so no update is lost to a swap. Invalid events are skipped here (the ingest sink
  * dead-letters them). A user whose fold-in fails for a reason other than an unavailable cluster is
  * skipped and its events dead-lettered (reason `fold_in`): one user can never hold a partition.
+ * While an A/B experiment runs, a treatment user is also folded into the candidate's users index,
+ * against the candidate's own item factors and YᵀY (same resolver, same arm rule as serving).
  */
-export async function startOnline(ctx: AppContext, registry: Registry, opts: { fromBeginning?: boolean; resolver?: LiveModelResolver } = {}): Promise<OnlineService> {
+export async function startOnline(ctx: AppContext, registry: Registry, opts: { fromBeginning?: boolean; resolver?: LiveModelResolver; experiments?: ExperimentResolver } = {}): Promise<OnlineService> {
   const { names, kafka, log, config } = ctx;
   const r = { registers: [registry] };
   const updated = new Counter({ name: 'recsys_online_user_updates_total', help: 'User factors recomputed by fold-in', labelNames: ['outcome'], ...r });
   const latency = new Histogram({ name: 'recsys_online_event_to_factor_seconds', help: 'From event timestamp in Kafka to the user factor written', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], ...r });
   const resolver = opts.resolver ?? new LiveModelResolver(ctx.repos, names, log);
+  const experiments = opts.experiments ?? new ExperimentResolver(ctx.repos.experiments);
   const deps: FoldInDeps = { repos: ctx.repos, rules: ratingRules(config), history: FOLD_IN_HISTORY, seen: config.api.seenEventsLimit };
   const defaults = { regularization: config.train.regularization, alpha: config.train.alpha };
+  type Candidate = { model: LiveModel; fm: FoldInModel; salt: string; share: number };
+  /** The running experiment's candidate, when it is not the live model: its own indices and YᵀY, from the one resolver. */
+  const experimentCandidate = async (liveModelId: string): Promise<Candidate | undefined> => {
+    const exp = await experiments.find();
+    if (!exp || exp.candidateModelId === liveModelId) return undefined;
+    const fm = await resolver.foldInModel(exp.candidateModelId, defaults);
+    if (!fm) return undefined;
+    return { model: resolver.byId(exp.candidateModelId), fm, salt: exp.salt, share: exp.treatmentShare };
+  };
+  // a treatment user is served by the candidate, so its users index must follow the user's events
+  // too; the live model's fold-in below still runs (the user goes back to it when the experiment
+  // stops). A failure here is counted and logged, not dead-lettered: the events are fine.
+  const foldIntoCandidate = async (c: Candidate, userId: string, events: StoredEvent[]) => {
+    try {
+      const ok = await foldInAndStore(deps, c.model, c.fm, userId, events);
+      updated.inc({ outcome: ok ? 'candidate_updated' : 'candidate_no_known_items' });
+    } catch (e) {
+      if (isTransient(e)) throw e;
+      updated.inc({ outcome: 'candidate_failed' });
+      log.warn({ userId: userId.slice(0, 64), model: c.model.modelId, err: (e as Error).message }, 'fold-in into the experiment candidate failed for a user');
+    }
+  };
   const producer: Producer = createProducer(kafka, 'reliable');
   await producer.connect();
 
@@ -70,7 +97,9 @@ export async function startOnline(ctx: AppContext, registry: Registry, opts: { f
           for (let round = 0; model && round < MAX_MODEL_CHANGES_PER_BATCH; round++) {
             const fm = await resolver.foldInModel(model.modelId, defaults);
             if (!fm) break; // deployed without YᵀY (cannot happen through deployModel): nothing to fold against
+            const candidate = await experimentCandidate(model.modelId);
             for (const [userId, { events, messages, producedAt }] of perUser) {
+              if (candidate && assignArm(candidate.salt, userId, candidate.share) === 'treatment') await foldIntoCandidate(candidate, userId, events);
               let ok: boolean;
               try {
                 ok = await foldInAndStore(deps, model, fm, userId, events);

@@ -3,6 +3,8 @@
 //
 // user → items   the user's factor from users-<model_id>; unknown user or user without a factor
 //                → popular items (source "popular", reason unknown_user | no_user_factor)
+//                while an A/B experiment runs, a treatment user's list comes from the candidate's
+//                own items-/users-<id> (arm by hash, experiment from a cache), tagged experiment_id/arm
 // item → items   the item's unit vector from items-<model_id>; unknown item → 404; item without a
 //                factor → popular items of its category (reason item_has_no_factor)
 // Fewer than k personal items (tight filters, small catalogue) → the rest are popular items that
@@ -10,12 +12,14 @@
 
 import { performance } from 'node:perf_hooks';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
-import { mintRecommendationId } from '../events/recommendation-id.ts';
+import { fitsRecommendationId, mintRecommendationId, type RecommendationTag } from '../events/recommendation-id.ts';
 import type { Logger } from '../infra/logger.ts';
 import { isIndexNotFound } from '../infra/es-errors.ts';
 import { withDefaultTerm } from './filters.ts';
 import { hitToItem, type ItemSourceDoc } from './hits.ts';
 import type { LiveModel, LiveModelResolver } from '../model/live-model.ts';
+import { assignmentFor, type ExperimentResolver } from '../experiments/resolver.ts';
+import type { Arm } from '../experiments/assignment.ts';
 import type { Repositories } from '../repositories/index.ts';
 import type { PopularItems } from './popular.ts';
 import { decodeScore, vectorSearchBody, type Space } from './search-body.ts';
@@ -26,6 +30,8 @@ export interface ServiceDeps {
   repos: Pick<Repositories, 'items' | 'users'>;
   log: Logger;
   live: LiveModelResolver;
+  /** the running A/B experiment (cached like the live model); none → everyone gets the live model */
+  experiments?: ExperimentResolver;
   popular: PopularItems;
   servedLog?: ServedLog;
   options: QueryOptions;
@@ -52,7 +58,11 @@ export class RecommendationService {
   async forUser(userId: string, req: RecRequest, call: CallContext): Promise<RecResponse> {
     const startedAt = call.startedAt ?? performance.now();
     const { repos } = this.deps;
-    return this.withModel(async (model) => {
+    return this.withModel(async (live) => {
+      // the experiment comes from a cache, like the live model: no round trip of its own
+      const assignment = assignmentFor(await this.deps.experiments?.find(), live.modelId, userId);
+      const model = assignment.modelId === live.modelId ? live : this.deps.live.byId(assignment.modelId);
+      const experiment = assignment.experimentId ? { experimentId: assignment.experimentId, arm: assignment.arm! } : undefined;
       // the one realtime GET of the request: factor + recent items, kept fresh by the fold-in stream
       const user = await repos.users.vector(model.usersIndex, userId);
       const exclude = new Set(req.exclude);
@@ -64,7 +74,7 @@ export class RecommendationService {
         personal = await this.knn(model, 'mips', req, user.factor, exclude, lshTerms);
       } else reason = user ? 'no_user_factor' : 'unknown_user';
       const popular = await this.backfill(model, req, personal, exclude, !user?.factor ? req.q : undefined);
-      return this.respond({ model, req, call, startedAt, personal, popular, reason, userId, space: 'mips' });
+      return this.respond({ model, req, call, startedAt, personal, popular, reason, userId, space: 'mips', experiment });
     });
   }
 
@@ -89,7 +99,10 @@ export class RecommendationService {
     });
   }
 
-  /** Runs fn against the live model; a model swap that deleted its index mid-request → once more. */
+  /**
+   * Runs fn against the live model; a model swap that deleted its index mid-request → once more
+   * (an experiment's candidate removed after it ended, too: both caches are asked again).
+   */
   private async withModel<T>(fn: (model: LiveModel) => Promise<T>): Promise<T> {
     const model = await this.deps.live.current();
     try {
@@ -97,8 +110,9 @@ export class RecommendationService {
     } catch (e) {
       if (!isIndexNotFound(e)) throw e;
       this.deps.live.invalidate();
+      this.deps.experiments?.invalidate();
       const again = await this.deps.live.current();
-      if (again.modelId === model.modelId) throw e;
+      if (again.modelId === model.modelId && !this.deps.experiments) throw e;
       return fn(again);
     }
   }
@@ -155,6 +169,7 @@ export class RecommendationService {
     userId?: string;
     seedItemId?: string;
     space: Space;
+    experiment?: { experimentId: string; arm: Arm };
   }): RecResponse {
     const { model, req, personal, popular } = a;
     const items = [...personal, ...popular];
@@ -167,9 +182,10 @@ export class RecommendationService {
     const servedAt = Date.now();
     const response: RecResponse = {
       // carries model and serve time, signed: a click is credited however soon it follows
-      recommendation_id: mintRecommendationId({ modelId: model.modelId, servedAt }, this.deps.recommendationIdSecret),
+      recommendation_id: mintRecommendationId(recommendationTag(model.modelId, servedAt, a.experiment), this.deps.recommendationIdSecret),
       request_id: a.call.requestId,
       model_id: model.modelId,
+      ...(a.experiment ? { experiment_id: a.experiment.experimentId, arm: a.experiment.arm } : {}),
       ...(a.userId !== undefined ? { user_id: a.userId } : {}),
       ...(a.seedItemId !== undefined ? { item_id: a.seedItemId } : {}),
       mode: req.mode,
@@ -182,6 +198,7 @@ export class RecommendationService {
       recommendation_id: response.recommendation_id,
       request_id: a.call.requestId,
       model_id: model.modelId,
+      ...(a.experiment ? { experiment_id: a.experiment.experimentId, arm: a.experiment.arm } : {}),
       endpoint: a.userId !== undefined ? 'user_recommendations' : 'similar_items',
       mode: req.mode,
       source,
@@ -199,4 +216,14 @@ export class RecommendationService {
     this.deps.servedLog?.record(record);
     return response;
   }
+}
+
+/**
+ * The tag a list's id carries. A start checks the candidate's id against the id's length budget; a
+ * live model with an id too long to carry the experiment too (ids up to 64 characters are allowed)
+ * gets an id without it rather than failing the request: its served record still names the arm.
+ */
+function recommendationTag(modelId: string, servedAt: number, experiment?: { experimentId: string; arm: Arm }): RecommendationTag {
+  const tag = { modelId, servedAt, ...(experiment ?? {}) };
+  return fitsRecommendationId(tag) ? tag : { modelId, servedAt };
 }

@@ -113,6 +113,9 @@ export interface RecResponse {
   recommendation_id: string;
   request_id: string;
   model_id: string;
+  /** the A/B experiment the list was served in, and the user's arm (user recommendations only) */
+  experiment_id?: string;
+  arm?: 'treatment' | 'control';
   user_id?: string;
   item_id?: string;
   mode: Mode;

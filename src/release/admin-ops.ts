@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import type { AppContext } from '../app/context.ts';
-import { ConflictError } from '../errors/index.ts';
+import { deployModel } from '../deploy/index.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../errors/index.ts';
+import { loadArtifact } from '../model/artifacts.ts';
 import type { ModelLifecycle } from '../model/lifecycle.ts';
 import { newModelId } from '../model/lifecycle.ts';
 import type { ModelDoc } from '../repositories/models.ts';
@@ -17,6 +19,8 @@ export interface AdminOps {
   activate(modelId: string): Promise<void>;
   /** start a training run in the background */
   startTraining(): Promise<{ run_id: string }>;
+  /** deploy a trained model's kept factors without going live (status staged: an experiment's candidate), in the background */
+  stageModel(modelId: string): Promise<{ model_id: string; status: 'deploying' }>;
 }
 
 export function createAdminOps(ctx: AppContext, lifecycle: ModelLifecycle): AdminOps {
@@ -25,6 +29,24 @@ export function createAdminOps(ctx: AppContext, lifecycle: ModelLifecycle): Admi
     getModel: (id) => lifecycle.getPublic(id),
     async activate(modelId) {
       await lifecycle.activate(modelId);
+    },
+    async stageModel(modelId) {
+      const model = await lifecycle.get(modelId);
+      if (!model) throw new NotFoundError(`model ${modelId} does not exist`, 'model_not_found');
+      if (model.status === 'training' || model.status === 'deploying') throw new ConflictError(`model ${modelId} is ${model.status}`, 'model_not_stageable');
+      if (await ctx.repos.modelIndices.exists(modelId)) throw new ConflictError(`model ${modelId} is deployed already (status ${model.status}); start an experiment with it directly`, 'model_already_deployed');
+      let a;
+      try {
+        a = loadArtifact(ctx.config.modelDir, modelId);
+      } catch (e) {
+        if (e instanceof ValidationError) throw e;
+        throw new ConflictError(`model ${modelId} has no kept factors in MODEL_DIR to deploy`, 'no_artifact');
+      }
+      await lifecycle.markDeploying(modelId);
+      const input = { ...a, recentItems: new Map(Object.entries(a.recentItems)), popularity: new Map(Object.entries(a.popularity)) };
+      // the deploy records its own outcome (staged, or failed with the reason) on the model document
+      void deployModel(ctx, input, { lifecycle, stage: true }).catch((e: Error) => ctx.log.error({ modelId, err: e.message }, 'staging deploy failed'));
+      return { model_id: modelId, status: 'deploying' };
     },
     async startTraining() {
       const owner = `${hostname()}:${process.pid}:api`;

@@ -16,12 +16,14 @@ export interface TrainRunOptions extends Omit<CandidateOptions, 'modelId'> {
   modelId?: string;
   /** deploy when the gate passes */
   deploy?: boolean;
+  /** ... as a staged version (kept, not live) for an online experiment */
+  stage?: boolean;
   lifecycle?: ModelLifecycle;
 }
 
 export interface TrainRunResult {
   modelId: string;
-  status: 'candidate' | 'live' | 'failed';
+  status: 'candidate' | 'staged' | 'live' | 'failed';
   metrics?: RankingMetrics;
   baseline?: RankingMetrics;
   gate?: GateResult;
@@ -71,12 +73,12 @@ export async function runTraining(ctx: AppContext, opts: TrainRunOptions = {}): 
       deploy = await deployModel(
         ctx,
         { modelId, factors: c.params.factors, userIds: s.userIds, itemIds: s.itemIds, itemFactors: s.itemFactors, userFactors: s.userFactors, recentItems: c.recentItems, popularity: c.popularity },
-        { lifecycle, onProgress: (p, done, total) => progress('deploy_progress', { phase: p, done, total }) },
+        { lifecycle, stage: opts.stage ?? false, onProgress: (p, done, total) => progress('deploy_progress', { phase: p, done, total }) },
       );
       timings['deploy_seconds'] = (Date.now() - started) / 1000;
       await lifecycle.annotate(modelId, { timings: { ...timings } });
     }
-    return { modelId, status: deploy ? 'live' : 'candidate', metrics: c.metrics, baseline: c.baseline, gate, deploy, loss: c.loss, timings, counts, skipped: c.skipped };
+    return { modelId, status: deploy ? (deploy.staged ? 'staged' : 'live') : 'candidate', metrics: c.metrics, baseline: c.baseline, gate, deploy, loss: c.loss, timings, counts, skipped: c.skipped };
   } catch (e) {
     const error = (e as Error).message;
     log.error({ modelId, err: error }, 'training run failed; live model untouched');

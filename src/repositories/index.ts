@@ -7,6 +7,7 @@ import type { Names } from '../config/names.ts';
 import { ClusterRepository } from './cluster.ts';
 import { DocumentWriter } from './documents.ts';
 import { EventsRepository } from './events.ts';
+import { ExperimentsRepository } from './experiments.ts';
 import { ItemsRepository } from './items.ts';
 import { LocksRepository } from './locks.ts';
 import { MetadataRepository } from './metadata.ts';
@@ -22,6 +23,7 @@ export interface Repositories {
   users: UsersRepository;
   models: ModelsRepository;
   modelIndices: ModelIndicesRepository;
+  experiments: ExperimentsRepository;
   recommendations: RecommendationsRepository;
   locks: LocksRepository;
   tuning: TuningRepository;
@@ -44,6 +46,7 @@ export function createRepositories(es: Client, names: Names, opts: RepositoryOpt
     users: new UsersRepository(es),
     models: new ModelsRepository(es, names),
     modelIndices,
+    experiments: new ExperimentsRepository(es, names),
     recommendations: new RecommendationsRepository(es, names),
     locks: new LocksRepository(es, names),
     tuning: new TuningRepository(es, names),
@@ -53,6 +56,7 @@ export function createRepositories(es: Client, names: Names, opts: RepositoryOpt
 }
 
 export type { ModelDoc } from './models.ts';
+export type { ExperimentDoc, ExperimentStatus } from './experiments.ts';
 export { INTERNAL_MODEL_FIELDS } from './models.ts';
 export type { Lock } from './locks.ts';
 export type { EventRow, PairBucket, RecentEvent } from './events.ts';

@@ -79,4 +79,17 @@ export class ModelsRepository {
     });
     return r.hits.hits.map((h) => h._source!);
   }
+
+  /** Ids of every model with this status (a handful: staged versions, the live one). */
+  async idsWithStatus(status: ModelStatus): Promise<string[]> {
+    const r = await this.es.search<ModelDoc>({
+      index: this.names.models,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+      size: 1000,
+      query: { term: { status } },
+      _source: ['model_id'],
+    });
+    return r.hits.hits.map((h) => h._source!.model_id);
+  }
 }

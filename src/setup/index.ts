@@ -38,6 +38,7 @@ export async function setup(es: Client, kafka: Kafka, config: Config, names: Nam
     [names.itemMetadata, 'indices/item-metadata.json'],
     [names.userMetadata, 'indices/user-metadata.json'],
     [names.models, 'indices/models.json'],
+    [names.experiments, 'indices/experiments.json'],
     [names.locks, 'indices/locks.json'],
     [names.tuning, 'indices/tuning.json'],
     [names.eventIds, 'indices/event-ids.json'],

@@ -64,4 +64,5 @@ export interface LshParams {
   seed: number;
 }
 
-export type ModelStatus = 'training' | 'candidate' | 'deploying' | 'live' | 'retired' | 'failed';
+/** staged: indices built and kept for an online experiment, not live (exempt from keep-N) */
+export type ModelStatus = 'training' | 'candidate' | 'deploying' | 'staged' | 'live' | 'retired' | 'failed';

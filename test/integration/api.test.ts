@@ -197,6 +197,7 @@ beforeAll(async () => {
       activated.push(id);
     },
     startTraining: async () => ({ run_id: `run-${++trainingRuns}` }),
+    stageModel: async (id) => ({ model_id: id, status: 'deploying' }),
   };
   server = await startServer({ ctx, registry: createRegistry(false), admin, port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', servedLog: { lingerMs: 10 }, healthConsumerGroups: ['ingest', 'recommendations'] } });
 });
@@ -549,7 +550,7 @@ describe('dependencies down', () => {
     const cutEs = new Client({ node: `http://127.0.0.1:${proxy.port}`, requestTimeout: 3_000, maxRetries: 0 });
     const deadKafka = new Kafka({ brokers: ['127.0.0.1:9'], clientId: 'api-test', retry: { retries: 1, initialRetryTime: 100 }, logLevel: logLevel.NOTHING, connectionTimeout: 500 });
     const registry = createRegistry(false);
-    const noop: AdminOps = { listModels: async () => [], getModel: async () => undefined, activate: async () => undefined, startTraining: async () => ({ run_id: 'x' }) };
+    const noop: AdminOps = { listModels: async () => [], getModel: async () => undefined, activate: async () => undefined, startTraining: async () => ({ run_id: 'x' }), stageModel: async (id) => ({ model_id: id, status: 'deploying' }) };
     const a = await startServer({ ctx: onClient(ctx, cutEs), registry, admin: noop, port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', healthTimeoutMs: 1000 } });
     const b = await startServer({ ctx: { ...ctx, kafka: deadKafka }, registry: createRegistry(false), admin: noop, port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', healthTimeoutMs: 1000 } });
     try {

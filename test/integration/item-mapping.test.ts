@@ -22,7 +22,7 @@ const K = 4;
 const N_ITEMS = 40;
 const COLORS = ['red', 'green', 'blue', 'amber'];
 const itemIds = Array.from({ length: N_ITEMS }, (_, i) => `i${i}`);
-const noop: AdminOps = { listModels: async () => [], getModel: async () => undefined, activate: async () => undefined, startTraining: async () => ({ run_id: 'x' }) };
+const noop: AdminOps = { listModels: async () => [], getModel: async () => undefined, activate: async () => undefined, startTraining: async () => ({ run_id: 'x' }), stageModel: async (id) => ({ model_id: id, status: 'deploying' }) };
 
 let server: RunningServer;
 

@@ -23,11 +23,14 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 const OLD = 'm20240101020000-old';
 const NEW = 'm20240102010000-new';
+const EXPERIMENT = 'e20240102010000-ab12';
 
 interface RecDoc {
   kind: 'served' | 'click' | 'conversion' | 'unattributed';
   recommendation_id: string;
   model_id?: string;
+  experiment_id?: string;
+  arm?: 'treatment' | 'control';
   items?: string[];
   item_id?: string;
   /** served: the positions shown (as the sink stores them); action: the place of its item, null when not in the list */
@@ -48,11 +51,13 @@ function recommendationDocs(): RecDoc[] {
     const model = i % 3 === 0 ? OLD : NEW;
     const items = Array.from({ length: 5 }, (_, k) => data.items[(i * 3 + k) % data.items.length]!.item_id);
     const rec = `rec-${i}`;
-    docs.push({ kind: 'served', recommendation_id: rec, model_id: model, items, position: [1, 2, 3, 4, 5], timestamp: iso(ts) });
+    // the second half of the lists are served in an experiment: OLD as its treatment, NEW as control
+    const exp = i >= 15 ? { experiment_id: EXPERIMENT, arm: model === OLD ? ('treatment' as const) : ('control' as const) } : {};
+    docs.push({ kind: 'served', recommendation_id: rec, model_id: model, items, position: [1, 2, 3, 4, 5], timestamp: iso(ts), ...exp });
     const p = 1 + (i % 3);
-    if (i % 2 === 0) docs.push({ kind: 'click', recommendation_id: rec, model_id: model, item_id: items[p - 1], position: p, timestamp: iso(ts + 60_000) });
+    if (i % 2 === 0) docs.push({ kind: 'click', recommendation_id: rec, model_id: model, item_id: items[p - 1], position: p, timestamp: iso(ts + 60_000), ...exp });
     if (i === 4) docs.push({ kind: 'click', recommendation_id: rec, model_id: model, item_id: 'not-in-list', position: null, timestamp: iso(ts + 90_000) });
-    if (i % 5 === 0) docs.push({ kind: 'conversion', recommendation_id: rec, model_id: model, item_id: items[0], position: 1, timestamp: iso(ts + 120_000) });
+    if (i % 5 === 0) docs.push({ kind: 'conversion', recommendation_id: rec, model_id: model, item_id: items[0], position: 1, timestamp: iso(ts + 120_000), ...exp });
   }
   docs.push({ kind: 'click', recommendation_id: 'rec-gone', model_id: 'unknown', item_id: data.items[0]!.item_id, timestamp: iso(t0 + HOUR) });
   docs.push({ kind: 'unattributed', recommendation_id: 'forged', item_id: data.items[1]!.item_id, timestamp: iso(t0 + HOUR) });
@@ -191,6 +196,20 @@ describe('Kibana visualisations on real Elasticsearch', () => {
         expect(byPosition.get(p), `${m} @${p}`).toBeCloseTo(clicks / lists, 12);
       }
       expect([1, 2, 3].some((p) => (byPosition.get(p) as number) > 0)).toBe(true);
+    }
+  });
+
+  it('click-through per experiment arm is clicks per served list of that arm; lists outside the experiment are not counted', () => {
+    const rows = results.get('recsys-lens-recs-ctr-by-arm')!;
+    const inArm = (k: string, arm: string) => recs.filter((r) => r.kind === k && r.experiment_id === EXPERIMENT && r.arm === arm).length;
+    expect(rows.map((r) => [r['col-experiment'], r['col-arm']])).toEqual([
+      [EXPERIMENT, 'control'],
+      [EXPERIMENT, 'treatment'],
+    ]);
+    for (const r of rows) {
+      const arm = r['col-arm'] as string;
+      expect(inArm('served', arm)).toBeGreaterThan(0);
+      expect(r['col-arm-ctr']).toBeCloseTo(inArm('click', arm) / inArm('served', arm), 12);
     }
   });
 

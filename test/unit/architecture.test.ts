@@ -23,6 +23,7 @@ const LAYER: Record<string, number> = {
   repositories: 2,
   app: 3,
   model: 3,
+  experiments: 3,
   train: 4,
   deploy: 4,
   query: 4,

@@ -264,6 +264,26 @@ describe('visualisationQueries', () => {
     }
   });
 
+  it('click-through per experiment arm: the same formula under terms(experiment_id) → terms(arm); records without an arm have no bucket', () => {
+    const q = queryOf('recsys-lens-recs-ctr-by-arm');
+    expect(q.body.aggs).toEqual({
+      'col-experiment': {
+        terms: { field: 'experiment_id', size: 5, order: { _key: 'desc' } },
+        aggs: {
+          'col-arm': {
+            terms: { field: 'arm', size: 2, order: { _key: 'asc' } },
+            aggs: {
+              'col-arm-ctrX0': { filter: { term: { kind: 'click' } } },
+              'col-arm-ctrX1': { filter: { term: { kind: 'served' } } },
+            },
+          },
+        },
+      },
+    });
+    expect(q.bucketColumns).toEqual(['col-experiment', 'col-arm']);
+    expect(q.valueColumns).toEqual(['col-arm-ctr']);
+  });
+
   it('models: max metrics over created_at; live table has no time filter, nested terms ordered by a metric', () => {
     const ndcg = queryOf('recsys-lens-models-ndcg');
     expect(ndcg.index).toBe('models');

@@ -12,7 +12,7 @@ function parseLimit(raw: unknown): number {
   return n;
 }
 
-/** GET /v1/models, POST /v1/models/:model_id/activate, POST /v1/train, GET /v1/train/:run_id */
+/** GET /v1/models, POST /v1/models/:model_id/activate|stage, POST /v1/train, GET /v1/train/:run_id */
 export function adminRoutes(admin: AdminOps, live: LiveModelResolver, auth: RequestHandler, json: RequestHandler): Router {
   const r = Router();
 
@@ -30,6 +30,13 @@ export function adminRoutes(admin: AdminOps, live: LiveModelResolver, auth: Requ
     await admin.activate(id);
     live.invalidate();
     res.json({ model_id: id, status: 'live' });
+  });
+
+  r.post('/v1/models/:model_id/stage', endpoint('stage_model'), auth, async (req, res) => {
+    noQueryParams(req);
+    const id = checkModelId(req.params['model_id'], 'model_id');
+    const r = await admin.stageModel(id);
+    res.status(202).json({ ...r, status_url: `/v1/train/${encodeURIComponent(id)}` });
   });
 
   r.post('/v1/train', endpoint('start_training'), auth, json, async (req, res) => {

@@ -70,11 +70,12 @@ export function registerTrainCommands(program: Command): void {
     .option('--factors <k>', 'override ALS_FACTORS')
     .option('--iterations <n>', 'override ALS_ITERATIONS')
     .option('--no-deploy', 'stop after the gate')
-    .action(async (o: { reader: 'scan'; split: 'temporal'; holdout: string; factors?: string; iterations?: string; deploy: boolean }) => {
+    .option('--stage', 'if the gate passes, deploy without going live (candidate of an experiment)')
+    .action(async (o: { reader: 'scan'; split: 'temporal'; holdout: string; factors?: string; iterations?: string; deploy: boolean; stage?: boolean }) => {
       const ctx = createContext();
       try {
         const params = { ...(o.factors ? { factors: Number(o.factors) } : {}), ...(o.iterations ? { iterations: Number(o.iterations) } : {}) };
-        const r = await runTraining(ctx, { trigger: 'cli', reader: o.reader, split: o.split, holdout: Number(o.holdout), deploy: o.deploy, params, onProgress: trainProgress(params.iterations ?? ctx.config.train.iterations) });
+        const r = await runTraining(ctx, { trigger: 'cli', reader: o.reader, split: o.split, holdout: Number(o.holdout), deploy: o.deploy, stage: o.stage ?? false, params, onProgress: trainProgress(params.iterations ?? ctx.config.train.iterations) });
         printRun(r);
         if (r.status === 'failed') process.exitCode = 1;
       } finally {
@@ -105,7 +106,8 @@ export function registerTrainCommands(program: Command): void {
   program
     .command('deploy <model_id>')
     .description('deploy a trained model (factors from MODEL_DIR) and make it live')
-    .action(async (modelId: string) => {
+    .option('--stage', 'build and keep its indices without going live (candidate of an experiment)')
+    .action(async (modelId: string, o: { stage?: boolean }) => {
       const ctx = createContext();
       try {
         const a = loadArtifact(ctx.config.modelDir, modelId);
@@ -113,10 +115,11 @@ export function registerTrainCommands(program: Command): void {
         const r = await deployModel(
           ctx,
           { ...a, recentItems: new Map(Object.entries(a.recentItems)), popularity: new Map(Object.entries(a.popularity)) },
-          { onProgress: (phase, done, total) => (bars.get(phase) ?? bars.set(phase, progressBar(phase, total)).get(phase)!).update(done) },
+          { stage: o.stage ?? false, onProgress: (phase, done, total) => (bars.get(phase) ?? bars.set(phase, progressBar(phase, total)).get(phase)!).update(done) },
         );
         for (const b of bars.values()) b.stop();
-        console.log(`model ${r.modelId} live: ${r.items} items, ${r.users} users in ${r.seconds.toFixed(1)} s (previous: ${r.previousModelId ?? 'none'})`);
+        if (r.staged) console.log(`model ${r.modelId} staged (not live): ${r.items} items, ${r.users} users in ${r.seconds.toFixed(1)} s`);
+        else console.log(`model ${r.modelId} live: ${r.items} items, ${r.users} users in ${r.seconds.toFixed(1)} s (previous: ${r.previousModelId ?? 'none'})`);
         if (r.skipped.total) console.log(`skipped ${r.skippedItems} items, ${r.skippedUsers} users: ${r.skipped.by_reason.map((b) => `${b.stage} ${b.reason} ×${b.count}`).join(', ')}`);
       } finally {
         await ctx.close();
