@@ -270,7 +270,7 @@ describe('an experiment between the live model and the staged candidate', () => 
       break;
     }
     expect(rec).not.toBe('');
-    const event = { event_id: `real-click-${rec}`, user_id: user, item_id: 'i2', event_type: 'click', timestamp: new Date().toISOString(), recommendation_id: rec };
+    const event = { event_id: `real-click-${user}-${Date.now()}`, user_id: user, item_id: 'i2', event_type: 'click', timestamp: new Date().toISOString(), recommendation_id: rec };
     expect((await call('POST', '/v1/events', event)).status).toBe(202);
     await waitUntil('the click is counted for the treatment arm', async () => {
       const now = (await call('GET', `/v1/experiments/${experimentId}`)).body['results'] as { arms: { treatment: { clicked_lists: number } } };

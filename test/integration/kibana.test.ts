@@ -122,7 +122,7 @@ afterAll(() => ctx.dispose());
 
 describe('Kibana visualisations on real Elasticsearch', () => {
   it('every visualisation hits the prefixed indices and returns rows with a value in every drawn column', () => {
-    expect(queries.length).toBe(12);
+    expect(queries.length).toBe(13);
     for (const q of queries) {
       expect(q.index.startsWith(names.prefix), q.index).toBe(true);
       const rows = results.get(q.id)!;

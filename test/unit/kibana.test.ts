@@ -78,7 +78,7 @@ describe('kibana/recsys.ndjson', () => {
 
   it('every dashboard panel references an existing visualisation, and every visualisation is on a dashboard', () => {
     const panels = dashboardPanels(objects);
-    expect(panels.length).toBe(13);
+    expect(panels.length).toBe(14);
     for (const p of panels) {
       expect(p.reference, `${p.dashboardId}/${p.panelIndex} has no reference`).toBeDefined();
       expect(p.target, `${p.dashboardId}/${p.panelIndex} → ${p.reference?.id}`).toBeDefined();
