@@ -102,6 +102,8 @@ export interface VariantCost {
   /** training reads of the event store (measured by the source) */
   readRoundTrips: number;
   readDocs: number;
+  /** of trainSeconds, the read */
+  readSeconds: number;
   trainSeconds: number;
   foldIns: number;
   /** what src/online/fold-in.ts issues per fold-in: one search of the user's latest events, one mget of item factors, one index */
@@ -245,15 +247,16 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
     return batch;
   };
 
-  const cost: Record<string, VariantCost> = Object.fromEntries(names.map((n) => [n, { retrains: 0, readRoundTrips: 0, readDocs: 0, trainSeconds: 0, foldIns: 0, foldInRoundTrips: 0, foldInDocsRead: 0, foldInSeconds: 0 }]));
+  const cost: Record<string, VariantCost> = Object.fromEntries(names.map((n) => [n, { retrains: 0, readRoundTrips: 0, readDocs: 0, readSeconds: 0, trainSeconds: 0, foldIns: 0, foldInRoundTrips: 0, foldInDocsRead: 0, foldInSeconds: 0 }]));
   const overall: Record<string, VariantMetrics> = Object.fromEntries(names.map((n) => [n, emptyMetrics()]));
   const steps: StepResult[] = [];
   const models = new Map<number, BatchModel>();
   const folded = new Map<number, Map<string, Folded>>();
 
-  const train = async (cut: number): Promise<{ model: BatchModel; read: ReadCost; seconds: number }> => {
+  const train = async (cut: number): Promise<{ model: BatchModel; read: ReadCost; readSeconds: number; seconds: number }> => {
     const t0 = performance.now();
     const { rows, cost: read } = await source.readRatings(cut);
+    const readSeconds = (performance.now() - t0) / 1000;
     const matrix = buildCsr(rows);
     const als = await trainAls(matrix, params);
     const seen = new Map<string, Set<string>>();
@@ -279,7 +282,7 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
       seen,
       popular,
     };
-    return { model, read, seconds: (performance.now() - t0) / 1000 };
+    return { model, read, readSeconds, seconds: (performance.now() - t0) / 1000 };
   };
 
   await revealUntil(cut0);
@@ -298,6 +301,7 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
           c.retrains++;
           c.readRoundTrips += t.read.esRoundTrips;
           c.readDocs += t.read.esDocsRead;
+          c.readSeconds += t.readSeconds;
           c.trainSeconds += t.seconds;
         }
       }
