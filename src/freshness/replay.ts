@@ -74,6 +74,8 @@ export interface ReplayOptions {
   k?: number;
   /** items kept as seen on the user document (SEEN_EVENTS_LIMIT) */
   seenLimit?: number;
+  /** how far the online consumer is behind the stream: events of the last lag ms before a cut are not yet folded in (default 0) */
+  onlineLagMs?: number;
   /** ground truth when known (the generator's): when each drifting user's taste changed */
   driftAt?: ReadonlyMap<string, number>;
   onStep?: (s: StepResult) => void;
@@ -117,7 +119,7 @@ export interface ReplayResult {
   steps: StepResult[];
   overall: Record<string, VariantMetrics>;
   cost: Record<string, VariantCost>;
-  settings: { stepMs: number; warmupSteps: number; retrainEvery: number[]; popularityDays: number; k: number; factors: number; first: string; last: string; events: number };
+  settings: { stepMs: number; onlineLagMs: number; warmupSteps: number; retrainEvery: number[]; popularityDays: number; k: number; factors: number; first: string; last: string; events: number };
 }
 
 interface Popular {
@@ -210,6 +212,8 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
   const seenLimit = opts.seenLimit ?? 500;
   const newUserMs = (opts.newUserDays ?? 7) * DAY;
   const driftMs = (opts.driftDays ?? 14) * DAY;
+  const lagMs = opts.onlineLagMs ?? 0;
+  if (!(lagMs >= 0)) throw new RangeError(`onlineLagMs must be ≥ 0, got ${lagMs}`);
   const { rules, params } = opts;
   const names = variantNames(periods, popDays);
   const popName = `popularity-${popDays}d`;
@@ -286,7 +290,6 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
   };
 
   await revealUntil(cut0);
-  let prevBatch: Array<{ e: ReplayEvent; ts: number }> = [];
   for (let s = 0; s < nSteps; s++) {
     const cut = cut0 + s * stepMs;
     // 1. the models as they stand at the cut
@@ -307,8 +310,15 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
       }
     }
     // the online consumer folds in every user with events since the last step; their last fold-in
-    // of the step is what a request at the cut sees, so one fold-in per user and step is the same
-    const active = [...new Set(prevBatch.map((b) => b.e.user_id))];
+    // of the step is what a request at the cut sees, so one fold-in per user and step is the same.
+    // A lagging consumer has reached only cut − lag.
+    const reached = cut - lagMs;
+    const active = [...history.entries()].filter(([, h]) => h.some((b) => b.ts >= reached - stepMs && b.ts < reached)).map(([u]) => u);
+    const upTo = (h: Array<{ ts: number }>): number => {
+      let n = h.length;
+      while (n > 0 && h[n - 1]!.ts >= reached) n--;
+      return n;
+    };
     for (const n of periods) {
       if (n === 1 || retrained.includes(n)) continue;
       const m = models.get(n)!;
@@ -317,7 +327,8 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
       const t0 = performance.now();
       for (const u of active) {
         const h = history.get(u)!;
-        const latest = h.slice(-FOLD_IN_HISTORY);
+        const n = upTo(h);
+        const latest = h.slice(Math.max(0, n - FOLD_IN_HISTORY), n);
         const { ratings } = rateHistory(latest.map((b) => b.e), rules, cut, seenLimit);
         const x = foldInRatings(ratings, (id) => {
           const i = m.itemIndex.get(id);
@@ -359,7 +370,8 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
         lists.push([`batch-${n}`, ui === undefined ? topPopular(m.popular, k, seen) : topAls(m, m.userFactors.subarray(ui * m.k, (ui + 1) * m.k), k, seen), ui === undefined ? Math.max(m.dataMaxTs, m.popular.maxTs) : m.dataMaxTs]);
         if (n === 1) continue;
         const f = folded.get(n)!.get(u);
-        const fresh = seenAll.get(u);
+        // the user document's recent items are as fresh as the consumer
+        const fresh = lagMs === 0 ? seenAll.get(u) : new Set([...(seen ?? []), ...(history.get(u) ?? []).slice(0, upTo(history.get(u) ?? [])).map((b) => b.e.item_id)]);
         if (f) lists.push([`batch-${n}+online`, topAls(m, f.x, k, fresh), Math.max(m.dataMaxTs, f.maxTs)]);
         else if (ui !== undefined) lists.push([`batch-${n}+online`, topAls(m, m.userFactors.subarray(ui * m.k, (ui + 1) * m.k), k, fresh), m.dataMaxTs]);
         else lists.push([`batch-${n}+online`, topPopular(m.popular, k, fresh), Math.max(m.dataMaxTs, m.popular.maxTs)]);
@@ -387,14 +399,14 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
     opts.onStep?.(step);
 
     // 3. reveal it
-    prevBatch = await revealUntil(cut + stepMs);
+    await revealUntil(cut + stepMs);
   }
   return {
     variants: names,
     steps,
     overall: Object.fromEntries(names.map((n) => [n, finish(overall[n]!)])),
     cost,
-    settings: { stepMs, warmupSteps: warmup, retrainEvery: periods, popularityDays: popDays, k, factors: params.factors, first: new Date(first).toISOString(), last: new Date(last).toISOString(), events: sorted.length },
+    settings: { stepMs, onlineLagMs: lagMs, warmupSteps: warmup, retrainEvery: periods, popularityDays: popDays, k, factors: params.factors, first: new Date(first).toISOString(), last: new Date(last).toISOString(), events: sorted.length },
   };
 }
 

@@ -57,6 +57,16 @@ describe('prequential replay', () => {
     expect(result.cost['batch-3+online']!.foldIns).toBeGreaterThan(0);
   });
 
+  it('folds in only what a lagging consumer has reached', async () => {
+    const lag = 6 * 3_600_000;
+    const probes: ScoreProbe[] = [];
+    await runReplay(ds.events, memorySource(rules), { ...opts, onlineLagMs: lag, probe: (p) => probes.push(p) });
+    const model = new Map(probes.filter((p) => p.variant === 'batch-3').map((p) => [`${p.cutoff} ${p.userId}`, p.knownMaxTs]));
+    const online = probes.filter((p) => p.variant === 'batch-3+online' && p.knownMaxTs > model.get(`${p.cutoff} ${p.userId}`)!);
+    expect(online.length).toBeGreaterThan(50);
+    expect(online.filter((p) => p.knownMaxTs >= p.cutoff - lag)).toEqual([]);
+  });
+
   it('stops on a source that reads ahead of the cut', async () => {
     const source = memorySource(rules);
     const leaky: ReplaySource = {

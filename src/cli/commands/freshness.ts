@@ -16,7 +16,7 @@ import { removeDeployment } from '../../setup/teardown.ts';
 export const FRESHNESS_SIZES = {
   tiny: { users: 150, items: 80, days: 12, events: 5_000, warmup: 7 },
   small: { users: 1_000, items: 400, days: 28, events: 30_000, warmup: 14 },
-  large: { users: 8_000, items: 2_500, days: 56, events: 320_000, warmup: 21 },
+  large: { users: 5_000, items: 1_500, days: 42, events: 150_000, warmup: 14 },
 } as const;
 
 /** A growing shop over weeks: see ShopDynamics and the README's "What the stream buys". */
@@ -33,6 +33,7 @@ interface Opts {
   retrain: string;
   stepHours: string;
   popularityDays: string;
+  onlineLagHours: string;
   factors?: string;
   iterations?: string;
   store: 'es' | 'memory';
@@ -62,6 +63,7 @@ export function registerFreshnessCommand(program: Command): void {
     .option('--retrain <list>', 'batch retrain periods in steps', '1,7')
     .option('--step-hours <h>', 'step length', '24')
     .option('--popularity-days <d>', 'window of the popularity floor', '7')
+    .option('--online-lag-hours <h>', 'how far the online consumer is behind the stream', '0')
     .option('--factors <k>', 'ALS factors (default ALS_FACTORS)')
     .option('--iterations <n>', 'ALS iterations (default ALS_ITERATIONS)')
     .option('--store <es|memory>', 'es: Kafka → ingest → event store → training scan; memory: the same reader without ES/Kafka', 'es')
@@ -103,6 +105,7 @@ export function registerFreshnessCommand(program: Command): void {
           warmupSteps: num(o.warmup, 'warmup') ?? preset.warmup,
           retrainEvery,
           popularityDays,
+          onlineLagMs: Number(o.onlineLagHours) * 3_600_000,
           seenLimit: config.api.seenEventsLimit,
           driftAt,
           onStep: (s) => console.log(stepLine(s, variants)),
