@@ -261,6 +261,9 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
     const t0 = performance.now();
     const { rows, cost: read } = await source.readRatings(cut);
     const readSeconds = (performance.now() - t0) / 1000;
+    // the scan's order is the cluster's; sorted, the ALS's initialisation (and so every figure)
+    // is the same from run to run and between the event store and the in-memory source
+    rows.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0));
     const matrix = buildCsr(rows);
     const als = await trainAls(matrix, params);
     const seen = new Map<string, Set<string>>();
