@@ -16,7 +16,7 @@ import { removeDeployment } from '../../setup/teardown.ts';
 export const FRESHNESS_SIZES = {
   tiny: { users: 150, items: 80, days: 12, events: 5_000, warmup: 7 },
   small: { users: 1_000, items: 400, days: 28, events: 30_000, warmup: 14 },
-  large: { users: 5_000, items: 1_500, days: 42, events: 150_000, warmup: 14 },
+  large: { users: 4_000, items: 1_200, days: 35, events: 100_000, warmup: 14 },
 } as const;
 
 /** A growing shop over weeks: see ShopDynamics and the README's "What the stream buys". */
