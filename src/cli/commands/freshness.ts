@@ -6,13 +6,15 @@ import { alsParams } from '../../config/als-params.ts';
 import { loadConfig, PROJECT_ROOT } from '../../config/index.ts';
 import { generateDataset, type ShopDynamics } from '../../demo/generate.ts';
 import { ratingRules } from '../../events/rating.ts';
+import { checkEvent } from '../../events/validate.ts';
 import { pipelineSource } from '../../freshness/pipeline.ts';
 import { renderHtml, stepHeader, stepLine, summaryLines } from '../../freshness/report.ts';
-import { memorySource, runReplay, variantNames, type ReplaySource } from '../../freshness/replay.ts';
+import { memorySource, runReplay, variantNames, type ReplayEvent, type ReplaySource } from '../../freshness/replay.ts';
 import { setup } from '../../setup/index.ts';
+import { readRows } from '../read-rows.ts';
 import { removeDeployment } from '../../setup/teardown.ts';
 
-/** small: seconds; large: a few minutes on two shared cores (both through Kafka and the event store). */
+/** tiny: the integration test; small: about a minute, large: a few minutes on two shared cores (both through Kafka and the event store). */
 export const FRESHNESS_SIZES = {
   tiny: { users: 150, items: 80, days: 12, events: 5_000, warmup: 7 },
   small: { users: 1_000, items: 400, days: 28, events: 30_000, warmup: 14 },
@@ -40,6 +42,7 @@ interface Opts {
   out: string;
   prefix?: string;
   keep?: boolean;
+  input?: string;
 }
 
 const num = (v: string | undefined, name: string): number | undefined => {
@@ -68,6 +71,7 @@ export function registerFreshnessCommand(program: Command): void {
     .option('--iterations <n>', 'ALS iterations (default ALS_ITERATIONS)')
     .option('--store <es|memory>', 'es: Kafka → ingest → event store → training scan; memory: the same reader without ES/Kafka', 'es')
     .option('--out <dir>', 'where the JSON and HTML reports go', path.join(PROJECT_ROOT, 'bench', 'freshness', 'results'))
+    .option('--input <file>', 'replay this history (JSON Lines or CSV events, as `import events` reads them) instead of the generated shop; no drift labels')
     .option('--prefix <prefix>', 'index/topic prefix of the run (default freshness-<time>-; removed afterwards)')
     .option('--keep', 'keep the run’s indices and topics')
     .action(async (o: Opts) => {
@@ -82,9 +86,24 @@ export function registerFreshnessCommand(program: Command): void {
       const rules = ratingRules(config);
       const params = alsParams(config.train, { ...(o.factors ? { factors: num(o.factors, 'factors')! } : {}), ...(o.iterations ? { iterations: num(o.iterations, 'iterations')! } : {}) });
       const t0 = performance.now();
-      const ds = generateDataset({ ...gen, malformedFraction: 0, dynamics: FRESHNESS_DYNAMICS });
-      const driftAt = new Map(ds.users.filter((u) => u._drift).map((u) => [u.user_id, Date.parse(u._drift!.at)]));
-      console.log(`shop: ${gen.users} users (${ds.users.filter((u) => u._arrived).length} arriving, ${driftAt.size} drifting), ${gen.items} items (${ds.items.filter((i) => i.created_at >= ds.events[0]!.timestamp.slice(0, 10)).length} released in the window), ${ds.events.length} events over ${gen.days} days; store ${o.store}${o.store === 'es' ? `, prefix ${prefix}` : ''}; ALS k=${params.factors}, ${params.iterations} iterations`);
+      let events: ReplayEvent[];
+      let driftAt = new Map<string, number>();
+      if (o.input) {
+        // the ingest's own validation: a row it would dead-letter is not part of the history
+        events = [];
+        const refused: string[] = [];
+        for await (const row of readRows(o.input)) {
+          const c = row.error ? undefined : checkEvent(row.value, config.events);
+          if (c?.ok) events.push(c.event);
+          else refused.push(`line ${row.line}: ${row.error ?? (c && !c.ok ? `${c.error.field ?? ''} ${c.error.message}` : '')}`);
+        }
+        console.log(`history: ${events.length} events from ${o.input}${refused.length ? `; ${refused.length} rows refused (${refused.slice(0, 3).join('; ')})` : ''}; store ${o.store}; ALS k=${params.factors}, ${params.iterations} iterations`);
+      } else {
+        const ds = generateDataset({ ...gen, malformedFraction: 0, dynamics: FRESHNESS_DYNAMICS });
+        events = ds.events;
+        driftAt = new Map(ds.users.filter((u) => u._drift).map((u) => [u.user_id, Date.parse(u._drift!.at)]));
+        console.log(`shop: ${gen.users} users (${ds.users.filter((u) => u._arrived).length} arriving, ${driftAt.size} drifting), ${gen.items} items (${ds.items.filter((i) => i.created_at >= ds.events[0]!.timestamp.slice(0, 10)).length} released in the window), ${ds.events.length} events over ${gen.days} days; store ${o.store}${o.store === 'es' ? `, prefix ${prefix}` : ''}; ALS k=${params.factors}, ${params.iterations} iterations`);
+      }
 
       const ctx = o.store === 'es' ? createContext(config) : undefined;
       let roundTrips = 0;
@@ -98,7 +117,7 @@ export function registerFreshnessCommand(program: Command): void {
         const popularityDays = num(o.popularityDays, 'popularity-days')!;
         const variants = variantNames([...new Set(retrainEvery)].sort((a, b) => a - b), popularityDays);
         for (const l of stepHeader(variants)) console.log(l);
-        const result = await runReplay(ds.events, source, {
+        const result = await runReplay(events, source, {
           params,
           rules,
           stepMs: num(o.stepHours, 'step-hours')! * 3_600_000,
@@ -114,11 +133,12 @@ export function registerFreshnessCommand(program: Command): void {
         console.log('');
         for (const l of summaryLines(result)) console.log(l);
         const pipeline = source.stats?.();
-        console.log(`\n${o.size}: ${seconds.toFixed(1)} s in all${pipeline ? `; through Kafka → ingest → event store: ${JSON.stringify(pipeline)}` : ''}`);
+        const label = o.input ? 'input' : o.size;
+        console.log(`\n${label}: ${seconds.toFixed(1)} s in all${pipeline ? `; through Kafka → ingest → event store: ${JSON.stringify(pipeline)}` : ''}`);
         mkdirSync(o.out, { recursive: true });
-        const base = path.join(o.out, `freshness-${o.size}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-        writeFileSync(`${base}.json`, JSON.stringify({ size: o.size, generator: { ...gen, dynamics: FRESHNESS_DYNAMICS }, store: o.store, params, seconds, pipeline, result }, null, 2));
-        const title = `What the stream buys: ${o.size} shop (${gen.users} users, ${gen.items} items, ${ds.events.length} events)`;
+        const base = path.join(o.out, `freshness-${label}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+        writeFileSync(`${base}.json`, JSON.stringify({ size: o.size, ...(o.input ? { input: o.input } : { generator: { ...gen, dynamics: FRESHNESS_DYNAMICS } }), store: o.store, params, seconds, pipeline, result }, null, 2));
+        const title = o.input ? `What the stream buys: ${path.basename(o.input)} (${events.length} events)` : `What the stream buys: ${o.size} shop (${gen.users} users, ${gen.items} items, ${events.length} events)`;
         writeFileSync(`${base}.html`, renderHtml(result, title, [`Store: ${o.store === 'es' ? 'events produced to Kafka, stored by recsys ingest, training read by the sliced scan of the event store' : 'in memory (the same reader, no ES/Kafka)'}. Total ${seconds.toFixed(1)} s.`]));
         console.log(`wrote ${base}.json and ${base}.html`);
       } finally {
