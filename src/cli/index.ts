@@ -14,6 +14,7 @@ import { registerBenchCommand } from './commands/bench.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerEventStoreCommands } from './commands/event-store.ts';
+import { registerFreshnessCommand } from './commands/freshness.ts';
 
 function printStatus(rows: ServiceStatus[]): void {
   for (const r of rows) {
@@ -81,6 +82,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerDemoCommand(program);
   registerEventStoreCommands(program);
+  registerFreshnessCommand(program);
   return program;
 }
 

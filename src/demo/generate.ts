@@ -23,6 +23,11 @@
 //    produce them. event_id is a deterministic UUID-v4-shaped string.
 //  - malformed messages (default 1 % of all messages): raw strings as they
 //    might arrive on Kafka, each labelled with a `reason`.
+//  - dynamics (all off by default, so the demo's shop is stationary): users
+//    who arrive during the window, items released during it (with a novelty
+//    share of views going to new arrivals), tastes that change once, and
+//    seasonal category demand with a weekly rhythm — what makes the question
+//    "how fresh must the model be" real (see ShopDynamics).
 //
 // Everything is a function of the options: same options ⇒ identical output.
 // Valid events do not depend on malformedFraction (separate random stream).
@@ -108,6 +113,10 @@ export interface DemoUser {
   _activity: number;
   /** hidden: usual device */
   _device: Device;
+  /** hidden, with dynamics.drift: the taste that replaces `_taste` from `at` on */
+  _drift?: { at: string; taste: UserTaste };
+  /** hidden, with dynamics.newUsers: the user's first session is at created_at, inside the window */
+  _arrived?: true;
 }
 
 export type MalformedReason =
@@ -150,7 +159,31 @@ export interface GenerateOptions {
   malformedFraction?: number;
   /** window start; default 2024-01-01T00:00:00Z (fixed, so output never depends on the clock) */
   startDate?: string | Date;
+  /** a shop that changes over the window; default: none (the output is as without the option) */
+  dynamics?: ShopDynamics;
 }
+
+/**
+ * What changes in a real shop while a model ages. Each draws from its own random streams, so
+ * turning one on leaves everything that does not depend on it as it was.
+ */
+export interface ShopDynamics {
+  /** share of users who arrive during the window: first session at their created_at, then the usual rate */
+  newUsers?: number;
+  /** share of items released during the window (created_at inside it): never viewed before */
+  newItems?: number;
+  /** share of views that go to the session category's items released in the last 14 days (shops push new arrivals) */
+  novelty?: number;
+  /** share of users whose taste is redrawn once, at a uniform time in the window's later 80 % */
+  drift?: number;
+  /** amplitude in [0, 1) of seasonal category demand (28-day cycle, phase per category), plus quieter weekdays */
+  seasonality?: number;
+}
+
+const NOVELTY_DAYS = 14;
+const SEASON_DAYS = 28;
+/** weekday sessions kept when seasonality is on (weekends all): shops are busier at weekends */
+const WEEKDAY_KEEP = 0.75;
 
 export interface Catalog {
   items: DemoItem[];
@@ -200,6 +233,8 @@ const STREAM_IDS = 5;
 const STREAM_MALFORMED = 6;
 const STREAM_MALFORMED_IDS = 7;
 const SESSION_SALT = 0x5e55;
+const STREAM_DYN_USERS = 8;
+const STREAM_DYN_ITEMS = 9;
 
 /**
  * Expected valid events per session implied by FUNNEL (before the few dropped
@@ -221,6 +256,7 @@ export function expectedEventsPerSession(): number {
 }
 
 interface Resolved {
+  dynamics: Required<ShopDynamics>;
   users: number;
   items: number;
   days: number;
@@ -249,10 +285,14 @@ function resolve(opts: GenerateOptions): Resolved {
     sessionsPerUser = opts.events / (users * expectedEventsPerSession());
   }
   if (!(sessionsPerUser > 0)) throw new RangeError(`sessionsPerUser must be > 0, got ${sessionsPerUser}`);
+  const d = opts.dynamics ?? {};
+  const dynamics: Required<ShopDynamics> = { newUsers: d.newUsers ?? 0, newItems: d.newItems ?? 0, novelty: d.novelty ?? 0, drift: d.drift ?? 0, seasonality: d.seasonality ?? 0 };
+  for (const [name, v] of Object.entries(dynamics)) if (!(v >= 0 && v < 1)) throw new RangeError(`dynamics.${name} must be in [0, 1), got ${v}`);
   const start = opts.startDate === undefined ? new Date(DEFAULT_START) : new Date(opts.startDate);
   const startMs = start.getTime();
   if (Number.isNaN(startMs)) throw new RangeError(`invalid startDate ${String(opts.startDate)}`);
   return {
+    dynamics,
     users,
     items,
     days,
@@ -336,47 +376,72 @@ export function generateItems(opts: GenerateOptions): DemoItem[] {
   const r = resolve(opts);
   const rng = new Rng(r.seed, STREAM_ITEMS);
   const shares = CATEGORIES.map((c) => CATEGORY_VOCABULARY[c].share);
+  const dyn = new Rng(r.seed, STREAM_DYN_ITEMS);
   const items: DemoItem[] = [];
   for (let i = 0; i < r.items; i++) {
     // the first items cover every category once, the rest follow the shares
     const category = i < CATEGORIES.length ? CATEGORIES[i]! : CATEGORIES[rng.weightedIndex(shares)]!;
-    items.push(makeItem(rng, i, r.items, category, r.startMs));
+    const item = makeItem(rng, i, r.items, category, r.startMs);
+    if (r.dynamics.newItems > 0 && i >= CATEGORIES.length && dyn.chance(r.dynamics.newItems)) {
+      item.created_at = new Date(r.startMs + Math.floor(dyn.next() * (r.endMs - r.startMs))).toISOString();
+    }
+    items.push(item);
   }
   return items;
+}
+
+/** 1–3 categories weighted by catalogue share, without replacement, with Dirichlet(1) weights. */
+function drawTaste(rng: Rng, shares: readonly number[]): UserTaste {
+  const nTaste = 1 + rng.weightedIndex([30, 45, 25]);
+  const pool = CATEGORIES.slice();
+  const poolW = shares.slice();
+  const categories: Category[] = [];
+  for (let k = 0; k < nTaste; k++) {
+    const j = rng.weightedIndex(poolW);
+    categories.push(pool[j]!);
+    pool.splice(j, 1);
+    poolW.splice(j, 1);
+  }
+  const g = categories.map(() => rng.exponential(1)); // Gamma(1) → Dirichlet(1, …, 1)
+  const gs = g.reduce((a, b) => a + b, 0);
+  return { categories, weights: g.map((x) => x / gs) };
 }
 
 export function generateUsers(opts: GenerateOptions): DemoUser[] {
   const r = resolve(opts);
   const rng = new Rng(r.seed, STREAM_USERS);
   const shares = CATEGORIES.map((c) => CATEGORY_VOCABULARY[c].share);
+  const dyn = new Rng(r.seed, STREAM_DYN_USERS);
   const users: DemoUser[] = [];
   // log-normal activity with mean 1: exp(σZ − σ²/2)
   const sigma = 0.9;
   for (let u = 0; u < r.users; u++) {
     const seg = rng.weightedIndex(SEGMENT_WEIGHTS);
-    const nTaste = 1 + rng.weightedIndex([30, 45, 25]);
-    // taste categories: weighted by catalogue share, without replacement
-    const pool = CATEGORIES.slice();
-    const poolW = shares.slice();
-    const categories: Category[] = [];
-    for (let k = 0; k < nTaste; k++) {
-      const j = rng.weightedIndex(poolW);
-      categories.push(pool[j]!);
-      pool.splice(j, 1);
-      poolW.splice(j, 1);
-    }
-    const g = categories.map(() => rng.exponential(1)); // Gamma(1) → Dirichlet(1, …, 1)
-    const gs = g.reduce((a, b) => a + b, 0);
+    const taste = drawTaste(rng, shares);
     const activity = Math.exp(sigma * rng.gaussian() - (sigma * sigma) / 2) * SEGMENT_ACTIVITY[seg]!;
-    users.push({
+    const user: DemoUser = {
       user_id: userId(u, r.users),
       country: COUNTRIES[rng.weightedIndex(COUNTRY_WEIGHTS)]!,
       segment: SEGMENTS[seg]!,
       created_at: new Date(r.startMs - Math.floor(rng.uniform(0, 3 * 365) * DAY_MS)).toISOString(),
-      _taste: { categories, weights: g.map((x) => x / gs) },
+      _taste: taste,
       _activity: activity,
       _device: DEVICES[rng.weightedIndex(DEVICE_WEIGHTS)]!,
-    });
+    };
+    const { newUsers, drift } = r.dynamics;
+    if (newUsers > 0 && dyn.chance(newUsers)) {
+      user.created_at = new Date(r.startMs + Math.floor(dyn.next() * (r.endMs - r.startMs))).toISOString();
+      user._arrived = true;
+    }
+    if (drift > 0 && dyn.chance(drift)) {
+      const span = r.endMs - r.startMs;
+      const at = r.startMs + Math.floor(span * (0.2 + 0.8 * dyn.next()));
+      // a real change of interest: at least one category the user did not care about before
+      let next = drawTaste(dyn, shares);
+      for (let tries = 0; tries < 5 && next.categories.every((c) => taste.categories.includes(c)); tries++) next = drawTaste(dyn, shares);
+      user._drift = { at: new Date(Math.max(at, Date.parse(user.created_at))).toISOString(), taste: next };
+    }
+    users.push(user);
   }
   return users;
 }
@@ -422,6 +487,14 @@ interface ShopModel {
   tasteCats: Category[][];
   tasteW: number[][];
   userTasteSet: Set<Category>[];
+  /** the drifted taste from driftAt[u] on (the same arrays when the user never drifts) */
+  driftAt: Float64Array;
+  tasteCats2: Category[][];
+  tasteW2: number[][];
+  userTasteSet2: Set<Category>[];
+  /** release time per item; items released inside the window per category, oldest first */
+  release: Float64Array;
+  releasedInWindow: Map<Category, { items: number[]; at: number[] }>;
 }
 
 function buildModel(r: Resolved, catalog: Catalog): ShopModel {
@@ -448,27 +521,92 @@ function buildModel(r: Resolved, catalog: Catalog): ShopModel {
   const exploreW = exploreCats.map((c) => CATEGORY_VOCABULARY[c].share);
   const tasteCats: Category[][] = [];
   const tasteW: number[][] = [];
-  for (const u of catalog.users) {
-    // a taste category without items (tiny catalogues) is skipped
+  const tasteCats2: Category[][] = [];
+  const tasteW2: number[][] = [];
+  // a taste category without items (tiny catalogues) is skipped
+  const usable = (t: UserTaste): [Category[], number[]] => {
     const cats: Category[] = [];
     const w: number[] = [];
-    u._taste.categories.forEach((c, k) => {
+    t.categories.forEach((c, k) => {
       if (pools.has(c)) {
         cats.push(c);
-        w.push(u._taste.weights[k]!);
+        w.push(t.weights[k]!);
       }
     });
+    return [cats, w];
+  };
+  const driftAt = new Float64Array(catalog.users.length).fill(Infinity);
+  catalog.users.forEach((u, i) => {
+    const [cats, w] = usable(u._taste);
     tasteCats.push(cats);
     tasteW.push(w);
-  }
+    const [cats2, w2] = u._drift ? usable(u._drift.taste) : [cats, w];
+    tasteCats2.push(cats2);
+    tasteW2.push(w2);
+    if (u._drift) driftAt[i] = Date.parse(u._drift.at);
+  });
   const userTasteSet = catalog.users.map((u) => new Set(u._taste.categories));
-  return { r, catalog, pools, exploreCats, exploreW, tasteCats, tasteW, userTasteSet };
+  const userTasteSet2 = catalog.users.map((u, i) => (u._drift ? new Set(u._drift.taste.categories) : userTasteSet[i]!));
+  const release = Float64Array.from(catalog.items, (it) => Date.parse(it.created_at));
+  const releasedInWindow = new Map<Category, { items: number[]; at: number[] }>();
+  const fresh = catalog.items.map((_, i) => i).filter((i) => release[i]! >= r.startMs).sort((a, b) => release[a]! - release[b]! || a - b);
+  for (const i of fresh) {
+    const cat = catalog.items[i]!.category;
+    const entry = releasedInWindow.get(cat) ?? { items: [], at: [] };
+    entry.items.push(i);
+    entry.at.push(release[i]!);
+    releasedInWindow.set(cat, entry);
+  }
+  return { r, catalog, pools, exploreCats, exploreW, tasteCats, tasteW, userTasteSet, driftAt, tasteCats2, tasteW2, userTasteSet2, release, releasedInWindow };
 }
 
-function pickCategory(rng: Rng, m: ShopModel, u: number): Category {
-  const cats = m.tasteCats[u]!;
-  if (cats.length > 0 && rng.chance(FUNNEL.tasteFollow)) return cats[rng.weightedIndex(m.tasteW[u]!)]!;
-  return m.exploreCats[rng.weightedIndex(m.exploreW)]!;
+/** Seasonal demand of each category at t: 1 + A·sin(2π·t/28 d + phase of the category). */
+function seasonal(m: ShopModel, cats: readonly Category[], w: readonly number[], t: number): number[] {
+  const a = m.r.dynamics.seasonality;
+  const x = (2 * Math.PI * (t - m.r.startMs)) / (SEASON_DAYS * DAY_MS);
+  return cats.map((c, k) => w[k]! * (1 + a * Math.sin(x + (2 * Math.PI * CATEGORIES.indexOf(c)) / CATEGORIES.length)));
+}
+
+function pickCategory(rng: Rng, m: ShopModel, u: number, t: number): Category {
+  const drifted = t >= m.driftAt[u]!;
+  const cats = drifted ? m.tasteCats2[u]! : m.tasteCats[u]!;
+  const w = drifted ? m.tasteW2[u]! : m.tasteW[u]!;
+  const season = m.r.dynamics.seasonality > 0;
+  if (cats.length > 0 && rng.chance(FUNNEL.tasteFollow)) return cats[rng.weightedIndex(season ? seasonal(m, cats, w, t) : w)]!;
+  return m.exploreCats[rng.weightedIndex(season ? seasonal(m, m.exploreCats, m.exploreW, t) : m.exploreW)]!;
+}
+
+/** An item of `cat` that exists at t: a new arrival (novelty share) or a Zipf draw among released items. */
+function pickItemAt(rng: Rng, m: ShopModel, cat: Category, t: number): number {
+  const pool = m.pools.get(cat)!;
+  const { novelty, newItems } = m.r.dynamics;
+  if (novelty > 0) {
+    const fresh = m.releasedInWindow.get(cat);
+    if (fresh) {
+      const hi = upperBound(fresh.at, t);
+      const lo = upperBound(fresh.at, t - NOVELTY_DAYS * DAY_MS);
+      if (hi > lo && rng.chance(novelty)) return fresh.items[lo + rng.int(hi - lo)]!;
+    }
+  }
+  let item = pickItem(rng, pool);
+  if (newItems <= 0) return item;
+  for (let tries = 0; tries < 8 && m.release[item]! > t; tries++) item = pickItem(rng, pool);
+  if (m.release[item]! <= t) return item;
+  // every category has an item older than the window (the first of each category is never new)
+  for (const i of pool.items) if (m.release[i]! <= t) return i;
+  return item;
+}
+
+/** First index whose value is > x in an ascending array. */
+function upperBound(a: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function pickItem(rng: Rng, pool: CategoryPool): number {
@@ -495,6 +633,11 @@ interface RawEvent {
   referrer: Referrer;
 }
 
+function isWeekend(ms: number): boolean {
+  const d = new Date(ms).getUTCDay();
+  return d === 0 || d === 6;
+}
+
 interface SessionIndex {
   /** start time (ms since epoch) per session, in time order */
   starts: Float64Array;
@@ -510,15 +653,23 @@ function buildSessionIndex(m: ShopModel): SessionIndex {
   const wholeDays = Math.ceil(r.days);
   const startList: number[] = [];
   const userList: number[] = [];
+  const season = r.dynamics.seasonality > 0;
   m.catalog.users.forEach((user, u) => {
-    const count = rng.poisson(r.sessionsPerUser * user._activity);
+    // an arriving user's first session is their arrival; after it they visit at the usual rate
+    const from = user._arrived ? Date.parse(user.created_at) - r.startMs : 0;
+    const count = rng.poisson(r.sessionsPerUser * user._activity * (user._arrived ? (span - from) / span : 1));
+    if (user._arrived) {
+      startList.push(r.startMs + from);
+      userList.push(u);
+    }
     for (let k = 0; k < count; k++) {
       let offset: number;
+      let day: number;
       do {
-        const day = rng.int(wholeDays);
+        day = rng.int(wholeDays);
         const hour = rng.weightedIndex(HOUR_WEIGHTS);
         offset = day * DAY_MS + hour * 3_600_000 + Math.floor(rng.next() * 3_600_000);
-      } while (offset >= span);
+      } while (offset >= span || offset < from || (season && !isWeekend(r.startMs + day * DAY_MS) && !rng.chance(WEEKDAY_KEEP)));
       startList.push(r.startMs + offset);
       userList.push(u);
     }
@@ -555,16 +706,15 @@ function simulateSession(m: ShopModel, u: number, start: number, seed: number): 
     if (weight !== undefined) e.weight = weight;
     out.push(e);
   };
-  const sessionCat = pickCategory(rng, m, u);
+  const sessionCat = pickCategory(rng, m, u, start);
   const seen = new Set<number>();
   const carted: number[] = [];
   let t = start;
   let last = start;
   for (let v = 0; v < views; v++) {
-    const cat = rng.chance(FUNNEL.stayInCategory) ? sessionCat : pickCategory(rng, m, u);
-    const pool = m.pools.get(cat)!;
-    let item = pickItem(rng, pool);
-    for (let tries = 0; tries < 3 && seen.has(item); tries++) item = pickItem(rng, pool);
+    const cat = rng.chance(FUNNEL.stayInCategory) ? sessionCat : pickCategory(rng, m, u, t);
+    let item = pickItemAt(rng, m, cat, t);
+    for (let tries = 0; tries < 3 && seen.has(item); tries++) item = pickItemAt(rng, m, cat, t);
     seen.add(item);
     emit(t, item, 'page_view');
     last = t;
@@ -588,7 +738,7 @@ function simulateSession(m: ShopModel, u: number, start: number, seed: number): 
   }
   if (carted.length > 0) {
     let tp = last + rng.uniform(30_000, 300_000); // checkout
-    const tasteSet = m.userTasteSet[u]!;
+    const tasteSet = tp >= m.driftAt[u]! ? m.userTasteSet2[u]! : m.userTasteSet[u]!;
     for (const item of carted) {
       if (!rng.chance(FUNNEL.purchaseGivenCart)) continue;
       emit(tp, item, 'purchase');

@@ -4,6 +4,9 @@ import type { FoldInModel, LiveModel } from '../model/live-model.ts';
 import type { Repositories } from '../repositories/index.ts';
 import type { RecentEvent } from '../repositories/events.ts';
 
+/** A user's latest events a fold-in rates (training reads them all; beyond this, old taste barely moves the solve). */
+export const FOLD_IN_HISTORY = 500;
+
 export interface FoldInDeps {
   repos: Pick<Repositories, 'events' | 'items' | 'users'>;
   rules: RatingRules;
@@ -30,32 +33,49 @@ export async function foldInAndStore(deps: FoldInDeps, model: LiveModel, fm: Fol
   const byId = new Map<string, RecentEvent>();
   for (const e of await repos.events.latestOfUser(userId, deps.history, windowStart(rules, now))) byId.set(e.event_id, e);
   for (const e of fresh) byId.set(e.event_id, e);
-  const ratings = new Map<string, number>();
-  const lastSeen = new Map<string, string>();
-  for (const e of byId.values()) {
-    const r = rateEvent(e, Date.parse(e.timestamp), rules, now);
-    if (r > 0) ratings.set(e.item_id, (ratings.get(e.item_id) ?? 0) + r);
-    if ((lastSeen.get(e.item_id) ?? '') < e.timestamp) lastSeen.set(e.item_id, e.timestamp);
-  }
-  const recent = [...lastSeen.keys()].sort((a, b) => lastSeen.get(b)!.localeCompare(lastSeen.get(a)!)).slice(0, deps.seen);
+  const { ratings, recent } = rateHistory(byId.values(), rules, now, deps.seen);
   if (!ratings.size) {
     await repos.users.putRecent(model.usersIndex, userId, model.modelId, recent);
     return false;
   }
   const found = await repos.items.factors(model.itemsIndex, [...ratings.keys()]);
-  const k = fm.factors;
-  const factors: number[] = [];
-  const values: number[] = [];
-  for (const [itemId, f] of found) {
-    if (f.length !== k) continue;
-    factors.push(...f);
-    values.push(ratings.get(itemId)!);
-  }
-  if (!values.length) {
+  const x = foldInRatings(ratings, (itemId) => found.get(itemId), fm);
+  if (!x) {
     await repos.users.putRecent(model.usersIndex, userId, model.modelId, recent);
     return false;
   }
-  const x = foldInUser(Float32Array.from(factors), fm.yty, Array.from(values, (_, i) => i), values, fm);
   await repos.users.put(model.usersIndex, { user_id: userId, model_id: model.modelId, factor: Array.from(x), recent_items: recent, source: 'online', updated_at: new Date().toISOString() });
   return true;
+}
+
+/**
+ * A user's history as the fold-in sees it: each item's rating (training's rating of every event,
+ * summed) and the `seen` most recently touched items, newest first. Pure, so an offline replay
+ * (src/freshness) folds in exactly what this consumer does.
+ */
+export function rateHistory(events: Iterable<Pick<RecentEvent, 'item_id' | 'event_type' | 'weight' | 'timestamp'>>, rules: RatingRules, now: number, seen: number): { ratings: Map<string, number>; recent: string[] } {
+  const ratings = new Map<string, number>();
+  const lastSeen = new Map<string, string>();
+  for (const e of events) {
+    const r = rateEvent(e, Date.parse(e.timestamp), rules, now);
+    if (r > 0) ratings.set(e.item_id, (ratings.get(e.item_id) ?? 0) + r);
+    if ((lastSeen.get(e.item_id) ?? '') < e.timestamp) lastSeen.set(e.item_id, e.timestamp);
+  }
+  const recent = [...lastSeen.keys()].sort((a, b) => lastSeen.get(b)!.localeCompare(lastSeen.get(a)!)).slice(0, seen);
+  return { ratings, recent };
+}
+
+/** The ALS user step over the rated items that have a factor of the model's width; undefined when none has. */
+export function foldInRatings(ratings: ReadonlyMap<string, number>, factorOf: (itemId: string) => ArrayLike<number> | undefined, fm: Pick<FoldInModel, 'factors' | 'yty' | 'regularization' | 'alpha'>): Float32Array | undefined {
+  const k = fm.factors;
+  const factors: number[] = [];
+  const values: number[] = [];
+  for (const [itemId, r] of ratings) {
+    const f = factorOf(itemId);
+    if (!f || f.length !== k) continue;
+    for (let a = 0; a < k; a++) factors.push(f[a]!);
+    values.push(r);
+  }
+  if (!values.length) return undefined;
+  return foldInUser(Float32Array.from(factors), fm.yty, Array.from(values, (_, i) => i), values, fm);
 }

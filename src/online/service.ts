@@ -12,7 +12,7 @@ import { deadLetter, sendDeadLetters } from '../infra/dead-letter.ts';
 import { LiveModelResolver, type FoldInModel, type LiveModel } from '../model/live-model.ts';
 import { assignArm } from '../experiments/assignment.ts';
 import { ExperimentResolver } from '../experiments/resolver.ts';
-import { foldInAndStore, type FoldInDeps } from './fold-in.ts';
+import { FOLD_IN_HISTORY, foldInAndStore, type FoldInDeps } from './fold-in.ts';
 
 export interface OnlineService {
   status(): ConsumerStatus;
@@ -21,8 +21,6 @@ export interface OnlineService {
 
 /** A swap during a batch makes its users be folded in again against the new model, at most this often. */
 const MAX_MODEL_CHANGES_PER_BATCH = 3;
-/** A user's latest events a fold-in rates (training reads them all; beyond this, old taste barely moves the solve). */
-const FOLD_IN_HISTORY = 500;
 
 /**
  * `recsys online`: its own consumer group on `events`. A batch's events are grouped per user, so a

@@ -31,6 +31,7 @@ const LAYER: Record<string, number> = {
   online: 4,
   kibana: 4,
   release: 5,
+  freshness: 5,
   api: 6,
   demo: 6,
   cli: 7,

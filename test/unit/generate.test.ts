@@ -314,3 +314,74 @@ describe('iterateEvents streaming', () => {
     expect(n).toBeLessThan(60_000 * 1.15);
   });
 });
+
+describe('shop dynamics', () => {
+  const DYN: GenerateOptions = { users: 1500, items: 600, days: 42, seed: 5, events: 60_000, malformedFraction: 0, dynamics: { newUsers: 0.3, newItems: 0.2, novelty: 0.2, drift: 0.4, seasonality: 0.5 } };
+  const dyn = generateDataset(DYN);
+  const end = START + 42 * 86_400_000;
+  const byUser = new Map<string, DemoEvent[]>();
+  for (const e of dyn.events) byUser.set(e.user_id, [...(byUser.get(e.user_id) ?? []), e]);
+  const category = new Map(dyn.items.map((i) => [i.item_id, i.category]));
+
+  it('changes nothing when none is asked for', () => {
+    expect(generateDataset({ ...OPTS, dynamics: {} })).toEqual(ds);
+    expect(generateDataset({ ...OPTS, dynamics: { newUsers: 0, drift: 0 } }).events).toEqual(ds.events);
+  });
+
+  it('lets new users arrive inside the window, with nothing before their arrival', () => {
+    const arrived = dyn.users.filter((u) => u._arrived);
+    expect(arrived.length / dyn.users.length).toBeGreaterThan(0.25);
+    expect(arrived.length / dyn.users.length).toBeLessThan(0.35);
+    for (const u of arrived) {
+      const created = Date.parse(u.created_at);
+      expect(created).toBeGreaterThanOrEqual(START);
+      expect(created).toBeLessThan(end);
+      const first = byUser.get(u.user_id)?.[0];
+      if (first) expect(Date.parse(first.timestamp)).toBeGreaterThanOrEqual(created);
+    }
+    expect(arrived.filter((u) => byUser.has(u.user_id)).length).toBeGreaterThan(arrived.length * 0.9);
+  });
+
+  it('never shows an item before its release, and new arrivals get views in their first days', () => {
+    const release = new Map(dyn.items.map((i) => [i.item_id, Date.parse(i.created_at)]));
+    expect(dyn.events.filter((e) => Date.parse(e.timestamp) < release.get(e.item_id)!)).toEqual([]);
+    const fresh = dyn.items.filter((i) => Date.parse(i.created_at) >= START && Date.parse(i.created_at) < end - 14 * 86_400_000);
+    expect(fresh.length).toBeGreaterThan(60);
+    const early = fresh.filter((i) => dyn.events.some((e) => e.item_id === i.item_id && Date.parse(e.timestamp) < Date.parse(i.created_at) + 14 * 86_400_000));
+    expect(early.length / fresh.length).toBeGreaterThan(0.8);
+  });
+
+  it('moves drifted users towards their new taste after the drift', () => {
+    const drifted = dyn.users.filter((u) => u._drift && Date.parse(u._drift.at) < end - 10 * 86_400_000);
+    expect(drifted.length).toBeGreaterThan(300);
+    let before = 0;
+    let nBefore = 0;
+    let after = 0;
+    let nAfter = 0;
+    for (const u of drifted) {
+      const at = Date.parse(u._drift!.at);
+      const gained = new Set(u._drift!.taste.categories.filter((c) => !u._taste.categories.includes(c)));
+      for (const e of byUser.get(u.user_id) ?? []) {
+        const inNew = gained.has(category.get(e.item_id)!) ? 1 : 0;
+        if (Date.parse(e.timestamp) < at) {
+          before += inNew;
+          nBefore++;
+        } else {
+          after += inNew;
+          nAfter++;
+        }
+      }
+    }
+    // share of events in the categories the drift brought: small before, most of them after
+    expect(before / nBefore).toBeLessThan(0.15);
+    expect(after / nAfter).toBeGreaterThan(0.4);
+  });
+
+  it('is busier at weekends when seasonal', () => {
+    const perDay = new Array<number>(7).fill(0);
+    for (const e of dyn.events) perDay[new Date(e.timestamp).getUTCDay()]!++;
+    const weekend = (perDay[0]! + perDay[6]!) / 2;
+    const weekday = (perDay[1]! + perDay[2]! + perDay[3]! + perDay[4]! + perDay[5]!) / 5;
+    expect(weekend / weekday).toBeGreaterThan(1.2);
+  });
+});

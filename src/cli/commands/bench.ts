@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { PROJECT_ROOT } from '../../config/index.ts';
 
-const BENCHES = ['ingest', 'ratings', 'backfill', 'train', 'deploy', 'query', 'retention'];
+const BENCHES = ['ingest', 'ratings', 'backfill', 'train', 'deploy', 'query', 'retention', 'freshness'];
 
 export function registerBenchCommand(program: Command): void {
   program
