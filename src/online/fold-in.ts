@@ -1,4 +1,4 @@
-import { foldInUser } from '../als/index.ts';
+import { foldInUser, weightRow } from '../als/index.ts';
 import { rateEvent, windowStart, type RatingRules } from '../events/rating.ts';
 import type { FoldInModel, LiveModel } from '../model/live-model.ts';
 import type { Repositories } from '../repositories/index.ts';
@@ -46,16 +46,20 @@ export async function foldInAndStore(deps: FoldInDeps, model: LiveModel, fm: Fol
   const k = fm.factors;
   const factors: number[] = [];
   const values: number[] = [];
+  const norms: number[] = [];
   for (const [itemId, f] of found) {
-    if (f.length !== k) continue;
-    factors.push(...f);
+    if (f.factor.length !== k) continue;
+    factors.push(...f.factor);
     values.push(ratings.get(itemId)!);
+    norms.push(f.weightNorm ?? 1);
   }
   if (!values.length) {
     await repos.users.putRecent(model.usersIndex, userId, model.modelId, recent);
     return false;
   }
-  const x = foldInUser(Float32Array.from(factors), fm.yty, Array.from(values, (_, i) => i), values, fm);
+  // the model's own weighting, as training applied it to the same row
+  const weights = weightRow(fm.weighting, values, norms, fm.nItems);
+  const x = foldInUser(Float32Array.from(factors), fm.yty, Array.from(values, (_, i) => i), weights, fm);
   await repos.users.put(model.usersIndex, { user_id: userId, model_id: model.modelId, factor: Array.from(x), recent_items: recent, source: 'online', updated_at: new Date().toISOString() });
   return true;
 }
