@@ -31,7 +31,7 @@ export const DEFAULT_SPACE: SearchSpace = {
 };
 
 /** Validation users scored per trial: scoring every user × item would cost more than training on large data. */
-const MAX_VALIDATION_USERS = 2_000;
+const MAX_VALIDATION_USERS = 1_000;
 const DAY = 86_400_000;
 
 export interface TuningRecord {

@@ -38,7 +38,7 @@ export interface Trial {
 }
 
 export interface HalvingOptions {
-  /** budget = this × the work of one fit (the configured point, all sweeps, scored on the whole validation) */
+  /** budget = this × the work of one fit (training the configured point with all sweeps) */
   budgetFactor: number;
   /** screened points confirmed with all sweeps = ⌈n / eta⌉. Default 3 */
   eta?: number;
@@ -140,7 +140,8 @@ export async function successiveHalving(train: RatingsMatrix, validation: Rating
   const screen = sampleRows(validation, SCREEN_USERS, seed);
   const evalUsers = [usersWithItems(screen), usersWithItems(validation)];
   const work = (p: SearchPoint, rung: number) => trialWork(shape, p.factors, rungs[rung]!, base.cgSteps, evalUsers[rung]!);
-  const fitWork = trialWork(shape, base.factors, base.iterations, base.cgSteps, evalUsers[1]!);
+  // one fit = training the configured point with all sweeps: the search's own scoring is paid from the budget
+  const fitWork = trialWork(shape, base.factors, base.iterations, base.cgSteps, 0);
   const budget = opts.budgetFactor * fitWork;
   // the screen may spend up to 70 %; what it leaves goes to the confirmation
   const screenLimit = 0.7 * budget;
