@@ -4,6 +4,7 @@ import { AlsEngine, createAlsMemory } from './engine.ts';
 import { sumSquares } from './kernels.ts';
 import { AlsWorkerPool } from './pool.ts';
 import { uniformSource } from '../random/rng.ts';
+import { WEIGHTING_SCHEMES, weightMatrix } from './weighting.ts';
 
 export interface AlsIterationInfo {
   /** 1-based */
@@ -28,6 +29,7 @@ function validate(matrix: RatingsMatrix, p: AlsParams): void {
   int(p.threads, 1, 'threads');
   if (!(p.regularization >= 0)) throw new RangeError('ALS: regularization must be ≥ 0');
   if (!(p.alpha >= 0)) throw new RangeError('ALS: alpha must be ≥ 0');
+  if (p.weighting !== undefined && !WEIGHTING_SCHEMES.includes(p.weighting)) throw new RangeError(`ALS: unknown weighting ${String(p.weighting)}`);
   if (p.solver !== 'cg' && p.solver !== 'cholesky') throw new RangeError(`ALS: unknown solver ${String(p.solver)}`);
   if (matrix.indptr.length !== matrix.nUsers + 1) throw new RangeError('ALS: indptr length must be nUsers + 1');
 }
@@ -63,17 +65,18 @@ export function splitRows(indptr: Int32Array, parts: number, rowOverhead: number
 
 /**
  * Implicit-feedback ALS (Hu, Koren & Volinsky 2008): preference 1 on the non-zeros, confidence
- * 1 + α·r, L2 regularisation λ; users are solved first, then items, each iteration.
+ * 1 + α·w(r) with the weighting scheme of the params (weighting.ts), L2 regularisation λ; users are solved first, then items, each iteration.
  * Deterministic for a given seed, and independent of `threads`. The row solves run in
  * WebAssembly SIMD kernels over one shared memory (see engine.ts), on `threads` worker threads
  * when threads > 1, else on the calling thread.
  */
 export async function trainAls(
-  matrix: RatingsMatrix,
+  ratings: RatingsMatrix,
   params: AlsParams,
   onIteration?: AlsIterationCallback,
 ): Promise<AlsModel> {
-  validate(matrix, params);
+  validate(ratings, params);
+  const { matrix, itemNorms } = weightMatrix(ratings, params.weighting ?? 'linear');
   const k = params.factors;
   const { nUsers, nItems } = matrix;
   const threads = Math.max(1, Math.min(params.threads, Math.max(nUsers, nItems, 1)));
@@ -175,5 +178,6 @@ export async function trainAls(
     itemFactors: compact(Y, nItems),
     loss,
     secondsPerIteration,
+    ...(itemNorms ? { itemNorms } : {}),
   };
 }

@@ -54,7 +54,11 @@ export interface Config {
     alpha: number;
     iterations: number;
     solver: 'cg' | 'cholesky';
+    weighting: 'linear' | 'log' | 'bm25' | 'tfidf';
     threads: number;
+    /** searched ALS parameters set explicitly in the environment: tuning never overrides them */
+    pinned: Array<'factors' | 'regularization' | 'alpha' | 'weighting'>;
+    tune: { mode: 'auto' | 'off' | 'always'; maxAgeDays: number; growthFactor: number; budgetFactor: number };
     windowDays: number;
     halfLifeDays: number;
     readSlices: number;
@@ -115,6 +119,11 @@ export const ENV_SPEC = {
   ALS_REGULARIZATION: { type: 'number', minimum: 0, default: 1, doc: 'λ (L2 regularisation)' },
   ALS_ALPHA: { type: 'number', exclusiveMinimum: 0, default: 10, doc: 'α in confidence 1 + α·r' },
   ALS_ITERATIONS: { type: 'integer', minimum: 1, maximum: 1000, default: 15, doc: 'ALS sweeps' },
+  ALS_WEIGHTING: { enum: ['linear', 'log', 'bm25', 'tfidf'], default: 'linear', doc: 'Confidence weighting w(r) in 1 + α·w(r): linear r, log log(1 + r), bm25 / tfidf as implicit weights rows' },
+  TUNE_MODE: { enum: ['auto', 'off', 'always'], default: 'auto', doc: 'auto: a training run searches α, λ, k and weighting when no tuned parameters exist, they are older than TUNE_MAX_AGE_DAYS or the data grew by TUNE_GROWTH_FACTOR, else reuses them; always: search every run; off: never (config and defaults)' },
+  TUNE_MAX_AGE_DAYS: { type: 'number', exclusiveMinimum: 0, default: 30, doc: 'Tuned parameters older than this are searched again' },
+  TUNE_GROWTH_FACTOR: { type: 'number', exclusiveMinimum: 1, default: 2, doc: 'Search again when the interactions grew to this many times those the parameters were tuned on' },
+  TUNE_BUDGET_FACTOR: { type: 'number', minimum: 1, maximum: 100, default: 3, doc: 'Search budget in fits: the search stops after this many times the measured time of one fit' },
   ALS_SOLVER: { enum: ['cg', 'cholesky'], default: 'cg', doc: 'Per-row solver' },
   ALS_THREADS: { type: 'integer', minimum: 1, maximum: 256, default: 2, doc: 'worker_threads for training' },
   TRAIN_READ_SLICES: { type: 'integer', minimum: 1, maximum: 64, default: 2, doc: 'Parallel sliced point-in-time reads of the training window (one per ES core is a good start)' },
@@ -166,6 +175,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const variable = ajvErrorField(err) || 'environment';
     throw new ConfigError(variable, `${err.message ?? 'is invalid'} (got ${JSON.stringify(raw[variable])})`);
   }
+  // read before validation fills defaults: which searched parameters the operator set
+  const pinned = (
+    [
+      ['ALS_FACTORS', 'factors'],
+      ['ALS_REGULARIZATION', 'regularization'],
+      ['ALS_ALPHA', 'alpha'],
+      ['ALS_WEIGHTING', 'weighting'],
+    ] as const
+  )
+    .filter(([name]) => env[name] !== undefined && env[name] !== '')
+    .map(([, param]) => param);
   const v = raw as Record<EnvName, never> & Record<string, unknown>;
   const str = (n: EnvName) => v[n] as unknown as string | undefined;
   const num = (n: EnvName) => v[n] as unknown as number;
@@ -241,7 +261,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       alpha: num('ALS_ALPHA'),
       iterations: num('ALS_ITERATIONS'),
       solver: str('ALS_SOLVER') as 'cg',
+      weighting: str('ALS_WEIGHTING') as 'linear',
       threads: num('ALS_THREADS'),
+      pinned,
+      tune: { mode: str('TUNE_MODE') as 'auto', maxAgeDays: num('TUNE_MAX_AGE_DAYS'), growthFactor: num('TUNE_GROWTH_FACTOR'), budgetFactor: num('TUNE_BUDGET_FACTOR') },
       windowDays: num('TRAIN_WINDOW_DAYS'),
       readSlices: num('TRAIN_READ_SLICES'),
       halfLifeDays: num('TRAIN_HALF_LIFE_DAYS'),

@@ -21,6 +21,8 @@ export interface DeployInput {
   recentItems?: Map<string, string[]>;
   /** item_id → popularity (recent weighted events) */
   popularity?: Map<string, number>;
+  /** per item (itemIds order): the weighting's BM25 norm, written on the item document for fold-in */
+  itemNorms?: Float32Array;
   /** fixed LSH (L, b, seed) instead of tuning on the factors */
   lsh?: { tables: number; bits: number; seed: number };
 }
@@ -105,7 +107,7 @@ function* itemDocs(input: DeployInput, meta: Map<string, Metadata>, hashers: Mod
       continue;
     }
     const factor = input.itemFactors.subarray(i * k, (i + 1) * k);
-    yield { id, doc: itemDocument(input.modelId, id, meta.get(id), factor, hashers, input.popularity?.get(id) ?? 0) };
+    yield { id, doc: itemDocument(input.modelId, id, meta.get(id), factor, hashers, input.popularity?.get(id) ?? 0, input.itemNorms?.[i]) };
   }
   // catalogue items the model has no factor for (new items): searchable and usable for backfill
   for (const [id, m] of meta) {

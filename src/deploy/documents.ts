@@ -8,8 +8,10 @@ import type { ModelHashers } from './lsh-setup.ts';
  * needs, and the LSH bucket terms. A zero vector (an item the model saw but could not place)
  * cannot be cosine-normalised, so it is written like a new item, without vectors.
  */
-export function itemDocument(modelId: string, itemId: string, meta: Metadata | undefined, factor: Float32Array | undefined, hashers: ModelHashers, popularity: number): Metadata {
+export function itemDocument(modelId: string, itemId: string, meta: Metadata | undefined, factor: Float32Array | undefined, hashers: ModelHashers, popularity: number, weightNorm?: number): Metadata {
   const doc: Metadata = { ...(meta ?? {}), item_id: itemId, model_id: modelId, popularity };
+  // the model's BM25 item norm: fold-in weights a user's row with it, as training did
+  if (weightNorm !== undefined) doc['weight_norm'] = weightNorm;
   const usable = factor !== undefined && factor.some((x) => x !== 0);
   doc['has_factor'] = usable;
   if (usable) {

@@ -136,6 +136,8 @@ interface BatchModel {
   userIndex: Map<string, number>;
   userFactors: Float32Array;
   itemFactors: Float32Array;
+  /** bm25's per-item length norms, when the params weight that way (the fold-in needs them) */
+  itemNorms?: Float32Array;
   itemIndex: Map<string, number>;
   yty: Float64Array;
   /** items of each user in the training rows: what exclude_seen knows without the stream */
@@ -285,6 +287,7 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
       userIndex: new Map(matrix.userIds.map((id, i) => [id, i])),
       userFactors: als.userFactors,
       itemFactors: als.itemFactors,
+      ...(als.itemNorms ? { itemNorms: als.itemNorms } : {}),
       yty: gramian(als.itemFactors, als.factors),
       seen,
       popular,
@@ -335,8 +338,8 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
         const { ratings } = rateHistory(latest.map((b) => b.e), rules, cut, seenLimit);
         const x = foldInRatings(ratings, (id) => {
           const i = m.itemIndex.get(id);
-          return i === undefined ? undefined : m.itemFactors.subarray(i * m.k, (i + 1) * m.k);
-        }, { factors: m.k, yty: m.yty, regularization: params.regularization, alpha: params.alpha });
+          return i === undefined ? undefined : { factor: m.itemFactors.subarray(i * m.k, (i + 1) * m.k), ...(m.itemNorms ? { weightNorm: m.itemNorms[i]! } : {}) };
+        }, { factors: m.k, yty: m.yty, regularization: params.regularization, alpha: params.alpha, weighting: params.weighting ?? 'linear', nItems: m.itemIndex.size });
         c.foldIns++;
         c.foldInRoundTrips += 3;
         c.foldInDocsRead += latest.length + ratings.size;

@@ -17,6 +17,19 @@ export interface ModelArtifact {
   userFactors: Float32Array;
   recentItems: Record<string, string[]>;
   popularity: Record<string, number>;
+  /**
+   * The factors the model was evaluated with (trained on its run's train part only, before the
+   * refit on everything): what a later run's gate re-scores on its own holdout. Absent in
+   * artefacts written before the fair gate.
+   */
+  exam?: ExamFactors;
+}
+
+export interface ExamFactors {
+  userIds: string[];
+  itemIds: string[];
+  userFactors: Float32Array;
+  itemFactors: Float32Array;
 }
 
 /** The model's folder under `dir`; refuses an id that is not a model id or would leave `dir`. */
@@ -32,11 +45,20 @@ export function saveArtifact(dir: string, a: ModelArtifact): string {
   const p = artifactPath(dir, a.modelId);
   mkdirSync(p, { recursive: true });
   writeFileSync(path.join(p, 'meta.json'), JSON.stringify({ modelId: a.modelId, factors: a.factors, itemIds: a.itemIds, userIds: a.userIds }));
-  writeFileSync(path.join(p, 'items.f32'), Buffer.from(a.itemFactors.buffer, a.itemFactors.byteOffset, a.itemFactors.byteLength));
-  writeFileSync(path.join(p, 'users.f32'), Buffer.from(a.userFactors.buffer, a.userFactors.byteOffset, a.userFactors.byteLength));
+  writeFileSync(path.join(p, 'items.f32'), f32Bytes(a.itemFactors));
+  writeFileSync(path.join(p, 'users.f32'), f32Bytes(a.userFactors));
   writeFileSync(path.join(p, 'recent.json'), JSON.stringify(a.recentItems));
   writeFileSync(path.join(p, 'popularity.json'), JSON.stringify(a.popularity));
+  if (a.exam) {
+    writeFileSync(path.join(p, 'exam.json'), JSON.stringify({ userIds: a.exam.userIds, itemIds: a.exam.itemIds }));
+    writeFileSync(path.join(p, 'exam-items.f32'), f32Bytes(a.exam.itemFactors));
+    writeFileSync(path.join(p, 'exam-users.f32'), f32Bytes(a.exam.userFactors));
+  }
   return p;
+}
+
+function f32Bytes(a: Float32Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
 function f32(file: string): Float32Array {
@@ -54,5 +76,14 @@ export function loadArtifact(dir: string, modelId: string): ModelArtifact {
     userFactors: f32(path.join(p, 'users.f32')),
     recentItems: JSON.parse(readFileSync(path.join(p, 'recent.json'), 'utf8')) as Record<string, string[]>,
     popularity: JSON.parse(readFileSync(path.join(p, 'popularity.json'), 'utf8')) as Record<string, number>,
+    ...(existsSync(path.join(p, 'exam.json'))
+      ? {
+          exam: {
+            ...(JSON.parse(readFileSync(path.join(p, 'exam.json'), 'utf8')) as Pick<ExamFactors, 'userIds' | 'itemIds'>),
+            itemFactors: f32(path.join(p, 'exam-items.f32')),
+            userFactors: f32(path.join(p, 'exam-users.f32')),
+          },
+        }
+      : {}),
   };
 }

@@ -17,6 +17,7 @@ import { UnavailableError } from '../errors/index.ts';
 import type { Names } from '../config/names.ts';
 import type { ModelIndicesRepository } from '../repositories/model-indices.ts';
 import type { ModelsRepository } from '../repositories/models.ts';
+import type { WeightingScheme } from '../types/index.ts';
 
 export interface LiveModel {
   modelId: string;
@@ -39,6 +40,9 @@ export interface FoldInModel {
   factors: number;
   regularization: number;
   alpha: number;
+  /** the confidence weighting the model was trained with, and its catalogue size (idf of a row) */
+  weighting: WeightingScheme;
+  nItems: number;
   yty: Float64Array;
 }
 
@@ -114,7 +118,7 @@ export class LiveModelResolver {
   /** YᵀY and the ALS parameters the model was trained with; undefined before its deploy wrote them. */
   foldInModel(modelId: string, defaults: { regularization: number; alpha: number }): Promise<FoldInModel | undefined> {
     return this.perModel(this.foldInCache, modelId, async () => {
-      const doc = await this.repos.models.get(modelId, { includes: ['yty', 'params'] });
+      const doc = await this.repos.models.get(modelId, { includes: ['yty', 'params', 'counts.served_items'] });
       if (!doc?.yty) return undefined;
       const b = Buffer.from(doc.yty, 'base64');
       const yty = new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
@@ -124,6 +128,9 @@ export class LiveModelResolver {
         factors: Math.round(Math.sqrt(yty.length)),
         regularization: typeof p['regularization'] === 'number' ? p['regularization'] : defaults.regularization,
         alpha: typeof p['alpha'] === 'number' ? p['alpha'] : defaults.alpha,
+        // a model trained before weighting schemes existed was linear
+        weighting: typeof p['weighting'] === 'string' ? (p['weighting'] as WeightingScheme) : 'linear',
+        nItems: doc.counts?.['served_items'] ?? 0,
         yty,
       };
     });

@@ -1,4 +1,4 @@
-import { foldInUser } from '../als/index.ts';
+import { foldInUser, weightRow } from '../als/index.ts';
 import { rateEvent, windowStart, type RatingRules } from '../events/rating.ts';
 import type { FoldInModel, LiveModel } from '../model/live-model.ts';
 import type { Repositories } from '../repositories/index.ts';
@@ -65,17 +65,29 @@ export function rateHistory(events: Iterable<Pick<RecentEvent, 'item_id' | 'even
   return { ratings, recent };
 }
 
-/** The ALS user step over the rated items that have a factor of the model's width; undefined when none has. */
-export function foldInRatings(ratings: ReadonlyMap<string, number>, factorOf: (itemId: string) => ArrayLike<number> | undefined, fm: Pick<FoldInModel, 'factors' | 'yty' | 'regularization' | 'alpha'>): Float32Array | undefined {
+/** An item as the fold-in needs it: its factor and, for bm25, the model's length norm of it. */
+export interface FoldInItem {
+  factor: ArrayLike<number>;
+  weightNorm?: number;
+}
+
+/**
+ * The ALS user step over the rated items that have a factor of the model's width, with the model's
+ * own confidence weighting applied to the row as training applied it; undefined when no item has.
+ */
+export function foldInRatings(ratings: ReadonlyMap<string, number>, itemOf: (itemId: string) => FoldInItem | undefined, fm: Pick<FoldInModel, 'factors' | 'yty' | 'regularization' | 'alpha' | 'weighting' | 'nItems'>): Float32Array | undefined {
   const k = fm.factors;
   const factors: number[] = [];
   const values: number[] = [];
+  const norms: number[] = [];
   for (const [itemId, r] of ratings) {
-    const f = factorOf(itemId);
-    if (!f || f.length !== k) continue;
-    for (let a = 0; a < k; a++) factors.push(f[a]!);
+    const it = itemOf(itemId);
+    if (!it || it.factor.length !== k) continue;
+    for (let a = 0; a < k; a++) factors.push(it.factor[a]!);
     values.push(r);
+    norms.push(it.weightNorm ?? 1);
   }
   if (!values.length) return undefined;
-  return foldInUser(Float32Array.from(factors), fm.yty, Array.from(values, (_, i) => i), values, fm);
+  const weights = weightRow(fm.weighting, values, norms, fm.nItems);
+  return foldInUser(Float32Array.from(factors), fm.yty, Array.from(values, (_, i) => i), weights, fm);
 }

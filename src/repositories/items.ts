@@ -39,12 +39,14 @@ export class ItemsRepository {
     }
   }
 
-  /** Factors of these items in one items index (items without a factor are left out). */
-  async factors(index: string, itemIds: string[]): Promise<Map<string, number[]>> {
-    const out = new Map<string, number[]>();
+  /** Factors (and the model's weighting norm, when it has one) of these items in one items index; items without a factor are left out. */
+  async factors(index: string, itemIds: string[]): Promise<Map<string, { factor: number[]; weightNorm?: number }>> {
+    const out = new Map<string, { factor: number[]; weightNorm?: number }>();
     if (!itemIds.length) return out;
-    const r = await this.es.mget<{ factor?: number[] }>({ index, ids: itemIds, _source: ['factor'] });
-    for (const d of r.docs) if ('found' in d && d.found && d._source?.factor) out.set(d._id, d._source.factor);
+    const r = await this.es.mget<{ factor?: number[]; weight_norm?: number }>({ index, ids: itemIds, _source: ['factor', 'weight_norm'] });
+    for (const d of r.docs) {
+      if ('found' in d && d.found && d._source?.factor) out.set(d._id, { factor: d._source.factor, ...(typeof d._source.weight_norm === 'number' ? { weightNorm: d._source.weight_norm } : {}) });
+    }
     return out;
   }
 }

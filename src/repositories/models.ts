@@ -23,7 +23,10 @@ export interface ModelDoc {
   timings?: Record<string, number>;
   metrics?: RankingMetrics;
   baseline_metrics?: RankingMetrics;
-  gate?: { passed: boolean; reason: string; live_model_id?: string; live_ndcg?: number };
+  /** the gate's verdict: candidate and live model scored on one exam (see train/gate.ts) */
+  gate?: { passed: boolean; reason: string; exam?: string; candidate_ndcg?: number; baseline_ndcg?: number; live_model_id?: string; live_ndcg?: number; live_coverage?: { users_scored: number; users_unknown: number; items_unknown: number } };
+  /** where params came from: config, defaults, a search (with its trials) or a reused search (see train/autotune.ts) */
+  tuning?: { source: string; search_id?: string; validation_ndcg?: number; budget_seconds?: number; used_seconds?: number; reason?: string; trials?: Array<{ params: Record<string, number | string>; ndcg: number; iterations: number; rung?: number }> };
   loss?: number[];
   lsh?: Record<string, unknown>;
   artifact?: string;

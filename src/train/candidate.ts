@@ -7,7 +7,9 @@ import { alsParams } from '../config/als-params.ts';
 import { ratingRules } from '../events/rating.ts';
 import { buildCsr, trainAls } from '../als/index.ts';
 import { saveArtifact } from '../model/artifacts.ts';
-import type { AlsModel, AlsParams, RankingMetrics } from '../types/index.ts';
+import type { AlsModel, AlsParams, RankingMetrics, RatingsMatrix } from '../types/index.ts';
+import { autotune, type TuningRecord } from './autotune.ts';
+import type { SearchSpace } from './evaluate/index.ts';
 import { SkipLog, type SkipSummary } from '../types/skipped.ts';
 import { alsScorer, evaluateRanking, popularityBaseline, randomSplit, splitToMatrices, temporalSplit, type Interaction } from './evaluate/index.ts';
 import { filterMinInteractions, readRatingsByComposite, readRatingsByScan, type RatingsReader } from './ratings.ts';
@@ -21,6 +23,8 @@ export interface CandidateOptions {
   holdout?: number;
   /** retrain on all interactions (train + holdout) for serving: the served model sees the newest data */
   refit?: boolean;
+  /** the tuner's grid (default DEFAULT_SPACE); TUNE_MODE decides whether it is searched */
+  tuneSpace?: SearchSpace;
   onProgress?: (phase: string, detail?: Record<string, unknown>) => void;
   /** replaces the event-store reader (tests inject failures with it) */
   readRatings?: RatingsReader;
@@ -35,6 +39,10 @@ export interface CandidateOptions {
 export interface Candidate {
   modelId: string;
   params: AlsParams;
+  /** where the params came from (autotune) */
+  tuning: TuningRecord;
+  /** the exam: the train and holdout matrices the metrics were computed on (the gate re-scores the live model on them) */
+  exam: { train: RatingsMatrix; test: RatingsMatrix };
   metrics: RankingMetrics;
   baseline: RankingMetrics;
   loss: number[];
@@ -80,7 +88,7 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   const { config } = ctx;
   const t = config.train;
   const progress = opts.onProgress ?? (() => undefined);
-  const params = alsParams(t, opts.params);
+  const configured = alsParams(t, opts.params);
   const now = opts.now ?? Date.now();
   const timings = opts.timings ?? {};
   const counts = opts.counts ?? {};
@@ -102,13 +110,17 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   if (rows.length === 0) throw new Error('the event store holds no interactions in the training window');
 
   const holdout = opts.holdout ?? 0.2;
-  const split = opts.split === 'random' ? randomSplit(rows, holdout, params.seed) : temporalSplit(rows, holdout);
+  const split = opts.split === 'random' ? randomSplit(rows, holdout, configured.seed) : temporalSplit(rows, holdout);
   const { train, test } = splitToMatrices(split);
   counts['users'] = train.nUsers;
   counts['items'] = train.nItems;
   counts['train_interactions'] = train.indptr[train.nUsers]!;
   counts['test_interactions'] = test.indptr[test.nUsers]!;
   phase('split_seconds');
+
+  const { params, tuning } = await autotune(ctx, split.train, { base: configured, overrides: opts.params, rules: ratingRules(config), holdout, now, space: opts.tuneSpace, onProgress: progress });
+  if (tuning.source === 'search') phase('tune_seconds');
+  progress('params', { ...params, tuning: tuning.source });
 
   progress('train', { users: train.nUsers, items: train.nItems, nnz: counts['train_interactions'] });
   const model = await trainAls(train, params, (it) => progress('iteration', { iteration: it.iteration, of: params.iterations, loss: it.loss, seconds: it.seconds }));
@@ -129,6 +141,7 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
     phase('refit_seconds');
   }
   const extras = servingExtras(rows, now);
+  counts['served_items'] = ids.itemIds.length;
   const artifact = saveArtifact(config.modelDir, {
     modelId: opts.modelId,
     factors: params.factors,
@@ -137,11 +150,16 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
     userFactors: served.userFactors,
     recentItems: Object.fromEntries(extras.recent),
     popularity: Object.fromEntries(extras.popularity),
+    // the evaluated (pre-refit) factors: they never saw this holdout, so a later run's gate can
+    // re-score them on its own holdout without the leak the refit factors would bring
+    exam: { userIds: train.userIds, itemIds: train.itemIds, userFactors: model.userFactors, itemFactors: model.itemFactors },
   });
   phase('save_seconds');
   return {
     modelId: opts.modelId,
     params,
+    tuning,
+    exam: { train, test },
     metrics,
     baseline,
     loss: model.loss,

@@ -17,12 +17,17 @@ export interface RatingsMatrix {
 
 export type AlsSolver = 'cg' | 'cholesky';
 
+/** w(r) in the confidence 1 + α·w(r) (src/als/weighting.ts) */
+export type WeightingScheme = 'linear' | 'log' | 'bm25' | 'tfidf';
+
 export interface AlsParams {
   factors: number;
   /** λ, L2 regularisation */
   regularization: number;
-  /** α in confidence c = 1 + α·r */
+  /** α in confidence c = 1 + α·w(r) */
   alpha: number;
+  /** w(r) of the confidence (src/als/weighting.ts); default linear */
+  weighting?: WeightingScheme;
   iterations: number;
   solver: AlsSolver;
   /** conjugate-gradient steps per row and sweep (implicit's default is 3) */
@@ -41,6 +46,8 @@ export interface AlsModel {
   /** weighted implicit loss after each iteration */
   loss: number[];
   secondsPerIteration: number[];
+  /** per-item BM25 length norms of the weighting (bm25 only): fold-in weights a new row with them */
+  itemNorms?: Float32Array;
 }
 
 export interface RankingMetrics {

@@ -17,6 +17,8 @@ export function testContext(label: string, env: Record<string, string> = {}): Ap
     RECSYS_TOPIC_PREFIX: `t-${id}-`,
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
     KAFKA_PARTITIONS: '3',
+    // a test about something else trains with what it configures; tuning tests turn the tuner on
+    TUNE_MODE: 'off',
     ...env,
   });
   const ctx = createContext(config);

@@ -9,6 +9,8 @@ describe('config', () => {
     expect(c.es.local).toBe(true);
     expect(c.kafka.local).toBe(true);
     expect(c.train.factors).toBe(64);
+    expect(c.train.pinned).toEqual([]);
+    expect(loadConfig({ ALS_ALPHA: '3', ALS_SOLVER: 'cholesky' }).train.pinned).toEqual(['alpha']);
     expect(c.events.weights['purchase']).toBe(5);
   });
 

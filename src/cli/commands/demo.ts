@@ -26,6 +26,10 @@ export function registerDemoCommand(program: Command): void {
       const started = Date.now();
       // The demo lives under its own prefix unless one is configured: it resets what it owns.
       const env = { ...process.env, RECSYS_INDEX_PREFIX: process.env['RECSYS_INDEX_PREFIX'] ?? 'demo-', RECSYS_TOPIC_PREFIX: process.env['RECSYS_TOPIC_PREFIX'] ?? 'demo-', LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn', API_KEYS: process.env['API_KEYS'] ?? 'demo-key' };
+      // The demo pins what autotune picks for its shop at this size (bench/tune, --scale 1): the same
+      // quality as searching (nDCG@10 0.456 vs 0.261 with the defaults) without ~3 fits of search on every run.
+      const tuned = { ALS_FACTORS: '16', ALS_REGULARIZATION: '50', ALS_ALPHA: '3', ALS_WEIGHTING: 'log' };
+      for (const [k, v] of Object.entries(tuned)) (env as Record<string, string | undefined>)[k] ??= v;
       const config = loadConfig(env);
       const step = (s: string) => console.log(`\n▶ ${s}  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
       step('infra up: local Elasticsearch + Kafka (downloaded once into .local/)');

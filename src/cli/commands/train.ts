@@ -23,6 +23,10 @@ export function printRun(r: TrainRunResult): void {
       console.log(`  ${name.padEnd(11)} ${fmt(m.ndcg)}   ${fmt(m.precision)}   ${fmt(m.recall)}     ${fmt(m.map)}   ${fmt(m.coverage)}`);
     }
   }
+  if (r.params && r.tuning) {
+    const p = r.params;
+    console.log(`params: k=${String(p['factors'])} λ=${String(p['regularization'])} α=${String(p['alpha'])} ${String(p['weighting'])} — ${r.tuning.source}${r.tuning.reason ? ` (${r.tuning.reason})` : ''}`);
+  }
   if (r.gate) console.log(`gate: ${r.gate.passed ? 'passed' : 'held back'}: ${r.gate.reason}`);
   if (r.skipped.total) console.log(`skipped ${r.skipped.total} events: ${r.skipped.by_reason.map((b) => `${b.reason} ×${b.count}`).join(', ')}`);
   if (r.deploy) console.log(`deployed ${r.deploy.items} items (${r.deploy.itemsWithFactor} with factors), ${r.deploy.users} users in ${r.deploy.seconds.toFixed(1)} s`);

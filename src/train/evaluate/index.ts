@@ -7,3 +7,5 @@ export { gridSearch } from './grid.ts';
 export type { AlsGrid, GridResult, GridSearchOptions } from './grid.ts';
 export { plantedInteractions, plantedToInteractions } from './synthetic.ts';
 export type { PlantedOptions, PlantedData } from './synthetic.ts';
+export { successiveHalving, gridPoints, pointKey, scorePoint, trialWork, sampleRows } from './halving.ts';
+export type { SearchSpace, SearchPoint, Trial, HalvingOptions, HalvingResult } from './halving.ts';

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCsr, foldInUser, gramian, itemLengthNorms, weightRow } from '../../src/als/index.ts';
+import { generateDataset, itemMetadata } from '../../src/demo/generate.ts';
+import { ratingRules } from '../../src/events/rating.ts';
+import { loadArtifact } from '../../src/model/artifacts.ts';
+import { LiveModelResolver } from '../../src/model/live-model.ts';
+import { foldInAndStore } from '../../src/online/fold-in.ts';
+import { runTraining } from '../../src/release/run.ts';
+import { setup } from '../../src/setup/index.ts';
+import { filterMinInteractions, readRatingsByScan } from '../../src/train/ratings.ts';
+import { testContext } from './harness.ts';
+
+// bm25 (the one scheme that needs per-item data at fold-in time), a 14-day window and a 7-day half-life
+const ctx = testContext('foldw', { ALS_FACTORS: '8', ALS_ITERATIONS: '5', ALS_THREADS: '1', ALS_WEIGHTING: 'bm25', TRAIN_WINDOW_DAYS: '14', TRAIN_HALF_LIFE_DAYS: '7' });
+const { es, names } = ctx;
+const data = generateDataset({ users: 200, items: 150, days: 28, seed: 4, events: 12_000, malformedFraction: 0 });
+const now = Date.parse(data.events.at(-1)!.timestamp) + 3_600_000;
+
+beforeAll(async () => {
+  await setup(es, ctx.kafka, ctx.config, names, ctx.log);
+  const ops: object[] = [];
+  for (const item of data.items) ops.push({ index: { _index: names.itemMetadata, _id: item.item_id } }, itemMetadata(item));
+  for (const e of data.events) ops.push({ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e);
+  for (let i = 0; i < ops.length; i += 10_000) expect((await es.bulk({ operations: ops.slice(i, i + 10_000) })).errors).toBe(false);
+  await es.indices.refresh({ index: `${names.eventsPattern},${names.itemMetadata}` });
+});
+
+afterAll(() => ctx.dispose());
+
+describe('fold-in rates and weights like training', () => {
+  it('an online vector is the user step of the model’s own weighting, on ratings with the training window and decay', async () => {
+    const run = await runTraining(ctx, { trigger: 'test', now });
+    expect(run.status).toBe('live');
+    expect(run.params?.['weighting']).toBe('bm25');
+    const resolver = new LiveModelResolver(ctx.repos, names, ctx.log);
+    const model = (await resolver.fresh())!;
+    const fm = (await resolver.foldInModel(model.modelId, { regularization: 1, alpha: 1 }))!;
+    expect(fm.weighting).toBe('bm25');
+
+    // training's view: the same reader, window and decay, aggregated per pair, at the same `now`
+    const t = ctx.config.train;
+    const rows = filterMinInteractions(await readRatingsByScan(ctx.repos.events, { rules: ratingRules(ctx.config), now }), t.minUserInteractions, t.minItemInteractions);
+    const full = buildCsr(rows);
+    expect(fm.nItems).toBe(full.nItems);
+    const norms = itemLengthNorms(full);
+    const a = loadArtifact(ctx.config.modelDir, model.modelId);
+    const yty = gramian(a.itemFactors, a.factors);
+    // a user with events both inside and outside the 14-day window
+    const windowStart = now - 14 * 86_400_000;
+    const user = data.users.map((u) => u.user_id).find((u) => {
+      const ts = data.events.filter((e) => e.user_id === u).map((e) => Date.parse(e.timestamp));
+      return ts.some((x) => x < windowStart) && ts.filter((x) => x >= windowStart).length >= 5;
+    })!;
+    expect(user).toBeDefined();
+    const mine = rows.filter((r) => r.userId === user);
+    const idx = mine.map((r) => a.itemIds.indexOf(r.itemId));
+    const expected = (scheme: 'bm25' | 'linear') =>
+      foldInUser(a.itemFactors, yty, idx, weightRow(scheme, mine.map((r) => r.weight), idx.map((i) => norms[full.itemIds.indexOf(a.itemIds[i]!)]!), full.nItems), fm);
+
+    expect(await foldInAndStore({ repos: ctx.repos, rules: ratingRules(ctx.config), history: 500, seen: 50 }, model, fm, user, [], now)).toBe(true);
+    const got = (await ctx.repos.users.vector(model.usersIndex, user))!.factor!;
+    const want = expected('bm25');
+    const dist = (x: ArrayLike<number>) => Math.hypot(...Array.from(want, (w, i) => w - x[i]!));
+    expect(dist(got)).toBeLessThan(1e-4 * Math.hypot(...want));
+    // the control: linear weights (what fold-in did before it used the model's scheme) give another vector
+    expect(dist(expected('linear'))).toBeGreaterThan(1e-2 * Math.hypot(...want));
+  });
+});
