@@ -197,7 +197,15 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
           summary: 'Model registry, newest first',
           security: secured,
           parameters: [{ name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }],
-          responses: { '200': json({ type: 'object', properties: { live_model_id: { type: ['string', 'null'] }, models: { type: 'array', items: { type: 'object' } } } }, 'models'), ...authErrors },
+          responses: { '200': json({ type: 'object', properties: { live_model_id: { type: ['string', 'null'] }, models: { type: 'array', items: { type: 'object', properties: { model_id: { type: 'string' }, report_url: { type: 'string', description: 'GET this for the run report (HTML)' } } } } } }, 'models'), ...authErrors },
+        },
+      },
+      '/v1/models/{model_id}/report': {
+        get: {
+          summary: 'The run report: one self-contained HTML page with inline SVG charts (loss, metrics vs popularity vs the previous live model, coverage, popularity bias, tuning landscape)',
+          security: secured,
+          parameters: [pathParam('model_id', 'model id')],
+          responses: { '200': { description: 'the report', content: { 'text/html': { schema: { type: 'string' } } } }, ...authErrors, '404': errorResponse('unknown model') },
         },
       },
       '/v1/models/{model_id}/activate': {
@@ -225,7 +233,7 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
           summary: 'A training run (its models document)',
           security: secured,
           parameters: [pathParam('run_id', 'run id = model id')],
-          responses: { '200': json({ type: 'object' }, 'the run'), ...authErrors, '404': errorResponse('unknown run') },
+          responses: { '200': json({ type: 'object', properties: { model_id: { type: 'string' }, report_url: { type: 'string', description: 'GET this for the run report (HTML)' } } }, 'the run'), ...authErrors, '404': errorResponse('unknown run') },
         },
       },
       '/health': {

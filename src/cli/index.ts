@@ -14,6 +14,7 @@ import { registerBenchCommand } from './commands/bench.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerEventStoreCommands } from './commands/event-store.ts';
+import { registerReportCommand } from './commands/report.ts';
 
 function printStatus(rows: ServiceStatus[]): void {
   for (const r of rows) {
@@ -75,6 +76,7 @@ export function buildProgram(): Command {
     });
 
   registerTrainCommands(program);
+  registerReportCommand(program);
   registerDataCommands(program);
   registerKibanaCommands(program);
   registerBenchCommand(program);
