@@ -93,6 +93,11 @@ function pct(v: unknown): string {
 
 function text(v: unknown): string {
   if (v === undefined || v === null || v === '') return '–';
+  if (typeof v === 'object' && !Array.isArray(v)) {
+    return Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => `${escapeXml(k)} ${text(x)}`)
+      .join(' · ');
+  }
   return escapeXml(typeof v === 'object' ? JSON.stringify(v) : String(v));
 }
 
@@ -130,7 +135,7 @@ function coverageAndBiasSection(input: ReportInput): string {
   const coverage = groupedBarChart(
     ['catalogue coverage'],
     cs.map((c) => ({ name: c.name, values: [num(c.metrics?.coverage)] })),
-    { title: 'Coverage: share of the catalogue recommended to anyone', width: 420, yFormat: (v) => `${Math.round(v * 100)} %`, yInclude: [0] },
+    { title: 'Catalogue coverage', width: 420, yFormat: (v) => `${Math.round(v * 100)} %`, yInclude: [0] },
   );
   const bias = groupedBarChart(
     ['from the top 1 % items', 'from the other 99 %'],
@@ -138,13 +143,13 @@ function coverageAndBiasSection(input: ReportInput): string {
       const b = num(c.metrics?.popularity_bias);
       return { name: c.name, values: [b, b === null ? null : 1 - b] };
     }),
-    { title: 'Popularity bias: where the top-10 slots come from', width: 420, yFormat: (v) => `${Math.round(v * 100)} %`, yInclude: [0, 1] },
+    { title: 'Popularity bias: top-10 slots by source', width: 420, yFormat: (v) => `${Math.round(v * 100)} %`, yInclude: [0, 1] },
   );
   return section(
     'coverage',
     'Coverage and popularity bias',
     `<div class="row">${coverage}${bias}</div>`,
-    'Both are measured on the holdout users’ top-10 lists. A recommender that ignored popularity would put about 1 % of its slots on the top 1 % items; the popularity baseline puts nearly all of them there.',
+    'Both are measured on the holdout users’ top-10 lists: coverage is the share of the catalogue recommended to anyone. A recommender that ignored popularity would put about 1 % of its slots on the top 1 % items; the popularity baseline puts nearly all of them there.',
   );
 }
 

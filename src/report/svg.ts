@@ -114,8 +114,10 @@ function makeScale(values: number[], kind: 'linear' | 'log', r0: number, r1: num
       lo /= 2;
       hi *= 2;
     }
-    const l0 = Math.log10(lo);
-    const l1 = Math.log10(hi);
+    // a little room at both ends, so extreme points do not sit on the axis
+    const pad = (Math.log10(hi) - Math.log10(lo)) * 0.04;
+    const l0 = Math.log10(lo) - pad;
+    const l1 = Math.log10(hi) + pad;
     return { map: (v) => r0 + ((Math.log10(v) - l0) / (l1 - l0)) * (r1 - r0), ticks: logTicks(lo, hi) };
   }
   if (lo === hi) {
@@ -155,7 +157,7 @@ function frame(opts: ChartOptions, legendRows: number): Frame {
     height,
     x0: MARGIN.left,
     x1: width - MARGIN.right,
-    y0: MARGIN.top + legendRows * LEGEND_ROW,
+    y0: MARGIN.top + legendRows * LEGEND_ROW + (legendRows ? 6 : 0),
     y1: height - MARGIN.bottom,
   };
 }
@@ -189,7 +191,8 @@ function legend(names: Array<{ name: string; color: string }>, f: Frame): string
       row++;
       x = f.x0;
     }
-    const y = MARGIN.top - 6 + row * LEGEND_ROW;
+    // rows sit between the title (baseline 18) and the plot area
+    const y = MARGIN.top + 6 + row * LEGEND_ROW;
     out += `<rect x="${px(x)}" y="${y - 9}" width="12" height="10" fill="${color}"/>`;
     out += `<text x="${px(x + 16)}" y="${y}">${escapeXml(name)}</text>`;
     x += w + 10;
