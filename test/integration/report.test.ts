@@ -102,7 +102,7 @@ describe('run report', () => {
     const byTitle = (re: RegExp) => charts.find((c) => re.test(c.title));
     expect(byTitle(/loss/i)).toMatchObject({ kind: 'line', points: ITERATIONS });
     expect(byTitle(/Ranking quality/)).toMatchObject({ kind: 'bar', bars: 4 * 3 }); // P, R, nDCG, MAP × model, popularity, previous
-    expect(byTitle(/Coverage/)).toMatchObject({ kind: 'bar', bars: 3 });
+    expect(byTitle(/coverage/i)).toMatchObject({ kind: 'bar', bars: 3 });
     expect(byTitle(/Popularity bias/)).toMatchObject({ kind: 'bar', bars: 2 * 3 });
     expect(byTitle(/vs α/)).toMatchObject({ kind: 'scatter', points: trials.length });
     expect(byTitle(/vs λ/)).toMatchObject({ kind: 'scatter', points: trials.length });
