@@ -75,7 +75,7 @@ beforeAll(async () => {
     userFactors: Float32Array.from(Array.from({ length: N_USERS }, (_, u) => noisy(u % CATEGORIES.length)).flat()),
     lsh: { tables: 2, bits: 4, seed: 3 },
   });
-  server = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact' } });
+  server = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', liveModelCacheMs: 600_000 } });
 });
 
 afterAll(async () => {
@@ -149,6 +149,22 @@ describe('hybrid ranking with q', () => {
     // the old sum: BM25 (≈ 6–9) against a dot product (≈ 1), the text mostly decides
     expect(before.favourite).toBeLessThan(0.5);
     expect(before.favourite).toBeLessThan(now.favourite - 0.25);
+  });
+
+  it('the per-request budget holds: one realtime GET of the user and one _msearch', async () => {
+    const call = () => fetch(`${server.url}/v1/users/u3/recommendations?k=10&mode=ann&q=wool`, { headers: { 'x-api-key': KEY } });
+    expect((await call()).status).toBe(200); // warm: the live model is resolved and cached
+    const seen: string[] = [];
+    const onResponse = (_e: unknown, r: { meta: { request: { params: { method: string; path: string } } } } | null) => {
+      if (r) seen.push(`${r.meta.request.params.method} ${r.meta.request.params.path.replace(/\?.*$/, '')}`);
+    };
+    es.diagnostic.on('response', onResponse);
+    try {
+      expect((await call()).status).toBe(200);
+    } finally {
+      es.diagnostic.off('response', onResponse);
+    }
+    expect(seen).toEqual([`GET /${names.usersIndex(MODEL)}/_doc/u3`, `POST /${names.itemsIndex(MODEL)}/_msearch`]);
   });
 
   it('a word in 40 % of the catalogue: still personal and matching (the old sum too, as BM25 ≈ 1 there)', async () => {
