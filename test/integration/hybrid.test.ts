@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { estypes } from '@elastic/elasticsearch';
 import { startServer, type RunningServer } from '../../src/api/app.ts';
 import { deployModel } from '../../src/deploy/index.ts';
+import { isIndexNotFound } from '../../src/infra/es-errors.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { createRng } from '../../src/random/rng.ts';
 import { setup } from '../../src/setup/index.ts';
@@ -165,6 +166,11 @@ describe('hybrid ranking with q', () => {
       es.diagnostic.off('response', onResponse);
     }
     expect(seen).toEqual([`GET /${names.usersIndex(MODEL)}/_doc/u3`, `POST /${names.itemsIndex(MODEL)}/_msearch`]);
+  });
+
+  it('a failed search inside the _msearch surfaces as the ES error it is (a swapped-away index stays retriable)', async () => {
+    const err = await ctx.repos.items.msearch(`${names.itemsIndex(MODEL)}-gone`, [{ size: 1 }, { size: 1 }]).catch((e: unknown) => e);
+    expect(isIndexNotFound(err)).toBe(true);
   });
 
   it('a word in 40 % of the catalogue: still personal and matching (the old sum too, as BM25 ≈ 1 there)', async () => {
