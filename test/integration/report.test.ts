@@ -2,6 +2,7 @@
 // model) as served by the admin API, rendered by headless Chromium: the DOM holds every chart with
 // its data points, and the screenshot shows the charts' colours (so they were painted, not only
 // parsed). Chromium missing fails the test (see test/support/chromium.ts).
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import { PALETTE } from '../../src/report/svg.ts';
 import { setup } from '../../src/setup/index.ts';
 import { gridSearch, plantedInteractions, plantedToInteractions, randomSplit, splitToMatrices } from '../../src/train/evaluate/index.ts';
 import { alsParams } from '../../src/config/als-params.ts';
+import { PROJECT_ROOT } from '../../src/config/index.ts';
 import { dumpDom, findChromium, screenshot } from '../support/chromium.ts';
 import { countColour, decodePng } from '../support/png.ts';
 import { testContext } from './harness.ts';
@@ -40,8 +42,9 @@ beforeAll(async () => {
   await es.indices.refresh({ index: `${names.eventsPattern},${names.itemMetadata}` });
   const a = await runTraining(ctx, { trigger: 'test' });
   expect(a.status).toBe('live');
+  // the second run is gated against the first whether it goes live or stays a candidate
   const b = await runTraining(ctx, { trigger: 'test' });
-  expect(b.status).toBe('live');
+  expect(b.gate?.live_model_id, b.error).toBe(a.modelId);
   [first, second] = [a.modelId, b.modelId];
   // a tuning record in the shape the tuner writes (params, validation nDCG, iterations, rung):
   // a real small grid on planted data, scored at two iteration counts = two rungs
@@ -93,6 +96,21 @@ describe('run report', () => {
     expect(doc.metrics.popularity_bias).toBeGreaterThanOrEqual(0);
     expect(doc.baseline_metrics.popularity_bias).toBeGreaterThan(doc.metrics.popularity_bias);
     writeFileSync(path.join(dir, 'report.html'), html);
+  });
+
+  it('recsys report writes the same page to a file; an unknown model is an error', async () => {
+    const env = { ...process.env, RECSYS_INDEX_PREFIX: names.prefix, LOG_LEVEL: 'warn' };
+    const out = path.join(dir, 'cli.html');
+    const cli = path.join(PROJECT_ROOT, 'src/cli/index.ts');
+    const tsx = path.join(PROJECT_ROOT, 'node_modules/.bin/tsx');
+    const ok = spawnSync(tsx, [cli, 'report', second, '--out', out], { env, encoding: 'utf8', timeout: 120_000 });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain(out);
+    const strip = (h: string) => h.replace(/ · generated [^<]*/, '');
+    expect(strip(readFileSync(out, 'utf8'))).toBe(strip(readFileSync(path.join(dir, 'report.html'), 'utf8')));
+    const missing = spawnSync(tsx, [cli, 'report', 'no-such-model', '--out', path.join(dir, 'x.html')], { env, encoding: 'utf8', timeout: 120_000 });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('does not exist');
   });
 
   it('renders in headless Chromium with every chart and its data points', async () => {
