@@ -127,13 +127,9 @@ export class RecommendationService {
     if (need <= 0) return [];
     const taken = new Set(exclude);
     for (const p of personal) taken.add(p.item_id);
-    const { popular } = this.deps;
-    const out: ServedItem[] = [];
-    // no vector to score with: the text matches by relevance, popularity second; a text query
-    // never gets items that do not match it
-    if (q) return popular.top(model.itemsIndex, req.filters, taken, need, q);
-    out.push(...(await popular.top(model.itemsIndex, req.filters, taken, need)));
-    return out;
+    // with q (no vector to score with): the text matches by relevance, popularity second; a text
+    // query never gets items that do not match it
+    return this.deps.popular.top(model.itemsIndex, req.filters, taken, need, q);
   }
 
   private async seedItem(model: LiveModel, itemId: string): Promise<SeedItem | undefined> {

@@ -168,6 +168,16 @@ describe('hybrid ranking with q', () => {
     expect(seen).toEqual([`GET /${names.usersIndex(MODEL)}/_doc/u3`, `POST /${names.itemsIndex(MODEL)}/_msearch`]);
   });
 
+  it('fewer matches than k: only the matches, for a user with a factor and for an unknown user alike', async () => {
+    const wool = items.filter((i) => i.words.has('wool')).length;
+    for (const user of ['u5', 'nobody']) {
+      const res = await fetch(`${server.url}/v1/users/${user}/recommendations?k=500&mode=exact&q=wool`, { headers: { 'x-api-key': KEY } });
+      const body = (await res.json()) as { source: string; items: Array<{ item_id: string }> };
+      expect(body.items).toHaveLength(wool);
+      for (const it of body.items) expect(byId.get(it.item_id)!.words.has('wool')).toBe(true);
+    }
+  });
+
   it('a failed search inside the _msearch surfaces as the ES error it is (a swapped-away index stays retriable)', async () => {
     const err = await ctx.repos.items.msearch(`${names.itemsIndex(MODEL)}-gone`, [{ size: 1 }, { size: 1 }]).catch((e: unknown) => e);
     expect(isIndexNotFound(err)).toBe(true);
