@@ -65,8 +65,8 @@ const RESPONSE_SCHEMA: Json = {
     mode: { enum: ['exact', 'ann', 'lsh'] },
     source: { enum: ['personal', 'popular', 'mixed'], description: 'mixed = personal items backfilled with popular ones' },
     score_type: {
-      enum: ['dot', 'cosine', 'hybrid', 'popularity'],
-      description: 'dot: user·item inner product; cosine: item-item cosine; hybrid (with q): vectorBoost·(knn score) + textBoost·BM25; popularity',
+      enum: ['dot', 'cosine', 'rrf', 'popularity'],
+      description: 'dot: user·item inner product; cosine: item-item cosine; rrf (with q): reciprocal rank fusion Σ 1/(k + rank) of the knn list (among text matches) and the BM25 list; popularity',
     },
     reason: { enum: ['unknown_user', 'no_user_factor', 'item_has_no_factor'] },
     items: { type: 'array', items: ref('RecommendedItem') },
@@ -141,7 +141,7 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
         'Recommendations served from Elasticsearch dense vectors (ALS factors).',
         `Filters (GET query string and POST body use the same flat names): keyword fields ${f.keyword.join(', ')} (repeat the parameter / send an array for any-of);`,
         `boolean fields ${f.boolean.join(', ')}; numeric ranges ${f.range.map((r) => `${r}_min/${r}_max`).join(', ')} (inclusive).`,
-        `With q, score = ${options.hybrid.vectorBoost}·knn_score + ${options.hybrid.textBoost}·BM25(${options.hybrid.fields.join(', ')}), knn_score = dot + 1 for dot ≥ 0.`,
+        `With q (user recommendations), every item matches the text: the nearest ${options.hybrid.candidates} items among the text matches and the best ${options.hybrid.candidates} by BM25(${options.hybrid.fields.join(', ')}) are fused by rank, score = Σ 1/(${options.hybrid.rrfK} + rank) (score_type rrf), so text relevance and the user's taste weigh the same whatever their scales.`,
         'Every served list is logged with its recommendation_id; send it back on events to attribute clicks.',
       ].join(' '),
     },
@@ -216,7 +216,15 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
           summary: 'Model registry, newest first',
           security: secured,
           parameters: [{ name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }],
-          responses: { '200': json({ type: 'object', properties: { live_model_id: { type: ['string', 'null'] }, models: { type: 'array', items: { type: 'object' } } } }, 'models'), ...authErrors },
+          responses: { '200': json({ type: 'object', properties: { live_model_id: { type: ['string', 'null'] }, models: { type: 'array', items: { type: 'object', properties: { model_id: { type: 'string' }, report_url: { type: 'string', description: 'GET this for the run report (HTML)' } } } } } }, 'models'), ...authErrors },
+        },
+      },
+      '/v1/models/{model_id}/report': {
+        get: {
+          summary: 'The run report: one self-contained HTML page with inline SVG charts (loss, metrics vs popularity vs the previous live model, coverage, popularity bias, tuning landscape)',
+          security: secured,
+          parameters: [pathParam('model_id', 'model id')],
+          responses: { '200': { description: 'the report', content: { 'text/html': { schema: { type: 'string' } } } }, ...authErrors, '404': errorResponse('unknown model') },
         },
       },
       '/v1/models/{model_id}/activate': {
@@ -257,7 +265,7 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
           summary: 'A training run (its models document)',
           security: secured,
           parameters: [pathParam('run_id', 'run id = model id')],
-          responses: { '200': json({ type: 'object' }, 'the run'), ...authErrors, '404': errorResponse('unknown run') },
+          responses: { '200': json({ type: 'object', properties: { model_id: { type: 'string' }, report_url: { type: 'string', description: 'GET this for the run report (HTML)' } } }, 'the run'), ...authErrors, '404': errorResponse('unknown run') },
         },
       },
       '/v1/experiments': {

@@ -15,6 +15,7 @@ import { registerServeCommand } from './commands/serve.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerEventStoreCommands } from './commands/event-store.ts';
 import { registerFreshnessCommand } from './commands/freshness.ts';
+import { registerReportCommand } from './commands/report.ts';
 
 function printStatus(rows: ServiceStatus[]): void {
   for (const r of rows) {
@@ -76,6 +77,7 @@ export function buildProgram(): Command {
     });
 
   registerTrainCommands(program);
+  registerReportCommand(program);
   registerDataCommands(program);
   registerKibanaCommands(program);
   registerBenchCommand(program);

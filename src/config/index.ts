@@ -38,7 +38,7 @@ export interface Config {
     filterFields: { keyword: string[]; boolean: string[]; range: string[] };
     annCandidatesFactor: number;
     annMinCandidates: number;
-    hybrid: { textBoost: number; vectorBoost: number };
+    hybrid: { rrfK: number };
     popularCacheMs: number;
     seenEventsLimit: number;
     healthConsumerGroups: Array<'ingest' | 'recommendations' | 'online'>;
@@ -100,8 +100,7 @@ export const ENV_SPEC = {
   API_FILTER_RANGE_FIELDS: { type: 'string', pattern: '^([A-Za-z][A-Za-z0-9_.]*(,[A-Za-z][A-Za-z0-9_.]*)*)?$', default: 'price', doc: 'Numeric item fields with <field>_min / <field>_max filters' },
   ANN_CANDIDATES_FACTOR: { type: 'integer', minimum: 1, maximum: 1000, default: 10, doc: 'ann: num_candidates = max(k × this, ANN_MIN_CANDIDATES)' },
   ANN_MIN_CANDIDATES: { type: 'integer', minimum: 1, maximum: 10000, default: 100, doc: 'ann: lower bound of num_candidates' },
-  HYBRID_TEXT_BOOST: { type: 'number', minimum: 0, default: 1, doc: 'Weight of the BM25 score when q is given' },
-  HYBRID_VECTOR_BOOST: { type: 'number', minimum: 0, default: 1, doc: 'Weight of the vector score when q is given' },
+  HYBRID_RRF_K: { type: 'number', minimum: 0, maximum: 100000, default: 60, doc: 'With q: the constant k of reciprocal rank fusion, score = Σ 1/(k + rank) over the knn and the text list (larger = flatter)' },
   POPULAR_CACHE_SECONDS: { type: 'number', minimum: 0, default: 30, doc: 'Popular-items cache per filter set' },
   SEEN_EVENTS_LIMIT: { type: 'integer', minimum: 0, maximum: 10000, default: 500, doc: 'Distinct recent items of a user kept on the user document (by fold-in) and excluded as seen' },
   EVENTS_BUCKET: { enum: ['day', 'week', 'month', 'year'], default: 'month', doc: 'Event-store (and served-list) index per time bucket; month = 120 one-shard indices for ten years' },
@@ -163,6 +162,9 @@ function buildValidator() {
 const validate = buildValidator();
 
 /** Reads and validates the environment once; throws ConfigError naming the first bad variable. */
+/** Variables that once meant something: set, they are refused rather than silently ignored. */
+const RETIRED_ENV = ['HYBRID_TEXT_BOOST', 'HYBRID_VECTOR_BOOST'];
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, unknown> = {};
   for (const name of Object.keys(ENV_SPEC)) {
@@ -186,6 +188,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   )
     .filter(([name]) => env[name] !== undefined && env[name] !== '')
     .map(([, param]) => param);
+  for (const name of RETIRED_ENV) {
+    if (env[name] !== undefined && env[name] !== '') throw new ConfigError(name, 'is retired: with q the API fuses the ranks of the knn and the text list (HYBRID_RRF_K), so score weights no longer mean anything; unset it');
+  }
   const v = raw as Record<EnvName, never> & Record<string, unknown>;
   const str = (n: EnvName) => v[n] as unknown as string | undefined;
   const num = (n: EnvName) => v[n] as unknown as number;
@@ -235,7 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       filterFields: { keyword: csv(str('API_FILTER_KEYWORD_FIELDS')), boolean: csv(str('API_FILTER_BOOLEAN_FIELDS')), range: csv(str('API_FILTER_RANGE_FIELDS')) },
       annCandidatesFactor: num('ANN_CANDIDATES_FACTOR'),
       annMinCandidates: num('ANN_MIN_CANDIDATES'),
-      hybrid: { textBoost: num('HYBRID_TEXT_BOOST'), vectorBoost: num('HYBRID_VECTOR_BOOST') },
+      hybrid: { rrfK: num('HYBRID_RRF_K') },
       popularCacheMs: num('POPULAR_CACHE_SECONDS') * 1000,
       seenEventsLimit: num('SEEN_EVENTS_LIMIT'),
       healthConsumerGroups: csv(str('HEALTH_CONSUMER_GROUPS')) as Array<'ingest' | 'recommendations' | 'online'>,

@@ -59,7 +59,7 @@ export function paramsSchema(endpoint: Endpoint, style: ParamStyle, opts: Pick<Q
       type: 'string',
       minLength: 1,
       maxLength: 256,
-      description: 'full-text query over name and description; its BM25 score is added to the vector score (see hybrid options)',
+      description: 'full-text query over name and description: only matching items are returned; for a user with a factor, ranked by reciprocal rank fusion of their knn ranking and the BM25 ranking (score_type rrf)',
     };
     properties['exclude_seen'] = { type: 'boolean', default: true, description: "leave out items the user interacted with (the user's recent_items and latest events)" };
   }

@@ -9,13 +9,15 @@
 // User → item uses the inner-product fields (factor, factor_exact; lsh), item → item the unit
 // vectors with dot_product, i.e. cosine (factor_unit, factor_unit_exact; lsh_cos).
 //
-// Text + vector (`q`): one search with a top-level `query` (multi_match over name^2 and
-// description, the same filters and exclusions, boost textBoost) next to the `knn` section
-// (k = max(k, hybrid.candidates), boost vectorBoost). Elasticsearch adds the two scores of a
-// document: score = vectorBoost · knnScore + textBoost · BM25, where knnScore = dot + 1 for dot ≥ 0
-// (max_inner_product). A document found only by the text query gets only its text score, one found
-// only by knn only its vector score, so an item that matches the text and is close to the user
-// moves up. With the defaults (both boosts 1) one BM25 point is worth one unit of dot product.
+// Text + vector (`q`, user → item): two bodies for one _msearch, fused in Node by reciprocal rank
+// fusion (./fusion.ts; this Elasticsearch build has no RRF retriever):
+//   knn   the vector side as above, with the text query added to knn.filter: the nearest items
+//         among those that match the text, k = num_candidates basis = max(k, hybrid.candidates)
+//   text  multi_match over the text fields with the same filters and exclusions, by BM25, the
+//         same number of hits
+// Summing BM25 (≈ 8 on a shop's names) and a dot product (≈ 1) in one search, as before, let the
+// text decide and the user only break ties; ranks have no scale, so each list gets an equal say,
+// and every fused item matches the text because both lists only hold text matches.
 
 import type { estypes } from '@elastic/elasticsearch';
 import { excludeClause, filterClauses } from './filters.ts';
@@ -41,12 +43,11 @@ export interface VectorSearchInput {
   exclude: Iterable<string>;
   /** bucket terms of the query (required for mode lsh) */
   lshTerms?: string[];
-  /** full-text query combined with the vector score */
-  q?: string;
 }
 
 export type SearchBody = Omit<estypes.SearchRequest, 'index'>;
-type TuningOptions = Pick<QueryOptions, 'annCandidatesFactor' | 'annMinCandidates' | 'hybrid'>;
+type TuningOptions = Pick<QueryOptions, 'annCandidatesFactor' | 'annMinCandidates'>;
+type HybridTuning = TuningOptions & Pick<QueryOptions, 'hybrid'>;
 
 export function numCandidates(mode: Mode, k: number, opts: Pick<QueryOptions, 'annCandidatesFactor' | 'annMinCandidates'>): number {
   if (mode !== 'ann') return k;
@@ -60,40 +61,44 @@ function baseFilter(filters: Filters, exclude: Iterable<string>): estypes.QueryD
   return out;
 }
 
-/** knn (+ optional text query) body for one query vector. */
-export function vectorSearchBody(input: VectorSearchInput, opts: TuningOptions): SearchBody {
-  const { space, mode, k, q } = input;
+/** knn body for one query vector; `extraFilter` narrows the candidates (the hybrid text match). */
+export function vectorSearchBody(input: VectorSearchInput, opts: TuningOptions, extraFilter: estypes.QueryDslQueryContainer[] = []): SearchBody {
+  const { space, mode, k } = input;
   const fields = VECTOR_FIELDS[space];
-  const exclude = [...input.exclude];
-  const filter: estypes.QueryDslQueryContainer[] = [{ term: { has_factor: true } }, ...baseFilter(input.filters, exclude)];
+  const filter: estypes.QueryDslQueryContainer[] = [{ term: { has_factor: true } }, ...baseFilter(input.filters, input.exclude), ...extraFilter];
   if (mode === 'lsh') {
     if (!input.lshTerms?.length) throw new Error('mode lsh needs the bucket terms of the query');
     filter.push({ terms: { [fields.buckets]: input.lshTerms } });
   }
-  const knnK = q ? Math.min(MAX_NUM_CANDIDATES, Math.max(k, opts.hybrid.candidates)) : k;
-  const knn: estypes.KnnSearch = {
-    field: fields[mode],
-    query_vector: Array.from(input.vector),
-    k: knnK,
-    num_candidates: numCandidates(mode, knnK, opts),
-    filter,
-  };
-  const body: SearchBody = {
+  return {
     size: k,
-    knn,
+    knn: { field: fields[mode], query_vector: Array.from(input.vector), k, num_candidates: numCandidates(mode, k, opts), filter },
     _source: { includes: [...ITEM_RESPONSE_FIELDS] },
     track_total_hits: false,
   };
-  if (q) {
-    knn.boost = opts.hybrid.vectorBoost;
-    body.query = {
-      bool: {
-        must: [{ multi_match: { query: q, fields: opts.hybrid.fields, boost: opts.hybrid.textBoost } }],
-        filter: baseFilter(input.filters, exclude),
-      },
-    };
-  }
-  return body;
+}
+
+export interface HybridBodies {
+  /** nearest items among the text matches */
+  knn: SearchBody;
+  /** text matches by BM25 */
+  text: SearchBody;
+}
+
+/** The two lists of a text + vector request, each max(k, hybrid.candidates) long (see the header). */
+export function hybridSearchBodies(input: VectorSearchInput & { q: string }, opts: HybridTuning): HybridBodies {
+  const size = Math.min(MAX_NUM_CANDIDATES, Math.max(input.k, opts.hybrid.candidates));
+  const exclude = [...input.exclude];
+  const match: estypes.QueryDslQueryContainer = { multi_match: { query: input.q, fields: opts.hybrid.fields } };
+  return {
+    knn: vectorSearchBody({ ...input, k: size, exclude }, opts, [match]),
+    text: {
+      size,
+      query: { bool: { must: [match], filter: baseFilter(input.filters, exclude) } },
+      _source: { includes: [...ITEM_RESPONSE_FIELDS] },
+      track_total_hits: false,
+    },
+  };
 }
 
 export interface PopularSearchInput {

@@ -9,6 +9,10 @@
 //                factor → popular items of its category (reason item_has_no_factor)
 // Fewer than k personal items (tight filters, small catalogue) → the rest are popular items that
 // pass the same filters and are neither excluded nor already in the list (source "mixed").
+// With q every item matches the text: a user with a factor gets the reciprocal rank fusion of the
+// knn list (among text matches) and the text list, both from one _msearch (score_type rrf); the
+// text list already holds every match when it is shorter than asked, so nothing is backfilled;
+// without a factor, the popular text matches.
 
 import { performance } from 'node:perf_hooks';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
@@ -22,7 +26,8 @@ import { assignmentFor, type ExperimentResolver } from '../experiments/resolver.
 import type { Arm } from '../experiments/assignment.ts';
 import type { Repositories } from '../repositories/index.ts';
 import type { PopularItems } from './popular.ts';
-import { decodeScore, vectorSearchBody, type Space } from './search-body.ts';
+import { reciprocalRankFusion } from './fusion.ts';
+import { decodeScore, hybridSearchBodies, vectorSearchBody, type Space } from './search-body.ts';
 import type { ServedLog, ServedRecord } from './served-log.ts';
 import type { ListSource, QueryOptions, RecRequest, RecResponse, ScoreKind, ServedItem } from './types.ts';
 
@@ -71,9 +76,9 @@ export class RecommendationService {
       let reason: string | undefined;
       if (user?.factor) {
         const lshTerms = req.mode === 'lsh' ? await this.lshTerms(model.modelId, 'mips', user.factor) : undefined;
-        personal = await this.knn(model, 'mips', req, user.factor, exclude, lshTerms);
+        personal = req.q ? await this.hybrid(model, req, req.q, user.factor, exclude, lshTerms) : await this.knn(model, 'mips', req, user.factor, exclude, lshTerms);
       } else reason = user ? 'no_user_factor' : 'unknown_user';
-      const popular = await this.backfill(model, req, personal, exclude, !user?.factor ? req.q : undefined);
+      const popular = user?.factor && req.q ? [] : await this.backfill(model, req, personal, exclude, req.q);
       return this.respond({ model, req, call, startedAt, personal, popular, reason, userId, space: 'mips', experiment });
     });
   }
@@ -93,7 +98,7 @@ export class RecommendationService {
         return this.respond({ model, req, call, startedAt, personal: [], popular, reason: 'item_has_no_factor', seedItemId: itemId, space: 'cosine' });
       }
       const lshTerms = req.mode === 'lsh' ? await this.lshTerms(model.modelId, 'cosine', vector) : undefined;
-      const personal = await this.knn(model, 'cosine', { ...req, q: undefined }, vector, exclude, lshTerms);
+      const personal = await this.knn(model, 'cosine', req, vector, exclude, lshTerms);
       const popular = await this.backfill(model, req, personal, exclude);
       return this.respond({ model, req, call, startedAt, personal, popular, seedItemId: itemId, space: 'cosine' });
     });
@@ -118,9 +123,19 @@ export class RecommendationService {
   }
 
   private async knn(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
-    const body = vectorSearchBody({ space, mode: req.mode, k: req.k, vector, filters: req.filters, exclude, lshTerms, q: req.q }, this.deps.options);
+    const body = vectorSearchBody({ space, mode: req.mode, k: req.k, vector, filters: req.filters, exclude, lshTerms }, this.deps.options);
     const hits = await this.deps.repos.items.search<ItemSourceDoc>(model.itemsIndex, body);
-    return hits.map((h) => hitToItem(h, 'personal', req.q ? (h._score ?? 0) : decodeScore(space, h._score ?? 0)));
+    return hits.map((h) => hitToItem(h, 'personal', decodeScore(space, h._score ?? 0)));
+  }
+
+  /** Text + vector: the two lists of one _msearch, fused by rank (score = the RRF score). */
+  private async hybrid(model: LiveModel, req: RecRequest, q: string, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
+    const { options, repos } = this.deps;
+    const bodies = hybridSearchBodies({ space: 'mips', mode: req.mode, k: req.k, vector, filters: req.filters, exclude, lshTerms, q }, options);
+    const lists = await repos.items.msearch<ItemSourceDoc>(model.itemsIndex, [bodies.knn, bodies.text]);
+    const hits = new Map(lists.flat().map((h) => [h._id!, h]));
+    const ranked = lists.map((l) => l.map((h) => ({ id: h._id!, score: h._score ?? 0 })));
+    return reciprocalRankFusion(ranked, options.hybrid.rrfK, req.k).map((f) => hitToItem(hits.get(f.id)!, 'personal', f.score));
   }
 
   private async backfill(model: LiveModel, req: RecRequest, personal: ServedItem[], exclude: Set<string>, q?: string): Promise<ServedItem[]> {
@@ -128,17 +143,9 @@ export class RecommendationService {
     if (need <= 0) return [];
     const taken = new Set(exclude);
     for (const p of personal) taken.add(p.item_id);
-    const { popular } = this.deps;
-    const out: ServedItem[] = [];
-    if (q) {
-      // no vector to score with: text matches first (by relevance), then plain popular ones
-      for (const it of await popular.top(model.itemsIndex, req.filters, taken, need, q)) {
-        out.push(it);
-        taken.add(it.item_id);
-      }
-    }
-    if (out.length < need) out.push(...(await popular.top(model.itemsIndex, req.filters, taken, need - out.length)));
-    return out;
+    // with q (no vector to score with): the text matches by relevance, popularity second; a text
+    // query never gets items that do not match it
+    return this.deps.popular.top(model.itemsIndex, req.filters, taken, need, q);
   }
 
   private async seedItem(model: LiveModel, itemId: string): Promise<SeedItem | undefined> {
@@ -177,7 +184,7 @@ export class RecommendationService {
     if (personal.length && popular.length) source = 'mixed';
     else if (personal.length) source = 'personal';
     else source = popular.length || a.reason ? 'popular' : 'personal';
-    let scoreType: ScoreKind = a.space === 'mips' ? (req.q ? 'hybrid' : 'dot') : 'cosine';
+    let scoreType: ScoreKind = a.space === 'mips' ? (req.q ? 'rrf' : 'dot') : 'cosine';
     if (!personal.length && source === 'popular') scoreType = 'popularity';
     const servedAt = Date.now();
     const response: RecResponse = {

@@ -41,11 +41,9 @@ export interface RecRequest {
 }
 
 export interface HybridOptions {
-  /** multiplies the BM25 score of the text query */
-  textBoost: number;
-  /** multiplies the knn score (max_inner_product: dot + 1 for dot ≥ 0) */
-  vectorBoost: number;
-  /** nearest neighbours retrieved by the vector side when q is given (≥ k) */
+  /** reciprocal rank fusion constant: score = Σ 1 / (rrfK + rank) over the knn and the text list */
+  rrfK: number;
+  /** length of each fused list (knn among the text matches, and text) when q is given (≥ k) */
   candidates: number;
   /** text fields with their boosts */
   fields: string[];
@@ -80,7 +78,7 @@ export const DEFAULT_QUERY_OPTIONS: QueryOptions = {
   filterFields: DEFAULT_FILTER_FIELDS,
   annCandidatesFactor: 10,
   annMinCandidates: 100,
-  hybrid: { textBoost: 1, vectorBoost: 1, candidates: 100, fields: ['name^2', 'description'] },
+  hybrid: { rrfK: 60, candidates: 100, fields: ['name^2', 'description'] },
   seenEventsLimit: 500,
   popularCacheMs: 30_000,
   popularPoolSize: 1000,
@@ -96,7 +94,7 @@ export { ITEM_RESPONSE_FIELDS } from '../catalog/item-fields.ts';
 
 export interface ServedItem {
   item_id: string;
-  /** dot product (user→item), cosine (item→item), combined relevance (with q) or popularity (popular) */
+  /** dot product (user→item), cosine (item→item), reciprocal-rank-fusion score (with q) or popularity (popular) */
   score: number;
   source: ItemSource;
   name?: string;
@@ -107,7 +105,7 @@ export interface ServedItem {
   tags?: string[];
 }
 
-export type ScoreKind = 'dot' | 'cosine' | 'hybrid' | 'popularity';
+export type ScoreKind = 'dot' | 'cosine' | 'rrf' | 'popularity';
 
 export interface RecResponse {
   recommendation_id: string;

@@ -1,4 +1,4 @@
-import type { Client, estypes } from '@elastic/elasticsearch';
+import { errors, type Client, type estypes } from '@elastic/elasticsearch';
 import type { Names } from '../config/names.ts';
 import { esStatus, isIndexNotFound } from '../infra/es-errors.ts';
 import { scanPages } from './scan.ts';
@@ -27,6 +27,19 @@ export class ItemsRepository {
   }
 
   /**
+   * Several searches on one items index in one round trip (_msearch), hits per search in order.
+   * A search that failed inside the batch is thrown as the ES error it would have been alone
+   * (same status and type), so callers tell a missing index or an overload apart as usual.
+   */
+  async msearch<T>(index: string, bodies: Array<Omit<estypes.SearchRequest, 'index'>>): Promise<Array<Array<estypes.SearchHit<T>>>> {
+    const r = await this.es.msearch<T>({ index, searches: bodies.flatMap((b) => [{}, b as estypes.MsearchMultisearchBody]) });
+    return r.responses.map((res) => {
+      if ('error' in res) throw msearchError(res.status, res.error);
+      return res.hits.hits;
+    });
+  }
+
+  /**
    * One item document's fields, undefined when the item is not in the index. A missing index is
    * rethrown: it means the model was swapped away mid-request and the caller retries.
    */
@@ -49,4 +62,12 @@ export class ItemsRepository {
     }
     return out;
   }
+}
+
+/**
+ * One failed search of an _msearch as the client's own ResponseError (statusCode, body.error), so
+ * the retry rule, the API's 503 mapping and isIndexNotFound read it like a failed single search.
+ */
+function msearchError(status: number, error: estypes.ErrorCause): errors.ResponseError {
+  return new errors.ResponseError({ body: { error, status }, statusCode: status, headers: {}, warnings: null, meta: {} } as unknown as ConstructorParameters<typeof errors.ResponseError>[0]);
 }

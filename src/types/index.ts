@@ -58,6 +58,11 @@ export interface RankingMetrics {
   map: number;
   /** fraction of the catalogue that appears in at least one user's top k */
   coverage: number;
+  /**
+   * popularity bias: share of the recommended slots (all evaluated users' top k) taken by the
+   * top 1 % most popular training items; the popularity baseline sits near 1
+   */
+  popularity_bias: number;
   users: number;
 }
 

@@ -264,27 +264,30 @@ describe('user → items against brute force', () => {
     }
   });
 
-  it('q moves an item that matches the text up, in one ranked list', async () => {
+  it('q: only text matches, fused by rank with the user\'s own ranking (score_type rrf)', async () => {
     const u = 11;
     const list = userTop(u, 60);
     const target = list[40]!.id; // well outside the top 10 by vector alone
-    const word = `tok${target}`;
-    const without = await recs(`/v1/users/u${u}/recommendations?k=60&mode=exact`);
-    const rankWithout = without.items.findIndex((i) => i.item_id === target);
-    expect(rankWithout).toBeGreaterThanOrEqual(30);
-    const withQ = await recs(`/v1/users/u${u}/recommendations?k=10&mode=exact&q=${word}`);
-    const rankWith = withQ.items.findIndex((i) => i.item_id === target);
-    expect(withQ.score_type).toBe('hybrid');
-    expect(rankWith).toBeGreaterThanOrEqual(0);
-    expect(rankWith).toBeLessThan(rankWithout);
-    // the rest is still the personal list (vector-only scores), in order
-    const others = withQ.items.filter((i) => i.item_id !== target).map((i) => i.item_id);
-    expect(others).toEqual(list.filter((l) => l.id !== target).slice(0, others.length).map((l) => l.id));
-    // q with a filter that excludes the matching item: it must not appear
+    const withQ = await recs(`/v1/users/u${u}/recommendations?k=10&mode=exact&q=tok${target}`);
+    expect(withQ.score_type).toBe('rrf');
+    // the token matches one item: that item alone, not padded with items that do not match
+    expect(withQ.items.map((i) => i.item_id)).toEqual([target]);
+    expect(withQ.items[0]!.score).toBeCloseTo(2 / 61, 12); // rank 1 in both lists, k = 60
+    // a word many items match: every item matches it, and the fused order is RRF of the user's
+    // own order among the matches and the BM25 order (checked against brute force on ranks)
+    const word = COLORS[3]!;
+    const matches = (id: string) => `${catalogue.get(id)!.name} ${catalogue.get(id)!.description}`.split(/\W+/).includes(word);
+    const broad = await recs(`/v1/users/u${u}/recommendations?k=10&mode=exact&q=${word}`);
+    expect(broad.items).toHaveLength(10);
+    for (const it of broad.items) expect(matches(it.item_id)).toBe(true);
+    const knnRank = new Map(userTop(u, N_ITEMS, (it) => matches(it.item_id)).map((l, i) => [l.id, i + 1]));
+    for (const it of broad.items) expect(it.score).toBeGreaterThan(1 / (60 + knnRank.get(it.item_id)!));
+    for (let i = 1; i < broad.items.length; i++) expect(broad.items[i]!.score).toBeLessThanOrEqual(broad.items[i - 1]!.score);
+    // q with a filter that excludes the matching item: nothing, rather than items that do not match
     const cat = catalogue.get(target)!.category;
     const other = cat === 'c0' ? 'c1' : 'c0';
-    const filtered = await recs(`/v1/users/u${u}/recommendations?k=10&mode=exact&q=${word}&category=${other}`);
-    expect(filtered.items.map((i) => i.item_id)).not.toContain(target);
+    const filtered = await recs(`/v1/users/u${u}/recommendations?k=10&mode=exact&q=tok${target}&category=${other}`);
+    expect(filtered.items).toEqual([]);
   });
 
   it('ann and lsh recall@10 against exact, averaged over all users, stay above their floors', async () => {

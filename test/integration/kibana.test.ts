@@ -65,7 +65,7 @@ function recommendationDocs(): RecDoc[] {
 }
 const recs = recommendationDocs();
 
-const metrics = (ndcg: number): RankingMetrics => ({ k: 10, precision: 0.1, recall: 0.2, ndcg, map: 0.1, coverage: 0.3, users: 40 });
+const metrics = (ndcg: number): RankingMetrics => ({ k: 10, precision: 0.1, recall: 0.2, ndcg, map: 0.1, coverage: 0.3, popularity_bias: 0.5, users: 40 });
 const models: ModelDoc[] = [
   {
     model_id: OLD,

@@ -12,7 +12,7 @@ const { es, names } = ctx;
 
 afterAll(() => ctx.dispose());
 
-const scores = (v: number): RankingMetrics => ({ k: 10, precision: v, recall: v, ndcg: v, map: v, coverage: v, users: 40 });
+const scores = (v: number): RankingMetrics => ({ k: 10, precision: v, recall: v, ndcg: v, map: v, coverage: v, popularity_bias: v, users: 40 });
 const NUMERIC_OBJECTS = ['metrics', 'baseline_metrics', 'timings', 'deploy.timings'];
 
 type Props = Record<string, { type?: string; properties?: Props }>;

@@ -20,6 +20,7 @@ const LAYER: Record<string, number> = {
   lsh: 1,
   als: 1,
   events: 1,
+  report: 1,
   repositories: 2,
   app: 3,
   model: 3,

@@ -36,6 +36,23 @@ describe('config', () => {
     expect(() => loadConfig({ RECOMMENDATION_ID_PREVIOUS_SECRETS: 'long-enough-secret-1,short' })).toThrowError(/RECOMMENDATION_ID_PREVIOUS_SECRETS/);
   });
 
+  it('retired variables are refused, not silently ignored; HYBRID_RRF_K is validated', () => {
+    expect(loadConfig({}).api.hybrid.rrfK).toBe(60);
+    expect(loadConfig({ HYBRID_RRF_K: '10' }).api.hybrid.rrfK).toBe(10);
+    expect(() => loadConfig({ HYBRID_RRF_K: '-1' })).toThrow(/HYBRID_RRF_K/);
+    for (const name of ['HYBRID_TEXT_BOOST', 'HYBRID_VECTOR_BOOST']) {
+      const e = (() => {
+        try {
+          loadConfig({ [name]: '2' });
+        } catch (err) {
+          return err;
+        }
+      })();
+      expect(e).toBeInstanceOf(ConfigError);
+      expect(String((e as Error).message)).toMatch(new RegExp(`${name}.*retired.*HYBRID_RRF_K`));
+    }
+  });
+
   it('the README documents every variable', () => {
     const readme = readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
     const missing = Object.keys(ENV_SPEC).filter((name) => !readme.includes(`\`${name}\``));

@@ -8,6 +8,7 @@ import {
   holdoutMask,
   plantedInteractions,
   plantedToInteractions,
+  popularHead,
   popularityBaseline,
   randomSplit,
   rankingMetricsAtK,
@@ -82,6 +83,16 @@ describe('evaluateRanking', () => {
     expect(m.ndcg).toBeCloseTo((1 / (1 + 1 / LOG2_3) + 1) / 2, 12);
     expect(m.map).toBeCloseTo(0.75, 12);
     expect(m.coverage).toBeCloseTo(4 / 5, 12); // items 0, 1, 2, 3 shown
+  });
+
+  it('popularity bias: share of the recommended slots taken by the most popular train items', () => {
+    // train popularity: i0, i1, i2, i4 one user each, i3 none; ties go to the lower index
+    expect([...popularHead(train, 0.2)]).toEqual([1, 0, 0, 0, 0]);
+    // lists: u0 [1, 2], u1 [0, 3] → with head {0}: 1 of 4 slots; with head {0, 1}: 2 of 4
+    expect(evaluateRanking(fixed, train, test, { k: 2, headShare: 0.2 }).popularity_bias).toBeCloseTo(1 / 4, 12);
+    expect(evaluateRanking(fixed, train, test, { k: 2, headShare: 0.4 }).popularity_bias).toBeCloseTo(2 / 4, 12);
+    // default head = top 1 %, at least one item
+    expect(evaluateRanking(fixed, train, test, { k: 2 }).popularity_bias).toBeCloseTo(1 / 4, 12);
   });
 
   it('popularity baseline ranks by number of train users', () => {

@@ -3,7 +3,8 @@ import { ValidationError } from '../../src/errors/index.ts';
 import { toHttpError } from '../../src/api/http-errors.ts';
 import { checkFilterFields, createParamsParser } from '../../src/query/params.ts';
 import { filterClauses, filtersKey, withDefaultTerm } from '../../src/query/filters.ts';
-import { decodeScore, numCandidates, popularSearchBody, vectorSearchBody } from '../../src/query/search-body.ts';
+import { decodeScore, hybridSearchBodies, numCandidates, popularSearchBody, vectorSearchBody } from '../../src/query/search-body.ts';
+import { competitionRanks, reciprocalRankFusion } from '../../src/query/fusion.ts';
 import { DEFAULT_QUERY_OPTIONS, type Filters, type QueryOptions } from '../../src/query/types.ts';
 
 const opts: QueryOptions = { ...DEFAULT_QUERY_OPTIONS, filterFields: { keyword: ['category', 'tags', 'brand', 'color'], boolean: ['available'], range: ['price'] } };
@@ -159,16 +160,19 @@ describe('mode → knn body', () => {
     expect((lsh.knn as { filter: unknown[] }).filter).toContainEqual({ terms: { lsh_cos: ['0_1'] } });
   });
 
-  it('q: top-level text query with the same filters and exclusions next to a boosted knn with more candidates', () => {
-    const b = vectorSearchBody({ space: 'mips', mode: 'exact', k: 10, vector, filters, exclude: ['i9'], q: 'trail' }, { ...opts, hybrid: { ...opts.hybrid, textBoost: 2, vectorBoost: 0.5 } });
-    expect(b.knn).toMatchObject({ k: 100, num_candidates: 100, boost: 0.5 });
-    expect(b.size).toBe(10);
-    expect(b.query).toEqual({
-      bool: {
-        must: [{ multi_match: { query: 'trail', fields: ['name^2', 'description'], boost: 2 } }],
-        filter: [{ term: { category: 'shoes' } }, { bool: { must_not: [{ ids: { values: ['i9'] } }] } }],
-      },
-    });
+  it('q: two bodies for one _msearch, knn among the text matches and BM25, same filters and exclusions, candidates long', () => {
+    const { knn, text } = hybridSearchBodies({ space: 'mips', mode: 'exact', k: 10, vector, filters, exclude: new Set(['i9']), q: 'trail' }, opts);
+    const match = { multi_match: { query: 'trail', fields: ['name^2', 'description'] } };
+    const shared = [{ term: { category: 'shoes' } }, { bool: { must_not: [{ ids: { values: ['i9'] } }] } }];
+    expect(knn.knn).toMatchObject({ field: 'factor_exact', k: 100, num_candidates: 100, filter: [{ term: { has_factor: true } }, ...shared, match] });
+    expect(knn.size).toBe(100);
+    expect(knn.query).toBeUndefined();
+    expect(text.size).toBe(100);
+    expect(text.knn).toBeUndefined();
+    expect(text.query).toEqual({ bool: { must: [match], filter: shared } });
+    // k above the candidates: both lists are k long
+    const big = hybridSearchBodies({ space: 'mips', mode: 'ann', k: 300, vector, filters, exclude: [], q: 'trail' }, opts);
+    expect([big.knn.size, big.text.size, (big.knn.knn as { num_candidates: number }).num_candidates]).toEqual([300, 300, 3000]);
   });
 
   it('popular: filters, exclusions, popularity desc with a stable tiebreak', () => {
@@ -184,5 +188,41 @@ describe('mode → knn body', () => {
     expect(decodeScore('mips', 1)).toBe(0);
     expect(decodeScore('cosine', (1 + 0.8) / 2)).toBeCloseTo(0.8);
     expect(decodeScore('cosine', 0)).toBe(-1);
+  });
+});
+
+describe('reciprocal rank fusion', () => {
+  const list = (...ids: string[]) => ids.map((id, i) => ({ id, score: 100 - i }));
+
+  it('sums 1 / (k + rank) over the lists; an item missing from a list gets nothing from it', () => {
+    const f = reciprocalRankFusion([list('a', 'b', 'c'), list('c', 'a')], 60);
+    expect(f.map((x) => x.id)).toEqual(['a', 'c', 'b']);
+    expect(f[0]!.score).toBeCloseTo(1 / 61 + 1 / 62, 12);
+    expect(f[1]!.score).toBeCloseTo(1 / 63 + 1 / 61, 12);
+    expect(f[2]).toEqual({ id: 'b', score: 1 / 62, ranks: [2, undefined] });
+  });
+
+  it('scale-free: multiplying one list\'s scores changes nothing', () => {
+    const text = [{ id: 'x', score: 9.1 }, { id: 'y', score: 8.7 }, { id: 'z', score: 8.2 }];
+    const knn = [{ id: 'z', score: 1.3 }, { id: 'y', score: 1.1 }, { id: 'x', score: 0.2 }];
+    const scaled = text.map((t) => ({ ...t, score: t.score * 1000 }));
+    expect(reciprocalRankFusion([knn, scaled], 60)).toEqual(reciprocalRankFusion([knn, text], 60));
+  });
+
+  it('equal scores share a rank, so a tie in one list leaves the order to the other', () => {
+    expect(competitionRanks([{ id: 'a', score: 3 }, { id: 'b', score: 3 }, { id: 'c', score: 2 }, { id: 'd', score: 2 }, { id: 'e', score: 1 }])).toEqual([1, 1, 3, 3, 5]);
+    const text = ['p', 'q', 'r', 's'].map((id) => ({ id, score: 5 })); // a broad word: one BM25 for all
+    const knn = list('s', 'r', 'q', 'p');
+    expect(reciprocalRankFusion([knn, text], 60).map((x) => x.id)).toEqual(['s', 'r', 'q', 'p']);
+  });
+
+  it('size cuts, k = 0 works, a negative k is refused, ties in the fused score go to the better best rank then the id', () => {
+    expect(reciprocalRankFusion([list('a', 'b', 'c')], 60, 2).map((x) => x.id)).toEqual(['a', 'b']);
+    expect(reciprocalRankFusion([list('a', 'b')], 0)[0]!.score).toBe(1);
+    expect(() => reciprocalRankFusion([list('a')], -1)).toThrow(RangeError);
+    // b: ranks 1 and 3, a: 2 and 2 → 1/61 + 1/63 > 2/62, so b before a; x (rank 1 once) last
+    expect(reciprocalRankFusion([list('b', 'a'), list('x', 'a', 'b')], 60).map((x) => x.id)).toEqual(['b', 'a', 'x']);
+    const sym = reciprocalRankFusion([list('m', 'n'), list('n', 'm')], 60);
+    expect(sym.map((x) => x.id)).toEqual(['m', 'n']); // equal scores and best ranks → by id
   });
 });

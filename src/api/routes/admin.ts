@@ -3,6 +3,7 @@ import { NotFoundError, ValidationError } from '../../errors/index.ts';
 import type { LiveModelResolver } from '../../model/live-model.ts';
 import { checkModelId } from '../../query/params.ts';
 import type { AdminOps } from '../../release/admin-ops.ts';
+import { modelReport, reportUrl } from '../../release/report.ts';
 import { endpoint, noQueryParams } from '../middleware.ts';
 
 function parseLimit(raw: unknown): number {
@@ -12,7 +13,7 @@ function parseLimit(raw: unknown): number {
   return n;
 }
 
-/** GET /v1/models, POST /v1/models/:model_id/activate|stage, POST /v1/train, GET /v1/train/:run_id */
+/** GET /v1/models, GET /v1/models/:model_id/report, POST /v1/models/:model_id/activate|stage, POST /v1/train, GET /v1/train/:run_id */
 export function adminRoutes(admin: AdminOps, live: LiveModelResolver, auth: RequestHandler, json: RequestHandler): Router {
   const r = Router();
 
@@ -21,7 +22,15 @@ export function adminRoutes(admin: AdminOps, live: LiveModelResolver, auth: Requ
     const extra = Object.keys(rest)[0];
     if (extra) throw new ValidationError(`unknown parameter ${extra}`, extra, 'unknown_parameter');
     const [models, current] = await Promise.all([admin.listModels(parseLimit(limit)), live.find()]);
-    res.json({ live_model_id: current?.modelId ?? null, models });
+    res.json({ live_model_id: current?.modelId ?? null, models: models.map((m) => ({ ...m, report_url: reportUrl(m.model_id) })) });
+  });
+
+  r.get('/v1/models/:model_id/report', endpoint('model_report'), auth, async (req, res) => {
+    noQueryParams(req);
+    const id = checkModelId(req.params['model_id'], 'model_id');
+    const html = await modelReport((m) => admin.getModel(m), id);
+    if (!html) throw new NotFoundError(`model ${id} does not exist`, 'model_not_found');
+    res.type('html').send(html);
   });
 
   r.post('/v1/models/:model_id/activate', endpoint('activate_model'), auth, async (req, res) => {
@@ -55,7 +64,7 @@ export function adminRoutes(admin: AdminOps, live: LiveModelResolver, auth: Requ
     const id = checkModelId(req.params['run_id'], 'run_id');
     const doc = await admin.getModel(id);
     if (!doc) throw new NotFoundError(`training run ${id} does not exist`, 'run_not_found');
-    res.json(doc);
+    res.json({ ...doc, report_url: reportUrl(doc.model_id) });
   });
 
   return r;

@@ -18,9 +18,9 @@ function fmt(x: number | undefined): string {
 export function printRun(r: TrainRunResult): void {
   console.log(`model ${r.modelId}: ${r.status}${r.error ? ` (${r.error})` : ''}`);
   if (r.metrics && r.baseline) {
-    console.log('              nDCG@10  prec@10  recall@10  MAP@10   coverage');
+    console.log('              nDCG@10  prec@10  recall@10  MAP@10   coverage  top-1% share');
     for (const [name, m] of [['ALS', r.metrics], ['popularity', r.baseline]] as const) {
-      console.log(`  ${name.padEnd(11)} ${fmt(m.ndcg)}   ${fmt(m.precision)}   ${fmt(m.recall)}     ${fmt(m.map)}   ${fmt(m.coverage)}`);
+      console.log(`  ${name.padEnd(11)} ${fmt(m.ndcg)}   ${fmt(m.precision)}   ${fmt(m.recall)}     ${fmt(m.map)}   ${fmt(m.coverage)}    ${fmt(m.popularity_bias)}`);
     }
   }
   if (r.params && r.tuning) {

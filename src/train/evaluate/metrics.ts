@@ -43,11 +43,36 @@ export function rankingMetricsAtK(
 export interface EvaluateOptions {
   /** list length, default 10 */
   k?: number;
+  /** the head whose share of the lists is the popularity bias, as a fraction of items (0.01) */
+  headShare?: number;
+}
+
+/** Items interacted with by train users, per item (the popularity the baseline ranks by). */
+export function trainPopularity(train: RatingsMatrix): Float64Array {
+  const counts = new Float64Array(train.nItems);
+  const nnz = train.indptr[train.nUsers]!;
+  for (let j = 0; j < nnz; j++) counts[train.indices[j]!]! += 1;
+  return counts;
+}
+
+/**
+ * The ⌈share · nItems⌉ (at least one) most popular train items, ties to the lower index as the
+ * popularity baseline breaks them, as a 0/1 mask.
+ */
+export function popularHead(train: RatingsMatrix, share = 0.01): Uint8Array {
+  const counts = trainPopularity(train);
+  const n = Math.min(train.nItems, Math.max(1, Math.ceil(share * train.nItems)));
+  const order = Array.from({ length: train.nItems }, (_, i) => i).sort((a, b) => counts[b]! - counts[a]! || a - b);
+  const head = new Uint8Array(train.nItems);
+  for (let r = 0; r < n; r++) head[order[r]!] = 1;
+  return head;
 }
 
 /**
  * Mean ranking metrics over the users that have at least one test item. Each user's train
- * items are excluded from their ranking. Coverage = distinct items recommended to anyone / nItems.
+ * items are excluded from their ranking. Coverage = distinct items recommended to anyone / nItems;
+ * popularity bias = recommended slots holding a head item (top 1 % by train popularity) / all
+ * recommended slots, so a model that only echoes the best sellers scores near 1.
  */
 export function evaluateRanking(
   scorer: Scorer,
@@ -61,6 +86,9 @@ export function evaluateRanking(
   const scores = new Float64Array(nItems);
   const excluded = new Uint8Array(nItems);
   const shown = new Uint8Array(nItems);
+  const head = popularHead(train, options.headShare ?? 0.01);
+  let slots = 0;
+  let headSlots = 0;
   const isExcluded = (i: number): boolean => excluded[i] === 1;
   let users = 0;
   let precision = 0;
@@ -81,7 +109,11 @@ export function evaluateRanking(
     const top = topKFromScores(scores, k, isExcluded);
     for (let j = rs; j < re; j++) excluded[train.indices[j]!] = 0;
     const ranked = top.map((t) => t.index);
-    for (const i of ranked) shown[i] = 1;
+    for (const i of ranked) {
+      shown[i] = 1;
+      headSlots += head[i]!;
+    }
+    slots += ranked.length;
     const m = rankingMetricsAtK(ranked, relevant, k);
     users++;
     precision += m.precision;
@@ -99,6 +131,7 @@ export function evaluateRanking(
     ndcg: ndcg / d,
     map: map / d,
     coverage: nItems === 0 ? 0 : covered / nItems,
+    popularity_bias: slots === 0 ? 0 : headSlots / slots,
     users,
   };
 }
@@ -116,8 +149,6 @@ export function alsScorer(model: Pick<AlsModel, 'factors' | 'userFactors' | 'ite
  * with them (ties: lower index first).
  */
 export function popularityBaseline(train: RatingsMatrix): Scorer {
-  const counts = new Float64Array(train.nItems);
-  const nnz = train.indptr[train.nUsers]!;
-  for (let j = 0; j < nnz; j++) counts[train.indices[j]!]! += 1;
+  const counts = trainPopularity(train);
   return (_user, out) => out.set(counts);
 }
