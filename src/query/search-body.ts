@@ -18,6 +18,7 @@
 // moves up. With the defaults (both boosts 1) one BM25 point is worth one unit of dot product.
 
 import type { estypes } from '@elastic/elasticsearch';
+import type { AnnCandidates } from '../model/live-model.ts';
 import { excludeClause, filterClauses } from './filters.ts';
 import { ITEM_RESPONSE_FIELDS, type Filters, type Mode, type QueryOptions } from './types.ts';
 
@@ -28,6 +29,13 @@ export const VECTOR_FIELDS: Record<Space, Record<Mode, string> & { buckets: stri
   mips: { exact: 'factor_exact', ann: 'factor', lsh: 'factor_exact', buckets: 'lsh' },
   cosine: { exact: 'factor_unit_exact', ann: 'factor_unit', lsh: 'factor_unit_exact', buckets: 'lsh_cos' },
 };
+
+/**
+ * The HNSW fields are int8-quantised: ann gathers k · ANN_OVERSAMPLE hits by quantised score and
+ * re-scores them with the float vectors (rescore_vector), so the returned scores are exact and
+ * quantisation error costs no ranking inside that set.
+ */
+export const ANN_OVERSAMPLE = 2;
 
 /** ES refuses num_candidates above this. */
 export const MAX_NUM_CANDIDATES = 10_000;
@@ -43,6 +51,8 @@ export interface VectorSearchInput {
   lshTerms?: string[];
   /** full-text query combined with the vector score */
   q?: string;
+  /** ann: num_candidates chosen for this model at deploy (see deploy/ann-tuning.ts) instead of the configured rule */
+  numCandidates?: number;
 }
 
 export type SearchBody = Omit<estypes.SearchRequest, 'index'>;
@@ -51,6 +61,16 @@ type TuningOptions = Pick<QueryOptions, 'annCandidatesFactor' | 'annMinCandidate
 export function numCandidates(mode: Mode, k: number, opts: Pick<QueryOptions, 'annCandidatesFactor' | 'annMinCandidates'>): number {
   if (mode !== 'ann') return k;
   return Math.min(MAX_NUM_CANDIDATES, Math.max(k, k * opts.annCandidatesFactor, opts.annMinCandidates));
+}
+
+/**
+ * num_candidates from a model's deploy-time measurement (filtered or unfiltered, as the request
+ * is), scaled from the k it was measured at to the request's k; undefined → the configured rule.
+ */
+export function tunedNumCandidates(tuned: AnnCandidates | undefined, k: number, filters: Filters): number | undefined {
+  if (!tuned) return undefined;
+  const n = (filterClauses(filters).length ? tuned.filtered : undefined) ?? tuned.unfiltered;
+  return n === undefined ? undefined : Math.min(MAX_NUM_CANDIDATES, Math.ceil((n * Math.max(k, tuned.k)) / tuned.k));
 }
 
 function baseFilter(filters: Filters, exclude: Iterable<string>): estypes.QueryDslQueryContainer[] {
@@ -75,9 +95,10 @@ export function vectorSearchBody(input: VectorSearchInput, opts: TuningOptions):
     field: fields[mode],
     query_vector: Array.from(input.vector),
     k: knnK,
-    num_candidates: numCandidates(mode, knnK, opts),
+    num_candidates: Math.min(MAX_NUM_CANDIDATES, Math.max(mode === 'ann' ? knnK * ANN_OVERSAMPLE : knnK, mode === 'ann' && input.numCandidates !== undefined ? input.numCandidates : numCandidates(mode, knnK, opts))),
     filter,
   };
+  if (mode === 'ann') knn.rescore_vector = { oversample: ANN_OVERSAMPLE };
   const body: SearchBody = {
     size: k,
     knn,

@@ -18,7 +18,7 @@ import { hitToItem, type ItemSourceDoc } from './hits.ts';
 import type { LiveModel, LiveModelResolver } from '../model/live-model.ts';
 import type { Repositories } from '../repositories/index.ts';
 import type { PopularItems } from './popular.ts';
-import { decodeScore, vectorSearchBody, type Space } from './search-body.ts';
+import { decodeScore, tunedNumCandidates, vectorSearchBody, type Space } from './search-body.ts';
 import type { ServedLog, ServedRecord } from './served-log.ts';
 import type { ListSource, QueryOptions, RecRequest, RecResponse, ScoreKind, ServedItem } from './types.ts';
 
@@ -102,9 +102,18 @@ export class RecommendationService {
   }
 
   private async knn(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
-    const body = vectorSearchBody({ space, mode: req.mode, k: req.k, vector, filters: req.filters, exclude, lshTerms, q: req.q }, this.deps.options);
+    const numCandidates = req.mode === 'ann' && !req.q ? await this.annCandidates(model, space, req) : undefined;
+    const body = vectorSearchBody({ space, mode: req.mode, k: req.k, vector, filters: req.filters, exclude, lshTerms, q: req.q, numCandidates }, this.deps.options);
     const hits = await this.deps.repos.items.search<ItemSourceDoc>(model.itemsIndex, body);
     return hits.map((h) => hitToItem(h, 'personal', req.q ? (h._score ?? 0) : decodeScore(space, h._score ?? 0)));
+  }
+
+  /**
+   * num_candidates the model's deploy measured for this space and for a filtered or unfiltered
+   * request, scaled to k (cached per model: no round trip); undefined → the configured rule.
+   */
+  private async annCandidates(model: LiveModel, space: Space, req: RecRequest): Promise<number | undefined> {
+    return tunedNumCandidates((await this.deps.live.annCandidates(model.modelId))?.[space], req.k, req.filters);
   }
 
   private async backfill(model: LiveModel, req: RecRequest, personal: ServedItem[], exclude: Set<string>, q?: string): Promise<ServedItem[]> {
