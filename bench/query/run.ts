@@ -9,6 +9,7 @@
 //   npx tsx bench/query/run.ts --cleanup             # delete the prefix's indices and topics at the end
 //   npx tsx bench/query/run.ts --forcemerge          # merge the items index to one segment first
 //   npx tsx bench/query/run.ts --reuse --modes ann --ann-factor 50   # ann with num_candidates = 50·k
+//   npx tsx bench/query/run.ts --modes exact,ann,lsh                 # also LSH (deploys with its tables)
 //
 // Not part of npm test. Uses its own index/topic prefix (default bq-<items>-).
 
@@ -41,7 +42,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '8' },
     'recall-users': { type: 'string', default: '200' },
     'direct-users': { type: 'string', default: '100' },
-    modes: { type: 'string', default: 'exact,ann,lsh' },
+    modes: { type: 'string', default: 'exact,ann' },
     k: { type: 'string', default: '10' },
     prefix: { type: 'string' },
     reuse: { type: 'boolean', default: false },
@@ -110,6 +111,8 @@ async function deploy(): Promise<Record<string, unknown>> {
       popularity: new Map(model.itemIds.map((id, i) => [id, model.popularity[i]!])),
     },
     {
+      // LSH is off by default (DEPLOY_LSH); build it only when its rows are asked for
+      buildLsh: MODES.includes('lsh'),
       onProgress: (phase, done, total) => {
         if (Date.now() - lastLog > 15_000 || done === total) {
           lastLog = Date.now();

@@ -39,11 +39,12 @@ export function sampleIndices(rows: number, n: number): number[] {
 }
 
 /**
- * Exact top-k item rows per query by inner product, over the items `keep` accepts (all when
- * omitted). `items` is n × dims row-major; queries are arrays of dims. Items are walked once and
- * scored against every query, so the factors are read from memory a single time.
+ * Exact top-k item rows per query by inner product. `items` is n × dims row-major; queries are
+ * arrays of dims. Without `rowsOf` every row with `usable` set (all when omitted) is scored, items
+ * walked once against every query so the factors are read from memory a single time; with it each
+ * query scores only its own rows (a filter's matches).
  */
-export function exactTopK(items: Float32Array, dims: number, queries: ArrayLike<number>[], k: number, keep?: (row: number, query: number) => boolean): number[][] {
+export function exactTopK(items: Float32Array, dims: number, queries: ArrayLike<number>[], k: number, opts: { usable?: Uint8Array; rowsOf?: (query: number) => ArrayLike<number> } = {}): number[][] {
   const n = items.length / dims;
   const q = queries.length;
   const qs = new Float64Array(q * dims);
@@ -51,23 +52,32 @@ export function exactTopK(items: Float32Array, dims: number, queries: ArrayLike<
     for (let d = 0; d < dims; d++) qs[j * dims + d] = v[d]!;
   });
   const best = Array.from({ length: q }, () => ({ rows: [] as number[], scores: [] as number[] }));
-  for (let i = 0; i < n; i++) {
+  const score = (i: number, j: number) => {
+    let s = 0;
     const off = i * dims;
+    const qo = j * dims;
+    for (let d = 0; d < dims; d++) s += items[off + d]! * qs[qo + d]!;
+    const b = best[j]!;
+    if (b.rows.length === k && s <= b.scores[k - 1]!) return;
+    let p = b.rows.length === k ? k - 1 : b.rows.length;
+    while (p > 0 && b.scores[p - 1]! < s) {
+      b.scores[p] = b.scores[p - 1]!;
+      b.rows[p] = b.rows[p - 1]!;
+      p--;
+    }
+    b.scores[p] = s;
+    b.rows[p] = i;
+  };
+  if (opts.rowsOf) {
     for (let j = 0; j < q; j++) {
-      if (keep && !keep(i, j)) continue;
-      let s = 0;
-      const qo = j * dims;
-      for (let d = 0; d < dims; d++) s += items[off + d]! * qs[qo + d]!;
-      const b = best[j]!;
-      if (b.rows.length === k && s <= b.scores[k - 1]!) continue;
-      let p = b.rows.length === k ? k - 1 : b.rows.length;
-      while (p > 0 && b.scores[p - 1]! < s) {
-        b.scores[p] = b.scores[p - 1]!;
-        b.rows[p] = b.rows[p - 1]!;
-        p--;
-      }
-      b.scores[p] = s;
-      b.rows[p] = i;
+      const rows = opts.rowsOf(j);
+      for (let r = 0; r < rows.length; r++) score(rows[r]!, j);
+    }
+  } else {
+    const usable = opts.usable;
+    for (let i = 0; i < n; i++) {
+      if (usable && !usable[i]) continue;
+      for (let j = 0; j < q; j++) score(i, j);
     }
   }
   return best.map((b) => b.rows);
@@ -161,7 +171,8 @@ export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning>
   const rowOf = new Map(itemIds.map((id, i) => [id, i]));
   const excluded = input.queries.map((q) => (q.excludeId !== undefined ? rowOf.get(q.excludeId) : undefined));
   const vectors = input.queries.map((q) => (input.space === 'cosine' ? Array.from(normalizeVector(q.vector)) : q.vector));
-  const truthRows = exactTopK(items, dims, vectors, k, (i, j) => usable[i] === 1 && i !== excluded[j]);
+  // one more than k, then the query's own item (cosine) is dropped: it is excluded when serving
+  const truthRows = exactTopK(items, dims, vectors, k + 1, { usable }).map((rows, j) => rows.filter((r) => r !== excluded[j]).slice(0, k));
   const truth = truthRows.map((rows) => rows.map((r) => itemIds[r]!));
   const run = (numCandidates: number, categories?: (string | undefined)[]) =>
     mapLimit(
@@ -173,11 +184,18 @@ export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning>
   const tuning: AnnTuning = { k, target, sample: vectors.length, unfiltered };
 
   if (input.category) {
-    const rowCat = Array.from({ length: n }, (_, i) => input.category!(i));
-    const cats = truthRows.map((rows) => (rows.length ? rowCat[rows[0]!] : undefined));
+    const byCategory = new Map<string, number[]>();
+    for (let i = 0; i < n; i++) {
+      const c = usable[i] ? input.category(i) : undefined;
+      if (c === undefined) continue;
+      let rows = byCategory.get(c);
+      if (!rows) byCategory.set(c, (rows = []));
+      rows.push(i);
+    }
+    const cats = truthRows.map((rows) => (rows.length ? input.category!(rows[0]!) : undefined));
     if (cats.some((c) => c !== undefined)) {
-      const fRows = exactTopK(items, dims, vectors, k, (i, j) => usable[i] === 1 && i !== excluded[j] && cats[j] !== undefined && rowCat[i] === cats[j]);
-      const fTruth = fRows.map((rows, j) => (cats[j] === undefined ? [] : rows.map((r) => itemIds[r]!)));
+      const fRows = exactTopK(items, dims, vectors, k + 1, { rowsOf: (j) => (cats[j] === undefined ? [] : byCategory.get(cats[j]!)!) });
+      const fTruth = fRows.map((rows, j) => rows.filter((r) => r !== excluded[j]).slice(0, k).map((r) => itemIds[r]!));
       tuning.filtered = await smallestReaching(target, async (nc) => meanRecall(fTruth, await run(nc, cats)));
     }
   }

@@ -34,6 +34,11 @@ export interface DeployOptions {
   keep?: number;
   /** the lifecycle to go live through (default: one for ctx); lets the API's resolver see the swap at once */
   lifecycle?: ModelLifecycle;
+  /**
+   * Build LSH tables and bucket terms (mode=lsh); default DEPLOY_LSH, always when input.lsh fixes
+   * them. Without them mode=lsh answers 409 lsh_unavailable.
+   */
+  buildLsh?: boolean;
   /** fault point between the load and the swap (tests inject failures here) */
   beforeSwap?: () => Promise<void> | void;
   /**
@@ -91,7 +96,7 @@ class DeploySkips {
   }
 }
 
-function* itemDocs(input: DeployInput, meta: Map<string, Metadata>, hashers: ModelHashers, skips: DeploySkips, skippedFactorRows: number[]): Generator<LoadDoc> {
+function* itemDocs(input: DeployInput, meta: Map<string, Metadata>, hashers: ModelHashers | undefined, skips: DeploySkips, skippedFactorRows: number[]): Generator<LoadDoc> {
   const k = input.factors;
   const seen = new Set<string>();
   for (let i = 0; i < input.itemIds.length; i++) {
@@ -210,9 +215,12 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
   let ann: Record<Space, AnnTuning> | undefined;
   try {
     let t = Date.now();
-    lsh = chooseModelLsh({ factors: k, itemFactors: input.itemFactors, userFactors: input.userFactors, fixed: input.lsh });
-    lap('lsh_tuning', t);
-    const hashers = new ModelHashers(lsh);
+    let hashers: ModelHashers | undefined;
+    if (input.lsh || (opts.buildLsh ?? ctx.config.train.deployLsh)) {
+      lsh = chooseModelLsh({ factors: k, itemFactors: input.itemFactors, userFactors: input.userFactors, fixed: input.lsh });
+      lap('lsh_tuning', t);
+      hashers = new ModelHashers(lsh);
+    }
 
     t = Date.now();
     const meta = await repos.items.allMetadata();
@@ -263,7 +271,7 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
 
   const t = Date.now();
   const live = await lifecycle.goLive(modelId, {
-    lsh: lsh as unknown as Record<string, unknown>,
+    ...(lsh ? { lsh: lsh as unknown as Record<string, unknown> } : {}),
     ann: ann!,
     // online fold-in reads YᵀY of exactly these item factors from the model document
     yty: gramian(deployed!.factors, k),

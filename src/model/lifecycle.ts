@@ -32,7 +32,8 @@ export interface Activation {
 
 /** What goLive writes on the model document before the swap: everything a query or fold-in reads. */
 export interface ServingData {
-  lsh: Record<string, unknown>;
+  /** absent when the deploy built no LSH */
+  lsh?: Record<string, unknown>;
   /** ann num_candidates per space, chosen at deploy by measured recall (deploy/ann-tuning.ts) */
   ann?: Record<string, unknown>;
   /** k×k gramian of the deployed item factors, row-major */
@@ -129,7 +130,7 @@ export class ModelLifecycle {
    */
   async goLive(modelId: string, serving: ServingData): Promise<Activation & { removedVersions: string[] }> {
     const { yty } = serving;
-    await this.models.update(modelId, { lsh: serving.lsh, ...(serving.ann ? { ann: serving.ann } : {}), yty: Buffer.from(yty.buffer, yty.byteOffset, yty.byteLength).toString('base64') });
+    await this.models.update(modelId, { ...(serving.lsh ? { lsh: serving.lsh } : {}), ...(serving.ann ? { ann: serving.ann } : {}), yty: Buffer.from(yty.buffer, yty.byteOffset, yty.byteLength).toString('base64') });
     const previousModelId = await this.liveModelId();
     await this.swap(modelId, previousModelId);
     await this.models.update(modelId, { deploy: { status: 'done', at: new Date().toISOString(), ...serving.deploy } });

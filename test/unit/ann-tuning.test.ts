@@ -26,7 +26,10 @@ describe('ann tuning maths', () => {
     const queries = Array.from({ length: 5 }, (_, j) => Array.from(randomFactors(1, dims, 100 + j)));
     expect(exactTopK(items, dims, queries, 10)).toEqual(queries.map((q) => sortedTopK(items, dims, q, 10)));
     const even = (i: number) => i % 2 === 0;
-    expect(exactTopK(items, dims, queries, 10, (i) => even(i))).toEqual(queries.map((q) => sortedTopK(items, dims, q, 10, even)));
+    const usable = Uint8Array.from({ length: 500 }, (_, i) => (even(i) ? 1 : 0));
+    expect(exactTopK(items, dims, queries, 10, { usable })).toEqual(queries.map((q) => sortedTopK(items, dims, q, 10, even)));
+    const evenRows = Array.from({ length: 250 }, (_, i) => 2 * i);
+    expect(exactTopK(items, dims, queries, 10, { rowsOf: () => evenRows })).toEqual(queries.map((q) => sortedTopK(items, dims, q, 10, even)));
   });
 
   it('meanRecall averages |got ∩ truth| / |truth| and leaves out queries without a truth', () => {

@@ -146,7 +146,7 @@ describe('mode → knn body', () => {
   it('ann: re-scores k · oversample quantised hits with the float vectors; num_candidates never below that', () => {
     const b = vectorSearchBody({ space: 'mips', mode: 'ann', k: 200, vector, filters: noFilters, exclude: [], numCandidates: 100 }, opts);
     expect(b.knn).toMatchObject({ k: 200, num_candidates: 200 * ANN_OVERSAMPLE, rescore_vector: { oversample: ANN_OVERSAMPLE } });
-    expect((vectorSearchBody({ space: 'mips', mode: 'exact', k: 10, vector, filters: noFilters, exclude: [] }, opts).knn as Record<string, unknown>)['rescore_vector']).toBeUndefined();
+    expect((vectorSearchBody({ space: 'mips', mode: 'exact', k: 10, vector, filters: noFilters, exclude: [] }, opts).knn as { rescore_vector?: unknown }).rescore_vector).toBeUndefined();
   });
 
   it('ann: a model-measured num_candidates replaces the rule, per filtered / unfiltered request, scaled to k', () => {
