@@ -194,7 +194,7 @@ async function recall(url: string): Promise<Record<string, number>> {
  * The ES body is built by the service's own builder with the model's tuned num_candidates and the
  * user's seen items excluded, i.e. what the API sends for its one items search.
  */
-async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ apiP50: number; apiP99: number; esP50: number; esP99: number }> {
+async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ apiP50: number; apiP99: number; esP50: number; esP99: number; getP50: number }> {
   const n = Math.min(Number(args['direct-users']), N_USERS);
   const modelId = (await liveModel())!.slice(names.itemsIndex('').length);
   const resolver = new LiveModelResolver(ctx.repos, names, ctx.log);
@@ -203,9 +203,13 @@ async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ api
   const options = { ...DEFAULT_QUERY_OPTIONS, ...(args['ann-factor'] ? { annCandidatesFactor: Number(args['ann-factor']) } : {}), ...(args['ann-min'] ? { annMinCandidates: Number(args['ann-min']) } : {}) };
   const api: number[] = [];
   const direct: number[] = [];
+  const gets: number[] = [];
   for (let i = 0; i < n; i++) {
     const u = Math.floor((i * N_USERS) / n);
+    const t0 = performance.now();
+    // the API's other round trip, timed too: API − (GET + search) is the API's own time
     const user = await ctx.repos.users.vector(names.usersIndex(modelId), `u${u}`);
+    gets.push(performance.now() - t0);
     if (!user?.factor) continue;
     const filters: Filters = { terms: filtered ? { category: [category(u)] } : {}, booleans: {}, ranges: {} };
     const lshTerms = hashers ? hashers.queryMipsTerms(user.factor) : undefined;
@@ -218,9 +222,8 @@ async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ api
     await es.search({ index: names.itemsIndex(modelId), ...body });
     direct.push(performance.now() - t);
   }
-  api.sort((a, b) => a - b);
-  direct.sort((a, b) => a - b);
-  return { apiP50: percentile(api, 50), apiP99: percentile(api, 99), esP50: percentile(direct, 50), esP99: percentile(direct, 99) };
+  for (const xs of [api, direct, gets]) xs.sort((a, b) => a - b);
+  return { apiP50: percentile(api, 50), apiP99: percentile(api, 99), esP50: percentile(direct, 50), esP99: percentile(direct, 99), getP50: percentile(gets, 50) };
 }
 
 async function load(url: string, mode: string, filtered: boolean, seconds: number): Promise<LoadResult> {
@@ -259,6 +262,7 @@ async function main(): Promise<void> {
           'seq ES p50': d.esP50.toFixed(1),
           'API/ES': (d.apiP50 / d.esP50).toFixed(2),
           'seq ES p99': d.esP99.toFixed(1),
+          'seq user GET p50': d.getP50.toFixed(1),
           non2xx: m.non2xx,
           errors: m.errors,
         });
