@@ -254,9 +254,12 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     itemsWithFactor = await repos.modelIndices.countItems(modelId, true);
     deployed = deployedRows(input, skippedFactorRows, refusedItems);
     t = Date.now();
+    const segments = await repos.modelIndices.mergesSettled(modelId);
+    lap('merges', t);
+    t = Date.now();
     ann = await tuneAnn(ctx, input, deployed, meta);
     lap('ann_tuning', t);
-    log.info({ modelId, ann }, 'ann num_candidates chosen by measured recall');
+    log.info({ modelId, ann, segments }, 'ann num_candidates chosen by measured recall');
     await opts.beforeSwap?.();
   } catch (e) {
     const message = (e as Error).message;

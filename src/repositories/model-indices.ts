@@ -71,6 +71,22 @@ export class ModelIndicesRepository {
     return s._all.primaries?.segments?.count ?? 0;
   }
 
+  /**
+   * Waits until no merge runs on a version's items index (polled every `pollMs`, bounded by
+   * `deadlineMs`); returns its segment count. HNSW recall at a given num_candidates depends on
+   * the segments, so what deploy measures must be the layout that will serve.
+   */
+  async mergesSettled(modelId: string, opts: { pollMs?: number; deadlineMs?: number } = {}): Promise<number> {
+    const index = this.names.itemsIndex(modelId);
+    const pollMs = opts.pollMs ?? 1_000;
+    const policy: RetryPolicy = { initialMs: pollMs, maxMs: pollMs, deadlineMs: opts.deadlineMs ?? 1_800_000, label: `merges on ${index}` };
+    return withRetry(async () => {
+      const s = await this.es.indices.stats({ index, metric: ['merge', 'segments'] });
+      if ((s._all.primaries?.merges?.current ?? 0) > 0) throw new RetryError(`merges still running on ${index}`, { retriable: true });
+      return s._all.primaries?.segments?.count ?? 0;
+    }, policy);
+  }
+
   /** Item documents of a version, all or only those with a factor. */
   async countItems(modelId: string, withFactorOnly = false): Promise<number> {
     return (await this.es.count({ index: this.names.itemsIndex(modelId), ...(withFactorOnly ? { query: { term: { has_factor: true } } } : {}) })).count;
