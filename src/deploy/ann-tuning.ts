@@ -97,8 +97,10 @@ export function meanRecall(truth: string[][], got: string[][]): number {
 }
 
 /**
- * The smallest ladder value whose recall reaches `target`, by bisection over the ladder (recall
- * grows with num_candidates). If none does, the largest, with its recall.
+ * The smallest ladder value whose recall reaches `target` (recall grows with num_candidates): a
+ * galloping search up the ladder (rungs 0, 1, 3, 7, …), then bisection below the first rung that
+ * passes, so the large, slow values are only measured when the small ones fall short. If none
+ * passes, the largest, with its recall.
  */
 export async function smallestReaching(target: number, recallAt: (numCandidates: number) => Promise<number>, ladder: readonly number[] = CANDIDATE_LADDER): Promise<AnnChoice> {
   const measured = new Map<number, number>();
@@ -107,11 +109,16 @@ export async function smallestReaching(target: number, recallAt: (numCandidates:
     if (!measured.has(n)) measured.set(n, await recallAt(n));
     return measured.get(n)!;
   };
-  // small catalogues meet the target at the first rung: one measurement
-  if ((await at(0)) >= target) return { num_candidates: ladder[0]!, recall: await at(0) };
-  let lo = 1;
-  let hi = ladder.length - 1;
-  if ((await at(hi)) < target) return { num_candidates: ladder[hi]!, recall: await at(hi) };
+  const top = ladder.length - 1;
+  let failed = -1;
+  let hi = 0;
+  for (;;) {
+    if ((await at(hi)) >= target) break;
+    if (hi === top) return { num_candidates: ladder[top]!, recall: await at(top) };
+    failed = hi;
+    hi = Math.min(top, 2 * hi + 1);
+  }
+  let lo = failed + 1;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if ((await at(mid)) >= target) hi = mid;

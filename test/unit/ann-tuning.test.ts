@@ -45,6 +45,9 @@ describe('ann tuning maths', () => {
     };
     expect(await smallestReaching(0.95, recallAt)).toEqual({ num_candidates: 800, recall: 0.96 });
     expect(seen.length).toBeLessThanOrEqual(6);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(1200); // the slow top rungs are never measured
+    // every threshold on the ladder is found exactly
+    for (const need of CANDIDATE_LADDER) expect((await smallestReaching(0.95, async (n) => (n >= need ? 1 : 0))).num_candidates).toBe(need);
     // met at once: one measurement
     const once: number[] = [];
     expect(await smallestReaching(0.95, async (n) => (once.push(n), 1))).toEqual({ num_candidates: CANDIDATE_LADDER[0], recall: 1 });
