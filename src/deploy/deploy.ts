@@ -2,7 +2,8 @@ import { gramian } from '../als/index.ts';
 import { filterFieldMappings } from '../catalog/item-fields.ts';
 import type { AppContext } from '../app/context.ts';
 import { modelLifecycle, type ModelLifecycle } from '../model/lifecycle.ts';
-import type { LoadDoc, Refusal } from '../repositories/bulk-load.ts';
+import { DEFAULT_LOAD_RETRY, type LoadDoc, type Refusal } from '../repositories/bulk-load.ts';
+import { withRetry } from '../infra/retry.ts';
 import type { Metadata } from '../repositories/items.ts';
 import { idProblem } from '../types/ids.ts';
 import { SkipLog, truncateId, type SkipSummary } from '../types/skipped.ts';
@@ -180,7 +181,9 @@ async function tuneAnn(ctx: AppContext, input: DeployInput, deployed: { ids: str
       search: async (q) => {
         const filters: Filters = { terms: q.category !== undefined ? { category: [q.category] } : {}, booleans: {}, ranges: {} };
         const body = vectorSearchBody({ space, mode: 'ann', k: q.k, vector: q.vector, filters, exclude: q.exclude, numCandidates: q.numCandidates }, DEFAULT_QUERY_OPTIONS);
-        return (await ctx.repos.items.search<{ item_id?: string }>(index, { ...body, _source: false })).map((h) => h._id!);
+        // a busy cluster (429) during a deploy is waited out, as the load's chunks are
+        const hits = await withRetry(() => ctx.repos.items.search<{ item_id?: string }>(index, { ...body, _source: false }), { ...DEFAULT_LOAD_RETRY, label: `ann tuning search on ${index}` });
+        return hits.map((h) => h._id!);
       },
     });
   const users = input.userIds.length ? tuningQueries('mips', input.userIds, input.userFactors, k) : tuningQueries('mips', deployed.ids, deployed.factors, k);
