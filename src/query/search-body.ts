@@ -33,9 +33,12 @@ export const VECTOR_FIELDS: Record<Space, Record<Mode, string> & { buckets: stri
 /**
  * The HNSW fields are int8-quantised: ann gathers k · ANN_OVERSAMPLE hits by quantised score and
  * re-scores them with the float vectors (rescore_vector), so the returned scores are exact and
- * quantisation error costs no ranking inside that set.
+ * quantisation error costs no ranking inside that set. Measured on the 1M-item bench index (38
+ * segments, 16 users, recall@10 vs exact): num_candidates 100 → 0.67 / 0.79 / 0.87 with oversample
+ * 2 / 5 / 10, num_candidates 400 → 0.83 / 0.89 / 0.90: at 1M the inner products of the top items
+ * are too close for int8 to order them within 2 · k.
  */
-export const ANN_OVERSAMPLE = 2;
+export const ANN_OVERSAMPLE = 5;
 
 /** ES refuses num_candidates above this. */
 export const MAX_NUM_CANDIDATES = 10_000;
