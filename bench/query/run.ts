@@ -9,6 +9,7 @@
 //   npx tsx bench/query/run.ts --cleanup             # delete the prefix's indices and topics at the end
 //   npx tsx bench/query/run.ts --forcemerge          # merge the items index to one segment first
 //   npx tsx bench/query/run.ts --reuse --modes ann --ann-factor 50   # ann with num_candidates = 50·k
+//   npx tsx bench/query/run.ts --modes exact,ann,lsh                 # also LSH (deploys with its tables)
 //
 // Not part of npm test. Uses its own index/topic prefix (default bq-<items>-).
 
@@ -22,7 +23,10 @@ import { loadConfig, PROJECT_ROOT } from '../../src/config/index.ts';
 import { deployModel } from '../../src/deploy/index.ts';
 import { setup } from '../../src/setup/index.ts';
 import { generateBenchModel, rng } from './data.ts';
-import { httpLoad, type LoadResult } from '../common.ts';
+import { httpLoad, percentile, type LoadResult } from '../common.ts';
+import { LiveModelResolver } from '../../src/model/live-model.ts';
+import { tunedNumCandidates, vectorSearchBody } from '../../src/query/search-body.ts';
+import { DEFAULT_QUERY_OPTIONS, type Filters, type Mode } from '../../src/query/types.ts';
 
 
 const { values: args } = parseArgs({
@@ -37,7 +41,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '8' },
     'recall-users': { type: 'string', default: '200' },
-    modes: { type: 'string', default: 'exact,ann,lsh' },
+    'direct-users': { type: 'string', default: '100' },
+    modes: { type: 'string', default: 'exact,ann' },
     k: { type: 'string', default: '10' },
     prefix: { type: 'string' },
     reuse: { type: 'boolean', default: false },
@@ -106,6 +111,8 @@ async function deploy(): Promise<Record<string, unknown>> {
       popularity: new Map(model.itemIds.map((id, i) => [id, model.popularity[i]!])),
     },
     {
+      // LSH is off by default (DEPLOY_LSH); build it only when its rows are asked for
+      buildLsh: MODES.includes('lsh'),
       onProgress: (phase, done, total) => {
         if (Date.now() - lastLog > 15_000 || done === total) {
           lastLog = Date.now();
@@ -118,8 +125,8 @@ async function deploy(): Promise<Record<string, unknown>> {
   t = Date.now();
   if (args.forcemerge) {
     // fewer, larger HNSW graphs: faster ann, but not what a fresh deploy serves
-    await es.indices.forcemerge({ index: names.itemsIndex(MODEL_ID), max_num_segments: 1 }, { requestTimeout: 3_600_000 });
-    log(`force-merged to 1 segment in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+    const segments = await ctx.repos.modelIndices.forceMerge(MODEL_ID, { maxSegments: 1 });
+    log(`force-merged to ${segments} segment(s) in ${((Date.now() - t) / 1000).toFixed(0)} s`);
   } else await mergesSettled();
   const mergeSeconds = (Date.now() - t) / 1000;
   return { generate_s: genSeconds, metadata_s: metaSeconds, deploy_s: report.seconds, deploy_timings: report.timings, merge_wait_s: mergeSeconds, forcemerge: args.forcemerge };
@@ -181,6 +188,44 @@ async function recall(url: string): Promise<Record<string, number>> {
   return out;
 }
 
+/**
+ * API latency vs the same knn search sent straight to Elasticsearch: one connection each,
+ * sequential, the same users, alternating API and ES per user so both see the same machine load.
+ * The ES body is built by the service's own builder with the model's tuned num_candidates and the
+ * user's seen items excluded, i.e. what the API sends for its one items search.
+ */
+async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ apiP50: number; apiP99: number; esP50: number; esP99: number; getP50: number }> {
+  const n = Math.min(Number(args['direct-users']), N_USERS);
+  const modelId = (await liveModel())!.slice(names.itemsIndex('').length);
+  const resolver = new LiveModelResolver(ctx.repos, names, ctx.log);
+  const tuned = (await resolver.annCandidates(modelId))?.mips;
+  const hashers = mode === 'lsh' ? await resolver.hashers(modelId) : undefined;
+  const options = { ...DEFAULT_QUERY_OPTIONS, ...(args['ann-factor'] ? { annCandidatesFactor: Number(args['ann-factor']) } : {}), ...(args['ann-min'] ? { annMinCandidates: Number(args['ann-min']) } : {}) };
+  const api: number[] = [];
+  const direct: number[] = [];
+  const gets: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const u = Math.floor((i * N_USERS) / n);
+    const t0 = performance.now();
+    // the API's other round trip, timed too: API − (GET + search) is the API's own time
+    const user = await ctx.repos.users.vector(names.usersIndex(modelId), `u${u}`);
+    gets.push(performance.now() - t0);
+    if (!user?.factor) continue;
+    const filters: Filters = { terms: filtered ? { category: [category(u)] } : {}, booleans: {}, ranges: {} };
+    const lshTerms = hashers ? hashers.queryMipsTerms(user.factor) : undefined;
+    const body = vectorSearchBody({ space: 'mips', mode, k: K, vector: user.factor, filters, exclude: user.recent_items, lshTerms, numCandidates: mode === 'ann' ? tunedNumCandidates(tuned, K, filters) : undefined }, options);
+    let t = performance.now();
+    const res = await fetch(url + userPath(u, mode, filtered));
+    await res.arrayBuffer();
+    api.push(performance.now() - t);
+    t = performance.now();
+    await es.search({ index: names.itemsIndex(modelId), ...body });
+    direct.push(performance.now() - t);
+  }
+  for (const xs of [api, direct, gets]) xs.sort((a, b) => a - b);
+  return { apiP50: percentile(api, 50), apiP99: percentile(api, 99), esP50: percentile(direct, 50), esP99: percentile(direct, 99), getP50: percentile(gets, 50) };
+}
+
 async function load(url: string, mode: string, filtered: boolean, seconds: number): Promise<LoadResult> {
   const r = rng(mode.length * 31 + (filtered ? 1 : 0));
   return httpLoad(url, { connections: Number(args.connections), seconds, nextPath: () => userPath(Math.floor(r.uniform() * N_USERS), mode, filtered) });
@@ -203,6 +248,7 @@ async function main(): Promise<void> {
       for (const filtered of [false, true]) {
         await load(api.url, mode, filtered, Number(args.warmup));
         const m = await load(api.url, mode, filtered, Number(args.duration));
+        const d = await direct(api.url, mode, filtered);
         const recallKey = `${mode}${filtered ? '+category' : ''}`;
         rows.push({
           mode,
@@ -212,13 +258,18 @@ async function main(): Promise<void> {
           'p99 ms': m.p99.toFixed(1),
           'req/s': m.rps.toFixed(0),
           'recall@10': mode === 'exact' ? '1 (ref)' : (rec[recallKey]?.toFixed(3) ?? '-'),
+          'seq API p50': d.apiP50.toFixed(1),
+          'seq ES p50': d.esP50.toFixed(1),
+          'API/ES': (d.apiP50 / d.esP50).toFixed(2),
+          'seq ES p99': d.esP99.toFixed(1),
+          'seq user GET p50': d.getP50.toFixed(1),
           non2xx: m.non2xx,
           errors: m.errors,
         });
         log(`${mode} ${filtered ? '+category' : ''}: p50 ${m.p50} ms, ${m.rps.toFixed(0)} req/s`);
       }
     }
-    console.log(`\n${N_ITEMS.toLocaleString('en')} items × ${FACTORS} factors (${segments} segments), ${N_USERS.toLocaleString('en')} users, k=${K}, ${args.connections} connections, ${args.duration} s per row (exclude_seen on)\n`);
+    console.log(`\n${N_ITEMS.toLocaleString('en')} items × ${FACTORS} factors (${segments} segments), ${N_USERS.toLocaleString('en')} users, k=${K}, ${args.connections} connections, ${args.duration} s per row (exclude_seen on); seq = one connection, sequential, ${args['direct-users']} users, API vs the same knn body straight to ES\n`);
     console.table(rows);
     const dir = path.join(PROJECT_ROOT, 'bench', 'query', 'results');
     mkdirSync(dir, { recursive: true });

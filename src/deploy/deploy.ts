@@ -2,10 +2,14 @@ import { gramian } from '../als/index.ts';
 import { filterFieldMappings } from '../catalog/item-fields.ts';
 import type { AppContext } from '../app/context.ts';
 import { modelLifecycle, type ModelLifecycle } from '../model/lifecycle.ts';
-import type { LoadDoc, Refusal } from '../repositories/bulk-load.ts';
+import { DEFAULT_LOAD_RETRY, type LoadDoc, type Refusal } from '../repositories/bulk-load.ts';
+import { withRetry } from '../infra/retry.ts';
 import type { Metadata } from '../repositories/items.ts';
 import { idProblem } from '../types/ids.ts';
 import { SkipLog, truncateId, type SkipSummary } from '../types/skipped.ts';
+import { vectorSearchBody, type Space } from '../query/search-body.ts';
+import { DEFAULT_QUERY_OPTIONS, type Filters } from '../query/types.ts';
+import { sampleIndices, tuneAnnCandidates, type AnnTuning } from './ann-tuning.ts';
 import { itemDocument, userDocument } from './documents.ts';
 import { chooseModelLsh, ModelHashers } from './lsh-setup.ts';
 
@@ -35,6 +39,11 @@ export interface DeployOptions {
   lifecycle?: ModelLifecycle;
   /** build and keep the version (status staged, for an experiment) instead of making it live */
   stage?: boolean;
+  /**
+   * Build LSH tables and bucket terms (mode=lsh); default DEPLOY_LSH, always when input.lsh fixes
+   * them. Without them mode=lsh answers 409 lsh_unavailable.
+   */
+  buildLsh?: boolean;
   /** fault point between the load and the swap (tests inject failures here) */
   beforeSwap?: () => Promise<void> | void;
   /**
@@ -94,7 +103,7 @@ class DeploySkips {
   }
 }
 
-function* itemDocs(input: DeployInput, meta: Map<string, Metadata>, hashers: ModelHashers, skips: DeploySkips, skippedFactorRows: number[]): Generator<LoadDoc> {
+function* itemDocs(input: DeployInput, meta: Map<string, Metadata>, hashers: ModelHashers | undefined, skips: DeploySkips, skippedFactorRows: number[]): Generator<LoadDoc> {
   const k = input.factors;
   const seen = new Set<string>();
   for (let i = 0; i < input.itemIds.length; i++) {
@@ -132,16 +141,59 @@ function* userDocs(input: DeployInput, skips: DeploySkips): Generator<LoadDoc> {
   }
 }
 
-/** The item factors without the rows that were not deployed (YᵀY must match the served items). */
-function deployedFactors(input: DeployInput, skippedRows: number[], refusedIds: Set<string>): Float32Array {
+/** The item ids and factors without the rows that were not deployed (YᵀY and ann tuning must match the served items). */
+function deployedRows(input: DeployInput, skippedRows: number[], refusedIds: Set<string>): { ids: string[]; factors: Float32Array } {
   const k = input.factors;
   const drop = new Set(skippedRows);
   input.itemIds.forEach((id, i) => refusedIds.has(id) && drop.add(i));
-  if (!drop.size) return input.itemFactors;
+  if (!drop.size) return { ids: input.itemIds, factors: input.itemFactors };
   const out = new Float32Array((input.itemIds.length - drop.size) * k);
-  let r = 0;
-  for (let i = 0; i < input.itemIds.length; i++) if (!drop.has(i)) out.set(input.itemFactors.subarray(i * k, (i + 1) * k), k * r++);
+  const ids: string[] = [];
+  for (let i = 0; i < input.itemIds.length; i++) {
+    if (drop.has(i)) continue;
+    out.set(input.itemFactors.subarray(i * k, (i + 1) * k), k * ids.length);
+    ids.push(input.itemIds[i]!);
+  }
+  return { ids, factors: out };
+}
+
+/** Query vectors sampled for ann tuning: users' factors (mips) or items' own (cosine), zero rows left out. */
+const TUNING_SAMPLE = 64;
+function tuningQueries(space: Space, ids: string[], flat: Float32Array, k: number): { vector: number[]; excludeId?: string }[] {
+  const out: { vector: number[]; excludeId?: string }[] = [];
+  for (const r of sampleIndices(ids.length, TUNING_SAMPLE)) {
+    const v = flat.subarray(r * k, (r + 1) * k);
+    if (v.some((x) => x !== 0)) out.push({ vector: Array.from(v), ...(space === 'cosine' ? { excludeId: ids[r]! } : {}) });
+  }
   return out;
+}
+
+/** Picks ann num_candidates for both spaces on the built (not yet live) items index. */
+async function tuneAnn(ctx: AppContext, input: DeployInput, deployed: { ids: string[]; factors: Float32Array }, meta: Map<string, Metadata>): Promise<Record<Space, AnnTuning>> {
+  const index = ctx.names.itemsIndex(input.modelId);
+  const k = input.factors;
+  const categoryOf = (row: number) => {
+    const c = meta.get(deployed.ids[row]!)?.['category'];
+    return typeof c === 'string' ? c : undefined;
+  };
+  const tune = (space: Space, queries: { vector: number[]; excludeId?: string }[]) =>
+    tuneAnnCandidates({
+      space,
+      dims: k,
+      itemIds: deployed.ids,
+      itemFactors: deployed.factors,
+      queries,
+      category: categoryOf,
+      search: async (q) => {
+        const filters: Filters = { terms: q.category !== undefined ? { category: [q.category] } : {}, booleans: {}, ranges: {} };
+        const body = vectorSearchBody({ space, mode: 'ann', k: q.k, vector: q.vector, filters, exclude: q.exclude, numCandidates: q.numCandidates }, DEFAULT_QUERY_OPTIONS);
+        // a busy cluster (429) during a deploy is waited out, as the load's chunks are
+        const hits = await withRetry(() => ctx.repos.items.search<{ item_id?: string }>(index, { ...body, _source: false }), { ...DEFAULT_LOAD_RETRY, label: `ann tuning search on ${index}` });
+        return hits.map((h) => h._id!);
+      },
+    });
+  const users = input.userIds.length ? tuningQueries('mips', input.userIds, input.userFactors, k) : tuningQueries('mips', deployed.ids, deployed.factors, k);
+  return { mips: await tune('mips', users), cosine: await tune('cosine', tuningQueries('cosine', deployed.ids, deployed.factors, k)) };
 }
 
 /**
@@ -168,11 +220,16 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
   let skips: DeploySkips | undefined;
   const skippedFactorRows: number[] = [];
   const refusedItems = new Set<string>();
+  let deployed: { ids: string[]; factors: Float32Array } | undefined;
+  let ann: Record<Space, AnnTuning> | undefined;
   try {
     let t = Date.now();
-    lsh = chooseModelLsh({ factors: k, itemFactors: input.itemFactors, userFactors: input.userFactors, fixed: input.lsh });
-    lap('lsh_tuning', t);
-    const hashers = new ModelHashers(lsh);
+    let hashers: ModelHashers | undefined;
+    if (input.lsh || (opts.buildLsh ?? ctx.config.train.deployLsh)) {
+      lsh = chooseModelLsh({ factors: k, itemFactors: input.itemFactors, userFactors: input.userFactors, fixed: input.lsh });
+      lap('lsh_tuning', t);
+      hashers = new ModelHashers(lsh);
+    }
 
     t = Date.now();
     const meta = await repos.items.allMetadata();
@@ -204,6 +261,14 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     const expected = itemsTotal - sk.log.count('items');
     if (count !== expected) throw new Error(`items index holds ${count} docs, expected ${expected} (${itemsTotal} less ${sk.log.count('items')} skipped)`);
     itemsWithFactor = await repos.modelIndices.countItems(modelId, true);
+    deployed = deployedRows(input, skippedFactorRows, refusedItems);
+    t = Date.now();
+    const segments = await repos.modelIndices.mergesSettled(modelId);
+    lap('merges', t);
+    t = Date.now();
+    ann = await tuneAnn(ctx, input, deployed, meta);
+    lap('ann_tuning', t);
+    log.info({ modelId, ann, segments }, 'ann num_candidates chosen by measured recall');
     await opts.beforeSwap?.();
   } catch (e) {
     const message = (e as Error).message;
@@ -218,9 +283,10 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
 
   const t = Date.now();
   const serving = {
-    lsh: lsh as unknown as Record<string, unknown>,
+    ...(lsh ? { lsh: lsh as unknown as Record<string, unknown> } : {}),
+    ann: ann!,
     // online fold-in reads YᵀY of exactly these item factors from the model document
-    yty: gramian(deployedFactors(input, skippedFactorRows, refusedItems), k),
+    yty: gramian(deployed!.factors, k),
     deploy: { items: itemsTotal - skippedItems, items_with_factor: itemsWithFactor, users, skipped_items: skippedItems, skipped_users: skippedUsers, skipped, timings },
   };
   const live: { removedVersions: string[]; previousModelId?: string } = opts.stage ? await lifecycle.stage(modelId, serving) : await lifecycle.goLive(modelId, serving);

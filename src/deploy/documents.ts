@@ -3,28 +3,30 @@ import type { Metadata } from '../repositories/items.ts';
 import type { ModelHashers } from './lsh-setup.ts';
 
 
+const VECTOR_FIELDS = ['factor', 'factor_exact', 'factor_unit', 'factor_unit_exact'] as const;
+
 /**
- * One items-<model_id> document: catalogue metadata, the factor in the fields each scoring mode
- * needs, and the LSH bucket terms. A zero vector (an item the model saw but could not place)
- * cannot be cosine-normalised, so it is written like a new item, without vectors.
+ * One items-<model_id> document as the JSON line the bulk request sends: catalogue metadata, the
+ * factor in the fields each scoring mode needs, and the LSH bucket terms (when the deploy builds
+ * LSH). Each vector is serialised once and written into both of its fields: at 1M items the JSON
+ * of the vectors is most of the deploy's own CPU. A zero vector (an item the model saw but could
+ * not place) cannot be cosine-normalised, so it is written like a new item, without vectors.
  */
-export function itemDocument(modelId: string, itemId: string, meta: Metadata | undefined, factor: Float32Array | undefined, hashers: ModelHashers, popularity: number, weightNorm?: number): Metadata {
+export function itemDocument(modelId: string, itemId: string, meta: Metadata | undefined, factor: Float32Array | undefined, hashers: ModelHashers | undefined, popularity: number, weightNorm?: number): string {
   const doc: Metadata = { ...(meta ?? {}), item_id: itemId, model_id: modelId, popularity };
+  for (const f of VECTOR_FIELDS) delete doc[f];
   // the model's BM25 item norm: fold-in weights a user's row with it, as training did
   if (weightNorm !== undefined) doc['weight_norm'] = weightNorm;
   const usable = factor !== undefined && factor.some((x) => x !== 0);
   doc['has_factor'] = usable;
-  if (usable) {
-    const raw = Array.from(factor);
-    const u = Array.from(normalizeVector(factor));
-    doc['factor'] = raw;
-    doc['factor_exact'] = raw;
-    doc['factor_unit'] = u;
-    doc['factor_unit_exact'] = u;
+  if (!usable) return JSON.stringify(doc);
+  if (hashers) {
     doc['lsh'] = hashers.itemMipsTerms(factor);
     doc['lsh_cos'] = hashers.cosineTerms(factor);
   }
-  return doc;
+  const raw = JSON.stringify(Array.from(factor));
+  const unit = JSON.stringify(Array.from(normalizeVector(factor)));
+  return `${JSON.stringify(doc).slice(0, -1)},"factor":${raw},"factor_exact":${raw},"factor_unit":${unit},"factor_unit_exact":${unit}}`;
 }
 
 export function userDocument(modelId: string, userId: string, factor: Float32Array, recentItems: string[] | undefined, now: string): Metadata {

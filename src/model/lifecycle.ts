@@ -37,7 +37,10 @@ export interface Activation {
 
 /** What goLive writes on the model document before the swap: everything a query or fold-in reads. */
 export interface ServingData {
-  lsh: Record<string, unknown>;
+  /** absent when the deploy built no LSH */
+  lsh?: Record<string, unknown>;
+  /** ann num_candidates per space, chosen at deploy by measured recall (deploy/ann-tuning.ts) */
+  ann?: Record<string, unknown>;
   /** k×k gramian of the deployed item factors, row-major */
   yty: Float64Array;
   deploy: Record<string, unknown>;
@@ -177,7 +180,7 @@ export class ModelLifecycle {
 
   private async writeServingData(modelId: string, serving: ServingData): Promise<void> {
     const { yty } = serving;
-    await this.models.update(modelId, { lsh: serving.lsh, yty: Buffer.from(yty.buffer, yty.byteOffset, yty.byteLength).toString('base64') });
+    await this.models.update(modelId, { ...(serving.lsh ? { lsh: serving.lsh } : {}), ...(serving.ann ? { ann: serving.ann } : {}), yty: Buffer.from(yty.buffer, yty.byteOffset, yty.byteLength).toString('base64') });
   }
 
   /** A version whose indices were being built failed: its indices go, the record says why (and what else the deploy reports, e.g. its skips). */

@@ -46,12 +46,21 @@ export interface FoldInModel {
   yty: Float64Array;
 }
 
+/** ann num_candidates a model's deploy measured for k results (deploy/ann-tuning.ts); empty for older models. */
+export interface AnnCandidates {
+  k: number;
+  unfiltered?: number;
+  filtered?: number;
+}
+export type ModelAnnCandidates = Partial<Record<'mips' | 'cosine', AnnCandidates>>;
+
 const KEEP_PER_MODEL = 8;
 
 export class LiveModelResolver {
   private readonly alias: CachedLookup<LiveModel | undefined>;
   private readonly hasherCache = new Map<string, Promise<ModelHashers | undefined>>();
   private readonly foldInCache = new Map<string, Promise<FoldInModel | undefined>>();
+  private readonly annCache = new Map<string, Promise<ModelAnnCandidates | undefined>>();
 
   constructor(
     private readonly repos: { models: ModelsRepository; modelIndices: ModelIndicesRepository },
@@ -112,6 +121,26 @@ export class LiveModelResolver {
         this.log.error({ modelId, err: (e as Error).message }, 'stored LSH tables are unusable');
         return undefined;
       }
+    });
+  }
+
+  /**
+   * The model's ann num_candidates per space ({} for a model deployed before they were measured:
+   * cached too, so such a model costs no lookup per request either).
+   */
+  annCandidates(modelId: string): Promise<ModelAnnCandidates | undefined> {
+    return this.perModel(this.annCache, modelId, async () => {
+      const doc = await this.repos.models.get(modelId, { includes: ['ann', 'model_id'] });
+      if (!doc) return undefined;
+      const ann = (doc as { ann?: Record<string, { k?: unknown; unfiltered?: { num_candidates?: unknown }; filtered?: { num_candidates?: unknown } }> }).ann ?? {};
+      const out: ModelAnnCandidates = {};
+      const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x > 0 ? x : undefined);
+      for (const space of ['mips', 'cosine'] as const) {
+        const a = ann[space];
+        if (!a) continue;
+        out[space] = { k: num(a.k) ?? 10, unfiltered: num(a.unfiltered?.num_candidates), filtered: num(a.filtered?.num_candidates) };
+      }
+      return out;
     });
   }
 

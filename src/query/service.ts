@@ -27,7 +27,7 @@ import type { Arm } from '../experiments/assignment.ts';
 import type { Repositories } from '../repositories/index.ts';
 import type { PopularItems } from './popular.ts';
 import { reciprocalRankFusion } from './fusion.ts';
-import { decodeScore, hybridSearchBodies, vectorSearchBody, type Space } from './search-body.ts';
+import { decodeScore, hybridSearchBodies, tunedNumCandidates, vectorSearchBody, type Space } from './search-body.ts';
 import type { ServedLog, ServedRecord } from './served-log.ts';
 import type { ListSource, QueryOptions, RecRequest, RecResponse, ScoreKind, ServedItem } from './types.ts';
 
@@ -123,7 +123,8 @@ export class RecommendationService {
   }
 
   private async knn(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
-    const body = vectorSearchBody({ space, mode: req.mode, k: req.k, vector, filters: req.filters, exclude, lshTerms }, this.deps.options);
+    const numCandidates = req.mode === 'ann' ? await this.annCandidates(model, space, req) : undefined;
+    const body = vectorSearchBody({ space, mode: req.mode, k: req.k, vector, filters: req.filters, exclude, lshTerms, numCandidates }, this.deps.options);
     const hits = await this.deps.repos.items.search<ItemSourceDoc>(model.itemsIndex, body);
     return hits.map((h) => hitToItem(h, 'personal', decodeScore(space, h._score ?? 0)));
   }
@@ -136,6 +137,14 @@ export class RecommendationService {
     const hits = new Map(lists.flat().map((h) => [h._id!, h]));
     const ranked = lists.map((l) => l.map((h) => ({ id: h._id!, score: h._score ?? 0 })));
     return reciprocalRankFusion(ranked, options.hybrid.rrfK, req.k).map((f) => hitToItem(hits.get(f.id)!, 'personal', f.score));
+  }
+
+  /**
+   * num_candidates the model's deploy measured for this space and for a filtered or unfiltered
+   * request, scaled to k (cached per model: no round trip); undefined → the configured rule.
+   */
+  private async annCandidates(model: LiveModel, space: Space, req: RecRequest): Promise<number | undefined> {
+    return tunedNumCandidates((await this.deps.live.annCandidates(model.modelId))?.[space], req.k, req.filters);
   }
 
   private async backfill(model: LiveModel, req: RecRequest, personal: ServedItem[], exclude: Set<string>, q?: string): Promise<ServedItem[]> {

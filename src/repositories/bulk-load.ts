@@ -4,7 +4,8 @@ import { MAX_ES_ID_BYTES, utf8Bytes } from '../types/ids.ts';
 
 export interface LoadDoc {
   id: string;
-  doc: Record<string, unknown>;
+  /** the document, or its JSON already serialised (sent as is) */
+  doc: Record<string, unknown> | string;
 }
 
 /** A document the cluster refused for good (not retriable), or that could not be sent at all. */

@@ -1,6 +1,7 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import type { Names } from '../config/names.ts';
 import { esStatus } from '../infra/es-errors.ts';
+import { RetryError, withRetry, type RetryPolicy } from '../infra/retry.ts';
 import { loadVersionedIndex } from '../setup/mappings.ts';
 import { bulkLoad, type BulkLoadOptions, type LoadDoc } from './bulk-load.ts';
 
@@ -46,6 +47,44 @@ export class ModelIndicesRepository {
     await this.es.indices.putSettings({ index, settings: SERVE_SETTINGS });
     await this.es.indices.refresh({ index });
     await this.es.cluster.health({ index, wait_for_status: 'yellow', timeout: '60s' });
+  }
+
+  /**
+   * Merges a version's items index down to `maxSegments` and returns the segment count after it.
+   * The merge runs as a task (wait_for_completion=false) polled every `pollMs`: a 1M-item merge
+   * runs for many minutes, longer than any HTTP timeout, and a timed-out request does not stop it.
+   * Each poll is retried by the retry rule; the whole merge is bounded by `deadlineMs`.
+   */
+  async forceMerge(modelId: string, opts: { maxSegments?: number; pollMs?: number; deadlineMs?: number } = {}): Promise<number> {
+    const index = this.names.itemsIndex(modelId);
+    const pollMs = opts.pollMs ?? 2_000;
+    const started = await this.es.indices.forcemerge({ index, max_num_segments: opts.maxSegments ?? 1, wait_for_completion: false });
+    const taskId = (started as { task?: string }).task;
+    if (!taskId) throw new Error(`force-merge of ${index} returned no task`);
+    const policy: RetryPolicy = { initialMs: pollMs, maxMs: pollMs, deadlineMs: opts.deadlineMs ?? 3_600_000, label: `force-merge of ${index}` };
+    await withRetry(async () => {
+      const t = await this.es.tasks.get({ task_id: taskId });
+      if (t.error) throw new Error(`force-merge of ${index} failed: ${JSON.stringify(t.error).slice(0, 300)}`);
+      if (!t.completed) throw new RetryError(`force-merge of ${index} still running`, { retriable: true });
+    }, policy);
+    const s = await this.es.indices.stats({ index, metric: ['segments'] });
+    return s._all.primaries?.segments?.count ?? 0;
+  }
+
+  /**
+   * Waits until no merge runs on a version's items index (polled every `pollMs`, bounded by
+   * `deadlineMs`); returns its segment count. HNSW recall at a given num_candidates depends on
+   * the segments, so what deploy measures must be the layout that will serve.
+   */
+  async mergesSettled(modelId: string, opts: { pollMs?: number; deadlineMs?: number } = {}): Promise<number> {
+    const index = this.names.itemsIndex(modelId);
+    const pollMs = opts.pollMs ?? 1_000;
+    const policy: RetryPolicy = { initialMs: pollMs, maxMs: pollMs, deadlineMs: opts.deadlineMs ?? 1_800_000, label: `merges on ${index}` };
+    return withRetry(async () => {
+      const s = await this.es.indices.stats({ index, metric: ['merge', 'segments'] });
+      if ((s._all.primaries?.merges?.current ?? 0) > 0) throw new RetryError(`merges still running on ${index}`, { retriable: true });
+      return s._all.primaries?.segments?.count ?? 0;
+    }, policy);
   }
 
   /** Item documents of a version, all or only those with a factor. */

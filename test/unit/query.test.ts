@@ -3,7 +3,7 @@ import { ValidationError } from '../../src/errors/index.ts';
 import { toHttpError } from '../../src/api/http-errors.ts';
 import { checkFilterFields, createParamsParser } from '../../src/query/params.ts';
 import { filterClauses, filtersKey, withDefaultTerm } from '../../src/query/filters.ts';
-import { decodeScore, hybridSearchBodies, numCandidates, popularSearchBody, vectorSearchBody } from '../../src/query/search-body.ts';
+import { ANN_OVERSAMPLE, decodeScore, hybridSearchBodies, numCandidates, popularSearchBody, tunedNumCandidates, vectorSearchBody } from '../../src/query/search-body.ts';
 import { competitionRanks, reciprocalRankFusion } from '../../src/query/fusion.ts';
 import { DEFAULT_QUERY_OPTIONS, type Filters, type QueryOptions } from '../../src/query/types.ts';
 
@@ -142,6 +142,27 @@ describe('mode → knn body', () => {
     expect(numCandidates('ann', 500, { ...opts, annCandidatesFactor: 100 })).toBe(10_000);
     expect(numCandidates('exact', 50, opts)).toBe(50);
     expect(numCandidates('lsh', 50, opts)).toBe(50);
+  });
+
+  it('ann: re-scores k · oversample quantised hits with the float vectors; num_candidates never below that', () => {
+    const b = vectorSearchBody({ space: 'mips', mode: 'ann', k: 200, vector, filters: noFilters, exclude: [], numCandidates: 100 }, opts);
+    expect(b.knn).toMatchObject({ k: 200, num_candidates: 200 * ANN_OVERSAMPLE, rescore_vector: { oversample: ANN_OVERSAMPLE } });
+    expect((vectorSearchBody({ space: 'mips', mode: 'exact', k: 10, vector, filters: noFilters, exclude: [] }, opts).knn as { rescore_vector?: unknown }).rescore_vector).toBeUndefined();
+  });
+
+  it('ann: a model-measured num_candidates replaces the rule, per filtered / unfiltered request, scaled to k', () => {
+    const tuned = { k: 10, unfiltered: 400, filtered: 1600 };
+    expect(tunedNumCandidates(tuned, 10, noFilters)).toBe(400);
+    expect(tunedNumCandidates(tuned, 10, filters)).toBe(1600);
+    expect(tunedNumCandidates(tuned, 5, noFilters)).toBe(400); // never below what k = 10 needed
+    expect(tunedNumCandidates(tuned, 30, noFilters)).toBe(1200);
+    expect(tunedNumCandidates(tuned, 100, filters)).toBe(10_000); // ES's cap
+    expect(tunedNumCandidates({ k: 10, unfiltered: 400 }, 10, filters)).toBe(400); // nothing measured filtered
+    expect(tunedNumCandidates(undefined, 10, noFilters)).toBeUndefined();
+    const b = vectorSearchBody({ space: 'mips', mode: 'ann', k: 10, vector, filters, exclude: [], numCandidates: tunedNumCandidates(tuned, 10, filters) }, opts);
+    expect((b.knn as { num_candidates: number }).num_candidates).toBe(1600);
+    // exact and lsh ignore it: they score every candidate
+    expect((vectorSearchBody({ space: 'mips', mode: 'exact', k: 10, vector, filters, exclude: [], numCandidates: 1600 }, opts).knn as { num_candidates: number }).num_candidates).toBe(10);
   });
 
   it('lsh: flat field restricted to the query bucket terms; needs terms', () => {

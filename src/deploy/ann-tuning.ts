@@ -1,0 +1,210 @@
+// num_candidates for mode ann, chosen at deploy time by measured recall, like the LSH tables.
+//
+// HNSW recall at a fixed num_candidates falls as the catalogue grows (0.997 at 100k, 0.79 at 1M
+// with num_candidates 100) and falls further under a filter (0.42 with a category filter), so no
+// constant is right for every model. After the load and before the swap, deploy takes a sample of
+// query vectors, computes their true top-k in process (brute force over the deployed factors, no
+// cluster load), then searches the new index exactly as the API will and picks the smallest
+// num_candidates of a ladder whose mean recall@k reaches the target, for the unfiltered case and for
+// a filtered one (a category filter: the category of each query's true best item, so the filter
+// keeps the query's own neighbourhood, as a shopper's filter does). The query path reads the
+// choice from the model document (cached per model) and never pays for this.
+
+import { normalizeVector } from '../lsh/index.ts';
+import type { Space } from '../query/search-body.ts';
+
+/** num_candidates tried, smallest first (ES refuses more than 10,000). */
+export const CANDIDATE_LADDER = [100, 150, 200, 300, 400, 600, 800, 1200, 1600, 2400, 3200, 4800, 6400, 10_000] as const;
+
+export interface AnnChoice {
+  num_candidates: number;
+  /** mean recall@k at that num_candidates over the sample */
+  recall: number;
+}
+
+/** What the model document stores per space (read by the query path). */
+export interface AnnTuning {
+  k: number;
+  target: number;
+  sample: number;
+  unfiltered: AnnChoice;
+  /** absent when the catalogue has no category to filter by */
+  filtered?: AnnChoice;
+}
+
+/** Row indices of a deterministic, spread-out sample of `rows` rows (a fixed-stride walk). */
+export function sampleIndices(rows: number, n: number): number[] {
+  if (rows <= n) return Array.from({ length: rows }, (_, i) => i);
+  return Array.from({ length: n }, (_, i) => Math.floor((i * rows) / n));
+}
+
+/**
+ * Exact top-k item rows per query by inner product. `items` is n × dims row-major; queries are
+ * arrays of dims. Without `rowsOf` every row with `usable` set (all when omitted) is scored, items
+ * walked once against every query so the factors are read from memory a single time; with it each
+ * query scores only its own rows (a filter's matches).
+ */
+export function exactTopK(items: Float32Array, dims: number, queries: ArrayLike<number>[], k: number, opts: { usable?: Uint8Array; rowsOf?: (query: number) => ArrayLike<number> } = {}): number[][] {
+  const n = items.length / dims;
+  const q = queries.length;
+  const qs = new Float64Array(q * dims);
+  queries.forEach((v, j) => {
+    for (let d = 0; d < dims; d++) qs[j * dims + d] = v[d]!;
+  });
+  const best = Array.from({ length: q }, () => ({ rows: [] as number[], scores: [] as number[] }));
+  const score = (i: number, j: number) => {
+    let s = 0;
+    const off = i * dims;
+    const qo = j * dims;
+    for (let d = 0; d < dims; d++) s += items[off + d]! * qs[qo + d]!;
+    const b = best[j]!;
+    if (b.rows.length === k && s <= b.scores[k - 1]!) return;
+    let p = b.rows.length === k ? k - 1 : b.rows.length;
+    while (p > 0 && b.scores[p - 1]! < s) {
+      b.scores[p] = b.scores[p - 1]!;
+      b.rows[p] = b.rows[p - 1]!;
+      p--;
+    }
+    b.scores[p] = s;
+    b.rows[p] = i;
+  };
+  if (opts.rowsOf) {
+    for (let j = 0; j < q; j++) {
+      const rows = opts.rowsOf(j);
+      for (let r = 0; r < rows.length; r++) score(rows[r]!, j);
+    }
+  } else {
+    const usable = opts.usable;
+    for (let i = 0; i < n; i++) {
+      if (usable && !usable[i]) continue;
+      for (let j = 0; j < q; j++) score(i, j);
+    }
+  }
+  return best.map((b) => b.rows);
+}
+
+/** Mean over queries of |got ∩ truth| / |truth| (queries with an empty truth are left out). */
+export function meanRecall(truth: string[][], got: string[][]): number {
+  let sum = 0;
+  let n = 0;
+  truth.forEach((t, j) => {
+    if (!t.length) return;
+    const g = new Set(got[j]);
+    sum += t.filter((id) => g.has(id)).length / t.length;
+    n++;
+  });
+  return n ? sum / n : 1;
+}
+
+/**
+ * The smallest ladder value whose recall reaches `target` (recall grows with num_candidates): a
+ * galloping search up the ladder (rungs 0, 1, 3, 7, …), then bisection below the first rung that
+ * passes, so the large, slow values are only measured when the small ones fall short. If none
+ * passes, the largest, with its recall.
+ */
+export async function smallestReaching(target: number, recallAt: (numCandidates: number) => Promise<number>, ladder: readonly number[] = CANDIDATE_LADDER): Promise<AnnChoice> {
+  const measured = new Map<number, number>();
+  const at = async (i: number) => {
+    const n = ladder[i]!;
+    if (!measured.has(n)) measured.set(n, await recallAt(n));
+    return measured.get(n)!;
+  };
+  const top = ladder.length - 1;
+  let failed = -1;
+  let hi = 0;
+  for (;;) {
+    if ((await at(hi)) >= target) break;
+    if (hi === top) return { num_candidates: ladder[top]!, recall: await at(top) };
+    failed = hi;
+    hi = Math.min(top, 2 * hi + 1);
+  }
+  let lo = failed + 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((await at(mid)) >= target) hi = mid;
+    else lo = mid + 1;
+  }
+  return { num_candidates: ladder[lo]!, recall: await at(lo) };
+}
+
+export interface AnnTuneInput {
+  space: Space;
+  dims: number;
+  itemIds: string[];
+  /** the deployed item factors, itemIds.length × dims (zero rows are not indexed and are skipped) */
+  itemFactors: Float32Array;
+  /** query vectors: user factors for mips, item factors for cosine (their items are excluded) */
+  queries: { vector: number[]; excludeId?: string }[];
+  /** item row → category (undefined: the row takes part in no filtered query) */
+  category?: (row: number) => string | undefined;
+  k?: number;
+  target?: number;
+  /** runs one ann search on the new index; returns the ids of the hits */
+  search: (q: { vector: number[]; numCandidates: number; k: number; category?: string; exclude: string[] }) => Promise<string[]>;
+  concurrency?: number;
+}
+
+async function mapLimit<T, R>(xs: T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(xs.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, xs.length) }, async () => {
+      while (next < xs.length) {
+        const i = next++;
+        out[i] = await fn(xs[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+/** Measures recall of ann against the exact top-k over the sample and picks num_candidates. */
+export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning> {
+  const k = input.k ?? 10;
+  const target = input.target ?? 0.95;
+  const { dims, itemIds } = input;
+  const n = itemIds.length;
+  // cosine: unit item vectors (dot_product on unit vectors is what factor_unit serves)
+  let items = input.itemFactors;
+  if (input.space === 'cosine') {
+    items = new Float32Array(input.itemFactors.length);
+    for (let i = 0; i < n; i++) {
+      const row = input.itemFactors.subarray(i * dims, (i + 1) * dims);
+      if (row.some((x) => x !== 0)) items.set(normalizeVector(row), i * dims);
+    }
+  }
+  const usable = new Uint8Array(n);
+  for (let i = 0; i < n; i++) usable[i] = items.subarray(i * dims, (i + 1) * dims).some((x) => x !== 0) ? 1 : 0;
+  const rowOf = new Map(itemIds.map((id, i) => [id, i]));
+  const excluded = input.queries.map((q) => (q.excludeId !== undefined ? rowOf.get(q.excludeId) : undefined));
+  const vectors = input.queries.map((q) => (input.space === 'cosine' ? Array.from(normalizeVector(q.vector)) : q.vector));
+  // one more than k, then the query's own item (cosine) is dropped: it is excluded when serving
+  const truthRows = exactTopK(items, dims, vectors, k + 1, { usable }).map((rows, j) => rows.filter((r) => r !== excluded[j]).slice(0, k));
+  const truth = truthRows.map((rows) => rows.map((r) => itemIds[r]!));
+  const run = (numCandidates: number, categories?: (string | undefined)[]) =>
+    mapLimit(
+      vectors.map((v, j) => j),
+      input.concurrency ?? 2,
+      (j) => input.search({ vector: vectors[j]!, numCandidates, k, category: categories?.[j], exclude: input.queries[j]!.excludeId !== undefined ? [input.queries[j]!.excludeId!] : [] }),
+    );
+  const unfiltered = await smallestReaching(target, async (nc) => meanRecall(truth, await run(nc)));
+  const tuning: AnnTuning = { k, target, sample: vectors.length, unfiltered };
+
+  if (input.category) {
+    const byCategory = new Map<string, number[]>();
+    for (let i = 0; i < n; i++) {
+      const c = usable[i] ? input.category(i) : undefined;
+      if (c === undefined) continue;
+      let rows = byCategory.get(c);
+      if (!rows) byCategory.set(c, (rows = []));
+      rows.push(i);
+    }
+    const cats = truthRows.map((rows) => (rows.length ? input.category!(rows[0]!) : undefined));
+    if (cats.some((c) => c !== undefined)) {
+      const fRows = exactTopK(items, dims, vectors, k + 1, { rowsOf: (j) => (cats[j] === undefined ? [] : byCategory.get(cats[j]!)!) });
+      const fTruth = fRows.map((rows, j) => rows.filter((r) => r !== excluded[j]).slice(0, k).map((r) => itemIds[r]!));
+      tuning.filtered = await smallestReaching(target, async (nc) => meanRecall(fTruth, await run(nc, cats)));
+    }
+  }
+  return tuning;
+}

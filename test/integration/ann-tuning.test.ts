@@ -1,0 +1,77 @@
+// ann num_candidates chosen at deploy: the model document carries a choice per space that the
+// index really delivers (checked here against exact search on the same index, not against the
+// deploy's own arithmetic), and the items index can be force-merged as a polled task.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CANDIDATE_LADDER } from '../../src/deploy/ann-tuning.ts';
+import { deployModel } from '../../src/deploy/index.ts';
+import { vectorSearchBody } from '../../src/query/search-body.ts';
+import { DEFAULT_QUERY_OPTIONS, type Filters } from '../../src/query/types.ts';
+import { setup } from '../../src/setup/index.ts';
+import { testContext } from './harness.ts';
+import { plantedModel } from './planted.ts';
+
+const ctx = testContext('anntune');
+const { es, names } = ctx;
+const K = 8;
+const N_ITEMS = 3000;
+const N_USERS = 60;
+const MODEL = 'mtune';
+const input = plantedModel(MODEL, 11, { factors: K, items: N_ITEMS, users: N_USERS });
+const categoryOf = (i: number) => `c${i % 4}`;
+
+beforeAll(async () => {
+  await setup(es, ctx.kafka, ctx.config, names, ctx.log);
+  const ops = Array.from({ length: N_ITEMS }, (_, i) => [{ index: { _index: names.itemMetadata, _id: `i${i}` } }, { item_id: `i${i}`, name: `Item ${i}`, category: categoryOf(i) }]).flat();
+  await es.bulk({ operations: ops, refresh: true });
+  await deployModel(ctx, input);
+}, 300_000);
+
+afterAll(() => ctx.dispose());
+
+type Choice = { num_candidates: number; recall: number };
+type Tuning = { k: number; target: number; sample: number; unfiltered: Choice; filtered?: Choice };
+
+async function ids(space: 'mips' | 'cosine', mode: 'exact' | 'ann', vector: number[], filters: Filters, numCandidates?: number): Promise<string[]> {
+  const body = vectorSearchBody({ space, mode, k: 10, vector, filters, exclude: [], numCandidates }, DEFAULT_QUERY_OPTIONS);
+  return (await es.search({ index: names.itemsAlias, ...body, _source: false })).hits.hits.map((h) => h._id!);
+}
+
+describe('ann tuning at deploy', () => {
+  it('stores a num_candidates per space, unfiltered and filtered, from the ladder, meeting the target on its sample', async () => {
+    const doc = (await es.get<{ ann?: Record<string, Tuning> }>({ index: names.models, id: MODEL }))._source!;
+    for (const space of ['mips', 'cosine']) {
+      const t = doc.ann?.[space];
+      expect(t, space).toBeDefined();
+      expect(t!.k).toBe(10);
+      expect(t!.sample).toBeGreaterThan(30);
+      for (const c of [t!.unfiltered, t!.filtered!]) {
+        expect(CANDIDATE_LADDER as readonly number[]).toContain(c.num_candidates);
+        expect(c.recall).toBeGreaterThanOrEqual(t!.target);
+      }
+    }
+  });
+
+  it('the stored num_candidates reaches the recall it promises for users the deploy did not sample', async () => {
+    const t = (await es.get<{ ann: Record<string, Tuning> }>({ index: names.models, id: MODEL }))._source!.ann['mips']!;
+    let sum = 0;
+    let n = 0;
+    // odd users: the deploy's stride sample over 60 users takes them all, so check with shifted vectors too
+    for (let u = 1; u < N_USERS; u += 3) {
+      const vector = Array.from(input.userFactors.subarray(u * K, (u + 1) * K), (x, d) => x * (1 + 0.1 * Math.sin(d + u)));
+      for (const filters of [{ terms: {}, booleans: {}, ranges: {} }, { terms: { category: [categoryOf(u)] }, booleans: {}, ranges: {} }] as Filters[]) {
+        const truth = new Set(await ids('mips', 'exact', vector, filters));
+        const nc = filters.terms['category'] ? t.filtered!.num_candidates : t.unfiltered.num_candidates;
+        const got = await ids('mips', 'ann', vector, filters, nc);
+        sum += got.filter((id) => truth.has(id)).length / truth.size;
+        n++;
+      }
+    }
+    expect(sum / n).toBeGreaterThanOrEqual(0.9); // the 0.95 target less sampling noise over 40 queries
+  });
+
+  it('force-merge runs as a polled task and leaves one segment; settled merges report the count', async () => {
+    expect(await ctx.repos.modelIndices.forceMerge(MODEL, { maxSegments: 1, pollMs: 200 })).toBe(1);
+    expect(await ctx.repos.modelIndices.mergesSettled(MODEL, { pollMs: 200 })).toBe(1);
+    expect(await ctx.repos.modelIndices.countItems(MODEL)).toBe(N_ITEMS);
+  });
+});

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { CANDIDATE_LADDER, exactTopK, meanRecall, sampleIndices, smallestReaching, tuneAnnCandidates } from '../../src/deploy/ann-tuning.ts';
+import { createRng } from '../../src/random/rng.ts';
+
+function randomFactors(n: number, dims: number, seed: number): Float32Array {
+  const r = createRng(seed);
+  return Float32Array.from({ length: n * dims }, () => r.gaussian());
+}
+
+/** Top-k rows by sorting every score: the slow, obviously right reference. */
+function sortedTopK(items: Float32Array, dims: number, q: number[], k: number, keep: (i: number) => boolean = () => true): number[] {
+  const scored: Array<[number, number]> = [];
+  for (let i = 0; i < items.length / dims; i++) {
+    if (!keep(i)) continue;
+    let s = 0;
+    for (let d = 0; d < dims; d++) s += items[i * dims + d]! * q[d]!;
+    scored.push([i, s]);
+  }
+  return scored.sort((a, b) => b[1] - a[1]).slice(0, k).map(([i]) => i);
+}
+
+describe('ann tuning maths', () => {
+  it('exactTopK equals sorting every inner product, with and without a row filter', () => {
+    const dims = 8;
+    const items = randomFactors(500, dims, 1);
+    const queries = Array.from({ length: 5 }, (_, j) => Array.from(randomFactors(1, dims, 100 + j)));
+    expect(exactTopK(items, dims, queries, 10)).toEqual(queries.map((q) => sortedTopK(items, dims, q, 10)));
+    const even = (i: number) => i % 2 === 0;
+    const usable = Uint8Array.from({ length: 500 }, (_, i) => (even(i) ? 1 : 0));
+    expect(exactTopK(items, dims, queries, 10, { usable })).toEqual(queries.map((q) => sortedTopK(items, dims, q, 10, even)));
+    const evenRows = Array.from({ length: 250 }, (_, i) => 2 * i);
+    expect(exactTopK(items, dims, queries, 10, { rowsOf: () => evenRows })).toEqual(queries.map((q) => sortedTopK(items, dims, q, 10, even)));
+  });
+
+  it('meanRecall averages |got ∩ truth| / |truth| and leaves out queries without a truth', () => {
+    expect(meanRecall([['a', 'b'], ['c', 'd'], []], [['a', 'x'], ['d', 'c'], ['z']])).toBeCloseTo(0.75);
+    expect(meanRecall([[]], [[]])).toBe(1);
+  });
+
+  it('smallestReaching finds the first ladder value meeting the target, measuring few of them', async () => {
+    const seen: number[] = [];
+    const recallAt = async (n: number) => {
+      seen.push(n);
+      return n >= 800 ? 0.96 : 0.9;
+    };
+    expect(await smallestReaching(0.95, recallAt)).toEqual({ num_candidates: 800, recall: 0.96 });
+    expect(seen.length).toBeLessThanOrEqual(6);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(1200); // the slow top rungs are never measured
+    // every threshold on the ladder is found exactly
+    for (const need of CANDIDATE_LADDER) expect((await smallestReaching(0.95, async (n) => (n >= need ? 1 : 0))).num_candidates).toBe(need);
+    // met at once: one measurement
+    const once: number[] = [];
+    expect(await smallestReaching(0.95, async (n) => (once.push(n), 1))).toEqual({ num_candidates: CANDIDATE_LADDER[0], recall: 1 });
+    expect(once).toEqual([CANDIDATE_LADDER[0]]);
+    // never met: the largest, with what it reached
+    expect(await smallestReaching(0.95, async () => 0.5)).toEqual({ num_candidates: 10_000, recall: 0.5 });
+  });
+
+  it('sampleIndices is spread out, deterministic and never repeats', () => {
+    expect(sampleIndices(5, 10)).toEqual([0, 1, 2, 3, 4]);
+    const s = sampleIndices(1000, 64);
+    expect(new Set(s).size).toBe(64);
+    expect(s.at(-1)).toBeGreaterThan(900);
+  });
+
+  it('tuneAnnCandidates picks the smallest num_candidates whose searches reach the target, filtered separately', async () => {
+    const dims = 8;
+    const n = 2000;
+    const items = randomFactors(n, dims, 3);
+    const itemIds = Array.from({ length: n }, (_, i) => `i${i}`);
+    const category = (row: number) => `c${row % 4}`;
+    const queries = Array.from({ length: 16 }, (_, j) => ({ vector: Array.from(randomFactors(1, dims, 200 + j)) }));
+    // a fake index: exact answers from num_candidates 300 on (unfiltered) and 1200 on (filtered), else misses half
+    const search = async (q: { vector: number[]; numCandidates: number; k: number; category?: string }) => {
+      const keep = (i: number) => q.category === undefined || category(i) === q.category;
+      const top = sortedTopK(items, dims, q.vector, q.k, keep).map((r) => itemIds[r]!);
+      const enough = q.numCandidates >= (q.category === undefined ? 300 : 1200);
+      return enough ? top : [...top.slice(0, q.k / 2), 'nope'];
+    };
+    const t = await tuneAnnCandidates({ space: 'mips', dims, itemIds, itemFactors: items, queries, category, search, target: 0.95 });
+    expect(t.unfiltered).toEqual({ num_candidates: 300, recall: 1 });
+    expect(t.filtered).toEqual({ num_candidates: 1200, recall: 1 });
+    expect(t.sample).toBe(16);
+  });
+});
