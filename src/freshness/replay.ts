@@ -13,21 +13,15 @@ import { buildCsr, gramian, scoreAll, topKFromScores, trainAls } from '../als/in
 import { eventWeight, type RatingRules } from '../events/rating.ts';
 import type { EventRow, EventsRepository } from '../repositories/events.ts';
 import { readRatingsByScan } from '../train/ratings.ts';
+import type { RecentEvent } from '../repositories/events.ts';
 import { FOLD_IN_HISTORY, foldInRatings, rateHistory } from '../online/fold-in.ts';
 import { rankingMetricsAtK, type Interaction } from '../train/evaluate/index.ts';
 import type { AlsParams } from '../types/index.ts';
 
 const DAY = 86_400_000;
 
-export interface ReplayEvent {
-  event_id: string;
-  user_id: string;
-  item_id: string;
-  event_type: string;
-  weight?: number;
-  /** ISO 8601 */
-  timestamp: string;
-}
+/** An event of a replayed history: what the event store keeps and the fold-in reads back. */
+export type ReplayEvent = RecentEvent;
 
 export const USER_KINDS = ['first_visit', 'new', 'drifted', 'returning'] as const;
 /** first_visit: nothing before the cut; new: first event less than newUserDays before it; drifted: taste changed less than driftDays before it */

@@ -2,6 +2,7 @@
 // user kind, cost) and a self-contained HTML report with per-step curves as inline SVG (no script,
 // no external asset: it opens from a CI artefact or a mail attachment).
 
+import { escapeXml as esc, lineChart } from '../report/svg.ts';
 import { USER_KINDS, type ReplayResult, type StepResult } from './replay.ts';
 
 const f3 = (x: number): string => x.toFixed(3);
@@ -38,40 +39,12 @@ export function summaryLines(r: ReplayResult): string[] {
   return out;
 }
 
-const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2'];
-
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-/** A line chart of one value per step and series, retrain steps of the slowest period marked. */
-export function lineChart(title: string, xLabels: readonly string[], series: ReadonlyArray<{ name: string; values: readonly number[] }>, marks: readonly number[] = []): string {
-  const W = 760;
-  const H = 300;
-  const L = 50;
-  const R = 170;
-  const T = 30;
-  const B = 40;
-  const n = xLabels.length;
-  const max = Math.max(0.01, ...series.flatMap((s) => s.values)) * 1.1;
-  const x = (i: number): number => L + (n <= 1 ? 0 : (i * (W - L - R)) / (n - 1));
-  const y = (v: number): number => T + (H - T - B) * (1 - v / max);
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`, `<text x="${L}" y="18" font-size="13" font-weight="bold">${esc(title)}</text>`];
-  for (let g = 0; g <= 4; g++) {
-    const v = (max * g) / 4;
-    parts.push(`<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(2)}</text>`);
-  }
-  for (const m of marks) parts.push(`<line x1="${x(m)}" x2="${x(m)}" y1="${T}" y2="${H - B}" stroke="#bbb" stroke-dasharray="3,3"/>`);
-  const every = Math.max(1, Math.ceil(n / 10));
-  for (let i = 0; i < n; i += every) parts.push(`<text x="${x(i)}" y="${H - B + 16}" text-anchor="middle">${esc(xLabels[i]!)}</text>`);
-  series.forEach((s, k) => {
-    const color = PALETTE[k % PALETTE.length]!;
-    const pts = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
-    parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts}"/>`);
-    parts.push(`<rect x="${W - R + 12}" y="${T + k * 18}" width="12" height="3" fill="${color}"/><text x="${W - R + 30}" y="${T + k * 18 + 5}">${esc(s.name)}</text>`);
-  });
-  parts.push('</svg>');
-  return parts.join('');
+/** nDCG or recall per step, one line per variant: the project's one chart module, x = the step's cut-off day. */
+function stepChart(title: string, xLabels: readonly string[], series: ReadonlyArray<{ name: string; values: readonly number[] }>): string {
+  return lineChart(
+    series.map((s) => ({ name: s.name, points: s.values.map((v, i) => ({ x: i, y: v, label: `${s.name} ${xLabels[i]}: ${v.toFixed(3)}` })) })),
+    { title, xLabel: 'step (cut-off, MM-DD)', yInclude: [0], xFormat: (i) => xLabels[Math.round(i)] ?? '' },
+  );
 }
 
 function table(head: string[], rows: string[][]): string {
@@ -83,7 +56,7 @@ export function renderHtml(r: ReplayResult, title: string, notes: readonly strin
   const slowest = Math.max(...r.settings.retrainEvery);
   const marks = r.steps.filter((s) => s.retrained.includes(slowest)).map((s) => s.step);
   const curve = (metric: 'ndcg' | 'recall') => r.variants.map((v) => ({ name: v, values: r.steps.map((s) => s.variants[v]![metric]) }));
-  const kinds = USER_KINDS.map((k) => lineChart(`nDCG@${r.settings.k} per step: ${k} users`, labels, r.variants.map((v) => ({ name: v, values: r.steps.map((s) => s.variants[v]!.byKind[k].ndcg) })), marks));
+  const kinds = USER_KINDS.map((k) => stepChart(`nDCG@${r.settings.k} per step: ${k} users`, labels, r.variants.map((v) => ({ name: v, values: r.steps.map((s) => s.variants[v]!.byKind[k].ndcg) }))));
   const overall = table(
     ['variant', `nDCG@${r.settings.k}`, `recall@${r.settings.k}`, ...USER_KINDS.map((k) => `nDCG ${k} (${r.overall[r.variants[0]!]!.byKind[k].users})`)],
     r.variants.map((v) => [v, f3(r.overall[v]!.ndcg), f3(r.overall[v]!.recall), ...USER_KINDS.map((k) => f3(r.overall[v]!.byKind[k].ndcg))]),
@@ -101,13 +74,13 @@ export function renderHtml(r: ReplayResult, title: string, notes: readonly strin
   );
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)}</title><style>body{font-family:sans-serif;margin:24px;max-width:1000px}table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}</style></head><body>
 <h1>${esc(title)}</h1>
-<p>${esc(`${r.settings.events.toLocaleString('en-US')} events ${r.settings.first.slice(0, 10)} – ${r.settings.last.slice(0, 10)}; ${r.steps.length} steps of ${r.settings.stepMs / 3_600_000} h after a ${r.settings.warmupSteps}-step warm-up; retrain every ${r.settings.retrainEvery.join(' / ')} steps; k = ${r.settings.factors} factors; dashed lines: retrains every ${slowest} steps.`)}</p>
+<p>${esc(`${r.settings.events.toLocaleString('en-US')} events ${r.settings.first.slice(0, 10)} – ${r.settings.last.slice(0, 10)}; ${r.steps.length} steps of ${r.settings.stepMs / 3_600_000} h after a ${r.settings.warmupSteps}-step warm-up; retrain every ${r.settings.retrainEvery.join(' / ')} steps; k = ${r.settings.factors} factors; retrains every ${slowest} steps at steps ${marks.join(', ') || '–'}.`)}</p>
 ${notes.map((n) => `<p>${esc(n)}</p>`).join('\n')}
 <h2>Overall</h2>${overall}
 <h2>Cost</h2>${cost}
 <h2>Per step</h2>
-${lineChart(`nDCG@${r.settings.k} per step`, labels, curve('ndcg'), marks)}
-${lineChart(`recall@${r.settings.k} per step`, labels, curve('recall'), marks)}
+${stepChart(`nDCG@${r.settings.k} per step`, labels, curve('ndcg'))}
+${stepChart(`recall@${r.settings.k} per step`, labels, curve('recall'))}
 ${kinds.join('\n')}
 ${steps}
 </body></html>
