@@ -11,9 +11,8 @@
 
 import { buildCsr, gramian, scoreAll, topKFromScores, trainAls } from '../als/index.ts';
 import { eventWeight, type RatingRules } from '../events/rating.ts';
-import type { EventRow, EventsRepository } from '../repositories/events.ts';
-import { readRatingsByScan } from '../train/ratings.ts';
-import type { RecentEvent } from '../repositories/events.ts';
+import type { EventRow, EventsRepository, RecentEvent } from '../repositories/events.ts';
+import { canonicalOrder, readRatingsByScan } from '../train/ratings.ts';
 import { FOLD_IN_HISTORY, foldInRatings, rateHistory } from '../online/fold-in.ts';
 import { rankingMetricsAtK, type Interaction } from '../train/evaluate/index.ts';
 import type { AlsParams } from '../types/index.ts';
@@ -257,9 +256,8 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
     const t0 = performance.now();
     const { rows, cost: read } = await source.readRatings(cut);
     const readSeconds = (performance.now() - t0) / 1000;
-    // the scan's order is the cluster's; sorted, the ALS's initialisation (and so every figure)
-    // is the same from run to run and between the event store and the in-memory source
-    rows.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0));
+    // the same order as a training run's: the same figures from the event store and the in-memory source
+    canonicalOrder(rows);
     const matrix = buildCsr(rows);
     const als = await trainAls(matrix, params);
     const seen = new Map<string, Set<string>>();

@@ -12,7 +12,7 @@ import { autotune, type TuningRecord } from './autotune.ts';
 import type { SearchSpace } from './evaluate/index.ts';
 import { SkipLog, type SkipSummary } from '../types/skipped.ts';
 import { alsScorer, evaluateRanking, popularityBaseline, randomSplit, splitToMatrices, temporalSplit, type Interaction } from './evaluate/index.ts';
-import { filterMinInteractions, readRatingsByComposite, readRatingsByScan, type RatingsReader } from './ratings.ts';
+import { canonicalOrder, filterMinInteractions, readRatingsByComposite, readRatingsByScan, type RatingsReader } from './ratings.ts';
 
 export interface CandidateOptions {
   modelId: string;
@@ -104,7 +104,7 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   const raw = await reader(ctx.repos.events, { rules: ratingRules(config), now, slices: t.readSlices, skipped });
   counts['skipped_rows'] = skipped.total;
   if (skipped.total) ctx.log.warn({ modelId: opts.modelId, skipped: skipped.summary().by_reason }, 'events with refused ids skipped');
-  const rows = filterMinInteractions(raw, t.minUserInteractions, t.minItemInteractions);
+  const rows = canonicalOrder(filterMinInteractions(raw, t.minUserInteractions, t.minItemInteractions));
   counts['interactions'] = rows.length;
   phase('read_seconds');
   if (rows.length === 0) throw new Error('the event store holds no interactions in the training window');

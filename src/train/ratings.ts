@@ -72,6 +72,16 @@ export const readRatingsByComposite: RatingsReader = async (events, opts) => {
   return acc.result();
 };
 
+/**
+ * Sorts rows by (user, item) in place. A sliced scan returns the window in whatever order its
+ * slices interleave; the matrix's ids, the split's tie-breaks and so ALS's seeded start follow row
+ * order, so without this the same data gave a different model (and a tuner a different winner)
+ * from run to run. O(n log n) on the aggregated pairs, small next to a fit.
+ */
+export function canonicalOrder<T extends { userId: string; itemId: string }>(rows: T[]): T[] {
+  return rows.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0));
+}
+
 /** Drops users and items with fewer distinct partners than the minimums, repeated until stable. */
 export function filterMinInteractions(rows: Interaction[], minUser: number, minItem: number): Interaction[] {
   if (minUser <= 1 && minItem <= 1) return rows;
