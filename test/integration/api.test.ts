@@ -283,7 +283,8 @@ describe('user → items against brute force', () => {
     for (const it of broad.items) expect(matches(it.item_id)).toBe(true);
     const knnRank = new Map(userTop(u, N_ITEMS, (it) => matches(it.item_id)).map((l, i) => [l.id, i + 1]));
     for (const it of broad.items) expect(it.score).toBeGreaterThan(1 / (60 + knnRank.get(it.item_id)!));
-    for (let i = 1; i < broad.items.length; i++) expect(broad.items[i]!.score).toBeLessThanOrEqual(broad.items[i - 1]!.score);
+    const fused = broad.items.map((it) => it.score);
+    for (let i = 1; i < fused.length; i++) expect(fused[i]).toBeLessThanOrEqual(fused[i - 1]!);
     // q with a filter that excludes the matching item: nothing, rather than items that do not match
     const cat = catalogue.get(target)!.category;
     const other = cat === 'c0' ? 'c1' : 'c0';
