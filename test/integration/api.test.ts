@@ -9,7 +9,7 @@ import { createRegistry } from '../../src/infra/metrics.ts';
 import { startIngest, type IngestService } from '../../src/ingest/service.ts';
 import { LOCAL_ES_URL } from '../../src/infra/clients.ts';
 import { setup } from '../../src/setup/index.ts';
-import { onClient, testContext } from './harness.ts';
+import { onClient, pool, testContext } from './harness.ts';
 import { startTcpProxy } from './tcp-proxy.ts';
 import { waitUntil } from './wait.ts';
 import { startOnline } from '../../src/online/service.ts';
@@ -156,20 +156,6 @@ function expectRanking(got: Rec['items'], want: Array<{ id: string; score: numbe
     expect(g.score).toBeCloseTo(want[i]!.score, 3);
   });
   expect(new Set(got.map((g) => g.item_id))).toEqual(new Set(want.map((w) => w.id)));
-}
-
-async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        const i = next++;
-        out[i] = await fn(i);
-      }
-    }),
-  );
-  return out;
 }
 
 beforeAll(async () => {

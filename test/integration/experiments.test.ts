@@ -12,7 +12,7 @@ import { saveArtifact } from '../../src/model/artifacts.ts';
 import { modelLifecycle } from '../../src/model/lifecycle.ts';
 import { startOnline, type OnlineService } from '../../src/online/service.ts';
 import { setup } from '../../src/setup/index.ts';
-import { testContext } from './harness.ts';
+import { pool, testContext } from './harness.ts';
 import { plantedModel } from './planted.ts';
 import { waitUntil } from './wait.ts';
 
@@ -52,20 +52,6 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
   });
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as Answer['body']) : {} };
-}
-
-async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        const i = next++;
-        out[i] = await fn(i);
-      }
-    }),
-  );
-  return out;
 }
 
 const served = (experimentId: string) => es.count({ index: names.recommendationsPattern, query: { bool: { filter: [{ term: { kind: 'served' } }, { term: { experiment_id: experimentId } }] } } }).then((r) => r.count, () => 0);

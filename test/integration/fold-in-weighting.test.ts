@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCsr, foldInUser, gramian, itemLengthNorms, weightRow } from '../../src/als/index.ts';
-import { generateDataset, itemMetadata } from '../../src/demo/generate.ts';
+import { generateDataset } from '../../src/demo/generate.ts';
 import { ratingRules } from '../../src/events/rating.ts';
 import { loadArtifact } from '../../src/model/artifacts.ts';
 import { LiveModelResolver } from '../../src/model/live-model.ts';
@@ -8,7 +8,7 @@ import { foldInAndStore } from '../../src/online/fold-in.ts';
 import { runTraining } from '../../src/release/run.ts';
 import { setup } from '../../src/setup/index.ts';
 import { filterMinInteractions, readRatingsByScan } from '../../src/train/ratings.ts';
-import { testContext } from './harness.ts';
+import { loadDirect, testContext } from './harness.ts';
 
 // bm25 (the one scheme that needs per-item data at fold-in time), a 14-day window and a 7-day half-life
 const ctx = testContext('foldw', { ALS_FACTORS: '8', ALS_ITERATIONS: '5', ALS_THREADS: '1', ALS_WEIGHTING: 'bm25', TRAIN_WINDOW_DAYS: '14', TRAIN_HALF_LIFE_DAYS: '7' });
@@ -18,11 +18,7 @@ const now = Date.parse(data.events.at(-1)!.timestamp) + 3_600_000;
 
 beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
-  const ops: object[] = [];
-  for (const item of data.items) ops.push({ index: { _index: names.itemMetadata, _id: item.item_id } }, itemMetadata(item));
-  for (const e of data.events) ops.push({ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e);
-  for (let i = 0; i < ops.length; i += 10_000) expect((await es.bulk({ operations: ops.slice(i, i + 10_000) })).errors).toBe(false);
-  await es.indices.refresh({ index: `${names.eventsPattern},${names.itemMetadata}` });
+  await loadDirect(ctx, data);
 });
 
 afterAll(() => ctx.dispose());

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateDataset, itemMetadata } from '../../src/demo/generate.ts';
+import { generateDataset } from '../../src/demo/generate.ts';
 import { ratingRules } from '../../src/events/rating.ts';
 import { loadArtifact } from '../../src/model/artifacts.ts';
 import { runTraining } from '../../src/release/run.ts';
@@ -7,26 +7,14 @@ import { setup } from '../../src/setup/index.ts';
 import { splitToMatrices, temporalSplit } from '../../src/train/evaluate/index.ts';
 import { scoreLiveOnExam } from '../../src/train/live-exam.ts';
 import { filterMinInteractions, readRatingsByScan } from '../../src/train/ratings.ts';
-import { testContext } from './harness.ts';
+import { loadDirect, testContext } from './harness.ts';
 
 const ctx = testContext('gate', { ALS_FACTORS: '16', ALS_ITERATIONS: '8', ALS_THREADS: '1' });
 const { es, names } = ctx;
 
-type Ds = ReturnType<typeof generateDataset>;
-async function load(data: Ds): Promise<void> {
-  const ops: object[] = [];
-  for (const item of data.items) ops.push({ index: { _index: names.itemMetadata, _id: item.item_id } }, itemMetadata(item));
-  for (const e of data.events) ops.push({ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e);
-  for (let i = 0; i < ops.length; i += 10_000) {
-    const r = await es.bulk({ operations: ops.slice(i, i + 10_000) });
-    expect(r.errors).toBe(false);
-  }
-  await es.indices.refresh({ index: `${names.eventsPattern},${names.itemMetadata}` });
-}
-
 beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
-  await load(generateDataset({ users: 300, items: 250, days: 28, seed: 11, events: 25_000, malformedFraction: 0, startDate: '2025-03-01T00:00:00Z' }));
+  await loadDirect(ctx, generateDataset({ users: 300, items: 250, days: 28, seed: 11, events: 25_000, malformedFraction: 0, startDate: '2025-03-01T00:00:00Z' }));
 });
 
 afterAll(() => ctx.dispose());
@@ -38,7 +26,7 @@ describe('fair gate', () => {
     const ownNdcg = live.metrics!.ndcg;
 
     // a month later: the same shop with 60 new users; every user's latest interactions (the next holdout) are new
-    await load(generateDataset({ users: 360, items: 250, days: 28, seed: 12, events: 25_000, malformedFraction: 0, startDate: '2025-04-01T00:00:00Z' }));
+    await loadDirect(ctx, generateDataset({ users: 360, items: 250, days: 28, seed: 12, events: 25_000, malformedFraction: 0, startDate: '2025-04-01T00:00:00Z' }));
     const worse = await runTraining(ctx, { trigger: 'test', params: { factors: 2, iterations: 1, regularization: 50 } });
     expect(worse.status).toBe('candidate');
     const gate = worse.gate!;

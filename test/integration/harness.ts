@@ -4,6 +4,7 @@ import type { Client } from '@elastic/elasticsearch';
 import { createContext, type AppContext } from '../../src/app/context.ts';
 import { createRepositories } from '../../src/repositories/index.ts';
 import { removeDeployment } from '../../src/setup/teardown.ts';
+import { itemMetadata, type DemoItem } from '../../src/demo/generate.ts';
 
 /**
  * A context on the real ES and Kafka with its own index prefix and topic prefix, so test files
@@ -34,4 +35,36 @@ export function testContext(label: string, env: Record<string, string> = {}): Ap
 /** The same context talking to Elasticsearch through another client (a proxy that cuts or throttles it). */
 export function onClient<T extends AppContext>(ctx: T, es: Client): T {
   return { ...ctx, es, repos: createRepositories(es, ctx.names, { filterFields: ctx.config.api.filterFields }) };
+}
+
+/**
+ * Writes a generated catalogue and its events straight into the store, as the ingest sink would
+ * (one create per event into its bucket) but around its validation, then makes them searchable.
+ * Any refused row fails the test.
+ */
+export async function loadDirect(ctx: AppContext, data: { items: readonly DemoItem[]; events: ReadonlyArray<{ event_id: string; timestamp: string }> }): Promise<void> {
+  const { es, names } = ctx;
+  const ops: object[] = [];
+  for (const item of data.items) ops.push({ index: { _index: names.itemMetadata, _id: item.item_id } }, itemMetadata(item));
+  for (const e of data.events) ops.push({ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e);
+  for (let i = 0; i < ops.length; i += 10_000) {
+    const r = await es.bulk({ operations: ops.slice(i, i + 10_000), filter_path: 'errors,items.*.error' });
+    if (r.errors) throw new Error(`loadDirect: the store refused rows: ${JSON.stringify(r.items.find((it) => Object.values(it)[0]?.error))}`);
+  }
+  await es.indices.refresh({ index: `${names.eventsPattern},${names.itemMetadata}` });
+}
+
+/** Runs fn(0 … n−1) with at most `concurrency` calls in flight; results in index order. */
+export async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(n);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        out[i] = await fn(i);
+      }
+    }),
+  );
+  return out;
 }

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateDataset, itemMetadata } from '../../src/demo/generate.ts';
+import { generateDataset } from '../../src/demo/generate.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { EventProducer } from '../../src/ingest/producer.ts';
 import { setup } from '../../src/setup/index.ts';
 import { runTraining } from '../../src/release/run.ts';
 import { startOnline, type OnlineService } from '../../src/online/service.ts';
-import { testContext } from './harness.ts';
+import { loadDirect, testContext } from './harness.ts';
 import { endOffsets, waitForGroupAssigned } from './kafka-wait.ts';
 import { waitUntil } from './wait.ts';
 
@@ -18,11 +18,7 @@ const producer = new EventProducer(ctx.kafka, names.topics.events);
 
 beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
-  const ops = [];
-  for (const item of data.items) ops.push({ index: { _index: names.itemMetadata, _id: item.item_id } }, itemMetadata(item));
-  for (const e of data.events) ops.push({ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e);
-  for (let i = 0; i < ops.length; i += 10_000) await es.bulk({ operations: ops.slice(i, i + 10_000) });
-  await es.indices.refresh({ index: `${names.eventsPattern},${names.itemMetadata}` });
+  await loadDirect(ctx, data);
   const run = await runTraining(ctx, { trigger: 'test', params: { factors: 16, iterations: 10 } });
   expect(run.status).toBe('live');
   liveModel = run.modelId;

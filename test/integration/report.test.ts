@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/api/app.ts';
-import { generateDataset, itemMetadata } from '../../src/demo/generate.ts';
+import { generateDataset } from '../../src/demo/generate.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { runTraining } from '../../src/release/run.ts';
 import { PALETTE } from '../../src/report/svg.ts';
@@ -18,7 +18,7 @@ import { alsParams } from '../../src/config/als-params.ts';
 import { PROJECT_ROOT } from '../../src/config/index.ts';
 import { dumpDom, findChromium, screenshot } from '../support/chromium.ts';
 import { countColour, decodePng } from '../support/png.ts';
-import { testContext } from './harness.ts';
+import { loadDirect, testContext } from './harness.ts';
 
 const ITERATIONS = 6;
 const ctx = testContext('report', { ALS_FACTORS: '12', ALS_ITERATIONS: String(ITERATIONS), ALS_THREADS: '1' });
@@ -35,11 +35,7 @@ let trials: Array<{ params: Record<string, number>; ndcg: number; iterations: nu
 beforeAll(async () => {
   chromium = await findChromium();
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
-  const ops = [];
-  for (const item of data.items) ops.push({ index: { _index: names.itemMetadata, _id: item.item_id } }, itemMetadata(item));
-  for (const e of data.events) ops.push({ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e);
-  for (let i = 0; i < ops.length; i += 10_000) expect((await es.bulk({ operations: ops.slice(i, i + 10_000) })).errors).toBe(false);
-  await es.indices.refresh({ index: `${names.eventsPattern},${names.itemMetadata}` });
+  await loadDirect(ctx, data);
   const a = await runTraining(ctx, { trigger: 'test' });
   expect(a.status).toBe('live');
   // the second run is gated against the first whether it goes live or stays a candidate

@@ -3,13 +3,13 @@
 // skipped by both ratings readers, counted by reason, recorded on the model document, and the run
 // goes live with factors for every valid user.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateDataset, itemMetadata } from '../../src/demo/generate.ts';
+import { generateDataset } from '../../src/demo/generate.ts';
 import { ratingRules } from '../../src/events/rating.ts';
 import { runTraining } from '../../src/release/run.ts';
 import { setup } from '../../src/setup/index.ts';
 import { readRatingsByComposite, readRatingsByScan } from '../../src/train/ratings.ts';
 import { SkipLog } from '../../src/types/skipped.ts';
-import { testContext } from './harness.ts';
+import { loadDirect, testContext } from './harness.ts';
 
 const ctx = testContext('trainskip', { ALS_FACTORS: '16', ALS_ITERATIONS: '8', ALS_THREADS: '1' });
 const { es, names } = ctx;
@@ -26,15 +26,8 @@ const bad = [
 
 beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
-  const ops = [];
-  for (const item of data.items) ops.push({ index: { _index: names.itemMetadata, _id: item.item_id } }, itemMetadata(item));
   // straight into the event store, around ingest's validation
-  for (const e of [...data.events, ...bad]) ops.push({ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e);
-  for (let i = 0; i < ops.length; i += 10_000) {
-    const r = await es.bulk({ operations: ops.slice(i, i + 10_000) });
-    expect(r.errors).toBe(false);
-  }
-  await es.indices.refresh({ index: `${names.eventsPattern},${names.itemMetadata}` });
+  await loadDirect(ctx, { items: data.items, events: [...data.events, ...bad] });
 });
 
 afterAll(() => ctx.dispose());

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@elastic/elasticsearch';
-import { generateDataset, itemMetadata } from '../../src/demo/generate.ts';
+import { generateDataset } from '../../src/demo/generate.ts';
 import { LOCAL_ES_URL } from '../../src/infra/clients.ts';
 import { modelLifecycle } from '../../src/model/lifecycle.ts';
 import { EventsRepository } from '../../src/repositories/events.ts';
@@ -9,7 +9,7 @@ import { runTraining } from '../../src/release/run.ts';
 import { readRatingsByComposite, readRatingsByScan } from '../../src/train/ratings.ts';
 import { startScheduler } from '../../src/release/schedule.ts';
 import { runTuning } from '../../src/train/tune.ts';
-import { testContext } from './harness.ts';
+import { loadDirect, testContext } from './harness.ts';
 import { startTcpProxy } from './tcp-proxy.ts';
 
 const ctx = testContext('train', { ALS_FACTORS: '16', ALS_ITERATIONS: '8', ALS_THREADS: '1' });
@@ -19,14 +19,7 @@ const small = { params: { factors: 16, iterations: 8 }, trigger: 'test' as const
 
 beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
-  const ops = [];
-  for (const item of data.items) ops.push({ index: { _index: names.itemMetadata, _id: item.item_id } }, itemMetadata(item));
-  for (const e of data.events) ops.push({ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e);
-  for (let i = 0; i < ops.length; i += 10_000) {
-    const r = await es.bulk({ operations: ops.slice(i, i + 10_000) });
-    expect(r.errors).toBe(false);
-  }
-  await es.indices.refresh({ index: `${names.eventsPattern},${names.itemMetadata}` });
+  await loadDirect(ctx, data);
 });
 
 afterAll(() => ctx.dispose());
