@@ -26,6 +26,8 @@ export interface SupervisedConsumerOptions {
   fromBeginning?: boolean;
   consumer: Omit<ConsumerConfig, 'groupId'>;
   run: ConsumerRunConfig;
+  /** called with the wall ms of every fetch round (kafkajs's fetch instrumentation event: request + decode) */
+  onFetch?: (ms: number) => void;
   /** backoff between restarts */
   restartInitialMs?: number;
   restartMaxMs?: number;
@@ -114,6 +116,8 @@ export class SupervisedConsumer {
       else if (!this.stopping) this.scheduleRestart();
     });
     c.on(c.events.GROUP_JOIN, () => this.setState('running'));
+    const onFetch = this.opts.onFetch;
+    if (onFetch) c.on(c.events.FETCH, (event) => onFetch(event.payload.duration));
     await c.connect();
     await c.subscribe({ topic: this.opts.topic, fromBeginning: this.opts.fromBeginning ?? false });
     await c.run(this.opts.run);

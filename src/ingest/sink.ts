@@ -89,6 +89,7 @@ export class KafkaToEsSink {
           partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 6,
           eachBatch: (payload) => this.handleBatch(payload),
         },
+        onFetch: (ms) => this.deps.metrics.phaseSeconds.inc({ topic: this.opts.topic, phase: 'kafka_fetch' }, ms / 1000),
       },
       this.log,
       this.deps.consumerMetrics,
@@ -140,9 +141,12 @@ export class KafkaToEsSink {
         }
       }
       if (!handled) return;
+      const committing = performance.now();
       resolveOffset(messages[messages.length - 1]!.offset);
       await commitOffsetsIfNecessary();
       await heartbeat();
+      this.phase(topic, 'commit', committing);
+      metrics.chunks.inc({ topic });
     }
     timer();
   }
@@ -150,7 +154,9 @@ export class KafkaToEsSink {
   /** Stores one chunk and dead-letters its rejects; false when a shutdown abandoned it uncommitted. */
   private async handleChunk(topic: string, partition: number, messages: KafkaMessage[], heartbeat: () => Promise<void>): Promise<boolean> {
     const { metrics } = this.deps;
+    const transforming = performance.now();
     const { docs, rejected, settle } = await this.opts.transform(messages, partition);
+    this.phase(topic, 'transform', transforming);
     let outcome;
     try {
       outcome = await this.deps.documents.storeAll(
@@ -177,7 +183,10 @@ export class KafkaToEsSink {
     metrics.indexed.inc({ topic }, outcome.written);
     metrics.duplicates.inc({ topic }, outcome.duplicates);
     if (outcome.retriedItems) metrics.retried.inc({ topic, reason: 'bulk_item' }, outcome.retriedItems);
+    for (const [phase, ms] of Object.entries(outcome.phases)) metrics.phaseSeconds.inc({ topic, phase }, ms / 1000);
+    const settling = performance.now();
     await settle?.(outcome);
+    this.phase(topic, 'settle', settling);
 
     const letters: DeadLetter[] = [
       ...rejected.map((r) => deadLetter(topic, partition, messages[r.origin]!, { reason: r.reason, field: r.field, message: r.message }, this.budget)),
@@ -185,9 +194,16 @@ export class KafkaToEsSink {
     ];
     // one dead letter per message, even if a message produced several failing docs
     const unique = [...new Map(letters.map((l) => [l.source.offset, l])).values()];
+    const lettering = performance.now();
     await this.sendLetters(unique, heartbeat);
+    this.phase(topic, 'dead_letters', lettering);
     for (const l of unique) metrics.deadLettered.inc({ topic, reason: l.error.reason });
     return true;
+  }
+
+  /** Adds the wall time since `since` (performance.now()) to a step's total. */
+  private phase(topic: string, phase: string, since: number): void {
+    this.deps.metrics.phaseSeconds.inc({ topic, phase }, (performance.now() - since) / 1000);
   }
 
   private sendLetters(letters: DeadLetter[], heartbeat: () => Promise<void>): Promise<void> {

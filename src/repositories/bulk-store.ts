@@ -30,7 +30,12 @@ export interface StoreOutcome {
   duplicateDocs: SinkDoc[];
   retriedItems: number;
   failures: PermanentFailure[];
+  /** wall ms of each write step, retries included (DocumentWriter: ledger claims, claim owners, the write) */
+  phases: Partial<Record<StorePhase, number>>;
 }
+
+/** The steps of a store: the dedup-ledger claims bulk, the mget of claims other buckets hold, the documents' bulk. */
+export type StorePhase = 'ledger_claims' | 'ledger_owners' | 'bulk';
 
 /** The sink's retry policy: usually unbounded (no maxAttempts / deadlineMs), see storeAll. */
 export type { RetryPolicy } from '../infra/retry.ts';
@@ -52,9 +57,10 @@ class RetriableItems extends RetryError {
  * fail with comes back as a failure, and a non-retriable whole-request failure is thrown.
  */
 export async function storeAll(es: Client, docs: SinkDoc[], policy: RetryPolicy, log: Logger): Promise<StoreOutcome> {
-  const outcome: StoreOutcome = { written: 0, duplicates: 0, duplicateDocs: [], retriedItems: 0, failures: [] };
+  const outcome: StoreOutcome = { written: 0, duplicates: 0, duplicateDocs: [], retriedItems: 0, failures: [], phases: {} };
   let pending = docs;
   if (!pending.length) return outcome;
+  const started = performance.now();
   await withRetry(async (attempt) => {
     let response;
     try {
@@ -90,5 +96,6 @@ export async function storeAll(es: Client, docs: SinkDoc[], policy: RetryPolicy,
       throw new RetriableItems(retry.length);
     }
   }, { label: `storing ${docs.length} docs`, ...policy });
+  outcome.phases.bulk = performance.now() - started;
   return outcome;
 }

@@ -32,7 +32,9 @@ export class DocumentWriter {
     }
     const ledger = await storeAll(this.es, [...claims.values()], policy, log);
     const refused = new Set(ledger.failures.map((f) => f.origin));
+    const ownersStarted = performance.now();
     const owner = await this.owners(ledger.duplicateDocs.map((c) => c.id), policy);
+    const ownersMs = performance.now() - ownersStarted;
     for (const c of claims.values()) if (!owner.has(c.id) && !refused.has(c.origin)) owner.set(c.id, c.doc['b'] as string);
     const elsewhere: SinkDoc[] = [];
     const toWrite = docs.filter((d) => {
@@ -49,6 +51,7 @@ export class DocumentWriter {
       duplicateDocs: [...out.duplicateDocs, ...elsewhere],
       retriedItems: out.retriedItems + ledger.retriedItems,
       failures: [...ledger.failures, ...out.failures],
+      phases: { ledger_claims: ledger.phases.bulk ?? 0, ledger_owners: ownersMs, bulk: out.phases.bulk ?? 0 },
     };
   }
 
