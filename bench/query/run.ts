@@ -25,7 +25,7 @@ import { setup } from '../../src/setup/index.ts';
 import { generateBenchModel, rng } from './data.ts';
 import { httpLoad, percentile, type LoadResult } from '../common.ts';
 import { LiveModelResolver } from '../../src/model/live-model.ts';
-import { tunedNumCandidates, vectorSearchBody } from '../../src/query/search-body.ts';
+import { scaleQuery, tunedNumCandidates, vectorSearchBody } from '../../src/query/search-body.ts';
 import { DEFAULT_QUERY_OPTIONS, type Filters, type Mode } from '../../src/query/types.ts';
 
 
@@ -50,6 +50,10 @@ const { values: args } = parseArgs({
     'ann-factor': { type: 'string' },
     'ann-min': { type: 'string' },
     cleanup: { type: 'boolean', default: false },
+    // similar items rows (item → item, cosine space) for these modes, e.g. --similar ann,exact
+    similar: { type: 'string', default: 'ann' },
+    // DEPLOY_SIMILAR_ANN for the deploy: false builds no graph for similar items
+    'similar-ann': { type: 'string' },
   },
 });
 const N_ITEMS = Number(args.items);
@@ -60,7 +64,8 @@ const MODES = args.modes!.split(',') as Array<'exact' | 'ann' | 'lsh'>;
 const prefix = args.prefix ?? `bq-${N_ITEMS}-`;
 const MODEL_ID = 'mbench';
 
-const env = { ...process.env, RECSYS_INDEX_PREFIX: prefix, RECSYS_TOPIC_PREFIX: prefix, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn', DEFAULT_MODE: 'ann' };
+const SIMILAR = args.similar ? (args.similar.split(',') as Array<'exact' | 'ann'>) : [];
+const env = { ...process.env, RECSYS_INDEX_PREFIX: prefix, RECSYS_TOPIC_PREFIX: prefix, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn', DEFAULT_MODE: 'ann', ...(args['similar-ann'] ? { DEPLOY_SIMILAR_ANN: args['similar-ann'] } : {}) };
 const ctx = createContext(loadConfig(env));
 const { es, names } = ctx;
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -213,7 +218,8 @@ async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ api
     if (!user?.factor) continue;
     const filters: Filters = { terms: filtered ? { category: [category(u)] } : {}, booleans: {}, ranges: {} };
     const lshTerms = hashers ? hashers.queryMipsTerms(user.factor) : undefined;
-    const body = vectorSearchBody({ space: 'mips', mode, k: K, vector: user.factor, filters, exclude: user.recent_items, lshTerms, numCandidates: mode === 'ann' ? tunedNumCandidates(tuned, K, filters) : undefined }, options);
+    const vector = mode === 'ann' ? scaleQuery(user.factor, tuned?.queryRms).vector : user.factor;
+    const body = vectorSearchBody({ space: 'mips', mode, k: K, vector, filters, exclude: user.recent_items, lshTerms, numCandidates: mode === 'ann' ? tunedNumCandidates(tuned, K, filters) : undefined }, options);
     let t = performance.now();
     const res = await fetch(url + userPath(u, mode, filtered));
     await res.arrayBuffer();
@@ -231,6 +237,33 @@ async function load(url: string, mode: string, filtered: boolean, seconds: numbe
   return httpLoad(url, { connections: Number(args.connections), seconds, nextPath: () => userPath(Math.floor(r.uniform() * N_USERS), mode, filtered) });
 }
 
+const similarPath = (i: number, mode: string, filtered: boolean) => `/v1/items/i${i}/similar?k=${K}&mode=${mode}${filtered ? `&category=${category(i)}` : ''}`;
+async function loadSimilar(url: string, mode: string, filtered: boolean, seconds: number): Promise<LoadResult> {
+  const r = rng(mode.length * 53 + (filtered ? 1 : 0));
+  return httpLoad(url, { connections: Number(args.connections), seconds, nextPath: () => similarPath(Math.floor(r.uniform() * N_ITEMS), mode, filtered) });
+}
+
+/** Similar items: ann (graph, or exact when deployed without it) against exact, same items. */
+async function similarRecall(url: string): Promise<Record<string, number>> {
+  const n = Math.min(Number(args['recall-users']), N_ITEMS);
+  const out: Record<string, number> = {};
+  const ids = async (p: string) => {
+    const res = await fetch(url + p);
+    if (!res.ok) throw new Error(`${p} → ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { items: Array<{ item_id: string; source: string }> }).items.filter((i) => i.source === 'personal').map((i) => i.item_id);
+  };
+  for (const filtered of [false, true]) {
+    let sum = 0;
+    for (let j = 0; j < n; j++) {
+      const i = Math.floor((j * N_ITEMS) / n);
+      const exact = new Set(await ids(similarPath(i, 'exact', filtered)));
+      sum += (await ids(similarPath(i, 'ann', filtered))).filter((id) => exact.has(id)).length / Math.max(1, exact.size);
+    }
+    out[`similar ann${filtered ? '+category' : ''}`] = sum / n;
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   let deployInfo: Record<string, unknown> = { reused: true };
@@ -242,7 +275,9 @@ async function main(): Promise<void> {
   log(`API at ${api.url}; ${count} items live in ${segments} segments`);
   try {
     log(`recall@${K} over ${args['recall-users']} users…`);
-    const rec = await recall(api.url);
+    const rec = { ...(await recall(api.url)), ...(SIMILAR.includes('ann') ? await similarRecall(api.url) : {}) };
+    const ann = (await new LiveModelResolver(ctx.repos, names, ctx.log).annCandidates(MODEL_ID)) ?? {};
+    log(`ann tuning of the live model: ${JSON.stringify(ann)}`);
     const rows: Array<Record<string, string | number>> = [];
     for (const mode of MODES) {
       for (const filtered of [false, true]) {
@@ -269,13 +304,31 @@ async function main(): Promise<void> {
         log(`${mode} ${filtered ? '+category' : ''}: p50 ${m.p50} ms, ${m.rps.toFixed(0)} req/s`);
       }
     }
+    for (const mode of SIMILAR) {
+      for (const filtered of [false, true]) {
+        await loadSimilar(api.url, mode, filtered, Number(args.warmup));
+        const m = await loadSimilar(api.url, mode, filtered, Number(args.duration));
+        rows.push({
+          mode: `similar ${mode}${mode === 'ann' && ann.cosine?.exactOnly ? ' (no graph: exact)' : ''}`,
+          filter: filtered ? 'category' : '-',
+          'p50 ms': m.p50.toFixed(1),
+          'p95 ms': m.p95.toFixed(1),
+          'p99 ms': m.p99.toFixed(1),
+          'req/s': m.rps.toFixed(0),
+          'recall@10': mode === 'exact' ? '1 (ref)' : (rec[`similar ann${filtered ? '+category' : ''}`]?.toFixed(3) ?? '-'),
+          non2xx: m.non2xx,
+          errors: m.errors,
+        });
+        log(`similar ${mode} ${filtered ? '+category' : ''}: p50 ${m.p50} ms, ${m.rps.toFixed(0)} req/s`);
+      }
+    }
     console.log(`\n${N_ITEMS.toLocaleString('en')} items × ${FACTORS} factors (${segments} segments), ${N_USERS.toLocaleString('en')} users, k=${K}, ${args.connections} connections, ${args.duration} s per row (exclude_seen on); seq = one connection, sequential, ${args['direct-users']} users, API vs the same knn body straight to ES\n`);
     console.table(rows);
     const dir = path.join(PROJECT_ROOT, 'bench', 'query', 'results');
     mkdirSync(dir, { recursive: true });
     const suffix = args['ann-factor'] || args['ann-min'] ? `-ann${args['ann-factor'] ?? 10}x${args['ann-min'] ?? 100}` : '';
     const file = path.join(dir, `${N_ITEMS}x${FACTORS}${suffix}.json`);
-    writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), items: N_ITEMS, users: N_USERS, factors: FACTORS, segments, k: K, connections: Number(args.connections), duration_s: Number(args.duration), deploy: deployInfo, recall: rec, rows, total_s: (Date.now() - started) / 1000 }, null, 2));
+    writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), items: N_ITEMS, users: N_USERS, factors: FACTORS, segments, k: K, connections: Number(args.connections), duration_s: Number(args.duration), deploy: deployInfo, ann, recall: rec, rows, total_s: (Date.now() - started) / 1000 }, null, 2));
     console.log(`\nwritten to ${path.relative(PROJECT_ROOT, file)}`);
   } finally {
     api.child.kill('SIGTERM');

@@ -11,7 +11,7 @@
 // choice from the model document (cached per model) and never pays for this.
 
 import { normalizeVector } from '../lsh/index.ts';
-import type { Space } from '../query/search-body.ts';
+import { scaleQuery, type Space } from '../query/search-body.ts';
 
 /** num_candidates tried, smallest first (ES refuses more than 10,000). */
 export const CANDIDATE_LADDER = [100, 150, 200, 300, 400, 600, 800, 1200, 1600, 2400, 3200, 4800, 6400, 10_000] as const;
@@ -30,6 +30,31 @@ export interface AnnTuning {
   unfiltered: AnnChoice;
   /** absent when the catalogue has no category to filter by */
   filtered?: AnnChoice;
+  /** mips: the root-mean-square component ann queries are rescaled to (absent: as they are) */
+  query_rms?: number;
+  /** mips: recall@k at the ladder's first rung per query scale tried ("none" = unscaled) */
+  query_scales?: Record<string, number>;
+}
+
+/**
+ * Query scales tried on the int8 MIPS graph, as multiples of the items' root-mean-square
+ * component (see scaleQuery): on the bench catalogue the best lay near 4.
+ */
+export const QUERY_SCALE_LADDER = [2, 3, 4, 6, 8] as const;
+
+/** Root-mean-square component over the rows with a vector. */
+export function componentRms(items: Float32Array, dims: number): number {
+  let ss = 0;
+  let n = 0;
+  for (let i = 0; i < items.length; i += dims) {
+    let row = 0;
+    for (let d = 0; d < dims; d++) row += items[i + d]! * items[i + d]!;
+    if (row > 0) {
+      ss += row;
+      n += dims;
+    }
+  }
+  return n ? Math.sqrt(ss / n) : 0;
 }
 
 /** Row indices of a deterministic, spread-out sample of `rows` rows (a fixed-stride walk). */
@@ -177,18 +202,33 @@ export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning>
   for (let i = 0; i < n; i++) usable[i] = items.subarray(i * dims, (i + 1) * dims).some((x) => x !== 0) ? 1 : 0;
   const rowOf = new Map(itemIds.map((id, i) => [id, i]));
   const excluded = input.queries.map((q) => (q.excludeId !== undefined ? rowOf.get(q.excludeId) : undefined));
-  const vectors = input.queries.map((q) => (input.space === 'cosine' ? Array.from(normalizeVector(q.vector)) : q.vector));
+  const raw = input.queries.map((q) => (input.space === 'cosine' ? Array.from(normalizeVector(q.vector)) : q.vector));
   // one more than k, then the query's own item (cosine) is dropped: it is excluded when serving
-  const truthRows = exactTopK(items, dims, vectors, k + 1, { usable }).map((rows, j) => rows.filter((r) => r !== excluded[j]).slice(0, k));
+  const truthRows = exactTopK(items, dims, raw, k + 1, { usable }).map((rows, j) => rows.filter((r) => r !== excluded[j]).slice(0, k));
   const truth = truthRows.map((rows) => rows.map((r) => itemIds[r]!));
+  let vectors = raw;
   const run = (numCandidates: number, categories?: (string | undefined)[]) =>
     mapLimit(
       vectors.map((v, j) => j),
       input.concurrency ?? 2,
       (j) => input.search({ vector: vectors[j]!, numCandidates, k, category: categories?.[j], exclude: input.queries[j]!.excludeId !== undefined ? [input.queries[j]!.excludeId!] : [] }),
     );
+  // mips: the query scale first, at the ladder's first rung (the scale that ranks best there
+  // needs the fewest candidates), then num_candidates at that scale
+  let queryRms: number | undefined;
+  const scales: Record<string, number> = {};
+  const sigma = input.space === 'mips' ? componentRms(items, dims) : 0;
+  if (sigma > 0) {
+    let best = (scales['none'] = meanRecall(truth, await run(CANDIDATE_LADDER[0])));
+    for (const c of QUERY_SCALE_LADDER) {
+      vectors = raw.map((v) => scaleQuery(v, c * sigma).vector);
+      const r = (scales[String(c)] = meanRecall(truth, await run(CANDIDATE_LADDER[0])));
+      if (r > best) [best, queryRms] = [r, c * sigma];
+    }
+    vectors = queryRms === undefined ? raw : raw.map((v) => scaleQuery(v, queryRms).vector);
+  }
   const unfiltered = await smallestReaching(target, async (nc) => meanRecall(truth, await run(nc)));
-  const tuning: AnnTuning = { k, target, sample: vectors.length, unfiltered };
+  const tuning: AnnTuning = { k, target, sample: vectors.length, unfiltered, ...(sigma > 0 ? { query_scales: scales } : {}), ...(queryRms !== undefined ? { query_rms: queryRms } : {}) };
 
   if (input.category) {
     const byCategory = new Map<string, number[]>();
@@ -201,7 +241,7 @@ export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning>
     }
     const cats = truthRows.map((rows) => (rows.length ? input.category!(rows[0]!) : undefined));
     if (cats.some((c) => c !== undefined)) {
-      const fRows = exactTopK(items, dims, vectors, k + 1, { rowsOf: (j) => (cats[j] === undefined ? [] : byCategory.get(cats[j]!)!) });
+      const fRows = exactTopK(items, dims, raw, k + 1, { rowsOf: (j) => (cats[j] === undefined ? [] : byCategory.get(cats[j]!)!) });
       const fTruth = fRows.map((rows, j) => rows.filter((r) => r !== excluded[j]).slice(0, k).map((r) => itemIds[r]!));
       tuning.filtered = await smallestReaching(target, async (nc) => meanRecall(fTruth, await run(nc, cats)));
     }

@@ -44,6 +44,11 @@ export interface DeployOptions {
    * them. Without them mode=lsh answers 409 lsh_unavailable.
    */
   buildLsh?: boolean;
+  /**
+   * Build the unit vectors' HNSW graph (similar items, mode=ann); default DEPLOY_SIMILAR_ANN.
+   * Without it similar items are searched exactly and the deploy builds one graph, not two.
+   */
+  similarAnn?: boolean;
   /** fault point between the load and the swap (tests inject failures here) */
   beforeSwap?: () => Promise<void> | void;
   /**
@@ -103,7 +108,7 @@ class DeploySkips {
   }
 }
 
-function* itemDocs(input: DeployInput, meta: Map<string, Metadata>, hashers: ModelHashers | undefined, skips: DeploySkips, skippedFactorRows: number[]): Generator<LoadDoc> {
+function* itemDocs(input: DeployInput, meta: Map<string, Metadata>, hashers: ModelHashers | undefined, skips: DeploySkips, skippedFactorRows: number[], similarGraph: boolean): Generator<LoadDoc> {
   const k = input.factors;
   const seen = new Set<string>();
   for (let i = 0; i < input.itemIds.length; i++) {
@@ -116,7 +121,7 @@ function* itemDocs(input: DeployInput, meta: Map<string, Metadata>, hashers: Mod
       continue;
     }
     const factor = input.itemFactors.subarray(i * k, (i + 1) * k);
-    yield { id, doc: itemDocument(input.modelId, id, meta.get(id), factor, hashers, input.popularity?.get(id) ?? 0, input.itemNorms?.[i]) };
+    yield { id, doc: itemDocument(input.modelId, id, meta.get(id), factor, hashers, input.popularity?.get(id) ?? 0, input.itemNorms?.[i], similarGraph) };
   }
   // catalogue items the model has no factor for (new items): searchable and usable for backfill
   for (const [id, m] of meta) {
@@ -168,8 +173,11 @@ function tuningQueries(space: Space, ids: string[], flat: Float32Array, k: numbe
   return out;
 }
 
-/** Picks ann num_candidates for both spaces on the built (not yet live) items index. */
-async function tuneAnn(ctx: AppContext, input: DeployInput, deployed: { ids: string[]; factors: Float32Array }, meta: Map<string, Metadata>): Promise<Record<Space, AnnTuning>> {
+/** What the model document records per space: the measured tuning, or that the space has no graph. */
+type SpaceAnn = AnnTuning | { graph: false };
+
+/** Picks ann num_candidates (and the mips query scale) per space with a graph, on the built (not yet live) items index. */
+async function tuneAnn(ctx: AppContext, input: DeployInput, deployed: { ids: string[]; factors: Float32Array }, meta: Map<string, Metadata>, similarGraph: boolean): Promise<Record<Space, SpaceAnn>> {
   const index = ctx.names.itemsIndex(input.modelId);
   const k = input.factors;
   const categoryOf = (row: number) => {
@@ -193,7 +201,7 @@ async function tuneAnn(ctx: AppContext, input: DeployInput, deployed: { ids: str
       },
     });
   const users = input.userIds.length ? tuningQueries('mips', input.userIds, input.userFactors, k) : tuningQueries('mips', deployed.ids, deployed.factors, k);
-  return { mips: await tune('mips', users), cosine: await tune('cosine', tuningQueries('cosine', deployed.ids, deployed.factors, k)) };
+  return { mips: await tune('mips', users), cosine: similarGraph ? await tune('cosine', tuningQueries('cosine', deployed.ids, deployed.factors, k)) : { graph: false } };
 }
 
 /**
@@ -221,7 +229,8 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
   const skippedFactorRows: number[] = [];
   const refusedItems = new Set<string>();
   let deployed: { ids: string[]; factors: Float32Array } | undefined;
-  let ann: Record<Space, AnnTuning> | undefined;
+  let ann: Record<Space, SpaceAnn> | undefined;
+  const similarGraph = opts.similarAnn ?? ctx.config.train.deploySimilarAnn;
   try {
     let t = Date.now();
     let hashers: ModelHashers | undefined;
@@ -239,9 +248,9 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     const sk = (skips = new DeploySkips(itemsTotal, input.userIds.length, opts.skipLimit ?? DEFAULT_SKIP_LIMIT));
     const refusedItem = sk.refused('items');
 
-    await repos.modelIndices.create(modelId, k, filterFieldMappings(ctx.config.api.filterFields));
+    await repos.modelIndices.create(modelId, k, filterFieldMappings(ctx.config.api.filterFields), { similarGraph });
     t = Date.now();
-    await repos.modelIndices.load(modelId, 'items', itemDocs(input, meta, hashers, sk, skippedFactorRows), {
+    await repos.modelIndices.load(modelId, 'items', itemDocs(input, meta, hashers, sk, skippedFactorRows, similarGraph), {
       onProgress: (n) => opts.onProgress?.('items', n, itemsTotal),
       onRefused: (doc, r) => {
         refusedItems.add(doc.id);
@@ -266,7 +275,7 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     const segments = await repos.modelIndices.mergesSettled(modelId);
     lap('merges', t);
     t = Date.now();
-    ann = await tuneAnn(ctx, input, deployed, meta);
+    ann = await tuneAnn(ctx, input, deployed, meta, similarGraph);
     lap('ann_tuning', t);
     log.info({ modelId, ann, segments }, 'ann num_candidates chosen by measured recall');
     await opts.beforeSwap?.();

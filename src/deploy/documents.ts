@@ -12,7 +12,7 @@ const VECTOR_FIELDS = ['factor', 'factor_exact', 'factor_unit', 'factor_unit_exa
  * of the vectors is most of the deploy's own CPU. A zero vector (an item the model saw but could
  * not place) cannot be cosine-normalised, so it is written like a new item, without vectors.
  */
-export function itemDocument(modelId: string, itemId: string, meta: Metadata | undefined, factor: Float32Array | undefined, hashers: ModelHashers | undefined, popularity: number, weightNorm?: number): string {
+export function itemDocument(modelId: string, itemId: string, meta: Metadata | undefined, factor: Float32Array | undefined, hashers: ModelHashers | undefined, popularity: number, weightNorm?: number, similarGraph = true): string {
   const doc: Metadata = { ...(meta ?? {}), item_id: itemId, model_id: modelId, popularity };
   for (const f of VECTOR_FIELDS) delete doc[f];
   // the model's BM25 item norm: fold-in weights a user's row with it, as training did
@@ -26,7 +26,8 @@ export function itemDocument(modelId: string, itemId: string, meta: Metadata | u
   }
   const raw = JSON.stringify(Array.from(factor));
   const unit = JSON.stringify(Array.from(normalizeVector(factor)));
-  return `${JSON.stringify(doc).slice(0, -1)},"factor":${raw},"factor_exact":${raw},"factor_unit":${unit},"factor_unit_exact":${unit}}`;
+  // without the item graph (DEPLOY_SIMILAR_ANN off) factor_unit is not mapped: not written either
+  return `${JSON.stringify(doc).slice(0, -1)},"factor":${raw},"factor_exact":${raw},${similarGraph ? `"factor_unit":${unit},` : ''}"factor_unit_exact":${unit}}`;
 }
 
 export function userDocument(modelId: string, userId: string, factor: Float32Array, recentItems: string[] | undefined, now: string): Metadata {

@@ -51,6 +51,10 @@ export interface AnnCandidates {
   k: number;
   unfiltered?: number;
   filtered?: number;
+  /** ann queries rescaled to this root-mean-square component (mips; see scaleQuery) */
+  queryRms?: number;
+  /** the model was deployed without this space's HNSW graph: ann is answered exactly */
+  exactOnly?: boolean;
 }
 export type ModelAnnCandidates = Partial<Record<'mips' | 'cosine', AnnCandidates>>;
 
@@ -132,13 +136,18 @@ export class LiveModelResolver {
     return this.perModel(this.annCache, modelId, async () => {
       const doc = await this.repos.models.get(modelId, { includes: ['ann', 'model_id'] });
       if (!doc) return undefined;
-      const ann = (doc as { ann?: Record<string, { k?: unknown; unfiltered?: { num_candidates?: unknown }; filtered?: { num_candidates?: unknown } }> }).ann ?? {};
+      const ann = (doc as { ann?: Record<string, { k?: unknown; unfiltered?: { num_candidates?: unknown }; filtered?: { num_candidates?: unknown }; query_rms?: unknown; graph?: unknown }> }).ann ?? {};
       const out: ModelAnnCandidates = {};
       const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x > 0 ? x : undefined);
       for (const space of ['mips', 'cosine'] as const) {
         const a = ann[space];
         if (!a) continue;
-        out[space] = { k: num(a.k) ?? 10, unfiltered: num(a.unfiltered?.num_candidates), filtered: num(a.filtered?.num_candidates) };
+        if (a.graph === false) {
+          out[space] = { k: 10, exactOnly: true };
+          continue;
+        }
+        const queryRms = num(a.query_rms);
+        out[space] = { k: num(a.k) ?? 10, unfiltered: num(a.unfiltered?.num_candidates), filtered: num(a.filtered?.num_candidates), ...(queryRms ? { queryRms } : {}) };
       }
       return out;
     });

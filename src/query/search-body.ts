@@ -1,7 +1,8 @@
 // Pure builders: validated request → Elasticsearch search body. No I/O here.
 //
-// Vector side (knn, filtered by has_factor = true ∧ request filters ∧ ¬excluded, inside knn.filter
-// so the k results all pass them):
+// Vector side (knn, filtered by request filters ∧ ¬excluded, inside knn.filter so the k results
+// all pass them; items without a factor have no vector fields, so knn never returns them and a
+// has_factor clause would only cost a filter walk per segment):
 //   exact  knn on the flat field (brute force over the filtered set), num_candidates = k
 //   ann    knn on the int8 HNSW field re-scored with the float vectors, num_candidates = the model's
 //          deploy-time measurement (or max(k · annCandidatesFactor, annMinCandidates)), ≥ k · oversample, ≤ 10,000
@@ -42,6 +43,25 @@ export const VECTOR_FIELDS: Record<Space, Record<Mode, string> & { buckets: stri
  * are too close for int8 to order them within 2 · k.
  */
 export const ANN_OVERSAMPLE = 5;
+
+/**
+ * The int8 MIPS graph ranks a query by quantised inner products, and how well depends on the
+ * query's scale: on the 200k bench index (recall@10, num_candidates 100, no rescoring) the users'
+ * own factors give 0.33, the same vectors × 3 give 0.63, × 10 0.58, × 0.3 0.04. Scaling a query
+ * does not change its inner-product order, so deploy measures which root-mean-square component
+ * ranks best on the built index (ann-tuning.ts) and every ann query is rescaled to it. The
+ * returned factor divides the scores back to the unscaled inner products.
+ */
+export function scaleQuery(vector: ArrayLike<number>, rms: number | undefined): { vector: number[]; factor: number } {
+  const v = Array.from(vector);
+  if (rms === undefined) return { vector: v, factor: 1 };
+  let ss = 0;
+  for (const x of v) ss += x * x;
+  const now = Math.sqrt(ss / Math.max(1, v.length));
+  if (!(now > 0)) return { vector: v, factor: 1 };
+  const factor = rms / now;
+  return { vector: v.map((x) => x * factor), factor };
+}
 
 /** ES refuses num_candidates above this. */
 export const MAX_NUM_CANDIDATES = 10_000;
@@ -89,7 +109,7 @@ function baseFilter(filters: Filters, exclude: Iterable<string>): estypes.QueryD
 export function vectorSearchBody(input: VectorSearchInput, opts: TuningOptions, extraFilter: estypes.QueryDslQueryContainer[] = []): SearchBody {
   const { space, mode, k } = input;
   const fields = VECTOR_FIELDS[space];
-  const filter: estypes.QueryDslQueryContainer[] = [{ term: { has_factor: true } }, ...baseFilter(input.filters, input.exclude), ...extraFilter];
+  const filter: estypes.QueryDslQueryContainer[] = [...baseFilter(input.filters, input.exclude), ...extraFilter];
   if (mode === 'lsh') {
     if (!input.lshTerms?.length) throw new Error('mode lsh needs the bucket terms of the query');
     filter.push({ terms: { [fields.buckets]: input.lshTerms } });
@@ -99,7 +119,7 @@ export function vectorSearchBody(input: VectorSearchInput, opts: TuningOptions, 
     query_vector: Array.from(input.vector),
     k,
     num_candidates: Math.min(MAX_NUM_CANDIDATES, Math.max(mode === 'ann' ? k * ANN_OVERSAMPLE : k, mode === 'ann' && input.numCandidates !== undefined ? input.numCandidates : numCandidates(mode, k, opts))),
-    filter,
+    ...(filter.length ? { filter } : {}),
   };
   if (mode === 'ann') knn.rescore_vector = { oversample: ANN_OVERSAMPLE };
   return {

@@ -27,7 +27,7 @@ import type { Arm } from '../experiments/assignment.ts';
 import type { Repositories } from '../repositories/index.ts';
 import type { PopularItems } from './popular.ts';
 import { reciprocalRankFusion } from './fusion.ts';
-import { decodeScore, hybridSearchBodies, tunedNumCandidates, vectorSearchBody, type Space } from './search-body.ts';
+import { decodeScore, hybridSearchBodies, scaleQuery, tunedNumCandidates, vectorSearchBody, type Space } from './search-body.ts';
 import type { ServedLog, ServedRecord } from './served-log.ts';
 import type { ListSource, QueryOptions, RecRequest, RecResponse, ScoreKind, ServedItem } from './types.ts';
 
@@ -54,7 +54,8 @@ interface SeedItem {
   item_id: string;
   has_factor?: boolean;
   category?: string;
-  factor_unit?: number[];
+  /** the unit vector, read from the flat field every deploy writes (the graph field is optional) */
+  factor_unit_exact?: number[];
 }
 
 export class RecommendationService {
@@ -89,8 +90,8 @@ export class RecommendationService {
       const seed = await this.seedItem(model, itemId);
       if (!seed) throw new NotFoundError(`item ${itemId} is not in the live catalogue`, 'item_not_found');
       const exclude = new Set([...req.exclude, itemId]);
-      const vector = seed.has_factor && Array.isArray(seed.factor_unit) && seed.factor_unit.length ? seed.factor_unit : undefined;
-      if (seed.has_factor && !vector) this.deps.log.warn({ itemId, model: model.modelId }, 'item has_factor but no factor_unit in _source');
+      const vector = seed.has_factor && Array.isArray(seed.factor_unit_exact) && seed.factor_unit_exact.length ? seed.factor_unit_exact : undefined;
+      if (seed.has_factor && !vector) this.deps.log.warn({ itemId, model: model.modelId }, 'item has_factor but no factor_unit_exact in _source');
       if (!vector) {
         // no vector: popular items of the same category, flagged
         const sameCategory = { ...req, filters: withDefaultTerm(req.filters, 'category', seed.category) };
@@ -123,16 +124,21 @@ export class RecommendationService {
   }
 
   private async knn(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
-    const numCandidates = req.mode === 'ann' ? await this.annCandidates(model, space, req) : undefined;
-    const body = vectorSearchBody({ space, mode: req.mode, k: req.k, vector, filters: req.filters, exclude, lshTerms, numCandidates }, this.deps.options);
+    const ann = await this.annTuning(model, space, req);
+    const q = scaleQuery(vector, ann.queryRms);
+    // a model deployed without this space's graph (DEPLOY_SIMILAR_ANN off) answers ann exactly
+    const mode = ann.exactOnly ? 'exact' : req.mode;
+    const body = vectorSearchBody({ space, mode, k: req.k, vector: q.vector, filters: req.filters, exclude, lshTerms, numCandidates: ann.numCandidates }, this.deps.options);
     const hits = await this.deps.repos.items.search<ItemSourceDoc>(model.itemsIndex, body);
-    return hits.map((h) => hitToItem(h, 'personal', decodeScore(space, h._score ?? 0)));
+    return hits.map((h) => hitToItem(h, 'personal', decodeScore(space, h._score ?? 0) / q.factor));
   }
 
   /** Text + vector: the two lists of one _msearch, fused by rank (score = the RRF score). */
   private async hybrid(model: LiveModel, req: RecRequest, q: string, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
     const { options, repos } = this.deps;
-    const bodies = hybridSearchBodies({ space: 'mips', mode: req.mode, k: req.k, vector, filters: req.filters, exclude, lshTerms, q }, options);
+    // the knn list only contributes ranks, so the rescaled query needs no score correction
+    const scaled = scaleQuery(vector, (await this.annTuning(model, 'mips', req)).queryRms).vector;
+    const bodies = hybridSearchBodies({ space: 'mips', mode: req.mode, k: req.k, vector: scaled, filters: req.filters, exclude, lshTerms, q }, options);
     const lists = await repos.items.msearch<ItemSourceDoc>(model.itemsIndex, [bodies.knn, bodies.text]);
     const hits = new Map(lists.flat().map((h) => [h._id!, h]));
     const ranked = lists.map((l) => l.map((h) => ({ id: h._id!, score: h._score ?? 0 })));
@@ -140,11 +146,14 @@ export class RecommendationService {
   }
 
   /**
-   * num_candidates the model's deploy measured for this space and for a filtered or unfiltered
-   * request, scaled to k (cached per model: no round trip); undefined → the configured rule.
+   * For mode ann: the num_candidates the model's deploy measured for this space and for a filtered
+   * or unfiltered request, scaled to k, and the query scale it measured (cached per model: no
+   * round trip); undefined → the configured rule, the query as it is.
    */
-  private async annCandidates(model: LiveModel, space: Space, req: RecRequest): Promise<number | undefined> {
-    return tunedNumCandidates((await this.deps.live.annCandidates(model.modelId))?.[space], req.k, req.filters);
+  private async annTuning(model: LiveModel, space: Space, req: RecRequest): Promise<{ numCandidates?: number; queryRms?: number; exactOnly?: boolean }> {
+    if (req.mode !== 'ann') return {};
+    const tuned = (await this.deps.live.annCandidates(model.modelId))?.[space];
+    return { numCandidates: tunedNumCandidates(tuned, req.k, req.filters), queryRms: tuned?.queryRms, exactOnly: tuned?.exactOnly };
   }
 
   private async backfill(model: LiveModel, req: RecRequest, personal: ServedItem[], exclude: Set<string>, q?: string): Promise<ServedItem[]> {
@@ -158,7 +167,7 @@ export class RecommendationService {
   }
 
   private async seedItem(model: LiveModel, itemId: string): Promise<SeedItem | undefined> {
-    const s = await this.deps.repos.items.get<SeedItem>(model.itemsIndex, itemId, ['item_id', 'has_factor', 'category', 'factor_unit']);
+    const s = await this.deps.repos.items.get<SeedItem>(model.itemsIndex, itemId, ['item_id', 'has_factor', 'category', 'factor_unit_exact']);
     return s ? { ...s, item_id: itemId } : undefined;
   }
 

@@ -4,7 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANDIDATE_LADDER } from '../../src/deploy/ann-tuning.ts';
 import { deployModel } from '../../src/deploy/index.ts';
-import { vectorSearchBody } from '../../src/query/search-body.ts';
+import { startServer } from '../../src/api/app.ts';
+import { createRegistry } from '../../src/infra/metrics.ts';
+import { scaleQuery, vectorSearchBody } from '../../src/query/search-body.ts';
 import { DEFAULT_QUERY_OPTIONS, type Filters } from '../../src/query/types.ts';
 import { setup } from '../../src/setup/index.ts';
 import { testContext } from './harness.ts';
@@ -29,7 +31,7 @@ beforeAll(async () => {
 afterAll(() => ctx.dispose());
 
 type Choice = { num_candidates: number; recall: number };
-type Tuning = { k: number; target: number; sample: number; unfiltered: Choice; filtered?: Choice };
+type Tuning = { k: number; target: number; sample: number; unfiltered: Choice; filtered?: Choice; query_rms?: number; query_scales?: Record<string, number> };
 
 async function ids(space: 'mips' | 'cosine', mode: 'exact' | 'ann', vector: number[], filters: Filters, numCandidates?: number): Promise<string[]> {
   const body = vectorSearchBody({ space, mode, k: 10, vector, filters, exclude: [], numCandidates }, DEFAULT_QUERY_OPTIONS);
@@ -51,6 +53,16 @@ describe('ann tuning at deploy', () => {
     }
   });
 
+  it('mips records the recall of every query scale it tried, and keeps a scale only when it ranked better than none', async () => {
+    const t = (await es.get<{ ann: Record<string, Tuning> }>({ index: names.models, id: MODEL }))._source!.ann;
+    const scales = t['mips']!.query_scales!;
+    expect(Object.keys(scales).sort()).toEqual(['2', '3', '4', '6', '8', 'none']);
+    const best = Math.max(...Object.values(scales));
+    if (t['mips']!.query_rms === undefined) expect(scales['none']).toBe(best);
+    else expect(scales['none']).toBeLessThan(best);
+    expect(t['cosine']!.query_scales).toBeUndefined();
+  });
+
   it('the stored num_candidates reaches the recall it promises for users the deploy did not sample', async () => {
     const t = (await es.get<{ ann: Record<string, Tuning> }>({ index: names.models, id: MODEL }))._source!.ann['mips']!;
     let sum = 0;
@@ -61,7 +73,8 @@ describe('ann tuning at deploy', () => {
       for (const filters of [{ terms: {}, booleans: {}, ranges: {} }, { terms: { category: [categoryOf(u)] }, booleans: {}, ranges: {} }] as Filters[]) {
         const truth = new Set(await ids('mips', 'exact', vector, filters));
         const nc = filters.terms['category'] ? t.filtered!.num_candidates : t.unfiltered.num_candidates;
-        const got = await ids('mips', 'ann', vector, filters, nc);
+        // as the API sends it: rescaled to the measured query rms, if the deploy chose one
+        const got = await ids('mips', 'ann', scaleQuery(vector, t.query_rms).vector, filters, nc);
         sum += got.filter((id) => truth.has(id)).length / truth.size;
         n++;
       }
@@ -73,5 +86,32 @@ describe('ann tuning at deploy', () => {
     expect(await ctx.repos.modelIndices.forceMerge(MODEL, { maxSegments: 1, pollMs: 200 })).toBe(1);
     expect(await ctx.repos.modelIndices.mergesSettled(MODEL, { pollMs: 200 })).toBe(1);
     expect(await ctx.repos.modelIndices.countItems(MODEL)).toBe(N_ITEMS);
+  });
+
+  it('without the item graph (DEPLOY_SIMILAR_ANN off): no factor_unit field, the model says so, and similar items with mode ann are the exact ones', async () => {
+    const flat = 'mtuneflat';
+    await deployModel(ctx, { ...plantedModel(flat, 11, { factors: K, items: N_ITEMS, users: N_USERS }), modelId: flat }, { similarAnn: false, keep: 5 });
+    const mapping = await es.indices.getMapping({ index: names.itemsIndex(flat) });
+    const props = Object.values(mapping)[0]!.mappings.properties!;
+    expect(props['factor_unit']).toBeUndefined();
+    expect(props['factor_unit_exact']).toMatchObject({ type: 'dense_vector', index_options: { type: 'flat' } });
+    expect(props['factor']).toMatchObject({ index_options: { type: 'int8_hnsw' } });
+    const doc = (await es.get<{ ann: Record<string, unknown> }>({ index: names.models, id: flat }))._source!;
+    expect(doc.ann['cosine']).toEqual({ graph: false });
+    const server = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: ['k'], defaultMode: 'ann', liveModelCacheMs: 600_000 } });
+    try {
+      for (const item of ['i3', 'i501', 'i2999']) {
+        const get = async (mode: string) => {
+          const res = await fetch(`${server.url}/v1/items/${item}/similar?k=10&mode=${mode}`, { headers: { 'x-api-key': 'k' } });
+          expect(res.status).toBe(200);
+          return ((await res.json()) as { items: Array<{ item_id: string; score: number }> }).items;
+        };
+        const [ann, exact] = [await get('ann'), await get('exact')];
+        expect(ann.length).toBe(10);
+        expect(ann).toEqual(exact);
+      }
+    } finally {
+      await server.close();
+    }
   });
 });

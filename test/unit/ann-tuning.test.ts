@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CANDIDATE_LADDER, exactTopK, meanRecall, sampleIndices, smallestReaching, tuneAnnCandidates } from '../../src/deploy/ann-tuning.ts';
+import { CANDIDATE_LADDER, componentRms, exactTopK, meanRecall, sampleIndices, smallestReaching, tuneAnnCandidates } from '../../src/deploy/ann-tuning.ts';
 import { createRng } from '../../src/random/rng.ts';
 
 function randomFactors(n: number, dims: number, seed: number): Float32Array {
@@ -81,5 +81,39 @@ describe('ann tuning maths', () => {
     expect(t.unfiltered).toEqual({ num_candidates: 300, recall: 1 });
     expect(t.filtered).toEqual({ num_candidates: 1200, recall: 1 });
     expect(t.sample).toBe(16);
+    // every scale ranked alike: the queries stay as they are
+    expect(t.query_rms).toBeUndefined();
+  });
+
+  it('mips: picks the query scale that ranks best at the first rung, then tunes num_candidates with queries at that scale', async () => {
+    const dims = 8;
+    const n = 1000;
+    const items = randomFactors(n, dims, 5);
+    const itemIds = Array.from({ length: n }, (_, i) => `i${i}`);
+    const sigma = componentRms(items, dims);
+    expect(sigma).toBeGreaterThan(0.9);
+    expect(sigma).toBeLessThan(1.1);
+    const queries = Array.from({ length: 8 }, (_, j) => ({ vector: Array.from(randomFactors(1, dims, 300 + j)) }));
+    const seen: Array<{ rms: number; numCandidates: number }> = [];
+    // a fake quantised index: exact only for queries scaled to about 4σ, and from num_candidates 200 on
+    const search = async (q: { vector: number[]; numCandidates: number; k: number }) => {
+      const rms = Math.sqrt(q.vector.reduce((t, x) => t + x * x, 0) / dims);
+      seen.push({ rms, numCandidates: q.numCandidates });
+      const top = sortedTopK(items, dims, q.vector, q.k).map((r) => itemIds[r]!);
+      const good = Math.abs(rms / sigma - 4) < 0.5 && q.numCandidates >= 200;
+      const near = Math.abs(rms / sigma - 4) < 0.5;
+      return good ? top : near ? [...top.slice(0, q.k - 2), 'x', 'y'] : ['nope'];
+    };
+    const t = await tuneAnnCandidates({ space: 'mips', dims, itemIds, itemFactors: items, queries, search, target: 0.95 });
+    expect(t.query_rms).toBeCloseTo(4 * sigma);
+    expect(t.query_scales?.['4']).toBeCloseTo(0.8);
+    expect(t.query_scales?.['none']).toBe(0);
+    expect(t.unfiltered.num_candidates).toBe(200);
+    // the ladder after the scale choice searched with rescaled queries only
+    expect(seen.filter((s) => s.numCandidates > 100).every((s) => Math.abs(s.rms / sigma - 4) < 1e-6)).toBe(true);
+    // the cosine space never rescales (unit vectors against unit vectors)
+    const c = await tuneAnnCandidates({ space: 'cosine', dims, itemIds, itemFactors: items, queries: queries.map((q, j) => ({ ...q, excludeId: itemIds[j] })), search: async () => [], target: 0.95 });
+    expect(c.query_rms).toBeUndefined();
+    expect(c.query_scales).toBeUndefined();
   });
 });

@@ -3,7 +3,7 @@ import { ValidationError } from '../../src/errors/index.ts';
 import { toHttpError } from '../../src/api/http-errors.ts';
 import { checkFilterFields, createParamsParser } from '../../src/query/params.ts';
 import { filterClauses, filtersKey, withDefaultTerm } from '../../src/query/filters.ts';
-import { ANN_OVERSAMPLE, decodeScore, hybridSearchBodies, numCandidates, popularSearchBody, tunedNumCandidates, vectorSearchBody } from '../../src/query/search-body.ts';
+import { ANN_OVERSAMPLE, decodeScore, hybridSearchBodies, numCandidates, popularSearchBody, scaleQuery, tunedNumCandidates, vectorSearchBody } from '../../src/query/search-body.ts';
 import { competitionRanks, reciprocalRankFusion } from '../../src/query/fusion.ts';
 import { DEFAULT_QUERY_OPTIONS, type Filters, type QueryOptions } from '../../src/query/types.ts';
 
@@ -121,7 +121,7 @@ describe('mode → knn body', () => {
   const vector = [0.5, -1, 2];
   const filters: Filters = { terms: { category: ['shoes'] }, booleans: {}, ranges: {} };
 
-  it('exact: flat inner-product field, num_candidates = k, has_factor + filters + exclusions in knn.filter', () => {
+  it('exact: flat inner-product field, num_candidates = k, filters + exclusions in knn.filter (items without a factor have no vector to match)', () => {
     const b = vectorSearchBody({ space: 'mips', mode: 'exact', k: 7, vector, filters, exclude: ['i1', 'i2'] }, opts);
     expect(b.size).toBe(7);
     expect(b.query).toBeUndefined();
@@ -130,14 +130,16 @@ describe('mode → knn body', () => {
       query_vector: vector,
       k: 7,
       num_candidates: 7,
-      filter: [{ term: { has_factor: true } }, { term: { category: 'shoes' } }, { bool: { must_not: [{ ids: { values: ['i1', 'i2'] } }] } }],
+      filter: [{ term: { category: 'shoes' } }, { bool: { must_not: [{ ids: { values: ['i1', 'i2'] } }] } }],
     });
     expect(JSON.stringify(b._source)).not.toMatch(/factor/);
   });
 
   it('ann: HNSW field, num_candidates = max(10k, 100) capped at 10,000', () => {
     const b = vectorSearchBody({ space: 'mips', mode: 'ann', k: 10, vector, filters: noFilters, exclude: [] }, opts);
-    expect(b.knn).toMatchObject({ field: 'factor', k: 10, num_candidates: 100, filter: [{ term: { has_factor: true } }] });
+    expect(b.knn).toMatchObject({ field: 'factor', k: 10, num_candidates: 100 });
+    // nothing to filter: no filter clause at all (a match-all filter still costs a walk per segment)
+    expect((b.knn as { filter?: unknown }).filter).toBeUndefined();
     expect(numCandidates('ann', 50, opts)).toBe(500);
     expect(numCandidates('ann', 500, { ...opts, annCandidatesFactor: 100 })).toBe(10_000);
     expect(numCandidates('exact', 50, opts)).toBe(50);
@@ -185,7 +187,7 @@ describe('mode → knn body', () => {
     const { knn, text } = hybridSearchBodies({ space: 'mips', mode: 'exact', k: 10, vector, filters, exclude: new Set(['i9']), q: 'trail' }, opts);
     const match = { multi_match: { query: 'trail', fields: ['name^2', 'description'] } };
     const shared = [{ term: { category: 'shoes' } }, { bool: { must_not: [{ ids: { values: ['i9'] } }] } }];
-    expect(knn.knn).toMatchObject({ field: 'factor_exact', k: 100, num_candidates: 100, filter: [{ term: { has_factor: true } }, ...shared, match] });
+    expect(knn.knn).toMatchObject({ field: 'factor_exact', k: 100, num_candidates: 100, filter: [...shared, match] });
     expect(knn.size).toBe(100);
     expect(knn.query).toBeUndefined();
     expect(text.size).toBe(100);
@@ -201,6 +203,19 @@ describe('mode → knn body', () => {
     expect(b.query).toEqual({ bool: { filter: [{ term: { category: 'shoes' } }], must_not: [{ ids: { values: ['a'] } }] } });
     expect(b.sort).toEqual([{ popularity: { order: 'desc', missing: '_last', unmapped_type: 'float' } }, { item_id: { order: 'asc', unmapped_type: 'keyword' } }]);
     expect(popularSearchBody({ filters: noFilters, exclude: [], size: 5, q: 'x' }).sort).toHaveLength(3);
+  });
+
+  it('rescales an ann query to the measured rms without changing its direction, and says how to undo it on scores', () => {
+    const v = [3, -4, 0, 0]; // rms 2.5
+    const s = scaleQuery(v, 10);
+    expect(s.factor).toBeCloseTo(4);
+    expect(s.vector).toEqual([12, -16, 0, 0]);
+    // a dot product with the scaled query, divided by the factor, is the original one
+    const item = [0.5, 0.25, 7, 1];
+    const dot = (a: number[], b: number[]) => a.reduce((t, x, i) => t + x * b[i]!, 0);
+    expect(dot(s.vector, item) / s.factor).toBeCloseTo(dot(v, item));
+    expect(scaleQuery(v, undefined)).toEqual({ vector: v, factor: 1 });
+    expect(scaleQuery([0, 0], 10)).toEqual({ vector: [0, 0], factor: 1 });
   });
 
   it('decodes scores back to dot products and cosines', () => {
