@@ -10,6 +10,8 @@
 //   npx tsx bench/query/run.ts --forcemerge          # merge the items index to one segment first
 //   npx tsx bench/query/run.ts --reuse --modes ann --ann-factor 50   # ann with num_candidates = 50·k
 //   npx tsx bench/query/run.ts --modes exact,ann,lsh                 # also LSH (deploys with its tables)
+//   npx tsx bench/query/run.ts --factors-source als  # factors ALS trained on a generated shop (100k users)
+//   npx tsx bench/query/run.ts --similar-ann false   # deploy without the item graph (DEPLOY_SIMILAR_ANN)
 //
 // Not part of npm test. Uses its own index/topic prefix (default bq-<items>-).
 
@@ -22,7 +24,7 @@ import { createContext } from '../../src/app/context.ts';
 import { loadConfig, PROJECT_ROOT } from '../../src/config/index.ts';
 import { deployModel } from '../../src/deploy/index.ts';
 import { setup } from '../../src/setup/index.ts';
-import { generateBenchModel, rng } from './data.ts';
+import { alsBenchModel, generateBenchModel, rng } from './data.ts';
 import { httpLoad, percentile, type LoadResult } from '../common.ts';
 import { LiveModelResolver } from '../../src/model/live-model.ts';
 import { scaleQuery, tunedNumCandidates, vectorSearchBody } from '../../src/query/search-body.ts';
@@ -54,14 +56,20 @@ const { values: args } = parseArgs({
     similar: { type: 'string', default: 'ann' },
     // DEPLOY_SIMILAR_ANN for the deploy: false builds no graph for similar items
     'similar-ann': { type: 'string' },
+    // factors: planted (clustered, log-normal norms) or als (trained on a generated shop, see data.ts)
+    'factors-source': { type: 'string', default: 'planted' },
+    'als-users': { type: 'string', default: '100000' },
+    'als-mean': { type: 'string', default: '30' },
+    'als-iterations': { type: 'string', default: '6' },
   },
 });
 const N_ITEMS = Number(args.items);
-const N_USERS = Number(args.users);
+const ALS = args['factors-source'] === 'als';
+const N_USERS = ALS ? Number(args['als-users']) : Number(args.users);
 const FACTORS = Number(args.factors);
 const K = Number(args.k);
 const MODES = args.modes!.split(',') as Array<'exact' | 'ann' | 'lsh'>;
-const prefix = args.prefix ?? `bq-${N_ITEMS}-`;
+const prefix = args.prefix ?? `bq-${N_ITEMS}${ALS ? '-als' : ''}-`;
 const MODEL_ID = 'mbench';
 
 const SIMILAR = args.similar ? (args.similar.split(',') as Array<'exact' | 'ann'>) : [];
@@ -81,9 +89,12 @@ async function liveModel(): Promise<string | undefined> {
 async function deploy(): Promise<Record<string, unknown>> {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
   let t = Date.now();
-  const model = generateBenchModel({ items: N_ITEMS, users: N_USERS, factors: FACTORS, categories: Number(args.categories), clusters: Number(args.clusters), seed: Number(args.seed) });
+  const shape = { items: N_ITEMS, users: N_USERS, factors: FACTORS, categories: Number(args.categories), clusters: Number(args.clusters), seed: Number(args.seed) };
+  const trained = ALS ? await alsBenchModel({ ...shape, meanPerUser: Number(args['als-mean']), iterations: Number(args['als-iterations']) }) : undefined;
+  const model = trained ?? generateBenchModel(shape);
   const genSeconds = (Date.now() - t) / 1000;
-  log(`generated ${N_ITEMS} × ${FACTORS} items, ${N_USERS} users in ${genSeconds.toFixed(1)} s`);
+  const als = trained ? { interactions: trained.interactions, train_s: trained.trainSeconds, items_with_factor: countNonZeroRows(trained.itemFactors, FACTORS) } : undefined;
+  log(`generated ${N_ITEMS} × ${FACTORS} items, ${N_USERS} users in ${genSeconds.toFixed(1)} s${als ? ` (ALS on ${als.interactions} interactions, ${als.train_s.toFixed(0)} s; ${als.items_with_factor} items with a factor)` : ''}`);
 
   t = Date.now();
   const r = rng(Number(args.seed) + 1);
@@ -134,7 +145,13 @@ async function deploy(): Promise<Record<string, unknown>> {
     log(`force-merged to ${segments} segment(s) in ${((Date.now() - t) / 1000).toFixed(0)} s`);
   } else await mergesSettled();
   const mergeSeconds = (Date.now() - t) / 1000;
-  return { generate_s: genSeconds, metadata_s: metaSeconds, deploy_s: report.seconds, deploy_timings: report.timings, merge_wait_s: mergeSeconds, forcemerge: args.forcemerge };
+  return { factors_source: args['factors-source'], ...(als ? { als } : {}), generate_s: genSeconds, metadata_s: metaSeconds, deploy_s: report.seconds, deploy_timings: report.timings, merge_wait_s: mergeSeconds, forcemerge: args.forcemerge };
+}
+
+function countNonZeroRows(flat: Float32Array, k: number): number {
+  let n = 0;
+  for (let i = 0; i < flat.length; i += k) if (flat.subarray(i, i + k).some((x) => x !== 0)) n++;
+  return n;
 }
 
 /** Background merges after a bulk load would skew the latencies: wait until none runs. */
@@ -326,7 +343,7 @@ async function main(): Promise<void> {
     console.table(rows);
     const dir = path.join(PROJECT_ROOT, 'bench', 'query', 'results');
     mkdirSync(dir, { recursive: true });
-    const suffix = args['ann-factor'] || args['ann-min'] ? `-ann${args['ann-factor'] ?? 10}x${args['ann-min'] ?? 100}` : '';
+    const suffix = (ALS ? '-als' : '') + (args['similar-ann'] === 'false' ? '-nosimilargraph' : '') + (args['ann-factor'] || args['ann-min'] ? `-ann${args['ann-factor'] ?? 10}x${args['ann-min'] ?? 100}` : '');
     const file = path.join(dir, `${N_ITEMS}x${FACTORS}${suffix}.json`);
     writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), items: N_ITEMS, users: N_USERS, factors: FACTORS, segments, k: K, connections: Number(args.connections), duration_s: Number(args.duration), deploy: deployInfo, ann, recall: rec, rows, total_s: (Date.now() - started) / 1000 }, null, 2));
     console.log(`\nwritten to ${path.relative(PROJECT_ROOT, file)}`);
