@@ -1,6 +1,6 @@
 // Deploy benchmark: time to deploy N items × k factors (+ users) into versioned indices behind
 // the aliases, and online fold-in latency event → updated user factor (p50/p99).
-//   npx tsx bench/deploy/run.ts [--items 1000000] [--users 100000] [--factors 64] [--foldins 300]
+//   npx tsx bench/deploy/run.ts [--items 1000000] [--users 100000] [--factors 64] [--foldins 300] [--similar-ann false]
 import { parseArgs } from 'node:util';
 import { benchContext, disposeBench, percentile as pct } from '../common.ts';
 import { deployModel } from '../../src/deploy/index.ts';
@@ -16,6 +16,8 @@ const { values: a } = parseArgs({
     factors: { type: 'string', default: '64' },
     foldins: { type: 'string', default: '300' },
     keep: { type: 'boolean', default: false },
+    // DEPLOY_SIMILAR_ANN: false builds one HNSW graph (user → item) instead of two
+    'similar-ann': { type: 'string', default: 'true' },
   },
 });
 const nItems = Number(a.items);
@@ -54,9 +56,13 @@ async function main() {
 
   t = Date.now();
   const report = await deployModel(ctx, { modelId: 'bench', factors: k, itemIds, itemFactors: factors(nItems, 1), userIds, userFactors: factors(nUsers, 2) }, {
+    similarAnn: a['similar-ann'] !== 'false',
     onProgress: (phase, done, total) => done % 100_000 === 0 && process.stderr.write(`  ${phase} ${done}/${total}\n`),
   });
   const deploySecs = (Date.now() - t) / 1000;
+  const stats = await es.indices.stats({ index: names.itemsIndex('bench'), metric: ['segments', 'store'] });
+  const segments = stats._all.primaries?.segments?.count ?? 0;
+  const gb = (stats._all.primaries?.store?.size_in_bytes ?? 0) / 1e9;
 
   // online fold-in: new users, one event each, measured until their factor is in user-factors
   const online = await startOnline(ctx, createRegistry(false));
@@ -83,7 +89,8 @@ async function main() {
   await online.stop();
   await producer.disconnect();
 
-  console.log(`\ndeploy benchmark (this machine): ${nItems} items × ${k} factors, ${nUsers} users`);
+  console.log(`\ndeploy benchmark (this machine): ${nItems} items × ${k} factors, ${nUsers} users, item graph ${a['similar-ann'] !== 'false' ? 'on' : 'off (DEPLOY_SIMILAR_ANN=false)'}`);
+  console.log(`  items index: ${segments} segments, ${gb.toFixed(2)} GB`);
   console.log(`  deploy total ${deploySecs.toFixed(1)} s (target ≤ 180 s; ratio ${(deploySecs / 180).toFixed(2)}× target)`);
   console.log(`  phases (s): ${Object.entries(report.timings).map(([p, s]) => `${p} ${s.toFixed(1)}`).join(', ')}`);
   console.log(`  online fold-in event → user factor: p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (n=${lat.length}; target p99 ≤ 1000 ms)`);
