@@ -272,8 +272,11 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     itemsWithFactor = await repos.modelIndices.countItems(modelId, true);
     deployed = deployedRows(input, skippedFactorRows, refusedItems);
     t = Date.now();
-    const segments = await repos.modelIndices.mergesSettled(modelId);
+    await repos.modelIndices.mergesSettled(modelId);
     lap('merges', t);
+    t = Date.now();
+    const segments = await repos.modelIndices.compactSmallSegments(modelId);
+    lap('compact', t);
     t = Date.now();
     ann = await tuneAnn(ctx, input, deployed, meta, similarGraph);
     lap('ann_tuning', t);

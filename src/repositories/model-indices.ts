@@ -97,6 +97,38 @@ export class ModelIndicesRepository {
     }, policy);
   }
 
+  /**
+   * Merges the small segments a load leaves beside its large ones (the indexing threads' last,
+   * part-filled buffers: 1M items ended as 6 segments of 95–230k documents and 8 of 0.7–7k) into
+   * one, and leaves the large ones alone. Every segment is one more HNSW graph a knn search walks,
+   * and merging only the small ones re-inserts a few thousand vectors, where merging everything
+   * would re-insert all but the largest segment's. A forced merge to n segments merges the smallest
+   * ones (Lucene's TieredMergePolicy), so n = the large segments + 1. "Small": under `smallShare`
+   * of its shard's documents. Returns the primaries' segment counts before and after.
+   */
+  async compactSmallSegments(modelId: string, opts: { smallShare?: number; pollMs?: number } = {}): Promise<{ before: number; after: number }> {
+    const index = this.names.itemsIndex(modelId);
+    const share = opts.smallShare ?? 0.02;
+    const res = await this.es.indices.segments({ index });
+    let before = 0;
+    let target = 0;
+    let smallPairs = false;
+    for (const copies of Object.values(res.indices[index]?.shards ?? {})) {
+      for (const copy of copies as Array<{ routing?: { primary?: boolean }; segments?: Record<string, { num_docs: number }> }>) {
+        if (!copy.routing?.primary) continue;
+        const docs = Object.values(copy.segments ?? {}).map((x) => x.num_docs);
+        const total = docs.reduce((t, d) => t + d, 0);
+        const large = docs.filter((d) => d >= share * total).length;
+        before += docs.length;
+        if (docs.length - large >= 2) smallPairs = true;
+        target = Math.max(target, large + 1);
+      }
+    }
+    if (!smallPairs) return { before, after: before };
+    const after = await this.forceMerge(modelId, { maxSegments: target, pollMs: opts.pollMs });
+    return { before, after };
+  }
+
   /** Item documents of a version, all or only those with a factor. */
   async countItems(modelId: string, withFactorOnly = false): Promise<number> {
     return (await this.es.count({ index: this.names.itemsIndex(modelId), ...(withFactorOnly ? { query: { term: { has_factor: true } } } : {}) })).count;
