@@ -281,6 +281,12 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     ann = await tuneAnn(ctx, input, deployed, meta, similarGraph);
     lap('ann_tuning', t);
     log.info({ modelId, ann, segments }, 'ann num_candidates chosen by measured recall');
+    for (const [space, t] of Object.entries(ann)) {
+      if (!('target' in t)) continue;
+      for (const [kind, c] of [['unfiltered', t.unfiltered], ['filtered', t.filtered]] as const) {
+        if (c && c.recall < t.target) log.warn({ modelId, space, case: kind, recall: c.recall, num_candidates: c.num_candidates, target: t.target }, 'ann misses the recall target at every num_candidates tried: these requests will be answered exactly');
+      }
+    }
     await opts.beforeSwap?.();
   } catch (e) {
     const message = (e as Error).message;

@@ -55,6 +55,13 @@ export interface AnnCandidates {
   queryRms?: number;
   /** the model was deployed without this space's HNSW graph: ann is answered exactly */
   exactOnly?: boolean;
+  /**
+   * No num_candidates of the ladder reached the recall target at deploy (e.g. MIPS on factors
+   * whose norms spread widely): ann requests of that kind are answered exactly, which at the
+   * ladder's top costs about what the graph search did and has recall 1.
+   */
+  exactUnfiltered?: boolean;
+  exactFiltered?: boolean;
 }
 export type ModelAnnCandidates = Partial<Record<'mips' | 'cosine', AnnCandidates>>;
 
@@ -136,7 +143,7 @@ export class LiveModelResolver {
     return this.perModel(this.annCache, modelId, async () => {
       const doc = await this.repos.models.get(modelId, { includes: ['ann', 'model_id'] });
       if (!doc) return undefined;
-      const ann = (doc as { ann?: Record<string, { k?: unknown; unfiltered?: { num_candidates?: unknown }; filtered?: { num_candidates?: unknown }; query_rms?: unknown; graph?: unknown }> }).ann ?? {};
+      const ann = (doc as { ann?: Record<string, { k?: unknown; target?: unknown; unfiltered?: { num_candidates?: unknown; recall?: unknown }; filtered?: { num_candidates?: unknown; recall?: unknown }; query_rms?: unknown; graph?: unknown }> }).ann ?? {};
       const out: ModelAnnCandidates = {};
       const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x > 0 ? x : undefined);
       for (const space of ['mips', 'cosine'] as const) {
@@ -147,7 +154,16 @@ export class LiveModelResolver {
           continue;
         }
         const queryRms = num(a.query_rms);
-        out[space] = { k: num(a.k) ?? 10, unfiltered: num(a.unfiltered?.num_candidates), filtered: num(a.filtered?.num_candidates), ...(queryRms ? { queryRms } : {}) };
+        const target = num(a.target);
+        const missed = (c?: { recall?: unknown }) => target !== undefined && typeof c?.recall === 'number' && c.recall < target;
+        out[space] = {
+          k: num(a.k) ?? 10,
+          unfiltered: num(a.unfiltered?.num_candidates),
+          filtered: num(a.filtered?.num_candidates),
+          ...(queryRms ? { queryRms } : {}),
+          ...(missed(a.unfiltered) ? { exactUnfiltered: true } : {}),
+          ...(missed(a.filtered) ? { exactFiltered: true } : {}),
+        };
       }
       return out;
     });

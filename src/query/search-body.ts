@@ -98,6 +98,17 @@ export function tunedNumCandidates(tuned: AnnCandidates | undefined, k: number, 
   return n === undefined ? undefined : Math.min(MAX_NUM_CANDIDATES, Math.ceil((n * Math.max(k, tuned.k)) / tuned.k));
 }
 
+/**
+ * Whether an ann request is answered exactly instead: the model has no graph for the space, or its
+ * deploy found no num_candidates reaching the recall target for this kind of request (filtered or
+ * not, as tunedNumCandidates tells them apart).
+ */
+export function annAnsweredExactly(tuned: AnnCandidates | undefined, filters: Filters): boolean {
+  if (!tuned) return false;
+  if (tuned.exactOnly) return true;
+  return filterClauses(filters).length && tuned.filtered !== undefined ? tuned.exactFiltered === true : tuned.exactUnfiltered === true;
+}
+
 function baseFilter(filters: Filters, exclude: Iterable<string>): estypes.QueryDslQueryContainer[] {
   const out = filterClauses(filters);
   const ex = excludeClause(exclude);

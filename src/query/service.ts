@@ -27,7 +27,7 @@ import type { Arm } from '../experiments/assignment.ts';
 import type { Repositories } from '../repositories/index.ts';
 import type { PopularItems } from './popular.ts';
 import { reciprocalRankFusion } from './fusion.ts';
-import { decodeScore, hybridSearchBodies, scaleQuery, tunedNumCandidates, vectorSearchBody, type Space } from './search-body.ts';
+import { annAnsweredExactly, decodeScore, hybridSearchBodies, scaleQuery, tunedNumCandidates, vectorSearchBody, type Space } from './search-body.ts';
 import type { ServedLog, ServedRecord } from './served-log.ts';
 import type { ListSource, QueryOptions, RecRequest, RecResponse, ScoreKind, ServedItem } from './types.ts';
 
@@ -125,9 +125,10 @@ export class RecommendationService {
 
   private async knn(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
     const ann = await this.annTuning(model, space, req);
-    const q = scaleQuery(vector, ann.queryRms);
-    // a model deployed without this space's graph (DEPLOY_SIMILAR_ANN off) answers ann exactly
+    // no graph for this space (DEPLOY_SIMILAR_ANN off), or one that missed the recall target at
+    // every num_candidates the deploy tried: ann is answered exactly (the float field needs no rescaling)
     const mode = ann.exactOnly ? 'exact' : req.mode;
+    const q = scaleQuery(vector, mode === 'ann' ? ann.queryRms : undefined);
     const body = vectorSearchBody({ space, mode, k: req.k, vector: q.vector, filters: req.filters, exclude, lshTerms, numCandidates: ann.numCandidates }, this.deps.options);
     const hits = await this.deps.repos.items.search<ItemSourceDoc>(model.itemsIndex, body);
     return hits.map((h) => hitToItem(h, 'personal', decodeScore(space, h._score ?? 0) / q.factor));
@@ -137,7 +138,8 @@ export class RecommendationService {
   private async hybrid(model: LiveModel, req: RecRequest, q: string, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
     const { options, repos } = this.deps;
     // the knn list only contributes ranks, so the rescaled query needs no score correction
-    const scaled = scaleQuery(vector, (await this.annTuning(model, 'mips', req)).queryRms).vector;
+    const ann = await this.annTuning(model, 'mips', req);
+    const scaled = scaleQuery(vector, ann.exactOnly ? undefined : ann.queryRms).vector;
     const bodies = hybridSearchBodies({ space: 'mips', mode: req.mode, k: req.k, vector: scaled, filters: req.filters, exclude, lshTerms, q }, options);
     const lists = await repos.items.msearch<ItemSourceDoc>(model.itemsIndex, [bodies.knn, bodies.text]);
     const hits = new Map(lists.flat().map((h) => [h._id!, h]));
@@ -153,7 +155,7 @@ export class RecommendationService {
   private async annTuning(model: LiveModel, space: Space, req: RecRequest): Promise<{ numCandidates?: number; queryRms?: number; exactOnly?: boolean }> {
     if (req.mode !== 'ann') return {};
     const tuned = (await this.deps.live.annCandidates(model.modelId))?.[space];
-    return { numCandidates: tunedNumCandidates(tuned, req.k, req.filters), queryRms: tuned?.queryRms, exactOnly: tuned?.exactOnly };
+    return { numCandidates: tunedNumCandidates(tuned, req.k, req.filters), queryRms: tuned?.queryRms, exactOnly: annAnsweredExactly(tuned, req.filters) };
   }
 
   private async backfill(model: LiveModel, req: RecRequest, personal: ServedItem[], exclude: Set<string>, q?: string): Promise<ServedItem[]> {

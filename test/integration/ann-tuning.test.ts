@@ -114,4 +114,29 @@ describe('ann tuning at deploy', () => {
       await server.close();
     }
   });
+
+  it('a space whose deploy missed the recall target at every num_candidates answers ann exactly', async () => {
+    // what a deploy records when the ladder's top falls short (1M items of ALS factors: 0.63 at 10,000)
+    const doc = (await es.get<{ ann: Record<string, Tuning> }>({ index: names.models, id: MODEL }))._source!;
+    const mips = doc.ann['mips']!;
+    // the query scale is set so that an ann search would rank by noise (the query quantises to ~0):
+    // ann equal to exact below shows it was not run
+    await es.update({ index: names.models, id: MODEL, doc: { ann: { ...doc.ann, mips: { ...mips, query_rms: 1e-6, unfiltered: { num_candidates: 100, recall: 0.5 } } } }, refresh: true });
+    await ctx.repos.modelIndices.swap(MODEL);
+    const server = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: ['k'], defaultMode: 'ann', liveModelCacheMs: 600_000 } });
+    try {
+      for (const u of [0, 7, 33]) {
+        const get = async (mode: string, q = '') => {
+          const res = await fetch(`${server.url}/v1/users/u${u}/recommendations?k=10&mode=${mode}&exclude_seen=false${q}`, { headers: { 'x-api-key': 'k' } });
+          expect(res.status).toBe(200);
+          const body = (await res.json()) as { model_id: string; items: Array<{ item_id: string; score: number }> };
+          expect(body.model_id).toBe(MODEL);
+          return body.items;
+        };
+        expect(await get('ann')).toEqual(await get('exact'));
+      }
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -3,7 +3,7 @@ import { ValidationError } from '../../src/errors/index.ts';
 import { toHttpError } from '../../src/api/http-errors.ts';
 import { checkFilterFields, createParamsParser } from '../../src/query/params.ts';
 import { filterClauses, filtersKey, withDefaultTerm } from '../../src/query/filters.ts';
-import { ANN_OVERSAMPLE, decodeScore, hybridSearchBodies, numCandidates, popularSearchBody, scaleQuery, tunedNumCandidates, vectorSearchBody } from '../../src/query/search-body.ts';
+import { ANN_OVERSAMPLE, annAnsweredExactly, decodeScore, hybridSearchBodies, numCandidates, popularSearchBody, scaleQuery, tunedNumCandidates, vectorSearchBody } from '../../src/query/search-body.ts';
 import { competitionRanks, reciprocalRankFusion } from '../../src/query/fusion.ts';
 import { DEFAULT_QUERY_OPTIONS, type Filters, type QueryOptions } from '../../src/query/types.ts';
 
@@ -216,6 +216,19 @@ describe('mode → knn body', () => {
     expect(dot(s.vector, item) / s.factor).toBeCloseTo(dot(v, item));
     expect(scaleQuery(v, undefined)).toEqual({ vector: v, factor: 1 });
     expect(scaleQuery([0, 0], 10)).toEqual({ vector: [0, 0], factor: 1 });
+  });
+
+  it('ann is answered exactly without a graph, or for the kind of request (filtered or not) whose deploy missed the recall target', () => {
+    expect(annAnsweredExactly(undefined, filters)).toBe(false);
+    expect(annAnsweredExactly({ k: 10, exactOnly: true }, noFilters)).toBe(true);
+    const missedUnfiltered = { k: 10, unfiltered: 10_000, filtered: 400, exactUnfiltered: true };
+    expect(annAnsweredExactly(missedUnfiltered, noFilters)).toBe(true);
+    expect(annAnsweredExactly(missedUnfiltered, filters)).toBe(false);
+    const missedFiltered = { k: 10, unfiltered: 400, filtered: 10_000, exactFiltered: true };
+    expect(annAnsweredExactly(missedFiltered, filters)).toBe(true);
+    expect(annAnsweredExactly(missedFiltered, noFilters)).toBe(false);
+    // nothing measured filtered: a filtered request goes by the unfiltered measurement, as its num_candidates does
+    expect(annAnsweredExactly({ k: 10, unfiltered: 10_000, exactUnfiltered: true }, filters)).toBe(true);
   });
 
   it('decodes scores back to dot products and cosines', () => {
