@@ -139,8 +139,9 @@ export class RecommendationService {
     const { options, repos } = this.deps;
     // the knn list only contributes ranks, so the rescaled query needs no score correction
     const ann = await this.annTuning(model, 'mips', req);
-    const scaled = scaleQuery(vector, ann.exactOnly ? undefined : ann.queryRms).vector;
-    const bodies = hybridSearchBodies({ space: 'mips', mode: req.mode, k: req.k, vector: scaled, filters: req.filters, exclude, lshTerms, q }, options);
+    const mode = ann.exactOnly ? 'exact' : req.mode;
+    const scaled = scaleQuery(vector, mode === 'ann' ? ann.queryRms : undefined).vector;
+    const bodies = hybridSearchBodies({ space: 'mips', mode, k: req.k, vector: scaled, filters: req.filters, exclude, lshTerms, q }, options);
     const lists = await repos.items.msearch<ItemSourceDoc>(model.itemsIndex, [bodies.knn, bodies.text]);
     const hits = new Map(lists.flat().map((h) => [h._id!, h]));
     const ranked = lists.map((l) => l.map((h) => ({ id: h._id!, score: h._score ?? 0 })));
