@@ -185,16 +185,18 @@ async function startApi(): Promise<{ url: string; child: ChildProcess }> {
 const category = (u: number) => `cat${(u * 7) % Number(args.categories)}`;
 const userPath = (u: number, mode: string, filtered: boolean) => `/v1/users/u${u}/recommendations?k=${K}&mode=${mode}${filtered ? `&category=${category(u)}` : ''}`;
 
+/** The personal (model-scored) item ids of one API answer, in order. */
+async function personalIds(url: string, p: string): Promise<string[]> {
+  const res = await fetch(url + p);
+  if (!res.ok) throw new Error(`${p} → ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { items: Array<{ item_id: string; source: string }> }).items.filter((i) => i.source === 'personal').map((i) => i.item_id);
+}
+
 async function recall(url: string): Promise<Record<string, number>> {
   const n = Math.min(Number(args['recall-users']), N_USERS);
   const out: Record<string, number> = {};
   const sample = Array.from({ length: n }, (_, i) => Math.floor((i * N_USERS) / n));
-  const ids = async (p: string) => {
-    const res = await fetch(url + p);
-    if (!res.ok) throw new Error(`${p} → ${res.status} ${await res.text()}`);
-    const body = (await res.json()) as { items: Array<{ item_id: string; source: string }> };
-    return body.items.filter((i) => i.source === 'personal').map((i) => i.item_id);
-  };
+  const ids = (p: string) => personalIds(url, p);
   for (const filtered of [false, true]) {
     const sums: Record<string, number> = { ann: 0, lsh: 0 };
     for (const u of sample) {
@@ -264,11 +266,7 @@ async function loadSimilar(url: string, mode: string, filtered: boolean, seconds
 async function similarRecall(url: string): Promise<Record<string, number>> {
   const n = Math.min(Number(args['recall-users']), N_ITEMS);
   const out: Record<string, number> = {};
-  const ids = async (p: string) => {
-    const res = await fetch(url + p);
-    if (!res.ok) throw new Error(`${p} → ${res.status} ${await res.text()}`);
-    return ((await res.json()) as { items: Array<{ item_id: string; source: string }> }).items.filter((i) => i.source === 'personal').map((i) => i.item_id);
-  };
+  const ids = (p: string) => personalIds(url, p);
   for (const filtered of [false, true]) {
     let sum = 0;
     for (let j = 0; j < n; j++) {

@@ -29,7 +29,7 @@ import type { PopularItems } from './popular.ts';
 import { reciprocalRankFusion } from './fusion.ts';
 import { annAnsweredExactly, decodeScore, hybridSearchBodies, scaleQuery, tunedNumCandidates, vectorSearchBody, type Space } from './search-body.ts';
 import type { ServedLog, ServedRecord } from './served-log.ts';
-import type { ListSource, QueryOptions, RecRequest, RecResponse, ScoreKind, ServedItem } from './types.ts';
+import type { ListSource, Mode, QueryOptions, RecRequest, RecResponse, ScoreKind, ServedItem } from './types.ts';
 
 export interface ServiceDeps {
   repos: Pick<Repositories, 'items' | 'users'>;
@@ -124,24 +124,18 @@ export class RecommendationService {
   }
 
   private async knn(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
-    const ann = await this.annTuning(model, space, req);
-    // no graph for this space (DEPLOY_SIMILAR_ANN off), or one that missed the recall target at
-    // every num_candidates the deploy tried: ann is answered exactly (the float field needs no rescaling)
-    const mode = ann.exactOnly ? 'exact' : req.mode;
-    const q = scaleQuery(vector, mode === 'ann' ? ann.queryRms : undefined);
-    const body = vectorSearchBody({ space, mode, k: req.k, vector: q.vector, filters: req.filters, exclude, lshTerms, numCandidates: ann.numCandidates }, this.deps.options);
+    const v = await this.vectorQuery(model, space, req, vector);
+    const body = vectorSearchBody({ space, mode: v.mode, k: req.k, vector: v.vector, filters: req.filters, exclude, lshTerms, numCandidates: v.numCandidates }, this.deps.options);
     const hits = await this.deps.repos.items.search<ItemSourceDoc>(model.itemsIndex, body);
-    return hits.map((h) => hitToItem(h, 'personal', decodeScore(space, h._score ?? 0) / q.factor));
+    return hits.map((h) => hitToItem(h, 'personal', decodeScore(space, h._score ?? 0) / v.factor));
   }
 
   /** Text + vector: the two lists of one _msearch, fused by rank (score = the RRF score). */
   private async hybrid(model: LiveModel, req: RecRequest, q: string, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
     const { options, repos } = this.deps;
     // the knn list only contributes ranks, so the rescaled query needs no score correction
-    const ann = await this.annTuning(model, 'mips', req);
-    const mode = ann.exactOnly ? 'exact' : req.mode;
-    const scaled = scaleQuery(vector, mode === 'ann' ? ann.queryRms : undefined).vector;
-    const bodies = hybridSearchBodies({ space: 'mips', mode, k: req.k, vector: scaled, filters: req.filters, exclude, lshTerms, q }, options);
+    const v = await this.vectorQuery(model, 'mips', req, vector);
+    const bodies = hybridSearchBodies({ space: 'mips', mode: v.mode, k: req.k, vector: v.vector, filters: req.filters, exclude, lshTerms, q }, options);
     const lists = await repos.items.msearch<ItemSourceDoc>(model.itemsIndex, [bodies.knn, bodies.text]);
     const hits = new Map(lists.flat().map((h) => [h._id!, h]));
     const ranked = lists.map((l) => l.map((h) => ({ id: h._id!, score: h._score ?? 0 })));
@@ -149,14 +143,17 @@ export class RecommendationService {
   }
 
   /**
-   * For mode ann: the num_candidates the model's deploy measured for this space and for a filtered
-   * or unfiltered request, scaled to k, and the query scale it measured (cached per model: no
-   * round trip); undefined → the configured rule, the query as it is.
+   * How a vector request is searched, from what the model's deploy measured (cached per model: no
+   * round trip). For mode ann: exactly instead when the space has no graph (DEPLOY_SIMILAR_ANN off)
+   * or its graph missed the recall target at every num_candidates tried; else num_candidates for a
+   * filtered or unfiltered request scaled to k, and the query rescaled to the measured rms (the
+   * returned factor divides scores back). No measurement → the configured rule, the query as it is.
    */
-  private async annTuning(model: LiveModel, space: Space, req: RecRequest): Promise<{ numCandidates?: number; queryRms?: number; exactOnly?: boolean }> {
-    if (req.mode !== 'ann') return {};
-    const tuned = (await this.deps.live.annCandidates(model.modelId))?.[space];
-    return { numCandidates: tunedNumCandidates(tuned, req.k, req.filters), queryRms: tuned?.queryRms, exactOnly: annAnsweredExactly(tuned, req.filters) };
+  private async vectorQuery(model: LiveModel, space: Space, req: RecRequest, vector: number[]): Promise<{ mode: Mode; vector: number[]; factor: number; numCandidates?: number }> {
+    const tuned = req.mode === 'ann' ? (await this.deps.live.annCandidates(model.modelId))?.[space] : undefined;
+    if (req.mode !== 'ann' || annAnsweredExactly(tuned, req.filters)) return { mode: req.mode === 'ann' ? 'exact' : req.mode, vector, factor: 1 };
+    const q = scaleQuery(vector, tuned?.queryRms);
+    return { mode: 'ann', vector: q.vector, factor: q.factor, numCandidates: tunedNumCandidates(tuned, req.k, req.filters) };
   }
 
   private async backfill(model: LiveModel, req: RecRequest, personal: ServedItem[], exclude: Set<string>, q?: string): Promise<ServedItem[]> {
