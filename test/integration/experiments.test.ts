@@ -186,12 +186,17 @@ describe('an experiment between the live model and the staged candidate', () => 
 
   it('folds a treatment user\'s events into the candidate\'s users index too', async () => {
     const user = [...arms.entries()].find(([u, a]) => u.startsWith('u') && a.arm === 'treatment')![0];
+    // an item neither users index holds for this user yet: one the training already put in its
+    // recent items would pass the wait before any fold-in (the user is whichever answered first)
+    const before = await Promise.all([ctx.repos.users.vector(names.usersIndex(CANDIDATE), user), ctx.repos.users.vector(names.usersIndex(LIVE), user)]);
+    const held = new Set(before.flatMap((d) => d?.recent_items ?? []));
+    const item = Array.from({ length: shape.items - 7 }, (_, i) => `i${i + 7}`).find((id) => !held.has(id))!;
     let n = 0;
     await waitUntil(`fold-in of ${user} into ${CANDIDATE}`, async () => {
-      const event = { event_id: `fold-${n++}`, user_id: user, item_id: 'i7', event_type: 'purchase', timestamp: new Date().toISOString() };
+      const event = { event_id: `fold-${n++}`, user_id: user, item_id: item, event_type: 'purchase', timestamp: new Date().toISOString() };
       await producer.send({ topic: names.topics.events, acks: -1, messages: [{ key: user, value: JSON.stringify(event) }] });
       const [cand, live] = await Promise.all([ctx.repos.users.vector(names.usersIndex(CANDIDATE), user), ctx.repos.users.vector(names.usersIndex(LIVE), user)]);
-      return (cand?.recent_items ?? []).includes('i7') && (live?.recent_items ?? []).includes('i7');
+      return (cand?.recent_items ?? []).includes(item) && (live?.recent_items ?? []).includes(item);
     }, 60_000, 500);
     const doc = await es.get<{ source: string; model_id: string }>({ index: names.usersIndex(CANDIDATE), id: user });
     expect(doc._source).toMatchObject({ source: 'online', model_id: CANDIDATE });
