@@ -57,10 +57,13 @@ export function componentRms(items: Float32Array, dims: number): number {
   return n ? Math.sqrt(ss / n) : 0;
 }
 
-/** Row indices of a deterministic, spread-out sample of `rows` rows (a fixed-stride walk). */
-export function sampleIndices(rows: number, n: number): number[] {
+/**
+ * Row indices of a deterministic, spread-out sample of `rows` rows (a fixed-stride walk); `phase`
+ * in [0, 1) shifts the walk within the stride, so phase 0 and 0.5 give disjoint samples.
+ */
+export function sampleIndices(rows: number, n: number, phase = 0): number[] {
   if (rows <= n) return Array.from({ length: rows }, (_, i) => i);
-  return Array.from({ length: n }, (_, i) => Math.floor((i * rows) / n));
+  return Array.from({ length: n }, (_, i) => Math.floor(((i + phase) * rows) / n));
 }
 
 /**

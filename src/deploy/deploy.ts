@@ -11,6 +11,7 @@ import { vectorSearchBody, type Space } from '../query/search-body.ts';
 import { DEFAULT_QUERY_OPTIONS, type Filters } from '../query/types.ts';
 import { sampleIndices, tuneAnnCandidates, type AnnTuning } from './ann-tuning.ts';
 import { itemDocument, userDocument } from './documents.ts';
+import { chooseNormHead, inNormHead, type NormHead } from './norm-head.ts';
 import { chooseModelLsh, ModelHashers } from './lsh-setup.ts';
 
 export interface DeployInput {
@@ -108,7 +109,7 @@ class DeploySkips {
   }
 }
 
-function* itemDocs(input: DeployInput, meta: Map<string, Metadata>, hashers: ModelHashers | undefined, skips: DeploySkips, skippedFactorRows: number[], similarGraph: boolean): Generator<LoadDoc> {
+function* itemDocs(input: DeployInput, meta: Map<string, Metadata>, hashers: ModelHashers | undefined, skips: DeploySkips, skippedFactorRows: number[], similarGraph: boolean, head: NormHead | undefined): Generator<LoadDoc> {
   const k = input.factors;
   const seen = new Set<string>();
   for (let i = 0; i < input.itemIds.length; i++) {
@@ -121,7 +122,8 @@ function* itemDocs(input: DeployInput, meta: Map<string, Metadata>, hashers: Mod
       continue;
     }
     const factor = input.itemFactors.subarray(i * k, (i + 1) * k);
-    yield { id, doc: itemDocument(input.modelId, id, meta.get(id), factor, hashers, input.popularity?.get(id) ?? 0, input.itemNorms?.[i], similarGraph) };
+    const weightNorm = input.itemNorms?.[i];
+    yield { id, doc: itemDocument(input.modelId, id, meta.get(id), factor, hashers, input.popularity?.get(id) ?? 0, { ...(weightNorm !== undefined ? { weightNorm } : {}), similarGraph, normHead: inNormHead(factor, head) }) };
   }
   // catalogue items the model has no factor for (new items): searchable and usable for backfill
   for (const [id, m] of meta) {
@@ -164,20 +166,29 @@ function deployedRows(input: DeployInput, skippedRows: number[], refusedIds: Set
 
 /** Query vectors sampled for ann tuning: users' factors (mips) or items' own (cosine), zero rows left out. */
 const TUNING_SAMPLE = 64;
-function tuningQueries(space: Space, ids: string[], flat: Float32Array, k: number): { vector: number[]; excludeId?: string }[] {
+function tuningQueries(space: Space, ids: string[], flat: Float32Array, k: number, phase = 0): { vector: number[]; excludeId?: string }[] {
   const out: { vector: number[]; excludeId?: string }[] = [];
-  for (const r of sampleIndices(ids.length, TUNING_SAMPLE)) {
+  for (const r of sampleIndices(ids.length, TUNING_SAMPLE, phase)) {
     const v = flat.subarray(r * k, (r + 1) * k);
     if (v.some((x) => x !== 0)) out.push({ vector: Array.from(v), ...(space === 'cosine' ? { excludeId: ids[r]! } : {}) });
   }
   return out;
 }
 
-/** What the model document records per space: the measured tuning, or that the space has no graph. */
-type SpaceAnn = AnnTuning | { graph: false };
+/** What the model document records per space: the measured tuning (mips: with its norm head), or that the space has no graph. */
+type SpaceAnn = (AnnTuning & { head?: NormHead }) | { graph: false };
+
+/**
+ * The mips sample: users' factors, or the items' own when the model has no users. The norm head is
+ * chosen on another sample (phase 0.5) than the one tuning measures recall on, so the recall the
+ * model document reports is not measured on the users the head was fitted to.
+ */
+function mipsQueries(input: DeployInput, deployed: { ids: string[]; factors: Float32Array }, phase = 0): { vector: number[] }[] {
+  return input.userIds.length ? tuningQueries('mips', input.userIds, input.userFactors, input.factors, phase) : tuningQueries('mips', deployed.ids, deployed.factors, input.factors, phase);
+}
 
 /** Picks ann num_candidates (and the mips query scale) per space with a graph, on the built (not yet live) items index. */
-async function tuneAnn(ctx: AppContext, input: DeployInput, deployed: { ids: string[]; factors: Float32Array }, meta: Map<string, Metadata>, similarGraph: boolean): Promise<Record<Space, SpaceAnn>> {
+async function tuneAnn(ctx: AppContext, input: DeployInput, deployed: { ids: string[]; factors: Float32Array }, meta: Map<string, Metadata>, similarGraph: boolean, head: NormHead | undefined): Promise<Record<Space, SpaceAnn>> {
   const index = ctx.names.itemsIndex(input.modelId);
   const k = input.factors;
   const categoryOf = (row: number) => {
@@ -194,14 +205,14 @@ async function tuneAnn(ctx: AppContext, input: DeployInput, deployed: { ids: str
       category: categoryOf,
       search: async (q) => {
         const filters: Filters = { terms: q.category !== undefined ? { category: [q.category] } : {}, booleans: {}, ranges: {} };
-        const body = vectorSearchBody({ space, mode: 'ann', k: q.k, vector: q.vector, filters, exclude: q.exclude, numCandidates: q.numCandidates }, DEFAULT_QUERY_OPTIONS);
+        const body = vectorSearchBody({ space, mode: 'ann', k: q.k, vector: q.vector, filters, exclude: q.exclude, numCandidates: q.numCandidates, normHead: space === 'mips' && head !== undefined }, DEFAULT_QUERY_OPTIONS);
         // a busy cluster (429) during a deploy is waited out, as the load's chunks are
         const hits = await withRetry(() => ctx.repos.items.search<{ item_id?: string }>(index, { ...body, _source: false }), { ...DEFAULT_LOAD_RETRY, label: `ann tuning search on ${index}` });
         return hits.map((h) => h._id!);
       },
     });
-  const users = input.userIds.length ? tuningQueries('mips', input.userIds, input.userFactors, k) : tuningQueries('mips', deployed.ids, deployed.factors, k);
-  return { mips: await tune('mips', users), cosine: similarGraph ? await tune('cosine', tuningQueries('cosine', deployed.ids, deployed.factors, k)) : { graph: false } };
+  const mips = await tune('mips', mipsQueries(input, deployed));
+  return { mips: head ? { ...mips, head } : mips, cosine: similarGraph ? await tune('cosine', tuningQueries('cosine', deployed.ids, deployed.factors, k)) : { graph: false } };
 }
 
 /**
@@ -248,9 +259,14 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     const sk = (skips = new DeploySkips(itemsTotal, input.userIds.length, opts.skipLimit ?? DEFAULT_SKIP_LIMIT));
     const refusedItem = sk.refused('items');
 
+    t = Date.now();
+    const head = chooseNormHead(input.itemFactors, k, mipsQueries(input, { ids: input.itemIds, factors: input.itemFactors }, 0.5).map((q) => q.vector), 10);
+    lap('norm_head', t);
+    if (head) log.info({ modelId, head }, 'norm head: the longest item vectors are searched exactly beside the MIPS graph');
+
     await repos.modelIndices.create(modelId, k, filterFieldMappings(ctx.config.api.filterFields), { similarGraph });
     t = Date.now();
-    await repos.modelIndices.load(modelId, 'items', itemDocs(input, meta, hashers, sk, skippedFactorRows, similarGraph), {
+    await repos.modelIndices.load(modelId, 'items', itemDocs(input, meta, hashers, sk, skippedFactorRows, similarGraph, head), {
       onProgress: (n) => opts.onProgress?.('items', n, itemsTotal),
       onRefused: (doc, r) => {
         refusedItems.add(doc.id);
@@ -278,7 +294,7 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     const segments = await repos.modelIndices.compactSmallSegments(modelId);
     lap('compact', t);
     t = Date.now();
-    ann = await tuneAnn(ctx, input, deployed, meta, similarGraph);
+    ann = await tuneAnn(ctx, input, deployed, meta, similarGraph, head);
     lap('ann_tuning', t);
     log.info({ modelId, ann, segments }, 'ann num_candidates chosen by measured recall');
     for (const [space, t] of Object.entries(ann)) {

@@ -3,7 +3,16 @@ import type { Metadata } from '../repositories/items.ts';
 import type { ModelHashers } from './lsh-setup.ts';
 
 
-const VECTOR_FIELDS = ['factor', 'factor_exact', 'factor_unit', 'factor_unit_exact'] as const;
+const VECTOR_FIELDS = ['factor', 'factor_exact', 'factor_unit', 'factor_unit_exact', 'norm_head'] as const;
+
+export interface ItemDocumentOptions {
+  /** the model's BM25 item norm: fold-in weights a user's row with it, as training did */
+  weightNorm?: number;
+  /** write factor_unit (the similar items' graph); off when DEPLOY_SIMILAR_ANN is, as it is then unmapped */
+  similarGraph?: boolean;
+  /** the item is in the norm head (./norm-head.ts): flagged and left out of the MIPS graph field */
+  normHead?: boolean;
+}
 
 /**
  * One items-<model_id> document as the JSON line the bulk request sends: catalogue metadata, the
@@ -11,11 +20,12 @@ const VECTOR_FIELDS = ['factor', 'factor_exact', 'factor_unit', 'factor_unit_exa
  * LSH). Each vector is serialised once and written into both of its fields: at 1M items the JSON
  * of the vectors is most of the deploy's own CPU. A zero vector (an item the model saw but could
  * not place) cannot be cosine-normalised, so it is written like a new item, without vectors.
+ * factor_exact is the one vector field every item with a factor has (fold-in reads it).
  */
-export function itemDocument(modelId: string, itemId: string, meta: Metadata | undefined, factor: Float32Array | undefined, hashers: ModelHashers | undefined, popularity: number, weightNorm?: number, similarGraph = true): string {
+export function itemDocument(modelId: string, itemId: string, meta: Metadata | undefined, factor: Float32Array | undefined, hashers: ModelHashers | undefined, popularity: number, opts: ItemDocumentOptions = {}): string {
+  const { weightNorm, similarGraph = true, normHead = false } = opts;
   const doc: Metadata = { ...(meta ?? {}), item_id: itemId, model_id: modelId, popularity };
   for (const f of VECTOR_FIELDS) delete doc[f];
-  // the model's BM25 item norm: fold-in weights a user's row with it, as training did
   if (weightNorm !== undefined) doc['weight_norm'] = weightNorm;
   const usable = factor !== undefined && factor.some((x) => x !== 0);
   doc['has_factor'] = usable;
@@ -24,10 +34,10 @@ export function itemDocument(modelId: string, itemId: string, meta: Metadata | u
     doc['lsh'] = hashers.itemMipsTerms(factor);
     doc['lsh_cos'] = hashers.cosineTerms(factor);
   }
+  if (normHead) doc['norm_head'] = true;
   const raw = JSON.stringify(Array.from(factor));
   const unit = JSON.stringify(Array.from(normalizeVector(factor)));
-  // without the item graph (DEPLOY_SIMILAR_ANN off) factor_unit is not mapped: not written either
-  return `${JSON.stringify(doc).slice(0, -1)},"factor":${raw},"factor_exact":${raw},${similarGraph ? `"factor_unit":${unit},` : ''}"factor_unit_exact":${unit}}`;
+  return `${JSON.stringify(doc).slice(0, -1)},${normHead ? '' : `"factor":${raw},`}"factor_exact":${raw},${similarGraph ? `"factor_unit":${unit},` : ''}"factor_unit_exact":${unit}}`;
 }
 
 export function userDocument(modelId: string, userId: string, factor: Float32Array, recentItems: string[] | undefined, now: string): Metadata {

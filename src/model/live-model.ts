@@ -62,6 +62,8 @@ export interface AnnCandidates {
    */
   exactUnfiltered?: boolean;
   exactFiltered?: boolean;
+  /** mips: the longest item vectors are left out of the graph and searched exactly beside it (deploy/norm-head.ts) */
+  normHead?: boolean;
 }
 export type ModelAnnCandidates = Partial<Record<'mips' | 'cosine', AnnCandidates>>;
 
@@ -143,7 +145,7 @@ export class LiveModelResolver {
     return this.perModel(this.annCache, modelId, async () => {
       const doc = await this.repos.models.get(modelId, { includes: ['ann', 'model_id'] });
       if (!doc) return undefined;
-      const ann = (doc as { ann?: Record<string, { k?: unknown; target?: unknown; unfiltered?: { num_candidates?: unknown; recall?: unknown }; filtered?: { num_candidates?: unknown; recall?: unknown }; query_rms?: unknown; graph?: unknown }> }).ann ?? {};
+      const ann = (doc as { ann?: Record<string, { k?: unknown; target?: unknown; unfiltered?: { num_candidates?: unknown; recall?: unknown }; filtered?: { num_candidates?: unknown; recall?: unknown }; query_rms?: unknown; graph?: unknown; head?: { items?: unknown } }> }).ann ?? {};
       const out: ModelAnnCandidates = {};
       const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x > 0 ? x : undefined);
       for (const space of ['mips', 'cosine'] as const) {
@@ -163,6 +165,7 @@ export class LiveModelResolver {
           ...(queryRms ? { queryRms } : {}),
           ...(missed(a.unfiltered) ? { exactUnfiltered: true } : {}),
           ...(missed(a.filtered) ? { exactFiltered: true } : {}),
+          ...(space === 'mips' && num(a.head?.items) ? { normHead: true } : {}),
         };
       }
       return out;

@@ -10,6 +10,9 @@
 //          (`terms` on lsh / lsh_cos), num_candidates = k: exact scores within the candidate set
 // User → item uses the inner-product fields (factor, factor_exact; lsh), item → item the unit
 // vectors with dot_product, i.e. cosine (factor_unit, factor_unit_exact; lsh_cos).
+// A model with a norm head (the longest item vectors, left out of the MIPS graph: see
+// deploy/norm-head.ts) answers user → item ann with two knn clauses over disjoint items: the graph,
+// and brute force on factor_exact over norm_head items. Both score exactly, so the union is ranked.
 //
 // Text + vector (`q`, user → item): two bodies for one _msearch, fused in Node by reciprocal rank
 // fusion (./fusion.ts; this Elasticsearch build has no RRF retriever):
@@ -77,6 +80,8 @@ export interface VectorSearchInput {
   lshTerms?: string[];
   /** ann: num_candidates chosen for this model at deploy (see deploy/ann-tuning.ts) instead of the configured rule */
   numCandidates?: number;
+  /** mips ann: the model has a norm head, searched exactly beside the graph */
+  normHead?: boolean;
 }
 
 export type SearchBody = Omit<estypes.SearchRequest, 'index'>;
@@ -133,9 +138,11 @@ export function vectorSearchBody(input: VectorSearchInput, opts: TuningOptions, 
     ...(filter.length ? { filter } : {}),
   };
   if (mode === 'ann') knn.rescore_vector = { oversample: ANN_OVERSAMPLE };
+  const head: estypes.KnnSearch | undefined =
+    mode === 'ann' && space === 'mips' && input.normHead ? { field: fields.exact, query_vector: knn.query_vector!, k, num_candidates: k, filter: [...filter, { term: { norm_head: true } }] } : undefined;
   return {
     size: k,
-    knn,
+    knn: head ? [knn, head] : knn,
     _source: { includes: [...ITEM_RESPONSE_FIELDS] },
     track_total_hits: false,
   };

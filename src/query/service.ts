@@ -125,7 +125,7 @@ export class RecommendationService {
 
   private async knn(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
     const v = await this.vectorQuery(model, space, req, vector);
-    const body = vectorSearchBody({ space, mode: v.mode, k: req.k, vector: v.vector, filters: req.filters, exclude, lshTerms, numCandidates: v.numCandidates }, this.deps.options);
+    const body = vectorSearchBody({ space, mode: v.mode, k: req.k, vector: v.vector, filters: req.filters, exclude, lshTerms, numCandidates: v.numCandidates, normHead: v.normHead }, this.deps.options);
     const hits = await this.deps.repos.items.search<ItemSourceDoc>(model.itemsIndex, body);
     return hits.map((h) => hitToItem(h, 'personal', decodeScore(space, h._score ?? 0) / v.factor));
   }
@@ -135,7 +135,7 @@ export class RecommendationService {
     const { options, repos } = this.deps;
     // the knn list only contributes ranks, so the rescaled query needs no score correction
     const v = await this.vectorQuery(model, 'mips', req, vector);
-    const bodies = hybridSearchBodies({ space: 'mips', mode: v.mode, k: req.k, vector: v.vector, filters: req.filters, exclude, lshTerms, q }, options);
+    const bodies = hybridSearchBodies({ space: 'mips', mode: v.mode, k: req.k, vector: v.vector, filters: req.filters, exclude, lshTerms, q, normHead: v.normHead }, options);
     const lists = await repos.items.msearch<ItemSourceDoc>(model.itemsIndex, [bodies.knn, bodies.text]);
     const hits = new Map(lists.flat().map((h) => [h._id!, h]));
     const ranked = lists.map((l) => l.map((h) => ({ id: h._id!, score: h._score ?? 0 })));
@@ -146,14 +146,15 @@ export class RecommendationService {
    * How a vector request is searched, from what the model's deploy measured (cached per model: no
    * round trip). For mode ann: exactly instead when the space has no graph (DEPLOY_SIMILAR_ANN off)
    * or its graph missed the recall target at every num_candidates tried; else num_candidates for a
-   * filtered or unfiltered request scaled to k, and the query rescaled to the measured rms (the
-   * returned factor divides scores back). No measurement → the configured rule, the query as it is.
+   * filtered or unfiltered request scaled to k, the query rescaled to the measured rms (the
+   * returned factor divides scores back) and the norm head searched beside the graph when the
+   * model has one. No measurement → the configured rule, the query as it is.
    */
-  private async vectorQuery(model: LiveModel, space: Space, req: RecRequest, vector: number[]): Promise<{ mode: Mode; vector: number[]; factor: number; numCandidates?: number }> {
+  private async vectorQuery(model: LiveModel, space: Space, req: RecRequest, vector: number[]): Promise<{ mode: Mode; vector: number[]; factor: number; numCandidates?: number; normHead?: boolean }> {
     const tuned = req.mode === 'ann' ? (await this.deps.live.annCandidates(model.modelId))?.[space] : undefined;
     if (req.mode !== 'ann' || annAnsweredExactly(tuned, req.filters)) return { mode: req.mode === 'ann' ? 'exact' : req.mode, vector, factor: 1 };
     const q = scaleQuery(vector, tuned?.queryRms);
-    return { mode: 'ann', vector: q.vector, factor: q.factor, numCandidates: tunedNumCandidates(tuned, req.k, req.filters) };
+    return { mode: 'ann', vector: q.vector, factor: q.factor, numCandidates: tunedNumCandidates(tuned, req.k, req.filters), ...(tuned?.normHead ? { normHead: true } : {}) };
   }
 
   private async backfill(model: LiveModel, req: RecRequest, personal: ServedItem[], exclude: Set<string>, q?: string): Promise<ServedItem[]> {

@@ -56,9 +56,10 @@ export class ItemsRepository {
   async factors(index: string, itemIds: string[]): Promise<Map<string, { factor: number[]; weightNorm?: number }>> {
     const out = new Map<string, { factor: number[]; weightNorm?: number }>();
     if (!itemIds.length) return out;
-    const r = await this.es.mget<{ factor?: number[]; weight_norm?: number }>({ index, ids: itemIds, _source: ['factor', 'weight_norm'] });
+    // factor_exact: every item with a factor has it (the norm head has no graph field `factor`)
+    const r = await this.es.mget<{ factor_exact?: number[]; weight_norm?: number }>({ index, ids: itemIds, _source: ['factor_exact', 'weight_norm'] });
     for (const d of r.docs) {
-      if ('found' in d && d.found && d._source?.factor) out.set(d._id, { factor: d._source.factor, ...(typeof d._source.weight_norm === 'number' ? { weightNorm: d._source.weight_norm } : {}) });
+      if ('found' in d && d.found && d._source?.factor_exact) out.set(d._id, { factor: d._source.factor_exact, ...(typeof d._source.weight_norm === 'number' ? { weightNorm: d._source.weight_norm } : {}) });
     }
     return out;
   }
