@@ -238,7 +238,7 @@ async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ api
     const filters: Filters = { terms: filtered ? { category: [category(u)] } : {}, booleans: {}, ranges: {} };
     const lshTerms = hashers ? hashers.queryMipsTerms(user.factor) : undefined;
     const vector = mode === 'ann' ? scaleQuery(user.factor, tuned?.queryRms).vector : user.factor;
-    const body = vectorSearchBody({ space: 'mips', mode, k: K, vector, filters, exclude: user.recent_items, lshTerms, numCandidates: mode === 'ann' ? tunedNumCandidates(tuned, K, filters) : undefined }, options);
+    const body = vectorSearchBody({ space: 'mips', mode, k: K, vector, filters, exclude: user.recent_items, lshTerms, numCandidates: mode === 'ann' ? tunedNumCandidates(tuned, K, filters) : undefined, normHead: mode === 'ann' && tuned?.normHead }, options);
     let t = performance.now();
     const res = await fetch(url + userPath(u, mode, filtered));
     await res.arrayBuffer();
@@ -293,6 +293,9 @@ async function main(): Promise<void> {
     const rec = { ...(await recall(api.url)), ...(SIMILAR.includes('ann') ? await similarRecall(api.url) : {}) };
     const ann = (await new LiveModelResolver(ctx.repos, names, ctx.log).annCandidates(MODEL_ID)) ?? {};
     log(`ann tuning of the live model: ${JSON.stringify(ann)}`);
+    // as measured at deploy: recall per space and case, the query scale, the norm head's size
+    const measured = ((await ctx.repos.models.get(MODEL_ID, { includes: ['ann'] })) as { ann?: unknown } | undefined)?.ann;
+    log(`ann as the deploy measured it: ${JSON.stringify(measured)}`);
     const rows: Array<Record<string, string | number>> = [];
     for (const mode of MODES) {
       for (const filtered of [false, true]) {
@@ -343,7 +346,7 @@ async function main(): Promise<void> {
     mkdirSync(dir, { recursive: true });
     const suffix = (ALS ? '-als' : '') + (args['similar-ann'] === 'false' ? '-nosimilargraph' : '') + (args['ann-factor'] || args['ann-min'] ? `-ann${args['ann-factor'] ?? 10}x${args['ann-min'] ?? 100}` : '');
     const file = path.join(dir, `${N_ITEMS}x${FACTORS}${suffix}.json`);
-    writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), items: N_ITEMS, users: N_USERS, factors: FACTORS, segments, k: K, connections: Number(args.connections), duration_s: Number(args.duration), deploy: deployInfo, ann, recall: rec, rows, total_s: (Date.now() - started) / 1000 }, null, 2));
+    writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), items: N_ITEMS, users: N_USERS, factors: FACTORS, segments, k: K, connections: Number(args.connections), duration_s: Number(args.duration), deploy: deployInfo, ann, ann_measured: measured, recall: rec, rows, total_s: (Date.now() - started) / 1000 }, null, 2));
     console.log(`\nwritten to ${path.relative(PROJECT_ROOT, file)}`);
   } finally {
     api.child.kill('SIGTERM');

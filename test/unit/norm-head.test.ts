@@ -56,6 +56,10 @@ describe('norm head', () => {
     // norms that barely vary: the top-k spread over the whole catalogue by angle
     expect(chooseNormHead(factors(20_000, 1, 0), K, queries(64, 2), 10)).toBeUndefined();
     expect(chooseNormHead(factors(100, 1, 1.5), K, [], 10)).toBeUndefined();
+    // a head that would be too many items for the per-request brute force
+    const wide = factors(20_000, 1, 1.5);
+    const head = chooseNormHead(wide, K, queries(64, 2), 10)!;
+    expect(chooseNormHead(wide, K, queries(64, 2), 10, { maxItems: head.items - 1 })).toBeUndefined();
   });
 
   it('never holds an item without a factor', () => {
