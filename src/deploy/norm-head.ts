@@ -60,7 +60,11 @@ export function chooseNormHead(items: Float32Array, dims: number, queries: Array
   const norms = rowNorms(items, dims);
   const usable = new Uint8Array(norms.length);
   let nUsable = 0;
-  for (let i = 0; i < norms.length; i++) if (norms[i]! > 0) (usable[i] = 1), nUsable++;
+  for (let i = 0; i < norms.length; i++) {
+    if (!(norms[i]! > 0)) continue;
+    usable[i] = 1;
+    nUsable++;
+  }
   if (!queries.length || !nUsable) return undefined;
   const truthNorms = exactTopK(items, dims, queries, k, { usable })
     .flat()
