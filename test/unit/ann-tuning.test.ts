@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CANDIDATE_LADDER, componentRms, exactTopK, meanRecall, sampleIndices, smallestReaching, tuneAnnCandidates } from '../../src/deploy/ann-tuning.ts';
+import { CANDIDATE_LADDER, componentRms, exactTopK, meanRecall, recallStats, sampleIndices, smallestReaching, tuneAnnCandidates } from '../../src/deploy/ann-tuning.ts';
 import { createRng } from '../../src/random/rng.ts';
 
 function randomFactors(n: number, dims: number, seed: number): Float32Array {
@@ -56,6 +56,31 @@ describe('ann tuning maths', () => {
     expect(await smallestReaching(0.95, async () => 0.5)).toEqual({ num_candidates: 10_000, recall: 0.5 });
   });
 
+  it('recallStats gives the mean and its standard error over the queries', () => {
+    const s = recallStats([['a', 'b'], ['c', 'd'], ['e', 'f'], []], [['a', 'b'], ['c'], [], ['z']]);
+    expect(s.mean).toBeCloseTo(0.5);
+    // per-query recalls 1, 0.5, 0: sd 0.5, se 0.5 / √3
+    expect(s.se).toBeCloseTo(0.5 / Math.sqrt(3));
+    expect(recallStats([], [])).toEqual({ mean: 1, se: 0 });
+  });
+
+  it('tuneAnnCandidates judges a rung by its mean recall less one standard error, so a mean just over the target on an uneven sample is not enough', async () => {
+    const dims = 8;
+    const n = 2000;
+    const items = randomFactors(n, dims, 3);
+    const itemIds = Array.from({ length: n }, (_, i) => `i${i}`);
+    const queries = Array.from({ length: 20 }, (_, j) => ({ vector: Array.from(randomFactors(1, dims, 400 + j)) }));
+    // below 600 candidates one query in 20 gets nothing right: mean 0.95 exactly, the target, but with an error of 0.05
+    let call = 0;
+    const search = async (q: { vector: number[]; numCandidates: number; k: number }) => {
+      const top = sortedTopK(items, dims, q.vector, q.k).map((r) => itemIds[r]!);
+      return q.numCandidates < 600 && call++ % 20 === 0 ? ['nope'] : top;
+    };
+    const t = await tuneAnnCandidates({ space: 'mips', dims, itemIds, itemFactors: items, queries, search, target: 0.95 });
+    expect(t.unfiltered.num_candidates).toBe(600);
+    expect(t.unfiltered.recall).toBe(1);
+  });
+
   it('sampleIndices is spread out, deterministic and never repeats', () => {
     expect(sampleIndices(5, 10)).toEqual([0, 1, 2, 3, 4]);
     const s = sampleIndices(1000, 64);
@@ -78,8 +103,8 @@ describe('ann tuning maths', () => {
       return enough ? top : [...top.slice(0, q.k / 2), 'nope'];
     };
     const t = await tuneAnnCandidates({ space: 'mips', dims, itemIds, itemFactors: items, queries, category, search, target: 0.95 });
-    expect(t.unfiltered).toEqual({ num_candidates: 300, recall: 1 });
-    expect(t.filtered).toEqual({ num_candidates: 1200, recall: 1 });
+    expect(t.unfiltered).toEqual({ num_candidates: 300, recall: 1, recall_low: 1 });
+    expect(t.filtered).toEqual({ num_candidates: 1200, recall: 1, recall_low: 1 });
     expect(t.sample).toBe(16);
     // every scale ranked alike: the queries stay as they are
     expect(t.query_rms).toBeUndefined();
