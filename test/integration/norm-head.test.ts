@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../src/api/app.ts';
 import { deployModel } from '../../src/deploy/index.ts';
-import { rowNorms } from '../../src/deploy/norm-head.ts';
+import { HEAD_MAX_SHARE, rowNorms } from '../../src/deploy/norm-head.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { setup } from '../../src/setup/index.ts';
 import { testContext } from './harness.ts';
@@ -48,7 +48,7 @@ describe('norm head', () => {
     const head = (await headOf())!;
     expect(head).toBeDefined();
     expect(head.items).toBeGreaterThan(0);
-    expect(head.items).toBeLessThanOrEqual(0.05 * N_ITEMS);
+    expect(head.items / N_ITEMS).not.toBeGreaterThan(HEAD_MAX_SHARE);
     const heads = [...norms.keys()].filter((i) => norms[i]! >= head.min_norm);
     expect(heads.length).toBe(head.items);
     const count = await es.count({ index: names.itemsIndex(MODEL), query: { term: { norm_head: true } } });

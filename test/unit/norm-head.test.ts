@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exactTopK } from '../../src/deploy/ann-tuning.ts';
-import { chooseNormHead, inNormHead, rowNorms } from '../../src/deploy/norm-head.ts';
+import { chooseNormHead, HEAD_MAX_SHARE, inNormHead, rowNorms } from '../../src/deploy/norm-head.ts';
 import { createRng } from '../../src/random/rng.ts';
 import { vectorSearchBody } from '../../src/query/search-body.ts';
 import { DEFAULT_QUERY_OPTIONS } from '../../src/query/types.ts';
@@ -29,7 +29,7 @@ describe('norm head', () => {
     const head = chooseNormHead(items, K, qs, 10)!;
     expect(head).toBeDefined();
     expect(head.items).toBeGreaterThan(0);
-    expect(head.items).toBeLessThanOrEqual(0.05 * 20_000);
+    expect(head.items / 20_000).not.toBeGreaterThan(HEAD_MAX_SHARE);
     const norms = rowNorms(items, K);
     // exactly the items at least min_norm long, and inNormHead agrees with the stored threshold
     let n = 0;
