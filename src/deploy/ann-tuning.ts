@@ -175,8 +175,12 @@ export interface AnnTuneInput {
   itemIds: string[];
   /** the deployed item factors, itemIds.length × dims (zero rows are not indexed and are skipped) */
   itemFactors: Float32Array;
-  /** query vectors: user factors for mips, item factors for cosine (their items are excluded) */
-  queries: { vector: number[]; excludeId?: string }[];
+  /**
+   * query vectors: user factors for mips, item factors for cosine; `exclude` as serving excludes
+   * (the seed item for cosine, the user's seen items for mips: exclude_seen is on by default, and a
+   * must_not inside the knn filter makes every such search a filtered one)
+   */
+  queries: { vector: number[]; exclude?: string[] }[];
   /** item row → category (undefined: the row takes part in no filtered query) */
   category?: (row: number) => string | undefined;
   k?: number;
@@ -218,17 +222,18 @@ export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning>
   const usable = new Uint8Array(n);
   for (let i = 0; i < n; i++) usable[i] = items.subarray(i * dims, (i + 1) * dims).some((x) => x !== 0) ? 1 : 0;
   const rowOf = new Map(itemIds.map((id, i) => [id, i]));
-  const excluded = input.queries.map((q) => (q.excludeId !== undefined ? rowOf.get(q.excludeId) : undefined));
+  const excluded = input.queries.map((q) => new Set((q.exclude ?? []).map((id) => rowOf.get(id)).filter((r): r is number => r !== undefined)));
+  const extra = Math.max(0, ...excluded.map((e) => e.size));
   const raw = input.queries.map((q) => (input.space === 'cosine' ? Array.from(normalizeVector(q.vector)) : q.vector));
-  // one more than k, then the query's own item (cosine) is dropped: it is excluded when serving
-  const truthRows = exactTopK(items, dims, raw, k + 1, { usable }).map((rows, j) => rows.filter((r) => r !== excluded[j]).slice(0, k));
+  // k more than each query's exclusions, which are then dropped: they are excluded when serving
+  const truthRows = exactTopK(items, dims, raw, k + extra, { usable }).map((rows, j) => rows.filter((r) => !excluded[j]!.has(r)).slice(0, k));
   const truth = truthRows.map((rows) => rows.map((r) => itemIds[r]!));
   let vectors = raw;
   const run = (numCandidates: number, categories?: (string | undefined)[]) =>
     mapLimit(
       vectors.map((v, j) => j),
       input.concurrency ?? 2,
-      (j) => input.search({ vector: vectors[j]!, numCandidates, k, category: categories?.[j], exclude: input.queries[j]!.excludeId !== undefined ? [input.queries[j]!.excludeId!] : [] }),
+      (j) => input.search({ vector: vectors[j]!, numCandidates, k, category: categories?.[j], exclude: input.queries[j]!.exclude ?? [] }),
     );
   // mips: the query scale first, at the ladder's first rung (the scale that ranks best there
   // needs the fewest candidates), then num_candidates at that scale
@@ -269,8 +274,8 @@ export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning>
     }
     const cats = truthRows.map((rows) => (rows.length ? input.category!(rows[0]!) : undefined));
     if (cats.some((c) => c !== undefined)) {
-      const fRows = exactTopK(items, dims, raw, k + 1, { rowsOf: (j) => (cats[j] === undefined ? [] : byCategory.get(cats[j]!)!) });
-      const fTruth = fRows.map((rows, j) => rows.filter((r) => r !== excluded[j]).slice(0, k).map((r) => itemIds[r]!));
+      const fRows = exactTopK(items, dims, raw, k + extra, { rowsOf: (j) => (cats[j] === undefined ? [] : byCategory.get(cats[j]!)!) });
+      const fTruth = fRows.map((rows, j) => rows.filter((r) => !excluded[j]!.has(r)).slice(0, k).map((r) => itemIds[r]!));
       tuning.filtered = await choose(fTruth, cats);
     }
   }

@@ -166,11 +166,13 @@ function deployedRows(input: DeployInput, skippedRows: number[], refusedIds: Set
 
 /** Query vectors sampled for ann tuning: users' factors (mips) or items' own (cosine), zero rows left out. */
 const TUNING_SAMPLE = 64;
-function tuningQueries(space: Space, ids: string[], flat: Float32Array, k: number, phase = 0): { vector: number[]; excludeId?: string }[] {
-  const out: { vector: number[]; excludeId?: string }[] = [];
+function tuningQueries(space: Space, ids: string[], flat: Float32Array, k: number, phase = 0, seen?: Map<string, string[]>): { vector: number[]; exclude?: string[] }[] {
+  const out: { vector: number[]; exclude?: string[] }[] = [];
   for (const r of sampleIndices(ids.length, TUNING_SAMPLE, phase)) {
     const v = flat.subarray(r * k, (r + 1) * k);
-    if (v.some((x) => x !== 0)) out.push({ vector: Array.from(v), ...(space === 'cosine' ? { excludeId: ids[r]! } : {}) });
+    // excluded as serving excludes them: a similar-items seed, a user's seen items (exclude_seen)
+    const exclude = space === 'cosine' ? [ids[r]!] : (seen?.get(ids[r]!) ?? []);
+    if (v.some((x) => x !== 0)) out.push({ vector: Array.from(v), ...(exclude.length ? { exclude } : {}) });
   }
   return out;
 }
@@ -183,8 +185,8 @@ type SpaceAnn = (AnnTuning & { head?: NormHead }) | { graph: false };
  * chosen on another sample (phase 0.5) than the one tuning measures recall on, so the recall the
  * model document reports is not measured on the users the head was fitted to.
  */
-function mipsQueries(input: DeployInput, deployed: { ids: string[]; factors: Float32Array }, phase = 0): { vector: number[] }[] {
-  return input.userIds.length ? tuningQueries('mips', input.userIds, input.userFactors, input.factors, phase) : tuningQueries('mips', deployed.ids, deployed.factors, input.factors, phase);
+function mipsQueries(input: DeployInput, deployed: { ids: string[]; factors: Float32Array }, phase = 0): { vector: number[]; exclude?: string[] }[] {
+  return input.userIds.length ? tuningQueries('mips', input.userIds, input.userFactors, input.factors, phase, input.recentItems) : tuningQueries('mips', deployed.ids, deployed.factors, input.factors, phase);
 }
 
 /** Picks ann num_candidates (and the mips query scale) per space with a graph, on the built (not yet live) items index. */
@@ -195,7 +197,7 @@ async function tuneAnn(ctx: AppContext, input: DeployInput, deployed: { ids: str
     const c = meta.get(deployed.ids[row]!)?.['category'];
     return typeof c === 'string' ? c : undefined;
   };
-  const tune = (space: Space, queries: { vector: number[]; excludeId?: string }[]) =>
+  const tune = (space: Space, queries: { vector: number[]; exclude?: string[] }[]) =>
     tuneAnnCandidates({
       space,
       dims: k,

@@ -81,6 +81,28 @@ describe('ann tuning maths', () => {
     expect(t.unfiltered.recall).toBe(1);
   });
 
+  it('tuneAnnCandidates measures with the exclusions serving sends (a user\'s seen items): the truth leaves them out and every search gets them', async () => {
+    const dims = 8;
+    const n = 1000;
+    const items = randomFactors(n, dims, 7);
+    const itemIds = Array.from({ length: n }, (_, i) => `i${i}`);
+    // each user has seen its own three best items, as exclude_seen would remove
+    const queries = Array.from({ length: 12 }, (_, j) => {
+      const vector = Array.from(randomFactors(1, dims, 500 + j));
+      return { vector, exclude: sortedTopK(items, dims, vector, 3).map((r) => itemIds[r]!) };
+    });
+    const got: string[][] = [];
+    // a fake index that honours the exclusions exactly, as the knn filter's must_not does
+    const search = async (q: { vector: number[]; k: number; exclude: string[] }) => {
+      got.push(q.exclude);
+      const skip = new Set(q.exclude);
+      return sortedTopK(items, dims, q.vector, q.k, (i) => !skip.has(itemIds[i]!)).map((r) => itemIds[r]!);
+    };
+    const t = await tuneAnnCandidates({ space: 'mips', dims, itemIds, itemFactors: items, queries, search, target: 0.95 });
+    expect(t.unfiltered).toMatchObject({ num_candidates: 100, recall: 1 });
+    expect(got.every((e) => e.length === 3)).toBe(true);
+  });
+
   it('sampleIndices is spread out, deterministic and never repeats', () => {
     expect(sampleIndices(5, 10)).toEqual([0, 1, 2, 3, 4]);
     const s = sampleIndices(1000, 64);
@@ -137,7 +159,7 @@ describe('ann tuning maths', () => {
     // the ladder after the scale choice searched with rescaled queries only
     expect(seen.filter((s) => s.numCandidates > 100).every((s) => Math.abs(s.rms / sigma - 4) < 1e-6)).toBe(true);
     // the cosine space never rescales (unit vectors against unit vectors)
-    const c = await tuneAnnCandidates({ space: 'cosine', dims, itemIds, itemFactors: items, queries: queries.map((q, j) => ({ ...q, excludeId: itemIds[j] })), search: async () => [], target: 0.95 });
+    const c = await tuneAnnCandidates({ space: 'cosine', dims, itemIds, itemFactors: items, queries: queries.map((q, j) => ({ ...q, exclude: [itemIds[j]!] })), search: async () => [], target: 0.95 });
     expect(c.query_rms).toBeUndefined();
     expect(c.query_scales).toBeUndefined();
   });
