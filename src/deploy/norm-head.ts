@@ -19,6 +19,7 @@
 // When the truth does not concentrate that much (the planted bench factors: 95 % of the truth lay
 // in 9,087 of 1M items, and the graph alone reached 0.95 there), no head: the graph alone as before.
 
+import { vectorNorm } from '../lsh/index.ts';
 import { exactTopK } from './ann-tuning.ts';
 
 /** What the model document stores under ann.mips.head. */
@@ -41,11 +42,7 @@ export const HEAD_MAX_ITEMS = 5_000;
 export function rowNorms(items: Float32Array, dims: number): Float64Array {
   const n = items.length / dims;
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let d = 0; d < dims; d++) s += items[i * dims + d]! * items[i * dims + d]!;
-    out[i] = Math.sqrt(s);
-  }
+  for (let i = 0; i < n; i++) out[i] = vectorNorm(items.subarray(i * dims, (i + 1) * dims));
   return out;
 }
 
@@ -82,7 +79,6 @@ export function chooseNormHead(items: Float32Array, dims: number, queries: Array
 /** Whether an item's factor belongs to the head (searched exactly, left out of the graph). */
 export function inNormHead(factor: ArrayLike<number>, head: NormHead | undefined): boolean {
   if (!head) return false;
-  let s = 0;
-  for (let d = 0; d < factor.length; d++) s += factor[d]! * factor[d]!;
-  return s > 0 && Math.sqrt(s) >= head.min_norm;
+  const norm = vectorNorm(factor);
+  return norm > 0 && norm >= head.min_norm;
 }
