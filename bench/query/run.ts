@@ -27,6 +27,7 @@ import { setup } from '../../src/setup/index.ts';
 import { alsBenchModel, generateBenchModel, rng } from './data.ts';
 import { httpLoad, percentile, type LoadResult } from '../common.ts';
 import { LiveModelResolver } from '../../src/model/live-model.ts';
+import { minTopKNorm } from '../../src/model/norm-probe.ts';
 import { scaleQuery, tunedNumCandidates, vectorSearchBody } from '../../src/query/search-body.ts';
 import { DEFAULT_QUERY_OPTIONS, type Filters, type Mode } from '../../src/query/types.ts';
 
@@ -218,12 +219,17 @@ async function recall(url: string): Promise<Record<string, number>> {
  * The ES body is built by the service's own builder with the model's tuned num_candidates and the
  * user's seen items excluded, i.e. what the API sends for its one items search.
  */
-async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ apiP50: number; apiP99: number; esP50: number; esP99: number; getP50: number }> {
+async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ apiP50: number; apiP99: number; esP50: number; esP99: number; getP50: number; wholeP50?: number; scored?: number }> {
   const n = Math.min(Number(args['direct-users']), N_USERS);
   const modelId = (await liveModel())!.slice(names.itemsIndex('').length);
   const resolver = new LiveModelResolver(ctx.repos, names, ctx.log);
   const tuned = (await resolver.annCandidates(modelId))?.mips;
   const hashers = mode === 'lsh' ? await resolver.hashers(modelId) : undefined;
+  // unfiltered exact is narrowed by the norm probe, as the API does (see model/norm-probe.ts); the
+  // same search over the whole catalogue is timed too, and the share of items the bound keeps
+  const probe = mode === 'exact' && !filtered ? await resolver.loadNormProbe(modelId) : undefined;
+  const whole: number[] = [];
+  const scored: number[] = [];
   const options = { ...DEFAULT_QUERY_OPTIONS, ...(args['ann-factor'] ? { annCandidatesFactor: Number(args['ann-factor']) } : {}), ...(args['ann-min'] ? { annMinCandidates: Number(args['ann-min']) } : {}) };
   const api: number[] = [];
   const direct: number[] = [];
@@ -238,7 +244,8 @@ async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ api
     const filters: Filters = { terms: filtered ? { category: [category(u)] } : {}, booleans: {}, ranges: {} };
     const lshTerms = hashers ? hashers.queryMipsTerms(user.factor) : undefined;
     const vector = mode === 'ann' ? scaleQuery(user.factor, tuned?.queryRms).vector : user.factor;
-    const body = vectorSearchBody({ space: 'mips', mode, k: K, vector, filters, exclude: user.recent_items, lshTerms, numCandidates: mode === 'ann' ? tunedNumCandidates(tuned, K, filters) : undefined, normHead: mode === 'ann' && tuned?.normHead }, options);
+    const minNorm = probe ? minTopKNorm(probe, vector, K, new Set(user.recent_items)) : undefined;
+    const body = vectorSearchBody({ space: 'mips', mode, k: K, vector, filters, exclude: user.recent_items, lshTerms, numCandidates: mode === 'ann' ? tunedNumCandidates(tuned, K, filters) : undefined, normHead: mode === 'ann' && tuned?.normHead, minNorm }, options);
     let t = performance.now();
     const res = await fetch(url + userPath(u, mode, filtered));
     await res.arrayBuffer();
@@ -246,9 +253,18 @@ async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ api
     t = performance.now();
     await es.search({ index: names.itemsIndex(modelId), ...body });
     direct.push(performance.now() - t);
+    if (probe) {
+      const all = vectorSearchBody({ space: 'mips', mode, k: K, vector, filters, exclude: user.recent_items }, options);
+      t = performance.now();
+      await es.search({ index: names.itemsIndex(modelId), ...all });
+      whole.push(performance.now() - t);
+      const kept = minNorm === undefined ? N_ITEMS : (await es.count({ index: names.itemsIndex(modelId), query: { range: { factor_norm: { gte: minNorm } } } })).count;
+      scored.push(kept / N_ITEMS);
+    }
   }
-  for (const xs of [api, direct, gets]) xs.sort((a, b) => a - b);
-  return { apiP50: percentile(api, 50), apiP99: percentile(api, 99), esP50: percentile(direct, 50), esP99: percentile(direct, 99), getP50: percentile(gets, 50) };
+  for (const xs of [api, direct, gets, whole]) xs.sort((a, b) => a - b);
+  const narrowed = probe ? { wholeP50: percentile(whole, 50), scored: scored.reduce((a, b) => a + b, 0) / Math.max(1, scored.length) } : {};
+  return { apiP50: percentile(api, 50), apiP99: percentile(api, 99), esP50: percentile(direct, 50), esP99: percentile(direct, 99), getP50: percentile(gets, 50), ...narrowed };
 }
 
 async function load(url: string, mode: string, filtered: boolean, seconds: number): Promise<LoadResult> {
@@ -316,6 +332,9 @@ async function main(): Promise<void> {
           'API/ES': (d.apiP50 / d.esP50).toFixed(2),
           'seq ES p99': d.esP99.toFixed(1),
           'seq user GET p50': d.getP50.toFixed(1),
+          // exact without filters: the same search over the whole catalogue, and the share of items the norm bound keeps
+          'seq ES p50 whole': d.wholeP50?.toFixed(1) ?? '-',
+          'scored share': d.scored?.toFixed(3) ?? '-',
           non2xx: m.non2xx,
           errors: m.errors,
         });

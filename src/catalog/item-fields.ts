@@ -20,7 +20,7 @@ export const ITEM_ATTRIBUTES = {
 export type ItemAttribute = keyof typeof ITEM_ATTRIBUTES;
 
 /** Fields written by deploy and the metadata upsert, never by clients. */
-export const ITEM_SYSTEM_FIELDS = ['updated_at', 'model_id', 'has_factor', 'popularity', 'factor', 'factor_exact', 'factor_unit', 'factor_unit_exact', 'lsh', 'lsh_cos', 'weight_norm', 'norm_head'] as const;
+export const ITEM_SYSTEM_FIELDS = ['updated_at', 'model_id', 'has_factor', 'popularity', 'factor', 'factor_exact', 'factor_unit', 'factor_unit_exact', 'lsh', 'lsh_cos', 'weight_norm', 'norm_head', 'factor_norm'] as const;
 
 /** Attributes returned with every recommended item (besides id, score and source). */
 export const ITEM_DISPLAY_ATTRIBUTES = ['name', 'category', 'brand', 'price', 'available', 'tags'] as const satisfies readonly ItemAttribute[];

@@ -1,9 +1,9 @@
-import { normalizeVector } from '../lsh/index.ts';
+import { normalizeVector, vectorNorm } from '../lsh/index.ts';
 import type { Metadata } from '../repositories/items.ts';
 import type { ModelHashers } from './lsh-setup.ts';
 
 
-const VECTOR_FIELDS = ['factor', 'factor_exact', 'factor_unit', 'factor_unit_exact', 'norm_head'] as const;
+const VECTOR_FIELDS = ['factor', 'factor_exact', 'factor_unit', 'factor_unit_exact', 'factor_norm', 'norm_head'] as const;
 
 export interface ItemDocumentOptions {
   /** the model's BM25 item norm: fold-in weights a user's row with it, as training did */
@@ -20,7 +20,9 @@ export interface ItemDocumentOptions {
  * LSH). Each vector is serialised once and written into both of its fields: at 1M items the JSON
  * of the vectors is most of the deploy's own CPU. A zero vector (an item the model saw but could
  * not place) cannot be cosine-normalised, so it is written like a new item, without vectors.
- * factor_exact is the one vector field every item with a factor has (fold-in reads it).
+ * factor_exact is the one vector field every item with a factor has (fold-in reads it);
+ * factor_norm, its length, lets exact search skip items too short to reach a user's top k
+ * (src/model/norm-probe.ts).
  */
 export function itemDocument(modelId: string, itemId: string, meta: Metadata | undefined, factor: Float32Array | undefined, hashers: ModelHashers | undefined, popularity: number, opts: ItemDocumentOptions = {}): string {
   const { weightNorm, similarGraph = true, normHead = false } = opts;
@@ -35,6 +37,7 @@ export function itemDocument(modelId: string, itemId: string, meta: Metadata | u
     doc['lsh_cos'] = hashers.cosineTerms(factor);
   }
   if (normHead) doc['norm_head'] = true;
+  doc['factor_norm'] = vectorNorm(factor);
   const raw = JSON.stringify(Array.from(factor));
   const unit = JSON.stringify(Array.from(normalizeVector(factor)));
   return `${JSON.stringify(doc).slice(0, -1)},${normHead ? '' : `"factor":${raw},`}"factor_exact":${raw},${similarGraph ? `"factor_unit":${unit},` : ''}"factor_unit_exact":${unit}}`;

@@ -21,7 +21,7 @@ import { INTERNAL_MODEL_FIELDS, type ModelDoc } from '../repositories/models.ts'
 import { LiveModelResolver } from './live-model.ts';
 
 export interface LifecycleDeps {
-  repos: Pick<Repositories, 'models' | 'modelIndices'>;
+  repos: Pick<Repositories, 'models' | 'modelIndices' | 'items'>;
   names: Names;
   log: Logger;
   /** deployed versions kept for rollback (the live one included) */

@@ -15,8 +15,10 @@ import type { Logger } from '../infra/logger.ts';
 import { ModelHashers, type ModelLsh } from '../lsh/index.ts';
 import { UnavailableError } from '../errors/index.ts';
 import type { Names } from '../config/names.ts';
+import type { ItemsRepository } from '../repositories/items.ts';
 import type { ModelIndicesRepository } from '../repositories/model-indices.ts';
 import type { ModelsRepository } from '../repositories/models.ts';
+import { buildNormProbe, PROBE_SIZE, type NormProbe } from './norm-probe.ts';
 import type { WeightingScheme } from '../types/index.ts';
 
 export interface LiveModel {
@@ -74,9 +76,11 @@ export class LiveModelResolver {
   private readonly hasherCache = new Map<string, Promise<ModelHashers | undefined>>();
   private readonly foldInCache = new Map<string, Promise<FoldInModel | undefined>>();
   private readonly annCache = new Map<string, Promise<ModelAnnCandidates | undefined>>();
+  private readonly probeCache = new Map<string, Promise<NormProbe | undefined>>();
+  private readonly probeReady = new Map<string, NormProbe>();
 
   constructor(
-    private readonly repos: { models: ModelsRepository; modelIndices: ModelIndicesRepository },
+    private readonly repos: { models: ModelsRepository; modelIndices: ModelIndicesRepository; items: Pick<ItemsRepository, 'longestFactors'> },
     private readonly names: Names,
     private readonly log: Logger,
     ttlMs = 5_000,
@@ -169,6 +173,29 @@ export class LiveModelResolver {
         };
       }
       return out;
+    });
+  }
+
+  /**
+   * The model's norm probe (model/norm-probe.ts) if it is loaded, else undefined after starting
+   * its load in the background: the first exact requests after a swap are searched unnarrowed,
+   * which is the same answer, rather than waiting for ten thousand vectors.
+   */
+  normProbe(modelId: string): NormProbe | undefined {
+    const ready = this.probeReady.get(modelId);
+    if (ready) return ready;
+    this.loadNormProbe(modelId).catch((e: unknown) => this.log.warn({ modelId, err: (e as Error).message }, 'norm probe not loaded; exact search stays unnarrowed'));
+    return undefined;
+  }
+
+  /** Loads (once per model) the probe normProbe serves: empty for a model deployed without factor_norm. */
+  loadNormProbe(modelId: string): Promise<NormProbe | undefined> {
+    return this.perModel(this.probeCache, modelId, async () => {
+      const items = await this.repos.items.longestFactors(this.names.itemsIndex(modelId), PROBE_SIZE);
+      const probe = buildNormProbe(items[0]?.vector.length ?? 0, items);
+      this.probeReady.set(modelId, probe);
+      while (this.probeReady.size > KEEP_PER_MODEL) this.probeReady.delete(this.probeReady.keys().next().value!);
+      return probe;
     });
   }
 

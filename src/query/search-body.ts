@@ -3,7 +3,8 @@
 // Vector side (knn, filtered by request filters ∧ ¬excluded, inside knn.filter so the k results
 // all pass them; items without a factor have no vector fields, so knn never returns them and a
 // has_factor clause would only cost a filter walk per segment):
-//   exact  knn on the flat field (brute force over the filtered set), num_candidates = k
+//   exact  knn on the flat field (brute force over the filtered set), num_candidates = k; user →
+//          item without filters also skips the items too short to reach the top k (../model/norm-probe.ts)
 //   ann    knn on the int8 HNSW field re-scored with the float vectors, num_candidates = the model's
 //          deploy-time measurement (or max(k · annCandidatesFactor, annMinCandidates)), ≥ k · oversample, ≤ 10,000
 //   lsh    knn on the flat field restricted to items sharing ≥ 1 bucket term with the query
@@ -82,6 +83,8 @@ export interface VectorSearchInput {
   numCandidates?: number;
   /** mips ann: the model has a norm head, searched exactly beside the graph */
   normHead?: boolean;
+  /** exact: only items at least this long can reach the top k (see ../model/norm-probe.ts) */
+  minNorm?: number;
 }
 
 export type SearchBody = Omit<estypes.SearchRequest, 'index'>;
@@ -130,6 +133,7 @@ export function vectorSearchBody(input: VectorSearchInput, opts: TuningOptions, 
     if (!input.lshTerms?.length) throw new Error('mode lsh needs the bucket terms of the query');
     filter.push({ terms: { [fields.buckets]: input.lshTerms } });
   }
+  if (input.minNorm !== undefined) filter.push({ range: { factor_norm: { gte: input.minNorm } } });
   const knn: estypes.KnnSearch = {
     field: fields[mode],
     query_vector: Array.from(input.vector),

@@ -19,7 +19,8 @@ import { ConflictError, NotFoundError } from '../errors/index.ts';
 import { fitsRecommendationId, mintRecommendationId, type RecommendationTag } from '../events/recommendation-id.ts';
 import type { Logger } from '../infra/logger.ts';
 import { isIndexNotFound } from '../infra/es-errors.ts';
-import { withDefaultTerm } from './filters.ts';
+import { filterClauses, withDefaultTerm } from './filters.ts';
+import { minTopKNorm } from '../model/norm-probe.ts';
 import { hitToItem, type ItemSourceDoc } from './hits.ts';
 import type { LiveModel, LiveModelResolver } from '../model/live-model.ts';
 import { assignmentFor, type ExperimentResolver } from '../experiments/resolver.ts';
@@ -125,7 +126,8 @@ export class RecommendationService {
 
   private async knn(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
     const v = await this.vectorQuery(model, space, req, vector);
-    const body = vectorSearchBody({ space, mode: v.mode, k: req.k, vector: v.vector, filters: req.filters, exclude, lshTerms, numCandidates: v.numCandidates, normHead: v.normHead }, this.deps.options);
+    const minNorm = v.mode === 'exact' && space === 'mips' ? this.minNorm(model, req, v.vector, exclude) : undefined;
+    const body = vectorSearchBody({ space, mode: v.mode, k: req.k, vector: v.vector, filters: req.filters, exclude, lshTerms, numCandidates: v.numCandidates, normHead: v.normHead, minNorm }, this.deps.options);
     const hits = await this.deps.repos.items.search<ItemSourceDoc>(model.itemsIndex, body);
     return hits.map((h) => hitToItem(h, 'personal', decodeScore(space, h._score ?? 0) / v.factor));
   }
@@ -155,6 +157,16 @@ export class RecommendationService {
     if (req.mode !== 'ann' || annAnsweredExactly(tuned, req.filters)) return { mode: req.mode === 'ann' ? 'exact' : req.mode, vector, factor: 1 };
     const q = scaleQuery(vector, tuned?.queryRms);
     return { mode: 'ann', vector: q.vector, factor: q.factor, numCandidates: tunedNumCandidates(tuned, req.k, req.filters), ...(tuned?.normHead ? { normHead: true } : {}) };
+  }
+
+  /**
+   * Exact user → item without filters: the shortest item that can still reach the top k, from the
+   * model's norm probe (no round trip; undefined while it loads or when it gives no bound).
+   */
+  private minNorm(model: LiveModel, req: RecRequest, vector: number[], exclude: Set<string>): number | undefined {
+    if (filterClauses(req.filters).length) return undefined;
+    const probe = this.deps.live.normProbe(model.modelId);
+    return probe ? minTopKNorm(probe, vector, req.k, exclude) : undefined;
   }
 
   private async backfill(model: LiveModel, req: RecRequest, personal: ServedItem[], exclude: Set<string>, q?: string): Promise<ServedItem[]> {

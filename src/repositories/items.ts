@@ -52,6 +52,22 @@ export class ItemsRepository {
     }
   }
 
+  /**
+   * The `size` longest item vectors of one items index (by factor_norm), as the norm probe of
+   * exact search needs them; none for an index deployed before factor_norm existed.
+   */
+  async longestFactors(index: string, size: number): Promise<Array<{ id: string; vector: number[] }>> {
+    const r = await this.es.search<{ factor_exact?: number[] }>({
+      index,
+      size,
+      query: { exists: { field: 'factor_norm' } },
+      sort: [{ factor_norm: { order: 'desc', unmapped_type: 'float' } }],
+      _source: ['factor_exact'],
+      track_total_hits: false,
+    });
+    return r.hits.hits.flatMap((h) => (Array.isArray(h._source?.factor_exact) ? [{ id: h._id!, vector: h._source.factor_exact }] : []));
+  }
+
   /** Factors (and the model's weighting norm, when it has one) of these items in one items index; items without a factor are left out. */
   async factors(index: string, itemIds: string[]): Promise<Map<string, { factor: number[]; weightNorm?: number }>> {
     const out = new Map<string, { factor: number[]; weightNorm?: number }>();

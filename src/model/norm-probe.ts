@@ -1,0 +1,88 @@
+// Exact user → item search without scoring the whole catalogue. Pure: no I/O here.
+//
+// By Cauchy–Schwarz an item x scores q·x ≤ ‖q‖·‖x‖. So if some k items (not excluded, passing
+// the request's filters) already score at least b > 0, every item of the true top k has
+// ‖x‖ ≥ b / ‖q‖, and the exact search may skip every shorter item: a range filter on the indexed
+// factor_norm, which Elasticsearch applies before it scores a single vector, so the brute force
+// costs the long items only. The answer is the same list, not an approximation.
+//
+// The bound b comes from the probe: the catalogue's longest item vectors, loaded once per model
+// (LiveModelResolver.normProbe), scored in process in norm order. The scan stops as soon as the
+// next probe item cannot beat the k-th score so far (‖q‖·‖x‖ ≤ b), so users whose top k are long
+// items cost a few hundred dot products; the whole probe is 10,000 × dims at most.
+//
+// Only unfiltered requests are narrowed: the probe does not know the items' categories, prices
+// or availability, and a bound from items a filter would reject is not a bound. Filtered exact
+// searches already score only the filter's matches.
+//
+// Measured offline on the 1M planted bench factors (200 users, k 10, seen items excluded), share of
+// the catalogue still scored: p50 0.13 / p99 0.68 with a 4,096-item probe, 0.10 / 0.40 with 16,384,
+// 0.10 / 0.35 with the true k-th score (the floor for any bound).
+
+/** The longest item vectors of one model, longest first. */
+export interface NormProbe {
+  dims: number;
+  ids: string[];
+  /** ‖x‖ of each probe item, non-increasing */
+  norms: Float64Array;
+  /** ids.length × dims, row-major, same order */
+  vectors: Float32Array;
+}
+
+/** How many of the longest items the probe holds: one search page (index.max_result_window). */
+export const PROBE_SIZE = 10_000;
+
+/**
+ * The threshold is lowered by this relative margin: Elasticsearch stores factor_norm as a float32
+ * and scores in float32, the bound here is float64; the margin keeps an item whose norm sits on
+ * the threshold in the scored set.
+ */
+export const NORM_SLACK = 1e-4;
+
+/** A probe from items in any order (vectors of a different length or zero vectors are left out). */
+export function buildNormProbe(dims: number, items: Array<{ id: string; vector: ArrayLike<number> }>): NormProbe {
+  const rows = items
+    .filter((it) => it.vector.length === dims)
+    .map((it) => {
+      let ss = 0;
+      for (let d = 0; d < dims; d++) ss += it.vector[d]! * it.vector[d]!;
+      return { ...it, norm: Math.sqrt(ss) };
+    })
+    .filter((r) => r.norm > 0)
+    .sort((a, b) => b.norm - a.norm);
+  const vectors = new Float32Array(rows.length * dims);
+  rows.forEach((r, i) => vectors.set(Array.from(r.vector), i * dims));
+  return { dims, ids: rows.map((r) => r.id), norms: Float64Array.from(rows.map((r) => r.norm)), vectors };
+}
+
+/**
+ * The smallest factor_norm an item of the query's exact top k can have, or undefined when the
+ * probe gives no positive bound (fewer than k probe items left after the exclusions, the k-th
+ * score ≤ 0, a zero or mismatched query).
+ */
+export function minTopKNorm(probe: NormProbe, query: ArrayLike<number>, k: number, exclude: ReadonlySet<string>): number | undefined {
+  const { dims, ids, norms, vectors } = probe;
+  if (query.length !== dims || k < 1) return undefined;
+  let qq = 0;
+  for (let d = 0; d < dims; d++) qq += query[d]! * query[d]!;
+  const qn = Math.sqrt(qq);
+  if (!(qn > 0)) return undefined;
+  // the k best scores so far, ascending (k is small: insertion beats a heap)
+  const top: number[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    if (top.length === k && norms[i]! * qn <= top[0]!) break;
+    if (exclude.has(ids[i]!)) continue;
+    let s = 0;
+    const o = i * dims;
+    for (let d = 0; d < dims; d++) s += query[d]! * vectors[o + d]!;
+    if (top.length === k) {
+      if (s <= top[0]!) continue;
+      top.shift();
+    }
+    let j = top.length;
+    while (j > 0 && top[j - 1]! > s) j--;
+    top.splice(j, 0, s);
+  }
+  if (top.length < k || !(top[0]! > 0)) return undefined;
+  return (top[0]! / qn) * (1 - NORM_SLACK);
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { buildNormProbe, minTopKNorm, NORM_SLACK } from '../../src/model/norm-probe.ts';
+import { vectorSearchBody } from '../../src/query/search-body.ts';
+import { DEFAULT_QUERY_OPTIONS } from '../../src/query/types.ts';
+import { createRng } from '../../src/random/rng.ts';
+
+const K = 8;
+
+function catalogue(n: number, seed: number, spread: number): Array<{ id: string; vector: number[]; norm: number }> {
+  const rng = createRng(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const s = Math.exp(spread * rng.gaussian());
+    const vector = Array.from({ length: K }, () => Math.fround(rng.uniform(-1, 1) * s));
+    return { id: `i${i}`, vector, norm: Math.hypot(...vector) };
+  });
+}
+
+const dot = (a: number[], b: number[]) => a.reduce((s, x, d) => s + x * b[d]!, 0);
+
+/** The probe as the resolver builds it: the `size` longest items. */
+const probeOf = (items: ReturnType<typeof catalogue>, size: number) => buildNormProbe(K, [...items].sort((a, b) => b.norm - a.norm).slice(0, size));
+
+describe('norm-pruned exact search', () => {
+  it('never cuts an item of the true top k, whatever the probe size and exclusions, and does cut most of the catalogue', () => {
+    const items = catalogue(5000, 1, 1);
+    const rng = createRng(2);
+    let cut = 0;
+    let bounded = 0;
+    for (const size of [50, 500, 5000]) {
+      const probe = probeOf(items, size);
+      for (let t = 0; t < 60; t++) {
+        const q = Array.from({ length: K }, () => rng.uniform(-1, 1));
+        const exclude = new Set(Array.from({ length: 20 }, () => `i${Math.floor(rng.uniform(0, 1) * 300)}`));
+        const top = items.filter((it) => !exclude.has(it.id)).sort((a, b) => dot(q, b.vector) - dot(q, a.vector)).slice(0, 10);
+        const min = minTopKNorm(probe, q, 10, exclude);
+        if (min === undefined) continue;
+        bounded++;
+        for (const it of top) expect(it.norm).toBeGreaterThanOrEqual(min);
+        cut += items.filter((it) => it.norm < min).length / items.length;
+      }
+    }
+    expect(bounded).toBeGreaterThan(150);
+    expect(cut / bounded).toBeGreaterThan(0.5);
+  });
+
+  it('with the whole catalogue as probe, the bound is the true k-th score over the query norm', () => {
+    const items = catalogue(800, 3, 0.5);
+    const probe = probeOf(items, 800);
+    const q = [0.3, -0.2, 0.5, 0.1, -0.4, 0.2, 0.6, -0.1];
+    const kth = items.map((it) => dot(q, it.vector)).sort((a, b) => b - a)[9]!;
+    expect(minTopKNorm(probe, q, 10, new Set())).toBeCloseTo((kth / Math.hypot(...q)) * (1 - NORM_SLACK), 9);
+  });
+
+  it('gives no bound when exclusions leave fewer than k probe items, the k-th score is not positive, or the query is zero or of another length', () => {
+    const items = catalogue(30, 4, 0);
+    const probe = probeOf(items, 12);
+    const q = Array.from({ length: K }, () => 0.5);
+    expect(minTopKNorm(probe, q, 10, new Set(probe.ids.slice(0, 3)))).toBeUndefined();
+    expect(minTopKNorm(probe, new Array(K).fill(0), 10, new Set())).toBeUndefined();
+    expect(minTopKNorm(probe, [1, 2, 3], 10, new Set())).toBeUndefined();
+    // every probe item points away from the query: the k-th score is negative
+    const away = buildNormProbe(K, Array.from({ length: 12 }, (_, i) => ({ id: `n${i}`, vector: new Array(K).fill(-1 - i) })));
+    expect(minTopKNorm(away, q, 10, new Set())).toBeUndefined();
+  });
+
+  it('the probe is longest first and leaves out zero vectors and vectors of another length', () => {
+    const probe = buildNormProbe(2, [
+      { id: 'short', vector: [0.1, 0] },
+      { id: 'zero', vector: [0, 0] },
+      { id: 'long', vector: [3, 4] },
+      { id: 'odd', vector: [1, 2, 3] },
+    ]);
+    expect(probe.ids).toEqual(['long', 'short']);
+    expect(Array.from(probe.norms)).toEqual([5, expect.closeTo(0.1, 9)]);
+    expect(Array.from(probe.vectors)).toEqual([3, 4, expect.closeTo(0.1, 6), 0]);
+  });
+
+  it('an exact body with a bound filters on factor_norm inside knn, beside the request filters', () => {
+    const filters = { terms: { category: ['a'] }, booleans: {}, ranges: {} };
+    const body = vectorSearchBody({ space: 'mips', mode: 'exact', k: 10, vector: [1, 0], filters, exclude: ['x'], minNorm: 0.25 }, DEFAULT_QUERY_OPTIONS);
+    const knn = body.knn as { field: string; filter: unknown[] };
+    expect(knn.field).toBe('factor_exact');
+    expect(knn.filter).toContainEqual({ range: { factor_norm: { gte: 0.25 } } });
+    expect(knn.filter).toContainEqual({ term: { category: 'a' } });
+    const plain = vectorSearchBody({ space: 'mips', mode: 'exact', k: 10, vector: [1, 0], filters, exclude: [] }, DEFAULT_QUERY_OPTIONS);
+    expect(JSON.stringify(plain)).not.toContain('factor_norm');
+  });
+});
