@@ -12,6 +12,7 @@
 //   npx tsx bench/query/run.ts --modes exact,ann,lsh                 # also LSH (deploys with its tables)
 //   npx tsx bench/query/run.ts --factors-source als  # factors ALS trained on a generated shop (100k users)
 //   npx tsx bench/query/run.ts --similar-ann false   # deploy without the item graph (DEPLOY_SIMILAR_ANN)
+//   ANN_EXACT_MAX_SCORED=0 npx tsx bench/query/run.ts --reuse   # ann always on the graph (API and the straight-to-ES body)
 //
 // Not part of npm test. Uses its own index/topic prefix (default bq-<items>-).
 
@@ -27,7 +28,7 @@ import { setup } from '../../src/setup/index.ts';
 import { alsBenchModel, generateBenchModel, rng } from './data.ts';
 import { httpLoad, percentile, type LoadResult } from '../common.ts';
 import { LiveModelResolver } from '../../src/model/live-model.ts';
-import { minTopKNorm } from '../../src/model/norm-probe.ts';
+import { keptByBound, minTopKNorm } from '../../src/model/norm-probe.ts';
 import { scaleQuery, tunedNumCandidates, vectorSearchBody } from '../../src/query/search-body.ts';
 import { DEFAULT_QUERY_OPTIONS, type Filters, type Mode } from '../../src/query/types.ts';
 
@@ -219,7 +220,7 @@ async function recall(url: string): Promise<Record<string, number>> {
  * The ES body is built by the service's own builder with the model's tuned num_candidates and the
  * user's seen items excluded, i.e. what the API sends for its one items search.
  */
-async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ apiP50: number; apiP99: number; esP50: number; esP99: number; getP50: number; wholeP50?: number; scored?: number }> {
+async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ apiP50: number; apiP99: number; esP50: number; esP99: number; getP50: number; wholeP50?: number; scored?: number; routed?: number }> {
   const n = Math.min(Number(args['direct-users']), N_USERS);
   const modelId = (await liveModel())!.slice(names.itemsIndex('').length);
   const resolver = new LiveModelResolver(ctx.repos, names, ctx.log);
@@ -227,10 +228,12 @@ async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ api
   const hashers = mode === 'lsh' ? await resolver.hashers(modelId) : undefined;
   // unfiltered exact is narrowed by the norm probe, as the API does (see model/norm-probe.ts); the
   // same search over the whole catalogue is timed too, and the share of items the bound keeps
-  const probe = mode === 'exact' && !filtered ? await resolver.loadNormProbe(modelId) : undefined;
+  // unfiltered ann whose bound keeps ≤ annExactMaxScored items is that exact search, as the API does
+  const probe = (mode === 'exact' || mode === 'ann') && !filtered ? await resolver.loadNormProbe(modelId) : undefined;
+  let routed = 0;
   const whole: number[] = [];
   const scored: number[] = [];
-  const options = { ...DEFAULT_QUERY_OPTIONS, ...(args['ann-factor'] ? { annCandidatesFactor: Number(args['ann-factor']) } : {}), ...(args['ann-min'] ? { annMinCandidates: Number(args['ann-min']) } : {}) };
+  const options = { ...DEFAULT_QUERY_OPTIONS, ...(args['ann-factor'] ? { annCandidatesFactor: Number(args['ann-factor']) } : {}), ...(args['ann-min'] ? { annMinCandidates: Number(args['ann-min']) } : {}), ...(process.env['ANN_EXACT_MAX_SCORED'] ? { annExactMaxScored: Number(process.env['ANN_EXACT_MAX_SCORED']) } : {}) };
   const api: number[] = [];
   const direct: number[] = [];
   const gets: number[] = [];
@@ -244,8 +247,14 @@ async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ api
     const filters: Filters = { terms: filtered ? { category: [category(u)] } : {}, booleans: {}, ranges: {} };
     const lshTerms = hashers ? hashers.queryMipsTerms(user.factor) : undefined;
     const vector = mode === 'ann' ? scaleQuery(user.factor, tuned?.queryRms).vector : user.factor;
-    const minNorm = probe ? minTopKNorm(probe, vector, K, new Set(user.recent_items)) : undefined;
-    const body = vectorSearchBody({ space: 'mips', mode, k: K, vector, filters, exclude: user.recent_items, lshTerms, numCandidates: mode === 'ann' ? tunedNumCandidates(tuned, K, filters) : undefined, normHead: mode === 'ann' && tuned?.normHead, minNorm }, options);
+    const bound = probe ? minTopKNorm(probe, user.factor, K, new Set(user.recent_items)) : undefined;
+    const kept = bound === undefined ? undefined : keptByBound(probe!, bound);
+    const asExact = mode === 'ann' && kept !== undefined && kept <= options.annExactMaxScored;
+    if (asExact) routed++;
+    const minNorm = mode === 'exact' || asExact ? bound : undefined;
+    const body = asExact
+      ? vectorSearchBody({ space: 'mips', mode: 'exact', k: K, vector: user.factor, filters, exclude: user.recent_items, minNorm }, options)
+      : vectorSearchBody({ space: 'mips', mode, k: K, vector, filters, exclude: user.recent_items, lshTerms, numCandidates: mode === 'ann' ? tunedNumCandidates(tuned, K, filters) : undefined, normHead: mode === 'ann' && tuned?.normHead, minNorm }, options);
     let t = performance.now();
     const res = await fetch(url + userPath(u, mode, filtered));
     await res.arrayBuffer();
@@ -253,7 +262,7 @@ async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ api
     t = performance.now();
     await es.search({ index: names.itemsIndex(modelId), ...body });
     direct.push(performance.now() - t);
-    if (probe) {
+    if (probe && mode === 'exact') {
       const all = vectorSearchBody({ space: 'mips', mode, k: K, vector, filters, exclude: user.recent_items }, options);
       t = performance.now();
       await es.search({ index: names.itemsIndex(modelId), ...all });
@@ -263,8 +272,9 @@ async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ api
     }
   }
   for (const xs of [api, direct, gets, whole]) xs.sort((a, b) => a - b);
-  const narrowed = probe ? { wholeP50: percentile(whole, 50), scored: scored.reduce((a, b) => a + b, 0) / Math.max(1, scored.length) } : {};
-  return { apiP50: percentile(api, 50), apiP99: percentile(api, 99), esP50: percentile(direct, 50), esP99: percentile(direct, 99), getP50: percentile(gets, 50), ...narrowed };
+  const narrowed = probe && mode === 'exact' ? { wholeP50: percentile(whole, 50), scored: scored.reduce((a, b) => a + b, 0) / Math.max(1, scored.length) } : {};
+  if (probe && mode === 'ann') log(`ann without filters: ${routed} of ${api.length} requests answered by exact search over ≤ ${options.annExactMaxScored} items (ANN_EXACT_MAX_SCORED)`);
+  return { apiP50: percentile(api, 50), apiP99: percentile(api, 99), esP50: percentile(direct, 50), esP99: percentile(direct, 99), getP50: percentile(gets, 50), ...narrowed, ...(probe && mode === 'ann' ? { routed: routed / Math.max(1, api.length) } : {}) };
 }
 
 async function load(url: string, mode: string, filtered: boolean, seconds: number): Promise<LoadResult> {
@@ -335,6 +345,8 @@ async function main(): Promise<void> {
           // exact without filters: the same search over the whole catalogue, and the share of items the norm bound keeps
           'seq ES p50 whole': d.wholeP50?.toFixed(1) ?? '-',
           'scored share': d.scored?.toFixed(3) ?? '-',
+          // ann without filters: share of requests answered by exact search over few items
+          'ann as exact': d.routed?.toFixed(2) ?? '-',
           non2xx: m.non2xx,
           errors: m.errors,
         });

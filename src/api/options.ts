@@ -37,6 +37,7 @@ export function resolveApiOptions(config: Config, input: ApiOptionsInput = {}): 
     defaultMode: config.api.defaultMode,
     annCandidatesFactor: config.api.annCandidatesFactor,
     annMinCandidates: config.api.annMinCandidates,
+    annExactMaxScored: config.api.annExactMaxScored,
     popularCacheMs: config.api.popularCacheMs,
     seenEventsLimit: config.api.seenEventsLimit,
     bodyLimit: '1mb',

@@ -38,6 +38,7 @@ export interface Config {
     filterFields: { keyword: string[]; boolean: string[]; range: string[] };
     annCandidatesFactor: number;
     annMinCandidates: number;
+    annExactMaxScored: number;
     hybrid: { rrfK: number };
     popularCacheMs: number;
     seenEventsLimit: number;
@@ -102,6 +103,7 @@ export const ENV_SPEC = {
   API_FILTER_RANGE_FIELDS: { type: 'string', pattern: '^([A-Za-z][A-Za-z0-9_.]*(,[A-Za-z][A-Za-z0-9_.]*)*)?$', default: 'price', doc: 'Numeric item fields with <field>_min / <field>_max filters' },
   ANN_CANDIDATES_FACTOR: { type: 'integer', minimum: 1, maximum: 1000, default: 10, doc: 'ann: num_candidates = max(k × this, ANN_MIN_CANDIDATES)' },
   ANN_MIN_CANDIDATES: { type: 'integer', minimum: 1, maximum: 10000, default: 100, doc: 'ann: lower bound of num_candidates' },
+  ANN_EXACT_MAX_SCORED: { type: 'integer', minimum: 0, maximum: 10000, default: 10000, doc: 'ann without filters: answered by exact search when the norm bound leaves at most this many items (0: never)' },
   HYBRID_RRF_K: { type: 'number', minimum: 0, maximum: 100000, default: 60, doc: 'With q: the constant k of reciprocal rank fusion, score = Σ 1/(k + rank) over the knn and the text list (larger = flatter)' },
   POPULAR_CACHE_SECONDS: { type: 'number', minimum: 0, default: 30, doc: 'Popular-items cache per filter set' },
   SEEN_EVENTS_LIMIT: { type: 'integer', minimum: 0, maximum: 10000, default: 500, doc: 'Distinct recent items of a user kept on the user document (by fold-in) and excluded as seen' },
@@ -244,6 +246,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       filterFields: { keyword: csv(str('API_FILTER_KEYWORD_FIELDS')), boolean: csv(str('API_FILTER_BOOLEAN_FIELDS')), range: csv(str('API_FILTER_RANGE_FIELDS')) },
       annCandidatesFactor: num('ANN_CANDIDATES_FACTOR'),
       annMinCandidates: num('ANN_MIN_CANDIDATES'),
+      annExactMaxScored: num('ANN_EXACT_MAX_SCORED'),
       hybrid: { rrfK: num('HYBRID_RRF_K') },
       popularCacheMs: num('POPULAR_CACHE_SECONDS') * 1000,
       seenEventsLimit: num('SEEN_EVENTS_LIMIT'),

@@ -103,3 +103,23 @@ export function minTopKNorm(probe: NormProbe, query: ArrayLike<number>, k: numbe
   if (top.length < k || !(top[0]! > 0)) return undefined;
   return (top[0]! / qn) * (1 - NORM_SLACK);
 }
+
+/**
+ * How many items a bound keeps, when the probe can tell: the bound lies above the probe's shortest
+ * item (every kept item is then in the probe), or the probe holds the whole catalogue (fewer
+ * items than PROBE_SIZE). Undefined when more items may be kept than the probe holds.
+ */
+export function keptByBound(probe: NormProbe, minNorm: number): number | undefined {
+  const n = probe.ids.length;
+  if (!n) return undefined;
+  if (!(minNorm > probe.norms[n - 1]!) && n >= PROBE_SIZE) return undefined;
+  // norms are non-increasing: the first index whose norm falls below the bound
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (probe.norms[mid]! >= minNorm) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -20,7 +20,7 @@ import { fitsRecommendationId, mintRecommendationId, type RecommendationTag } fr
 import type { Logger } from '../infra/logger.ts';
 import { isIndexNotFound } from '../infra/es-errors.ts';
 import { filterClauses, withDefaultTerm } from './filters.ts';
-import { minTopKNorm } from '../model/norm-probe.ts';
+import { keptByBound, minTopKNorm } from '../model/norm-probe.ts';
 import { hitToItem, type ItemSourceDoc } from './hits.ts';
 import type { LiveModel, LiveModelResolver } from '../model/live-model.ts';
 import { assignmentFor, type ExperimentResolver } from '../experiments/resolver.ts';
@@ -125,9 +125,8 @@ export class RecommendationService {
   }
 
   private async knn(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
-    const v = await this.vectorQuery(model, space, req, vector);
-    const minNorm = v.mode === 'exact' && space === 'mips' ? this.minNorm(model, req, v.vector, exclude) : undefined;
-    const body = vectorSearchBody({ space, mode: v.mode, k: req.k, vector: v.vector, filters: req.filters, exclude, lshTerms, numCandidates: v.numCandidates, normHead: v.normHead, minNorm }, this.deps.options);
+    const v = await this.vectorQuery(model, space, req, vector, exclude);
+    const body = vectorSearchBody({ space, mode: v.mode, k: req.k, vector: v.vector, filters: req.filters, exclude, lshTerms, numCandidates: v.numCandidates, normHead: v.normHead, minNorm: v.minNorm }, this.deps.options);
     const hits = await this.deps.repos.items.search<ItemSourceDoc>(model.itemsIndex, body);
     return hits.map((h) => hitToItem(h, 'personal', decodeScore(space, h._score ?? 0) / v.factor));
   }
@@ -136,6 +135,7 @@ export class RecommendationService {
   private async hybrid(model: LiveModel, req: RecRequest, q: string, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
     const { options, repos } = this.deps;
     // the knn list only contributes ranks, so the rescaled query needs no score correction
+    // the knn list only holds text matches, so no norm bound (probe items need not match the text)
     const v = await this.vectorQuery(model, 'mips', req, vector);
     const bodies = hybridSearchBodies({ space: 'mips', mode: v.mode, k: req.k, vector: v.vector, filters: req.filters, exclude, lshTerms, q, normHead: v.normHead }, options);
     const lists = await repos.items.msearch<ItemSourceDoc>(model.itemsIndex, [bodies.knn, bodies.text]);
@@ -151,22 +151,36 @@ export class RecommendationService {
    * filtered or unfiltered request scaled to k, the query rescaled to the measured rms (the
    * returned factor divides scores back) and the norm head searched beside the graph when the
    * model has one. No measurement → the configured rule, the query as it is.
+   * With `exclude` (user → item knn, not the hybrid's text-filtered list), an unfiltered exact
+   * search gets the norm bound, and an unfiltered ann request whose bound leaves at most
+   * annExactMaxScored items is answered by that exact search: scoring a few thousand vectors
+   * costs less than the graph search (1M ALS factors: 9.6 vs 40.7 ms straight to ES).
    */
-  private async vectorQuery(model: LiveModel, space: Space, req: RecRequest, vector: number[]): Promise<{ mode: Mode; vector: number[]; factor: number; numCandidates?: number; normHead?: boolean }> {
+  private async vectorQuery(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude?: Set<string>): Promise<{ mode: Mode; vector: number[]; factor: number; numCandidates?: number; normHead?: boolean; minNorm?: number }> {
+    const narrowable = exclude !== undefined && space === 'mips' && !filterClauses(req.filters).length;
     const tuned = req.mode === 'ann' ? (await this.deps.live.annCandidates(model.modelId))?.[space] : undefined;
-    if (req.mode !== 'ann' || annAnsweredExactly(tuned, req.filters)) return { mode: req.mode === 'ann' ? 'exact' : req.mode, vector, factor: 1 };
+    if (req.mode !== 'ann' || annAnsweredExactly(tuned, req.filters)) {
+      const mode = req.mode === 'ann' ? 'exact' : req.mode;
+      const bound = mode === 'exact' && narrowable ? this.normBound(model, req, vector, exclude) : undefined;
+      return { mode, vector, factor: 1, ...(bound ? { minNorm: bound.minNorm } : {}) };
+    }
+    if (narrowable && this.deps.options.annExactMaxScored > 0) {
+      const bound = this.normBound(model, req, vector, exclude);
+      if (bound?.kept !== undefined && bound.kept <= this.deps.options.annExactMaxScored) return { mode: 'exact', vector, factor: 1, minNorm: bound.minNorm };
+    }
     const q = scaleQuery(vector, tuned?.queryRms);
     return { mode: 'ann', vector: q.vector, factor: q.factor, numCandidates: tunedNumCandidates(tuned, req.k, req.filters), ...(tuned?.normHead ? { normHead: true } : {}) };
   }
 
   /**
-   * Exact user → item without filters: the shortest item that can still reach the top k, from the
-   * model's norm probe (no round trip; undefined while it loads or when it gives no bound).
+   * The shortest item that can still reach the top k of an unfiltered user → item request, from
+   * the model's norm probe (no round trip; undefined while it loads or when it gives no bound),
+   * and how many items that keeps when the probe can tell.
    */
-  private minNorm(model: LiveModel, req: RecRequest, vector: number[], exclude: Set<string>): number | undefined {
-    if (filterClauses(req.filters).length) return undefined;
+  private normBound(model: LiveModel, req: RecRequest, vector: number[], exclude: Set<string>): { minNorm: number; kept?: number } | undefined {
     const probe = this.deps.live.normProbe(model.modelId);
-    return probe ? minTopKNorm(probe, vector, req.k, exclude) : undefined;
+    const minNorm = probe ? minTopKNorm(probe, vector, req.k, exclude) : undefined;
+    return minNorm === undefined ? undefined : { minNorm, kept: keptByBound(probe!, minNorm) };
   }
 
   private async backfill(model: LiveModel, req: RecRequest, personal: ServedItem[], exclude: Set<string>, q?: string): Promise<ServedItem[]> {

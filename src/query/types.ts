@@ -58,6 +58,12 @@ export interface QueryOptions {
   /** ann: num_candidates = max(k · annCandidatesFactor, annMinCandidates), capped at 10,000 */
   annCandidatesFactor: number;
   annMinCandidates: number;
+  /**
+   * ann, user → item without filters: when the norm bound (model/norm-probe.ts) leaves at most
+   * this many items, the request is answered by exact search over them instead of the graph
+   * (cheaper, and recall 1); 0 never does
+   */
+  annExactMaxScored: number;
   hybrid: HybridOptions;
   /** how many of the user's latest events count as "seen" */
   seenEventsLimit: number;
@@ -78,6 +84,7 @@ export const DEFAULT_QUERY_OPTIONS: QueryOptions = {
   filterFields: DEFAULT_FILTER_FIELDS,
   annCandidatesFactor: 10,
   annMinCandidates: 100,
+  annExactMaxScored: 10_000,
   hybrid: { rrfK: 60, candidates: 100, fields: ['name^2', 'description'] },
   seenEventsLimit: 500,
   popularCacheMs: 30_000,

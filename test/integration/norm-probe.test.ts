@@ -54,8 +54,8 @@ function truth(u: number, category?: string): string[] {
     .map((x) => x.id);
 }
 
-async function exact(u: number, query = ''): Promise<string[]> {
-  const res = await fetch(`${server.url}/v1/users/u${u}/recommendations?k=10&mode=exact${query}`, { headers: { 'x-api-key': 'k' } });
+async function exact(u: number, query = '', mode = 'exact', url = server.url): Promise<string[]> {
+  const res = await fetch(`${url}/v1/users/u${u}/recommendations?k=10&mode=${mode}${query}`, { headers: { 'x-api-key': 'k' } });
   expect(res.status).toBe(200);
   return ((await res.json()) as { items: Array<{ item_id: string }> }).items.map((i) => i.item_id);
 }
@@ -95,6 +95,30 @@ describe('norm-pruned exact search', () => {
       bodies.length = 0;
       expect(await exact(u, '&category=c2')).toEqual(truth(u, 'c2'));
       expect(boundOf(bodies.at(-1)!)).toBeUndefined();
+    }
+  });
+
+  it('an unfiltered ann request whose bound keeps few items is answered by that exact search; with ANN_EXACT_MAX_SCORED 0, or a filter, by the graph', async () => {
+    await server.app.live.loadNormProbe(MODEL);
+    const graphOnly = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: ['k'], defaultMode: 'ann', liveModelCacheMs: 600_000, annExactMaxScored: 0 } });
+    try {
+      await graphOnly.app.live.loadNormProbe(MODEL);
+      const field = (b: Omit<estypes.SearchRequest, 'index'>) => (b.knn as { field: string }).field;
+      for (let u = 0; u < N_USERS; u += 7) {
+        bodies.length = 0;
+        expect(await exact(u, '', 'ann')).toEqual(truth(u));
+        expect(field(bodies.at(-1)!)).toBe('factor_exact');
+        expect(boundOf(bodies.at(-1)!)).toBeDefined();
+        bodies.length = 0;
+        await exact(u, '', 'ann', graphOnly.url);
+        expect(field(bodies.at(-1)!)).toBe('factor');
+        expect(boundOf(bodies.at(-1)!)).toBeUndefined();
+        bodies.length = 0;
+        await exact(u, '&category=c1', 'ann');
+        expect(field(bodies.at(-1)!)).toBe('factor');
+      }
+    } finally {
+      await graphOnly.close();
     }
   });
 });

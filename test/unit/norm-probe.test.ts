@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildNormProbe, minTopKNorm, NORM_SLACK } from '../../src/model/norm-probe.ts';
+import { buildNormProbe, keptByBound, minTopKNorm, NORM_SLACK, PROBE_SIZE } from '../../src/model/norm-probe.ts';
 import { vectorSearchBody } from '../../src/query/search-body.ts';
 import { DEFAULT_QUERY_OPTIONS } from '../../src/query/types.ts';
 import { createRng } from '../../src/random/rng.ts';
@@ -61,6 +61,20 @@ describe('norm-pruned exact search', () => {
     // every probe item points away from the query: the k-th score is negative
     const away = buildNormProbe(K, Array.from({ length: 12 }, (_, i) => ({ id: `n${i}`, vector: new Array(K).fill(-1 - i) })));
     expect(minTopKNorm(away, q, 10, new Set())).toBeUndefined();
+  });
+
+  it('tells how many items a bound keeps only when every kept item is in the probe, or the probe is the whole catalogue', () => {
+    const small = buildNormProbe(1, [5, 4, 3, 2, 1].map((x, i) => ({ id: `s${i}`, vector: [x] })));
+    expect(keptByBound(small, 3)).toBe(3);
+    expect(keptByBound(small, 0.5)).toBe(5);
+    expect(keptByBound(small, 9)).toBe(0);
+    const full = buildNormProbe(1, Array.from({ length: PROBE_SIZE }, (_, i) => ({ id: `f${i}`, vector: [PROBE_SIZE - i] })));
+    // above the shortest probe item: the kept items are the probe's longest
+    expect(keptByBound(full, PROBE_SIZE - 99.5)).toBe(100);
+    // at or below it: items outside the probe may pass too, so the count is unknown
+    expect(keptByBound(full, 1)).toBeUndefined();
+    expect(keptByBound(full, 0.5)).toBeUndefined();
+    expect(keptByBound(buildNormProbe(1, []), 1)).toBeUndefined();
   });
 
   it('the probe is longest first and leaves out zero vectors and vectors of another length', () => {
