@@ -23,6 +23,8 @@
 // the catalogue still scored: p50 0.13 / p99 0.68 with a 4,096-item probe, 0.10 / 0.40 with 16,384,
 // 0.10 / 0.35 with the true k-th score (the floor for any bound).
 
+import { vectorNorm } from '../lsh/index.ts';
+
 /** The longest item vectors of one model, longest first. */
 export interface NormProbe {
   dims: number;
@@ -47,11 +49,7 @@ export const NORM_SLACK = 1e-4;
 export function buildNormProbe(dims: number, items: Array<{ id: string; vector: ArrayLike<number> }>): NormProbe {
   const rows = items
     .filter((it) => it.vector.length === dims)
-    .map((it) => {
-      let ss = 0;
-      for (let d = 0; d < dims; d++) ss += it.vector[d]! * it.vector[d]!;
-      return { ...it, norm: Math.sqrt(ss) };
-    })
+    .map((it) => ({ ...it, norm: vectorNorm(it.vector) }))
     .filter((r) => r.norm > 0)
     .sort((a, b) => b.norm - a.norm);
   const vectors = new Float32Array(rows.length * dims);
@@ -68,13 +66,11 @@ export function minTopKNorm(probe: NormProbe, query: ArrayLike<number>, k: numbe
   const { dims, ids, norms, vectors } = probe;
   if (query.length !== dims || k < 1) return undefined;
   const q = Float64Array.from(query);
-  let qq = 0;
-  for (let d = 0; d < dims; d++) qq += q[d]! * q[d]!;
-  const qn = Math.sqrt(qq);
+  const qn = vectorNorm(q);
   if (!(qn > 0)) return undefined;
   // the k best scores so far, ascending (k is small: insertion beats a heap). The hot loop runs
   // over up to PROBE_SIZE × dims floats per request: four accumulators, and the exclusion set is
-  // asked only about items that would enter the top k (10,000 × 64: 3.5 → ~1 ms per request).
+  // asked only about items that would enter the top k (10,000 × 64: 3.5 → 1.4 ms per request).
   const top: number[] = [];
   const tail = dims - (dims % 4);
   for (let i = 0; i < ids.length; i++) {
