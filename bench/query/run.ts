@@ -28,7 +28,7 @@ import { setup } from '../../src/setup/index.ts';
 import { alsBenchModel, generateBenchModel, rng } from './data.ts';
 import { httpLoad, percentile, type LoadResult } from '../common.ts';
 import { LiveModelResolver } from '../../src/model/live-model.ts';
-import { keptByBound, minTopKNorm } from '../../src/model/norm-probe.ts';
+import { annAnsweredByBound, normBound } from '../../src/model/norm-probe.ts';
 import { scaleQuery, tunedNumCandidates, vectorSearchBody } from '../../src/query/search-body.ts';
 import { DEFAULT_QUERY_OPTIONS, type Filters, type Mode } from '../../src/query/types.ts';
 
@@ -247,11 +247,10 @@ async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ api
     const filters: Filters = { terms: filtered ? { category: [category(u)] } : {}, booleans: {}, ranges: {} };
     const lshTerms = hashers ? hashers.queryMipsTerms(user.factor) : undefined;
     const vector = mode === 'ann' ? scaleQuery(user.factor, tuned?.queryRms).vector : user.factor;
-    const bound = probe ? minTopKNorm(probe, user.factor, K, new Set(user.recent_items)) : undefined;
-    const kept = bound === undefined ? undefined : keptByBound(probe!, bound);
-    const asExact = mode === 'ann' && kept !== undefined && kept <= options.annExactMaxScored;
+    const bound = probe ? normBound(probe, user.factor, K, new Set(user.recent_items)) : undefined;
+    const asExact = mode === 'ann' && annAnsweredByBound(bound, options.annExactMaxScored);
     if (asExact) routed++;
-    const minNorm = mode === 'exact' || asExact ? bound : undefined;
+    const minNorm = mode === 'exact' || asExact ? bound?.minNorm : undefined;
     const body = asExact
       ? vectorSearchBody({ space: 'mips', mode: 'exact', k: K, vector: user.factor, filters, exclude: user.recent_items, minNorm }, options)
       : vectorSearchBody({ space: 'mips', mode, k: K, vector, filters, exclude: user.recent_items, lshTerms, numCandidates: mode === 'ann' ? tunedNumCandidates(tuned, K, filters) : undefined, normHead: mode === 'ann' && tuned?.normHead, minNorm }, options);

@@ -119,3 +119,24 @@ export function keptByBound(probe: NormProbe, minNorm: number): number | undefin
   }
   return lo;
 }
+
+/** What the probe says of one request: the bound, and how many items it keeps when that is known. */
+export interface NormBound {
+  minNorm: number;
+  kept?: number;
+}
+
+/** minTopKNorm and keptByBound together: undefined when the probe gives no bound. */
+export function normBound(probe: NormProbe, query: ArrayLike<number>, k: number, exclude: ReadonlySet<string>): NormBound | undefined {
+  const minNorm = minTopKNorm(probe, query, k, exclude);
+  return minNorm === undefined ? undefined : { minNorm, kept: keptByBound(probe, minNorm) };
+}
+
+/**
+ * Whether an unfiltered user → item ann request is answered by the bounded exact search: the
+ * bound keeps a known number of items, at most maxScored (ANN_EXACT_MAX_SCORED; 0 never), which
+ * costs less than the graph search and has recall 1.
+ */
+export function annAnsweredByBound(bound: NormBound | undefined, maxScored: number): boolean {
+  return maxScored > 0 && bound?.kept !== undefined && bound.kept <= maxScored;
+}

@@ -20,7 +20,7 @@ import { fitsRecommendationId, mintRecommendationId, type RecommendationTag } fr
 import type { Logger } from '../infra/logger.ts';
 import { isIndexNotFound } from '../infra/es-errors.ts';
 import { filterClauses, withDefaultTerm } from './filters.ts';
-import { keptByBound, minTopKNorm } from '../model/norm-probe.ts';
+import { annAnsweredByBound, normBound, type NormBound } from '../model/norm-probe.ts';
 import { hitToItem, type ItemSourceDoc } from './hits.ts';
 import type { LiveModel, LiveModelResolver } from '../model/live-model.ts';
 import { assignmentFor, type ExperimentResolver } from '../experiments/resolver.ts';
@@ -134,8 +134,8 @@ export class RecommendationService {
   /** Text + vector: the two lists of one _msearch, fused by rank (score = the RRF score). */
   private async hybrid(model: LiveModel, req: RecRequest, q: string, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
     const { options, repos } = this.deps;
-    // the knn list only contributes ranks, so the rescaled query needs no score correction
-    // the knn list only holds text matches, so no norm bound (probe items need not match the text)
+    // the knn list only contributes ranks, so the rescaled query needs no score correction; it
+    // only holds text matches, so it gets no norm bound (probe items need not match the text)
     const v = await this.vectorQuery(model, 'mips', req, vector);
     const bodies = hybridSearchBodies({ space: 'mips', mode: v.mode, k: req.k, vector: v.vector, filters: req.filters, exclude, lshTerms, q, normHead: v.normHead }, options);
     const lists = await repos.items.msearch<ItemSourceDoc>(model.itemsIndex, [bodies.knn, bodies.text]);
@@ -166,7 +166,7 @@ export class RecommendationService {
     }
     if (narrowable && this.deps.options.annExactMaxScored > 0) {
       const bound = this.normBound(model, req, vector, exclude);
-      if (bound?.kept !== undefined && bound.kept <= this.deps.options.annExactMaxScored) return { mode: 'exact', vector, factor: 1, minNorm: bound.minNorm };
+      if (annAnsweredByBound(bound, this.deps.options.annExactMaxScored)) return { mode: 'exact', vector, factor: 1, minNorm: bound!.minNorm };
     }
     const q = scaleQuery(vector, tuned?.queryRms);
     return { mode: 'ann', vector: q.vector, factor: q.factor, numCandidates: tunedNumCandidates(tuned, req.k, req.filters), ...(tuned?.normHead ? { normHead: true } : {}) };
@@ -177,10 +177,9 @@ export class RecommendationService {
    * the model's norm probe (no round trip; undefined while it loads or when it gives no bound),
    * and how many items that keeps when the probe can tell.
    */
-  private normBound(model: LiveModel, req: RecRequest, vector: number[], exclude: Set<string>): { minNorm: number; kept?: number } | undefined {
+  private normBound(model: LiveModel, req: RecRequest, vector: number[], exclude: Set<string>): NormBound | undefined {
     const probe = this.deps.live.normProbe(model.modelId);
-    const minNorm = probe ? minTopKNorm(probe, vector, req.k, exclude) : undefined;
-    return minNorm === undefined ? undefined : { minNorm, kept: keptByBound(probe!, minNorm) };
+    return probe ? normBound(probe, vector, req.k, exclude) : undefined;
   }
 
   private async backfill(model: LiveModel, req: RecRequest, personal: ServedItem[], exclude: Set<string>, q?: string): Promise<ServedItem[]> {
