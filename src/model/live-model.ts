@@ -70,6 +70,8 @@ export interface AnnCandidates {
 export type ModelAnnCandidates = Partial<Record<'mips' | 'cosine', AnnCandidates>>;
 
 const KEEP_PER_MODEL = 8;
+/** How long after a failed norm probe load the next request may try again. */
+const PROBE_RETRY_MS = 60_000;
 
 export class LiveModelResolver {
   private readonly alias: CachedLookup<LiveModel | undefined>;
@@ -78,6 +80,7 @@ export class LiveModelResolver {
   private readonly annCache = new Map<string, Promise<ModelAnnCandidates | undefined>>();
   private readonly probeCache = new Map<string, Promise<NormProbe | undefined>>();
   private readonly probeReady = new Map<string, NormProbe>();
+  private readonly probeRetryAt = new Map<string, number>();
 
   constructor(
     private readonly repos: { models: ModelsRepository; modelIndices: ModelIndicesRepository; items: Pick<ItemsRepository, 'longestFactors'> },
@@ -184,7 +187,14 @@ export class LiveModelResolver {
   normProbe(modelId: string): NormProbe | undefined {
     const ready = this.probeReady.get(modelId);
     if (ready) return ready;
-    this.loadNormProbe(modelId).catch((e: unknown) => this.log.warn({ modelId, err: (e as Error).message }, 'norm probe not loaded; exact search stays unnarrowed'));
+    // a load that failed (ES busy, a max_result_window below PROBE_SIZE) is tried again only after
+    // PROBE_RETRY_MS: requests must not each send a search for ten thousand vectors meanwhile
+    if (Date.now() < (this.probeRetryAt.get(modelId) ?? 0)) return undefined;
+    this.loadNormProbe(modelId).catch((e: unknown) => {
+      this.probeRetryAt.set(modelId, Date.now() + PROBE_RETRY_MS);
+      while (this.probeRetryAt.size > KEEP_PER_MODEL) this.probeRetryAt.delete(this.probeRetryAt.keys().next().value!);
+      this.log.warn({ modelId, err: (e as Error).message, retryInMs: PROBE_RETRY_MS }, 'norm probe not loaded; exact search stays unnarrowed');
+    });
     return undefined;
   }
 

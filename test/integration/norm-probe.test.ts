@@ -6,6 +6,7 @@ import type { estypes } from '@elastic/elasticsearch';
 import { startServer } from '../../src/api/app.ts';
 import { deployModel } from '../../src/deploy/index.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
+import { LiveModelResolver } from '../../src/model/live-model.ts';
 import { minTopKNorm } from '../../src/model/norm-probe.ts';
 import { setup } from '../../src/setup/index.ts';
 import { testContext } from './harness.ts';
@@ -120,5 +121,19 @@ describe('norm-pruned exact search', () => {
     } finally {
       await graphOnly.close();
     }
+  });
+
+  it('a probe that cannot be loaded is not asked for again by every request', async () => {
+    let loads = 0;
+    const items = { longestFactors: (index: string, size: number) => (loads++, ctx.repos.items.longestFactors(index, size)) };
+    const resolver = new LiveModelResolver({ ...ctx.repos, items }, names, ctx.log);
+    // no such items index: Elasticsearch refuses the search
+    expect(resolver.normProbe('nosuchmodel')).toBeUndefined();
+    // the same load (concurrent callers share it) fails
+    await expect(resolver.loadNormProbe('nosuchmodel')).rejects.toThrow();
+    for (let i = 0; i < 20; i++) expect(resolver.normProbe('nosuchmodel')).toBeUndefined();
+    expect(loads).toBe(1);
+    // a model that exists still loads through the same resolver
+    expect((await resolver.loadNormProbe(MODEL))!.ids.length).toBe(N_ITEMS);
   });
 });
