@@ -28,8 +28,8 @@ import { setup } from '../../src/setup/index.ts';
 import { alsBenchModel, generateBenchModel, rng } from './data.ts';
 import { httpLoad, percentile, type LoadResult } from '../common.ts';
 import { LiveModelResolver } from '../../src/model/live-model.ts';
-import { annAnsweredByBound, normBound } from '../../src/model/norm-probe.ts';
-import { scaleQuery, tunedNumCandidates, vectorSearchBody } from '../../src/query/search-body.ts';
+import { planVectorSearch } from '../../src/query/plan.ts';
+import { vectorSearchBody } from '../../src/query/search-body.ts';
 import { DEFAULT_QUERY_OPTIONS, type Filters, type Mode } from '../../src/query/types.ts';
 
 
@@ -223,13 +223,13 @@ async function recall(url: string): Promise<Record<string, number>> {
 async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ apiP50: number; apiP99: number; esP50: number; esP99: number; getP50: number; wholeP50?: number; scored?: number; routed?: number }> {
   const n = Math.min(Number(args['direct-users']), N_USERS);
   const modelId = (await liveModel())!.slice(names.itemsIndex('').length);
-  const resolver = new LiveModelResolver(ctx.repos, names, ctx.log);
+  const resolver = new LiveModelResolver(ctx.repos, names, ctx.log, 5_000, ctx.config.api.filterFields);
   const tuned = (await resolver.annCandidates(modelId))?.mips;
   const hashers = mode === 'lsh' ? await resolver.hashers(modelId) : undefined;
-  // unfiltered exact is narrowed by the norm probe, as the API does (see model/norm-probe.ts); the
-  // same search over the whole catalogue is timed too, and the share of items the bound keeps
-  // unfiltered ann whose bound keeps ≤ annExactMaxScored items is that exact search, as the API does
-  const probe = (mode === 'exact' || mode === 'ann') && !filtered ? await resolver.loadNormProbe(modelId) : undefined;
+  // the body is planned as the API plans it (query/plan.ts): exact narrowed by the norm probe,
+  // filtered or not; ann whose bound keeps ≤ annExactMaxScored items sent as that exact search.
+  // For exact the same search without the bound is timed too, and the share of items it scores
+  const probe = mode === 'exact' || mode === 'ann' ? await resolver.loadNormProbe(modelId) : undefined;
   let routed = 0;
   const whole: number[] = [];
   const scored: number[] = [];
@@ -246,14 +246,9 @@ async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ api
     if (!user?.factor) continue;
     const filters: Filters = { terms: filtered ? { category: [category(u)] } : {}, booleans: {}, ranges: {} };
     const lshTerms = hashers ? hashers.queryMipsTerms(user.factor) : undefined;
-    const vector = mode === 'ann' ? scaleQuery(user.factor, tuned?.queryRms).vector : user.factor;
-    const bound = probe ? normBound(probe, user.factor, K, new Set(user.recent_items)) : undefined;
-    const asExact = mode === 'ann' && annAnsweredByBound(bound, options.annExactMaxScored);
-    if (asExact) routed++;
-    const minNorm = mode === 'exact' || asExact ? bound?.minNorm : undefined;
-    const body = asExact
-      ? vectorSearchBody({ space: 'mips', mode: 'exact', k: K, vector: user.factor, filters, exclude: user.recent_items, minNorm }, options)
-      : vectorSearchBody({ space: 'mips', mode, k: K, vector, filters, exclude: user.recent_items, lshTerms, numCandidates: mode === 'ann' ? tunedNumCandidates(tuned, K, filters) : undefined, normHead: mode === 'ann' && tuned?.normHead, minNorm }, options);
+    const plan = planVectorSearch({ space: 'mips', req: { mode: mode as Mode, k: K, filters }, vector: user.factor, exclude: new Set(user.recent_items), tuned, probe: () => probe, annExactMaxScored: options.annExactMaxScored });
+    if (mode === 'ann' && plan.mode === 'exact') routed++;
+    const body = vectorSearchBody({ space: 'mips', mode: plan.mode, k: K, vector: plan.vector, filters, exclude: user.recent_items, lshTerms, numCandidates: plan.numCandidates, normHead: plan.normHead, minNorm: plan.minNorm }, options);
     let t = performance.now();
     const res = await fetch(url + userPath(u, mode, filtered));
     await res.arrayBuffer();
@@ -262,17 +257,18 @@ async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ api
     await es.search({ index: names.itemsIndex(modelId), ...body });
     direct.push(performance.now() - t);
     if (probe && mode === 'exact') {
-      const all = vectorSearchBody({ space: 'mips', mode, k: K, vector, filters, exclude: user.recent_items }, options);
+      const all = vectorSearchBody({ space: 'mips', mode, k: K, vector: user.factor, filters, exclude: user.recent_items }, options);
       t = performance.now();
       await es.search({ index: names.itemsIndex(modelId), ...all });
       whole.push(performance.now() - t);
-      const kept = minNorm === undefined ? N_ITEMS : (await es.count({ index: names.itemsIndex(modelId), query: { range: { factor_norm: { gte: minNorm } } } })).count;
+      const filter = [...(filtered ? [{ term: { category: category(u) } }] : []), ...(plan.minNorm === undefined ? [] : [{ range: { factor_norm: { gte: plan.minNorm } } }])];
+      const kept = (await es.count({ index: names.itemsIndex(modelId), query: { bool: { filter } } })).count;
       scored.push(kept / N_ITEMS);
     }
   }
   for (const xs of [api, direct, gets, whole]) xs.sort((a, b) => a - b);
   const narrowed = probe && mode === 'exact' ? { wholeP50: percentile(whole, 50), scored: scored.reduce((a, b) => a + b, 0) / Math.max(1, scored.length) } : {};
-  if (probe && mode === 'ann') log(`ann without filters: ${routed} of ${api.length} requests answered by exact search over ≤ ${options.annExactMaxScored} items (ANN_EXACT_MAX_SCORED)`);
+  if (probe && mode === 'ann') log(`ann${filtered ? ' +category' : ''}: ${routed} of ${api.length} requests answered by exact search over ≤ ${options.annExactMaxScored} items (ANN_EXACT_MAX_SCORED)`);
   return { apiP50: percentile(api, 50), apiP99: percentile(api, 99), esP50: percentile(direct, 50), esP99: percentile(direct, 99), getP50: percentile(gets, 50), ...narrowed, ...(probe && mode === 'ann' ? { routed: routed / Math.max(1, api.length) } : {}) };
 }
 

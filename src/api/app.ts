@@ -57,7 +57,7 @@ export function createApp(deps: AppDeps): RecsysApp {
   const options = resolveApiOptions(ctx.config, deps.options);
   const metrics = apiMetrics(registry);
 
-  const live = new LiveModelResolver(repos, names, log, options.liveModelCacheMs);
+  const live = new LiveModelResolver(repos, names, log, options.liveModelCacheMs, options.filterFields);
   const running = new ExperimentResolver(repos.experiments, options.liveModelCacheMs);
   // admin activations, promotions and API-started runs swap through the same resolver the queries use
   const lifecycle = modelLifecycle(ctx, live);
@@ -65,7 +65,7 @@ export function createApp(deps: AppDeps): RecsysApp {
   const experiments = new ExperimentService({ repos, lifecycle, resolver: running, log });
   const popular = new PopularItems(repos.items, { ttlMs: options.popularCacheMs, poolSize: options.popularPoolSize, textFields: options.hybrid.fields });
   const servedLog = new ServedLog(kafka, names.topics.recommendations, log, { ...options.servedLog, onFailure: (n) => metrics.servedLogFailures.inc(n) });
-  const service = new RecommendationService({ repos, log, live, experiments: running, popular, servedLog, options, recommendationIdSecret: ctx.config.recommendationIds.secret });
+  const service = new RecommendationService({ repos, log, live, experiments: running, popular, servedLog, options, recommendationIdSecret: ctx.config.recommendationIds.secret, onNormBound: (outcome) => metrics.normBound.inc({ outcome }) });
   const producer = new EventProducer(kafka, names.topics.events);
   const parsers = recommendationParsers(options);
   const openapi = buildOpenApi(parsers, options);

@@ -4,6 +4,7 @@ export interface ApiMetrics {
   duration: Histogram<'endpoint' | 'mode' | 'status'>;
   requests: Counter<'endpoint' | 'status'>;
   servedLogFailures: Counter;
+  normBound: Counter<'outcome'>;
 }
 
 /** API metrics on the given registry (reused if this registry already has them). */
@@ -26,6 +27,16 @@ export function apiMetrics(registry: Registry): ApiMetrics {
     servedLogFailures: reuse(
       'recsys_api_served_log_failures_total',
       () => new Counter({ name: 'recsys_api_served_log_failures_total', help: 'Served-list records that could not be produced to Kafka', registers }),
+    ),
+    normBound: reuse(
+      'recsys_api_norm_bound_total',
+      () =>
+        new Counter({
+          name: 'recsys_api_norm_bound_total',
+          help: 'Norm-bounded exact searches: held = the answer proved exact, widened = searched again without the bound (the probe\'s copy of item attributes was stale)',
+          labelNames: ['outcome'],
+          registers,
+        }),
     ),
   };
 }

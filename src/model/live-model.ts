@@ -18,7 +18,8 @@ import type { Names } from '../config/names.ts';
 import type { ItemsRepository } from '../repositories/items.ts';
 import type { ModelIndicesRepository } from '../repositories/model-indices.ts';
 import type { ModelsRepository } from '../repositories/models.ts';
-import { buildNormProbe, PROBE_SIZE, type NormProbe } from './norm-probe.ts';
+import type { FilterFieldLists } from '../catalog/item-fields.ts';
+import { buildNormProbe, PROBE_SIZE, probeColumnKinds, type NormProbe } from './norm-probe.ts';
 import type { WeightingScheme } from '../types/index.ts';
 
 export interface LiveModel {
@@ -72,21 +73,34 @@ export type ModelAnnCandidates = Partial<Record<'mips' | 'cosine', AnnCandidates
 const KEEP_PER_MODEL = 8;
 /** How long after a failed norm probe load the next request may try again. */
 const PROBE_RETRY_MS = 60_000;
+/**
+ * How old a probe carrying filter columns may get before a request starts its reload (in the
+ * background; the old one serves meanwhile). Its vectors never change, its copy of the items'
+ * attributes does: a stale copy only costs the filtered requests it misleads a second search.
+ */
+const PROBE_REFRESH_MS = 300_000;
+
+interface ProbeState {
+  ready?: NormProbe;
+  loadedAt: number;
+  loading?: Promise<NormProbe | undefined>;
+  retryAt: number;
+}
 
 export class LiveModelResolver {
   private readonly alias: CachedLookup<LiveModel | undefined>;
   private readonly hasherCache = new Map<string, Promise<ModelHashers | undefined>>();
   private readonly foldInCache = new Map<string, Promise<FoldInModel | undefined>>();
   private readonly annCache = new Map<string, Promise<ModelAnnCandidates | undefined>>();
-  private readonly probeCache = new Map<string, Promise<NormProbe | undefined>>();
-  private readonly probeReady = new Map<string, NormProbe>();
-  private readonly probeRetryAt = new Map<string, number>();
+  private readonly probes = new Map<string, ProbeState>();
 
   constructor(
-    private readonly repos: { models: ModelsRepository; modelIndices: ModelIndicesRepository; items: Pick<ItemsRepository, 'longestFactors'> },
+    private readonly repos: { models: ModelsRepository; modelIndices: ModelIndicesRepository; items: Pick<ItemsRepository, 'longestFactors' | 'fieldMappings'> },
     private readonly names: Names,
     private readonly log: Logger,
     ttlMs = 5_000,
+    /** the filter whitelist: the norm probe carries the doc values of these fields */
+    private readonly probeFields: FilterFieldLists = { keyword: [], boolean: [], range: [] },
   ) {
     this.alias = new CachedLookup(() => this.resolve(), ttlMs);
   }
@@ -182,31 +196,61 @@ export class LiveModelResolver {
   /**
    * The model's norm probe (model/norm-probe.ts) if it is loaded, else undefined after starting
    * its load in the background: the first exact requests after a swap are searched unnarrowed,
-   * which is the same answer, rather than waiting for ten thousand vectors.
+   * which is the same answer, rather than waiting for ten thousand vectors. A probe with filter
+   * columns older than PROBE_REFRESH_MS is reloaded the same way while it goes on serving.
    */
   normProbe(modelId: string): NormProbe | undefined {
-    const ready = this.probeReady.get(modelId);
-    if (ready) return ready;
+    const s = this.probeState(modelId);
+    const now = Date.now();
+    const stale = s.ready !== undefined && s.ready.columns.size > 0 && now - s.loadedAt > PROBE_REFRESH_MS;
     // a load that failed (ES busy, a max_result_window below PROBE_SIZE) is tried again only after
     // PROBE_RETRY_MS: requests must not each send a search for ten thousand vectors meanwhile
-    if (Date.now() < (this.probeRetryAt.get(modelId) ?? 0)) return undefined;
-    this.loadNormProbe(modelId).catch((e: unknown) => {
-      this.probeRetryAt.set(modelId, Date.now() + PROBE_RETRY_MS);
-      while (this.probeRetryAt.size > KEEP_PER_MODEL) this.probeRetryAt.delete(this.probeRetryAt.keys().next().value!);
-      this.log.warn({ modelId, err: (e as Error).message, retryInMs: PROBE_RETRY_MS }, 'norm probe not loaded; exact search stays unnarrowed');
-    });
-    return undefined;
+    if ((!s.ready || stale) && !s.loading && now >= s.retryAt) {
+      this.startProbeLoad(modelId, s).catch((e: unknown) => {
+        s.retryAt = Date.now() + PROBE_RETRY_MS;
+        this.log.warn({ modelId, err: (e as Error).message, retryInMs: PROBE_RETRY_MS }, s.ready ? 'norm probe not reloaded; the loaded one goes on serving' : 'norm probe not loaded; exact search stays unnarrowed');
+      });
+    }
+    return s.ready;
   }
 
-  /** Loads (once per model) the probe normProbe serves: empty for a model deployed without factor_norm. */
-  loadNormProbe(modelId: string): Promise<NormProbe | undefined> {
-    return this.perModel(this.probeCache, modelId, async () => {
-      const items = await this.repos.items.longestFactors(this.names.itemsIndex(modelId), PROBE_SIZE);
-      const probe = buildNormProbe(items[0]?.vector.length ?? 0, items);
-      this.probeReady.set(modelId, probe);
-      while (this.probeReady.size > KEEP_PER_MODEL) this.probeReady.delete(this.probeReady.keys().next().value!);
+  /**
+   * The model's probe, loaded now unless a load is under way (that one is awaited) or one has
+   * loaded already: empty for a model deployed without factor_norm.
+   */
+  async loadNormProbe(modelId: string): Promise<NormProbe | undefined> {
+    const s = this.probeState(modelId);
+    if (s.loading) return s.loading;
+    return s.ready ?? this.startProbeLoad(modelId, s);
+  }
+
+  private probeState(modelId: string): ProbeState {
+    let s = this.probes.get(modelId);
+    if (!s) {
+      s = { loadedAt: 0, retryAt: 0 };
+      this.probes.set(modelId, s);
+      while (this.probes.size > KEEP_PER_MODEL) this.probes.delete(this.probes.keys().next().value!);
+    }
+    return s;
+  }
+
+  private startProbeLoad(modelId: string, s: ProbeState): Promise<NormProbe | undefined> {
+    const load = (async () => {
+      const index = this.names.itemsIndex(modelId);
+      const whitelisted = [...new Set([...this.probeFields.keyword, ...this.probeFields.boolean, ...this.probeFields.range])];
+      const kinds = probeColumnKinds(this.probeFields, await this.repos.items.fieldMappings(index, whitelisted));
+      const items = await this.repos.items.longestFactors(index, PROBE_SIZE, [...kinds.keys()]);
+      const probe = buildNormProbe(items[0]?.vector.length ?? 0, items, kinds);
+      s.ready = probe;
+      s.loadedAt = Date.now();
       return probe;
-    });
+    })();
+    s.loading = load;
+    const done = () => {
+      if (s.loading === load) s.loading = undefined;
+    };
+    load.then(done, done);
+    return load;
   }
 
   /** YᵀY and the ALS parameters the model was trained with; undefined before its deploy wrote them. */

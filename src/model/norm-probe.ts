@@ -15,15 +15,27 @@
 // next probe item cannot beat the k-th score so far (‖q‖·‖x‖ ≤ b), so users whose top k are long
 // items cost a few hundred dot products; the whole probe is 10,000 × dims at most.
 //
-// Only unfiltered requests are narrowed: the probe does not know the items' categories, prices
-// or availability, and a bound from items a filter would reject is not a bound. Filtered exact
-// searches already score only the filter's matches.
+// Filtered requests are narrowed too: the probe carries the doc values of the whitelisted filter
+// fields of its items (columns), and only probe items passing the request's filters may set the
+// bound (query/filters.ts filterPredicate evaluates them). Those values are a copy: a metadata
+// update reaches the live index at once and the probe only at its next reload, so a filtered bound
+// is a guess, and every bounded answer is checked before it is served (boundHolds): if the k-th
+// hit scores at least ‖q‖ times the bound, no skipped item could have beaten it, whatever the probe
+// believed; otherwise the search runs again without the bound. An unfiltered bound always holds
+// (item vectors do not change after deploy); the check costs nothing there.
 //
 // Measured offline on the 1M planted bench factors (200 users, k 10, seen items excluded), share of
 // the catalogue still scored: p50 0.13 / p99 0.68 with a 4,096-item probe, 0.10 / 0.40 with 16,384,
 // 0.10 / 0.35 with the true k-th score (the floor for any bound).
 
+import type { FilterFieldLists, FilterKind } from '../catalog/item-fields.ts';
 import { vectorNorm } from '../lsh/index.ts';
+
+/** Doc values of one whitelisted filter field of the probe items, in probe order (undefined: none). */
+export interface ProbeColumn {
+  kind: FilterKind;
+  values: Array<readonly unknown[] | undefined>;
+}
 
 /** The longest item vectors of one model, longest first. */
 export interface NormProbe {
@@ -33,6 +45,8 @@ export interface NormProbe {
   norms: Float64Array;
   /** ids.length × dims, row-major, same order */
   vectors: Float32Array;
+  /** whitelisted filter fields whose doc values the probe carries (see probeColumnKinds) */
+  columns: ReadonlyMap<string, ProbeColumn>;
 }
 
 /** How many of the longest items the probe holds: one search page (index.max_result_window). */
@@ -41,12 +55,47 @@ export const PROBE_SIZE = 10_000;
 /**
  * The threshold is lowered by this relative margin: Elasticsearch stores factor_norm as a float32
  * and scores in float32, the bound here is float64; the margin keeps an item whose norm sits on
- * the threshold in the scored set.
+ * the threshold in the scored set, and leaves boundHolds room to certify a hit that scores the
+ * bound itself (a few more items scored: the share of the catalogue within 0.1 % of the bound).
  */
-export const NORM_SLACK = 1e-4;
+export const NORM_SLACK = 1e-3;
 
-/** A probe from items in any order (vectors of a different length or zero vectors are left out). */
-export function buildNormProbe(dims: number, items: Array<{ id: string; vector: ArrayLike<number> }>): NormProbe {
+/** How a field is mapped in an items index, as far as reading its doc values goes. */
+export interface FieldMapping {
+  type: string;
+  normalizer?: string;
+  docValues?: boolean;
+}
+
+/**
+ * Whether doc values of a field so mapped are what a filter of that kind matches: a keyword term
+ * matches the indexed (doc) value exactly unless a normalizer rewrites both sides; numbers compare
+ * as stored (a doc value inside a range in float64 is inside it once ES rounds the bounds to the
+ * field's type, which is monotone). scaled_float, dates and text are left out.
+ */
+const COLUMN_TYPES: Record<FilterKind, (m: FieldMapping) => boolean> = {
+  keyword: (m) => m.type === 'keyword' && m.normalizer === undefined,
+  boolean: (m) => m.type === 'boolean',
+  range: (m) => ['float', 'double', 'half_float', 'long', 'integer', 'short', 'byte'].includes(m.type),
+};
+
+/** The whitelisted filter fields the probe can carry, by kind, from the items index's mapping. */
+export function probeColumnKinds(whitelist: FilterFieldLists, mappings: ReadonlyMap<string, FieldMapping>): Map<string, FilterKind> {
+  const out = new Map<string, FilterKind>();
+  for (const kind of ['keyword', 'boolean', 'range'] as const) {
+    for (const field of whitelist[kind]) {
+      const m = mappings.get(field);
+      if (m && m.docValues !== false && COLUMN_TYPES[kind](m) && !out.has(field)) out.set(field, kind);
+    }
+  }
+  return out;
+}
+
+/**
+ * A probe from items in any order (vectors of a different length or zero vectors are left out),
+ * with the doc values of the fields in `kinds` as columns.
+ */
+export function buildNormProbe(dims: number, items: Array<{ id: string; vector: ArrayLike<number>; fields?: Record<string, readonly unknown[]> }>, kinds: ReadonlyMap<string, FilterKind> = new Map()): NormProbe {
   const rows = items
     .filter((it) => it.vector.length === dims)
     .map((it) => ({ ...it, norm: vectorNorm(it.vector) }))
@@ -54,15 +103,18 @@ export function buildNormProbe(dims: number, items: Array<{ id: string; vector: 
     .sort((a, b) => b.norm - a.norm);
   const vectors = new Float32Array(rows.length * dims);
   rows.forEach((r, i) => vectors.set(Array.from(r.vector), i * dims));
-  return { dims, ids: rows.map((r) => r.id), norms: Float64Array.from(rows.map((r) => r.norm)), vectors };
+  const columns = new Map<string, ProbeColumn>();
+  for (const [field, kind] of kinds) columns.set(field, { kind, values: rows.map((r) => r.fields?.[field]) });
+  return { dims, ids: rows.map((r) => r.id), norms: Float64Array.from(rows.map((r) => r.norm)), vectors, columns };
 }
 
 /**
  * The smallest factor_norm an item of the query's exact top k can have, or undefined when the
- * probe gives no positive bound (fewer than k probe items left after the exclusions, the k-th
- * score ≤ 0, a zero or mismatched query).
+ * probe gives no positive bound (fewer than k probe items left after the exclusions and `accept`,
+ * the k-th score ≤ 0, a zero or mismatched query). `accept(i)`: probe item i passes the
+ * request's filters (asked before its dot product: a few property reads cost less).
  */
-export function minTopKNorm(probe: NormProbe, query: ArrayLike<number>, k: number, exclude: ReadonlySet<string>): number | undefined {
+export function minTopKNorm(probe: NormProbe, query: ArrayLike<number>, k: number, exclude: ReadonlySet<string>, accept?: (i: number) => boolean): number | undefined {
   const { dims, ids, norms, vectors } = probe;
   if (query.length !== dims || k < 1) return undefined;
   const q = Float64Array.from(query);
@@ -76,6 +128,7 @@ export function minTopKNorm(probe: NormProbe, query: ArrayLike<number>, k: numbe
   for (let i = 0; i < ids.length; i++) {
     const full = top.length === k;
     if (full && norms[i]! * qn <= top[0]!) break;
+    if (accept && !accept(i)) continue;
     const o = i * dims;
     let s0 = 0;
     let s1 = 0;
@@ -126,10 +179,33 @@ export interface NormBound {
   kept?: number;
 }
 
-/** minTopKNorm and keptByBound together: undefined when the probe gives no bound. */
-export function normBound(probe: NormProbe, query: ArrayLike<number>, k: number, exclude: ReadonlySet<string>): NormBound | undefined {
-  const minNorm = minTopKNorm(probe, query, k, exclude);
+/**
+ * minTopKNorm and keptByBound together: undefined when the probe gives no bound. `kept` counts
+ * items by norm alone: with a filter, Elasticsearch scores only those of them that pass it.
+ */
+export function normBound(probe: NormProbe, query: ArrayLike<number>, k: number, exclude: ReadonlySet<string>, accept?: (i: number) => boolean): NormBound | undefined {
+  const minNorm = minTopKNorm(probe, query, k, exclude, accept);
   return minNorm === undefined ? undefined : { minNorm, kept: keptByBound(probe, minNorm) };
+}
+
+/**
+ * Margins of boundHolds: relative, for float32 norms and dot products (64 terms: ~4e-6 at worst),
+ * and absolute, for the float32 _score of max_inner_product (dot + 1: ~1.2e-7 per unit).
+ */
+const HOLD_RELATIVE = 1e-5;
+const HOLD_ABSOLUTE = 5e-7;
+
+/**
+ * Whether the answer of a search bounded by factor_norm ≥ minNorm is the exact top k: it has k
+ * hits and the k-th scores at least ‖q‖·minNorm (with margins), which no skipped item can reach
+ * (q·x ≤ ‖q‖·‖x‖ < ‖q‖·minNorm). Holds whatever the probe that chose the bound believed about
+ * the items' attributes. `scores`: the hits' inner products, as returned.
+ */
+export function boundHolds(minNorm: number, query: ArrayLike<number>, k: number, scores: readonly number[]): boolean {
+  if (scores.length < k || k < 1) return false;
+  let kth = Infinity;
+  for (let i = 0; i < k; i++) kth = Math.min(kth, scores[i]!);
+  return kth > 0 && kth >= vectorNorm(query) * minNorm * (1 + HOLD_RELATIVE) + HOLD_ABSOLUTE * (1 + kth);
 }
 
 /**

@@ -1,4 +1,6 @@
 import type { estypes } from '@elastic/elasticsearch';
+import type { FilterKind } from '../catalog/item-fields.ts';
+import type { ProbeColumn } from '../model/norm-probe.ts';
 import type { Filters } from './types.ts';
 
 type Clause = estypes.QueryDslQueryContainer;
@@ -18,6 +20,42 @@ export function filterClauses(filters: Filters): Clause[] {
     out.push({ range: { [field]: range } });
   }
   return out;
+}
+
+/**
+ * The request's filters evaluated in process on doc-value columns (the norm probe's), with the semantics of
+ * filterClauses: every clause must hold; a keyword clause holds when any of the row's values is
+ * one of the asked ones, a boolean clause when any value equals it, a range when any numeric value
+ * lies inside it. null when the request has no filter; undefined when it filters a field the
+ * columns do not carry as that kind (the caller cannot tell, and must not guess).
+ */
+export function filterPredicate(filters: Filters, columns: ReadonlyMap<string, ProbeColumn>): ((row: number) => boolean) | null | undefined {
+  const checks: Array<(row: number) => boolean> = [];
+  const column = (field: string, kind: FilterKind) => {
+    const c = columns.get(field);
+    return c?.kind === kind ? c.values : undefined;
+  };
+  for (const [field, asked] of Object.entries(filters.terms)) {
+    if (!asked.length) continue;
+    const values = column(field, 'keyword');
+    if (!values) return undefined;
+    const set = new Set<unknown>(asked);
+    checks.push((row) => values[row]?.some((v) => set.has(v)) ?? false);
+  }
+  for (const [field, asked] of Object.entries(filters.booleans)) {
+    const values = column(field, 'boolean');
+    if (!values) return undefined;
+    checks.push((row) => values[row]?.some((v) => v === asked) ?? false);
+  }
+  for (const [field, r] of Object.entries(filters.ranges)) {
+    const values = column(field, 'range');
+    if (!values) return undefined;
+    const lo = r.gte ?? -Infinity;
+    const hi = r.lte ?? Infinity;
+    checks.push((row) => values[row]?.some((v) => typeof v === 'number' && v >= lo && v <= hi) ?? false);
+  }
+  if (!checks.length) return null;
+  return checks.length === 1 ? checks[0]! : (row) => checks.every((c) => c(row));
 }
 
 /** `must_not ids` for the excluded items (undefined when there are none). */

@@ -19,8 +19,9 @@ import { ConflictError, NotFoundError } from '../errors/index.ts';
 import { fitsRecommendationId, mintRecommendationId, type RecommendationTag } from '../events/recommendation-id.ts';
 import type { Logger } from '../infra/logger.ts';
 import { isIndexNotFound } from '../infra/es-errors.ts';
-import { filterClauses, withDefaultTerm } from './filters.ts';
-import { annAnsweredByBound, normBound, type NormBound } from '../model/norm-probe.ts';
+import { withDefaultTerm } from './filters.ts';
+import { boundHolds } from '../model/norm-probe.ts';
+import { planVectorSearch, type VectorPlan } from './plan.ts';
 import { hitToItem, type ItemSourceDoc } from './hits.ts';
 import type { LiveModel, LiveModelResolver } from '../model/live-model.ts';
 import { assignmentFor, type ExperimentResolver } from '../experiments/resolver.ts';
@@ -28,7 +29,7 @@ import type { Arm } from '../experiments/assignment.ts';
 import type { Repositories } from '../repositories/index.ts';
 import type { PopularItems } from './popular.ts';
 import { reciprocalRankFusion } from './fusion.ts';
-import { annAnsweredExactly, decodeScore, hybridSearchBodies, scaleQuery, tunedNumCandidates, vectorSearchBody, type Space } from './search-body.ts';
+import { decodeScore, hybridSearchBodies, vectorSearchBody, type Space } from './search-body.ts';
 import type { ServedLog, ServedRecord } from './served-log.ts';
 import type { ListSource, Mode, QueryOptions, RecRequest, RecResponse, ScoreKind, ServedItem } from './types.ts';
 
@@ -43,6 +44,8 @@ export interface ServiceDeps {
   options: QueryOptions;
   /** signs the recommendation ids (RECOMMENDATION_ID_SECRET), so attribution needs no lookup */
   recommendationIdSecret: string;
+  /** a norm-bounded answer proved exact (held) or was searched again without the bound (widened) */
+  onNormBound?: (outcome: 'held' | 'widened') => void;
 }
 
 export interface CallContext {
@@ -126,8 +129,16 @@ export class RecommendationService {
 
   private async knn(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
     const v = await this.vectorQuery(model, space, req, vector, exclude);
-    const body = vectorSearchBody({ space, mode: v.mode, k: req.k, vector: v.vector, filters: req.filters, exclude, lshTerms, numCandidates: v.numCandidates, normHead: v.normHead, minNorm: v.minNorm }, this.deps.options);
-    const hits = await this.deps.repos.items.search<ItemSourceDoc>(model.itemsIndex, body);
+    const search = (minNorm?: number) =>
+      this.deps.repos.items.search<ItemSourceDoc>(model.itemsIndex, vectorSearchBody({ space, mode: v.mode, k: req.k, vector: v.vector, filters: req.filters, exclude, lshTerms, numCandidates: v.numCandidates, normHead: v.normHead, minNorm }, this.deps.options));
+    let hits = await search(v.minNorm);
+    if (v.minNorm !== undefined) {
+      // a filtered bound came from the probe's copy of the items' attributes, which a metadata
+      // update may have changed since: the answer is served only if it proves itself exact
+      const held = boundHolds(v.minNorm, v.vector, req.k, hits.map((h) => decodeScore(space, h._score ?? 0)));
+      this.deps.onNormBound?.(held ? 'held' : 'widened');
+      if (!held) hits = await search(undefined);
+    }
     return hits.map((h) => hitToItem(h, 'personal', decodeScore(space, h._score ?? 0) / v.factor));
   }
 
@@ -145,41 +156,15 @@ export class RecommendationService {
   }
 
   /**
-   * How a vector request is searched, from what the model's deploy measured (cached per model: no
-   * round trip). For mode ann: exactly instead when the space has no graph (DEPLOY_SIMILAR_ANN off)
-   * or its graph missed the recall target at every num_candidates tried; else num_candidates for a
-   * filtered or unfiltered request scaled to k, the query rescaled to the measured rms (the
-   * returned factor divides scores back) and the norm head searched beside the graph when the
-   * model has one. No measurement → the configured rule, the query as it is.
-   * With `exclude` (user → item knn, not the hybrid's text-filtered list), an unfiltered exact
-   * search gets the norm bound, and an unfiltered ann request whose bound leaves at most
-   * annExactMaxScored items is answered by that exact search: scoring a few thousand vectors
-   * costs less than the graph search (1M ALS factors: 9.6 vs 40.7 ms straight to ES).
+   * How a vector request is searched (query/plan.ts), from what is cached per model: the deploy's
+   * ann measurement and the norm probe (no round trip; the probe is asked only when a bound could
+   * be used, and is undefined while it loads). With `exclude` (user → item knn, not the hybrid's
+   * text-filtered list) an exact search gets the norm bound, and an ann request whose bound leaves
+   * at most annExactMaxScored items is answered by that exact search.
    */
-  private async vectorQuery(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude?: Set<string>): Promise<{ mode: Mode; vector: number[]; factor: number; numCandidates?: number; normHead?: boolean; minNorm?: number }> {
-    const narrowable = exclude !== undefined && space === 'mips' && !filterClauses(req.filters).length;
+  private async vectorQuery(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude?: Set<string>): Promise<VectorPlan> {
     const tuned = req.mode === 'ann' ? (await this.deps.live.annCandidates(model.modelId))?.[space] : undefined;
-    if (req.mode !== 'ann' || annAnsweredExactly(tuned, req.filters)) {
-      const mode = req.mode === 'ann' ? 'exact' : req.mode;
-      const bound = mode === 'exact' && narrowable ? this.normBound(model, req, vector, exclude) : undefined;
-      return { mode, vector, factor: 1, ...(bound ? { minNorm: bound.minNorm } : {}) };
-    }
-    if (narrowable && this.deps.options.annExactMaxScored > 0) {
-      const bound = this.normBound(model, req, vector, exclude);
-      if (annAnsweredByBound(bound, this.deps.options.annExactMaxScored)) return { mode: 'exact', vector, factor: 1, minNorm: bound!.minNorm };
-    }
-    const q = scaleQuery(vector, tuned?.queryRms);
-    return { mode: 'ann', vector: q.vector, factor: q.factor, numCandidates: tunedNumCandidates(tuned, req.k, req.filters), ...(tuned?.normHead ? { normHead: true } : {}) };
-  }
-
-  /**
-   * The shortest item that can still reach the top k of an unfiltered user → item request, from
-   * the model's norm probe (no round trip; undefined while it loads or when it gives no bound),
-   * and how many items that keeps when the probe can tell.
-   */
-  private normBound(model: LiveModel, req: RecRequest, vector: number[], exclude: Set<string>): NormBound | undefined {
-    const probe = this.deps.live.normProbe(model.modelId);
-    return probe ? normBound(probe, vector, req.k, exclude) : undefined;
+    return planVectorSearch({ space, req, vector, exclude, tuned, probe: () => this.deps.live.normProbe(model.modelId), annExactMaxScored: this.deps.options.annExactMaxScored });
   }
 
   private async backfill(model: LiveModel, req: RecRequest, personal: ServedItem[], exclude: Set<string>, q?: string): Promise<ServedItem[]> {

@@ -54,18 +54,35 @@ export class ItemsRepository {
 
   /**
    * The `size` longest item vectors of one items index (by factor_norm), as the norm probe of
-   * exact search needs them; none for an index deployed before factor_norm existed.
+   * exact search needs them, with the doc values of `docValueFields`; none for an index deployed
+   * before factor_norm existed.
    */
-  async longestFactors(index: string, size: number): Promise<Array<{ id: string; vector: number[] }>> {
+  async longestFactors(index: string, size: number, docValueFields: readonly string[] = []): Promise<Array<{ id: string; vector: number[]; fields: Record<string, unknown[]> }>> {
     const r = await this.es.search<{ factor_exact?: number[] }>({
       index,
       size,
       query: { exists: { field: 'factor_norm' } },
       sort: [{ factor_norm: { order: 'desc', unmapped_type: 'float' } }],
       _source: ['factor_exact'],
+      ...(docValueFields.length ? { docvalue_fields: [...docValueFields] } : {}),
       track_total_hits: false,
     });
-    return r.hits.hits.flatMap((h) => (Array.isArray(h._source?.factor_exact) ? [{ id: h._id!, vector: h._source.factor_exact }] : []));
+    return r.hits.hits.flatMap((h) => (Array.isArray(h._source?.factor_exact) ? [{ id: h._id!, vector: h._source.factor_exact, fields: (h.fields ?? {}) as Record<string, unknown[]> }] : []));
+  }
+
+  /** How these fields are mapped in one index (type, normalizer, doc_values); unmapped fields are left out. */
+  async fieldMappings(index: string, fields: readonly string[]): Promise<Map<string, { type: string; normalizer?: string; docValues?: boolean }>> {
+    const out = new Map<string, { type: string; normalizer?: string; docValues?: boolean }>();
+    if (!fields.length) return out;
+    const r = await this.es.indices.getFieldMapping({ index, fields: [...fields] });
+    for (const idx of Object.values(r)) {
+      for (const [name, m] of Object.entries(idx.mappings)) {
+        const leaf = m.mapping[name.split('.').at(-1)!] as { type?: unknown; normalizer?: unknown; doc_values?: unknown } | undefined;
+        if (typeof leaf?.type !== 'string') continue;
+        out.set(name, { type: leaf.type, ...(typeof leaf.normalizer === 'string' ? { normalizer: leaf.normalizer } : {}), ...(leaf.doc_values === false ? { docValues: false } : {}) });
+      }
+    }
+    return out;
   }
 
   /** Factors (and the model's weighting norm, when it has one) of these items in one items index; items without a factor are left out. */

@@ -1,10 +1,13 @@
 // Norm-pruned exact search on real Elasticsearch: deploy indexes every factor's length, the API's
-// resolver loads the probe of the longest items, and an unfiltered exact request then searches
-// only the items long enough to reach the top k, with the same answer as brute force over all.
+// resolver loads the probe of the longest items (with the doc values of the filter fields), and an
+// exact request, filtered or not, then searches only the items long enough to reach the top k,
+// with the same answer as brute force over all, also when the probe's copy of the items'
+// attributes has gone stale.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { estypes } from '@elastic/elasticsearch';
 import { startServer } from '../../src/api/app.ts';
 import { deployModel } from '../../src/deploy/index.ts';
+import type { Counter } from 'prom-client';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { LiveModelResolver } from '../../src/model/live-model.ts';
 import { minTopKNorm } from '../../src/model/norm-probe.ts';
@@ -20,11 +23,16 @@ const N_USERS = 40;
 const MODEL = 'mprune';
 const input = plantedModel(MODEL, 11, { factors: K, items: N_ITEMS, users: N_USERS, normSpread: 0.8, extras: true });
 let server: Awaited<ReturnType<typeof startServer>>;
+const registry = createRegistry(false);
 const bodies: Array<Omit<estypes.SearchRequest, 'index'>> = [];
+/** the items' attributes as the catalogue has them now (a test may move items to another category) */
+const category = input.itemIds.map((_, i) => `c${i % 4}`);
+const price = (i: number) => i % 100;
+const available = (i: number) => i % 3 !== 0;
 
 beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
-  const ops = Array.from({ length: N_ITEMS }, (_, i) => [{ index: { _index: names.itemMetadata, _id: `i${i}` } }, { item_id: `i${i}`, name: `Item ${i}`, category: `c${i % 4}` }]).flat();
+  const ops = Array.from({ length: N_ITEMS }, (_, i) => [{ index: { _index: names.itemMetadata, _id: `i${i}` } }, { item_id: `i${i}`, name: `Item ${i}`, category: category[i], price: price(i), available: available(i) }]).flat();
   await es.bulk({ operations: ops, refresh: true });
   await deployModel(ctx, input);
   // observe (not replace) the request path's item searches, to see the bound reach Elasticsearch
@@ -33,7 +41,7 @@ beforeAll(async () => {
     bodies.push(body);
     return search(index, body);
   };
-  server = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: ['k'], defaultMode: 'exact', liveModelCacheMs: 600_000 } });
+  server = await startServer({ ctx, registry, port: 0, host: '127.0.0.1', options: { apiKeys: ['k'], defaultMode: 'exact', liveModelCacheMs: 600_000 } });
 }, 300_000);
 
 afterAll(async () => {
@@ -44,16 +52,28 @@ afterAll(async () => {
 const row = (m: Float32Array, r: number) => Array.from(m.subarray(r * K, (r + 1) * K));
 const dot = (a: number[], b: number[]) => a.reduce((s, x, d) => s + x * b[d]!, 0);
 
-/** Brute force over the whole catalogue, u's recent item excluded (as exclude_seen does). */
-function truth(u: number, category?: string): string[] {
+interface Wanted {
+  category?: string;
+  available?: boolean;
+  priceMax?: number;
+}
+
+/** Brute force over the catalogue's matches, u's recent item excluded (as exclude_seen does). */
+function truth(u: number, want: Wanted = {}): string[] {
   const q = row(input.userFactors, u);
   return input.itemIds
     .map((id, i) => ({ id, s: dot(q, row(input.itemFactors, i)), i }))
-    .filter((x) => x.id !== `i${u}` && (category === undefined || `c${x.i % 4}` === category))
+    .filter((x) => x.id !== `i${u}` && (want.category === undefined || category[x.i] === want.category) && (want.available === undefined || available(x.i) === want.available) && (want.priceMax === undefined || price(x.i) <= want.priceMax))
     .sort((a, b) => b.s - a.s)
     .slice(0, 10)
     .map((x) => x.id);
 }
+
+const outcomes = async () => {
+  const values = (await (registry.getSingleMetric('recsys_api_norm_bound_total') as Counter<'outcome'>).get()).values;
+  const of = (o: string) => values.find((v) => v.labels['outcome'] === o)?.value ?? 0;
+  return { held: of('held'), widened: of('widened') };
+};
 
 async function exact(u: number, query = '', mode = 'exact', url = server.url): Promise<string[]> {
   const res = await fetch(`${url}/v1/users/u${u}/recommendations?k=10&mode=${mode}${query}`, { headers: { 'x-api-key': 'k' } });
@@ -90,16 +110,50 @@ describe('norm-pruned exact search', () => {
     expect(skipped / (N_USERS / 2)).toBeGreaterThan(0.5);
   });
 
-  it('filtered exact requests are not narrowed (the probe cannot tell which items pass) and match brute force over the matches', async () => {
-    await server.app.live.loadNormProbe(MODEL);
-    for (let u = 1; u < N_USERS; u += 5) {
-      bodies.length = 0;
-      expect(await exact(u, '&category=c2')).toEqual(truth(u, 'c2'));
-      expect(boundOf(bodies.at(-1)!)).toBeUndefined();
-    }
+  it('the probe carries the doc values of the whitelisted filter fields its mapping lets it read, and no others', async () => {
+    const probe = (await server.app.live.loadNormProbe(MODEL))!;
+    const i = probe.ids.indexOf('i6');
+    expect(probe.columns.get('category')).toMatchObject({ kind: 'keyword' });
+    expect(probe.columns.get('category')!.values[i]).toEqual(['c2']);
+    expect(probe.columns.get('available')!.values[i]).toEqual([false]);
+    expect(probe.columns.get('price')!.values[i]).toEqual([6]);
+    // a text field whitelisted as a keyword, a date as a range: their doc values are not what those filters match
+    const resolver = new LiveModelResolver(ctx.repos, names, ctx.log, 5_000, { keyword: ['category', 'name'], boolean: ['available'], range: ['price', 'created_at'] });
+    expect([...(await resolver.loadNormProbe(MODEL))!.columns.keys()].sort()).toEqual(['available', 'category', 'price']);
   });
 
-  it('an unfiltered ann request whose bound keeps few items is answered by that exact search; with ANN_EXACT_MAX_SCORED 0, or a filter, by the graph', async () => {
+  it('filtered exact requests carry the bound of the probe items passing the filter, skip most items and match brute force over the matches', async () => {
+    const probe = (await server.app.live.loadNormProbe(MODEL))!;
+    const before = await outcomes();
+    let skipped = 0;
+    let n = 0;
+    for (let u = 1; u < N_USERS; u += 3) {
+      for (const [query, want] of [
+        ['&category=c2', { category: 'c2' }],
+        ['&category=c1&available=true&price_max=50', { category: 'c1', available: true, priceMax: 50 }],
+      ] as const) {
+        bodies.length = 0;
+        expect(await exact(u, query)).toEqual(truth(u, want));
+        expect(bodies).toHaveLength(1);
+        const bound = boundOf(bodies[0]!);
+        expect(bound).toBeDefined();
+        const accepts = (i: number) => {
+          const item = Number(probe.ids[i]!.slice(1));
+          return category[item] === want.category && ('available' in want ? available(item) && price(item) <= want.priceMax : true);
+        };
+        expect(Number(bound)).toBeCloseTo(minTopKNorm(probe, row(input.userFactors, u), 10, new Set([`i${u}`]), accepts)!, 9);
+        const kept = await es.count({ index: names.itemsIndex(MODEL), query: { range: { factor_norm: { gte: Number(bound) } } } });
+        skipped += 1 - kept.count / N_ITEMS;
+        n++;
+      }
+    }
+    expect(skipped / n).toBeGreaterThan(0.3);
+    const after = await outcomes();
+    expect(after.held - before.held).toBe(n);
+    expect(after.widened).toBe(before.widened);
+  });
+
+  it('an ann request whose bound keeps few items is answered by that exact search, filtered or not; with ANN_EXACT_MAX_SCORED 0 by the graph', async () => {
     await server.app.live.loadNormProbe(MODEL);
     const graphOnly = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: ['k'], defaultMode: 'ann', liveModelCacheMs: 600_000, annExactMaxScored: 0 } });
     try {
@@ -115,8 +169,9 @@ describe('norm-pruned exact search', () => {
         expect(field(bodies.at(-1)!)).toBe('factor');
         expect(boundOf(bodies.at(-1)!)).toBeUndefined();
         bodies.length = 0;
-        await exact(u, '&category=c1', 'ann');
-        expect(field(bodies.at(-1)!)).toBe('factor');
+        expect(await exact(u, '&category=c1', 'ann')).toEqual(truth(u, { category: 'c1' }));
+        expect(field(bodies.at(-1)!)).toBe('factor_exact');
+        expect(boundOf(bodies.at(-1)!)).toBeDefined();
       }
     } finally {
       await graphOnly.close();
@@ -125,7 +180,7 @@ describe('norm-pruned exact search', () => {
 
   it('a probe that cannot be loaded is not asked for again by every request', async () => {
     let loads = 0;
-    const items = { longestFactors: (index: string, size: number) => (loads++, ctx.repos.items.longestFactors(index, size)) };
+    const items = { fieldMappings: ctx.repos.items.fieldMappings.bind(ctx.repos.items), longestFactors: (index: string, size: number) => (loads++, ctx.repos.items.longestFactors(index, size)) };
     const resolver = new LiveModelResolver({ ...ctx.repos, items }, names, ctx.log);
     // no such items index: Elasticsearch refuses the search
     expect(resolver.normProbe('nosuchmodel')).toBeUndefined();
@@ -135,5 +190,24 @@ describe('norm-pruned exact search', () => {
     expect(loads).toBe(1);
     // a model that exists still loads through the same resolver
     expect((await resolver.loadNormProbe(MODEL))!.ids.length).toBe(N_ITEMS);
+  });
+
+  it('an answer the probe misjudged (its copy of the categories is stale) is searched again without the bound, and is still the exact one', async () => {
+    const probe = (await server.app.live.loadNormProbe(MODEL))!;
+    const u = 4;
+    // the items the probe believes are the user's best c3 items leave c3 after it loaded
+    const moved = truth(u, { category: 'c3' });
+    const report = await ctx.repos.metadata.upsertItems(moved.map((id) => ({ item_id: id, category: 'c0' })), { refresh: true });
+    expect(report.live?.updated).toBe(moved.length);
+    for (const id of moved) category[Number(id.slice(1))] = 'c0';
+    expect(probe.columns.get('category')!.values[probe.ids.indexOf(moved[0]!)]).toEqual(['c3']);
+    const before = await outcomes();
+    bodies.length = 0;
+    const got = await exact(u, '&category=c3');
+    expect(got).toEqual(truth(u, { category: 'c3' }));
+    expect(got.some((id) => moved.includes(id))).toBe(false);
+    // the bounded search, then the same search without the bound
+    expect(bodies.map((b) => boundOf(b) !== undefined)).toEqual([true, false]);
+    expect((await outcomes()).widened - before.widened).toBe(1);
   });
 });

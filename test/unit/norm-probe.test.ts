@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { buildNormProbe, keptByBound, minTopKNorm, NORM_SLACK, PROBE_SIZE } from '../../src/model/norm-probe.ts';
+import { boundHolds, buildNormProbe, keptByBound, minTopKNorm, NORM_SLACK, PROBE_SIZE, probeColumnKinds } from '../../src/model/norm-probe.ts';
+import { filterPredicate } from '../../src/query/filters.ts';
+import { planVectorSearch } from '../../src/query/plan.ts';
+import type { Filters } from '../../src/query/types.ts';
 import { vectorSearchBody } from '../../src/query/search-body.ts';
 import { DEFAULT_QUERY_OPTIONS } from '../../src/query/types.ts';
 import { createRng } from '../../src/random/rng.ts';
@@ -98,5 +101,96 @@ describe('norm-pruned exact search', () => {
     expect(knn.filter).toContainEqual({ term: { category: 'a' } });
     const plain = vectorSearchBody({ space: 'mips', mode: 'exact', k: 10, vector: [1, 0], filters, exclude: [] }, DEFAULT_QUERY_OPTIONS);
     expect(JSON.stringify(plain)).not.toContain('factor_norm');
+  });
+
+  it('with a filter, only probe items passing it set the bound, which then never cuts an item of the filtered top k', () => {
+    const items = catalogue(4000, 5, 1).map((it, i) => ({ ...it, fields: { category: [`c${i % 5}`] } }));
+    const probe = buildNormProbe(K, [...items].sort((a, b) => b.norm - a.norm).slice(0, 1000), new Map([['category', 'keyword' as const]]));
+    const accept = filterPredicate({ terms: { category: ['c3'] }, booleans: {}, ranges: {} }, probe.columns)!;
+    const rng = createRng(6);
+    let tighter = 0;
+    for (let t = 0; t < 60; t++) {
+      const q = Array.from({ length: K }, () => rng.uniform(-1, 1));
+      const top = items.filter((it) => it.fields.category[0] === 'c3').sort((a, b) => dot(q, b.vector) - dot(q, a.vector)).slice(0, 10);
+      const min = minTopKNorm(probe, q, 10, new Set(), accept)!;
+      expect(min).toBeDefined();
+      for (const it of top) expect(it.norm).toBeGreaterThanOrEqual(min);
+      // the bound of the filtered request is lower than the unfiltered one (fewer items set it)
+      if (min < minTopKNorm(probe, q, 10, new Set())!) tighter++;
+      expect(min).toBeLessThanOrEqual(minTopKNorm(probe, q, 10, new Set())!);
+    }
+    expect(tighter).toBeGreaterThan(30);
+  });
+
+  it('a bounded answer holds when its k-th hit scores at least the query norm times the bound, and not when it has fewer than k hits or scores below', () => {
+    const q = [3, 4]; // ‖q‖ = 5
+    expect(boundHolds(1, q, 3, [9, 8, 5.01])).toBe(true);
+    expect(boundHolds(1, q, 3, [9, 8, 4.9])).toBe(false);
+    expect(boundHolds(1, q, 3, [9, 8])).toBe(false);
+    expect(boundHolds(0, q, 2, [0, 0])).toBe(false);
+    // the bound the probe gives certifies the hits that set it: the slack leaves room for float32
+    const probe = buildNormProbe(2, [{ id: 'a', vector: [1, 1] }, { id: 'b', vector: [2, 0] }, { id: 'c', vector: [0.1, 0.1] }]);
+    const min = minTopKNorm(probe, q, 2, new Set())!;
+    expect(boundHolds(min, q, 2, [Math.fround(7), Math.fround(6)])).toBe(true);
+  });
+
+  it('the probe carries a whitelisted field only when doc values are what its filter kind matches', () => {
+    const mappings = new Map([
+      ['category', { type: 'keyword' }],
+      ['brand', { type: 'keyword', normalizer: 'lowercase' }],
+      ['name', { type: 'text' }],
+      ['available', { type: 'boolean' }],
+      ['price', { type: 'float' }],
+      ['stock', { type: 'long', docValues: false }],
+      ['created_at', { type: 'date' }],
+      ['rating', { type: 'scaled_float' }],
+    ]);
+    const kinds = probeColumnKinds({ keyword: ['category', 'brand', 'name', 'tags'], boolean: ['available', 'price'], range: ['price', 'stock', 'created_at', 'rating'] }, mappings);
+    expect([...kinds]).toEqual([
+      ['category', 'keyword'],
+      ['available', 'boolean'],
+      ['price', 'range'],
+    ]);
+  });
+
+  it('filters are evaluated on the columns as Elasticsearch evaluates the clauses: all must hold, any value of a row may match', () => {
+    const columns = new Map([
+      ['tags', { kind: 'keyword' as const, values: [['a', 'b'], ['c'], undefined] }],
+      ['available', { kind: 'boolean' as const, values: [[true], [false], [true]] }],
+      ['price', { kind: 'range' as const, values: [[10], [20, 5], undefined] }],
+    ]);
+    const rows = (f: Partial<Filters>) => {
+      const p = filterPredicate({ terms: {}, booleans: {}, ranges: {}, ...f }, columns);
+      return p === null || p === undefined ? p : [0, 1, 2].filter(p);
+    };
+    expect(rows({})).toBeNull();
+    expect(rows({ terms: { tags: [] } })).toBeNull();
+    expect(rows({ terms: { tags: ['b', 'c'] } })).toEqual([0, 1]);
+    expect(rows({ booleans: { available: true } })).toEqual([0, 2]);
+    expect(rows({ ranges: { price: { gte: 6, lte: 10 } } })).toEqual([0]);
+    expect(rows({ ranges: { price: { lte: 5 } } })).toEqual([1]);
+    expect(rows({ terms: { tags: ['a', 'c'] }, booleans: { available: false } })).toEqual([1]);
+    // a field the columns do not carry, or carry as another kind: no predicate, so no bound
+    expect(rows({ terms: { brand: ['x'] } })).toBeUndefined();
+    expect(rows({ terms: { available: ['true'] } })).toBeUndefined();
+  });
+
+  it('the plan bounds exact and routes ann to the bounded search only for user → item mips requests whose filters the probe can evaluate', () => {
+    const items = catalogue(2000, 7, 1).map((it, i) => ({ ...it, fields: { category: [`c${i % 2}`] } }));
+    const probe = buildNormProbe(K, items, new Map([['category', 'keyword' as const]]));
+    const vector = Array.from({ length: K }, (_, d) => (d % 2 ? 1 : -0.5));
+    const plan = (mode: 'exact' | 'ann', filters: Partial<Filters>, more: { exclude?: Set<string>; max?: number; space?: 'mips' | 'cosine' } = {}) =>
+      planVectorSearch({ space: more.space ?? 'mips', req: { mode, k: 10, filters: { terms: {}, booleans: {}, ranges: {}, ...filters } }, vector, exclude: 'exclude' in more ? more.exclude : new Set(), probe: () => probe, annExactMaxScored: more.max ?? 10_000 });
+    expect(plan('exact', {}).minNorm).toBeGreaterThan(0);
+    expect(plan('exact', { terms: { category: ['c1'] } }).minNorm).toBeGreaterThan(0);
+    expect(plan('exact', { terms: { brand: ['x'] } }).minNorm).toBeUndefined();
+    expect(plan('exact', {}, { exclude: undefined }).minNorm).toBeUndefined();
+    expect(plan('exact', {}, { space: 'cosine' }).minNorm).toBeUndefined();
+    expect(plan('ann', { terms: { category: ['c1'] } })).toMatchObject({ mode: 'exact' });
+    expect(plan('ann', { terms: { category: ['c1'] } }).minNorm).toBeGreaterThan(0);
+    for (const graph of [plan('ann', {}, { max: 0 }), plan('ann', { terms: { brand: ['x'] } })]) {
+      expect(graph.mode).toBe('ann');
+      expect(graph.minNorm).toBeUndefined();
+    }
   });
 });
