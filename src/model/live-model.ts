@@ -95,7 +95,7 @@ export class LiveModelResolver {
   private readonly probes = new Map<string, ProbeState>();
 
   constructor(
-    private readonly repos: { models: ModelsRepository; modelIndices: ModelIndicesRepository; items: Pick<ItemsRepository, 'longestFactors' | 'fieldMappings'> },
+    private readonly repos: { models: ModelsRepository; modelIndices: ModelIndicesRepository; items: Pick<ItemsRepository, 'longestFactors' | 'fieldMappings' | 'normDistribution'> },
     private readonly names: Names,
     private readonly log: Logger,
     ttlMs = 5_000,
@@ -240,7 +240,9 @@ export class LiveModelResolver {
       const whitelisted = [...new Set([...this.probeFields.keyword, ...this.probeFields.boolean, ...this.probeFields.range])];
       const kinds = probeColumnKinds(this.probeFields, await this.repos.items.fieldMappings(index, whitelisted));
       const items = await this.repos.items.longestFactors(index, PROBE_SIZE, [...kinds.keys()]);
-      const probe = buildNormProbe(items[0]?.vector.length ?? 0, items, kinds);
+      // how many items lie beyond the probe, by norm: filtered ann estimates its exact search's size from it
+      const distribution = items.length < PROBE_SIZE ? undefined : await this.repos.items.normDistribution(index);
+      const probe = buildNormProbe(items[0]?.vector.length ?? 0, items, kinds, distribution?.percentiles.length ? distribution : undefined);
       s.ready = probe;
       s.loadedAt = Date.now();
       return probe;

@@ -47,6 +47,14 @@ export interface NormProbe {
   vectors: Float32Array;
   /** whitelisted filter fields whose doc values the probe carries (see probeColumnKinds) */
   columns: ReadonlyMap<string, ProbeColumn>;
+  /** the whole catalogue's factor_norm: how many items have one, and its 0th…100th percentiles */
+  distribution?: NormDistribution;
+}
+
+export interface NormDistribution {
+  total: number;
+  /** 101 values, non-decreasing: the norm at 0 %, 1 %, … 100 % */
+  percentiles: readonly number[];
 }
 
 /** How many of the longest items the probe holds: one search page (index.max_result_window). */
@@ -95,7 +103,12 @@ export function probeColumnKinds(whitelist: FilterFieldLists, mappings: Readonly
  * A probe from items in any order (vectors of a different length or zero vectors are left out),
  * with the doc values of the fields in `kinds` as columns.
  */
-export function buildNormProbe(dims: number, items: Array<{ id: string; vector: ArrayLike<number>; fields?: Record<string, readonly unknown[]> }>, kinds: ReadonlyMap<string, FilterKind> = new Map()): NormProbe {
+export function buildNormProbe(
+  dims: number,
+  items: Array<{ id: string; vector: ArrayLike<number>; fields?: Record<string, readonly unknown[]> }>,
+  kinds: ReadonlyMap<string, FilterKind> = new Map(),
+  distribution?: NormDistribution,
+): NormProbe {
   const rows = items
     .filter((it) => it.vector.length === dims)
     .map((it) => ({ ...it, norm: vectorNorm(it.vector) }))
@@ -105,7 +118,7 @@ export function buildNormProbe(dims: number, items: Array<{ id: string; vector: 
   rows.forEach((r, i) => vectors.set(Array.from(r.vector), i * dims));
   const columns = new Map<string, ProbeColumn>();
   for (const [field, kind] of kinds) columns.set(field, { kind, values: rows.map((r) => r.fields?.[field]) });
-  return { dims, ids: rows.map((r) => r.id), norms: Float64Array.from(rows.map((r) => r.norm)), vectors, columns };
+  return { dims, ids: rows.map((r) => r.id), norms: Float64Array.from(rows.map((r) => r.norm)), vectors, columns, ...(distribution ? { distribution } : {}) };
 }
 
 /**
@@ -173,19 +186,58 @@ export function keptByBound(probe: NormProbe, minNorm: number): number | undefin
   return lo;
 }
 
-/** What the probe says of one request: the bound, and how many items it keeps when that is known. */
+/** What the probe says of one request: the bound, and how many items the bounded search scores. */
 export interface NormBound {
   minNorm: number;
+  /** items with factor_norm ≥ minNorm, when the probe can tell (keptByBound) */
   kept?: number;
+  /**
+   * items the bounded search scores: those kept that pass the filter. Exact when every kept item
+   * is in the probe (as far as its copy of the attributes goes); else an estimate, the catalogue's
+   * norm percentiles times the share of probe items passing the filter; undefined without either.
+   */
+  scored?: number;
 }
 
 /**
- * minTopKNorm and keptByBound together: undefined when the probe gives no bound. `kept` counts
- * items by norm alone: with a filter, Elasticsearch scores only those of them that pass it.
+ * minTopKNorm, keptByBound and the scored count together: undefined when the probe gives no bound.
  */
 export function normBound(probe: NormProbe, query: ArrayLike<number>, k: number, exclude: ReadonlySet<string>, accept?: (i: number) => boolean): NormBound | undefined {
   const minNorm = minTopKNorm(probe, query, k, exclude, accept);
-  return minNorm === undefined ? undefined : { minNorm, kept: keptByBound(probe, minNorm) };
+  if (minNorm === undefined) return undefined;
+  const kept = keptByBound(probe, minNorm);
+  let scored: number | undefined;
+  if (kept !== undefined) {
+    scored = kept;
+    if (accept) {
+      scored = 0;
+      for (let i = 0; i < kept; i++) if (accept(i)) scored++;
+    }
+  } else if (probe.distribution) {
+    let share = 1;
+    if (accept) {
+      let passing = 0;
+      for (let i = 0; i < probe.ids.length; i++) if (accept(i)) passing++;
+      share = passing / Math.max(1, probe.ids.length);
+    }
+    scored = Math.ceil(longerThan(probe.distribution, minNorm) * share);
+  }
+  return { minNorm, ...(kept !== undefined ? { kept } : {}), ...(scored !== undefined ? { scored } : {}) };
+}
+
+/** How many items of the catalogue have a norm ≥ x, interpolated between its percentiles. */
+export function longerThan(d: NormDistribution, x: number): number {
+  const p = d.percentiles;
+  if (p.length < 2 || !(d.total > 0)) return 0;
+  if (x <= p[0]!) return d.total;
+  if (x > p.at(-1)!) return 0;
+  let i = 1;
+  while (i < p.length - 1 && p[i]! < x) i++;
+  const lo = p[i - 1]!;
+  const hi = p[i]!;
+  const within = hi > lo ? (x - lo) / (hi - lo) : 1;
+  const below = (i - 1 + within) / (p.length - 1);
+  return Math.round(d.total * (1 - below));
 }
 
 /**
@@ -209,10 +261,10 @@ export function boundHolds(minNorm: number, query: ArrayLike<number>, k: number,
 }
 
 /**
- * Whether an unfiltered user → item ann request is answered by the bounded exact search: the
- * bound keeps a known number of items, at most maxScored (ANN_EXACT_MAX_SCORED; 0 never), which
- * costs less than the graph search and has recall 1.
+ * Whether a user → item ann request is answered by the bounded exact search: it scores at most
+ * maxScored items (ANN_EXACT_MAX_SCORED; 0 never), which costs less than the graph search and has
+ * recall 1. With a filter the count is often an estimate; a wrong one costs time, not recall.
  */
 export function annAnsweredByBound(bound: NormBound | undefined, maxScored: number): boolean {
-  return maxScored > 0 && bound?.kept !== undefined && bound.kept <= maxScored;
+  return maxScored > 0 && bound?.scored !== undefined && bound.scored <= maxScored;
 }

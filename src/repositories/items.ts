@@ -70,6 +70,21 @@ export class ItemsRepository {
     return r.hits.hits.flatMap((h) => (Array.isArray(h._source?.factor_exact) ? [{ id: h._id!, vector: h._source.factor_exact, fields: (h.fields ?? {}) as Record<string, unknown[]> }] : []));
   }
 
+  /** How many items of one index have a factor_norm, and its 0th…100th percentiles (none: total 0). */
+  async normDistribution(index: string): Promise<{ total: number; percentiles: number[] }> {
+    const percents = Array.from({ length: 101 }, (_, i) => i);
+    const r = await this.es.search({
+      index,
+      size: 0,
+      query: { exists: { field: 'factor_norm' } },
+      aggs: { norms: { percentiles: { field: 'factor_norm', percents, keyed: false } } },
+      track_total_hits: true,
+    });
+    const total = typeof r.hits.total === 'number' ? r.hits.total : (r.hits.total?.value ?? 0);
+    const values = ((r.aggregations?.['norms'] as { values?: Array<{ value: number | null }> } | undefined)?.values ?? []).map((v) => v.value ?? NaN);
+    return { total, percentiles: values.every(Number.isFinite) && values.length === percents.length ? values : [] };
+  }
+
   /** How these fields are mapped in one index (type, normalizer, doc_values); unmapped fields are left out. */
   async fieldMappings(index: string, fields: readonly string[]): Promise<Map<string, { type: string; normalizer?: string; docValues?: boolean }>> {
     const out = new Map<string, { type: string; normalizer?: string; docValues?: boolean }>();

@@ -92,6 +92,13 @@ describe('norm-pruned exact search', () => {
     expect(norms).toEqual([...norms].sort((a, b) => b - a));
     const all = input.itemIds.map((_, i) => Math.hypot(...row(input.itemFactors, i))).sort((a, b) => b - a);
     expect(norms[0]).toBeCloseTo(all[0]!, 5);
+    // the catalogue's norm percentiles, which estimate how many items a bound beyond the probe keeps
+    const d = await ctx.repos.items.normDistribution(names.itemsIndex(MODEL));
+    expect(d.total).toBe(N_ITEMS);
+    expect(d.percentiles).toHaveLength(101);
+    expect(d.percentiles[100]).toBeCloseTo(all[0]!, 4);
+    const median = all[N_ITEMS / 2]!;
+    expect(Math.abs(d.percentiles[50]! - median) / median).toBeLessThan(0.02);
   });
 
   it('once the probe is loaded, unfiltered exact requests carry a norm bound that skips most items and still return the brute-force top 10', async () => {
@@ -180,7 +187,7 @@ describe('norm-pruned exact search', () => {
 
   it('a probe that cannot be loaded is not asked for again by every request', async () => {
     let loads = 0;
-    const items = { fieldMappings: ctx.repos.items.fieldMappings.bind(ctx.repos.items), longestFactors: (index: string, size: number) => (loads++, ctx.repos.items.longestFactors(index, size)) };
+    const items = { fieldMappings: ctx.repos.items.fieldMappings.bind(ctx.repos.items), normDistribution: ctx.repos.items.normDistribution.bind(ctx.repos.items), longestFactors: (index: string, size: number) => (loads++, ctx.repos.items.longestFactors(index, size)) };
     const resolver = new LiveModelResolver({ ...ctx.repos, items }, names, ctx.log);
     // no such items index: Elasticsearch refuses the search
     expect(resolver.normProbe('nosuchmodel')).toBeUndefined();

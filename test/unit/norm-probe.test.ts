@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boundHolds, buildNormProbe, keptByBound, minTopKNorm, NORM_SLACK, PROBE_SIZE, probeColumnKinds } from '../../src/model/norm-probe.ts';
+import { annAnsweredByBound, boundHolds, buildNormProbe, keptByBound, longerThan, minTopKNorm, normBound, NORM_SLACK, PROBE_SIZE, probeColumnKinds } from '../../src/model/norm-probe.ts';
 import { filterPredicate } from '../../src/query/filters.ts';
 import { planVectorSearch } from '../../src/query/plan.ts';
 import type { Filters } from '../../src/query/types.ts';
@@ -192,5 +192,42 @@ describe('norm-pruned exact search', () => {
       expect(graph.mode).toBe('ann');
       expect(graph.minNorm).toBeUndefined();
     }
+  });
+
+  it('counts the items a bounded search scores: exactly when every kept item is in the probe, else from the catalogue norm percentiles and the share of probe items passing the filter', () => {
+    const uniform = { total: 1000, percentiles: Array.from({ length: 101 }, (_, i) => i / 100) };
+    expect(longerThan(uniform, 0)).toBe(1000);
+    expect(longerThan(uniform, 0.9)).toBe(100);
+    expect(longerThan(uniform, 0.905)).toBe(95);
+    expect(longerThan(uniform, 2)).toBe(0);
+    // the whole catalogue in the probe: exact counts, with and without a filter
+    const items = catalogue(3000, 9, 1).map((it, i) => ({ ...it, fields: { category: [`c${i % 3}`] } }));
+    const kinds = new Map([['category', 'keyword' as const]]);
+    const whole = buildNormProbe(K, items, kinds);
+    const q = Array.from({ length: K }, (_, d) => (d % 3 ? 0.5 : -1));
+    const accept = filterPredicate({ terms: { category: ['c1'] }, booleans: {}, ranges: {} }, whole.columns)!;
+    const b = normBound(whole, q, 10, new Set(), accept)!;
+    expect(b.scored).toBe(items.filter((it) => it.norm >= b.minNorm && it.fields.category[0] === 'c1').length);
+    expect(normBound(whole, q, 10, new Set())!.scored).toBe(items.filter((it) => it.norm >= normBound(whole, q, 10, new Set())!.minNorm).length);
+    // a probe of the 10,000 longest of 40,000 items: a bound below its shortest item is estimated
+    const big = catalogue(40_000, 10, 0.3).map((it, i) => ({ ...it, fields: { category: [`c${i % 16}`] } }));
+    const sorted = big.map((it) => it.norm).sort((x, y) => x - y);
+    const distribution = { total: big.length, percentiles: Array.from({ length: 101 }, (_, p) => sorted[Math.min(sorted.length - 1, Math.round((p / 100) * (sorted.length - 1)))]!) };
+    const probe = buildNormProbe(K, [...big].sort((x, y) => y.norm - x.norm).slice(0, PROBE_SIZE), kinds, distribution);
+    const narrow = filterPredicate({ terms: { category: ['c5'] }, booleans: {}, ranges: {} }, probe.columns)!;
+    const rng = createRng(11);
+    let estimated = 0;
+    for (let t = 0; t < 60; t++) {
+      const v = Array.from({ length: K }, () => rng.uniform(-1, 1));
+      const bound = normBound(probe, v, 10, new Set(), narrow);
+      if (!bound || bound.kept !== undefined) continue;
+      estimated++;
+      const truth = big.filter((it) => it.norm >= bound.minNorm && it.fields.category[0] === 'c5').length;
+      expect(bound.scored! / truth).toBeGreaterThan(0.8);
+      expect(bound.scored! / truth).toBeLessThan(1.25);
+      expect(annAnsweredByBound(bound, truth * 2)).toBe(true);
+      expect(annAnsweredByBound(bound, Math.floor(truth / 2))).toBe(false);
+    }
+    expect(estimated).toBeGreaterThan(10);
   });
 });
