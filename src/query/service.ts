@@ -31,7 +31,7 @@ import type { PopularItems } from './popular.ts';
 import { reciprocalRankFusion } from './fusion.ts';
 import { decodeScore, hybridSearchBodies, vectorSearchBody, type Space } from './search-body.ts';
 import type { ServedLog, ServedRecord } from './served-log.ts';
-import type { ListSource, Mode, QueryOptions, RecRequest, RecResponse, ScoreKind, ServedItem } from './types.ts';
+import type { ListSource, QueryOptions, RecRequest, RecResponse, ScoreKind, ServedItem } from './types.ts';
 
 export interface ServiceDeps {
   repos: Pick<Repositories, 'items' | 'users'>;
