@@ -200,20 +200,22 @@ export interface NormBound {
 }
 
 /**
- * minTopKNorm, keptByBound and the scored count together: undefined when the probe gives no bound.
+ * minTopKNorm, keptByBound and (unless countScored is false) the scored count together:
+ * undefined when the probe gives no bound.
  */
-export function normBound(probe: NormProbe, query: ArrayLike<number>, k: number, exclude: ReadonlySet<string>, accept?: (i: number) => boolean): NormBound | undefined {
+export function normBound(probe: NormProbe, query: ArrayLike<number>, k: number, exclude: ReadonlySet<string>, accept?: (i: number) => boolean, countScored = true): NormBound | undefined {
   const minNorm = minTopKNorm(probe, query, k, exclude, accept);
   if (minNorm === undefined) return undefined;
   const kept = keptByBound(probe, minNorm);
   let scored: number | undefined;
-  if (kept !== undefined) {
+  // the count walks the probe once more with the filter: only ann routing needs it
+  if (countScored && kept !== undefined) {
     scored = kept;
     if (accept) {
       scored = 0;
       for (let i = 0; i < kept; i++) if (accept(i)) scored++;
     }
-  } else if (probe.distribution) {
+  } else if (countScored && probe.distribution) {
     let share = 1;
     if (accept) {
       let passing = 0;

@@ -45,11 +45,11 @@ export function planVectorSearch(p: PlanInput): VectorPlan {
   const { req, vector, tuned } = p;
   if (req.mode !== 'ann' || annAnsweredExactly(tuned, req.filters)) {
     const mode = req.mode === 'ann' ? 'exact' : req.mode;
-    const bound = mode === 'exact' ? boundOf(p) : undefined;
+    const bound = mode === 'exact' ? boundOf(p, false) : undefined;
     return { mode, vector, factor: 1, ...(bound ? { minNorm: bound.minNorm } : {}) };
   }
   if (p.annExactMaxScored > 0) {
-    const bound = boundOf(p);
+    const bound = boundOf(p, true);
     if (annAnsweredByBound(bound, p.annExactMaxScored)) return { mode: 'exact', vector, factor: 1, minNorm: bound!.minNorm };
   }
   const q = scaleQuery(vector, tuned?.queryRms);
@@ -57,11 +57,11 @@ export function planVectorSearch(p: PlanInput): VectorPlan {
 }
 
 /** The norm bound of a user → item mips request: undefined without a probe, or when it filters a field the probe does not carry. */
-function boundOf(p: PlanInput): NormBound | undefined {
+function boundOf(p: PlanInput, countScored: boolean): NormBound | undefined {
   if (p.exclude === undefined || p.space !== 'mips') return undefined;
   const probe = p.probe();
   if (!probe) return undefined;
   const accept = filterPredicate(p.req.filters, probe.columns);
   if (accept === undefined) return undefined;
-  return normBound(probe, p.vector, p.req.k, p.exclude, accept ?? undefined);
+  return normBound(probe, p.vector, p.req.k, p.exclude, accept ?? undefined, countScored);
 }
