@@ -1,6 +1,7 @@
 import { normalizeVector, vectorNorm } from '../lsh/index.ts';
 import type { Metadata } from '../repositories/items.ts';
 import type { ModelHashers } from './lsh-setup.ts';
+import { float32ArrayJson } from './vector-json.ts';
 
 
 const VECTOR_FIELDS = ['factor', 'factor_exact', 'factor_unit', 'factor_unit_exact', 'factor_norm', 'norm_head'] as const;
@@ -18,7 +19,7 @@ export interface ItemDocumentOptions {
  * One items-<model_id> document as the JSON line the bulk request sends: catalogue metadata, the
  * factor in the fields each scoring mode needs, and the LSH bucket terms (when the deploy builds
  * LSH). Each vector is serialised once and written into both of its fields: at 1M items the JSON
- * of the vectors is most of the deploy's own CPU. A zero vector (an item the model saw but could
+ * of the vectors is most of the deploy's own CPU, hence float32ArrayJson (9 digits, not 17). A zero vector (an item the model saw but could
  * not place) cannot be cosine-normalised, so it is written like a new item, without vectors.
  * factor_exact is the one vector field every item with a factor has (fold-in reads it);
  * factor_norm, its length, lets exact search skip items too short to reach a user's top k
@@ -38,8 +39,8 @@ export function itemDocument(modelId: string, itemId: string, meta: Metadata | u
   }
   if (normHead) doc['norm_head'] = true;
   doc['factor_norm'] = vectorNorm(factor);
-  const raw = JSON.stringify(Array.from(factor));
-  const unit = JSON.stringify(Array.from(normalizeVector(factor)));
+  const raw = float32ArrayJson(factor);
+  const unit = float32ArrayJson(normalizeVector(factor));
   return `${JSON.stringify(doc).slice(0, -1)},${normHead ? '' : `"factor":${raw},`}"factor_exact":${raw},${similarGraph ? `"factor_unit":${unit},` : ''}"factor_unit_exact":${unit}}`;
 }
 

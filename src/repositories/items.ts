@@ -57,7 +57,7 @@ export class ItemsRepository {
    * exact search needs them, with the doc values of `docValueFields`; none for an index deployed
    * before factor_norm existed.
    */
-  async longestFactors(index: string, size: number, docValueFields: readonly string[] = []): Promise<Array<{ id: string; vector: number[]; fields: Record<string, unknown[]> }>> {
+  async longestFactors(index: string, size: number, docValueFields: readonly string[] = []): Promise<Array<{ id: string; vector: Float32Array; fields: Record<string, unknown[]> }>> {
     const r = await this.es.search<{ factor_exact?: number[] }>({
       index,
       size,
@@ -67,7 +67,7 @@ export class ItemsRepository {
       ...(docValueFields.length ? { docvalue_fields: [...docValueFields] } : {}),
       track_total_hits: false,
     });
-    return r.hits.hits.flatMap((h) => (Array.isArray(h._source?.factor_exact) ? [{ id: h._id!, vector: h._source.factor_exact, fields: (h.fields ?? {}) as Record<string, unknown[]> }] : []));
+    return r.hits.hits.flatMap((h) => (Array.isArray(h._source?.factor_exact) ? [{ id: h._id!, vector: Float32Array.from(h._source.factor_exact), fields: (h.fields ?? {}) as Record<string, unknown[]> }] : []));
   }
 
   /** How many items of one index have a factor_norm, and its 0th…100th percentiles (none: total 0). */
@@ -100,14 +100,19 @@ export class ItemsRepository {
     return out;
   }
 
-  /** Factors (and the model's weighting norm, when it has one) of these items in one items index; items without a factor are left out. */
-  async factors(index: string, itemIds: string[]): Promise<Map<string, { factor: number[]; weightNorm?: number }>> {
-    const out = new Map<string, { factor: number[]; weightNorm?: number }>();
+  /**
+   * Factors (and the model's weighting norm, when it has one) of these items in one items index;
+   * items without a factor are left out. Vectors come back as the float32 values Elasticsearch
+   * holds: deploy writes them with 9 significant digits (src/deploy/vector-json.ts), exact only
+   * once read back as float32.
+   */
+  async factors(index: string, itemIds: string[]): Promise<Map<string, { factor: Float32Array; weightNorm?: number }>> {
+    const out = new Map<string, { factor: Float32Array; weightNorm?: number }>();
     if (!itemIds.length) return out;
     // factor_exact: every item with a factor has it (the norm head has no graph field `factor`)
     const r = await this.es.mget<{ factor_exact?: number[]; weight_norm?: number }>({ index, ids: itemIds, _source: ['factor_exact', 'weight_norm'] });
     for (const d of r.docs) {
-      if ('found' in d && d.found && d._source?.factor_exact) out.set(d._id, { factor: d._source.factor_exact, ...(typeof d._source.weight_norm === 'number' ? { weightNorm: d._source.weight_norm } : {}) });
+      if ('found' in d && d.found && d._source?.factor_exact) out.set(d._id, { factor: Float32Array.from(d._source.factor_exact), ...(typeof d._source.weight_norm === 'number' ? { weightNorm: d._source.weight_norm } : {}) });
     }
     return out;
   }

@@ -84,7 +84,7 @@ describe('norm head', () => {
     const head = (await headOf())!;
     const i = [...norms.keys()].find((r) => norms[r]! >= head.min_norm)!;
     const got = await ctx.repos.items.factors(names.itemsIndex(MODEL), [`i${i}`, `i${(i + 1) % N_ITEMS}`]);
-    expect(got.get(`i${i}`)!.factor).toEqual(Array.from(input.itemFactors.subarray(i * K, (i + 1) * K)));
+    expect(Array.from(got.get(`i${i}`)!.factor)).toEqual(Array.from(input.itemFactors.subarray(i * K, (i + 1) * K)));
     expect(got.size).toBe(2);
   });
 
