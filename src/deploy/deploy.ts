@@ -11,6 +11,7 @@ import { vectorSearchBody, type Space } from '../query/search-body.ts';
 import { DEFAULT_QUERY_OPTIONS, type Filters } from '../query/types.ts';
 import { sampleIndices, tuneAnnCandidates, type AnnTuning } from './ann-tuning.ts';
 import { itemDocument, userDocument } from './documents.ts';
+import { chooseMipsGraph, type MipsBoundSample } from './mips-graph.ts';
 import { chooseNormHead, inNormHead, type NormHead } from './norm-head.ts';
 import { chooseModelLsh, ModelHashers } from './lsh-setup.ts';
 
@@ -50,6 +51,11 @@ export interface DeployOptions {
    * Without it similar items are searched exactly and the deploy builds one graph, not two.
    */
   similarAnn?: boolean;
+  /**
+   * Build the raw factors' HNSW graph (user → item, mode=ann); default DEPLOY_MIPS_ANN. 'auto':
+   * only when the norm-bounded exact search would be too large for the sampled users (./mips-graph.ts).
+   */
+  mipsAnn?: 'auto' | boolean;
   /** fault point between the load and the swap (tests inject failures here) */
   beforeSwap?: () => Promise<void> | void;
   /**
@@ -109,7 +115,7 @@ class DeploySkips {
   }
 }
 
-function* itemDocs(input: DeployInput, meta: Map<string, Metadata>, hashers: ModelHashers | undefined, skips: DeploySkips, skippedFactorRows: number[], similarGraph: boolean, head: NormHead | undefined): Generator<LoadDoc> {
+function* itemDocs(input: DeployInput, meta: Map<string, Metadata>, hashers: ModelHashers | undefined, skips: DeploySkips, skippedFactorRows: number[], graphs: { similarGraph: boolean; mipsGraph: boolean }, head: NormHead | undefined): Generator<LoadDoc> {
   const k = input.factors;
   const seen = new Set<string>();
   for (let i = 0; i < input.itemIds.length; i++) {
@@ -123,7 +129,7 @@ function* itemDocs(input: DeployInput, meta: Map<string, Metadata>, hashers: Mod
     }
     const factor = input.itemFactors.subarray(i * k, (i + 1) * k);
     const weightNorm = input.itemNorms?.[i];
-    yield { id, doc: itemDocument(input.modelId, id, meta.get(id), factor, hashers, input.popularity?.get(id) ?? 0, { ...(weightNorm !== undefined ? { weightNorm } : {}), similarGraph, normHead: inNormHead(factor, head) }) };
+    yield { id, doc: itemDocument(input.modelId, id, meta.get(id), factor, hashers, input.popularity?.get(id) ?? 0, { ...(weightNorm !== undefined ? { weightNorm } : {}), ...graphs, normHead: inNormHead(factor, head) }) };
   }
   // catalogue items the model has no factor for (new items): searchable and usable for backfill
   for (const [id, m] of meta) {
@@ -177,8 +183,11 @@ function tuningQueries(space: Space, ids: string[], flat: Float32Array, k: numbe
   return out;
 }
 
-/** What the model document records per space: the measured tuning (mips: with its norm head), or that the space has no graph. */
-type SpaceAnn = (AnnTuning & { head?: NormHead }) | { graph: false };
+/**
+ * What the model document records per space: the measured tuning (mips: with its norm head), or
+ * that the space has no graph; mips also records the norm-bound sample that decided its graph.
+ */
+type SpaceAnn = (AnnTuning & { head?: NormHead; bound?: MipsBoundSample }) | { graph: false; bound?: MipsBoundSample };
 
 /**
  * The mips sample: users' factors, or the items' own when the model has no users. The norm head is
@@ -190,7 +199,7 @@ function mipsQueries(input: DeployInput, deployed: { ids: string[]; factors: Flo
 }
 
 /** Picks ann num_candidates (and the mips query scale) per space with a graph, on the built (not yet live) items index. */
-async function tuneAnn(ctx: AppContext, input: DeployInput, deployed: { ids: string[]; factors: Float32Array }, meta: Map<string, Metadata>, similarGraph: boolean, head: NormHead | undefined): Promise<Record<Space, SpaceAnn>> {
+async function tuneAnn(ctx: AppContext, input: DeployInput, deployed: { ids: string[]; factors: Float32Array }, meta: Map<string, Metadata>, graphs: { similarGraph: boolean; mipsGraph: boolean }, head: NormHead | undefined): Promise<Record<Space, SpaceAnn>> {
   const index = ctx.names.itemsIndex(input.modelId);
   const k = input.factors;
   const categoryOf = (row: number) => {
@@ -213,8 +222,8 @@ async function tuneAnn(ctx: AppContext, input: DeployInput, deployed: { ids: str
         return hits.map((h) => h._id!);
       },
     });
-  const mips = await tune('mips', mipsQueries(input, deployed));
-  return { mips: head ? { ...mips, head } : mips, cosine: similarGraph ? await tune('cosine', tuningQueries('cosine', deployed.ids, deployed.factors, k)) : { graph: false } };
+  const mips: SpaceAnn = graphs.mipsGraph ? await tune('mips', mipsQueries(input, deployed)) : { graph: false };
+  return { mips: head ? { ...mips, head } : mips, cosine: graphs.similarGraph ? await tune('cosine', tuningQueries('cosine', deployed.ids, deployed.factors, k)) : { graph: false } };
 }
 
 /**
@@ -262,13 +271,20 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     const refusedItem = sk.refused('items');
 
     t = Date.now();
-    const head = chooseNormHead(input.itemFactors, k, mipsQueries(input, { ids: input.itemIds, factors: input.itemFactors }, 0.5).map((q) => q.vector), 10);
+    const sample = mipsQueries(input, { ids: input.itemIds, factors: input.itemFactors }, 0.5);
+    const choice = chooseMipsGraph(input.itemIds, input.itemFactors, k, sample, 10, ctx.config.api.annExactMaxScored);
+    const mipsSetting = opts.mipsAnn ?? ctx.config.train.deployMipsAnn;
+    const graphs = { similarGraph, mipsGraph: mipsSetting === 'auto' ? choice.graph : mipsSetting };
+    lap('mips_graph', t);
+    log.info({ modelId, mipsGraph: graphs.mipsGraph, setting: mipsSetting, bound: choice.bound }, graphs.mipsGraph ? 'user → item graph built' : 'no user → item graph: the norm-bounded exact search answers ann');
+    t = Date.now();
+    const head = graphs.mipsGraph ? chooseNormHead(input.itemFactors, k, sample.map((q) => q.vector), 10) : undefined;
     lap('norm_head', t);
     if (head) log.info({ modelId, head }, 'norm head: the longest item vectors are searched exactly beside the MIPS graph');
 
-    await repos.modelIndices.create(modelId, k, filterFieldMappings(ctx.config.api.filterFields), { similarGraph });
+    await repos.modelIndices.create(modelId, k, filterFieldMappings(ctx.config.api.filterFields), graphs);
     t = Date.now();
-    await repos.modelIndices.load(modelId, 'items', itemDocs(input, meta, hashers, sk, skippedFactorRows, similarGraph, head), {
+    await repos.modelIndices.load(modelId, 'items', itemDocs(input, meta, hashers, sk, skippedFactorRows, graphs, head), {
       onProgress: (n) => opts.onProgress?.('items', n, itemsTotal),
       onRefused: (doc, r) => {
         refusedItems.add(doc.id);
@@ -296,7 +312,8 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     const segments = await repos.modelIndices.compactSmallSegments(modelId);
     lap('compact', t);
     t = Date.now();
-    ann = await tuneAnn(ctx, input, deployed, meta, similarGraph, head);
+    ann = await tuneAnn(ctx, input, deployed, meta, graphs, head);
+    ann.mips = { ...ann.mips, bound: choice.bound };
     lap('ann_tuning', t);
     log.info({ modelId, ann, segments }, 'ann num_candidates chosen by measured recall');
     for (const [space, t] of Object.entries(ann)) {

@@ -11,6 +11,8 @@ export interface ItemDocumentOptions {
   weightNorm?: number;
   /** write factor_unit (the similar items' graph); off when DEPLOY_SIMILAR_ANN is, as it is then unmapped */
   similarGraph?: boolean;
+  /** write factor (the user → item graph); off when the deploy builds no MIPS graph (./mips-graph.ts), as it is then unmapped */
+  mipsGraph?: boolean;
   /** the item is in the norm head (./norm-head.ts): flagged and left out of the MIPS graph field */
   normHead?: boolean;
 }
@@ -26,7 +28,7 @@ export interface ItemDocumentOptions {
  * (src/model/norm-probe.ts).
  */
 export function itemDocument(modelId: string, itemId: string, meta: Metadata | undefined, factor: Float32Array | undefined, hashers: ModelHashers | undefined, popularity: number, opts: ItemDocumentOptions = {}): string {
-  const { weightNorm, similarGraph = true, normHead = false } = opts;
+  const { weightNorm, similarGraph = true, mipsGraph = true, normHead = false } = opts;
   const doc: Metadata = { ...(meta ?? {}), item_id: itemId, model_id: modelId, popularity };
   for (const f of VECTOR_FIELDS) delete doc[f];
   if (weightNorm !== undefined) doc['weight_norm'] = weightNorm;
@@ -41,7 +43,7 @@ export function itemDocument(modelId: string, itemId: string, meta: Metadata | u
   doc['factor_norm'] = vectorNorm(factor);
   const raw = float32ArrayJson(factor);
   const unit = float32ArrayJson(normalizeVector(factor));
-  return `${JSON.stringify(doc).slice(0, -1)},${normHead ? '' : `"factor":${raw},`}"factor_exact":${raw},${similarGraph ? `"factor_unit":${unit},` : ''}"factor_unit_exact":${unit}}`;
+  return `${JSON.stringify(doc).slice(0, -1)},${mipsGraph && !normHead ? `"factor":${raw},` : ''}"factor_exact":${raw},${similarGraph ? `"factor_unit":${unit},` : ''}"factor_unit_exact":${unit}}`;
 }
 
 export function userDocument(modelId: string, userId: string, factor: Float32Array, recentItems: string[] | undefined, now: string): Metadata {

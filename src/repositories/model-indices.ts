@@ -24,9 +24,10 @@ export class ModelIndicesRepository {
   /**
    * Creates both indices of a version, tuned for loading. `extraItemProperties` are mapped in the
    * items index on top of its mapping file (the filter whitelist's fields: filterFieldMappings).
-   * `similarGraph: false` leaves out the unit vectors' HNSW field (DEPLOY_SIMILAR_ANN).
+   * `similarGraph: false` leaves out the unit vectors' HNSW field (DEPLOY_SIMILAR_ANN), `mipsGraph:
+   * false` the raw factors' one (DEPLOY_MIPS_ANN, deploy/mips-graph.ts).
    */
-  async create(modelId: string, dims: number, extraItemProperties: Record<string, unknown> = {}, opts: { similarGraph?: boolean } = {}): Promise<void> {
+  async create(modelId: string, dims: number, extraItemProperties: Record<string, unknown> = {}, opts: { similarGraph?: boolean; mipsGraph?: boolean } = {}): Promise<void> {
     for (const [index, file] of [
       [this.names.itemsIndex(modelId), 'versioned/items.json'],
       [this.names.usersIndex(modelId), 'versioned/users.json'],
@@ -35,6 +36,7 @@ export class ModelIndicesRepository {
       if (file === 'versioned/items.json') {
         body.mappings.properties = { ...extraItemProperties, ...body.mappings.properties };
         if (opts.similarGraph === false) delete body.mappings.properties['factor_unit'];
+        if (opts.mipsGraph === false) delete body.mappings.properties['factor'];
       }
       const { auto_expand_replicas: _a, ...settings } = body.settings;
       await this.es.indices.create({ index, mappings: body.mappings as estypes.MappingTypeMapping, settings: { ...settings, ...LOAD_SETTINGS } });

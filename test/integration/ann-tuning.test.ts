@@ -25,7 +25,8 @@ beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
   const ops = Array.from({ length: N_ITEMS }, (_, i) => [{ index: { _index: names.itemMetadata, _id: `i${i}` } }, { item_id: `i${i}`, name: `Item ${i}`, category: categoryOf(i) }]).flat();
   await es.bulk({ operations: ops, refresh: true });
-  await deployModel(ctx, input);
+  // the graphs are what this file tests (a catalogue this small would otherwise get no MIPS graph: ../../src/deploy/mips-graph.ts)
+  await deployModel(ctx, input, { mipsAnn: true });
 }, 300_000);
 
 afterAll(() => ctx.dispose());
@@ -90,7 +91,7 @@ describe('ann tuning at deploy', () => {
 
   it('without the item graph (DEPLOY_SIMILAR_ANN off): no factor_unit field, the model says so, and similar items with mode ann are the exact ones', async () => {
     const flat = 'mtuneflat';
-    await deployModel(ctx, { ...plantedModel(flat, 11, { factors: K, items: N_ITEMS, users: N_USERS }), modelId: flat }, { similarAnn: false, keep: 5 });
+    await deployModel(ctx, { ...plantedModel(flat, 11, { factors: K, items: N_ITEMS, users: N_USERS }), modelId: flat }, { similarAnn: false, mipsAnn: true, keep: 5 });
     const mapping = await es.indices.getMapping({ index: names.itemsIndex(flat) });
     const props = Object.values(mapping)[0]!.mappings.properties!;
     expect(props['factor_unit']).toBeUndefined();

@@ -510,7 +510,7 @@ describe('metadata upserts', () => {
     expect(meta).toMatchObject({ price: 999.5, color: 'blue', name: catalogue.get('i7')!.name });
     const liveDoc = (await es.get<Record<string, unknown>>({ index: names.itemsAlias, id: 'i7' }))._source!;
     expect(liveDoc).toMatchObject({ price: 999.5, color: 'blue', has_factor: true });
-    expect((liveDoc['factor'] as number[]).length).toBe(K); // vector kept
+    expect((liveDoc['factor_exact'] as number[]).length).toBe(K); // vector kept
     const fresh = (await es.get<Record<string, unknown>>({ index: names.itemsAlias, id: 'fresh-1' }))._source!;
     expect(fresh).toMatchObject({ has_factor: false, model_id: MODEL, category: 'c7' });
     // the updated price is what filters see now

@@ -65,13 +65,14 @@ describe('retries against a rejecting cluster', () => {
     expect(await modelLifecycle(ctx).liveModelId()).toBe('mretry');
     expect((await ctx.repos.models.get('mretry'))?.status).toBe('live');
 
-    const items = await allDocs(names.itemsIndex('mretry'), ['factor', 'model_id', 'category']);
+    const items = await allDocs(names.itemsIndex('mretry'), ['factor_exact', 'model_id', 'category']);
     expect(items.size).toBe(N_ITEMS);
     input.itemIds.forEach((id, i) => {
       const doc = items.get(id);
       expect(doc, id).toBeDefined();
       expect(doc!['model_id']).toBe('mretry');
-      expect(doc!['factor']).toEqual(Array.from(input.itemFactors.subarray(i * K, (i + 1) * K)));
+      // exact once read back as the float32 values Elasticsearch holds (deploy writes 9 digits)
+      expect(Float32Array.from(doc!['factor_exact'] as number[])).toEqual(input.itemFactors.subarray(i * K, (i + 1) * K));
     });
     expect(items.get('i3')!['category']).toBe('books');
     const users = await allDocs(names.usersIndex('mretry'), ['factor']);
@@ -97,9 +98,9 @@ describe('retries against a rejecting cluster', () => {
     const meta = await allDocs(names.itemMetadata, ['name', 'brand', 'category']);
     for (const d of docs) expect(meta.get(d.item_id)).toMatchObject({ name: d.name, brand: d.brand });
     expect(meta.get('i3')!['category']).toBe('books');
-    const live = await allDocs(names.itemsIndex('mretry'), ['name', 'brand', 'has_factor', 'factor']);
+    const live = await allDocs(names.itemsIndex('mretry'), ['name', 'brand', 'has_factor', 'factor_exact']);
     expect(live.get('i7')).toMatchObject({ name: 'Item 7', brand: 'b3', has_factor: true });
-    expect((live.get('i7')!['factor'] as number[]).length).toBe(K);
+    expect((live.get('i7')!['factor_exact'] as number[]).length).toBe(K);
     expect(live.get(`i${N_ITEMS + 2}`)).toMatchObject({ name: 'New 2', brand: 'fresh', has_factor: false });
 
     proxy.reset({ wholeRequest: (n) => n === 1, item: (n, i) => n === 2 && i === 0 });

@@ -39,12 +39,12 @@ describe('deploy', () => {
     const doc = (await es.get<Record<string, unknown>>({ index: names.itemsAlias, id: 'i7' }))._source!;
     expect(doc['model_id']).toBe('mone');
     expect(doc['category']).toBe('books');
-    expect((doc['factor'] as number[]).length).toBe(K);
+    expect((doc['factor_exact'] as number[]).length).toBe(K);
     expect((doc['lsh'] as string[]).length).toBe(4);
     expect((doc['lsh'] as string[])[0]).toMatch(/^0_[01]{6}$/);
     const fresh = (await es.get<Record<string, unknown>>({ index: names.itemsAlias, id: `i${N_ITEMS + 3}` }))._source!;
     expect(fresh['has_factor']).toBe(false);
-    expect(fresh['factor']).toBeUndefined();
+    expect(fresh['factor_exact']).toBeUndefined();
     const user = (await es.get<Record<string, unknown>>({ index: names.usersAlias, id: 'u3' }))._source!;
     expect(user['recent_items']).toEqual(['i3']);
     const model = await ctx.repos.models.get('mone');

@@ -26,7 +26,7 @@ beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
   const ops = Array.from({ length: N_ITEMS }, (_, i) => [{ index: { _index: names.itemMetadata, _id: `i${i}` } }, { item_id: `i${i}`, name: `Item ${i}`, category: categoryOf(i) }]).flat();
   await es.bulk({ operations: ops, refresh: true });
-  await deployModel(ctx, input);
+  await deployModel(ctx, input, { mipsAnn: true });
   // ann stays on the graph and head clauses (the norm bound would answer these small catalogues exactly)
   server = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: ['k'], defaultMode: 'ann', liveModelCacheMs: 600_000, annExactMaxScored: 0 } });
 }, 300_000);

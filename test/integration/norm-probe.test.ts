@@ -34,7 +34,8 @@ beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
   const ops = Array.from({ length: N_ITEMS }, (_, i) => [{ index: { _index: names.itemMetadata, _id: `i${i}` } }, { item_id: `i${i}`, name: `Item ${i}`, category: category[i], price: price(i), available: available(i) }]).flat();
   await es.bulk({ operations: ops, refresh: true });
-  await deployModel(ctx, input);
+  // ann with a graph beside the bound (a catalogue this small would otherwise get none: ../../src/deploy/mips-graph.ts)
+  await deployModel(ctx, input, { mipsAnn: true });
   // observe (not replace) the request path's item searches, to see the bound reach Elasticsearch
   const search = ctx.repos.items.search.bind(ctx.repos.items);
   ctx.repos.items.search = (index, body) => {
