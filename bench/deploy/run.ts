@@ -1,8 +1,12 @@
 // Deploy benchmark: time to deploy N items × k factors (+ users) into versioned indices behind
 // the aliases, and online fold-in latency event → updated user factor (p50/p99).
 //   npx tsx bench/deploy/run.ts [--items 1000000] [--users 100000] [--factors 64] [--foldins 300] [--similar-ann false]
+//                               [--mips-ann auto|true|false] [--factors-source clustered|als]
+// --factors-source als deploys factors trainAls fitted on a generated shop (bench/query/data.ts):
+// norms spread as ALS spreads them, which is what DEPLOY_MIPS_ANN=auto measures.
 import { parseArgs } from 'node:util';
 import { benchContext, disposeBench, percentile as pct } from '../common.ts';
+import { alsBenchModel } from '../query/data.ts';
 import { deployModel } from '../../src/deploy/index.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { EventProducer } from '../../src/ingest/producer.ts';
@@ -18,6 +22,9 @@ const { values: a } = parseArgs({
     keep: { type: 'boolean', default: false },
     // DEPLOY_SIMILAR_ANN: false builds one HNSW graph (user → item) instead of two
     'similar-ann': { type: 'string', default: 'true' },
+    // DEPLOY_MIPS_ANN: auto builds the user → item graph only when the norm bound is too wide
+    'mips-ann': { type: 'string', default: 'auto' },
+    'factors-source': { type: 'string', default: 'clustered' },
   },
 });
 const nItems = Number(a.items);
@@ -54,9 +61,13 @@ async function main() {
   await es.indices.refresh({ index: names.itemMetadata });
   console.error(`catalogue of ${nItems} loaded in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
+  const trained = a['factors-source'] === 'als' ? await alsBenchModel({ items: nItems, users: nUsers, factors: k, categories: cats.length, clusters: 256, seed: 7, meanPerUser: 30, iterations: 6 }) : undefined;
+  if (trained) console.error(`ALS on ${trained.interactions} interactions in ${trained.trainSeconds.toFixed(0)} s`);
   t = Date.now();
-  const report = await deployModel(ctx, { modelId: 'bench', factors: k, itemIds, itemFactors: factors(nItems, 1), userIds, userFactors: factors(nUsers, 2) }, {
+  const mipsAnn = a['mips-ann'] === 'auto' ? 'auto' : a['mips-ann'] === 'true';
+  const report = await deployModel(ctx, { modelId: 'bench', factors: k, itemIds, itemFactors: trained?.itemFactors ?? factors(nItems, 1), userIds, userFactors: trained?.userFactors ?? factors(nUsers, 2), ...(trained ? { recentItems: trained.recent } : {}) }, {
     similarAnn: a['similar-ann'] !== 'false',
+    mipsAnn,
     onProgress: (phase, done, total) => done % 100_000 === 0 && process.stderr.write(`  ${phase} ${done}/${total}\n`),
   });
   const deploySecs = (Date.now() - t) / 1000;
@@ -89,7 +100,8 @@ async function main() {
   await online.stop();
   await producer.disconnect();
 
-  console.log(`\ndeploy benchmark (this machine): ${nItems} items × ${k} factors, ${nUsers} users, item graph ${a['similar-ann'] !== 'false' ? 'on' : 'off (DEPLOY_SIMILAR_ANN=false)'}`);
+  const mips = ((await ctx.repos.models.get('bench', { includes: ['ann'] })) as { ann?: { mips?: { graph?: boolean; bound?: unknown } } } | undefined)?.ann?.mips;
+  console.log(`\ndeploy benchmark (this machine): ${nItems} items × ${k} factors (${a['factors-source']}), ${nUsers} users, item graph ${a['similar-ann'] !== 'false' ? 'on' : 'off (DEPLOY_SIMILAR_ANN=false)'}, user → item graph ${mips?.graph === false ? 'not built' : 'built'} (DEPLOY_MIPS_ANN=${a['mips-ann']}; bound sample ${JSON.stringify(mips?.bound)})`);
   console.log(`  items index: ${segments} segments, ${gb.toFixed(2)} GB`);
   console.log(`  deploy total ${deploySecs.toFixed(1)} s (target ≤ 180 s; ratio ${(deploySecs / 180).toFixed(2)}× target)`);
   console.log(`  phases (s): ${Object.entries(report.timings).map(([p, s]) => `${p} ${s.toFixed(1)}`).join(', ')}`);
