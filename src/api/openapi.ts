@@ -62,7 +62,8 @@ const RESPONSE_SCHEMA: Json = {
     arm: { enum: ['treatment', 'control'], description: 'the user\'s arm: deterministic by a hash of the experiment\'s salt and the user id' },
     user_id: { type: 'string' },
     item_id: { type: 'string' },
-    mode: { enum: ['exact', 'ann', 'lsh'] },
+    mode: { enum: ['exact', 'ann', 'lsh'], description: 'the mode asked for (or DEFAULT_MODE)' },
+    search: { enum: ['exact', 'ann', 'lsh'], description: 'the vector search that ran for the personal items (absent when there were none to search for): exact where an ann request was answered by the norm-bounded exact search (fewer vectors scored than the graph visits, recall 1) or the model has no graph for that space' },
     source: { enum: ['personal', 'popular', 'mixed'], description: 'mixed = personal items backfilled with popular ones' },
     score_type: {
       enum: ['dot', 'cosine', 'rrf', 'popularity'],

@@ -31,7 +31,7 @@ import type { PopularItems } from './popular.ts';
 import { reciprocalRankFusion } from './fusion.ts';
 import { decodeScore, hybridSearchBodies, vectorSearchBody, type Space } from './search-body.ts';
 import type { ServedLog, ServedRecord } from './served-log.ts';
-import type { ListSource, QueryOptions, RecRequest, RecResponse, ScoreKind, ServedItem } from './types.ts';
+import type { ListSource, Mode, QueryOptions, RecRequest, RecResponse, ScoreKind, ServedItem } from './types.ts';
 
 export interface ServiceDeps {
   repos: Pick<Repositories, 'items' | 'users'>;
@@ -78,13 +78,14 @@ export class RecommendationService {
       const exclude = new Set(req.exclude);
       if (req.excludeSeen) for (const id of user?.recent_items ?? []) exclude.add(id);
       let personal: ServedItem[] = [];
+      let search: Mode | undefined;
       let reason: string | undefined;
       if (user?.factor) {
         const lshTerms = req.mode === 'lsh' ? await this.lshTerms(model.modelId, 'mips', user.factor) : undefined;
-        personal = req.q ? await this.hybrid(model, req, req.q, user.factor, exclude, lshTerms) : await this.knn(model, 'mips', req, user.factor, exclude, lshTerms);
+        ({ items: personal, search } = req.q ? await this.hybrid(model, req, req.q, user.factor, exclude, lshTerms) : await this.knn(model, 'mips', req, user.factor, exclude, lshTerms));
       } else reason = user ? 'no_user_factor' : 'unknown_user';
       const popular = user?.factor && req.q ? [] : await this.backfill(model, req, personal, exclude, req.q);
-      return this.respond({ model, req, call, startedAt, personal, popular, reason, userId, space: 'mips', experiment });
+      return this.respond({ model, req, call, startedAt, personal, popular, search, reason, userId, space: 'mips', experiment });
     });
   }
 
@@ -103,9 +104,9 @@ export class RecommendationService {
         return this.respond({ model, req, call, startedAt, personal: [], popular, reason: 'item_has_no_factor', seedItemId: itemId, space: 'cosine' });
       }
       const lshTerms = req.mode === 'lsh' ? await this.lshTerms(model.modelId, 'cosine', vector) : undefined;
-      const personal = await this.knn(model, 'cosine', req, vector, exclude, lshTerms);
+      const { items: personal, search } = await this.knn(model, 'cosine', req, vector, exclude, lshTerms);
       const popular = await this.backfill(model, req, personal, exclude);
-      return this.respond({ model, req, call, startedAt, personal, popular, seedItemId: itemId, space: 'cosine' });
+      return this.respond({ model, req, call, startedAt, personal, popular, search, seedItemId: itemId, space: 'cosine' });
     });
   }
 
@@ -127,7 +128,8 @@ export class RecommendationService {
     }
   }
 
-  private async knn(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
+  /** The personal items, and the search that found them (plan.ts may answer ann exactly). */
+  private async knn(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<{ items: ServedItem[]; search: Mode }> {
     const v = await this.vectorQuery(model, space, req, vector, exclude);
     const search = (minNorm?: number) =>
       this.deps.repos.items.search<ItemSourceDoc>(model.itemsIndex, vectorSearchBody({ space, mode: v.mode, k: req.k, vector: v.vector, filters: req.filters, exclude, lshTerms, numCandidates: v.numCandidates, normHead: v.normHead, minNorm }, this.deps.options));
@@ -139,11 +141,11 @@ export class RecommendationService {
       this.deps.onNormBound?.(held ? 'held' : 'widened');
       if (!held) hits = await search(undefined);
     }
-    return hits.map((h) => hitToItem(h, 'personal', decodeScore(space, h._score ?? 0) / v.factor));
+    return { items: hits.map((h) => hitToItem(h, 'personal', decodeScore(space, h._score ?? 0) / v.factor)), search: v.mode };
   }
 
   /** Text + vector: the two lists of one _msearch, fused by rank (score = the RRF score). */
-  private async hybrid(model: LiveModel, req: RecRequest, q: string, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<ServedItem[]> {
+  private async hybrid(model: LiveModel, req: RecRequest, q: string, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<{ items: ServedItem[]; search: Mode }> {
     const { options, repos } = this.deps;
     // the knn list only contributes ranks, so the rescaled query needs no score correction; it
     // only holds text matches, so it gets no norm bound (probe items need not match the text)
@@ -152,7 +154,7 @@ export class RecommendationService {
     const lists = await repos.items.msearch<ItemSourceDoc>(model.itemsIndex, [bodies.knn, bodies.text]);
     const hits = new Map(lists.flat().map((h) => [h._id!, h]));
     const ranked = lists.map((l) => l.map((h) => ({ id: h._id!, score: h._score ?? 0 })));
-    return reciprocalRankFusion(ranked, options.hybrid.rrfK, req.k).map((f) => hitToItem(hits.get(f.id)!, 'personal', f.score));
+    return { items: reciprocalRankFusion(ranked, options.hybrid.rrfK, req.k).map((f) => hitToItem(hits.get(f.id)!, 'personal', f.score)), search: v.mode };
   }
 
   /**
@@ -201,6 +203,8 @@ export class RecommendationService {
     startedAt: number;
     personal: ServedItem[];
     popular: ServedItem[];
+    /** the vector search that ran for the personal items (none: no vector to search with) */
+    search?: Mode;
     reason?: string;
     userId?: string;
     seedItemId?: string;
@@ -225,6 +229,7 @@ export class RecommendationService {
       ...(a.userId !== undefined ? { user_id: a.userId } : {}),
       ...(a.seedItemId !== undefined ? { item_id: a.seedItemId } : {}),
       mode: req.mode,
+      ...(a.search ? { search: a.search } : {}),
       source,
       score_type: scoreType,
       ...(a.reason ? { reason: a.reason } : {}),

@@ -124,6 +124,11 @@ export interface RecResponse {
   user_id?: string;
   item_id?: string;
   mode: Mode;
+  /**
+   * the vector search that actually ran for the personal items: `exact` where an ann request was
+   * answered by the norm-bounded exact search or the model has no graph for the space (query/plan.ts)
+   */
+  search?: Mode;
   source: ListSource;
   /** how `score` of the personal items is to be read */
   score_type: ScoreKind;

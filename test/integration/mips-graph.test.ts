@@ -49,9 +49,9 @@ async function annThroughApi(d: Awaited<ReturnType<typeof deployed>>, users: num
       bodies.length = 0;
       const res = await fetch(`${server.url}/v1/users/u${u}/recommendations?k=10&mode=ann${query}`, { headers: { 'x-api-key': 'k' } });
       expect(res.status).toBe(200);
-      const items = ((await res.json()) as { items: Array<{ item_id: string }> }).items.map((i) => i.item_id);
+      const json = (await res.json()) as { mode: string; search?: string; items: Array<{ item_id: string }> };
       const body = JSON.stringify(bodies.at(-1));
-      out.push({ u, items, field: (bodies.at(-1)!.knn as { field: string }).field, bounded: /"factor_norm":\{"gte":/.test(body) });
+      out.push({ u, items: json.items.map((i) => i.item_id), mode: json.mode, search: json.search, field: (bodies.at(-1)!.knn as { field: string }).field, bounded: /"factor_norm":\{"gte":/.test(body) });
     }
     return out;
   } finally {
@@ -85,7 +85,8 @@ describe('the user → item graph, decided at deploy', () => {
     const users = [0, 7, 14, 21, 28, 35];
     for (const r of await annThroughApi(d, users)) {
       expect(r.items).toEqual(truth(d.input, r.u));
-      expect(r).toMatchObject({ field: 'factor_exact', bounded: true });
+      // the response says what ran: asked for ann, searched exactly
+      expect(r).toMatchObject({ field: 'factor_exact', bounded: true, mode: 'ann', search: 'exact' });
     }
     for (const r of await annThroughApi(d, users, '&category=c2')) {
       expect(r.items).toEqual(truth(d.input, r.u, 'c2'));
@@ -102,7 +103,7 @@ describe('the user → item graph, decided at deploy', () => {
     expect((d.mips['bound'] as { scored_p50: number }).scored_p50).toBeGreaterThan(100);
     expect(d.mips['unfiltered']).toMatchObject({ num_candidates: expect.any(Number) });
     const [r] = await annThroughApi(d, [3]);
-    expect(r!.field).toBe('factor');
+    expect(r).toMatchObject({ field: 'factor', mode: 'ann', search: 'ann' });
   });
 
   it('DEPLOY_MIPS_ANN=false leaves it out even then, and ann stays exact', async () => {
