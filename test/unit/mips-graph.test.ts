@@ -3,20 +3,12 @@ import { exactTopK } from '../../src/deploy/ann-tuning.ts';
 import { chooseMipsGraph, ROUTED_SHARE } from '../../src/deploy/mips-graph.ts';
 import { rowNorms } from '../../src/deploy/norm-head.ts';
 import { createRng } from '../../src/random/rng.ts';
+import { spreadFactors } from '../support/spread-factors.ts';
 
 const K = 8;
 const N = 40_000;
 
-/** Item factors whose norms are log-normal with this spread (0: all of one length scale). */
-function factors(n: number, seed: number, spread: number): Float32Array {
-  const rng = createRng(seed);
-  const out = Float32Array.from({ length: n * K }, () => rng.uniform(-1, 1));
-  for (let i = 0; i < n; i++) {
-    const s = Math.exp(spread * rng.gaussian());
-    for (let d = 0; d < K; d++) out[i * K + d]! *= s;
-  }
-  return out;
-}
+const factors = (n: number, seed: number, spread: number) => spreadFactors(n, K, seed, spread);
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `i${i}`);
 const queries = (n: number, seed: number) => {
   const rng = createRng(seed);

@@ -2,20 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { exactTopK } from '../../src/deploy/ann-tuning.ts';
 import { chooseNormHead, HEAD_MAX_SHARE, inNormHead, rowNorms } from '../../src/deploy/norm-head.ts';
 import { createRng } from '../../src/random/rng.ts';
+import { spreadFactors } from '../support/spread-factors.ts';
 import { vectorSearchBody } from '../../src/query/search-body.ts';
 import { DEFAULT_QUERY_OPTIONS } from '../../src/query/types.ts';
 
 const K = 8;
 
-function factors(n: number, seed: number, spread: number): Float32Array {
-  const rng = createRng(seed);
-  const out = Float32Array.from({ length: n * K }, () => rng.uniform(-1, 1));
-  for (let i = 0; i < n; i++) {
-    const s = Math.exp(spread * rng.gaussian());
-    for (let d = 0; d < K; d++) out[i * K + d]! *= s;
-  }
-  return out;
-}
+const factors = (n: number, seed: number, spread: number) => spreadFactors(n, K, seed, spread);
 
 const queries = (n: number, seed: number) => {
   const rng = createRng(seed);
