@@ -13,7 +13,7 @@
 // A request the sample did not foresee only costs time: without a graph it is still answered
 // exactly, by brute force over the items its bound (or its filter) leaves.
 
-import { buildNormProbe, minTopKNorm, PROBE_SIZE } from '../model/norm-probe.ts';
+import { buildNormProbe, countAtLeast, minTopKNorm, PROBE_SIZE } from '../model/norm-probe.ts';
 import { rowNorms } from './norm-head.ts';
 
 /** The graph is skipped when at least this share of the sampled users' bounded searches is small enough. */
@@ -51,21 +51,10 @@ export function chooseMipsGraph(itemIds: readonly string[], items: Float32Array,
     .sort((a, b) => norms[b]! - norms[a]!);
   const longest = byNorm.slice(0, PROBE_SIZE).map((i) => ({ id: itemIds[i]!, vector: items.subarray(i * dims, (i + 1) * dims) }));
   const probe = buildNormProbe(dims, longest);
-  const sortedNorms = byNorm.map((i) => norms[i]!);
-  // items with norm ≥ x: sortedNorms is non-increasing
-  const atLeast = (x: number) => {
-    let lo = 0;
-    let hi = sortedNorms.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (sortedNorms[mid]! >= x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
+  const sortedNorms = Float64Array.from(byNorm, (i) => norms[i]!);
   const scored = queries.map((q) => {
     const minNorm = maxScored > 0 ? minTopKNorm(probe, q.vector, k, new Set(q.exclude ?? [])) : undefined;
-    return minNorm === undefined ? byNorm.length : atLeast(minNorm);
+    return minNorm === undefined ? byNorm.length : countAtLeast(sortedNorms, minNorm);
   });
   const sorted = [...scored].sort((a, b) => a - b);
   const routed = scored.filter((n) => n <= maxScored).length;

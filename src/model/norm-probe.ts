@@ -175,12 +175,16 @@ export function keptByBound(probe: NormProbe, minNorm: number): number | undefin
   const n = probe.ids.length;
   if (!n) return undefined;
   if (!(minNorm > probe.norms[n - 1]!) && n >= PROBE_SIZE) return undefined;
-  // norms are non-increasing: the first index whose norm falls below the bound
+  return countAtLeast(probe.norms, minNorm);
+}
+
+/** How many of these non-increasing norms are ≥ x (the first index whose norm falls below it). */
+export function countAtLeast(norms: ArrayLike<number>, x: number): number {
   let lo = 0;
-  let hi = n;
+  let hi = norms.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (probe.norms[mid]! >= minNorm) lo = mid + 1;
+    if (norms[mid]! >= x) lo = mid + 1;
     else hi = mid;
   }
   return lo;
