@@ -51,7 +51,27 @@ describe('norm-pruned exact search', () => {
     const probe = probeOf(items, 800);
     const q = [0.3, -0.2, 0.5, 0.1, -0.4, 0.2, 0.6, -0.1];
     const kth = items.map((it) => dot(q, it.vector)).sort((a, b) => b - a)[9]!;
-    expect(minTopKNorm(probe, q, 10, new Set())).toBeCloseTo((kth / Math.hypot(...q)) * (1 - NORM_SLACK), 9);
+    const want = (kth / Math.hypot(...q)) * (1 - NORM_SLACK);
+    // scores are float32 dot products, as ES computes them: equal to float32 rounding, far inside NORM_SLACK
+    expect(Math.abs(minTopKNorm(probe, q, 10, new Set())! - want) / want).toBeLessThan(1e-6);
+  });
+
+  it('scores rows of any length, in blocks, as float64 dot products do up to float32 rounding', () => {
+    for (const dims of [1, 3, 8, 13, 64]) {
+      const rng = createRng(dims);
+      const items = Array.from({ length: 300 }, (_, i) => ({ id: `i${i}`, vector: Array.from({ length: dims }, () => Math.fround(rng.uniform(0.01, 1))) }));
+      const probe = buildNormProbe(dims, items);
+      // positive rows and query: every dot is positive, so even the 300th score gives a bound
+      const q = Array.from({ length: dims }, () => rng.uniform(0.01, 1));
+      const byId = new Map(items.map((it) => [it.id, it.vector]));
+      // k = all rows: the scan cannot stop early, so the k-th score is the smallest of every row's dot
+      const smallest = Math.min(...items.map((it) => q.reduce((s, x, d) => s + x * it.vector[d]!, 0)));
+      const got = minTopKNorm(probe, q, 300, new Set());
+      expect(Math.abs((got! * Math.hypot(...q)) / (1 - NORM_SLACK) - smallest)).toBeLessThan(1e-5);
+      // k = 1: the best row, whichever block it sits in
+      const best = Math.max(...probe.ids.map((id) => q.reduce((s, x, d) => s + x * byId.get(id)![d]!, 0)));
+      expect(Math.abs((minTopKNorm(probe, q, 1, new Set())! * Math.hypot(...q)) / (1 - NORM_SLACK) - best)).toBeLessThan(1e-5);
+    }
   });
 
   it('gives no bound when exclusions leave fewer than k probe items, the k-th score is not positive, or the query is zero or of another length', () => {
