@@ -1,6 +1,6 @@
 /**
  * Hand-assembled WebAssembly SIMD (128-bit, f32x4) kernels for the ALS inner loops and the norm
- * probe's scan (model/probe-scan.ts). V8 runs scalar JS loops at ≈ 1 GFLOP/s; these run the same
+ * probe's scan and the deploy's exact top k (als/row-scorer.ts). V8 runs scalar JS loops at ≈ 1 GFLOP/s; these run the same
  * loops ≈ 8–10× faster. No toolchain is
  * needed: the module bytes are produced by the small assembler below at load time.
  *
@@ -623,8 +623,7 @@ const loss: Fn = (() => {
 })();
 
 // rowdots(n, rowBytes, X, q, out): out[r] = X_r · q for r < n, in f32 (two f32x4 accumulators).
-// The norm probe's scan (model/norm-probe.ts): ≈ 10,000 rows × 64 per request, in the API's
-// request path, where the scalar JS loop cost ~0.45 ms.
+// One query against many rows: see row-scorer.ts.
 const rowdots: Fn = (() => {
   const [n, rowBytes, X, q, out] = [0, 1, 2, 3, 4];
   const [r, e, row, acc, acc2] = [5, 6, 7, 8, 9];

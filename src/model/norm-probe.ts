@@ -30,7 +30,7 @@
 
 import type { FilterFieldLists, FilterKind } from '../catalog/item-fields.ts';
 import { vectorNorm } from '../lsh/index.ts';
-import { ProbeScanner, SCAN_BLOCK } from './probe-scan.ts';
+import { RowScorer } from '../als/row-scorer.ts';
 
 /** Doc values of one whitelisted filter field of the probe items, in probe order (undefined: none). */
 export interface ProbeColumn {
@@ -161,11 +161,14 @@ export function minTopKNorm(probe: NormProbe, query: ArrayLike<number>, k: numbe
   return (top[0]! / qn) * (1 - NORM_SLACK);
 }
 
+/** Rows scored per kernel call: the scan stops early, so at most this many dot products are spare. */
+const SCAN_BLOCK = 128;
+
 /** Each probe's rows in wasm memory, copied at its first scan (a probe lives as long as its model). */
-const scanners = new WeakMap<NormProbe, ProbeScanner>();
-function scannerOf(probe: NormProbe): ProbeScanner {
+const scanners = new WeakMap<NormProbe, RowScorer>();
+function scannerOf(probe: NormProbe): RowScorer {
   let s = scanners.get(probe);
-  if (!s) scanners.set(probe, (s = new ProbeScanner(probe.vectors, probe.ids.length, probe.dims)));
+  if (!s) scanners.set(probe, (s = new RowScorer(probe.ids.length, probe.dims).load(probe.vectors, probe.ids.length)));
   return s;
 }
 
