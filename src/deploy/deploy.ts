@@ -170,8 +170,12 @@ function deployedRows(input: DeployInput, skippedRows: number[], refusedIds: Set
   return { ids, factors: out };
 }
 
-/** Query vectors sampled for ann tuning: users' factors (mips) or items' own (cosine), zero rows left out. */
-const TUNING_SAMPLE = 64;
+/**
+ * Query vectors sampled for ann tuning: users' factors (mips) or items' own (cosine), zero rows left
+ * out. 256: per-query graph recall is heavy-tailed at 1M items, and 64 missed the tail (ann-tuning.ts
+ * CLIMB_QUERIES); the exact top k of 256 queries over 1M × 64 takes ~2.3 s in the wasm kernel.
+ */
+const TUNING_SAMPLE = 256;
 function tuningQueries(space: Space, ids: string[], flat: Float32Array, k: number, phase = 0, seen?: Map<string, string[]>): { vector: number[]; exclude?: string[] }[] {
   const out: { vector: number[]; exclude?: string[] }[] = [];
   for (const r of sampleIndices(ids.length, TUNING_SAMPLE, phase)) {

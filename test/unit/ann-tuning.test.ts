@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CANDIDATE_LADDER, componentRms, exactTopK, meanRecall, recallStats, sampleIndices, smallestReaching, tuneAnnCandidates } from '../../src/deploy/ann-tuning.ts';
+import { CANDIDATE_LADDER, CLIMB_QUERIES, componentRms, exactTopK, meanRecall, recallStats, sampleIndices, smallestReaching, tuneAnnCandidates } from '../../src/deploy/ann-tuning.ts';
 import { createRng } from '../../src/random/rng.ts';
 
 function randomFactors(n: number, dims: number, seed: number): Float32Array {
@@ -79,6 +79,36 @@ describe('ann tuning maths', () => {
     const t = await tuneAnnCandidates({ space: 'mips', dims, itemIds, itemFactors: items, queries, search, target: 0.95 });
     expect(t.unfiltered.num_candidates).toBe(600);
     expect(t.unfiltered.recall).toBe(1);
+  });
+
+  it('tuneAnnCandidates climbs on the first queries but chooses a rung only once the whole sample passes it: a lucky head cannot promise recall the rest will not get', async () => {
+    const dims = 8;
+    const n = 1500;
+    const items = randomFactors(n, dims, 11);
+    const itemIds = Array.from({ length: n }, (_, i) => `i${i}`);
+    // each query tagged through an exclusion no item has, so the fake index knows which it is
+    const queries = Array.from({ length: 200 }, (_, j) => ({ vector: Array.from(randomFactors(1, dims, 900 + j)), exclude: [`q${j}`] }));
+    // cosine: the truth ranks unit vectors, so the fake index does too
+    const unit = Float32Array.from(items);
+    for (let i = 0; i < n; i++) {
+      const row = unit.subarray(i * dims, (i + 1) * dims);
+      const norm = Math.hypot(...row);
+      row.forEach((x, d) => (row[d] = x / norm));
+    }
+    const searched = new Map<number, number>();
+    // the first CLIMB_QUERIES are found at any num_candidates; of the rest one in five gets nothing right below 800
+    const search = async (q: { vector: number[]; numCandidates: number; k: number; exclude: string[] }) => {
+      const j = Number(q.exclude[0]!.slice(1));
+      searched.set(q.numCandidates, (searched.get(q.numCandidates) ?? 0) + 1);
+      const top = sortedTopK(unit, dims, q.vector, q.k).map((r) => itemIds[r]!);
+      return j >= CLIMB_QUERIES && j % 5 === 0 && q.numCandidates < 800 ? ['nope'] : top;
+    };
+    const t = await tuneAnnCandidates({ space: 'cosine', dims, itemIds, itemFactors: items, queries, search, target: 0.95 });
+    expect(t.sample).toBe(200);
+    expect(t.unfiltered).toMatchObject({ num_candidates: 800, recall: 1 });
+    // the first rung was climbed on the head (64 searches) and then judged on the rest, each query searched once per rung
+    expect(searched.get(CANDIDATE_LADDER[0])).toBe(200);
+    expect([...searched.values()].every((c) => c === 200)).toBe(true);
   });
 
   it('tuneAnnCandidates measures with the exclusions serving sends (a user\'s seen items): the truth leaves them out and every search gets them', async () => {
