@@ -29,10 +29,23 @@ export function jsonDepth(text: string | Uint8Array, limit = Infinity): number {
 
 export type JsonParse = { ok: true; value: unknown } | { ok: false; reason: 'empty' | 'too_deep' | 'invalid_json'; error: string };
 
+/**
+ * Whether the text opens at most `limit` objects and arrays in all (strings not skipped, so a
+ * bracket inside a string counts too): then it cannot nest deeper than `limit`. Native indexOf
+ * over an event's few brackets is what lets the ingest skip jsonDepth's per-character loop.
+ */
+function fewOpeners(s: string, limit: number): boolean {
+  let n = 0;
+  for (const c of ['{', '[']) {
+    for (let i = s.indexOf(c); i !== -1; i = s.indexOf(c, i + 1)) if (++n > limit) return false;
+  }
+  return true;
+}
+
 /** JSON.parse with the depth refused first. */
 export function parseJsonBounded(text: string | undefined, maxDepth = MAX_JSON_DEPTH): JsonParse {
   if (!text) return { ok: false, reason: 'empty', error: 'empty message' };
-  if (jsonDepth(text, maxDepth) > maxDepth) return { ok: false, reason: 'too_deep', error: `nested deeper than ${maxDepth} levels` };
+  if (!fewOpeners(text, maxDepth) && jsonDepth(text, maxDepth) > maxDepth) return { ok: false, reason: 'too_deep', error: `nested deeper than ${maxDepth} levels` };
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (e) {
