@@ -34,7 +34,17 @@ export interface AnnChoice {
   recall: number;
   /** the mean less one standard error: what the rung was chosen by (absent on older models) */
   recall_low?: number;
+  /**
+   * compareExact: median ms of one search at this num_candidates and of the exact search, over
+   * the same queries one at a time, interleaved. Where exact is not slower, serving answers ann
+   * requests of this kind exactly (model/live-model.ts annCandidates): the same cost, recall 1.
+   */
+  ann_ms?: number;
+  exact_ms?: number;
 }
+
+/** Queries timed for compareExact: enough for a median, few enough to cost ~2 s at 1M items. */
+export const TIMED_QUERIES = 32;
 
 /** What the model document stores per space (read by the query path). */
 export interface AnnTuning {
@@ -165,6 +175,12 @@ export function recallStats(truth: string[][], got: string[][]): { mean: number;
   return { mean, se: Math.sqrt(variance / xs.length) };
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 /** Mean over queries of |got ∩ truth| / |truth| (queries with an empty truth are left out). */
 export function meanRecall(truth: string[][], got: string[][]): number {
   return recallStats(truth, got).mean;
@@ -218,8 +234,17 @@ export interface AnnTuneInput {
   k?: number;
   target?: number;
   /** runs one ann search on the new index; returns the ids of the hits */
-  search: (q: { vector: number[]; numCandidates: number; k: number; category?: string; exclude: string[] }) => Promise<string[]>;
+  search: (q: { vector: number[]; numCandidates: number; k: number; category?: string; exclude: string[]; mode?: 'ann' | 'exact' }) => Promise<string[]>;
   concurrency?: number;
+  /**
+   * Time the chosen rung against the exact search (see AnnChoice.ann_ms). For item → item: no
+   * bound narrows its exact search, and on the 1M ALS factors the cosine graph needed
+   * num_candidates 2,400 for 0.95, which cost what brute force did (bench/query: similar ann 184 ms
+   * p50 at 36 req/s, recall 0.975; exact 196 ms, 34 req/s; with a category filter 81 vs 62 ms).
+   */
+  compareExact?: boolean;
+  /** the clock compareExact reads, in ms */
+  now?: () => number;
 }
 
 async function mapLimit<T, R>(xs: T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
@@ -303,7 +328,22 @@ export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning>
     const st = stats.get(c.num_candidates)!;
     return { num_candidates: c.num_candidates, recall: st.mean, recall_low: st.mean - st.se };
   };
-  const unfiltered = await choose(truth);
+  const timed = async (choice: AnnChoice, categories?: (string | undefined)[]): Promise<AnnChoice> => {
+    if (!input.compareExact) return choice;
+    const now = input.now ?? (() => performance.now());
+    const took: Record<'ann' | 'exact', number[]> = { ann: [], exact: [] };
+    for (let j = 0; j < Math.min(TIMED_QUERIES, vectors.length); j++) {
+      if (categories && categories[j] === undefined) continue;
+      for (const mode of ['ann', 'exact'] as const) {
+        const t = now();
+        await input.search({ vector: vectors[j]!, numCandidates: choice.num_candidates, k, category: categories?.[j], exclude: input.queries[j]!.exclude ?? [], mode });
+        took[mode].push(now() - t);
+      }
+    }
+    if (!took.ann.length) return choice;
+    return { ...choice, ann_ms: median(took.ann), exact_ms: median(took.exact) };
+  };
+  const unfiltered = await timed(await choose(truth));
   const tuning: AnnTuning = { k, target, sample: vectors.length, unfiltered, ...(sigma > 0 ? { query_scales: scales } : {}), ...(queryRms !== undefined ? { query_rms: queryRms } : {}) };
 
   if (input.category) {
@@ -319,7 +359,7 @@ export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning>
     if (cats.some((c) => c !== undefined)) {
       const fRows = exactTopK(items, dims, raw, k + extra, { rowsOf: (j) => (cats[j] === undefined ? [] : byCategory.get(cats[j]!)!) });
       const fTruth = fRows.map((rows, j) => rows.filter((r) => !excluded[j]!.has(r)).slice(0, k).map((r) => itemIds[r]!));
-      tuning.filtered = await choose(fTruth, cats);
+      tuning.filtered = await timed(await choose(fTruth, cats), cats);
     }
   }
   return tuning;

@@ -218,9 +218,10 @@ async function tuneAnn(ctx: AppContext, input: DeployInput, deployed: { ids: str
       itemFactors: deployed.factors,
       queries,
       category: categoryOf,
+      compareExact: space === 'cosine',
       search: async (q) => {
         const filters: Filters = { terms: q.category !== undefined ? { category: [q.category] } : {}, booleans: {}, ranges: {} };
-        const body = vectorSearchBody({ space, mode: 'ann', k: q.k, vector: q.vector, filters, exclude: q.exclude, numCandidates: q.numCandidates, normHead: space === 'mips' && head !== undefined }, DEFAULT_QUERY_OPTIONS);
+        const body = vectorSearchBody({ space, mode: q.mode ?? 'ann', k: q.k, vector: q.vector, filters, exclude: q.exclude, numCandidates: q.numCandidates, normHead: space === 'mips' && head !== undefined }, DEFAULT_QUERY_OPTIONS);
         // a busy cluster (429) during a deploy is waited out, as the load's chunks are
         const hits = await withRetry(() => ctx.repos.items.search<{ item_id?: string }>(index, { ...body, _source: false }), { ...DEFAULT_LOAD_RETRY, label: `ann tuning search on ${index}` });
         return hits.map((h) => h._id!);

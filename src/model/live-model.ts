@@ -60,8 +60,9 @@ export interface AnnCandidates {
   exactOnly?: boolean;
   /**
    * No num_candidates of the ladder reached the recall target at deploy (e.g. MIPS on factors
-   * whose norms spread widely): ann requests of that kind are answered exactly, which at the
-   * ladder's top costs about what the graph search did and has recall 1.
+   * whose norms spread widely), or the deploy timed the exact search no slower than the graph at
+   * its rung (cosine, deploy/ann-tuning.ts compareExact): ann requests of that kind are answered
+   * exactly, which costs about what the graph search did and has recall 1.
    */
   exactUnfiltered?: boolean;
   exactFiltered?: boolean;
@@ -166,7 +167,7 @@ export class LiveModelResolver {
     return this.perModel(this.annCache, modelId, async () => {
       const doc = await this.repos.models.get(modelId, { includes: ['ann', 'model_id'] });
       if (!doc) return undefined;
-      const ann = (doc as { ann?: Record<string, { k?: unknown; target?: unknown; unfiltered?: { num_candidates?: unknown; recall?: unknown }; filtered?: { num_candidates?: unknown; recall?: unknown }; query_rms?: unknown; graph?: unknown; head?: { items?: unknown } }> }).ann ?? {};
+      const ann = (doc as { ann?: Record<string, { k?: unknown; target?: unknown; unfiltered?: { num_candidates?: unknown; recall?: unknown; ann_ms?: unknown; exact_ms?: unknown }; filtered?: { num_candidates?: unknown; recall?: unknown; ann_ms?: unknown; exact_ms?: unknown }; query_rms?: unknown; graph?: unknown; head?: { items?: unknown } }> }).ann ?? {};
       const out: ModelAnnCandidates = {};
       const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x > 0 ? x : undefined);
       for (const space of ['mips', 'cosine'] as const) {
@@ -179,13 +180,15 @@ export class LiveModelResolver {
         const queryRms = num(a.query_rms);
         const target = num(a.target);
         const missed = (c?: { recall?: unknown }) => target !== undefined && typeof c?.recall === 'number' && c.recall < target;
+        // deploy timed the graph at its rung against the exact search (cosine): not faster, not used
+        const notFaster = (c?: { ann_ms?: unknown; exact_ms?: unknown }) => typeof c?.ann_ms === 'number' && typeof c.exact_ms === 'number' && c.exact_ms <= c.ann_ms;
         out[space] = {
           k: num(a.k) ?? 10,
           unfiltered: num(a.unfiltered?.num_candidates),
           filtered: num(a.filtered?.num_candidates),
           ...(queryRms ? { queryRms } : {}),
-          ...(missed(a.unfiltered) ? { exactUnfiltered: true } : {}),
-          ...(missed(a.filtered) ? { exactFiltered: true } : {}),
+          ...(missed(a.unfiltered) || notFaster(a.unfiltered) ? { exactUnfiltered: true } : {}),
+          ...(missed(a.filtered) || notFaster(a.filtered) ? { exactFiltered: true } : {}),
           ...(space === 'mips' && num(a.head?.items) ? { normHead: true } : {}),
         };
       }

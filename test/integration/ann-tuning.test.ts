@@ -8,6 +8,7 @@ import { startServer } from '../../src/api/app.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { scaleQuery, vectorSearchBody } from '../../src/query/search-body.ts';
 import { DEFAULT_QUERY_OPTIONS, type Filters } from '../../src/query/types.ts';
+import { LiveModelResolver } from '../../src/model/live-model.ts';
 import { setup } from '../../src/setup/index.ts';
 import { testContext } from './harness.ts';
 import { plantedModel } from './planted.ts';
@@ -32,6 +33,7 @@ beforeAll(async () => {
 afterAll(() => ctx.dispose());
 
 type Choice = { num_candidates: number; recall: number };
+type Timed = Choice & { ann_ms?: number; exact_ms?: number };
 type Tuning = { k: number; target: number; sample: number; unfiltered: Choice; filtered?: Choice; query_rms?: number; query_scales?: Record<string, number> };
 
 async function ids(space: 'mips' | 'cosine', mode: 'exact' | 'ann', vector: number[], filters: Filters, numCandidates?: number): Promise<string[]> {
@@ -52,6 +54,21 @@ describe('ann tuning at deploy', () => {
         expect(c.recall).toBeGreaterThanOrEqual(t!.target);
       }
     }
+  });
+
+  it('cosine carries the graph search timed against the exact one, and serving answers exactly where exact was not slower', async () => {
+    const t = (await es.get<{ ann: Record<string, Tuning & { unfiltered: Timed; filtered?: Timed }> }>({ index: names.models, id: MODEL }))._source!.ann;
+    const cosine = t['cosine']!;
+    for (const c of [cosine.unfiltered, cosine.filtered!]) {
+      expect(c.ann_ms).toBeGreaterThan(0);
+      expect(c.exact_ms).toBeGreaterThan(0);
+    }
+    // mips has its own routing (the norm bound per request) and is not timed
+    expect((t['mips']!.unfiltered as Timed).ann_ms).toBeUndefined();
+    const resolver = new LiveModelResolver(ctx.repos, names, ctx.log, 5_000, ctx.config.api.filterFields);
+    const tuned = (await resolver.annCandidates(MODEL))!.cosine!;
+    expect(tuned.exactUnfiltered === true).toBe(cosine.unfiltered.exact_ms! <= cosine.unfiltered.ann_ms!);
+    expect(tuned.exactFiltered === true).toBe(cosine.filtered!.exact_ms! <= cosine.filtered!.ann_ms!);
   });
 
   it('mips records the recall of every query scale it tried, and keeps a scale only when it ranked better than none', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CANDIDATE_LADDER, CLIMB_QUERIES, componentRms, exactTopK, meanRecall, recallStats, sampleIndices, smallestReaching, tuneAnnCandidates } from '../../src/deploy/ann-tuning.ts';
+import { CANDIDATE_LADDER, CLIMB_QUERIES, TIMED_QUERIES, componentRms, exactTopK, meanRecall, recallStats, sampleIndices, smallestReaching, tuneAnnCandidates } from '../../src/deploy/ann-tuning.ts';
 import { createRng } from '../../src/random/rng.ts';
 
 function randomFactors(n: number, dims: number, seed: number): Float32Array {
@@ -109,6 +109,32 @@ describe('ann tuning maths', () => {
     // the first rung was climbed on the head (64 searches) and then judged on the rest, each query searched once per rung
     expect(searched.get(CANDIDATE_LADDER[0])).toBe(200);
     expect([...searched.values()].every((c) => c === 200)).toBe(true);
+  });
+
+  it('with compareExact the choice carries the median time of its rung and of the exact search, timed one query at a time, interleaved', async () => {
+    const dims = 8;
+    const n = 600;
+    const items = randomFactors(n, dims, 21);
+    const itemIds = Array.from({ length: n }, (_, i) => `i${i}`);
+    const queries = Array.from({ length: 50 }, (_, j) => ({ vector: Array.from(randomFactors(1, dims, 700 + j)) }));
+    let clock = 0;
+    const modes: string[] = [];
+    // a fake index whose answers are exact, and whose clock says ann takes 20 ms and exact 5 ms (7 ms every fifth query)
+    let call = 0;
+    const search = async (q: { vector: number[]; k: number; mode?: 'ann' | 'exact' }) => {
+      modes.push(q.mode ?? 'ann');
+      clock += q.mode === 'exact' ? (call++ % 5 === 0 ? 7 : 5) : 20;
+      const unit = sortedTopK(items, dims, q.vector, q.k);
+      return unit.map((r) => itemIds[r]!);
+    };
+    const t = await tuneAnnCandidates({ space: 'mips', dims, itemIds, itemFactors: items, queries, search, target: 0.95, compareExact: true, now: () => clock });
+    expect(t.unfiltered).toMatchObject({ ann_ms: 20, exact_ms: 5 });
+    expect(modes.filter((m) => m === 'exact').length).toBe(TIMED_QUERIES);
+    // interleaved: each exact search right after an ann one
+    const firstExact = modes.indexOf('exact');
+    expect(modes.slice(firstExact - 1, firstExact + 3)).toEqual(['ann', 'exact', 'ann', 'exact']);
+    const plain = await tuneAnnCandidates({ space: 'mips', dims, itemIds, itemFactors: items, queries, search, target: 0.95 });
+    expect(plain.unfiltered.ann_ms).toBeUndefined();
   });
 
   it('tuneAnnCandidates measures with the exclusions serving sends (a user\'s seen items): the truth leaves them out and every search gets them', async () => {
