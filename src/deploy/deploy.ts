@@ -326,6 +326,11 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
       for (const [kind, c] of [['unfiltered', t.unfiltered], ['filtered', t.filtered]] as const) {
         if (c && c.recall < t.target) log.warn({ modelId, space, case: kind, recall: c.recall, num_candidates: c.num_candidates, target: t.target }, 'ann misses the recall target at every num_candidates tried: these requests will be answered exactly');
       }
+      // the graph timed no faster than brute force for every kind of request: it is built for nothing
+      const cases = [t.unfiltered, t.filtered].filter((c) => c !== undefined);
+      if (cases.every((c) => c.recall < t.target || (c.exact_ms !== undefined && c.ann_ms !== undefined && c.exact_ms <= c.ann_ms))) {
+        if (cases.some((c) => c.exact_ms !== undefined)) log.warn({ modelId, space, cases: cases.map((c) => ({ num_candidates: c.num_candidates, ann_ms: c.ann_ms, exact_ms: c.exact_ms })) }, 'the item → item graph is no faster than exact search at the recall target on this catalogue: similar items are answered exactly; DEPLOY_SIMILAR_ANN=false would save building it');
+      }
     }
     await opts.beforeSwap?.();
   } catch (e) {
