@@ -68,7 +68,7 @@ export interface Config {
     gateTolerance: number;
     keepVersions: number;
     deployLsh: boolean;
-    deploySimilarAnn: boolean;
+    deploySimilarAnn: 'auto' | boolean;
     /** 'auto': built only when the sampled users' norm-bounded exact searches are too large (deploy/mips-graph.ts) */
     deployMipsAnn: 'auto' | boolean;
   };
@@ -139,7 +139,7 @@ export const ENV_SPEC = {
   GATE_TOLERANCE: { type: 'number', minimum: 0, maximum: 1, default: 0.02, doc: 'Max relative nDCG@10 drop vs the live model' },
   MODELS_KEEP: { type: 'integer', minimum: 1, maximum: 100, default: 3, doc: 'Model versions kept for rollback' },
   DEPLOY_LSH: { type: 'boolean', default: false, doc: 'Build LSH tables and bucket terms at deploy (mode=lsh). Off by default: at 1M items its recall@10 stayed ≤ 0.73 and it was slower than ann, while costing deploy time' },
-  DEPLOY_SIMILAR_ANN: { type: 'boolean', default: true, doc: 'Build the HNSW graph of the unit vectors, so similar items (mode=ann) search a graph. Off: they search the flat unit vectors exactly (recall 1, cost linear in the catalogue) and the deploy builds one graph instead of two, about 40 % faster at 1M items' },
+  DEPLOY_SIMILAR_ANN: { enum: ['auto', 'true', 'false'], default: 'auto', doc: 'Build the HNSW graph of the unit vectors, so similar items (mode=ann) search a graph. auto: unless the live model\'s deploy timed its graph no faster than exact search for every kind of request (then the model after this one builds and times it again); false: similar items search the flat unit vectors exactly (recall 1, cost linear in the catalogue) and the deploy builds one graph fewer (at 1M ALS items 118.6 s instead of ~190-214 s)' },
   DEPLOY_MIPS_ANN: { enum: ['auto', 'true', 'false'], default: 'auto', doc: 'Build the HNSW graph of the raw factors for user → item ann. auto: only when, on the sampled users, the norm-bounded exact search that answers ann instead would score more than ANN_EXACT_MAX_SCORED items for over 10 % of them (on ALS factors it scores a few thousand of 1M, and skipping the graph halves the deploy); false: ann is always that exact search (recall 1)' },
   HEALTH_CONSUMER_GROUPS: { type: 'string', pattern: '^((ingest|recommendations|online)(,(ingest|recommendations|online))*)?$', default: 'ingest,recommendations,online', doc: 'Consumer groups /health expects to have members (ingest, recommendations, online); one without members makes it degraded' },
   LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', doc: 'pino log level' },
@@ -288,7 +288,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       gateTolerance: num('GATE_TOLERANCE'),
       keepVersions: num('MODELS_KEEP'),
       deployLsh: bool('DEPLOY_LSH'),
-      deploySimilarAnn: bool('DEPLOY_SIMILAR_ANN'),
+      deploySimilarAnn: str('DEPLOY_SIMILAR_ANN') === 'auto' ? 'auto' : str('DEPLOY_SIMILAR_ANN') === 'true',
       deployMipsAnn: str('DEPLOY_MIPS_ANN') === 'auto' ? 'auto' : str('DEPLOY_MIPS_ANN') === 'true',
     },
     logLevel: str('LOG_LEVEL')!,

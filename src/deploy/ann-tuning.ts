@@ -43,6 +43,17 @@ export interface AnnChoice {
   exact_ms?: number;
 }
 
+/**
+ * Whether a space's graph served no kind of request: every case (unfiltered, filtered) missed the
+ * recall target or was timed no faster than exact search, and at least one was timed. Serving
+ * answers such requests exactly (model/live-model.ts), so the graph was built for nothing.
+ */
+export function graphNoFaster(t: { target: number; unfiltered: AnnChoice; filtered?: AnnChoice } | undefined): boolean {
+  if (!t) return false;
+  const cases = [t.unfiltered, t.filtered].filter((c): c is AnnChoice => c !== undefined);
+  return cases.some((c) => c.exact_ms !== undefined) && cases.every((c) => c.recall < t.target || (c.exact_ms !== undefined && c.ann_ms !== undefined && c.exact_ms <= c.ann_ms));
+}
+
 /** Queries timed for compareExact: enough for a median, few enough to cost ~2 s at 1M items. */
 export const TIMED_QUERIES = 32;
 

@@ -9,7 +9,7 @@ import { idProblem } from '../types/ids.ts';
 import { SkipLog, truncateId, type SkipSummary } from '../types/skipped.ts';
 import { vectorSearchBody, type Space } from '../query/search-body.ts';
 import { DEFAULT_QUERY_OPTIONS, type Filters } from '../query/types.ts';
-import { sampleIndices, tuneAnnCandidates, type AnnTuning } from './ann-tuning.ts';
+import { graphNoFaster, sampleIndices, tuneAnnCandidates, type AnnTuning } from './ann-tuning.ts';
 import { itemDocument, userDocument } from './documents.ts';
 import { chooseMipsGraph, type MipsBoundSample } from './mips-graph.ts';
 import { chooseNormHead, inNormHead, type NormHead } from './norm-head.ts';
@@ -49,8 +49,9 @@ export interface DeployOptions {
   /**
    * Build the unit vectors' HNSW graph (similar items, mode=ann); default DEPLOY_SIMILAR_ANN.
    * Without it similar items are searched exactly and the deploy builds one graph, not two.
+   * 'auto': unless the live model's deploy timed its graph no faster than exact search.
    */
-  similarAnn?: boolean;
+  similarAnn?: 'auto' | boolean;
   /**
    * Build the raw factors' HNSW graph (user → item, mode=ann); default DEPLOY_MIPS_ANN. 'auto':
    * only when the norm-bounded exact search would be too large for the sampled users (./mips-graph.ts).
@@ -191,7 +192,7 @@ function tuningQueries(space: Space, ids: string[], flat: Float32Array, k: numbe
  * What the model document records per space: the measured tuning (mips: with its norm head), or
  * that the space has no graph; mips also records the norm-bound sample that decided its graph.
  */
-type SpaceAnn = (AnnTuning & { head?: NormHead; bound?: MipsBoundSample }) | { graph: false; bound?: MipsBoundSample };
+type SpaceAnn = (AnnTuning & { head?: NormHead; bound?: MipsBoundSample }) | { graph: false; bound?: MipsBoundSample; skipped?: SimilarSkip };
 
 /**
  * The mips sample: users' factors, or the items' own when the model has no users. The norm head is
@@ -231,6 +232,28 @@ async function tuneAnn(ctx: AppContext, input: DeployInput, deployed: { ids: str
   return { mips: head ? { ...mips, head } : mips, cosine: graphs.similarGraph ? await tune('cosine', tuningQueries('cosine', deployed.ids, deployed.factors, k)) : { graph: false } };
 }
 
+/** Why DEPLOY_SIMILAR_ANN=auto left the item → item graph out: the live model's deploy timed it. */
+interface SimilarSkip {
+  measured_on: string;
+  unfiltered?: AnnTuning['unfiltered'];
+  filtered?: AnnTuning['filtered'];
+}
+
+/**
+ * DEPLOY_SIMILAR_ANN=auto: the graph is left out when the live model's deploy built one and timed
+ * it no faster than exact search for every kind of request (ann-tuning.ts graphNoFaster). A model
+ * deployed without it has no timing, so the deploy after it builds and times the graph again: the
+ * verdict is never more than one model old, whatever the catalogue has become since.
+ */
+async function similarGraphVerdict(ctx: AppContext, lifecycle: ModelLifecycle): Promise<SimilarSkip | undefined> {
+  const live = await lifecycle.liveModelId();
+  if (!live) return undefined;
+  const doc = (await ctx.repos.models.get(live, { includes: ['ann'] })) as { ann?: { cosine?: AnnTuning } } | undefined;
+  const cosine = doc?.ann?.cosine;
+  if (!cosine || !('target' in cosine) || !graphNoFaster(cosine)) return undefined;
+  return { measured_on: live, unfiltered: cosine.unfiltered, ...(cosine.filtered ? { filtered: cosine.filtered } : {}) };
+}
+
 /**
  * Builds items-<id> and users-<id> next to the live pair, then hands the version to the model
  * lifecycle to go live in one alias action. Anything that fails before the swap deletes the
@@ -257,8 +280,12 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
   const refusedItems = new Set<string>();
   let deployed: { ids: string[]; factors: Float32Array } | undefined;
   let ann: Record<Space, SpaceAnn> | undefined;
-  const similarGraph = opts.similarAnn ?? ctx.config.train.deploySimilarAnn;
+  const similarSetting = opts.similarAnn ?? ctx.config.train.deploySimilarAnn;
+  let similarSkip: SimilarSkip | undefined;
   try {
+    if (similarSetting === 'auto') similarSkip = await similarGraphVerdict(ctx, lifecycle);
+    const similarGraph = similarSetting === 'auto' ? similarSkip === undefined : similarSetting;
+    if (similarSkip) log.info({ modelId, skipped: similarSkip }, 'no item → item graph: the live model timed its graph no faster than exact search (DEPLOY_SIMILAR_ANN=auto); the next deploy builds and times it again');
     let t = Date.now();
     let hashers: ModelHashers | undefined;
     if (input.lsh || (opts.buildLsh ?? ctx.config.train.deployLsh)) {
@@ -319,6 +346,7 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     t = Date.now();
     ann = await tuneAnn(ctx, input, deployed, meta, graphs, head);
     ann.mips = { ...ann.mips, bound: choice.bound };
+    if (similarSkip) ann.cosine = { graph: false, skipped: similarSkip };
     lap('ann_tuning', t);
     log.info({ modelId, ann, segments }, 'ann num_candidates chosen by measured recall');
     for (const [space, t] of Object.entries(ann)) {
@@ -326,11 +354,7 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
       for (const [kind, c] of [['unfiltered', t.unfiltered], ['filtered', t.filtered]] as const) {
         if (c && c.recall < t.target) log.warn({ modelId, space, case: kind, recall: c.recall, num_candidates: c.num_candidates, target: t.target }, 'ann misses the recall target at every num_candidates tried: these requests will be answered exactly');
       }
-      // the graph timed no faster than brute force for every kind of request: it is built for nothing
-      const cases = [t.unfiltered, t.filtered].filter((c) => c !== undefined);
-      if (cases.every((c) => c.recall < t.target || (c.exact_ms !== undefined && c.ann_ms !== undefined && c.exact_ms <= c.ann_ms))) {
-        if (cases.some((c) => c.exact_ms !== undefined)) log.warn({ modelId, space, cases: cases.map((c) => ({ num_candidates: c.num_candidates, ann_ms: c.ann_ms, exact_ms: c.exact_ms })) }, 'the item → item graph is no faster than exact search at the recall target on this catalogue: similar items are answered exactly; DEPLOY_SIMILAR_ANN=false would save building it');
-      }
+      if (graphNoFaster(t)) log.warn({ modelId, space, unfiltered: t.unfiltered, filtered: t.filtered, setting: similarSetting }, similarSetting === 'auto' ? 'the item → item graph is no faster than exact search at the recall target on this catalogue: similar items are answered exactly, and the next deploy will not build it (DEPLOY_SIMILAR_ANN=auto)' : 'the item → item graph is no faster than exact search at the recall target on this catalogue: similar items are answered exactly; DEPLOY_SIMILAR_ANN=auto or false would save building it');
     }
     await opts.beforeSwap?.();
   } catch (e) {
