@@ -1,7 +1,10 @@
 // Deploy benchmark: time to deploy N items × k factors (+ users) into versioned indices behind
 // the aliases, and online fold-in latency event → updated user factor (p50/p99).
 //   npx tsx bench/deploy/run.ts [--items 1000000] [--users 100000] [--factors 64] [--foldins 300] [--similar-ann false]
-//                               [--mips-ann auto|true|false] [--factors-source clustered|als]
+//                               [--mips-ann auto|true|false] [--factors-source clustered|als] [--similar-ann auto --redeploy]
+// --redeploy deploys the same factors again as a second model once the first is live: with
+// --similar-ann auto it shows the second deploy leaving out an item graph the first timed no
+// faster than exact search (DEPLOY_SIMILAR_ANN=auto).
 // --factors-source als deploys factors trainAls fitted on a generated shop (bench/query/data.ts):
 // norms spread as ALS spreads them, which is what DEPLOY_MIPS_ANN=auto measures.
 import { parseArgs } from 'node:util';
@@ -20,8 +23,9 @@ const { values: a } = parseArgs({
     factors: { type: 'string', default: '64' },
     foldins: { type: 'string', default: '300' },
     keep: { type: 'boolean', default: false },
-    // DEPLOY_SIMILAR_ANN: false builds one HNSW graph (user → item) instead of two
+    // DEPLOY_SIMILAR_ANN: false builds one HNSW graph (user → item) instead of two; auto: see --redeploy
     'similar-ann': { type: 'string', default: 'true' },
+    redeploy: { type: 'boolean', default: false },
     // DEPLOY_MIPS_ANN: auto builds the user → item graph only when the norm bound is too wide
     'mips-ann': { type: 'string', default: 'auto' },
     'factors-source': { type: 'string', default: 'clustered' },
@@ -64,13 +68,19 @@ async function main() {
   const trained = a['factors-source'] === 'als' ? await alsBenchModel({ items: nItems, users: nUsers, factors: k, categories: cats.length, clusters: 256, seed: 7, meanPerUser: 30, iterations: 6 }) : undefined;
   if (trained) console.error(`ALS on ${trained.interactions} interactions in ${trained.trainSeconds.toFixed(0)} s`);
   t = Date.now();
-  const mipsAnn = a['mips-ann'] === 'auto' ? 'auto' : a['mips-ann'] === 'true';
-  const report = await deployModel(ctx, { modelId: 'bench', factors: k, itemIds, itemFactors: trained?.itemFactors ?? factors(nItems, 1), userIds, userFactors: trained?.userFactors ?? factors(nUsers, 2), ...(trained ? { recentItems: trained.recent } : {}) }, {
-    similarAnn: a['similar-ann'] !== 'false',
-    mipsAnn,
-    onProgress: (phase, done, total) => done % 100_000 === 0 && process.stderr.write(`  ${phase} ${done}/${total}\n`),
-  });
+  const mipsAnn: 'auto' | boolean = a['mips-ann'] === 'auto' ? 'auto' : a['mips-ann'] === 'true';
+  const similarAnn: 'auto' | boolean = a['similar-ann'] === 'auto' ? 'auto' : a['similar-ann'] !== 'false';
+  const input = { modelId: 'bench', factors: k, itemIds, itemFactors: trained?.itemFactors ?? factors(nItems, 1), userIds, userFactors: trained?.userFactors ?? factors(nUsers, 2), ...(trained ? { recentItems: trained.recent } : {}) };
+  const deployOpts = { similarAnn, mipsAnn, onProgress: (phase: string, done: number, total: number) => done % 100_000 === 0 && process.stderr.write(`  ${phase} ${done}/${total}\n`) };
+  const report = await deployModel(ctx, input, deployOpts);
   const deploySecs = (Date.now() - t) / 1000;
+  const cosineOf = async (id: string) => JSON.stringify(((await ctx.repos.models.get(id, { includes: ['ann'] })) as { ann?: { cosine?: unknown } } | undefined)?.ann?.cosine);
+  let second: { secs: number; timings: Record<string, number>; cosine: string } | undefined;
+  if (a.redeploy) {
+    t = Date.now();
+    const r2 = await deployModel(ctx, { ...input, modelId: 'bench2' }, deployOpts);
+    second = { secs: (Date.now() - t) / 1000, timings: r2.timings, cosine: await cosineOf('bench2') };
+  }
   const stats = await es.indices.stats({ index: names.itemsIndex('bench'), metric: ['segments', 'store'] });
   const segments = stats._all.primaries?.segments?.count ?? 0;
   const gb = (stats._all.primaries?.store?.size_in_bytes ?? 0) / 1e9;
@@ -101,10 +111,15 @@ async function main() {
   await producer.disconnect();
 
   const mips = ((await ctx.repos.models.get('bench', { includes: ['ann'] })) as { ann?: { mips?: { graph?: boolean; bound?: unknown } } } | undefined)?.ann?.mips;
-  console.log(`\ndeploy benchmark (this machine): ${nItems} items × ${k} factors (${a['factors-source']}), ${nUsers} users, item graph ${a['similar-ann'] !== 'false' ? 'on' : 'off (DEPLOY_SIMILAR_ANN=false)'}, user → item graph ${mips?.graph === false ? 'not built' : 'built'} (DEPLOY_MIPS_ANN=${a['mips-ann']}; bound sample ${JSON.stringify(mips?.bound)})`);
+  console.log(`\ndeploy benchmark (this machine): ${nItems} items × ${k} factors (${a['factors-source']}), ${nUsers} users, item graph ${a['similar-ann'] === 'auto' ? 'auto' : a['similar-ann'] !== 'false' ? 'on' : 'off (DEPLOY_SIMILAR_ANN=false)'}, user → item graph ${mips?.graph === false ? 'not built' : 'built'} (DEPLOY_MIPS_ANN=${a['mips-ann']}; bound sample ${JSON.stringify(mips?.bound)})`);
   console.log(`  items index: ${segments} segments, ${gb.toFixed(2)} GB`);
   console.log(`  deploy total ${deploySecs.toFixed(1)} s (target ≤ 180 s; ratio ${(deploySecs / 180).toFixed(2)}× target)`);
   console.log(`  phases (s): ${Object.entries(report.timings).map(([p, s]) => `${p} ${s.toFixed(1)}`).join(', ')}`);
+  if (second) {
+    console.log(`  item graph as the first deploy recorded it: ${await cosineOf('bench')}`);
+    console.log(`  second deploy of the same factors (DEPLOY_SIMILAR_ANN=${a['similar-ann']}): ${second.secs.toFixed(1)} s (ratio ${(second.secs / 180).toFixed(2)}× target); phases (s): ${Object.entries(second.timings).map(([p, s]) => `${p} ${s.toFixed(1)}`).join(', ')}`);
+    console.log(`  item graph as the second deploy recorded it: ${second.cosine}`);
+  }
   console.log(`  online fold-in event → user factor: p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (n=${lat.length}; target p99 ≤ 1000 ms)`);
   await disposeBench(ctx, a.keep);
 }
