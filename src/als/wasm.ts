@@ -1,7 +1,7 @@
 /**
- * Hand-assembled WebAssembly SIMD (128-bit, f32x4) kernels for the ALS inner loops and the norm
- * probe's scan and the deploy's exact top k (als/row-scorer.ts). V8 runs scalar JS loops at ≈ 1 GFLOP/s; these run the same
- * loops ≈ 8–10× faster. No toolchain is
+ * Hand-assembled WebAssembly SIMD (128-bit, f32x4) kernels for the ALS inner loops, and for one
+ * query against many rows (row-scorer.ts: the norm probe's scan, the deploy's exact top k). V8
+ * runs scalar JS loops at ≈ 1 GFLOP/s; these run the same loops ≈ 8–10× faster. No toolchain is
  * needed: the module bytes are produced by the small assembler below at load time.
  *
  * All pointers are byte offsets into the imported memory `env.mem` (which may be shared between

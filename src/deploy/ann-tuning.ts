@@ -14,6 +14,7 @@
 // choice from the model document (cached per model) and never pays for this.
 
 import { RowScorer } from '../als/row-scorer.ts';
+import { answeredExactly } from '../model/ann-choice.ts';
 import { normalizeVector } from '../lsh/index.ts';
 import { scaleQuery, type Space } from '../query/search-body.ts';
 
@@ -37,7 +38,7 @@ export interface AnnChoice {
   /**
    * compareExact: median ms of one search at this num_candidates and of the exact search, over
    * the same queries one at a time, interleaved. Where exact is not slower, serving answers ann
-   * requests of this kind exactly (model/live-model.ts annCandidates): the same cost, recall 1.
+   * requests of this kind exactly (model/ann-choice.ts answeredExactly): the same cost, recall 1.
    */
   ann_ms?: number;
   exact_ms?: number;
@@ -46,12 +47,12 @@ export interface AnnChoice {
 /**
  * Whether a space's graph served no kind of request: every case (unfiltered, filtered) missed the
  * recall target or was timed no faster than exact search, and at least one was timed. Serving
- * answers such requests exactly (model/live-model.ts), so the graph was built for nothing.
+ * answers such requests exactly (model/ann-choice.ts), so the graph was built for nothing.
  */
 export function graphNoFaster(t: { target: number; unfiltered: AnnChoice; filtered?: AnnChoice } | undefined): boolean {
   if (!t) return false;
   const cases = [t.unfiltered, t.filtered].filter((c): c is AnnChoice => c !== undefined);
-  return cases.some((c) => c.exact_ms !== undefined) && cases.every((c) => c.recall < t.target || (c.exact_ms !== undefined && c.ann_ms !== undefined && c.exact_ms <= c.ann_ms));
+  return cases.some((c) => c.exact_ms !== undefined) && cases.every((c) => answeredExactly(c, t.target));
 }
 
 /** Queries timed for compareExact: enough for a median, few enough to cost ~2 s at 1M items. */

@@ -34,9 +34,10 @@ export type JsonParse = { ok: true; value: unknown } | { ok: false; reason: 'emp
  * bracket inside a string counts too): then it cannot nest deeper than `limit`. Native indexOf
  * over an event's few brackets is what lets the ingest skip jsonDepth's per-character loop.
  */
+const OPENERS = ['{', '['] as const;
 function fewOpeners(s: string, limit: number): boolean {
   let n = 0;
-  for (const c of ['{', '[']) {
+  for (const c of OPENERS) {
     for (let i = s.indexOf(c); i !== -1; i = s.indexOf(c, i + 1)) if (++n > limit) return false;
   }
   return true;

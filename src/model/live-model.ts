@@ -19,6 +19,7 @@ import type { ItemsRepository } from '../repositories/items.ts';
 import type { ModelIndicesRepository } from '../repositories/model-indices.ts';
 import type { ModelsRepository } from '../repositories/models.ts';
 import type { FilterFieldLists } from '../catalog/item-fields.ts';
+import { answeredExactly, type RecordedChoice } from './ann-choice.ts';
 import { buildNormProbe, PROBE_SIZE, probeColumnKinds, type NormProbe } from './norm-probe.ts';
 import type { WeightingScheme } from '../types/index.ts';
 
@@ -167,7 +168,7 @@ export class LiveModelResolver {
     return this.perModel(this.annCache, modelId, async () => {
       const doc = await this.repos.models.get(modelId, { includes: ['ann', 'model_id'] });
       if (!doc) return undefined;
-      const ann = (doc as { ann?: Record<string, { k?: unknown; target?: unknown; unfiltered?: { num_candidates?: unknown; recall?: unknown; ann_ms?: unknown; exact_ms?: unknown }; filtered?: { num_candidates?: unknown; recall?: unknown; ann_ms?: unknown; exact_ms?: unknown }; query_rms?: unknown; graph?: unknown; head?: { items?: unknown } }> }).ann ?? {};
+      const ann = (doc as { ann?: Record<string, { k?: unknown; target?: unknown; unfiltered?: RecordedChoice & { num_candidates?: unknown }; filtered?: RecordedChoice & { num_candidates?: unknown }; query_rms?: unknown; graph?: unknown; head?: { items?: unknown } }> }).ann ?? {};
       const out: ModelAnnCandidates = {};
       const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x > 0 ? x : undefined);
       for (const space of ['mips', 'cosine'] as const) {
@@ -179,16 +180,13 @@ export class LiveModelResolver {
         }
         const queryRms = num(a.query_rms);
         const target = num(a.target);
-        const missed = (c?: { recall?: unknown }) => target !== undefined && typeof c?.recall === 'number' && c.recall < target;
-        // deploy timed the graph at its rung against the exact search (cosine): not faster, not used
-        const notFaster = (c?: { ann_ms?: unknown; exact_ms?: unknown }) => typeof c?.ann_ms === 'number' && typeof c.exact_ms === 'number' && c.exact_ms <= c.ann_ms;
         out[space] = {
           k: num(a.k) ?? 10,
           unfiltered: num(a.unfiltered?.num_candidates),
           filtered: num(a.filtered?.num_candidates),
           ...(queryRms ? { queryRms } : {}),
-          ...(missed(a.unfiltered) || notFaster(a.unfiltered) ? { exactUnfiltered: true } : {}),
-          ...(missed(a.filtered) || notFaster(a.filtered) ? { exactFiltered: true } : {}),
+          ...(answeredExactly(a.unfiltered, target) ? { exactUnfiltered: true } : {}),
+          ...(answeredExactly(a.filtered, target) ? { exactFiltered: true } : {}),
           ...(space === 'mips' && num(a.head?.items) ? { normHead: true } : {}),
         };
       }
