@@ -4,9 +4,20 @@ import { createContext, type AppContext } from '../src/app/context.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { removeDeployment } from '../src/setup/teardown.ts';
 
-export function benchContext(name: string, env: Record<string, string | undefined> = {}): AppContext & { tag: string } {
+export function benchContext(
+  name: string,
+  env: Record<string, string | undefined> = {},
+): AppContext & { tag: string } {
   const tag = `bench-${name}-${Date.now().toString(36)}-`;
-  const ctx = createContext(loadConfig({ ...process.env, RECSYS_INDEX_PREFIX: tag, RECSYS_TOPIC_PREFIX: tag, LOG_LEVEL: 'warn', ...env }));
+  const ctx = createContext(
+    loadConfig({
+      ...process.env,
+      RECSYS_INDEX_PREFIX: tag,
+      RECSYS_TOPIC_PREFIX: tag,
+      LOG_LEVEL: 'warn',
+      ...env,
+    }),
+  );
   return { ...ctx, tag };
 }
 
@@ -31,7 +42,10 @@ interface AutocannonResult {
 interface AutocannonInstance {
   on(event: 'response', fn: (client: unknown, status: number, bytes: number, ms: number) => void): void;
 }
-type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, res: AutocannonResult) => void) => AutocannonInstance;
+type Autocannon = (
+  opts: Record<string, unknown>,
+  cb: (err: Error | null, res: AutocannonResult) => void,
+) => AutocannonInstance;
 
 export interface LoadResult {
   rps: number;
@@ -47,12 +61,22 @@ export interface LoadResult {
  * GET load on loopback with autocannon: `connections` at once for `seconds`, each request's path
  * from `nextPath()`. Latencies of 2xx answers only; req/s = 2xx answers per second.
  */
-export async function httpLoad(url: string, opts: { connections: number; seconds: number; nextPath: () => string }): Promise<LoadResult> {
+export async function httpLoad(
+  url: string,
+  opts: { connections: number; seconds: number; nextPath: () => string },
+): Promise<LoadResult> {
   const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
   const latencies: number[] = [];
   const result = await new Promise<AutocannonResult>((resolve, reject) => {
     const inst = autocannon(
-      { url, connections: opts.connections, duration: opts.seconds, requests: [{ method: 'GET', setupRequest: (req: { path: string }) => ({ ...req, path: opts.nextPath() }) }] },
+      {
+        url,
+        connections: opts.connections,
+        duration: opts.seconds,
+        requests: [
+          { method: 'GET', setupRequest: (req: { path: string }) => ({ ...req, path: opts.nextPath() }) },
+        ],
+      },
       (err, res) => (err ? reject(err) : resolve(res)),
     );
     inst.on('response', (_c, status, _b, ms) => {
@@ -75,16 +99,25 @@ export async function httpLoad(url: string, opts: { connections: number; seconds
  * Writes events straight into their event-store buckets (no Kafka, no ledger: a benchmark's
  * fixture, not the ingest path), two bulk requests in flight; stops after `limit` events.
  */
-export async function loadEventsDirect(ctx: AppContext, events: Iterable<{ event_id: string; timestamp: string }>, opts: { limit?: number; onProgress?: (n: number) => void } = {}): Promise<number> {
+export async function loadEventsDirect(
+  ctx: AppContext,
+  events: Iterable<{ event_id: string; timestamp: string }>,
+  opts: { limit?: number; onProgress?: (n: number) => void } = {},
+): Promise<number> {
   const { es, names } = ctx;
   const limit = opts.limit ?? Infinity;
   let ops: unknown[] = [];
   let n = 0;
   const inflight = new Set<Promise<void>>();
   const send = (body: unknown[]) =>
-    es.bulk({ operations: body, filter_path: 'errors,items.*.error' }, { requestTimeout: 600_000 }).then((r) => {
-      if (r.errors) throw new Error(`bulk load refused documents: ${JSON.stringify(r.items.find((i) => Object.values(i)[0]?.error))}`);
-    });
+    es
+      .bulk({ operations: body, filter_path: 'errors,items.*.error' }, { requestTimeout: 600_000 })
+      .then((r) => {
+        if (r.errors)
+          throw new Error(
+            `bulk load refused documents: ${JSON.stringify(r.items.find((i) => Object.values(i)[0]?.error))}`,
+          );
+      });
   for (const e of events) {
     if (n >= limit) break;
     ops.push({ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e);

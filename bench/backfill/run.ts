@@ -52,11 +52,23 @@ async function freePort(): Promise<number> {
 
 /** `recsys <args>` in its own process under the benchmark's prefixes. */
 function recsys(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'cli', 'index.ts'), ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, RECSYS_INDEX_PREFIX: ctx.tag, RECSYS_TOPIC_PREFIX: ctx.tag, KAFKA_PARTITIONS: a.partitions!, INGEST_BATCH_SIZE: a.bulk!, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'cli', 'index.ts'), ...args],
+    {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        RECSYS_INDEX_PREFIX: ctx.tag,
+        RECSYS_TOPIC_PREFIX: ctx.tag,
+        KAFKA_PARTITIONS: a.partitions!,
+        INGEST_BATCH_SIZE: a.bulk!,
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => process.env['BENCH_VERBOSE'] && process.stderr.write(d));
@@ -76,7 +88,8 @@ async function topicTotal(topic: string): Promise<number> {
 
 async function stored(): Promise<number> {
   await es.indices.refresh({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true });
-  return (await es.count({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true })).count;
+  return (await es.count({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true }))
+    .count;
 }
 
 /** Distinct buckets of a granularity over [from, to). */
@@ -101,7 +114,15 @@ async function main() {
   let written = 0;
   let first = Infinity;
   let last = -Infinity;
-  for (const e of iterateEvents({ users, items, days: DAYS, seed: Number(a.seed), events: N, malformedFraction: 0, startDate: new Date(start) })) {
+  for (const e of iterateEvents({
+    users,
+    items,
+    days: DAYS,
+    seed: Number(a.seed),
+    events: N,
+    malformedFraction: 0,
+    startDate: new Date(start),
+  })) {
     const ms = Date.parse(e.timestamp);
     if (ms < first) first = ms;
     if (ms > last) last = ms;
@@ -111,7 +132,9 @@ async function main() {
   }
   out.end();
   await once(out, 'finish');
-  log(`generated ${written} events (${users} users, ${items} items, ${DAYS} days) into ${file} (${(statSync(file).size / 1e6).toFixed(0)} MB) in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+  log(
+    `generated ${written} events (${users} users, ${items} items, ${DAYS} days) into ${file} (${(statSync(file).size / 1e6).toFixed(0)} MB) in ${((Date.now() - t) / 1000).toFixed(0)} s`,
+  );
 
   try {
     await setup(es, ctx.kafka, config, names, ctx.log);
@@ -119,7 +142,10 @@ async function main() {
     const ingest = recsys(['ingest'], { INGEST_METRICS_PORT: String(await freePort()) });
     await new Promise((r) => setTimeout(r, 3000));
     t = Date.now();
-    const imp = recsys(['import', 'events', file, '--batch', a.batch!, '--rejects', path.join(dir, 'rejected.jsonl')], {});
+    const imp = recsys(
+      ['import', 'events', file, '--batch', a.batch!, '--rejects', path.join(dir, 'rejected.jsonl')],
+      {},
+    );
     let importSeconds = NaN;
     void imp.exited.then(() => (importSeconds = (Date.now() - t) / 1000));
     let n = 0;
@@ -131,8 +157,11 @@ async function main() {
       const s = await stored();
       if (s !== n) lastChange = Date.now();
       n = s;
-      process.stderr.write(`\r  stored ${n}/${written}${importCode === undefined ? ' (import running)' : ''}   `);
-      if (importCode !== undefined && importCode !== 0) throw new Error(`import exited with ${importCode}: ${imp.output()}`);
+      process.stderr.write(
+        `\r  stored ${n}/${written}${importCode === undefined ? ' (import running)' : ''}   `,
+      );
+      if (importCode !== undefined && importCode !== 0)
+        throw new Error(`import exited with ${importCode}: ${imp.output()}`);
       if (importCode !== undefined && n >= written) break;
       if (Date.now() - lastChange > Number(a['stall-seconds']) * 1000) {
         log(`no progress for ${a['stall-seconds']} s: stopping at ${n}`);
@@ -151,10 +180,20 @@ async function main() {
     const finalStored = await stored();
     await es.indices.refresh({ index: names.eventIds });
     const ledger = (await es.count({ index: names.eventIds })).count;
-    const rows = (await es.cat.indices({ index: `${names.eventsIndexPrefix}*`, h: ['index', 'pri', 'rep'], format: 'json' })) as Array<{ index: string; pri: string; rep: string }>;
+    const rows = (await es.cat.indices({
+      index: `${names.eventsIndexPrefix}*`,
+      h: ['index', 'pri', 'rep'],
+      format: 'json',
+    })) as Array<{ index: string; pri: string; rep: string }>;
     const eventIndices = rows.length;
     const eventShards = rows.reduce((s, r) => s + Number(r.pri), 0);
-    const ledgerShards = Number(((await es.cat.indices({ index: names.eventIds, h: ['pri'], format: 'json' })) as Array<{ pri: string }>)[0]?.pri ?? 1);
+    const ledgerShards = Number(
+      (
+        (await es.cat.indices({ index: names.eventIds, h: ['pri'], format: 'json' })) as Array<{
+          pri: string;
+        }>
+      )[0]?.pri ?? 1,
+    );
     const shards = eventShards + ledgerShards;
     const g = config.events.bucket;
     const tenYears = Math.round(10 * 365.25);
@@ -163,16 +202,62 @@ async function main() {
     const dailyShards = days.size; // previous layout: events-YYYY.MM.DD, one shard each, per day with events
     const dailyTenYears = bucketsBetween(now - tenYears * DAY, now, 'day');
 
-    console.log(`\nbackfill benchmark: ${written.toLocaleString('en')} generated events over ${YEARS} years (${new Date(first).toISOString().slice(0, 10)} … ${new Date(last).toISOString().slice(0, 10)}), ${users} users, ${items} items`);
-    console.log(`  path: JSON Lines file → recsys import events (batch ${a.batch}) → Kafka (${a.partitions} partitions) → recsys ingest (bulk ${a.bulk}, dedup ledger) → ${names.eventsIndexPrefix}<${g}>; EVENTS_BUCKET=${g}\n`);
+    console.log(
+      `\nbackfill benchmark: ${written.toLocaleString('en')} generated events over ${YEARS} years (${new Date(first).toISOString().slice(0, 10)} … ${new Date(last).toISOString().slice(0, 10)}), ${users} users, ${items} items`,
+    );
+    console.log(
+      `  path: JSON Lines file → recsys import events (batch ${a.batch}) → Kafka (${a.partitions} partitions) → recsys ingest (bulk ${a.bulk}, dedup ledger) → ${names.eventsIndexPrefix}<${g}>; EVENTS_BUCKET=${g}\n`,
+    );
     console.table([
-      { figure: 'end to end (import start → all searchable)', value: `${Math.round(finalStored / e2eSeconds)} events/s`, detail: `${e2eSeconds.toFixed(1)} s`, reference: '', ratio: '' },
-      { figure: 'import → Kafka alone', value: `${Math.round(accepted / importSeconds)} events/s`, detail: `${importSeconds.toFixed(1)} s, ${rejected} rejected`, reference: '', ratio: '' },
-      { figure: `event-store indices (${YEARS} y)`, value: eventIndices, detail: `${eventShards} shards + ${ledgerShards} ledger shard = ${shards}`, reference: `daily layout: ${dailyShards} indices/shards`, ratio: `${(dailyShards / shards).toFixed(1)}× fewer` },
-      { figure: 'shards projected for 10 years', value: tenYearShards, detail: `${tenYearBuckets} ${g} buckets + ledger; limit ≤ 150: ${tenYearShards <= 150 ? 'met' : 'NOT met'}`, reference: `daily layout: ${dailyTenYears}`, ratio: `${(dailyTenYears / tenYearShards).toFixed(1)}× fewer` },
-      { figure: 'DLQ messages', value: dlq, detail: dlq === 0 ? 'met (0 for valid events)' : 'NOT 0', reference: '', ratio: '' },
-      { figure: 'produced to Kafka / accepted by import', value: produced, detail: `${accepted} accepted`, reference: '', ratio: '' },
-      { figure: 'stored', value: finalStored, detail: `${finalStored === produced ? '= produced' : `≠ produced (${finalStored - produced})`}; ledger entries ${ledger}`, reference: '', ratio: '' },
+      {
+        figure: 'end to end (import start → all searchable)',
+        value: `${Math.round(finalStored / e2eSeconds)} events/s`,
+        detail: `${e2eSeconds.toFixed(1)} s`,
+        reference: '',
+        ratio: '',
+      },
+      {
+        figure: 'import → Kafka alone',
+        value: `${Math.round(accepted / importSeconds)} events/s`,
+        detail: `${importSeconds.toFixed(1)} s, ${rejected} rejected`,
+        reference: '',
+        ratio: '',
+      },
+      {
+        figure: `event-store indices (${YEARS} y)`,
+        value: eventIndices,
+        detail: `${eventShards} shards + ${ledgerShards} ledger shard = ${shards}`,
+        reference: `daily layout: ${dailyShards} indices/shards`,
+        ratio: `${(dailyShards / shards).toFixed(1)}× fewer`,
+      },
+      {
+        figure: 'shards projected for 10 years',
+        value: tenYearShards,
+        detail: `${tenYearBuckets} ${g} buckets + ledger; limit ≤ 150: ${tenYearShards <= 150 ? 'met' : 'NOT met'}`,
+        reference: `daily layout: ${dailyTenYears}`,
+        ratio: `${(dailyTenYears / tenYearShards).toFixed(1)}× fewer`,
+      },
+      {
+        figure: 'DLQ messages',
+        value: dlq,
+        detail: dlq === 0 ? 'met (0 for valid events)' : 'NOT 0',
+        reference: '',
+        ratio: '',
+      },
+      {
+        figure: 'produced to Kafka / accepted by import',
+        value: produced,
+        detail: `${accepted} accepted`,
+        reference: '',
+        ratio: '',
+      },
+      {
+        figure: 'stored',
+        value: finalStored,
+        detail: `${finalStored === produced ? '= produced' : `≠ produced (${finalStored - produced})`}; ledger entries ${ledger}`,
+        reference: '',
+        ratio: '',
+      },
     ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -59,22 +59,61 @@ async function main() {
   const cats = ['books', 'garden', 'toys', 'sports', 'beauty', 'home', 'outdoor', 'grocery'];
   let t = Date.now();
   for (let i = 0; i < nItems; i += 10_000) {
-    const ops = itemIds.slice(i, i + 10_000).flatMap((id, j) => [{ index: { _index: names.itemMetadata, _id: id } }, { item_id: id, name: `Item ${id}`, category: cats[(i + j) % cats.length], price: ((i + j) % 500) + 0.99, available: true }]);
+    const ops = itemIds.slice(i, i + 10_000).flatMap((id, j) => [
+      { index: { _index: names.itemMetadata, _id: id } },
+      {
+        item_id: id,
+        name: `Item ${id}`,
+        category: cats[(i + j) % cats.length],
+        price: ((i + j) % 500) + 0.99,
+        available: true,
+      },
+    ]);
     await es.bulk({ operations: ops });
   }
   await es.indices.refresh({ index: names.itemMetadata });
   console.error(`catalogue of ${nItems} loaded in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
-  const trained = a['factors-source'] === 'als' ? await alsBenchModel({ items: nItems, users: nUsers, factors: k, categories: cats.length, clusters: 256, seed: 7, meanPerUser: 30, iterations: 6 }) : undefined;
-  if (trained) console.error(`ALS on ${trained.interactions} interactions in ${trained.trainSeconds.toFixed(0)} s`);
+  const trained =
+    a['factors-source'] === 'als'
+      ? await alsBenchModel({
+          items: nItems,
+          users: nUsers,
+          factors: k,
+          categories: cats.length,
+          clusters: 256,
+          seed: 7,
+          meanPerUser: 30,
+          iterations: 6,
+        })
+      : undefined;
+  if (trained)
+    console.error(`ALS on ${trained.interactions} interactions in ${trained.trainSeconds.toFixed(0)} s`);
   t = Date.now();
   const mipsAnn: 'auto' | boolean = a['mips-ann'] === 'auto' ? 'auto' : a['mips-ann'] === 'true';
   const similarAnn: 'auto' | boolean = a['similar-ann'] === 'auto' ? 'auto' : a['similar-ann'] !== 'false';
-  const input = { modelId: 'bench', factors: k, itemIds, itemFactors: trained?.itemFactors ?? factors(nItems, 1), userIds, userFactors: trained?.userFactors ?? factors(nUsers, 2), ...(trained ? { recentItems: trained.recent } : {}) };
-  const deployOpts = { similarAnn, mipsAnn, onProgress: (phase: string, done: number, total: number) => done % 100_000 === 0 && process.stderr.write(`  ${phase} ${done}/${total}\n`) };
+  const input = {
+    modelId: 'bench',
+    factors: k,
+    itemIds,
+    itemFactors: trained?.itemFactors ?? factors(nItems, 1),
+    userIds,
+    userFactors: trained?.userFactors ?? factors(nUsers, 2),
+    ...(trained ? { recentItems: trained.recent } : {}),
+  };
+  const deployOpts = {
+    similarAnn,
+    mipsAnn,
+    onProgress: (phase: string, done: number, total: number) =>
+      done % 100_000 === 0 && process.stderr.write(`  ${phase} ${done}/${total}\n`),
+  };
   const report = await deployModel(ctx, input, deployOpts);
   const deploySecs = (Date.now() - t) / 1000;
-  const cosineOf = async (id: string) => JSON.stringify(((await ctx.repos.models.get(id, { includes: ['ann'] })) as { ann?: { cosine?: unknown } } | undefined)?.ann?.cosine);
+  const cosineOf = async (id: string) =>
+    JSON.stringify(
+      ((await ctx.repos.models.get(id, { includes: ['ann'] })) as { ann?: { cosine?: unknown } } | undefined)
+        ?.ann?.cosine,
+    );
   let second: { secs: number; timings: Record<string, number>; cosine: string } | undefined;
   if (a.redeploy) {
     t = Date.now();
@@ -96,7 +135,15 @@ async function main() {
       Array.from({ length: Math.min(10, n - i) }, async (_, j) => {
         const user = `fresh-${i + j}`;
         const at = Date.now();
-        await producer.send([{ event_id: `fb-${i + j}`, user_id: user, item_id: `i${(i + j) * 7}`, event_type: 'purchase', timestamp: new Date().toISOString() }]);
+        await producer.send([
+          {
+            event_id: `fb-${i + j}`,
+            user_id: user,
+            item_id: `i${(i + j) * 7}`,
+            event_type: 'purchase',
+            timestamp: new Date().toISOString(),
+          },
+        ]);
         for (;;) {
           const got = await es.exists({ index: names.usersAlias, id: user });
           if (got) break;
@@ -110,17 +157,36 @@ async function main() {
   await online.stop();
   await producer.disconnect();
 
-  const mips = ((await ctx.repos.models.get('bench', { includes: ['ann'] })) as { ann?: { mips?: { graph?: boolean; bound?: unknown } } } | undefined)?.ann?.mips;
-  console.log(`\ndeploy benchmark (this machine): ${nItems} items × ${k} factors (${a['factors-source']}), ${nUsers} users, item graph ${a['similar-ann'] === 'auto' ? 'auto' : a['similar-ann'] !== 'false' ? 'on' : 'off (DEPLOY_SIMILAR_ANN=false)'}, user → item graph ${mips?.graph === false ? 'not built' : 'built'} (DEPLOY_MIPS_ANN=${a['mips-ann']}; bound sample ${JSON.stringify(mips?.bound)})`);
+  const mips = (
+    (await ctx.repos.models.get('bench', { includes: ['ann'] })) as
+      { ann?: { mips?: { graph?: boolean; bound?: unknown } } } | undefined
+  )?.ann?.mips;
+  console.log(
+    `\ndeploy benchmark (this machine): ${nItems} items × ${k} factors (${a['factors-source']}), ${nUsers} users, item graph ${a['similar-ann'] === 'auto' ? 'auto' : a['similar-ann'] !== 'false' ? 'on' : 'off (DEPLOY_SIMILAR_ANN=false)'}, user → item graph ${mips?.graph === false ? 'not built' : 'built'} (DEPLOY_MIPS_ANN=${a['mips-ann']}; bound sample ${JSON.stringify(mips?.bound)})`,
+  );
   console.log(`  items index: ${segments} segments, ${gb.toFixed(2)} GB`);
-  console.log(`  deploy total ${deploySecs.toFixed(1)} s (target ≤ 180 s; ratio ${(deploySecs / 180).toFixed(2)}× target)`);
-  console.log(`  phases (s): ${Object.entries(report.timings).map(([p, s]) => `${p} ${s.toFixed(1)}`).join(', ')}`);
+  console.log(
+    `  deploy total ${deploySecs.toFixed(1)} s (target ≤ 180 s; ratio ${(deploySecs / 180).toFixed(2)}× target)`,
+  );
+  console.log(
+    `  phases (s): ${Object.entries(report.timings)
+      .map(([p, s]) => `${p} ${s.toFixed(1)}`)
+      .join(', ')}`,
+  );
   if (second) {
     console.log(`  item graph as the first deploy recorded it: ${await cosineOf('bench')}`);
-    console.log(`  second deploy of the same factors (DEPLOY_SIMILAR_ANN=${a['similar-ann']}): ${second.secs.toFixed(1)} s (ratio ${(second.secs / 180).toFixed(2)}× target); phases (s): ${Object.entries(second.timings).map(([p, s]) => `${p} ${s.toFixed(1)}`).join(', ')}`);
+    console.log(
+      `  second deploy of the same factors (DEPLOY_SIMILAR_ANN=${a['similar-ann']}): ${second.secs.toFixed(1)} s (ratio ${(second.secs / 180).toFixed(2)}× target); phases (s): ${Object.entries(
+        second.timings,
+      )
+        .map(([p, s]) => `${p} ${s.toFixed(1)}`)
+        .join(', ')}`,
+    );
     console.log(`  item graph as the second deploy recorded it: ${second.cosine}`);
   }
-  console.log(`  online fold-in event → user factor: p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (n=${lat.length}; target p99 ≤ 1000 ms)`);
+  console.log(
+    `  online fold-in event → user factor: p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (n=${lat.length}; target p99 ≤ 1000 ms)`,
+  );
   await disposeBench(ctx, a.keep);
 }
 

@@ -12,11 +12,17 @@ const seconds: Record<string, number> = {};
 for (const size of ['small', 'large']) {
   console.log(`\n=== evaluate-freshness --size ${size} ${extra.join(' ')}`);
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', cli, 'evaluate-freshness', '--size', size, ...extra], { stdio: 'inherit', cwd: PROJECT_ROOT });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', cli, 'evaluate-freshness', '--size', size, ...extra],
+    { stdio: 'inherit', cwd: PROJECT_ROOT },
+  );
   seconds[size] = (performance.now() - t0) / 1000;
   if (r.status !== 0) {
     console.error(`evaluate-freshness --size ${size} failed (exit ${r.status})`);
     process.exit(r.status ?? 1);
   }
 }
-console.log(`\nwall time: small ${seconds['small']!.toFixed(0)} s, large ${seconds['large']!.toFixed(0)} s (${(seconds['large']! / seconds['small']!).toFixed(1)}× the small run)`);
+console.log(
+  `\nwall time: small ${seconds['small']!.toFixed(0)} s, large ${seconds['large']!.toFixed(0)} s (${(seconds['large']! / seconds['small']!).toFixed(1)}× the small run)`,
+);

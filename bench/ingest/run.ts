@@ -30,14 +30,27 @@ const { es, names } = ctx;
 
 async function storedCount(): Promise<number> {
   await es.indices.refresh({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true });
-  return (await es.count({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true })).count;
+  return (await es.count({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true }))
+    .count;
 }
 
-const PHASES = ['kafka_fetch', 'transform', 'ledger_claims', 'ledger_owners', 'bulk', 'settle', 'dead_letters', 'commit'] as const;
+const PHASES = [
+  'kafka_fetch',
+  'transform',
+  'ledger_claims',
+  'ledger_owners',
+  'bulk',
+  'settle',
+  'dead_letters',
+  'commit',
+] as const;
 
 /** Indexing, refresh and merge time of the event buckets and of the ledger, and the ES process's CPU, as cumulative counters. */
 async function esFigures() {
-  const stats = await es.indices.stats({ index: `${names.eventsIndexPrefix}*,${names.eventIds}`, metric: ['indexing', 'refresh', 'merge'] });
+  const stats = await es.indices.stats({
+    index: `${names.eventsIndexPrefix}*,${names.eventIds}`,
+    metric: ['indexing', 'refresh', 'merge'],
+  });
   const sum = (ledger: boolean) => {
     const out = { docs: 0, indexMs: 0, refreshMs: 0, mergeMs: 0 };
     for (const [index, st] of Object.entries(stats.indices ?? {})) {
@@ -69,14 +82,27 @@ async function counterByLabel(registry: Registry, name: string, label: string): 
 /** Events the ingest has finished with: newly written, known duplicates or dead-lettered. */
 async function ackedCount(registry: Registry): Promise<number> {
   let n = 0;
-  for (const name of ['recsys_ingest_indexed_total', 'recsys_ingest_duplicates_total', 'recsys_ingest_dead_lettered_total']) for (const v of (await counterByLabel(registry, name, 'topic')).values()) n += v;
+  for (const name of [
+    'recsys_ingest_indexed_total',
+    'recsys_ingest_duplicates_total',
+    'recsys_ingest_dead_lettered_total',
+  ])
+    for (const v of (await counterByLabel(registry, name, 'topic')).values()) n += v;
   return n;
 }
 
 async function main() {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
   const producer = new EventProducer(ctx.kafka, names.topics.events);
-  const gen = { users: 20_000, items: 10_000, days: 30, seed: 99, events: Math.ceil((N + LAT_N) * 1.3), malformedFraction: 0, startDate: new Date(Date.now() - 30 * 86_400_000) };
+  const gen = {
+    users: 20_000,
+    items: 10_000,
+    days: 30,
+    seed: 99,
+    events: Math.ceil((N + LAT_N) * 1.3),
+    malformedFraction: 0,
+    startDate: new Date(Date.now() - 30 * 86_400_000),
+  };
   const it = iterateEvents(gen);
 
   // 1. throughput: a backlog of N events, then the consumer drains it
@@ -119,7 +145,8 @@ async function main() {
   const nodeCpu = process.cpuUsage(cpuBefore);
   const esAfter = await esFigures();
   const phases = await counterByLabel(registry, 'recsys_ingest_phase_seconds_total', 'phase');
-  const chunks = (await counterByLabel(registry, 'recsys_ingest_chunks_total', 'topic')).get(names.topics.events) ?? 0;
+  const chunks =
+    (await counterByLabel(registry, 'recsys_ingest_chunks_total', 'topic')).get(names.topics.events) ?? 0;
   const stored = await storedCount();
   if (stored !== produced) console.error(`WARNING: ${stored} events stored of ${produced} produced`);
 
@@ -131,7 +158,12 @@ async function main() {
     while (!stop || sent.size) {
       const ids = [...sent.keys()].slice(0, 1000);
       if (ids.length) {
-        const r = await es.search({ index: names.eventsPattern, size: ids.length, query: { ids: { values: ids } }, _source: false });
+        const r = await es.search({
+          index: names.eventsPattern,
+          size: ids.length,
+          query: { ids: { values: ids } },
+          _source: false,
+        });
         const now = Date.now();
         for (const h of r.hits.hits) {
           lat.push(now - sent.get(h._id!)!);
@@ -156,7 +188,7 @@ async function main() {
     const at = Date.now();
     await producer.sendRaw(msgs);
     for (const id of sampled) sent.set(id, at);
-    const next = startLat + ((n / perTick) * tick);
+    const next = startLat + (n / perTick) * tick;
     await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
   }
   const achievedRate = LAT_N / ((Date.now() - startLat) / 1000);
@@ -167,25 +199,48 @@ async function main() {
   await producer.disconnect();
 
   console.log('\ningest benchmark (Kafka → Elasticsearch, this machine)');
-  console.log(`  partitions ${a.partitions}, bulk ${a.bulk} docs, refresh_interval 1s, 1 consumer process, up to 6 partitions in flight`);
+  console.log(
+    `  partitions ${a.partitions}, bulk ${a.bulk} docs, refresh_interval 1s, 1 consumer process, up to 6 partitions in flight`,
+  );
   console.log(`  produce (idempotent, acks=all)   ${(produced / produceSecs).toFixed(0)} events/s`);
-  console.log(`  sustained ingest of ${produced}      ${(produced / drainSecs).toFixed(0)} events/s  (${drainSecs.toFixed(1)} s; target ≥ ${TARGET})  ratio ${(produced / drainSecs / TARGET).toFixed(2)}× target`);
-  console.log(`  latency produce→searchable @ ${achievedRate.toFixed(0)} ev/s: p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (n=${lat.length}; target p99 < 2000 ms)`);
-  console.log(`\n  where the consumer's time went during the drain (wall s summed over ${chunks} chunks; up to 6 partitions run at once, so the sum exceeds the ${drainSecs.toFixed(1)} s drain):`);
+  console.log(
+    `  sustained ingest of ${produced}      ${(produced / drainSecs).toFixed(0)} events/s  (${drainSecs.toFixed(1)} s; target ≥ ${TARGET})  ratio ${(produced / drainSecs / TARGET).toFixed(2)}× target`,
+  );
+  console.log(
+    `  latency produce→searchable @ ${achievedRate.toFixed(0)} ev/s: p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (n=${lat.length}; target p99 < 2000 ms)`,
+  );
+  console.log(
+    `\n  where the consumer's time went during the drain (wall s summed over ${chunks} chunks; up to 6 partitions run at once, so the sum exceeds the ${drainSecs.toFixed(1)} s drain):`,
+  );
   console.log('  phase            total s   ms/chunk   share');
   const total = PHASES.reduce((t, p) => t + (phases.get(p) ?? 0), 0);
   for (const p of PHASES) {
     const v = phases.get(p) ?? 0;
-    console.log(`  ${p.padEnd(15)} ${v.toFixed(1).padStart(8)} ${(chunks ? (v * 1000) / chunks : 0).toFixed(1).padStart(10)} ${((100 * v) / (total || 1)).toFixed(1).padStart(6)} %`);
+    console.log(
+      `  ${p.padEnd(15)} ${v.toFixed(1).padStart(8)} ${(chunks ? (v * 1000) / chunks : 0).toFixed(1).padStart(10)} ${((100 * v) / (total || 1)).toFixed(1).padStart(6)} %`,
+    );
   }
-  console.log(`  ${'sum'.padEnd(15)} ${total.toFixed(1).padStart(8)} ${(chunks ? (total * 1000) / chunks : 0).toFixed(1).padStart(10)}   (kafka_fetch: fetch rounds, which every partition waits for; the rest per chunk)`);
-  console.log(`  chunks in flight on average: ${((total - (phases.get('kafka_fetch') ?? 0)) / drainSecs).toFixed(2)} (steps other than kafka_fetch, summed, over the drain)`);
-  const d = (k: 'events' | 'ledger') => ({ docs: esAfter[k].docs - esBefore[k].docs, index: (esAfter[k].indexMs - esBefore[k].indexMs) / 1000, refresh: (esAfter[k].refreshMs - esBefore[k].refreshMs) / 1000, merge: (esAfter[k].mergeMs - esBefore[k].mergeMs) / 1000 });
+  console.log(
+    `  ${'sum'.padEnd(15)} ${total.toFixed(1).padStart(8)} ${(chunks ? (total * 1000) / chunks : 0).toFixed(1).padStart(10)}   (kafka_fetch: fetch rounds, which every partition waits for; the rest per chunk)`,
+  );
+  console.log(
+    `  chunks in flight on average: ${((total - (phases.get('kafka_fetch') ?? 0)) / drainSecs).toFixed(2)} (steps other than kafka_fetch, summed, over the drain)`,
+  );
+  const d = (k: 'events' | 'ledger') => ({
+    docs: esAfter[k].docs - esBefore[k].docs,
+    index: (esAfter[k].indexMs - esBefore[k].indexMs) / 1000,
+    refresh: (esAfter[k].refreshMs - esBefore[k].refreshMs) / 1000,
+    merge: (esAfter[k].mergeMs - esBefore[k].mergeMs) / 1000,
+  });
   for (const k of ['events', 'ledger'] as const) {
     const x = d(k);
-    console.log(`  ES ${k.padEnd(6)} ${x.docs} docs indexed: indexing ${x.index.toFixed(1)} s (${x.docs ? ((x.index * 1e6) / x.docs).toFixed(0) : '–'} µs/doc), refresh ${x.refresh.toFixed(1)} s, merges ${x.merge.toFixed(1)} s`);
+    console.log(
+      `  ES ${k.padEnd(6)} ${x.docs} docs indexed: indexing ${x.index.toFixed(1)} s (${x.docs ? ((x.index * 1e6) / x.docs).toFixed(0) : '–'} µs/doc), refresh ${x.refresh.toFixed(1)} s, merges ${x.merge.toFixed(1)} s`,
+    );
   }
-  console.log(`  CPU during the drain: Elasticsearch ${((esAfter.cpuMs - esBefore.cpuMs) / 1000).toFixed(1)} s (${((esAfter.cpuMs - esBefore.cpuMs) / 1000 / drainSecs).toFixed(2)} cores), this Node process ${((nodeCpu.user + nodeCpu.system) / 1e6).toFixed(1)} s (${((nodeCpu.user + nodeCpu.system) / 1e6 / drainSecs).toFixed(2)} cores)`);
+  console.log(
+    `  CPU during the drain: Elasticsearch ${((esAfter.cpuMs - esBefore.cpuMs) / 1000).toFixed(1)} s (${((esAfter.cpuMs - esBefore.cpuMs) / 1000 / drainSecs).toFixed(2)} cores), this Node process ${((nodeCpu.user + nodeCpu.system) / 1e6).toFixed(1)} s (${((nodeCpu.user + nodeCpu.system) / 1e6 / drainSecs).toFixed(2)} cores)`,
+  );
   await disposeBench(ctx, a.keep);
 }
 

@@ -22,18 +22,32 @@ const N = Number(a.items);
 const DIMS = Number(a.factors);
 const K = Number(a.k);
 const shape = { items: N, users: Number(a.users), factors: DIMS, categories: 20, clusters: 256, seed: 7 };
-const model: BenchModel = a['factors-source'] === 'als' ? await alsBenchModel({ ...shape, users: Math.max(shape.users, N / 10), meanPerUser: 30, iterations: 6 }) : generateBenchModel(shape);
+const model: BenchModel =
+  a['factors-source'] === 'als'
+    ? await alsBenchModel({ ...shape, users: Math.max(shape.users, N / 10), meanPerUser: 30, iterations: 6 })
+    : generateBenchModel(shape);
 
 // the probe as the API loads it: the PROBE_SIZE longest items, with their category as a column
-const rows = Array.from({ length: N }, (_, i) => ({ i, norm: Math.hypot(...model.itemFactors.subarray(i * DIMS, (i + 1) * DIMS)) }))
+const rows = Array.from({ length: N }, (_, i) => ({
+  i,
+  norm: Math.hypot(...model.itemFactors.subarray(i * DIMS, (i + 1) * DIMS)),
+}))
   .sort((x, y) => y.norm - x.norm)
   .slice(0, PROBE_SIZE);
 const probe = buildNormProbe(
   DIMS,
-  rows.map(({ i }) => ({ id: model.itemIds[i]!, vector: model.itemFactors.subarray(i * DIMS, (i + 1) * DIMS), fields: { category: [model.categories[model.itemCategory[i]!]!] } })),
+  rows.map(({ i }) => ({
+    id: model.itemIds[i]!,
+    vector: model.itemFactors.subarray(i * DIMS, (i + 1) * DIMS),
+    fields: { category: [model.categories[model.itemCategory[i]!]!] },
+  })),
   new Map([['category', 'keyword' as const]]),
 );
-const users = Array.from({ length: Math.min(Number(a.users), model.userIds.length) }, (_, u) => ({ vector: model.userFactors.subarray(u * DIMS, (u + 1) * DIMS), exclude: new Set(model.recent.get(model.userIds[u]!) ?? []), category: model.categories[u % model.categories.length]! }));
+const users = Array.from({ length: Math.min(Number(a.users), model.userIds.length) }, (_, u) => ({
+  vector: model.userFactors.subarray(u * DIMS, (u + 1) * DIMS),
+  exclude: new Set(model.recent.get(model.userIds[u]!) ?? []),
+  category: model.categories[u % model.categories.length]!,
+}));
 const column = probe.columns.get('category')!.values;
 
 type Scan = typeof minTopKNorm;
@@ -52,8 +66,12 @@ function time(scan: Scan, filtered: boolean): { us: number[]; bounds: Array<numb
   return { us: us.sort((x, y) => x - y), bounds };
 }
 
-console.log(`\nnorm probe scan: ${probe.ids.length.toLocaleString('en')} longest of ${N.toLocaleString('en')} items × ${DIMS} (${a['factors-source']} factors), ${users.length} users × ${a.rounds} rounds, k=${K}, seen items excluded`);
-console.log('  rows          wasm p50 / mean µs   scalar JS p50 / mean µs   JS ÷ wasm (mean)   bounds equal to float32');
+console.log(
+  `\nnorm probe scan: ${probe.ids.length.toLocaleString('en')} longest of ${N.toLocaleString('en')} items × ${DIMS} (${a['factors-source']} factors), ${users.length} users × ${a.rounds} rounds, k=${K}, seen items excluded`,
+);
+console.log(
+  '  rows          wasm p50 / mean µs   scalar JS p50 / mean µs   JS ÷ wasm (mean)   bounds equal to float32',
+);
 for (const filtered of [false, true]) {
   // warm both up, then measure alternately so both see the same machine
   time(minTopKNormScalar, filtered);
@@ -65,5 +83,7 @@ for (const filtered of [false, true]) {
     const r = js.bounds[i];
     return b === undefined ? r === undefined : r !== undefined && Math.abs(b - r) <= 1e-5 * r;
   }).length;
-  console.log(`  ${(filtered ? 'category' : 'unfiltered').padEnd(12)}  ${percentile(wasm.us, 50).toFixed(0).padStart(6)} / ${mean(wasm.us).toFixed(0).padEnd(12)} ${percentile(js.us, 50).toFixed(0).padStart(8)} / ${mean(js.us).toFixed(0).padEnd(15)} ${(mean(js.us) / mean(wasm.us)).toFixed(2).padStart(8)}×          ${agree} of ${users.length}`);
+  console.log(
+    `  ${(filtered ? 'category' : 'unfiltered').padEnd(12)}  ${percentile(wasm.us, 50).toFixed(0).padStart(6)} / ${mean(wasm.us).toFixed(0).padEnd(12)} ${percentile(js.us, 50).toFixed(0).padStart(8)} / ${mean(js.us).toFixed(0).padEnd(15)} ${(mean(js.us) / mean(wasm.us)).toFixed(2).padStart(8)}×          ${agree} of ${users.length}`,
+  );
 }

@@ -3,7 +3,13 @@
 // same loop, float64 accumulation in four lanes, the filter asked before each dot product.
 import { NORM_SLACK, type NormProbe } from '../../src/model/norm-probe.ts';
 
-export function minTopKNormScalar(probe: NormProbe, query: ArrayLike<number>, k: number, exclude: ReadonlySet<string>, accept?: (i: number) => boolean): number | undefined {
+export function minTopKNormScalar(
+  probe: NormProbe,
+  query: ArrayLike<number>,
+  k: number,
+  exclude: ReadonlySet<string>,
+  accept?: (i: number) => boolean,
+): number | undefined {
   const { dims, ids, norms, vectors } = probe;
   if (query.length !== dims || k < 1) return undefined;
   const q = Float64Array.from(query);

@@ -21,7 +21,14 @@ export function rng(seed: number) {
   return { uniform: () => r.next(), gauss: () => r.gaussian() };
 }
 
-export function generateBenchModel(opts: { items: number; users: number; factors: number; categories: number; clusters: number; seed: number }): BenchModel {
+export function generateBenchModel(opts: {
+  items: number;
+  users: number;
+  factors: number;
+  categories: number;
+  clusters: number;
+  seed: number;
+}): BenchModel {
   const { items, users, factors: k, clusters } = opts;
   const r = rng(opts.seed);
   const centers = Float32Array.from({ length: clusters * k }, () => r.gauss());
@@ -34,7 +41,7 @@ export function generateBenchModel(opts: { items: number; users: number; factors
     for (let d = 0; d < k; d++) itemFactors[i * k + d] = (centers[c * k + d]! + 0.8 * r.gauss()) * norm;
     // mostly the cluster's category, sometimes another one
     itemCategory[i] = r.uniform() < 0.8 ? c % opts.categories : Math.floor(r.uniform() * opts.categories);
-    popularity[i] = Math.round(1000 / Math.pow(1 + r.uniform() * items, 0.7) * 1e4) / 1e4;
+    popularity[i] = Math.round((1000 / Math.pow(1 + r.uniform() * items, 0.7)) * 1e4) / 1e4;
   }
   const userFactors = new Float32Array(users * k);
   const recent = new Map<string, string[]>();
@@ -42,8 +49,12 @@ export function generateBenchModel(opts: { items: number; users: number; factors
   for (let u = 0; u < users; u++) {
     const a = Math.floor(r.uniform() * clusters);
     const b = Math.floor(r.uniform() * clusters);
-    for (let d = 0; d < k; d++) userFactors[u * k + d] = 0.7 * centers[a * k + d]! + 0.3 * centers[b * k + d]! + 0.5 * r.gauss();
-    recent.set(userIds[u]!, Array.from({ length: 5 }, () => `i${Math.floor(r.uniform() * items)}`));
+    for (let d = 0; d < k; d++)
+      userFactors[u * k + d] = 0.7 * centers[a * k + d]! + 0.3 * centers[b * k + d]! + 0.5 * r.gauss();
+    recent.set(
+      userIds[u]!,
+      Array.from({ length: 5 }, () => `i${Math.floor(r.uniform() * items)}`),
+    );
   }
   return {
     factors: k,
@@ -67,7 +78,16 @@ export function generateBenchModel(opts: { items: number; users: number; factors
  * item, too slow at 1M items): each item belongs to one of `clusters` tastes and has a Zipf-like
  * rank inside it; a user mostly picks by rank inside two tastes of their own, sometimes anywhere.
  */
-export async function alsBenchModel(opts: { items: number; users: number; factors: number; categories: number; clusters: number; seed: number; meanPerUser: number; iterations: number }): Promise<BenchModel & { interactions: number; trainSeconds: number }> {
+export async function alsBenchModel(opts: {
+  items: number;
+  users: number;
+  factors: number;
+  categories: number;
+  clusters: number;
+  seed: number;
+  meanPerUser: number;
+  iterations: number;
+}): Promise<BenchModel & { interactions: number; trainSeconds: number }> {
   const { csrFromCoo, trainAls } = await import('../../src/als/index.ts');
   const { items: nItems, users: nUsers, clusters } = opts;
   const r = rng(opts.seed);
@@ -101,14 +121,42 @@ export async function alsBenchModel(opts: { items: number; users: number; factor
   const itemIds = Array.from({ length: nItems }, (_, i) => `i${i}`);
   const userIds = Array.from({ length: nUsers }, (_, u) => `u${u}`);
   const t = performance.now();
-  const model = await trainAls({ ...m, userIds, itemIds }, { factors: opts.factors, regularization: 1, alpha: 10, weighting: 'linear', iterations: opts.iterations, solver: 'cg', cgSteps: 3, seed: opts.seed, threads: 2 });
+  const model = await trainAls(
+    { ...m, userIds, itemIds },
+    {
+      factors: opts.factors,
+      regularization: 1,
+      alpha: 10,
+      weighting: 'linear',
+      iterations: opts.iterations,
+      solver: 'cg',
+      cgSteps: 3,
+      seed: opts.seed,
+      threads: 2,
+    },
+  );
   const trainSeconds = (performance.now() - t) / 1000;
   const popularity = new Float32Array(nItems);
   for (let j = 0; j < m.indices.length; j++) popularity[m.indices[j]!]! += 1;
   const recent = new Map<string, string[]>();
   for (let u = 0; u < nUsers; u++) {
     const end = m.indptr[u + 1]!;
-    recent.set(userIds[u]!, Array.from(m.indices.subarray(Math.max(m.indptr[u]!, end - 5), end), (i) => itemIds[i]!));
+    recent.set(
+      userIds[u]!,
+      Array.from(m.indices.subarray(Math.max(m.indptr[u]!, end - 5), end), (i) => itemIds[i]!),
+    );
   }
-  return { factors: opts.factors, itemIds, itemFactors: model.itemFactors, userIds, userFactors: model.userFactors, categories: Array.from({ length: opts.categories }, (_, c) => `cat${c}`), itemCategory, popularity, recent, interactions: m.indices.length, trainSeconds };
+  return {
+    factors: opts.factors,
+    itemIds,
+    itemFactors: model.itemFactors,
+    userIds,
+    userFactors: model.userFactors,
+    categories: Array.from({ length: opts.categories }, (_, c) => `cat${c}`),
+    itemCategory,
+    popularity,
+    recent,
+    interactions: m.indices.length,
+    trainSeconds,
+  };
 }

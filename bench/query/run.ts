@@ -32,7 +32,6 @@ import { planVectorSearch } from '../../src/query/plan.ts';
 import { vectorSearchBody } from '../../src/query/search-body.ts';
 import { DEFAULT_QUERY_OPTIONS, type Filters, type Mode } from '../../src/query/types.ts';
 
-
 const { values: args } = parseArgs({
   options: {
     items: { type: 'string', default: '1000000' },
@@ -75,7 +74,14 @@ const prefix = args.prefix ?? `bq-${N_ITEMS}${ALS ? '-als' : ''}-`;
 const MODEL_ID = 'mbench';
 
 const SIMILAR = args.similar ? (args.similar.split(',') as Array<'exact' | 'ann'>) : [];
-const env = { ...process.env, RECSYS_INDEX_PREFIX: prefix, RECSYS_TOPIC_PREFIX: prefix, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn', DEFAULT_MODE: 'ann', ...(args['similar-ann'] ? { DEPLOY_SIMILAR_ANN: args['similar-ann'] } : {}) };
+const env = {
+  ...process.env,
+  RECSYS_INDEX_PREFIX: prefix,
+  RECSYS_TOPIC_PREFIX: prefix,
+  LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+  DEFAULT_MODE: 'ann',
+  ...(args['similar-ann'] ? { DEPLOY_SIMILAR_ANN: args['similar-ann'] } : {}),
+};
 const ctx = createContext(loadConfig(env));
 const { es, names } = ctx;
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -91,12 +97,33 @@ async function liveModel(): Promise<string | undefined> {
 async function deploy(): Promise<Record<string, unknown>> {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
   let t = Date.now();
-  const shape = { items: N_ITEMS, users: N_USERS, factors: FACTORS, categories: Number(args.categories), clusters: Number(args.clusters), seed: Number(args.seed) };
-  const trained = ALS ? await alsBenchModel({ ...shape, meanPerUser: Number(args['als-mean']), iterations: Number(args['als-iterations']) }) : undefined;
+  const shape = {
+    items: N_ITEMS,
+    users: N_USERS,
+    factors: FACTORS,
+    categories: Number(args.categories),
+    clusters: Number(args.clusters),
+    seed: Number(args.seed),
+  };
+  const trained = ALS
+    ? await alsBenchModel({
+        ...shape,
+        meanPerUser: Number(args['als-mean']),
+        iterations: Number(args['als-iterations']),
+      })
+    : undefined;
   const model = trained ?? generateBenchModel(shape);
   const genSeconds = (Date.now() - t) / 1000;
-  const als = trained ? { interactions: trained.interactions, train_s: trained.trainSeconds, items_with_factor: countNonZeroRows(trained.itemFactors, FACTORS) } : undefined;
-  log(`generated ${N_ITEMS} × ${FACTORS} items, ${N_USERS} users in ${genSeconds.toFixed(1)} s${als ? ` (ALS on ${als.interactions} interactions, ${als.train_s.toFixed(0)} s; ${als.items_with_factor} items with a factor)` : ''}`);
+  const als = trained
+    ? {
+        interactions: trained.interactions,
+        train_s: trained.trainSeconds,
+        items_with_factor: countNonZeroRows(trained.itemFactors, FACTORS),
+      }
+    : undefined;
+  log(
+    `generated ${N_ITEMS} × ${FACTORS} items, ${N_USERS} users in ${genSeconds.toFixed(1)} s${als ? ` (ALS on ${als.interactions} interactions, ${als.train_s.toFixed(0)} s; ${als.items_with_factor} items with a factor)` : ''}`,
+  );
 
   t = Date.now();
   const r = rng(Number(args.seed) + 1);
@@ -104,7 +131,14 @@ async function deploy(): Promise<Record<string, unknown>> {
   for (let start = 0; start < N_ITEMS; start += CHUNK) {
     const docs = [];
     for (let i = start; i < Math.min(N_ITEMS, start + CHUNK); i++) {
-      docs.push({ item_id: model.itemIds[i]!, name: `Item ${i}`, category: model.categories[model.itemCategory[i]!]!, price: Math.round(r.uniform() * 50_000) / 100, available: r.uniform() < 0.9, tags: [`t${i % 50}`] });
+      docs.push({
+        item_id: model.itemIds[i]!,
+        name: `Item ${i}`,
+        category: model.categories[model.itemCategory[i]!]!,
+        price: Math.round(r.uniform() * 50_000) / 100,
+        available: r.uniform() < 0.9,
+        tags: [`t${i % 50}`],
+      });
     }
     const rep = await ctx.repos.metadata.upsertItems(docs);
     if (rep.errors.length) throw new Error(`metadata upsert failed: ${JSON.stringify(rep.errors[0])}`);
@@ -147,7 +181,16 @@ async function deploy(): Promise<Record<string, unknown>> {
     log(`force-merged to ${segments} segment(s) in ${((Date.now() - t) / 1000).toFixed(0)} s`);
   } else await mergesSettled();
   const mergeSeconds = (Date.now() - t) / 1000;
-  return { factors_source: args['factors-source'], ...(als ? { als } : {}), generate_s: genSeconds, metadata_s: metaSeconds, deploy_s: report.seconds, deploy_timings: report.timings, merge_wait_s: mergeSeconds, forcemerge: args.forcemerge };
+  return {
+    factors_source: args['factors-source'],
+    ...(als ? { als } : {}),
+    generate_s: genSeconds,
+    metadata_s: metaSeconds,
+    deploy_s: report.seconds,
+    deploy_timings: report.timings,
+    merge_wait_s: mergeSeconds,
+    forcemerge: args.forcemerge,
+  };
 }
 
 function countNonZeroRows(flat: Float32Array, k: number): number {
@@ -175,7 +218,11 @@ async function startApi(): Promise<{ url: string; child: ChildProcess }> {
   const overrides: Record<string, number> = {};
   if (args['ann-factor']) overrides['annCandidatesFactor'] = Number(args['ann-factor']);
   if (args['ann-min']) overrides['annMinCandidates'] = Number(args['ann-min']);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'query', 'serve.ts'), JSON.stringify(overrides)], { env, stdio: ['ignore', 'pipe', 'inherit'], cwd: PROJECT_ROOT });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'query', 'serve.ts'), JSON.stringify(overrides)],
+    { env, stdio: ['ignore', 'pipe', 'inherit'], cwd: PROJECT_ROOT },
+  );
   const rl = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {
     rl.once('line', (line) => resolve((JSON.parse(line) as { url: string }).url));
@@ -185,13 +232,16 @@ async function startApi(): Promise<{ url: string; child: ChildProcess }> {
 }
 
 const category = (u: number) => `cat${(u * 7) % Number(args.categories)}`;
-const userPath = (u: number, mode: string, filtered: boolean) => `/v1/users/u${u}/recommendations?k=${K}&mode=${mode}${filtered ? `&category=${category(u)}` : ''}`;
+const userPath = (u: number, mode: string, filtered: boolean) =>
+  `/v1/users/u${u}/recommendations?k=${K}&mode=${mode}${filtered ? `&category=${category(u)}` : ''}`;
 
 /** The personal (model-scored) item ids of one API answer, in order. */
 async function personalIds(url: string, p: string): Promise<string[]> {
   const res = await fetch(url + p);
   if (!res.ok) throw new Error(`${p} → ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { items: Array<{ item_id: string; source: string }> }).items.filter((i) => i.source === 'personal').map((i) => i.item_id);
+  return ((await res.json()) as { items: Array<{ item_id: string; source: string }> }).items
+    .filter((i) => i.source === 'personal')
+    .map((i) => i.item_id);
 }
 
 async function recall(url: string): Promise<Record<string, number>> {
@@ -220,7 +270,20 @@ async function recall(url: string): Promise<Record<string, number>> {
  * The ES body is built by the service's own builder with the model's tuned num_candidates and the
  * user's seen items excluded, i.e. what the API sends for its one items search.
  */
-async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ apiP50: number; apiP99: number; esP50: number; esP99: number; getP50: number; wholeP50?: number; scored?: number; routed?: number }> {
+async function direct(
+  url: string,
+  mode: Mode,
+  filtered: boolean,
+): Promise<{
+  apiP50: number;
+  apiP99: number;
+  esP50: number;
+  esP99: number;
+  getP50: number;
+  wholeP50?: number;
+  scored?: number;
+  routed?: number;
+}> {
   const n = Math.min(Number(args['direct-users']), N_USERS);
   const modelId = (await liveModel())!.slice(names.itemsIndex('').length);
   const resolver = new LiveModelResolver(ctx.repos, names, ctx.log, 5_000, ctx.config.api.filterFields);
@@ -233,7 +296,14 @@ async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ api
   let routed = 0;
   const whole: number[] = [];
   const scored: number[] = [];
-  const options = { ...DEFAULT_QUERY_OPTIONS, ...(args['ann-factor'] ? { annCandidatesFactor: Number(args['ann-factor']) } : {}), ...(args['ann-min'] ? { annMinCandidates: Number(args['ann-min']) } : {}), ...(process.env['ANN_EXACT_MAX_SCORED'] ? { annExactMaxScored: Number(process.env['ANN_EXACT_MAX_SCORED']) } : {}) };
+  const options = {
+    ...DEFAULT_QUERY_OPTIONS,
+    ...(args['ann-factor'] ? { annCandidatesFactor: Number(args['ann-factor']) } : {}),
+    ...(args['ann-min'] ? { annMinCandidates: Number(args['ann-min']) } : {}),
+    ...(process.env['ANN_EXACT_MAX_SCORED']
+      ? { annExactMaxScored: Number(process.env['ANN_EXACT_MAX_SCORED']) }
+      : {}),
+  };
   const api: number[] = [];
   const direct: number[] = [];
   const gets: number[] = [];
@@ -246,9 +316,31 @@ async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ api
     if (!user?.factor) continue;
     const filters: Filters = { terms: filtered ? { category: [category(u)] } : {}, booleans: {}, ranges: {} };
     const lshTerms = hashers ? hashers.queryMipsTerms(user.factor) : undefined;
-    const plan = planVectorSearch({ space: 'mips', req: { mode: mode as Mode, k: K, filters }, vector: user.factor, exclude: new Set(user.recent_items), tuned, probe: () => probe, annExactMaxScored: options.annExactMaxScored });
+    const plan = planVectorSearch({
+      space: 'mips',
+      req: { mode: mode as Mode, k: K, filters },
+      vector: user.factor,
+      exclude: new Set(user.recent_items),
+      tuned,
+      probe: () => probe,
+      annExactMaxScored: options.annExactMaxScored,
+    });
     if (mode === 'ann' && plan.mode === 'exact') routed++;
-    const body = vectorSearchBody({ space: 'mips', mode: plan.mode, k: K, vector: plan.vector, filters, exclude: user.recent_items, lshTerms, numCandidates: plan.numCandidates, normHead: plan.normHead, minNorm: plan.minNorm }, options);
+    const body = vectorSearchBody(
+      {
+        space: 'mips',
+        mode: plan.mode,
+        k: K,
+        vector: plan.vector,
+        filters,
+        exclude: user.recent_items,
+        lshTerms,
+        numCandidates: plan.numCandidates,
+        normHead: plan.normHead,
+        minNorm: plan.minNorm,
+      },
+      options,
+    );
     let t = performance.now();
     const res = await fetch(url + userPath(u, mode, filtered));
     await res.arrayBuffer();
@@ -257,30 +349,67 @@ async function direct(url: string, mode: Mode, filtered: boolean): Promise<{ api
     await es.search({ index: names.itemsIndex(modelId), ...body });
     direct.push(performance.now() - t);
     if (probe && mode === 'exact') {
-      const all = vectorSearchBody({ space: 'mips', mode, k: K, vector: user.factor, filters, exclude: user.recent_items }, options);
+      const all = vectorSearchBody(
+        { space: 'mips', mode, k: K, vector: user.factor, filters, exclude: user.recent_items },
+        options,
+      );
       t = performance.now();
       await es.search({ index: names.itemsIndex(modelId), ...all });
       whole.push(performance.now() - t);
-      const filter = [...(filtered ? [{ term: { category: category(u) } }] : []), ...(plan.minNorm === undefined ? [] : [{ range: { factor_norm: { gte: plan.minNorm } } }])];
+      const filter = [
+        ...(filtered ? [{ term: { category: category(u) } }] : []),
+        ...(plan.minNorm === undefined ? [] : [{ range: { factor_norm: { gte: plan.minNorm } } }]),
+      ];
       const kept = (await es.count({ index: names.itemsIndex(modelId), query: { bool: { filter } } })).count;
       scored.push(kept / N_ITEMS);
     }
   }
   for (const xs of [api, direct, gets, whole]) xs.sort((a, b) => a - b);
-  const narrowed = probe && mode === 'exact' ? { wholeP50: percentile(whole, 50), scored: scored.reduce((a, b) => a + b, 0) / Math.max(1, scored.length) } : {};
-  if (probe && mode === 'ann') log(`ann${filtered ? ' +category' : ''}: ${routed} of ${api.length} requests answered by exact search over ≤ ${options.annExactMaxScored} items (ANN_EXACT_MAX_SCORED)`);
-  return { apiP50: percentile(api, 50), apiP99: percentile(api, 99), esP50: percentile(direct, 50), esP99: percentile(direct, 99), getP50: percentile(gets, 50), ...narrowed, ...(probe && mode === 'ann' ? { routed: routed / Math.max(1, api.length) } : {}) };
+  const narrowed =
+    probe && mode === 'exact'
+      ? {
+          wholeP50: percentile(whole, 50),
+          scored: scored.reduce((a, b) => a + b, 0) / Math.max(1, scored.length),
+        }
+      : {};
+  if (probe && mode === 'ann')
+    log(
+      `ann${filtered ? ' +category' : ''}: ${routed} of ${api.length} requests answered by exact search over ≤ ${options.annExactMaxScored} items (ANN_EXACT_MAX_SCORED)`,
+    );
+  return {
+    apiP50: percentile(api, 50),
+    apiP99: percentile(api, 99),
+    esP50: percentile(direct, 50),
+    esP99: percentile(direct, 99),
+    getP50: percentile(gets, 50),
+    ...narrowed,
+    ...(probe && mode === 'ann' ? { routed: routed / Math.max(1, api.length) } : {}),
+  };
 }
 
 async function load(url: string, mode: string, filtered: boolean, seconds: number): Promise<LoadResult> {
   const r = rng(mode.length * 31 + (filtered ? 1 : 0));
-  return httpLoad(url, { connections: Number(args.connections), seconds, nextPath: () => userPath(Math.floor(r.uniform() * N_USERS), mode, filtered) });
+  return httpLoad(url, {
+    connections: Number(args.connections),
+    seconds,
+    nextPath: () => userPath(Math.floor(r.uniform() * N_USERS), mode, filtered),
+  });
 }
 
-const similarPath = (i: number, mode: string, filtered: boolean) => `/v1/items/i${i}/similar?k=${K}&mode=${mode}${filtered ? `&category=${category(i)}` : ''}`;
-async function loadSimilar(url: string, mode: string, filtered: boolean, seconds: number): Promise<LoadResult> {
+const similarPath = (i: number, mode: string, filtered: boolean) =>
+  `/v1/items/i${i}/similar?k=${K}&mode=${mode}${filtered ? `&category=${category(i)}` : ''}`;
+async function loadSimilar(
+  url: string,
+  mode: string,
+  filtered: boolean,
+  seconds: number,
+): Promise<LoadResult> {
   const r = rng(mode.length * 53 + (filtered ? 1 : 0));
-  return httpLoad(url, { connections: Number(args.connections), seconds, nextPath: () => similarPath(Math.floor(r.uniform() * N_ITEMS), mode, filtered) });
+  return httpLoad(url, {
+    connections: Number(args.connections),
+    seconds,
+    nextPath: () => similarPath(Math.floor(r.uniform() * N_ITEMS), mode, filtered),
+  });
 }
 
 /** Similar items: ann (graph, or exact when deployed without it) against exact, same items. */
@@ -293,7 +422,9 @@ async function similarRecall(url: string): Promise<Record<string, number>> {
     for (let j = 0; j < n; j++) {
       const i = Math.floor((j * N_ITEMS) / n);
       const exact = new Set(await ids(similarPath(i, 'exact', filtered)));
-      sum += (await ids(similarPath(i, 'ann', filtered))).filter((id) => exact.has(id)).length / Math.max(1, exact.size);
+      sum +=
+        (await ids(similarPath(i, 'ann', filtered))).filter((id) => exact.has(id)).length /
+        Math.max(1, exact.size);
     }
     out[`similar ann${filtered ? '+category' : ''}`] = sum / n;
   }
@@ -311,11 +442,16 @@ async function main(): Promise<void> {
   log(`API at ${api.url}; ${count} items live in ${segments} segments`);
   try {
     log(`recall@${K} over ${args['recall-users']} users…`);
-    const rec = { ...(await recall(api.url)), ...(SIMILAR.includes('ann') ? await similarRecall(api.url) : {}) };
+    const rec = {
+      ...(await recall(api.url)),
+      ...(SIMILAR.includes('ann') ? await similarRecall(api.url) : {}),
+    };
     const ann = (await new LiveModelResolver(ctx.repos, names, ctx.log).annCandidates(MODEL_ID)) ?? {};
     log(`ann tuning of the live model: ${JSON.stringify(ann)}`);
     // as measured at deploy: recall per space and case, the query scale, the norm head's size
-    const measured = ((await ctx.repos.models.get(MODEL_ID, { includes: ['ann'] })) as { ann?: unknown } | undefined)?.ann;
+    const measured = (
+      (await ctx.repos.models.get(MODEL_ID, { includes: ['ann'] })) as { ann?: unknown } | undefined
+    )?.ann;
     log(`ann as the deploy measured it: ${JSON.stringify(measured)}`);
     const rows: Array<Record<string, string | number>> = [];
     for (const mode of MODES) {
@@ -359,26 +495,60 @@ async function main(): Promise<void> {
           'p95 ms': m.p95.toFixed(1),
           'p99 ms': m.p99.toFixed(1),
           'req/s': m.rps.toFixed(0),
-          'recall@10': mode === 'exact' ? '1 (ref)' : (rec[`similar ann${filtered ? '+category' : ''}`]?.toFixed(3) ?? '-'),
+          'recall@10':
+            mode === 'exact'
+              ? '1 (ref)'
+              : (rec[`similar ann${filtered ? '+category' : ''}`]?.toFixed(3) ?? '-'),
           non2xx: m.non2xx,
           errors: m.errors,
         });
         log(`similar ${mode} ${filtered ? '+category' : ''}: p50 ${m.p50} ms, ${m.rps.toFixed(0)} req/s`);
       }
     }
-    console.log(`\n${N_ITEMS.toLocaleString('en')} items × ${FACTORS} factors (${segments} segments), ${N_USERS.toLocaleString('en')} users, k=${K}, ${args.connections} connections, ${args.duration} s per row (exclude_seen on); seq = one connection, sequential, ${args['direct-users']} users, API vs the same knn body straight to ES\n`);
+    console.log(
+      `\n${N_ITEMS.toLocaleString('en')} items × ${FACTORS} factors (${segments} segments), ${N_USERS.toLocaleString('en')} users, k=${K}, ${args.connections} connections, ${args.duration} s per row (exclude_seen on); seq = one connection, sequential, ${args['direct-users']} users, API vs the same knn body straight to ES\n`,
+    );
     console.table(rows);
     const dir = path.join(PROJECT_ROOT, 'bench', 'query', 'results');
     mkdirSync(dir, { recursive: true });
-    const suffix = (ALS ? '-als' : '') + (args['similar-ann'] === 'false' ? '-nosimilargraph' : '') + (args['ann-factor'] || args['ann-min'] ? `-ann${args['ann-factor'] ?? 10}x${args['ann-min'] ?? 100}` : '');
+    const suffix =
+      (ALS ? '-als' : '') +
+      (args['similar-ann'] === 'false' ? '-nosimilargraph' : '') +
+      (args['ann-factor'] || args['ann-min']
+        ? `-ann${args['ann-factor'] ?? 10}x${args['ann-min'] ?? 100}`
+        : '');
     const file = path.join(dir, `${N_ITEMS}x${FACTORS}${suffix}.json`);
-    writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), items: N_ITEMS, users: N_USERS, factors: FACTORS, segments, k: K, connections: Number(args.connections), duration_s: Number(args.duration), deploy: deployInfo, ann, ann_measured: measured, recall: rec, rows, total_s: (Date.now() - started) / 1000 }, null, 2));
+    writeFileSync(
+      file,
+      JSON.stringify(
+        {
+          at: new Date().toISOString(),
+          items: N_ITEMS,
+          users: N_USERS,
+          factors: FACTORS,
+          segments,
+          k: K,
+          connections: Number(args.connections),
+          duration_s: Number(args.duration),
+          deploy: deployInfo,
+          ann,
+          ann_measured: measured,
+          recall: rec,
+          rows,
+          total_s: (Date.now() - started) / 1000,
+        },
+        null,
+        2,
+      ),
+    );
     console.log(`\nwritten to ${path.relative(PROJECT_ROOT, file)}`);
   } finally {
     api.child.kill('SIGTERM');
     await new Promise((r) => api.child.once('exit', r));
     if (args.cleanup) {
-      await es.indices.delete({ index: `${prefix}*`, ignore_unavailable: true, expand_wildcards: 'all' }).catch(() => undefined);
+      await es.indices
+        .delete({ index: `${prefix}*`, ignore_unavailable: true, expand_wildcards: 'all' })
+        .catch(() => undefined);
       await es.indices.deleteIndexTemplate({ name: `${prefix}*` }).catch(() => undefined);
       const admin = ctx.kafka.admin();
       await admin.connect();

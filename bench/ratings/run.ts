@@ -31,12 +31,25 @@ const { es, names } = ctx;
 
 async function load(): Promise<number> {
   const t0 = Date.now();
-  const gen = iterateEvents({ users: Math.max(1000, Math.round(N / 170)), items: Math.max(1000, Math.round(N / 250)), days: DAYS, seed: 3, events: Math.ceil(N * 1.2), malformedFraction: 0, startDate: new Date(Date.now() - DAYS * 86_400_000) });
+  const gen = iterateEvents({
+    users: Math.max(1000, Math.round(N / 170)),
+    items: Math.max(1000, Math.round(N / 250)),
+    days: DAYS,
+    seed: 3,
+    events: Math.ceil(N * 1.2),
+    malformedFraction: 0,
+    startDate: new Date(Date.now() - DAYS * 86_400_000),
+  });
   await loadEventsDirect(ctx, gen, { limit: N });
   await es.indices.refresh({ index: names.eventsPattern });
-  await es.indices.forcemerge({ index: names.eventsPattern, max_num_segments: 1 }, { requestTimeout: 3_600_000 });
+  await es.indices.forcemerge(
+    { index: names.eventsPattern, max_num_segments: 1 },
+    { requestTimeout: 3_600_000 },
+  );
   const stored = (await es.count({ index: names.eventsPattern })).count;
-  console.error(`loaded ${stored} events into ${(await ctx.repos.events.bucketIndices()).length} bucket indices in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.error(
+    `loaded ${stored} events into ${(await ctx.repos.events.bucketIndices()).length} bucket indices in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
   return stored;
 }
 
@@ -45,7 +58,11 @@ async function main() {
   const stored = await load();
 
   const rules = { weights: ctx.config.events.weights, windowDays: 0, halfLifeDays: Number(a['half-life']) };
-  const readers: Array<[string, RatingsReader, number | undefined]> = SLICES.map((s) => [`PIT scan, ${s} slice${s > 1 ? 's' : ''}`, readRatingsByScan, s]);
+  const readers: Array<[string, RatingsReader, number | undefined]> = SLICES.map((s) => [
+    `PIT scan, ${s} slice${s > 1 ? 's' : ''}`,
+    readRatingsByScan,
+    s,
+  ]);
   if (!a['no-composite']) readers.push(['composite agg', readRatingsByComposite, undefined]);
   const results: Array<{ name: string; slices?: number; seconds: number; pairs: number }> = [];
   for (const [name, reader, slices] of readers) {
@@ -64,7 +81,9 @@ async function main() {
   const rate = (s: number) => stored / s;
   const ref = results.find((r) => r.slices === SLICES[0]) ?? results[0]!;
   const comp = results.find((r) => r.slices === undefined);
-  console.log(`\nratings read benchmark: ${stored.toLocaleString('en')} events over ${DAYS} days, half-life ${rules.halfLifeDays} d, best of ${REPS}; reference = ${ref.name}`);
+  console.log(
+    `\nratings read benchmark: ${stored.toLocaleString('en')} events over ${DAYS} days, half-life ${rules.halfLifeDays} d, best of ${REPS}; reference = ${ref.name}`,
+  );
   console.table(
     results.map((r) => ({
       reader: r.name,
@@ -79,8 +98,12 @@ async function main() {
   );
   const scans = results.filter((r) => r.slices !== undefined);
   const best = scans.reduce((x, y) => (y.seconds < x.seconds ? y : x));
-  console.log(`  best scan: ${best.name}, ${Math.round(rate(best.seconds))} events/s → target ${TARGET} events/s ${rate(best.seconds) >= TARGET ? 'MET' : 'NOT met'} (${(rate(best.seconds) / TARGET).toFixed(2)}× target)`);
-  console.log(`  scaling with slices (events/s relative to ${ref.name}): ${scans.map((r) => `${r.slices}: ${(ref.seconds / r.seconds).toFixed(2)}×`).join(', ')}`);
+  console.log(
+    `  best scan: ${best.name}, ${Math.round(rate(best.seconds))} events/s → target ${TARGET} events/s ${rate(best.seconds) >= TARGET ? 'MET' : 'NOT met'} (${(rate(best.seconds) / TARGET).toFixed(2)}× target)`,
+  );
+  console.log(
+    `  scaling with slices (events/s relative to ${ref.name}): ${scans.map((r) => `${r.slices}: ${(ref.seconds / r.seconds).toFixed(2)}×`).join(', ')}`,
+  );
   await disposeBench(ctx, a.keep);
 }
 

@@ -15,11 +15,16 @@ import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../../src/config/index.ts';
 import { deployModel } from '../../src/deploy/index.ts';
 import { applyRetention } from '../../src/ingest/event-store.ts';
-import { generateCatalog, iterateEvents, itemMetadata, userMetadata, type Catalog } from '../../src/demo/generate.ts';
+import {
+  generateCatalog,
+  iterateEvents,
+  itemMetadata,
+  userMetadata,
+  type Catalog,
+} from '../../src/demo/generate.ts';
 import { createRng } from '../../src/random/rng.ts';
 import { setup } from '../../src/setup/index.ts';
 import { benchContext, disposeBench, httpLoad, loadEventsDirect, type LoadResult } from '../common.ts';
-
 
 const { values: a } = parseArgs({
   options: {
@@ -61,15 +66,27 @@ async function settle(index = names.eventsPattern): Promise<void> {
   }
 }
 
-async function eventStore(): Promise<{ events: number; indices: number; queryTotal: number; itemSegments: number }> {
+async function eventStore(): Promise<{
+  events: number;
+  indices: number;
+  queryTotal: number;
+  itemSegments: number;
+}> {
   const s = await es.indices.stats({ index: names.eventsPattern, metric: ['search', 'docs'] });
   const items = await es.indices.stats({ index: names.itemsAlias, metric: ['segments'] });
-  return { events: s._all.primaries?.docs?.count ?? 0, indices: Object.keys(s.indices ?? {}).length, queryTotal: s._all.total?.search?.query_total ?? 0, itemSegments: items._all.primaries?.segments?.count ?? 0 };
+  return {
+    events: s._all.primaries?.docs?.count ?? 0,
+    indices: Object.keys(s.indices ?? {}).length,
+    queryTotal: s._all.total?.search?.query_total ?? 0,
+    itemSegments: items._all.primaries?.segments?.count ?? 0,
+  };
 }
 
 async function deploy(catalog: Catalog): Promise<void> {
   for (let i = 0; i < catalog.items.length; i += 5000) {
-    const r = await ctx.repos.metadata.upsertItems(catalog.items.slice(i, i + 5000).map((x) => itemMetadata(x) as unknown as Record<string, unknown>));
+    const r = await ctx.repos.metadata.upsertItems(
+      catalog.items.slice(i, i + 5000).map((x) => itemMetadata(x) as unknown as Record<string, unknown>),
+    );
     if (r.errors.length) throw new Error(`item metadata refused: ${JSON.stringify(r.errors[0])}`);
   }
   for (let i = 0; i < catalog.users.length; i += 5000) {
@@ -83,17 +100,41 @@ async function deploy(catalog: Catalog): Promise<void> {
   const userIds = catalog.users.map((u) => u.user_id);
   const itemFactors = Float32Array.from({ length: itemIds.length * K }, () => rng.gaussian() * 0.3);
   const userFactors = Float32Array.from({ length: userIds.length * K }, () => rng.gaussian() * 0.3);
-  const recentItems = new Map(userIds.map((u) => [u, Array.from({ length: 5 }, () => itemIds[Math.floor(rng.next() * itemIds.length)]!)]));
+  const recentItems = new Map(
+    userIds.map((u) => [
+      u,
+      Array.from({ length: 5 }, () => itemIds[Math.floor(rng.next() * itemIds.length)]!),
+    ]),
+  );
   const popularity = new Map(itemIds.map((id, i) => [id, 1 / (1 + i)]));
-  const r = await deployModel(ctx, { modelId: 'mretention', factors: K, itemIds, itemFactors, userIds, userFactors, recentItems, popularity });
+  const r = await deployModel(ctx, {
+    modelId: 'mretention',
+    factors: K,
+    itemIds,
+    itemFactors,
+    userIds,
+    userFactors,
+    recentItems,
+    popularity,
+  });
   log(`deployed ${r.items} items, ${r.users} users in ${r.seconds.toFixed(0)} s`);
   // a fresh deploy keeps merging its HNSW segments for a while: measure only once that is over
   await settle(`${names.itemsAlias},${names.usersAlias}`);
 }
 
 async function startApi(): Promise<{ url: string; child: ChildProcess }> {
-  const env = { ...process.env, RECSYS_INDEX_PREFIX: ctx.tag, RECSYS_TOPIC_PREFIX: ctx.tag, LOG_LEVEL: 'warn', DEFAULT_MODE: a.mode! };
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'query', 'serve.ts')], { env, stdio: ['ignore', 'pipe', 'inherit'], cwd: PROJECT_ROOT });
+  const env = {
+    ...process.env,
+    RECSYS_INDEX_PREFIX: ctx.tag,
+    RECSYS_TOPIC_PREFIX: ctx.tag,
+    LOG_LEVEL: 'warn',
+    DEFAULT_MODE: a.mode!,
+  };
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'query', 'serve.ts')],
+    { env, stdio: ['ignore', 'pipe', 'inherit'], cwd: PROJECT_ROOT },
+  );
   const rl = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {
     rl.once('line', (line) => resolve((JSON.parse(line) as { url: string }).url));
@@ -104,7 +145,12 @@ async function startApi(): Promise<{ url: string; child: ChildProcess }> {
 
 async function load(url: string, userIds: string[], seconds: number, seed: number): Promise<LoadResult> {
   const rng = createRng(seed);
-  return httpLoad(url, { connections: Number(a.connections), seconds, nextPath: () => `/v1/users/${userIds[Math.floor(rng.next() * userIds.length)]}/recommendations?k=${a.k}&mode=${a.mode}` });
+  return httpLoad(url, {
+    connections: Number(a.connections),
+    seconds,
+    nextPath: () =>
+      `/v1/users/${userIds[Math.floor(rng.next() * userIds.length)]}/recommendations?k=${a.k}&mode=${a.mode}`,
+  });
 }
 
 async function measure(label: string, url: string, userIds: string[]) {
@@ -129,7 +175,12 @@ async function main() {
   // (a) the last week only
   let t = Date.now();
   const recentEvents = Math.round((N * RECENT) / DAYS);
-  const nRecent = await bulkLoad(iterateEvents({ ...gen, days: RECENT, events: recentEvents, startDate: new Date(now - RECENT * DAY) }, catalog));
+  const nRecent = await bulkLoad(
+    iterateEvents(
+      { ...gen, days: RECENT, events: recentEvents, startDate: new Date(now - RECENT * DAY) },
+      catalog,
+    ),
+  );
   await settle();
   log(`(a) loaded ${nRecent} events of the last ${RECENT} days in ${((Date.now() - t) / 1000).toFixed(0)} s`);
   const api = await startApi();
@@ -142,7 +193,12 @@ async function main() {
 
     // (b) the years before it, straight into the buckets
     t = Date.now();
-    const nOld = await bulkLoad(iterateEvents({ ...gen, days: DAYS - RECENT, events: N - recentEvents, startDate: new Date(now - DAYS * DAY) }, catalog));
+    const nOld = await bulkLoad(
+      iterateEvents(
+        { ...gen, days: DAYS - RECENT, events: N - recentEvents, startDate: new Date(now - DAYS * DAY) },
+        catalog,
+      ),
+    );
     await settle();
     log(`(b) loaded ${nOld} older events in ${((Date.now() - t) / 1000).toFixed(0)} s`);
     rows.push(await measure(`(b) ${a.years} years`, api.url, userIds));
@@ -153,7 +209,10 @@ async function main() {
     const dropped = (await applyRetention(ctx, { now, retentionDays: RECENT })).dropped;
     const kept = new Set((await ctx.repos.events.bucketIndices()).map((b) => b.index));
     let ops: unknown[] = [];
-    for (const e of iterateEvents({ ...gen, days: DAYS - RECENT, events: N - recentEvents, startDate: new Date(now - DAYS * DAY) }, catalog)) {
+    for (const e of iterateEvents(
+      { ...gen, days: DAYS - RECENT, events: N - recentEvents, startDate: new Date(now - DAYS * DAY) },
+      catalog,
+    )) {
       const index = names.eventsIndex(new Date(e.timestamp));
       if (kept.has(index)) ops.push({ delete: { _index: index, _id: e.event_id } });
       if (ops.length >= 20_000) {
@@ -163,7 +222,9 @@ async function main() {
     }
     if (ops.length) await es.bulk({ operations: ops, filter_path: 'errors' });
     await settle();
-    log(`(a') retention dropped ${dropped.length} buckets, older events removed from the ${kept.size} kept in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+    log(
+      `(a') retention dropped ${dropped.length} buckets, older events removed from the ${kept.size} kept in ${((Date.now() - t) / 1000).toFixed(0)} s`,
+    );
     rows.push(await measure(`(a') ${RECENT} days again`, api.url, userIds));
   } finally {
     api.child.kill('SIGTERM');
@@ -171,7 +232,9 @@ async function main() {
   }
 
   const [w, y, w2] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
-  console.log(`\nretention benchmark: GET /v1/users/<u>/recommendations?k=${a.k}&mode=${a.mode}, ${users} users (random), ${items} items × ${K} factors, ${a.connections} connections, ${a.duration} s per row after ${a.warmup} s warm-up\n`);
+  console.log(
+    `\nretention benchmark: GET /v1/users/<u>/recommendations?k=${a.k}&mode=${a.mode}, ${users} users (random), ${items} items × ${K} factors, ${a.connections} connections, ${a.duration} s per row after ${a.warmup} s warm-up\n`,
+  );
   console.table(
     rows.map((r) => ({
       store: r.label,
@@ -191,9 +254,15 @@ async function main() {
   // the reference is the mean of the week measured before and after the years (drift cancels)
   const ref = { rps: (w.rps + w2.rps) / 2, p50: (w.p50 + w2.p50) / 2, p99: (w.p99 + w2.p99) / 2 };
   const ratio = y.rps / ref.rps;
-  console.log(`  3y / 1w (1w = mean of (a) and (a')): req/s ${ratio.toFixed(2)}× (target ≥ 0.9: ${ratio >= 0.9 ? 'met' : 'NOT met'}), p50 ${(y.p50 / ref.p50).toFixed(2)}×, p99 ${(y.p99 / ref.p99).toFixed(2)}×`);
-  console.log(`  drift check: (a') / (a) req/s ${(w2.rps / w.rps).toFixed(2)}× (far from 1 = the machine was not quiet; rerun)`);
-  console.log(`  event-store searches during the 3-year load: ${y.queriesAfter - y.queriesBefore} (${y.queriesAfter === y.queriesBefore ? 'none: the request path does not search the event store' : 'the request path searched the event store'})`);
+  console.log(
+    `  3y / 1w (1w = mean of (a) and (a')): req/s ${ratio.toFixed(2)}× (target ≥ 0.9: ${ratio >= 0.9 ? 'met' : 'NOT met'}), p50 ${(y.p50 / ref.p50).toFixed(2)}×, p99 ${(y.p99 / ref.p99).toFixed(2)}×`,
+  );
+  console.log(
+    `  drift check: (a') / (a) req/s ${(w2.rps / w.rps).toFixed(2)}× (far from 1 = the machine was not quiet; rerun)`,
+  );
+  console.log(
+    `  event-store searches during the 3-year load: ${y.queriesAfter - y.queriesBefore} (${y.queriesAfter === y.queriesBefore ? 'none: the request path does not search the event store' : 'the request path searched the event store'})`,
+  );
   await disposeBench(ctx, a.keep);
 }
 

@@ -68,14 +68,39 @@ const params = {
 
 const SIZES: Record<string, Omit<PlantedOptions, 'seed'>> = {
   // MovieLens-1M: 6,040 users, 3,706 items, 1,000,209 ratings, ≥ 20 per user
-  '1m': { nUsers: 6040, nItems: 3706, rank: 16, meanPerUser: 165.6, minPerUser: 20, maxPerUser: 2300, activitySpread: 1, popularityExponent: 0.9, signal: 2.5, noise: 0.5 },
+  '1m': {
+    nUsers: 6040,
+    nItems: 3706,
+    rank: 16,
+    meanPerUser: 165.6,
+    minPerUser: 20,
+    maxPerUser: 2300,
+    activitySpread: 1,
+    popularityExponent: 0.9,
+    signal: 2.5,
+    noise: 0.5,
+  },
   // MovieLens-10M: 69,878 users, 10,677 items, 10,000,054 ratings
-  '10m': { nUsers: 69878, nItems: 10677, rank: 16, meanPerUser: 143.1, minPerUser: 20, maxPerUser: 7000, activitySpread: 1, popularityExponent: 0.9, signal: 2.5, noise: 0.5 },
+  '10m': {
+    nUsers: 69878,
+    nItems: 10677,
+    rank: 16,
+    meanPerUser: 143.1,
+    minPerUser: 20,
+    maxPerUser: 7000,
+    activitySpread: 1,
+    popularityExponent: 0.9,
+    signal: 2.5,
+    noise: 0.5,
+  },
 };
 
 // ---------- CSR files ----------
 
-function writeCsr(path: string, m: Pick<RatingsMatrix, 'nUsers' | 'nItems' | 'indptr' | 'indices' | 'data'>): void {
+function writeCsr(
+  path: string,
+  m: Pick<RatingsMatrix, 'nUsers' | 'nItems' | 'indptr' | 'indices' | 'data'>,
+): void {
   const nnz = m.indptr[m.nUsers]!;
   const header = Int32Array.from([MAGIC, m.nUsers, m.nItems, nnz]);
   const parts = [header, m.indptr, m.indices.subarray(0, nnz), m.data.subarray(0, nnz)];
@@ -85,7 +110,12 @@ function writeCsr(path: string, m: Pick<RatingsMatrix, 'nUsers' | 'nItems' | 'in
 function readCsr(path: string): RatingsMatrix {
   const buf = readFileSync(path);
   const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-  const [magic, nUsers, nItems, nnz] = new Int32Array(ab, 0, 4) as unknown as [number, number, number, number];
+  const [magic, nUsers, nItems, nnz] = new Int32Array(ab, 0, 4) as unknown as [
+    number,
+    number,
+    number,
+    number,
+  ];
   if (magic !== MAGIC) throw new Error(`${path}: bad magic`);
   let off = 16;
   const indptr = new Int32Array(ab, off, nUsers + 1);
@@ -133,7 +163,12 @@ function generate(dir: string, size: string): void {
   if (!cfg) throw new Error(`unknown --size ${size} (1m | 10m)`);
   const meta = JSON.stringify({ ...cfg, seed: 20240101, holdout: 0.2, version: 1 });
   const metaPath = join(dir, 'meta.json');
-  if (!opt.regen && existsSync(metaPath) && readFileSync(metaPath, 'utf8') === meta && existsSync(join(dir, 'test.bin'))) {
+  if (
+    !opt.regen &&
+    existsSync(metaPath) &&
+    readFileSync(metaPath, 'utf8') === meta &&
+    existsSync(join(dir, 'test.bin'))
+  ) {
     console.log(`reusing ${dir}`);
     return;
   }
@@ -178,7 +213,9 @@ function ensureVenv(): string {
   console.log('creating bench/.venv (pip install implicit numpy scipy threadpoolctl) …');
   const mk = spawnSync('python3', ['-m', 'venv', join(benchDir, '.venv')], { stdio: 'inherit' });
   if (mk.status !== 0) throw new Error('python3 -m venv failed');
-  const pip = spawnSync(py, ['-m', 'pip', 'install', '-q', 'implicit', 'numpy', 'scipy', 'threadpoolctl'], { stdio: 'inherit' });
+  const pip = spawnSync(py, ['-m', 'pip', 'install', '-q', 'implicit', 'numpy', 'scipy', 'threadpoolctl'], {
+    stdio: 'inherit',
+  });
   if (pip.status !== 0) throw new Error('pip install implicit numpy scipy threadpoolctl failed');
   return py;
 }
@@ -191,7 +228,12 @@ interface RunResult {
 }
 
 function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv): RunResult {
-  const r = spawnSync(cmd, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+  const r = spawnSync(cmd, args, {
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 26,
+  });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status}`);
   const line = r.stdout.trim().split('\n').at(-1) ?? '';
   return JSON.parse(line) as RunResult;
@@ -203,11 +245,26 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function quality(train: RatingsMatrix, test: RatingsMatrix, userFactors: Float32Array, itemFactors: Float32Array) {
+function quality(
+  train: RatingsMatrix,
+  test: RatingsMatrix,
+  userFactors: Float32Array,
+  itemFactors: Float32Array,
+) {
   const k = params.factors;
   const metrics = evaluateRanking(alsScorer({ factors: k, userFactors, itemFactors }), train, test);
   // the weighted objective, same formula for both libraries
-  const parts = lossRows(train, userFactors, itemFactors, gramian(itemFactors, k), k, params.alpha, 0, train.nUsers, createScratch(k, maxRowNnz(train.indptr)));
+  const parts = lossRows(
+    train,
+    userFactors,
+    itemFactors,
+    gramian(itemFactors, k),
+    k,
+    params.alpha,
+    0,
+    train.nUsers,
+    createScratch(k, maxRowNnz(train.indptr)),
+  );
   const loss = parts.data + params.regularization * (parts.norm + sumSquares(itemFactors));
   return { metrics, loss };
 }
@@ -232,10 +289,16 @@ async function parent(): Promise<void> {
   const tIndptr = new Int32Array(train.nUsers + 1);
   const tIdx: number[] = [];
   for (let u = 0; u < train.nUsers; u++) {
-    if (keep[u]) for (let j = fullTest.indptr[u]!; j < fullTest.indptr[u + 1]!; j++) tIdx.push(fullTest.indices[j]!);
+    if (keep[u])
+      for (let j = fullTest.indptr[u]!; j < fullTest.indptr[u + 1]!; j++) tIdx.push(fullTest.indices[j]!);
     tIndptr[u + 1] = tIdx.length;
   }
-  const test: RatingsMatrix = { ...fullTest, indptr: tIndptr, indices: Int32Array.from(tIdx), data: new Float32Array(tIdx.length).fill(1) };
+  const test: RatingsMatrix = {
+    ...fullTest,
+    indptr: tIndptr,
+    indices: Int32Array.from(tIdx),
+    data: new Float32Array(tIdx.length).fill(1),
+  };
 
   const solvers = opt.solvers!.split(',') as AlsSolver[];
   console.log(
@@ -245,17 +308,57 @@ async function parent(): Promise<void> {
   );
   const py = opt['skip-implicit'] ? null : ensureVenv();
   const script = fileURLToPath(import.meta.url);
-  const rows: Array<{ lib: string; solver: AlsSolver; run: RunResult; ndcg: number; precision: number; map: number; coverage: number; loss: number }> = [];
+  const rows: Array<{
+    lib: string;
+    solver: AlsSolver;
+    run: RunResult;
+    ndcg: number;
+    precision: number;
+    map: number;
+    coverage: number;
+    loss: number;
+  }> = [];
   const repeat = Math.max(1, Number(opt.repeat));
   const best = (runs: RunResult[]): RunResult =>
     runs.reduce((a, b) => (median(b.secondsPerIteration) < median(a.secondsPerIteration) ? b : a));
-  const spread = (runs: RunResult[]): string => runs.map((r) => median(r.secondsPerIteration).toFixed(3)).join('/');
+  const spread = (runs: RunResult[]): string =>
+    runs.map((r) => median(r.secondsPerIteration).toFixed(3)).join('/');
   for (const solver of solvers) {
-    const common = ['--factors', String(params.factors), '--regularization', String(params.regularization), '--alpha', String(params.alpha), '--iterations', String(params.iterations), '--threads', String(params.threads), '--seed', String(params.seed)];
+    const common = [
+      '--factors',
+      String(params.factors),
+      '--regularization',
+      String(params.regularization),
+      '--alpha',
+      String(params.alpha),
+      '--iterations',
+      String(params.iterations),
+      '--threads',
+      String(params.threads),
+      '--seed',
+      String(params.seed),
+    ];
     const oursRuns: RunResult[] = [];
     const theirRuns: RunResult[] = [];
     for (let rep = 0; rep < repeat; rep++) {
-      oursRuns.push(runJson(process.execPath, [...process.execArgv, script, '--child', '--solver', solver, '--data', dir, '--cg-steps', String(params.cgSteps), ...common], process.env));
+      oursRuns.push(
+        runJson(
+          process.execPath,
+          [
+            ...process.execArgv,
+            script,
+            '--child',
+            '--solver',
+            solver,
+            '--data',
+            dir,
+            '--cg-steps',
+            String(params.cgSteps),
+            ...common,
+          ],
+          process.env,
+        ),
+      );
       if (py) {
         // implicit: OpenBLAS single-threaded (implicit parallelises over rows itself); the
         // OPENBLAS_CORETYPE / L2_SIZE overrides set on this machine slow current numpy, so they
@@ -263,43 +366,116 @@ async function parent(): Promise<void> {
         const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1' };
         delete env.OPENBLAS_CORETYPE;
         delete env.OPENBLAS_L2_SIZE;
-        theirRuns.push(runJson(py, [join(here, 'implicit_bench.py'), '--data', dir, '--out', dir, '--solver', solver, ...common], env));
+        theirRuns.push(
+          runJson(
+            py,
+            [join(here, 'implicit_bench.py'), '--data', dir, '--out', dir, '--solver', solver, ...common],
+            env,
+          ),
+        );
       }
     }
-    const q = quality(train, test, readF32(join(dir, `ours-${solver}-user.f32`)), readF32(join(dir, `ours-${solver}-item.f32`)));
+    const q = quality(
+      train,
+      test,
+      readF32(join(dir, `ours-${solver}-user.f32`)),
+      readF32(join(dir, `ours-${solver}-item.f32`)),
+    );
     rows.push({ lib: 'ours', solver, run: best(oursRuns), ...q.metrics, loss: q.loss });
-    console.log(`ours ${solver}: median s/it per run ${spread(oursRuns)}, nDCG@10 ${q.metrics.ndcg.toFixed(4)}`);
+    console.log(
+      `ours ${solver}: median s/it per run ${spread(oursRuns)}, nDCG@10 ${q.metrics.ndcg.toFixed(4)}`,
+    );
     if (py) {
-      const qt = quality(train, test, readF32(join(dir, `implicit-${solver}-user.f32`)), readF32(join(dir, `implicit-${solver}-item.f32`)));
+      const qt = quality(
+        train,
+        test,
+        readF32(join(dir, `implicit-${solver}-user.f32`)),
+        readF32(join(dir, `implicit-${solver}-item.f32`)),
+      );
       rows.push({ lib: 'implicit', solver, run: best(theirRuns), ...qt.metrics, loss: qt.loss });
-      console.log(`implicit ${solver}: median s/it per run ${spread(theirRuns)}, nDCG@10 ${qt.metrics.ndcg.toFixed(4)}`);
+      console.log(
+        `implicit ${solver}: median s/it per run ${spread(theirRuns)}, nDCG@10 ${qt.metrics.ndcg.toFixed(4)}`,
+      );
     }
   }
   const pop = evaluateRanking(popularityBaseline(train), train, test);
 
   const fmt = (v: number, d: number): string => v.toFixed(d);
-  const header = ['solver', 'library', 's/iter (median)', 's/iter (mean)', 'total s', 'peak RSS MB', 'nDCG@10', 'P@10', 'MAP@10', 'coverage', 'loss/nnz'];
+  const header = [
+    'solver',
+    'library',
+    's/iter (median)',
+    's/iter (mean)',
+    'total s',
+    'peak RSS MB',
+    'nDCG@10',
+    'P@10',
+    'MAP@10',
+    'coverage',
+    'loss/nnz',
+  ];
   const table: string[][] = [];
   const nnz = train.indptr[train.nUsers]!;
   for (const r of rows) {
     const sp = r.run.secondsPerIteration;
-    table.push([r.solver, r.lib, fmt(median(sp), 3), fmt(sp.reduce((a, b) => a + b, 0) / sp.length, 3), fmt(r.run.totalSeconds, 1), fmt(r.run.maxRssKb / 1024, 0), fmt(r.ndcg, 4), fmt(r.precision, 4), fmt(r.map, 4), fmt(r.coverage, 3), fmt(r.loss / nnz, 4)]);
+    table.push([
+      r.solver,
+      r.lib,
+      fmt(median(sp), 3),
+      fmt(sp.reduce((a, b) => a + b, 0) / sp.length, 3),
+      fmt(r.run.totalSeconds, 1),
+      fmt(r.run.maxRssKb / 1024, 0),
+      fmt(r.ndcg, 4),
+      fmt(r.precision, 4),
+      fmt(r.map, 4),
+      fmt(r.coverage, 3),
+      fmt(r.loss / nnz, 4),
+    ]);
   }
   for (const solver of solvers) {
     const o = rows.find((r) => r.lib === 'ours' && r.solver === solver);
     const t = rows.find((r) => r.lib === 'implicit' && r.solver === solver);
     if (!o || !t) continue;
-    table.push([solver, 'ours/implicit', fmt(median(o.run.secondsPerIteration) / median(t.run.secondsPerIteration), 2) + '×', '', fmt(o.run.totalSeconds / t.run.totalSeconds, 2) + '×', fmt(o.run.maxRssKb / t.run.maxRssKb, 2) + '×', fmt(o.ndcg / t.ndcg, 3) + '×', '', '', '', '']);
+    table.push([
+      solver,
+      'ours/implicit',
+      fmt(median(o.run.secondsPerIteration) / median(t.run.secondsPerIteration), 2) + '×',
+      '',
+      fmt(o.run.totalSeconds / t.run.totalSeconds, 2) + '×',
+      fmt(o.run.maxRssKb / t.run.maxRssKb, 2) + '×',
+      fmt(o.ndcg / t.ndcg, 3) + '×',
+      '',
+      '',
+      '',
+      '',
+    ]);
   }
-  table.push(['—', 'popularity', '', '', '', '', fmt(pop.ndcg, 4), fmt(pop.precision, 4), fmt(pop.map, 4), fmt(pop.coverage, 3), '']);
+  table.push([
+    '—',
+    'popularity',
+    '',
+    '',
+    '',
+    '',
+    fmt(pop.ndcg, 4),
+    fmt(pop.precision, 4),
+    fmt(pop.map, 4),
+    fmt(pop.coverage, 3),
+    '',
+  ]);
   const widths = header.map((h, c) => Math.max(h.length, ...table.map((row) => row[c]!.length)));
-  const line = (cells: string[]): string => '| ' + cells.map((x, c) => x.padEnd(widths[c]!)).join(' | ') + ' |';
+  const line = (cells: string[]): string =>
+    '| ' + cells.map((x, c) => x.padEnd(widths[c]!)).join(' | ') + ' |';
   console.log('\n' + line(header));
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const row of table) console.log(line(row));
   const blas = rows.find((r) => r.lib === 'implicit')?.run.blas;
   if (blas) console.log(`\nimplicit BLAS: ${JSON.stringify(blas)}`);
-  console.log(`load average during the run: ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores (best of ${repeat} runs each)`);
+  console.log(
+    `load average during the run: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} on ${cpus().length} cores (best of ${repeat} runs each)`,
+  );
   writeFileSync(join(dir, 'results.json'), JSON.stringify({ params, size, rows, popularity: pop }, null, 2));
 }
 

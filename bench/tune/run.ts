@@ -19,7 +19,19 @@ import { alsParams } from '../../src/config/als-params.ts';
 import { generateDataset } from '../../src/demo/generate.ts';
 import { rateEvent, ratingRules } from '../../src/events/rating.ts';
 import { DEFAULT_SPACE, searchTrainPart, spaceFor, validationSplit } from '../../src/train/autotune.ts';
-import { alsScorer, evaluateRanking, gridPoints, plantedInteractions, plantedToInteractions, pointKey, popularityBaseline, splitToMatrices, temporalSplit, type Interaction, type SearchPoint } from '../../src/train/evaluate/index.ts';
+import {
+  alsScorer,
+  evaluateRanking,
+  gridPoints,
+  plantedInteractions,
+  plantedToInteractions,
+  pointKey,
+  popularityBaseline,
+  splitToMatrices,
+  temporalSplit,
+  type Interaction,
+  type SearchPoint,
+} from '../../src/train/evaluate/index.ts';
 import { trainAls } from '../../src/als/index.ts';
 import type { AlsParams } from '../../src/types/index.ts';
 
@@ -36,7 +48,14 @@ const scale = Number(opt.scale);
 const config = loadConfig({ ALS_THREADS: opt.threads });
 
 function demoRows(): Interaction[] {
-  const data = generateDataset({ users: Math.round(3000 * scale), items: Math.round(1500 * scale), events: Math.round(200_000 * scale), days: 42, seed: 7, malformedFraction: 0 });
+  const data = generateDataset({
+    users: Math.round(3000 * scale),
+    items: Math.round(1500 * scale),
+    events: Math.round(200_000 * scale),
+    days: 42,
+    seed: 7,
+    malformedFraction: 0,
+  });
   const rules = ratingRules(config);
   const now = Date.parse(data.events.at(-1)!.timestamp);
   const pairs = new Map<string, Interaction & { lastMs: number }>();
@@ -50,11 +69,21 @@ function demoRows(): Interaction[] {
       if (ts > p.lastMs) p.lastMs = p.lastTs = ts;
     } else pairs.set(key, { userId: e.user_id, itemId: e.item_id, weight: w, lastTs: ts, lastMs: ts });
   }
-  return [...pairs.values()].filter((p) => p.weight > 0).map(({ userId, itemId, weight, lastTs }) => ({ userId, itemId, weight, lastTs }));
+  return [...pairs.values()]
+    .filter((p) => p.weight > 0)
+    .map(({ userId, itemId, weight, lastTs }) => ({ userId, itemId, weight, lastTs }));
 }
 
 function plantedRows(): Interaction[] {
-  return plantedToInteractions(plantedInteractions({ nUsers: Math.round(4000 * scale), nItems: Math.round(2000 * scale), rank: 12, meanPerUser: 25, seed: 3 }));
+  return plantedToInteractions(
+    plantedInteractions({
+      nUsers: Math.round(4000 * scale),
+      nItems: Math.round(2000 * scale),
+      rank: 12,
+      meanPerUser: 25,
+      seed: 3,
+    }),
+  );
 }
 
 const base: AlsParams = alsParams(config.train);
@@ -72,7 +101,9 @@ for (const name of opt.data.split(',')) {
   const rows = name === 'demo' ? demoRows() : plantedRows();
   const split = temporalSplit(rows, 0.2);
   const { train, test } = splitToMatrices(split);
-  console.log(`\n## ${name}: ${train.nUsers} users × ${train.nItems} items, ${rows.length} interactions (train part ${split.train.length}, holdout ${split.test.length})`);
+  console.log(
+    `\n## ${name}: ${train.nUsers} users × ${train.nItems} items, ${rows.length} interactions (train part ${split.train.length}, holdout ${split.test.length})`,
+  );
   const score = async (p: SearchPoint): Promise<{ ndcg: number; seconds: number }> => {
     const t0 = performance.now();
     const model = await trainAls(train, { ...base, ...p });
@@ -80,17 +111,39 @@ for (const name of opt.data.split(',')) {
     return { ndcg: evaluateRanking(alsScorer(model), train, test, { k: 10 }).ndcg, seconds };
   };
   const popularity = evaluateRanking(popularityBaseline(train), train, test, { k: 10 }).ndcg;
-  const defaults: SearchPoint = { factors: base.factors, regularization: base.regularization, alpha: base.alpha, weighting: base.weighting ?? 'linear' };
+  const defaults: SearchPoint = {
+    factors: base.factors,
+    regularization: base.regularization,
+    alpha: base.alpha,
+    weighting: base.weighting ?? 'linear',
+  };
   const d = await score(defaults);
-  console.log(`one fit (defaults ${show(defaults)}): ${fmt(d.seconds, 2)} s, holdout nDCG@10 ${fmt(d.ndcg)}; popularity ${fmt(popularity)}`);
+  console.log(
+    `one fit (defaults ${show(defaults)}): ${fmt(d.seconds, 2)} s, holdout nDCG@10 ${fmt(d.ndcg)}; popularity ${fmt(popularity)}`,
+  );
 
   const t0 = performance.now();
-  const search = (await searchTrainPart(split.train, { base, pinned: new Set(), space: DEFAULT_SPACE, holdout: 0.2, budgetFactor: Number(opt.budget) }))!;
+  const search = (await searchTrainPart(split.train, {
+    base,
+    pinned: new Set(),
+    space: DEFAULT_SPACE,
+    holdout: 0.2,
+    budgetFactor: Number(opt.budget),
+  }))!;
   const searchSeconds = (performance.now() - t0) / 1000;
   const picked = await score(search.best.params);
-  const rungs = [...new Set(search.trials.map((t) => t.rung))].sort().map((r) => `${search.trials.filter((t) => t.rung === r).length}@${search.trials.find((t) => t.rung === r)!.iterations}it`);
-  console.log(`tuner: ${search.trials.length} trials (${rungs.join(', ')}), ${fmt(searchSeconds, 2)} s = ${fmt(searchSeconds / d.seconds, 2)} fits (budget ${fmt(search.budgetSeconds, 2)} s for one fit ≈ ${fmt(search.fitSeconds, 2)} s on the validation part, in work units)`);
-  console.log(`tuner's pick ${show(search.best.params)}: validation ${fmt(search.best.ndcg)}, holdout ${fmt(picked.ndcg)}`);
+  const rungs = [...new Set(search.trials.map((t) => t.rung))]
+    .sort()
+    .map(
+      (r) =>
+        `${search.trials.filter((t) => t.rung === r).length}@${search.trials.find((t) => t.rung === r)!.iterations}it`,
+    );
+  console.log(
+    `tuner: ${search.trials.length} trials (${rungs.join(', ')}), ${fmt(searchSeconds, 2)} s = ${fmt(searchSeconds / d.seconds, 2)} fits (budget ${fmt(search.budgetSeconds, 2)} s for one fit ≈ ${fmt(search.fitSeconds, 2)} s on the validation part, in work units)`,
+  );
+  console.log(
+    `tuner's pick ${show(search.best.params)}: validation ${fmt(search.best.ndcg)}, holdout ${fmt(picked.ndcg)}`,
+  );
 
   if (opt['no-grid']) continue;
   // the full grid as a grid search runs it: every point on the same validation split as the tuner,
@@ -113,17 +166,36 @@ for (const name of opt.data.split(',')) {
     }
   }
   const gridPick = await score(bestPoint);
-  console.log(`full grid: ${grid.size} points, ${fmt(gridSeconds, 1)} s (${fmt(gridSeconds / searchSeconds, 1)}× the search); best by validation ${show(bestPoint)}: validation ${fmt(best)}, holdout ${fmt(gridPick.ndcg)}`);
-  console.log(`| ${name} | defaults ${fmt(d.ndcg)} (${fmt(d.ndcg / gridPick.ndcg, 3)}×) | tuner ${fmt(picked.ndcg)} (${fmt(picked.ndcg / gridPick.ndcg, 3)}×) | grid ${fmt(gridPick.ndcg)} | popularity ${fmt(popularity)} | search ${fmt(searchSeconds / d.seconds, 2)} fits, grid ${fmt(gridSeconds / d.seconds, 0)} fits |`);
+  console.log(
+    `full grid: ${grid.size} points, ${fmt(gridSeconds, 1)} s (${fmt(gridSeconds / searchSeconds, 1)}× the search); best by validation ${show(bestPoint)}: validation ${fmt(best)}, holdout ${fmt(gridPick.ndcg)}`,
+  );
+  console.log(
+    `| ${name} | defaults ${fmt(d.ndcg)} (${fmt(d.ndcg / gridPick.ndcg, 3)}×) | tuner ${fmt(picked.ndcg)} (${fmt(picked.ndcg / gridPick.ndcg, 3)}×) | grid ${fmt(gridPick.ndcg)} | popularity ${fmt(popularity)} | search ${fmt(searchSeconds / d.seconds, 2)} fits, grid ${fmt(gridSeconds / d.seconds, 0)} fits |`,
+  );
   kinds.push({ name, grid, best });
 }
 
 if (kinds.length > 1) {
   console.log('\n## grid points best across all kinds (validation nDCG, worst ratio to each kind’s best)');
   const keys = [...kinds[0]!.grid.keys()].filter((k) => kinds.every((x) => x.grid.has(k)));
-  const ranked = keys.map((k) => ({ k, worst: Math.min(...kinds.map((x) => x.grid.get(k)! / x.best)), each: kinds.map((x) => `${x.name} ${fmt(x.grid.get(k)! / x.best, 3)}`) })).sort((a, b) => b.worst - a.worst);
-  for (const r of ranked.slice(0, 8)) console.log(`${r.k.replaceAll('|', ' ')}: worst ${fmt(r.worst, 3)} (${r.each.join(', ')})`);
-  const cur = pointKey({ factors: base.factors, regularization: base.regularization, alpha: base.alpha, weighting: base.weighting ?? 'linear' });
+  const ranked = keys
+    .map((k) => ({
+      k,
+      worst: Math.min(...kinds.map((x) => x.grid.get(k)! / x.best)),
+      each: kinds.map((x) => `${x.name} ${fmt(x.grid.get(k)! / x.best, 3)}`),
+    }))
+    .sort((a, b) => b.worst - a.worst);
+  for (const r of ranked.slice(0, 8))
+    console.log(`${r.k.replaceAll('|', ' ')}: worst ${fmt(r.worst, 3)} (${r.each.join(', ')})`);
+  const cur = pointKey({
+    factors: base.factors,
+    regularization: base.regularization,
+    alpha: base.alpha,
+    weighting: base.weighting ?? 'linear',
+  });
   const c = ranked.find((r) => r.k === cur);
-  if (c) console.log(`configured defaults ${cur.replaceAll('|', ' ')}: worst ${fmt(c.worst, 3)} (${c.each.join(', ')}), rank ${ranked.indexOf(c) + 1} of ${ranked.length}`);
+  if (c)
+    console.log(
+      `configured defaults ${cur.replaceAll('|', ' ')}: worst ${fmt(c.worst, 3)} (${c.each.join(', ')}), rank ${ranked.indexOf(c) + 1} of ${ranked.length}`,
+    );
 }

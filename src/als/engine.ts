@@ -65,7 +65,29 @@ export function planLayout(k: number, nUsers: number, nItems: number, nnz: numbe
   // r, p, Ap, b vectors (+1 spare), A (kp × kp f32), A64 (kp × kp f64)
   const scratchBytes = align16(5 * rowBytes + kp * rowBytes + kp * kp * 8);
   const scratch = take(scratchBytes * slots);
-  return { k, kp, rowBytes, nUsers, nItems, nnz, X, Y, userIndptr, userIdx, userW, itemIndptr, itemIdx, itemW, M, ident, ones, scratch, scratchBytes, slots, totalBytes: off };
+  return {
+    k,
+    kp,
+    rowBytes,
+    nUsers,
+    nItems,
+    nnz,
+    X,
+    Y,
+    userIndptr,
+    userIdx,
+    userW,
+    itemIndptr,
+    itemIdx,
+    itemW,
+    M,
+    ident,
+    ones,
+    scratch,
+    scratchBytes,
+    slots,
+    totalBytes: off,
+  };
 }
 
 /** The CSR arrays the engine needs from one orientation. */
@@ -249,7 +271,8 @@ export class AlsEngine {
       for (let c = 0; c <= a; c++) A64[ra + c] = f[Mi + ra + c]! + f[Ai + ra + c]!;
       b64[a] = f[bi + a]!;
     }
-    if (this.kern.cholesky(this.A64ptr, kp) !== 1) throw new Error('ALS: system matrix is not positive definite (regularization 0?)');
+    if (this.kern.cholesky(this.A64ptr, kp) !== 1)
+      throw new Error('ALS: system matrix is not positive definite (regularization 0?)');
     choleskySolveInPlace(A64, kp, b64);
     for (let a = 0; a < kp; a++) f[xi + a] = b64[a]!;
   }

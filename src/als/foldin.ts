@@ -16,12 +16,14 @@ export function foldInUser(
 ): Float32Array {
   const k = params.factors;
   if (YtY.length !== k * k) throw new RangeError(`foldInUser: YtY must be ${k}×${k}`);
-  if (itemIndices.length !== ratings.length) throw new RangeError('foldInUser: itemIndices and ratings differ in length');
+  if (itemIndices.length !== ratings.length)
+    throw new RangeError('foldInUser: itemIndices and ratings differ in length');
   const nItems = Math.floor(itemFactors.length / k);
   const merged = new Map<number, number>();
   for (let j = 0; j < itemIndices.length; j++) {
     const i = itemIndices[j]!;
-    if (!Number.isInteger(i) || i < 0 || i >= nItems) throw new RangeError(`foldInUser: item index ${i} out of range`);
+    if (!Number.isInteger(i) || i < 0 || i >= nItems)
+      throw new RangeError(`foldInUser: item index ${i} out of range`);
     merged.set(i, (merged.get(i) ?? 0) + ratings[j]!);
   }
   const idx: number[] = [];

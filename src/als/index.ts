@@ -9,5 +9,14 @@ export { gramian, choleskyInPlace, choleskySolveInPlace } from './kernels.ts';
 export { foldInUser } from './foldin.ts';
 export { recommendTopK, topKFromScores, scoreAll } from './recommend.ts';
 export type { ScoredIndex } from './recommend.ts';
-export { weightMatrix, weightRow, userIdf, itemLengthNorms, WEIGHTING_SCHEMES, LOG_EPSILON, BM25_K1, BM25_B } from './weighting.ts';
+export {
+  weightMatrix,
+  weightRow,
+  userIdf,
+  itemLengthNorms,
+  WEIGHTING_SCHEMES,
+  LOG_EPSILON,
+  BM25_K1,
+  BM25_B,
+} from './weighting.ts';
 export type { WeightingScheme } from './weighting.ts';

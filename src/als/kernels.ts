@@ -207,7 +207,8 @@ function solveOneCholesky(
     }
   }
 
-  if (!choleskyInPlace(A, k)) throw new Error('ALS: system matrix is not positive definite (regularization 0?)');
+  if (!choleskyInPlace(A, k))
+    throw new Error('ALS: system matrix is not positive definite (regularization 0?)');
   choleskySolveInPlace(A, k, b);
 }
 

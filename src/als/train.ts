@@ -21,7 +21,8 @@ export type AlsIterationCallback = (info: AlsIterationInfo) => void | Promise<vo
 
 function validate(matrix: RatingsMatrix, p: AlsParams): void {
   const int = (v: number, min: number, name: string): void => {
-    if (!Number.isInteger(v) || v < min) throw new RangeError(`ALS: ${name} must be an integer ≥ ${min}, got ${v}`);
+    if (!Number.isInteger(v) || v < min)
+      throw new RangeError(`ALS: ${name} must be an integer ≥ ${min}, got ${v}`);
   };
   int(p.factors, 1, 'factors');
   int(p.iterations, 0, 'iterations');
@@ -29,9 +30,12 @@ function validate(matrix: RatingsMatrix, p: AlsParams): void {
   int(p.threads, 1, 'threads');
   if (!(p.regularization >= 0)) throw new RangeError('ALS: regularization must be ≥ 0');
   if (!(p.alpha >= 0)) throw new RangeError('ALS: alpha must be ≥ 0');
-  if (p.weighting !== undefined && !WEIGHTING_SCHEMES.includes(p.weighting)) throw new RangeError(`ALS: unknown weighting ${String(p.weighting)}`);
-  if (p.solver !== 'cg' && p.solver !== 'cholesky') throw new RangeError(`ALS: unknown solver ${String(p.solver)}`);
-  if (matrix.indptr.length !== matrix.nUsers + 1) throw new RangeError('ALS: indptr length must be nUsers + 1');
+  if (p.weighting !== undefined && !WEIGHTING_SCHEMES.includes(p.weighting))
+    throw new RangeError(`ALS: unknown weighting ${String(p.weighting)}`);
+  if (p.solver !== 'cg' && p.solver !== 'cholesky')
+    throw new RangeError(`ALS: unknown solver ${String(p.solver)}`);
+  if (matrix.indptr.length !== matrix.nUsers + 1)
+    throw new RangeError('ALS: indptr length must be nUsers + 1');
 }
 
 /**

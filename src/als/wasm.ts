@@ -92,7 +92,13 @@ const op = {
 };
 
 /** `for (i = from; i < limit; i += step) { body }` with i32 locals; from/limit are i32 expressions. */
-function forLoop(i: number, limit: number[], step: number, body: number[], from: number[] = op.i32(0)): number[] {
+function forLoop(
+  i: number,
+  limit: number[],
+  step: number,
+  body: number[],
+  from: number[] = op.i32(0),
+): number[] {
   return [
     ...from,
     ...op.set(i),
@@ -321,7 +327,14 @@ const syrk: Fn = (() => {
     ...op.splat,
     ...op.set(ss[q]!),
   ];
-  const term = (q: number): number[] => [...op.get(ss[q]!), ...op.get(rows[q]!), ...op.get(e), ...op.add, ...op.vload, ...op.vmul];
+  const term = (q: number): number[] => [
+    ...op.get(ss[q]!),
+    ...op.get(rows[q]!),
+    ...op.get(e),
+    ...op.add,
+    ...op.vload,
+    ...op.vmul,
+  ];
   const setRowAndLimit = [
     ...op.get(A),
     ...op.get(a),
@@ -462,7 +475,13 @@ const dot64: Fn = (() => {
     ),
     ...op.get(s),
   ];
-  return { name: 'dot64', params: [I32, I32, I32], results: [F64], locals: [I32, I32, V128, V128, F64, I32], body };
+  return {
+    name: 'dot64',
+    params: [I32, I32, I32],
+    results: [F64],
+    locals: [I32, I32, V128, V128, F64, I32],
+    body,
+  };
 })();
 
 // cholesky(A, n) → 1, or 0 if not positive definite: in-place A = L Lᵀ on a row-major float64
@@ -554,7 +573,13 @@ const cholesky: Fn = (() => {
     ]),
     ...op.i32(1),
   ];
-  return { name: 'cholesky', params: [I32, I32], results: [I32], locals: [I32, I32, I32, I32, F64, F64, I32], body };
+  return {
+    name: 'cholesky',
+    params: [I32, I32],
+    results: [I32],
+    locals: [I32, I32, I32, I32, F64, F64, I32],
+    body,
+  };
 })();
 
 // loss(n, rowBytes, Y, idx, w, x) → Σ_j [w_j s² − 2(1 + w_j)s + 1 + w_j], s = y_j·x  (f64 sum)
@@ -610,7 +635,13 @@ const loss: Fn = (() => {
     ]),
     ...op.get(sum),
   ];
-  return { name: 'loss', params: [I32, I32, I32, I32, I32, I32], results: [F64], locals: [I32, I32, I32, V128, F64, F64, F64, V128], body };
+  return {
+    name: 'loss',
+    params: [I32, I32, I32, I32, I32, I32],
+    results: [F64],
+    locals: [I32, I32, I32, V128, F64, F64, F64, V128],
+    body,
+  };
 })();
 
 // rowdots(n, rowBytes, X, q, out): out[r] = X_r · q for r < n, in f32 (two f32x4 accumulators).
@@ -638,14 +669,25 @@ const rowdots: Fn = (() => {
 
 function assemble(fns: Fn[]): Uint8Array {
   if (fns[DOT64] !== dot64) throw new Error('wasm: dot64 must be function ' + DOT64);
-  const types = fns.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec((f.results ?? []).map((t) => [t]))]);
+  const types = fns.map((f) => [
+    0x60,
+    ...vec(f.params.map((t) => [t])),
+    ...vec((f.results ?? []).map((t) => [t])),
+  ]);
   const code = fns.map((f) => {
     const locals = vec(f.locals.map((t) => [1, t]));
     const body = [...locals, ...f.body, ...op.end];
     return [...uleb(body.length), ...body];
   });
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec(types)),
     // import env.mem: a shared memory (flags 0x03: shared, min and max given), min 1, max 65536 pages
     ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x03, ...uleb(1), ...uleb(MAX_PAGES)]])),
@@ -656,7 +698,18 @@ function assemble(fns: Fn[]): Uint8Array {
 }
 
 export interface WasmKernels {
-  wsum(n: number, rowBytes: number, Y: number, idx: number, w: number, v: number, out: number, a0: number, b0: number, g0: number): void;
+  wsum(
+    n: number,
+    rowBytes: number,
+    Y: number,
+    idx: number,
+    w: number,
+    v: number,
+    out: number,
+    a0: number,
+    b0: number,
+    g0: number,
+  ): void;
   symv(n: number, rowBytes: number, M: number, v: number, out: number): void;
   syrk(n: number, kp: number, rowBytes: number, Y: number, idx: number, w: number, A: number): void;
   loss(n: number, rowBytes: number, Y: number, idx: number, w: number, x: number): number;

@@ -44,7 +44,12 @@ export function itemLengthNorms(m: RatingsMatrix): Float32Array {
  * One user's weights. `ratings[j]` is the user's rating of item j of the row, `norms[j]` that
  * item's BM25 norm (ignored by the other schemes); `nItems` is the model's catalogue size.
  */
-export function weightRow(scheme: WeightingScheme, ratings: ArrayLike<number>, norms: ArrayLike<number> | undefined, nItems: number): Float32Array {
+export function weightRow(
+  scheme: WeightingScheme,
+  ratings: ArrayLike<number>,
+  norms: ArrayLike<number> | undefined,
+  nItems: number,
+): Float32Array {
   const n = ratings.length;
   const out = new Float32Array(n);
   let degree = 0;
@@ -75,7 +80,10 @@ export function weightRow(scheme: WeightingScheme, ratings: ArrayLike<number>, n
  * The matrix with weights in place of ratings (same structure), and the per-item norms a model
  * keeps for fold-in (bm25 only). The linear scheme returns the matrix itself.
  */
-export function weightMatrix(m: RatingsMatrix, scheme: WeightingScheme): { matrix: RatingsMatrix; itemNorms?: Float32Array } {
+export function weightMatrix(
+  m: RatingsMatrix,
+  scheme: WeightingScheme,
+): { matrix: RatingsMatrix; itemNorms?: Float32Array } {
   if (scheme === 'linear') return { matrix: m };
   const itemNorms = scheme === 'bm25' ? itemLengthNorms(m) : undefined;
   const data = new Float32Array(m.data.length);

@@ -63,9 +63,26 @@ export function createApp(deps: AppDeps): RecsysApp {
   const lifecycle = modelLifecycle(ctx, live);
   const admin = deps.admin ?? createAdminOps(ctx, lifecycle);
   const experiments = new ExperimentService({ repos, lifecycle, resolver: running, log });
-  const popular = new PopularItems(repos.items, { ttlMs: options.popularCacheMs, poolSize: options.popularPoolSize, textFields: options.hybrid.fields });
-  const servedLog = new ServedLog(kafka, names.topics.recommendations, log, { ...options.servedLog, onFailure: (n) => metrics.servedLogFailures.inc(n) });
-  const service = new RecommendationService({ repos, log, live, experiments: running, popular, servedLog, options, recommendationIdSecret: ctx.config.recommendationIds.secret, onNormBound: (outcome) => metrics.normBound.inc({ outcome }) });
+  const popular = new PopularItems(repos.items, {
+    ttlMs: options.popularCacheMs,
+    poolSize: options.popularPoolSize,
+    textFields: options.hybrid.fields,
+  });
+  const servedLog = new ServedLog(kafka, names.topics.recommendations, log, {
+    ...options.servedLog,
+    onFailure: (n) => metrics.servedLogFailures.inc(n),
+  });
+  const service = new RecommendationService({
+    repos,
+    log,
+    live,
+    experiments: running,
+    popular,
+    servedLog,
+    options,
+    recommendationIdSecret: ctx.config.recommendationIds.secret,
+    onNormBound: (outcome) => metrics.normBound.inc({ outcome }),
+  });
   const producer = new EventProducer(kafka, names.topics.events);
   const parsers = recommendationParsers(options);
   const openapi = buildOpenApi(parsers, options);
@@ -84,8 +101,18 @@ export function createApp(deps: AppDeps): RecsysApp {
     res.locals['endpoint'] = 'openapi';
     res.json(openapi);
   });
-  const watched = options.healthConsumerGroups.map((name) => ({ name, groupId: names.groups[name], topic: name === 'recommendations' ? names.topics.recommendations : names.topics.events }));
-  const probe = new KafkaProbe(kafka, options.healthCacheMs, options.healthTimeoutMs, watched, consumerGroupGauges(registry));
+  const watched = options.healthConsumerGroups.map((name) => ({
+    name,
+    groupId: names.groups[name],
+    topic: name === 'recommendations' ? names.topics.recommendations : names.topics.events,
+  }));
+  const probe = new KafkaProbe(
+    kafka,
+    options.healthCacheMs,
+    options.healthTimeoutMs,
+    watched,
+    consumerGroupGauges(registry),
+  );
   app.use(healthRoutes(repos.cluster, probe, live, registry, options.healthTimeoutMs));
   app.use(recommendationRoutes(service, parsers, json));
   app.use(eventRoutes(producer, options, [auth, json], log));

@@ -14,7 +14,9 @@ export class HttpError extends Error {
   }
 
   toJSON(): { error: { code: string; message: string; field?: string } } {
-    return { error: { code: this.code, message: this.message, ...(this.field ? { field: this.field } : {}) } };
+    return {
+      error: { code: this.code, message: this.message, ...(this.field ? { field: this.field } : {}) },
+    };
   }
 }
 
@@ -39,6 +41,7 @@ const STATUS: Record<ErrorKind, number> = { invalid: 400, not_found: 404, confli
 export function toHttpError(e: unknown): HttpError {
   if (e instanceof HttpError) return e;
   if (e instanceof DomainError) return new HttpError(STATUS[e.kind], e.code, e.message, e.field);
-  if (isEsUnavailable(e)) return new HttpError(503, 'search_unavailable', 'the search cluster is unavailable, try again shortly');
+  if (isEsUnavailable(e))
+    return new HttpError(503, 'search_unavailable', 'the search cluster is unavailable, try again shortly');
   return new HttpError(500, 'internal_error', 'internal error');
 }

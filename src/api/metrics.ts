@@ -9,7 +9,8 @@ export interface ApiMetrics {
 
 /** API metrics on the given registry (reused if this registry already has them). */
 export function apiMetrics(registry: Registry): ApiMetrics {
-  const reuse = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
+  const reuse = <T>(name: string, make: () => T): T =>
+    (registry.getSingleMetric(name) as T | undefined) ?? make();
   const registers = [registry];
   return {
     duration: reuse(
@@ -23,17 +24,31 @@ export function apiMetrics(registry: Registry): ApiMetrics {
           registers,
         }),
     ),
-    requests: reuse('recsys_api_requests_total', () => new Counter({ name: 'recsys_api_requests_total', help: 'API requests by endpoint and HTTP status', labelNames: ['endpoint', 'status'], registers })),
+    requests: reuse(
+      'recsys_api_requests_total',
+      () =>
+        new Counter({
+          name: 'recsys_api_requests_total',
+          help: 'API requests by endpoint and HTTP status',
+          labelNames: ['endpoint', 'status'],
+          registers,
+        }),
+    ),
     servedLogFailures: reuse(
       'recsys_api_served_log_failures_total',
-      () => new Counter({ name: 'recsys_api_served_log_failures_total', help: 'Served-list records that could not be produced to Kafka', registers }),
+      () =>
+        new Counter({
+          name: 'recsys_api_served_log_failures_total',
+          help: 'Served-list records that could not be produced to Kafka',
+          registers,
+        }),
     ),
     normBound: reuse(
       'recsys_api_norm_bound_total',
       () =>
         new Counter({
           name: 'recsys_api_norm_bound_total',
-          help: 'Norm-bounded exact searches: held = the answer proved exact, widened = searched again without the bound (the probe\'s copy of item attributes was stale)',
+          help: "Norm-bounded exact searches: held = the answer proved exact, widened = searched again without the bound (the probe's copy of item attributes was stale)",
           labelNames: ['outcome'],
           registers,
         }),

@@ -1,6 +1,12 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, {
+  type ErrorRequestHandler,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import { jsonDepth, MAX_JSON_DEPTH } from '../infra/json.ts';
 import { ValidationError } from '../errors/index.ts';
 import type { Logger } from '../infra/logger.ts';
@@ -47,7 +53,16 @@ export function recordMetrics(metrics: ApiMetrics, log: Logger): RequestHandler 
       const seconds = (performance.now() - l.startedAt) / 1000;
       metrics.duration.observe({ endpoint: ep, mode: l.mode ?? 'none', status }, seconds);
       metrics.requests.inc({ endpoint: ep, status });
-      log.debug({ requestId: l.requestId, method: req.method, endpoint: ep, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+      log.debug(
+        {
+          requestId: l.requestId,
+          method: req.method,
+          endpoint: ep,
+          status: res.statusCode,
+          ms: Math.round(seconds * 1000),
+        },
+        'request',
+      );
     });
     next();
   };
@@ -70,10 +85,15 @@ export function requireApiKey(keys: string[]): RequestHandler {
 /** A JSON body is required (POST/PUT endpoints that take one). */
 export function jsonBody(req: Request): unknown {
   if (req.body === undefined) {
-    if (req.headers['content-length'] && req.headers['content-length'] !== '0' && !req.is('application/json')) {
+    if (
+      req.headers['content-length'] &&
+      req.headers['content-length'] !== '0' &&
+      !req.is('application/json')
+    ) {
       throw new HttpError(415, 'unsupported_media_type', 'send the body as application/json');
     }
-    if (!req.headers['content-length'] && !req.headers['transfer-encoding']) throw new ValidationError('a JSON body is required', undefined, 'missing_body');
+    if (!req.headers['content-length'] && !req.headers['transfer-encoding'])
+      throw new ValidationError('a JSON body is required', undefined, 'missing_body');
     throw new HttpError(415, 'unsupported_media_type', 'send the body as application/json');
   }
   return req.body;
@@ -82,7 +102,8 @@ export function jsonBody(req: Request): unknown {
 /** Query parameters on an endpoint that takes none (or whose parameters go in the body). */
 export function noQueryParams(req: Request): void {
   const first = Object.keys(req.query as Record<string, unknown>)[0];
-  if (first !== undefined) throw new ValidationError(`unknown parameter ${first}`, first, 'unknown_parameter');
+  if (first !== undefined)
+    throw new ValidationError(`unknown parameter ${first}`, first, 'unknown_parameter');
 }
 
 export const notFound: RequestHandler = (req, _res, next: NextFunction) => {
@@ -104,7 +125,8 @@ export function jsonParser(limit: string): RequestHandler {
     limit,
     type: ['application/json', 'application/*+json'],
     verify: (_req, _res, buf) => {
-      if (jsonDepth(buf, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw Object.assign(new Error('nested too deeply'), { status: 400, type: 'entity.too.deep' });
+      if (jsonDepth(buf, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+        throw Object.assign(new Error('nested too deeply'), { status: 400, type: 'entity.too.deep' });
     },
   });
 }
@@ -114,20 +136,39 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     let app: HttpError;
     const bp = err as BodyParserError;
-    if (bp?.type === 'entity.parse.failed') app = toHttpError(new ValidationError('the body is not valid JSON', undefined, 'invalid_json'));
-    else if (bp?.type === 'entity.too.deep') app = toHttpError(new ValidationError(`the body is nested deeper than ${MAX_JSON_DEPTH} levels`, undefined, 'too_deep'));
-    else if (bp?.type === 'entity.too.large') app = new HttpError(413, 'payload_too_large', 'the body is too large');
-    else if (bp?.type === 'encoding.unsupported' || bp?.type === 'charset.unsupported') app = new HttpError(415, 'unsupported_media_type', 'unsupported body encoding');
-    else if (bp?.type === 'request.aborted' || bp?.type === 'request.size.invalid') app = toHttpError(new ValidationError('the body was not received completely', undefined, 'invalid_body'));
-    else if (!(err instanceof HttpError) && typeof bp?.status === 'number' && bp.status >= 400 && bp.status < 500) {
+    if (bp?.type === 'entity.parse.failed')
+      app = toHttpError(new ValidationError('the body is not valid JSON', undefined, 'invalid_json'));
+    else if (bp?.type === 'entity.too.deep')
+      app = toHttpError(
+        new ValidationError(`the body is nested deeper than ${MAX_JSON_DEPTH} levels`, undefined, 'too_deep'),
+      );
+    else if (bp?.type === 'entity.too.large')
+      app = new HttpError(413, 'payload_too_large', 'the body is too large');
+    else if (bp?.type === 'encoding.unsupported' || bp?.type === 'charset.unsupported')
+      app = new HttpError(415, 'unsupported_media_type', 'unsupported body encoding');
+    else if (bp?.type === 'request.aborted' || bp?.type === 'request.size.invalid')
+      app = toHttpError(
+        new ValidationError('the body was not received completely', undefined, 'invalid_body'),
+      );
+    else if (
+      !(err instanceof HttpError) &&
+      typeof bp?.status === 'number' &&
+      bp.status >= 400 &&
+      bp.status < 500
+    ) {
       // express / http-errors client errors, e.g. a path parameter that is not valid percent-encoding
       app = new HttpError(bp.status, 'invalid_request', 'malformed request');
     } else app = toHttpError(err);
     const l = locals(res);
     const where = { requestId: l.requestId, endpoint: l.endpoint, path: req.path, code: app.code };
     const e = err as Error;
-    if (app.status === 500) log.error({ ...where, err: { name: e?.name, message: e?.message, stack: e?.stack } }, 'request failed');
-    else if (app.status >= 500) log.warn({ ...where, cause: err === app ? undefined : `${e?.name}: ${e?.message}` }, 'request failed: dependency unavailable');
+    if (app.status === 500)
+      log.error({ ...where, err: { name: e?.name, message: e?.message, stack: e?.stack } }, 'request failed');
+    else if (app.status >= 500)
+      log.warn(
+        { ...where, cause: err === app ? undefined : `${e?.name}: ${e?.message}` },
+        'request failed: dependency unavailable',
+      );
     else log.debug({ ...where, field: app.field }, 'request rejected');
     if (res.headersSent) return;
     res.status(app.status).json(app.toJSON());

@@ -11,18 +11,34 @@ import type { RecommendationParsers } from './routes/recommendations.ts';
 type Json = Record<string, unknown>;
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: Json, description: string) => ({ description, content: { 'application/json': { schema } } });
+const json = (schema: Json, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
 const errorResponse = (description: string) => json(ref('Error'), description);
 
 function queryParameters(schema: Json): Json[] {
   const props = schema['properties'] as Record<string, Json>;
   return Object.entries(props).map(([name, s]) => {
     const { description, ...rest } = s;
-    return { name, in: 'query', required: false, description, schema: rest, ...(rest['type'] === 'array' ? { style: 'form', explode: true } : {}) };
+    return {
+      name,
+      in: 'query',
+      required: false,
+      description,
+      schema: rest,
+      ...(rest['type'] === 'array' ? { style: 'form', explode: true } : {}),
+    };
   });
 }
 
-const pathParam = (name: string, description: string): Json => ({ name, in: 'path', required: true, description, schema: { type: 'string', minLength: 1, maxLength: 256 } });
+const pathParam = (name: string, description: string): Json => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema: { type: 'string', minLength: 1, maxLength: 256 },
+});
 
 const ERROR_SCHEMA: Json = {
   type: 'object',
@@ -32,7 +48,11 @@ const ERROR_SCHEMA: Json = {
       type: 'object',
       required: ['code', 'message'],
       properties: {
-        code: { type: 'string', description: 'stable machine-readable code, e.g. invalid_parameter, unknown_parameter, filter_not_allowed' },
+        code: {
+          type: 'string',
+          description:
+            'stable machine-readable code, e.g. invalid_parameter, unknown_parameter, filter_not_allowed',
+        },
         message: { type: 'string' },
         field: { type: 'string', description: 'the parameter or body field at fault' },
       },
@@ -55,19 +75,41 @@ const RESPONSE_SCHEMA: Json = {
   type: 'object',
   required: ['recommendation_id', 'request_id', 'model_id', 'mode', 'source', 'score_type', 'items'],
   properties: {
-    recommendation_id: { type: 'string', maxLength: 128, description: 'opaque and signed (it names the model, A/B arm and serve time); send it back with events (recommendation_id) to attribute clicks and conversions' },
+    recommendation_id: {
+      type: 'string',
+      maxLength: 128,
+      description:
+        'opaque and signed (it names the model, A/B arm and serve time); send it back with events (recommendation_id) to attribute clicks and conversions',
+    },
     request_id: { type: 'string' },
-    model_id: { type: 'string', description: 'the model that served the list (an experiment\'s candidate for its treatment arm)' },
-    experiment_id: { type: 'string', description: 'the running A/B experiment, on user recommendations while one runs' },
-    arm: { enum: ['treatment', 'control'], description: 'the user\'s arm: deterministic by a hash of the experiment\'s salt and the user id' },
+    model_id: {
+      type: 'string',
+      description: "the model that served the list (an experiment's candidate for its treatment arm)",
+    },
+    experiment_id: {
+      type: 'string',
+      description: 'the running A/B experiment, on user recommendations while one runs',
+    },
+    arm: {
+      enum: ['treatment', 'control'],
+      description: "the user's arm: deterministic by a hash of the experiment's salt and the user id",
+    },
     user_id: { type: 'string' },
     item_id: { type: 'string' },
     mode: { enum: ['exact', 'ann', 'lsh'], description: 'the mode asked for (or DEFAULT_MODE)' },
-    search: { enum: ['exact', 'ann', 'lsh'], description: 'the vector search that ran for the personal items (absent when there were none to search for): exact where an ann request was answered by the norm-bounded exact search (fewer vectors scored than the graph visits, recall 1) or the model has no graph for that space' },
-    source: { enum: ['personal', 'popular', 'mixed'], description: 'mixed = personal items backfilled with popular ones' },
+    search: {
+      enum: ['exact', 'ann', 'lsh'],
+      description:
+        'the vector search that ran for the personal items (absent when there were none to search for): exact where an ann request was answered by the norm-bounded exact search (fewer vectors scored than the graph visits, recall 1) or the model has no graph for that space',
+    },
+    source: {
+      enum: ['personal', 'popular', 'mixed'],
+      description: 'mixed = personal items backfilled with popular ones',
+    },
     score_type: {
       enum: ['dot', 'cosine', 'rrf', 'popularity'],
-      description: 'dot: user·item inner product; cosine: item-item cosine; rrf (with q): reciprocal rank fusion Σ 1/(k + rank) of the knn list (among text matches) and the BM25 list; popularity',
+      description:
+        'dot: user·item inner product; cosine: item-item cosine; rrf (with q): reciprocal rank fusion Σ 1/(k + rank) of the knn list (among text matches) and the BM25 list; popularity',
     },
     reason: { enum: ['unknown_user', 'no_user_factor', 'item_has_no_factor'] },
     items: { type: 'array', items: ref('RecommendedItem') },
@@ -80,9 +122,15 @@ const EXPERIMENT_SCHEMA: Json = {
   properties: {
     experiment_id: { type: 'string' },
     candidate_model_id: { type: 'string', description: 'serves the treatment arm' },
-    control_model_id: { type: 'string', description: 'the live model when the experiment started (control is whatever is live)' },
+    control_model_id: {
+      type: 'string',
+      description: 'the live model when the experiment started (control is whatever is live)',
+    },
     treatment_share: { type: 'number' },
-    salt: { type: 'string', description: 'arm = treatment when SHA-256(salt:user_id) as a fraction < treatment_share' },
+    salt: {
+      type: 'string',
+      description: 'arm = treatment when SHA-256(salt:user_id) as a fraction < treatment_share',
+    },
     status: { enum: ['running', 'stopped', 'promoted'] },
     created_at: { type: 'string', format: 'date-time' },
     stopped_at: { type: 'string', format: 'date-time' },
@@ -95,10 +143,17 @@ const EVENTS_RESPONSE: Json = {
   required: ['accepted', 'ids', 'errors'],
   properties: {
     accepted: { type: 'integer' },
-    ids: { type: 'array', items: { type: 'string' }, description: 'event_id of each accepted event, in request order' },
+    ids: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'event_id of each accepted event, in request order',
+    },
     errors: {
       type: 'array',
-      items: { type: 'object', properties: { index: { type: 'integer' }, field: { type: 'string' }, message: { type: 'string' } } },
+      items: {
+        type: 'object',
+        properties: { index: { type: 'integer' }, field: { type: 'string' }, message: { type: 'string' } },
+      },
     },
     error: ERROR_SCHEMA['properties'] as Json,
   },
@@ -108,13 +163,39 @@ const UPSERT_REPORT: Json = {
   type: 'object',
   properties: {
     documents: { type: 'integer' },
-    metadata: { type: 'object', properties: { index: { type: 'string' }, created: { type: 'integer' }, updated: { type: 'integer' }, failed: { type: 'integer' } } },
+    metadata: {
+      type: 'object',
+      properties: {
+        index: { type: 'string' },
+        created: { type: 'integer' },
+        updated: { type: 'integer' },
+        failed: { type: 'integer' },
+      },
+    },
     live: {
       type: ['object', 'null'],
       description: 'propagation to the live items index (items only)',
-      properties: { index: { type: 'string' }, modelId: { type: 'string' }, created: { type: 'integer' }, updated: { type: 'integer' }, failed: { type: 'integer' } },
+      properties: {
+        index: { type: 'string' },
+        modelId: { type: 'string' },
+        created: { type: 'integer' },
+        updated: { type: 'integer' },
+        failed: { type: 'integer' },
+      },
     },
-    errors: { type: 'array', items: { type: 'object', properties: { index: { type: 'integer' }, id: { type: 'string' }, target: { type: 'string' }, field: { type: 'string' }, message: { type: 'string' } } } },
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          index: { type: 'integer' },
+          id: { type: 'string' },
+          target: { type: 'string' },
+          field: { type: 'string' },
+          message: { type: 'string' },
+        },
+      },
+    },
   },
 };
 
@@ -125,7 +206,10 @@ function batchBody(itemRef: Json, max: number): Json {
 export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions): Json {
   const { $id: _id, ...event } = EVENT_SCHEMA as Json;
   const secured = [{ ApiKey: [] }];
-  const authErrors = { '401': errorResponse('missing x-api-key'), '403': errorResponse('API key not accepted') };
+  const authErrors = {
+    '401': errorResponse('missing x-api-key'),
+    '403': errorResponse('API key not accepted'),
+  };
   const recResponses = {
     '200': json(ref('RecommendationResponse'), 'the list'),
     '400': errorResponse('invalid or unknown parameter (field names it)'),
@@ -171,7 +255,10 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
         post: {
           summary: 'Items for a user (parameters as a JSON body, typed: no coercion)',
           parameters: [pathParam('user_id', 'user id')],
-          requestBody: { required: false, content: { 'application/json': { schema: ref('RecommendationRequest') } } },
+          requestBody: {
+            required: false,
+            content: { 'application/json': { schema: ref('RecommendationRequest') } },
+          },
           responses: recResponses,
         },
       },
@@ -186,7 +273,10 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
         post: {
           summary: `Record events (one or an array of up to ${options.maxBatch})`,
           security: secured,
-          requestBody: { required: true, content: { 'application/json': { schema: batchBody(ref('Event'), options.maxBatch) } } },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: batchBody(ref('Event'), options.maxBatch) } },
+          },
           responses: {
             '202': json(ref('EventsResponse'), 'valid events accepted; invalid ones listed by index'),
             '400': json(ref('EventsResponse'), 'no valid event, empty or too large batch'),
@@ -200,32 +290,81 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
         put: {
           summary: 'Upsert item metadata (catalogue and live index)',
           security: secured,
-          requestBody: { required: true, content: { 'application/json': { schema: batchBody(ref('ItemMetadata'), options.maxBatch) } } },
-          responses: { '200': json(ref('UpsertReport'), 'stored'), '400': errorResponse('invalid documents, nothing written'), ...authErrors, '422': json(ref('UpsertReport'), 'some documents refused by the cluster') },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: batchBody(ref('ItemMetadata'), options.maxBatch) } },
+          },
+          responses: {
+            '200': json(ref('UpsertReport'), 'stored'),
+            '400': errorResponse('invalid documents, nothing written'),
+            ...authErrors,
+            '422': json(ref('UpsertReport'), 'some documents refused by the cluster'),
+          },
         },
       },
       '/v1/users': {
         put: {
           summary: 'Upsert user metadata',
           security: secured,
-          requestBody: { required: true, content: { 'application/json': { schema: batchBody(ref('UserMetadata'), options.maxBatch) } } },
-          responses: { '200': json(ref('UpsertReport'), 'stored'), '400': errorResponse('invalid documents, nothing written'), ...authErrors, '422': json(ref('UpsertReport'), 'some documents refused by the cluster') },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: batchBody(ref('UserMetadata'), options.maxBatch) } },
+          },
+          responses: {
+            '200': json(ref('UpsertReport'), 'stored'),
+            '400': errorResponse('invalid documents, nothing written'),
+            ...authErrors,
+            '422': json(ref('UpsertReport'), 'some documents refused by the cluster'),
+          },
         },
       },
       '/v1/models': {
         get: {
           summary: 'Model registry, newest first',
           security: secured,
-          parameters: [{ name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }],
-          responses: { '200': json({ type: 'object', properties: { live_model_id: { type: ['string', 'null'] }, models: { type: 'array', items: { type: 'object', properties: { model_id: { type: 'string' }, report_url: { type: 'string', description: 'GET this for the run report (HTML)' } } } } } }, 'models'), ...authErrors },
+          parameters: [
+            {
+              name: 'limit',
+              in: 'query',
+              required: false,
+              schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            },
+          ],
+          responses: {
+            '200': json(
+              {
+                type: 'object',
+                properties: {
+                  live_model_id: { type: ['string', 'null'] },
+                  models: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      properties: {
+                        model_id: { type: 'string' },
+                        report_url: { type: 'string', description: 'GET this for the run report (HTML)' },
+                      },
+                    },
+                  },
+                },
+              },
+              'models',
+            ),
+            ...authErrors,
+          },
         },
       },
       '/v1/models/{model_id}/report': {
         get: {
-          summary: 'The run report: one self-contained HTML page with inline SVG charts (loss, metrics vs popularity vs the previous live model, coverage, popularity bias, tuning landscape)',
+          summary:
+            'The run report: one self-contained HTML page with inline SVG charts (loss, metrics vs popularity vs the previous live model, coverage, popularity bias, tuning landscape)',
           security: secured,
           parameters: [pathParam('model_id', 'model id')],
-          responses: { '200': { description: 'the report', content: { 'text/html': { schema: { type: 'string' } } } }, ...authErrors, '404': errorResponse('unknown model') },
+          responses: {
+            '200': { description: 'the report', content: { 'text/html': { schema: { type: 'string' } } } },
+            ...authErrors,
+            '404': errorResponse('unknown model'),
+          },
         },
       },
       '/v1/models/{model_id}/activate': {
@@ -234,7 +373,10 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
           security: secured,
           parameters: [pathParam('model_id', 'model id')],
           responses: {
-            '200': json({ type: 'object', properties: { model_id: { type: 'string' }, status: { const: 'live' } } }, 'activated'),
+            '200': json(
+              { type: 'object', properties: { model_id: { type: 'string' }, status: { const: 'live' } } },
+              'activated',
+            ),
             ...authErrors,
             '404': errorResponse('unknown model'),
             '409': errorResponse('model failed or has no deployed indices'),
@@ -243,11 +385,22 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
       },
       '/v1/models/{model_id}/stage': {
         post: {
-          summary: 'Deploy a trained model (kept factors) without going live, as the candidate of an experiment; poll /v1/train/{model_id} until status staged',
+          summary:
+            'Deploy a trained model (kept factors) without going live, as the candidate of an experiment; poll /v1/train/{model_id} until status staged',
           security: secured,
           parameters: [pathParam('model_id', 'model id')],
           responses: {
-            '202': json({ type: 'object', properties: { model_id: { type: 'string' }, status: { const: 'deploying' }, status_url: { type: 'string' } } }, 'deploying'),
+            '202': json(
+              {
+                type: 'object',
+                properties: {
+                  model_id: { type: 'string' },
+                  status: { const: 'deploying' },
+                  status_url: { type: 'string' },
+                },
+              },
+              'deploying',
+            ),
             ...authErrors,
             '404': errorResponse('unknown model'),
             '409': errorResponse('already deployed, being trained or deployed, or no kept factors'),
@@ -258,7 +411,14 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
         post: {
           summary: 'Start a training run',
           security: secured,
-          responses: { '202': json({ type: 'object', properties: { run_id: { type: 'string' }, status_url: { type: 'string' } } }, 'started'), ...authErrors, '409': errorResponse('a run is already in progress') },
+          responses: {
+            '202': json(
+              { type: 'object', properties: { run_id: { type: 'string' }, status_url: { type: 'string' } } },
+              'started',
+            ),
+            ...authErrors,
+            '409': errorResponse('a run is already in progress'),
+          },
         },
       },
       '/v1/train/{run_id}': {
@@ -266,12 +426,26 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
           summary: 'A training run (its models document)',
           security: secured,
           parameters: [pathParam('run_id', 'run id = model id')],
-          responses: { '200': json({ type: 'object', properties: { model_id: { type: 'string' }, report_url: { type: 'string', description: 'GET this for the run report (HTML)' } } }, 'the run'), ...authErrors, '404': errorResponse('unknown run') },
+          responses: {
+            '200': json(
+              {
+                type: 'object',
+                properties: {
+                  model_id: { type: 'string' },
+                  report_url: { type: 'string', description: 'GET this for the run report (HTML)' },
+                },
+              },
+              'the run',
+            ),
+            ...authErrors,
+            '404': errorResponse('unknown run'),
+          },
         },
       },
       '/v1/experiments': {
         post: {
-          summary: 'Start an A/B experiment: a staged candidate serves treatment_share of users (by a hash of the experiment salt and user id), the live model the rest',
+          summary:
+            'Start an A/B experiment: a staged candidate serves treatment_share of users (by a hash of the experiment salt and user id), the live model the rest',
           security: secured,
           requestBody: {
             required: true,
@@ -281,7 +455,10 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
                   type: 'object',
                   additionalProperties: false,
                   required: ['candidate_model_id', 'treatment_share'],
-                  properties: { candidate_model_id: { type: 'string' }, treatment_share: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 } },
+                  properties: {
+                    candidate_model_id: { type: 'string' },
+                    treatment_share: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+                  },
                 },
               },
             },
@@ -290,22 +467,45 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
             '201': json(ref('Experiment'), 'started'),
             '400': errorResponse('invalid share or model id, unknown field'),
             ...authErrors,
-            '409': errorResponse('candidate not deployed (stage it: recsys deploy <id> --stage), is the live model, or another experiment is running'),
+            '409': errorResponse(
+              'candidate not deployed (stage it: recsys deploy <id> --stage), is the live model, or another experiment is running',
+            ),
           },
         },
         get: {
           summary: 'Experiments, newest first',
           security: secured,
-          parameters: [{ name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }],
-          responses: { '200': json({ type: 'object', properties: { experiments: { type: 'array', items: ref('Experiment') } } }, 'experiments'), ...authErrors },
+          parameters: [
+            {
+              name: 'limit',
+              in: 'query',
+              required: false,
+              schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            },
+          ],
+          responses: {
+            '200': json(
+              { type: 'object', properties: { experiments: { type: 'array', items: ref('Experiment') } } },
+              'experiments',
+            ),
+            ...authErrors,
+          },
         },
       },
       '/v1/experiments/{experiment_id}': {
         get: {
-          summary: 'An experiment with per-arm impressions, clicks, conversions, CTR and conversion rate (Wilson 95 % intervals) and a two-proportion z-test verdict; unit: one served list',
+          summary:
+            'An experiment with per-arm impressions, clicks, conversions, CTR and conversion rate (Wilson 95 % intervals) and a two-proportion z-test verdict; unit: one served list',
           security: secured,
           parameters: [pathParam('experiment_id', 'experiment id')],
-          responses: { '200': json({ allOf: [ref('Experiment'), { type: 'object', properties: { results: { type: 'object' } } }] }, 'the experiment and its results'), ...authErrors, '404': errorResponse('unknown experiment') },
+          responses: {
+            '200': json(
+              { allOf: [ref('Experiment'), { type: 'object', properties: { results: { type: 'object' } } }] },
+              'the experiment and its results',
+            ),
+            ...authErrors,
+            '404': errorResponse('unknown experiment'),
+          },
         },
       },
       '/v1/experiments/{experiment_id}/stop': {
@@ -313,7 +513,12 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
           summary: 'Stop a running experiment: everyone gets the live model again',
           security: secured,
           parameters: [pathParam('experiment_id', 'experiment id')],
-          responses: { '200': json(ref('Experiment'), 'stopped'), ...authErrors, '404': errorResponse('unknown experiment'), '409': errorResponse('not running') },
+          responses: {
+            '200': json(ref('Experiment'), 'stopped'),
+            ...authErrors,
+            '404': errorResponse('unknown experiment'),
+            '409': errorResponse('not running'),
+          },
         },
       },
       '/v1/experiments/{experiment_id}/promote': {
@@ -321,17 +526,32 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
           summary: 'Make the candidate live (the usual atomic alias swap) and end the experiment',
           security: secured,
           parameters: [pathParam('experiment_id', 'experiment id')],
-          responses: { '200': json(ref('Experiment'), 'promoted'), ...authErrors, '404': errorResponse('unknown experiment'), '409': errorResponse('not running, or the candidate can no longer be activated') },
+          responses: {
+            '200': json(ref('Experiment'), 'promoted'),
+            ...authErrors,
+            '404': errorResponse('unknown experiment'),
+            '409': errorResponse('not running, or the candidate can no longer be activated'),
+          },
         },
       },
       '/health': {
         get: {
           summary: 'Elasticsearch, Kafka and live model',
-          responses: { '200': json({ type: 'object' }, 'Elasticsearch and Kafka reachable'), '503': json({ type: 'object' }, 'a dependency is down') },
+          responses: {
+            '200': json({ type: 'object' }, 'Elasticsearch and Kafka reachable'),
+            '503': json({ type: 'object' }, 'a dependency is down'),
+          },
         },
       },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' } } } },
-      '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          responses: { '200': { description: 'text exposition format' } },
+        },
+      },
+      '/openapi.json': {
+        get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } },
+      },
     },
   };
 }

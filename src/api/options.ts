@@ -1,6 +1,11 @@
 import type { Config } from '../config/index.ts';
 import type { EventRules } from '../events/validate.ts';
-import { DEFAULT_QUERY_OPTIONS, type FilterFields, type HybridOptions, type QueryOptions } from '../query/types.ts';
+import {
+  DEFAULT_QUERY_OPTIONS,
+  type FilterFields,
+  type HybridOptions,
+  type QueryOptions,
+} from '../query/types.ts';
 
 /** Everything the API can be tuned with; resolveApiOptions fills defaults. */
 export interface ApiOptions extends QueryOptions {

@@ -25,5 +25,13 @@ export function createContext(config: Config = loadConfig()): AppContext {
   const es = createEsClient(config);
   const kafka = createKafka(config, log);
   const names = namesFor(config);
-  return { config, names, log, es, kafka, repos: createRepositories(es, names, { filterFields: config.api.filterFields }), close: () => es.close() };
+  return {
+    config,
+    names,
+    log,
+    es,
+    kafka,
+    repos: createRepositories(es, names, { filterFields: config.api.filterFields }),
+    close: () => es.close(),
+  };
 }

@@ -20,16 +20,41 @@ export const ITEM_ATTRIBUTES = {
 export type ItemAttribute = keyof typeof ITEM_ATTRIBUTES;
 
 /** Fields written by deploy and the metadata upsert, never by clients. */
-export const ITEM_SYSTEM_FIELDS = ['updated_at', 'model_id', 'has_factor', 'popularity', 'factor', 'factor_exact', 'factor_unit', 'factor_unit_exact', 'lsh', 'lsh_cos', 'weight_norm', 'norm_head', 'factor_norm'] as const;
+export const ITEM_SYSTEM_FIELDS = [
+  'updated_at',
+  'model_id',
+  'has_factor',
+  'popularity',
+  'factor',
+  'factor_exact',
+  'factor_unit',
+  'factor_unit_exact',
+  'lsh',
+  'lsh_cos',
+  'weight_norm',
+  'norm_head',
+  'factor_norm',
+] as const;
 
 /** Attributes returned with every recommended item (besides id, score and source). */
-export const ITEM_DISPLAY_ATTRIBUTES = ['name', 'category', 'brand', 'price', 'available', 'tags'] as const satisfies readonly ItemAttribute[];
+export const ITEM_DISPLAY_ATTRIBUTES = [
+  'name',
+  'category',
+  'brand',
+  'price',
+  'available',
+  'tags',
+] as const satisfies readonly ItemAttribute[];
 
 /** What a search asks ES for to build a served item. */
 export const ITEM_RESPONSE_FIELDS = ['item_id', ...ITEM_DISPLAY_ATTRIBUTES] as const;
 
 /** Every field an items-<model_id> document can have. */
-export const KNOWN_ITEM_FIELDS: readonly string[] = ['item_id', ...Object.keys(ITEM_ATTRIBUTES), ...ITEM_SYSTEM_FIELDS];
+export const KNOWN_ITEM_FIELDS: readonly string[] = [
+  'item_id',
+  ...Object.keys(ITEM_ATTRIBUTES),
+  ...ITEM_SYSTEM_FIELDS,
+];
 
 /** JSON schema of the display attributes as they are returned (no input limits). */
 export function itemDisplaySchema(): Record<string, object> {
@@ -69,7 +94,8 @@ export function whitelistedExtras(fields: FilterFieldLists): Map<string, FilterK
     for (const name of fields[kind]) {
       if (KNOWN_ITEM_FIELDS.includes(name)) continue;
       const other = out.get(name);
-      if (other && other !== kind) throw new Error(`filter field "${name}" is whitelisted as both ${other} and ${kind}`);
+      if (other && other !== kind)
+        throw new Error(`filter field "${name}" is whitelisted as both ${other} and ${kind}`);
       out.set(name, kind);
     }
   }

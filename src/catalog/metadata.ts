@@ -4,7 +4,13 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { ajvErrorField, createAjv } from '../config/ajv.ts';
 import { ID_SCHEMA } from '../types/ids.ts';
-import { ITEM_ATTRIBUTES, ITEM_SYSTEM_FIELDS, whitelistedExtras, type FilterFieldLists, type FilterKind } from './item-fields.ts';
+import {
+  ITEM_ATTRIBUTES,
+  ITEM_SYSTEM_FIELDS,
+  whitelistedExtras,
+  type FilterFieldLists,
+  type FilterKind,
+} from './item-fields.ts';
 
 export interface ItemMetadata {
   item_id: string;
@@ -36,7 +42,11 @@ const keyword = { type: 'string', minLength: 1, maxLength: 256 };
 const extraValue = { anyOf: [{ type: 'string', maxLength: 256 }, { type: 'number' }, { type: 'boolean' }] };
 const ATTRIBUTE_PATTERN = '^[A-Za-z][A-Za-z0-9_]{0,63}$';
 const ATTRIBUTE_NAME = new RegExp(ATTRIBUTE_PATTERN);
-const attributeName = (reserved: string[]) => ({ type: 'string', pattern: ATTRIBUTE_PATTERN, not: { enum: reserved } });
+const attributeName = (reserved: string[]) => ({
+  type: 'string',
+  pattern: ATTRIBUTE_PATTERN,
+  not: { enum: reserved },
+});
 
 /** Schema of an undeclared attribute that is whitelisted as a filter: the type its mapping has. */
 const WHITELISTED_VALUE: Record<FilterKind, object> = {
@@ -60,7 +70,8 @@ const NO_FILTER_FIELDS: FilterFieldLists = { keyword: [], boolean: [], range: []
  */
 export function itemMetadataSchema(filterFields: FilterFieldLists = NO_FILTER_FIELDS) {
   const whitelisted: Record<string, object> = {};
-  for (const [name, kind] of whitelistedExtras(filterFields)) if (ATTRIBUTE_NAME.test(name)) whitelisted[name] = WHITELISTED_VALUE[kind];
+  for (const [name, kind] of whitelistedExtras(filterFields))
+    if (ATTRIBUTE_NAME.test(name)) whitelisted[name] = WHITELISTED_VALUE[kind];
   return {
     type: 'object',
     required: ['item_id'],
@@ -110,17 +121,26 @@ export interface MetadataError {
   message: string;
 }
 
-function describe(errors: ErrorObject[], whitelisted: Map<string, FilterKind>): { field: string; message: string } {
+function describe(
+  errors: ErrorObject[],
+  whitelisted: Map<string, FilterKind>,
+): { field: string; message: string } {
   const names = errors.find((e) => e.keyword === 'propertyNames');
-  if (names) return { field: ajvErrorField(names), message: 'is reserved or not a valid attribute name (letters, digits, _; ≤ 64; starting with a letter)' };
+  if (names)
+    return {
+      field: ajvErrorField(names),
+      message: 'is reserved or not a valid attribute name (letters, digits, _; ≤ 64; starting with a letter)',
+    };
   const required = errors.find((e) => e.keyword === 'required');
   if (required) return { field: ajvErrorField(required), message: 'is required' };
   const e = errors[0]!;
   const top = ajvErrorField(e).split('.')[0]!;
   const kind = whitelisted.get(top);
   if (kind) return { field: top, message: WHITELISTED_MESSAGE[kind] };
-  if (errors.some((x) => x.keyword === 'anyOf' && x.instancePath === e.instancePath)) return { field: ajvErrorField(e), message: 'must be a string (≤ 256 characters), a number or a boolean' };
-  const message = e.keyword === 'maxUtf8Bytes' ? 'must be at most 256 bytes in UTF-8' : (e.message ?? 'is invalid');
+  if (errors.some((x) => x.keyword === 'anyOf' && x.instancePath === e.instancePath))
+    return { field: ajvErrorField(e), message: 'must be a string (≤ 256 characters), a number or a boolean' };
+  const message =
+    e.keyword === 'maxUtf8Bytes' ? 'must be at most 256 bytes in UTF-8' : (e.message ?? 'is invalid');
   return { field: ajvErrorField(e) || '(document)', message };
 }
 
@@ -128,7 +148,11 @@ function describe(errors: ErrorObject[], whitelisted: Map<string, FilterKind>): 
  * Validates a batch; each invalid document gives one error naming its index and field. Items are
  * checked against the filter whitelist the item mappings are built from (config.api.filterFields).
  */
-export function checkMetadata(kind: 'items' | 'users', docs: unknown[], filterFields: FilterFieldLists = NO_FILTER_FIELDS): MetadataError[] {
+export function checkMetadata(
+  kind: 'items' | 'users',
+  docs: unknown[],
+  filterFields: FilterFieldLists = NO_FILTER_FIELDS,
+): MetadataError[] {
   const validate = kind === 'items' ? itemValidator(filterFields) : userValidator;
   const whitelisted = kind === 'items' ? whitelistedExtras(filterFields) : new Map<string, FilterKind>();
   const errors: MetadataError[] = [];

@@ -20,15 +20,27 @@ import { registerReportCommand } from './commands/report.ts';
 function printStatus(rows: ServiceStatus[]): void {
   for (const r of rows) {
     const state = r.running ? 'running' : 'stopped';
-    const parts = [r.service.padEnd(13), state.padEnd(8), r.where, r.version ? `v${r.version}` : '', r.pid ? `pid ${r.pid}` : '', r.managed, r.detail ?? ''];
+    const parts = [
+      r.service.padEnd(13),
+      state.padEnd(8),
+      r.where,
+      r.version ? `v${r.version}` : '',
+      r.pid ? `pid ${r.pid}` : '',
+      r.managed,
+      r.detail ?? '',
+    ];
     console.log(parts.filter(Boolean).join('  '));
   }
 }
 
 export function buildProgram(): Command {
-  const program = new Command('recsys').description('Recommendations on Kafka + Elasticsearch').showHelpAfterError();
+  const program = new Command('recsys')
+    .description('Recommendations on Kafka + Elasticsearch')
+    .showHelpAfterError();
 
-  const infra = program.command('infra').description('local Elasticsearch + Kafka (skipped for ES_URL / KAFKA_BROKERS)');
+  const infra = program
+    .command('infra')
+    .description('local Elasticsearch + Kafka (skipped for ES_URL / KAFKA_BROKERS)');
   infra
     .command('up')
     .description('download once, start (or reuse) and wait until healthy')
@@ -57,8 +69,12 @@ export function buildProgram(): Command {
       try {
         const r = await setup(ctx.es, ctx.kafka, ctx.config, ctx.names, ctx.log);
         console.log(`templates: ${r.templates.join(', ')}`);
-        console.log(`indices created: ${r.indicesCreated.join(', ') || '-'}; already there: ${r.indicesExisting.join(', ') || '-'}`);
-        console.log(`topics created: ${r.topicsCreated.join(', ') || '-'}; already there: ${r.topicsExisting.join(', ') || '-'}`);
+        console.log(
+          `indices created: ${r.indicesCreated.join(', ') || '-'}; already there: ${r.indicesExisting.join(', ') || '-'}`,
+        );
+        console.log(
+          `topics created: ${r.topicsCreated.join(', ') || '-'}; already there: ${r.topicsExisting.join(', ') || '-'}`,
+        );
       } finally {
         await ctx.close();
       }
@@ -69,7 +85,9 @@ export function buildProgram(): Command {
     .description('consume events (→ event store, invalid → DLQ) and served lists (→ recommendations-*)')
     .action(async () => {
       const ctx = createContext();
-      const service = await startIngest(ctx, createRegistry(), { metricsPort: ctx.config.ingest.metricsPort });
+      const service = await startIngest(ctx, createRegistry(), {
+        metricsPort: ctx.config.ingest.metricsPort,
+      });
       const signal = await untilSignal();
       ctx.log.info({ signal }, 'finishing the batch in hand, committing, exiting');
       await service.stop();

@@ -1,7 +1,10 @@
 import cliProgress from 'cli-progress';
 
 /** A progress bar on stderr (stdout stays for results); a no-op when stderr is not a terminal. */
-export function progressBar(label: string, total: number): { update(n: number, extra?: string): void; stop(): void } {
+export function progressBar(
+  label: string,
+  total: number,
+): { update(n: number, extra?: string): void; stop(): void } {
   if (!process.stderr.isTTY || total <= 0) {
     let last = 0;
     let lastPct = -1;
@@ -19,7 +22,11 @@ export function progressBar(label: string, total: number): { update(n: number, e
     };
   }
   const bar = new cliProgress.SingleBar(
-    { format: `${label.padEnd(10)} [{bar}] {percentage}% {value}/{total} {extra}`, stream: process.stderr, hideCursor: true },
+    {
+      format: `${label.padEnd(10)} [{bar}] {percentage}% {value}/{total} {extra}`,
+      stream: process.stderr,
+      hideCursor: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   bar.start(total, 0, { extra: '' });

@@ -25,8 +25,13 @@ function coerceCsv(record: Record<string, string>): Record<string, unknown> {
 /** Streams JSON Lines (.jsonl/.ndjson/.json) or CSV (header row) records with their line numbers. */
 export async function* readRows(file: string): AsyncGenerator<Row> {
   if (/\.csv$/i.test(file)) {
-    const parser = createReadStream(file).pipe(parse({ columns: true, skip_empty_lines: true, trim: true, info: true }));
-    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+    const parser = createReadStream(file).pipe(
+      parse({ columns: true, skip_empty_lines: true, trim: true, info: true }),
+    );
+    for await (const { record, info } of parser as AsyncIterable<{
+      record: Record<string, string>;
+      info: { lines: number };
+    }>) {
       try {
         yield { line: info.lines, value: coerceCsv(record) };
       } catch (e) {

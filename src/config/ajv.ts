@@ -26,7 +26,14 @@ export function createAjv(options: Options = {}): Ajv {
 export function ajvErrorField(e: ErrorObject): string {
   const base = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
   const p = e.params as Record<string, unknown>;
-  const key = e.keyword === 'required' ? p['missingProperty'] : e.keyword === 'additionalProperties' ? p['additionalProperty'] : e.keyword === 'propertyNames' ? p['propertyName'] : undefined;
+  const key =
+    e.keyword === 'required'
+      ? p['missingProperty']
+      : e.keyword === 'additionalProperties'
+        ? p['additionalProperty']
+        : e.keyword === 'propertyNames'
+          ? p['propertyName']
+          : undefined;
   if (key === undefined) return base;
   return base ? `${base}.${String(key)}` : String(key);
 }

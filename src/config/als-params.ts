@@ -8,7 +8,13 @@ const FIXED = { cgSteps: 3, seed: 42 } as const;
  * The one way ALS parameters are made: the validated configuration (ALS_* variables and their
  * documented defaults), then per-run overrides (CLI flags, a tuning point).
  */
-export function alsParams(train: Pick<Config['train'], 'factors' | 'regularization' | 'alpha' | 'iterations' | 'solver' | 'weighting' | 'threads'>, overrides: Partial<AlsParams> = {}): AlsParams {
+export function alsParams(
+  train: Pick<
+    Config['train'],
+    'factors' | 'regularization' | 'alpha' | 'iterations' | 'solver' | 'weighting' | 'threads'
+  >,
+  overrides: Partial<AlsParams> = {},
+): AlsParams {
   return {
     factors: train.factors,
     regularization: train.regularization,

@@ -36,7 +36,9 @@ export function bucketOf(date: Date, g: BucketGranularity): string {
 }
 
 /** [start, end) in epoch ms of a bucket label of any granularity, or undefined for a label that is not one. */
-export function bucketRange(label: string): { start: number; end: number; granularity: BucketGranularity } | undefined {
+export function bucketRange(
+  label: string,
+): { start: number; end: number; granularity: BucketGranularity } | undefined {
   let m = /^(\d{4})\.(\d{2})\.(\d{2})$/.exec(label);
   if (m) {
     const start = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!);
@@ -50,7 +52,8 @@ export function bucketRange(label: string): { start: number; end: number; granul
     return { start, end: start + 7 * 86_400_000, granularity: 'week' };
   }
   m = /^(\d{4})\.(\d{2})$/.exec(label);
-  if (m) return { start: Date.UTC(+m[1]!, +m[2]! - 1, 1), end: Date.UTC(+m[1]!, +m[2]!, 1), granularity: 'month' };
+  if (m)
+    return { start: Date.UTC(+m[1]!, +m[2]! - 1, 1), end: Date.UTC(+m[1]!, +m[2]!, 1), granularity: 'month' };
   m = /^(\d{4})$/.exec(label);
   if (m) return { start: Date.UTC(+m[1]!, 0, 1), end: Date.UTC(+m[1]! + 1, 0, 1), granularity: 'year' };
   return undefined;

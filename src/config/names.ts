@@ -32,7 +32,11 @@ export interface Names {
   groups: { ingest: string; online: string; recommendations: string };
 }
 
-export function createNames(indexPrefix: string, topicPrefix: string, bucket: BucketGranularity = 'month'): Names {
+export function createNames(
+  indexPrefix: string,
+  topicPrefix: string,
+  bucket: BucketGranularity = 'month',
+): Names {
   const p = indexPrefix;
   const t = topicPrefix;
   return {

@@ -286,8 +286,15 @@ function resolve(opts: GenerateOptions): Resolved {
   }
   if (!(sessionsPerUser > 0)) throw new RangeError(`sessionsPerUser must be > 0, got ${sessionsPerUser}`);
   const d = opts.dynamics ?? {};
-  const dynamics: Required<ShopDynamics> = { newUsers: d.newUsers ?? 0, newItems: d.newItems ?? 0, novelty: d.novelty ?? 0, drift: d.drift ?? 0, seasonality: d.seasonality ?? 0 };
-  for (const [name, v] of Object.entries(dynamics)) if (!(v >= 0 && v < 1)) throw new RangeError(`dynamics.${name} must be in [0, 1), got ${v}`);
+  const dynamics: Required<ShopDynamics> = {
+    newUsers: d.newUsers ?? 0,
+    newItems: d.newItems ?? 0,
+    novelty: d.novelty ?? 0,
+    drift: d.drift ?? 0,
+    seasonality: d.seasonality ?? 0,
+  };
+  for (const [name, v] of Object.entries(dynamics))
+    if (!(v >= 0 && v < 1)) throw new RangeError(`dynamics.${name} must be in [0, 1), got ${v}`);
   const start = opts.startDate === undefined ? new Date(DEFAULT_START) : new Date(opts.startDate);
   const startMs = start.getTime();
   if (Number.isNaN(startMs)) throw new RangeError(`invalid startDate ${String(opts.startDate)}`);
@@ -438,7 +445,8 @@ export function generateUsers(opts: GenerateOptions): DemoUser[] {
       const at = r.startMs + Math.floor(span * (0.2 + 0.8 * dyn.next()));
       // a real change of interest: at least one category the user did not care about before
       let next = drawTaste(dyn, shares);
-      for (let tries = 0; tries < 5 && next.categories.every((c) => taste.categories.includes(c)); tries++) next = drawTaste(dyn, shares);
+      for (let tries = 0; tries < 5 && next.categories.every((c) => taste.categories.includes(c)); tries++)
+        next = drawTaste(dyn, shares);
       user._drift = { at: new Date(Math.max(at, Date.parse(user.created_at))).toISOString(), taste: next };
     }
     users.push(user);
@@ -546,10 +554,15 @@ function buildModel(r: Resolved, catalog: Catalog): ShopModel {
     if (u._drift) driftAt[i] = Date.parse(u._drift.at);
   });
   const userTasteSet = catalog.users.map((u) => new Set(u._taste.categories));
-  const userTasteSet2 = catalog.users.map((u, i) => (u._drift ? new Set(u._drift.taste.categories) : userTasteSet[i]!));
+  const userTasteSet2 = catalog.users.map((u, i) =>
+    u._drift ? new Set(u._drift.taste.categories) : userTasteSet[i]!,
+  );
   const release = Float64Array.from(catalog.items, (it) => Date.parse(it.created_at));
   const releasedInWindow = new Map<Category, { items: number[]; at: number[] }>();
-  const fresh = catalog.items.map((_, i) => i).filter((i) => release[i]! >= r.startMs).sort((a, b) => release[a]! - release[b]! || a - b);
+  const fresh = catalog.items
+    .map((_, i) => i)
+    .filter((i) => release[i]! >= r.startMs)
+    .sort((a, b) => release[a]! - release[b]! || a - b);
   for (const i of fresh) {
     const cat = catalog.items[i]!.category;
     const entry = releasedInWindow.get(cat) ?? { items: [], at: [] };
@@ -557,14 +570,31 @@ function buildModel(r: Resolved, catalog: Catalog): ShopModel {
     entry.at.push(release[i]!);
     releasedInWindow.set(cat, entry);
   }
-  return { r, catalog, pools, exploreCats, exploreW, tasteCats, tasteW, userTasteSet, driftAt, tasteCats2, tasteW2, userTasteSet2, release, releasedInWindow };
+  return {
+    r,
+    catalog,
+    pools,
+    exploreCats,
+    exploreW,
+    tasteCats,
+    tasteW,
+    userTasteSet,
+    driftAt,
+    tasteCats2,
+    tasteW2,
+    userTasteSet2,
+    release,
+    releasedInWindow,
+  };
 }
 
 /** Seasonal demand of each category at t: 1 + A·sin(2π·t/28 d + phase of the category). */
 function seasonal(m: ShopModel, cats: readonly Category[], w: readonly number[], t: number): number[] {
   const a = m.r.dynamics.seasonality;
   const x = (2 * Math.PI * (t - m.r.startMs)) / (SEASON_DAYS * DAY_MS);
-  return cats.map((c, k) => w[k]! * (1 + a * Math.sin(x + (2 * Math.PI * CATEGORIES.indexOf(c)) / CATEGORIES.length)));
+  return cats.map(
+    (c, k) => w[k]! * (1 + a * Math.sin(x + (2 * Math.PI * CATEGORIES.indexOf(c)) / CATEGORIES.length)),
+  );
 }
 
 function pickCategory(rng: Rng, m: ShopModel, u: number, t: number): Category {
@@ -572,7 +602,8 @@ function pickCategory(rng: Rng, m: ShopModel, u: number, t: number): Category {
   const cats = drifted ? m.tasteCats2[u]! : m.tasteCats[u]!;
   const w = drifted ? m.tasteW2[u]! : m.tasteW[u]!;
   const season = m.r.dynamics.seasonality > 0;
-  if (cats.length > 0 && rng.chance(FUNNEL.tasteFollow)) return cats[rng.weightedIndex(season ? seasonal(m, cats, w, t) : w)]!;
+  if (cats.length > 0 && rng.chance(FUNNEL.tasteFollow))
+    return cats[rng.weightedIndex(season ? seasonal(m, cats, w, t) : w)]!;
   return m.exploreCats[rng.weightedIndex(season ? seasonal(m, m.exploreCats, m.exploreW, t) : m.exploreW)]!;
 }
 
@@ -657,7 +688,9 @@ function buildSessionIndex(m: ShopModel): SessionIndex {
   m.catalog.users.forEach((user, u) => {
     // an arriving user's first session is their arrival; after it they visit at the usual rate
     const from = user._arrived ? Date.parse(user.created_at) - r.startMs : 0;
-    const count = rng.poisson(r.sessionsPerUser * user._activity * (user._arrived ? (span - from) / span : 1));
+    const count = rng.poisson(
+      r.sessionsPerUser * user._activity * (user._arrived ? (span - from) / span : 1),
+    );
     if (user._arrived) {
       startList.push(r.startMs + from);
       userList.push(u);
@@ -669,7 +702,11 @@ function buildSessionIndex(m: ShopModel): SessionIndex {
         day = rng.int(wholeDays);
         const hour = rng.weightedIndex(HOUR_WEIGHTS);
         offset = day * DAY_MS + hour * 3_600_000 + Math.floor(rng.next() * 3_600_000);
-      } while (offset >= span || offset < from || (season && !isWeekend(r.startMs + day * DAY_MS) && !rng.chance(WEEKDAY_KEEP)));
+      } while (
+        offset >= span ||
+        offset < from ||
+        (season && !isWeekend(r.startMs + day * DAY_MS) && !rng.chance(WEEKDAY_KEEP))
+      );
       startList.push(r.startMs + offset);
       userList.push(u);
     }

@@ -35,7 +35,12 @@ export interface DemoResult {
  * (and the malformed ones) through Kafka, ingest into the event store, then train → evaluate →
  * gate → deploy. The ingest consumer keeps running until stopIngest().
  */
-export async function runDemoPipeline(ctx: AppContext, size: DemoSize = DEMO_SIZE, hooks: DemoHooks = {}, opts: { reset?: boolean } = {}): Promise<DemoResult> {
+export async function runDemoPipeline(
+  ctx: AppContext,
+  size: DemoSize = DEMO_SIZE,
+  hooks: DemoHooks = {},
+  opts: { reset?: boolean } = {},
+): Promise<DemoResult> {
   const { es, names } = ctx;
   if (opts.reset) {
     hooks.step?.(`reset: removing the previous demo's indices (${names.prefix}*) and topics`);
@@ -45,16 +50,23 @@ export async function runDemoPipeline(ctx: AppContext, size: DemoSize = DEMO_SIZ
   hooks.step?.('setup: mappings and topics');
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
 
-  hooks.step?.(`generate: ${size.users} users, ${size.items} items, ~${size.events} events over ${size.days} days (seed ${size.seed})`);
+  hooks.step?.(
+    `generate: ${size.users} users, ${size.items} items, ~${size.events} events over ${size.days} days (seed ${size.seed})`,
+  );
   const startDate = new Date(Date.now() - size.days * 86_400_000);
   const data = generateDataset({ ...size, startDate });
   // through the same upsert as PUT /v1/items and `recsys import`, so the sample is schema-checked
-  const items = await ctx.repos.metadata.upsertItems(data.items.map((i) => itemMetadata(i) as unknown as Record<string, unknown>), { refresh: 'wait_for' });
+  const items = await ctx.repos.metadata.upsertItems(
+    data.items.map((i) => itemMetadata(i) as unknown as Record<string, unknown>),
+    { refresh: 'wait_for' },
+  );
   const users = await ctx.repos.metadata.upsertUsers(data.users.map(userMetadata), { refresh: 'wait_for' });
   const rejected = [...items.errors, ...users.errors];
   if (rejected.length) throw new Error(`sample metadata rejected: ${JSON.stringify(rejected.slice(0, 3))}`);
 
-  hooks.step?.(`produce: ${data.events.length} events + ${data.malformed.length} malformed → Kafka topic ${names.topics.events}`);
+  hooks.step?.(
+    `produce: ${data.events.length} events + ${data.malformed.length} malformed → Kafka topic ${names.topics.events}`,
+  );
   const producer = new EventProducer(ctx.kafka, names.topics.events);
   const messages = [
     ...data.events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })),

@@ -4,7 +4,14 @@ export interface ServedList {
   recommendation_id: string;
   model_id: string;
   source: string;
-  items: Array<{ item_id: string; score?: number; name?: string; category?: string; price?: number; source?: string }>;
+  items: Array<{
+    item_id: string;
+    score?: number;
+    name?: string;
+    category?: string;
+    price?: number;
+    source?: string;
+  }>;
 }
 
 /** Users worth showing: active ones with different main interests. */
@@ -18,7 +25,11 @@ export function pickShowcaseUsers(data: Dataset, n = 3): string[] {
     perUser.set(e.user_id, m);
   }
   const ranked = [...perUser.entries()]
-    .map(([u, m]) => ({ u, total: [...m.values()].reduce((a, b) => a + b, 0), top: [...m.entries()].sort((a, b) => b[1] - a[1])[0]![0] }))
+    .map(([u, m]) => ({
+      u,
+      total: [...m.values()].reduce((a, b) => a + b, 0),
+      top: [...m.entries()].sort((a, b) => b[1] - a[1])[0]![0],
+    }))
     .filter((r) => r.total >= 20 && r.total <= 400)
     .sort((a, b) => b.total - a.total);
   const picked: string[] = [];
@@ -43,8 +54,14 @@ export function describeUser(data: Dataset, userId: string): string[] {
     byCat.set(c, (byCat.get(c) ?? 0) + 1);
     byType.set(e.event_type, (byType.get(e.event_type) ?? 0) + 1);
   }
-  const cats = [...byCat.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([c, n]) => `${c} ${Math.round((100 * n) / events.length)}%`);
-  const purchases = events.filter((e) => e.event_type === 'purchase').slice(-3).map((e) => items.get(e.item_id)?.name ?? e.item_id);
+  const cats = [...byCat.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4)
+    .map(([c, n]) => `${c} ${Math.round((100 * n) / events.length)}%`);
+  const purchases = events
+    .filter((e) => e.event_type === 'purchase')
+    .slice(-3)
+    .map((e) => items.get(e.item_id)?.name ?? e.item_id);
   return [
     `${events.length} events (${[...byType.entries()].map(([t, n]) => `${n} ${t}`).join(', ')})`,
     `interests: ${cats.join(', ')}`,
@@ -53,5 +70,8 @@ export function describeUser(data: Dataset, userId: string): string[] {
 }
 
 export function describeList(list: ServedList): string[] {
-  return list.items.map((it, i) => `${String(i + 1).padStart(2)}. ${(it.name ?? it.item_id).padEnd(48).slice(0, 48)} ${(it.category ?? '').padEnd(12)} ${it.price !== undefined ? `$${it.price.toFixed(2)}`.padStart(9) : ''}  ${it.source === 'popular' ? '(popular)' : `score ${it.score?.toFixed(3) ?? '-'}`}`);
+  return list.items.map(
+    (it, i) =>
+      `${String(i + 1).padStart(2)}. ${(it.name ?? it.item_id).padEnd(48).slice(0, 48)} ${(it.category ?? '').padEnd(12)} ${it.price !== undefined ? `$${it.price.toFixed(2)}`.padStart(9) : ''}  ${it.source === 'popular' ? '(popular)' : `score ${it.score?.toFixed(3) ?? '-'}`}`,
+  );
 }

@@ -27,7 +27,9 @@ import { scaleQuery, type Space } from '../query/search-body.ts';
 export const CLIMB_QUERIES = 64;
 
 /** num_candidates tried, smallest first (ES refuses more than 10,000). */
-export const CANDIDATE_LADDER = [100, 150, 200, 300, 400, 600, 800, 1200, 1600, 2400, 3200, 4800, 6400, 10_000] as const;
+export const CANDIDATE_LADDER = [
+  100, 150, 200, 300, 400, 600, 800, 1200, 1600, 2400, 3200, 4800, 6400, 10_000,
+] as const;
 
 export interface AnnChoice {
   num_candidates: number;
@@ -49,7 +51,9 @@ export interface AnnChoice {
  * recall target or was timed no faster than exact search, and at least one was timed. Serving
  * answers such requests exactly (model/ann-choice.ts), so the graph was built for nothing.
  */
-export function graphNoFaster(t: { target: number; unfiltered: AnnChoice; filtered?: AnnChoice } | undefined): boolean {
+export function graphNoFaster(
+  t: { target: number; unfiltered: AnnChoice; filtered?: AnnChoice } | undefined,
+): boolean {
   if (!t) return false;
   const cases = [t.unfiltered, t.filtered].filter((c): c is AnnChoice => c !== undefined);
   return cases.some((c) => c.exact_ms !== undefined) && cases.every((c) => answeredExactly(c, t.target));
@@ -111,7 +115,13 @@ const EXACT_BLOCK = 4096;
  * walked once against every query so the factors are read from memory a single time; with it each
  * query scores only its own rows (a filter's matches).
  */
-export function exactTopK(items: Float32Array, dims: number, queries: ArrayLike<number>[], k: number, opts: { usable?: Uint8Array; rowsOf?: (query: number) => ArrayLike<number> } = {}): number[][] {
+export function exactTopK(
+  items: Float32Array,
+  dims: number,
+  queries: ArrayLike<number>[],
+  k: number,
+  opts: { usable?: Uint8Array; rowsOf?: (query: number) => ArrayLike<number> } = {},
+): number[][] {
   const n = items.length / dims;
   const q = queries.length;
   const qs = new Float64Array(q * dims);
@@ -204,7 +214,11 @@ export function meanRecall(truth: string[][], got: string[][]): number {
  * passes, so the large, slow values are only measured when the small ones fall short. If none
  * passes, the largest, with its recall.
  */
-export async function smallestReaching(target: number, recallAt: (numCandidates: number) => Promise<number>, ladder: readonly number[] = CANDIDATE_LADDER): Promise<AnnChoice> {
+export async function smallestReaching(
+  target: number,
+  recallAt: (numCandidates: number) => Promise<number>,
+  ladder: readonly number[] = CANDIDATE_LADDER,
+): Promise<AnnChoice> {
   const measured = new Map<number, number>();
   const at = async (i: number) => {
     const n = ladder[i]!;
@@ -246,7 +260,14 @@ export interface AnnTuneInput {
   k?: number;
   target?: number;
   /** runs one ann search on the new index; returns the ids of the hits */
-  search: (q: { vector: number[]; numCandidates: number; k: number; category?: string; exclude: string[]; mode?: 'ann' | 'exact' }) => Promise<string[]>;
+  search: (q: {
+    vector: number[];
+    numCandidates: number;
+    k: number;
+    category?: string;
+    exclude: string[];
+    mode?: 'ann' | 'exact';
+  }) => Promise<string[]>;
   concurrency?: number;
   /**
    * Time the chosen rung against the exact search (see AnnChoice.ann_ms). For item → item: no
@@ -289,13 +310,20 @@ export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning>
     }
   }
   const usable = new Uint8Array(n);
-  for (let i = 0; i < n; i++) usable[i] = items.subarray(i * dims, (i + 1) * dims).some((x) => x !== 0) ? 1 : 0;
+  for (let i = 0; i < n; i++)
+    usable[i] = items.subarray(i * dims, (i + 1) * dims).some((x) => x !== 0) ? 1 : 0;
   const rowOf = new Map(itemIds.map((id, i) => [id, i]));
-  const excluded = input.queries.map((q) => new Set((q.exclude ?? []).map((id) => rowOf.get(id)).filter((r): r is number => r !== undefined)));
+  const excluded = input.queries.map(
+    (q) => new Set((q.exclude ?? []).map((id) => rowOf.get(id)).filter((r): r is number => r !== undefined)),
+  );
   const extra = Math.max(0, ...excluded.map((e) => e.size));
-  const raw = input.queries.map((q) => (input.space === 'cosine' ? Array.from(normalizeVector(q.vector)) : q.vector));
+  const raw = input.queries.map((q) =>
+    input.space === 'cosine' ? Array.from(normalizeVector(q.vector)) : q.vector,
+  );
   // k more than each query's exclusions, which are then dropped: they are excluded when serving
-  const truthRows = exactTopK(items, dims, raw, k + extra, { usable }).map((rows, j) => rows.filter((r) => !excluded[j]!.has(r)).slice(0, k));
+  const truthRows = exactTopK(items, dims, raw, k + extra, { usable }).map((rows, j) =>
+    rows.filter((r) => !excluded[j]!.has(r)).slice(0, k),
+  );
   const truth = truthRows.map((rows) => rows.map((r) => itemIds[r]!));
   let vectors = raw;
   const climb = Math.min(CLIMB_QUERIES, raw.length);
@@ -304,7 +332,14 @@ export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning>
     mapLimit(
       Array.from({ length: to - from }, (_, i) => from + i),
       input.concurrency ?? 2,
-      (j) => input.search({ vector: vectors[j]!, numCandidates, k, category: categories?.[j], exclude: input.queries[j]!.exclude ?? [] }),
+      (j) =>
+        input.search({
+          vector: vectors[j]!,
+          numCandidates,
+          k,
+          category: categories?.[j],
+          exclude: input.queries[j]!.exclude ?? [],
+        }),
     );
   // mips: the query scale first, at the ladder's first rung (the scale that ranks best there
   // needs the fewest candidates), then num_candidates at that scale
@@ -336,7 +371,13 @@ export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning>
       return st.mean - st.se;
     };
     const first = await smallestReaching(target, (nc) => judge(nc, climb));
-    const c = await smallestReaching(target, (nc) => judge(nc, t.length), CANDIDATE_LADDER.slice(CANDIDATE_LADDER.indexOf(first.num_candidates as (typeof CANDIDATE_LADDER)[number])));
+    const c = await smallestReaching(
+      target,
+      (nc) => judge(nc, t.length),
+      CANDIDATE_LADDER.slice(
+        CANDIDATE_LADDER.indexOf(first.num_candidates as (typeof CANDIDATE_LADDER)[number]),
+      ),
+    );
     const st = stats.get(c.num_candidates)!;
     return { num_candidates: c.num_candidates, recall: st.mean, recall_low: st.mean - st.se };
   };
@@ -348,7 +389,14 @@ export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning>
       if (categories && categories[j] === undefined) continue;
       for (const mode of ['ann', 'exact'] as const) {
         const t = now();
-        await input.search({ vector: vectors[j]!, numCandidates: choice.num_candidates, k, category: categories?.[j], exclude: input.queries[j]!.exclude ?? [], mode });
+        await input.search({
+          vector: vectors[j]!,
+          numCandidates: choice.num_candidates,
+          k,
+          category: categories?.[j],
+          exclude: input.queries[j]!.exclude ?? [],
+          mode,
+        });
         took[mode].push(now() - t);
       }
     }
@@ -356,7 +404,14 @@ export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning>
     return { ...choice, ann_ms: median(took.ann), exact_ms: median(took.exact) };
   };
   const unfiltered = await timed(await choose(truth));
-  const tuning: AnnTuning = { k, target, sample: vectors.length, unfiltered, ...(sigma > 0 ? { query_scales: scales } : {}), ...(queryRms !== undefined ? { query_rms: queryRms } : {}) };
+  const tuning: AnnTuning = {
+    k,
+    target,
+    sample: vectors.length,
+    unfiltered,
+    ...(sigma > 0 ? { query_scales: scales } : {}),
+    ...(queryRms !== undefined ? { query_rms: queryRms } : {}),
+  };
 
   if (input.category) {
     const byCategory = new Map<string, number[]>();
@@ -369,8 +424,15 @@ export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning>
     }
     const cats = truthRows.map((rows) => (rows.length ? input.category!(rows[0]!) : undefined));
     if (cats.some((c) => c !== undefined)) {
-      const fRows = exactTopK(items, dims, raw, k + extra, { rowsOf: (j) => (cats[j] === undefined ? [] : byCategory.get(cats[j]!)!) });
-      const fTruth = fRows.map((rows, j) => rows.filter((r) => !excluded[j]!.has(r)).slice(0, k).map((r) => itemIds[r]!));
+      const fRows = exactTopK(items, dims, raw, k + extra, {
+        rowsOf: (j) => (cats[j] === undefined ? [] : byCategory.get(cats[j]!)!),
+      });
+      const fTruth = fRows.map((rows, j) =>
+        rows
+          .filter((r) => !excluded[j]!.has(r))
+          .slice(0, k)
+          .map((r) => itemIds[r]!),
+      );
       tuning.filtered = await timed(await choose(fTruth, cats), cats);
     }
   }

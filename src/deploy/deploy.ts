@@ -99,7 +99,10 @@ class DeploySkips {
   private readonly limits: Record<'items' | 'users', { limit: number; total: number }>;
 
   constructor(itemsTotal: number, usersTotal: number, opts: { min: number; fraction: number }) {
-    const limit = (total: number) => ({ limit: Math.max(opts.min, Math.floor(opts.fraction * total)), total });
+    const limit = (total: number) => ({
+      limit: Math.max(opts.min, Math.floor(opts.fraction * total)),
+      total,
+    });
     this.limits = { items: limit(itemsTotal), users: limit(usersTotal) };
   }
 
@@ -107,7 +110,10 @@ class DeploySkips {
     this.log.add(stage, reason, id, detail);
     const { limit, total } = this.limits[stage];
     const n = this.log.count(stage);
-    if (n > limit) throw new Error(`${n} of ${total} ${stage} documents skipped (invalid id or refused by the cluster), more than the ${limit} allowed; latest: ${truncateId(id)}: ${reason}: ${detail.slice(0, 300)}`);
+    if (n > limit)
+      throw new Error(
+        `${n} of ${total} ${stage} documents skipped (invalid id or refused by the cluster), more than the ${limit} allowed; latest: ${truncateId(id)}: ${reason}: ${detail.slice(0, 300)}`,
+      );
   }
 
   /** A document the cluster refused for good. */
@@ -116,7 +122,15 @@ class DeploySkips {
   }
 }
 
-function* itemDocs(input: DeployInput, meta: Map<string, Metadata>, hashers: ModelHashers | undefined, skips: DeploySkips, skippedFactorRows: number[], graphs: { similarGraph: boolean; mipsGraph: boolean }, head: NormHead | undefined): Generator<LoadDoc> {
+function* itemDocs(
+  input: DeployInput,
+  meta: Map<string, Metadata>,
+  hashers: ModelHashers | undefined,
+  skips: DeploySkips,
+  skippedFactorRows: number[],
+  graphs: { similarGraph: boolean; mipsGraph: boolean },
+  head: NormHead | undefined,
+): Generator<LoadDoc> {
   const k = input.factors;
   const seen = new Set<string>();
   for (let i = 0; i < input.itemIds.length; i++) {
@@ -130,14 +144,25 @@ function* itemDocs(input: DeployInput, meta: Map<string, Metadata>, hashers: Mod
     }
     const factor = input.itemFactors.subarray(i * k, (i + 1) * k);
     const weightNorm = input.itemNorms?.[i];
-    yield { id, doc: itemDocument(input.modelId, id, meta.get(id), factor, hashers, input.popularity?.get(id) ?? 0, { ...(weightNorm !== undefined ? { weightNorm } : {}), ...graphs, normHead: inNormHead(factor, head) }) };
+    yield {
+      id,
+      doc: itemDocument(input.modelId, id, meta.get(id), factor, hashers, input.popularity?.get(id) ?? 0, {
+        ...(weightNorm !== undefined ? { weightNorm } : {}),
+        ...graphs,
+        normHead: inNormHead(factor, head),
+      }),
+    };
   }
   // catalogue items the model has no factor for (new items): searchable and usable for backfill
   for (const [id, m] of meta) {
     if (seen.has(id)) continue;
     const problem = idProblem(id);
     if (problem) skips.add('items', 'invalid_id', id, `item_id ${problem}`);
-    else yield { id, doc: itemDocument(input.modelId, id, m, undefined, hashers, input.popularity?.get(id) ?? 0) };
+    else
+      yield {
+        id,
+        doc: itemDocument(input.modelId, id, m, undefined, hashers, input.popularity?.get(id) ?? 0),
+      };
   }
 }
 
@@ -151,12 +176,25 @@ function* userDocs(input: DeployInput, skips: DeploySkips): Generator<LoadDoc> {
       skips.add('users', 'invalid_id', id, `user_id ${problem}`);
       continue;
     }
-    yield { id, doc: userDocument(input.modelId, id, input.userFactors.subarray(u * k, (u + 1) * k), input.recentItems?.get(id), now) };
+    yield {
+      id,
+      doc: userDocument(
+        input.modelId,
+        id,
+        input.userFactors.subarray(u * k, (u + 1) * k),
+        input.recentItems?.get(id),
+        now,
+      ),
+    };
   }
 }
 
 /** The item ids and factors without the rows that were not deployed (YᵀY and ann tuning must match the served items). */
-function deployedRows(input: DeployInput, skippedRows: number[], refusedIds: Set<string>): { ids: string[]; factors: Float32Array } {
+function deployedRows(
+  input: DeployInput,
+  skippedRows: number[],
+  refusedIds: Set<string>,
+): { ids: string[]; factors: Float32Array } {
   const k = input.factors;
   const drop = new Set(skippedRows);
   input.itemIds.forEach((id, i) => refusedIds.has(id) && drop.add(i));
@@ -177,7 +215,14 @@ function deployedRows(input: DeployInput, skippedRows: number[], refusedIds: Set
  * CLIMB_QUERIES); the exact top k of 256 queries over 1M × 64 takes ~2.3 s in the wasm kernel.
  */
 const TUNING_SAMPLE = 256;
-function tuningQueries(space: Space, ids: string[], flat: Float32Array, k: number, phase = 0, seen?: Map<string, string[]>): { vector: number[]; exclude?: string[] }[] {
+function tuningQueries(
+  space: Space,
+  ids: string[],
+  flat: Float32Array,
+  k: number,
+  phase = 0,
+  seen?: Map<string, string[]>,
+): { vector: number[]; exclude?: string[] }[] {
   const out: { vector: number[]; exclude?: string[] }[] = [];
   for (const r of sampleIndices(ids.length, TUNING_SAMPLE, phase)) {
     const v = flat.subarray(r * k, (r + 1) * k);
@@ -192,19 +237,34 @@ function tuningQueries(space: Space, ids: string[], flat: Float32Array, k: numbe
  * What the model document records per space: the measured tuning (mips: with its norm head), or
  * that the space has no graph; mips also records the norm-bound sample that decided its graph.
  */
-type SpaceAnn = (AnnTuning & { head?: NormHead; bound?: MipsBoundSample }) | { graph: false; bound?: MipsBoundSample; skipped?: SimilarSkip };
+type SpaceAnn =
+  | (AnnTuning & { head?: NormHead; bound?: MipsBoundSample })
+  | { graph: false; bound?: MipsBoundSample; skipped?: SimilarSkip };
 
 /**
  * The mips sample: users' factors, or the items' own when the model has no users. The norm head is
  * chosen on another sample (phase 0.5) than the one tuning measures recall on, so the recall the
  * model document reports is not measured on the users the head was fitted to.
  */
-function mipsQueries(input: DeployInput, deployed: { ids: string[]; factors: Float32Array }, phase = 0): { vector: number[]; exclude?: string[] }[] {
-  return input.userIds.length ? tuningQueries('mips', input.userIds, input.userFactors, input.factors, phase, input.recentItems) : tuningQueries('mips', deployed.ids, deployed.factors, input.factors, phase);
+function mipsQueries(
+  input: DeployInput,
+  deployed: { ids: string[]; factors: Float32Array },
+  phase = 0,
+): { vector: number[]; exclude?: string[] }[] {
+  return input.userIds.length
+    ? tuningQueries('mips', input.userIds, input.userFactors, input.factors, phase, input.recentItems)
+    : tuningQueries('mips', deployed.ids, deployed.factors, input.factors, phase);
 }
 
 /** Picks ann num_candidates (and the mips query scale) per space with a graph, on the built (not yet live) items index. */
-async function tuneAnn(ctx: AppContext, input: DeployInput, deployed: { ids: string[]; factors: Float32Array }, meta: Map<string, Metadata>, graphs: { similarGraph: boolean; mipsGraph: boolean }, head: NormHead | undefined): Promise<Record<Space, SpaceAnn>> {
+async function tuneAnn(
+  ctx: AppContext,
+  input: DeployInput,
+  deployed: { ids: string[]; factors: Float32Array },
+  meta: Map<string, Metadata>,
+  graphs: { similarGraph: boolean; mipsGraph: boolean },
+  head: NormHead | undefined,
+): Promise<Record<Space, SpaceAnn>> {
   const index = ctx.names.itemsIndex(input.modelId);
   const k = input.factors;
   const categoryOf = (row: number) => {
@@ -221,15 +281,41 @@ async function tuneAnn(ctx: AppContext, input: DeployInput, deployed: { ids: str
       category: categoryOf,
       compareExact: space === 'cosine',
       search: async (q) => {
-        const filters: Filters = { terms: q.category !== undefined ? { category: [q.category] } : {}, booleans: {}, ranges: {} };
-        const body = vectorSearchBody({ space, mode: q.mode ?? 'ann', k: q.k, vector: q.vector, filters, exclude: q.exclude, numCandidates: q.numCandidates, normHead: space === 'mips' && head !== undefined }, DEFAULT_QUERY_OPTIONS);
+        const filters: Filters = {
+          terms: q.category !== undefined ? { category: [q.category] } : {},
+          booleans: {},
+          ranges: {},
+        };
+        const body = vectorSearchBody(
+          {
+            space,
+            mode: q.mode ?? 'ann',
+            k: q.k,
+            vector: q.vector,
+            filters,
+            exclude: q.exclude,
+            numCandidates: q.numCandidates,
+            normHead: space === 'mips' && head !== undefined,
+          },
+          DEFAULT_QUERY_OPTIONS,
+        );
         // a busy cluster (429) during a deploy is waited out, as the load's chunks are
-        const hits = await withRetry(() => ctx.repos.items.search<{ item_id?: string }>(index, { ...body, _source: false }), { ...DEFAULT_LOAD_RETRY, label: `ann tuning search on ${index}` });
+        const hits = await withRetry(
+          () => ctx.repos.items.search<{ item_id?: string }>(index, { ...body, _source: false }),
+          { ...DEFAULT_LOAD_RETRY, label: `ann tuning search on ${index}` },
+        );
         return hits.map((h) => h._id!);
       },
     });
-  const mips: SpaceAnn = graphs.mipsGraph ? await tune('mips', mipsQueries(input, deployed)) : { graph: false };
-  return { mips: head ? { ...mips, head } : mips, cosine: graphs.similarGraph ? await tune('cosine', tuningQueries('cosine', deployed.ids, deployed.factors, k)) : { graph: false } };
+  const mips: SpaceAnn = graphs.mipsGraph
+    ? await tune('mips', mipsQueries(input, deployed))
+    : { graph: false };
+  return {
+    mips: head ? { ...mips, head } : mips,
+    cosine: graphs.similarGraph
+      ? await tune('cosine', tuningQueries('cosine', deployed.ids, deployed.factors, k))
+      : { graph: false },
+  };
 }
 
 /** Why DEPLOY_SIMILAR_ANN=auto left the item → item graph out: the live model's deploy timed it. */
@@ -245,13 +331,21 @@ interface SimilarSkip {
  * deployed without it has no timing, so the deploy after it builds and times the graph again: the
  * verdict is never more than one model old, whatever the catalogue has become since.
  */
-async function similarGraphVerdict(ctx: AppContext, lifecycle: ModelLifecycle): Promise<SimilarSkip | undefined> {
+async function similarGraphVerdict(
+  ctx: AppContext,
+  lifecycle: ModelLifecycle,
+): Promise<SimilarSkip | undefined> {
   const live = await lifecycle.liveModelId();
   if (!live) return undefined;
-  const doc = (await ctx.repos.models.get(live, { includes: ['ann'] })) as { ann?: { cosine?: AnnTuning } } | undefined;
+  const doc = (await ctx.repos.models.get(live, { includes: ['ann'] })) as
+    { ann?: { cosine?: AnnTuning } } | undefined;
   const cosine = doc?.ann?.cosine;
   if (!cosine || !('target' in cosine) || !graphNoFaster(cosine)) return undefined;
-  return { measured_on: live, unfiltered: cosine.unfiltered, ...(cosine.filtered ? { filtered: cosine.filtered } : {}) };
+  return {
+    measured_on: live,
+    unfiltered: cosine.unfiltered,
+    ...(cosine.filtered ? { filtered: cosine.filtered } : {}),
+  };
 }
 
 /**
@@ -261,14 +355,21 @@ async function similarGraphVerdict(ctx: AppContext, lifecycle: ModelLifecycle): 
  * documents (an id today's rules refuse, a value the mapping cannot hold) are skipped, counted and
  * recorded instead of failing the deploy; more than the skip limit fails it.
  */
-export async function deployModel(ctx: AppContext, input: DeployInput, opts: DeployOptions = {}): Promise<DeployReport> {
+export async function deployModel(
+  ctx: AppContext,
+  input: DeployInput,
+  opts: DeployOptions = {},
+): Promise<DeployReport> {
   const { repos, log } = ctx;
   const lifecycle = opts.lifecycle ?? modelLifecycle(ctx, undefined, opts.keep);
   const started = Date.now();
   const timings: Record<string, number> = {};
   const lap = (name: string, since: number) => (timings[name] = (Date.now() - since) / 1000);
   const { modelId, factors: k } = input;
-  if (input.itemFactors.length !== input.itemIds.length * k || input.userFactors.length !== input.userIds.length * k) {
+  if (
+    input.itemFactors.length !== input.itemIds.length * k ||
+    input.userFactors.length !== input.userIds.length * k
+  ) {
     throw new Error('factor arrays do not match ids × factors');
   }
   await lifecycle.ensureRegistered(modelId, { factors: k });
@@ -285,11 +386,20 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
   try {
     if (similarSetting === 'auto') similarSkip = await similarGraphVerdict(ctx, lifecycle);
     const similarGraph = similarSetting === 'auto' ? similarSkip === undefined : similarSetting;
-    if (similarSkip) log.info({ modelId, skipped: similarSkip }, 'no item → item graph: the live model timed its graph no faster than exact search (DEPLOY_SIMILAR_ANN=auto); the next deploy builds and times it again');
+    if (similarSkip)
+      log.info(
+        { modelId, skipped: similarSkip },
+        'no item → item graph: the live model timed its graph no faster than exact search (DEPLOY_SIMILAR_ANN=auto); the next deploy builds and times it again',
+      );
     let t = Date.now();
     let hashers: ModelHashers | undefined;
     if (input.lsh || (opts.buildLsh ?? ctx.config.train.deployLsh)) {
-      lsh = chooseModelLsh({ factors: k, itemFactors: input.itemFactors, userFactors: input.userFactors, fixed: input.lsh });
+      lsh = chooseModelLsh({
+        factors: k,
+        itemFactors: input.itemFactors,
+        userFactors: input.userFactors,
+        fixed: input.lsh,
+      });
       lap('lsh_tuning', t);
       hashers = new ModelHashers(lsh);
     }
@@ -299,33 +409,68 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     lap('read_metadata', t);
     const withFactor = new Set(input.itemIds);
     itemsTotal = input.itemIds.length + [...meta.keys()].filter((id) => !withFactor.has(id)).length;
-    const sk = (skips = new DeploySkips(itemsTotal, input.userIds.length, opts.skipLimit ?? DEFAULT_SKIP_LIMIT));
+    const sk = (skips = new DeploySkips(
+      itemsTotal,
+      input.userIds.length,
+      opts.skipLimit ?? DEFAULT_SKIP_LIMIT,
+    ));
     const refusedItem = sk.refused('items');
 
     t = Date.now();
     const sample = mipsQueries(input, { ids: input.itemIds, factors: input.itemFactors }, 0.5);
-    const choice = chooseMipsGraph(input.itemIds, input.itemFactors, k, sample, 10, ctx.config.api.annExactMaxScored);
+    const choice = chooseMipsGraph(
+      input.itemIds,
+      input.itemFactors,
+      k,
+      sample,
+      10,
+      ctx.config.api.annExactMaxScored,
+    );
     const mipsSetting = opts.mipsAnn ?? ctx.config.train.deployMipsAnn;
     const graphs = { similarGraph, mipsGraph: mipsSetting === 'auto' ? choice.graph : mipsSetting };
     lap('mips_graph', t);
-    log.info({ modelId, mipsGraph: graphs.mipsGraph, setting: mipsSetting, bound: choice.bound }, graphs.mipsGraph ? 'user → item graph built' : 'no user → item graph: the norm-bounded exact search answers ann');
+    log.info(
+      { modelId, mipsGraph: graphs.mipsGraph, setting: mipsSetting, bound: choice.bound },
+      graphs.mipsGraph
+        ? 'user → item graph built'
+        : 'no user → item graph: the norm-bounded exact search answers ann',
+    );
     t = Date.now();
-    const head = graphs.mipsGraph ? chooseNormHead(input.itemFactors, k, sample.map((q) => q.vector), 10) : undefined;
+    const head = graphs.mipsGraph
+      ? chooseNormHead(
+          input.itemFactors,
+          k,
+          sample.map((q) => q.vector),
+          10,
+        )
+      : undefined;
     lap('norm_head', t);
-    if (head) log.info({ modelId, head }, 'norm head: the longest item vectors are searched exactly beside the MIPS graph');
+    if (head)
+      log.info(
+        { modelId, head },
+        'norm head: the longest item vectors are searched exactly beside the MIPS graph',
+      );
 
     await repos.modelIndices.create(modelId, k, filterFieldMappings(ctx.config.api.filterFields), graphs);
     t = Date.now();
-    await repos.modelIndices.load(modelId, 'items', itemDocs(input, meta, hashers, sk, skippedFactorRows, graphs, head), {
-      onProgress: (n) => opts.onProgress?.('items', n, itemsTotal),
-      onRefused: (doc, r) => {
-        refusedItems.add(doc.id);
-        refusedItem(doc, r);
+    await repos.modelIndices.load(
+      modelId,
+      'items',
+      itemDocs(input, meta, hashers, sk, skippedFactorRows, graphs, head),
+      {
+        onProgress: (n) => opts.onProgress?.('items', n, itemsTotal),
+        onRefused: (doc, r) => {
+          refusedItems.add(doc.id);
+          refusedItem(doc, r);
+        },
       },
-    });
+    );
     lap('load_items', t);
     t = Date.now();
-    await repos.modelIndices.load(modelId, 'users', userDocs(input, sk), { onProgress: (n) => opts.onProgress?.('users', n, input.userIds.length), onRefused: sk.refused('users') });
+    await repos.modelIndices.load(modelId, 'users', userDocs(input, sk), {
+      onProgress: (n) => opts.onProgress?.('users', n, input.userIds.length),
+      onRefused: sk.refused('users'),
+    });
     lap('load_users', t);
     if (sk.log.total) log.warn({ modelId, skipped: sk.log.summary().by_reason }, 'deploy skipped documents');
 
@@ -334,7 +479,10 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     lap('refresh', t);
     const count = await repos.modelIndices.countItems(modelId);
     const expected = itemsTotal - sk.log.count('items');
-    if (count !== expected) throw new Error(`items index holds ${count} docs, expected ${expected} (${itemsTotal} less ${sk.log.count('items')} skipped)`);
+    if (count !== expected)
+      throw new Error(
+        `items index holds ${count} docs, expected ${expected} (${itemsTotal} less ${sk.log.count('items')} skipped)`,
+      );
     itemsWithFactor = await repos.modelIndices.countItems(modelId, true);
     deployed = deployedRows(input, skippedFactorRows, refusedItems);
     t = Date.now();
@@ -351,10 +499,30 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     log.info({ modelId, ann, segments }, 'ann num_candidates chosen by measured recall');
     for (const [space, t] of Object.entries(ann)) {
       if (!('target' in t)) continue;
-      for (const [kind, c] of [['unfiltered', t.unfiltered], ['filtered', t.filtered]] as const) {
-        if (c && c.recall < t.target) log.warn({ modelId, space, case: kind, recall: c.recall, num_candidates: c.num_candidates, target: t.target }, 'ann misses the recall target at every num_candidates tried: these requests will be answered exactly');
+      for (const [kind, c] of [
+        ['unfiltered', t.unfiltered],
+        ['filtered', t.filtered],
+      ] as const) {
+        if (c && c.recall < t.target)
+          log.warn(
+            {
+              modelId,
+              space,
+              case: kind,
+              recall: c.recall,
+              num_candidates: c.num_candidates,
+              target: t.target,
+            },
+            'ann misses the recall target at every num_candidates tried: these requests will be answered exactly',
+          );
       }
-      if (graphNoFaster(t)) log.warn({ modelId, space, unfiltered: t.unfiltered, filtered: t.filtered, setting: similarSetting }, similarSetting === 'auto' ? 'the item → item graph is no faster than exact search at the recall target on this catalogue: similar items are answered exactly, and the next deploy will not build it (DEPLOY_SIMILAR_ANN=auto)' : 'the item → item graph is no faster than exact search at the recall target on this catalogue: similar items are answered exactly; DEPLOY_SIMILAR_ANN=auto or false would save building it');
+      if (graphNoFaster(t))
+        log.warn(
+          { modelId, space, unfiltered: t.unfiltered, filtered: t.filtered, setting: similarSetting },
+          similarSetting === 'auto'
+            ? 'the item → item graph is no faster than exact search at the recall target on this catalogue: similar items are answered exactly, and the next deploy will not build it (DEPLOY_SIMILAR_ANN=auto)'
+            : 'the item → item graph is no faster than exact search at the recall target on this catalogue: similar items are answered exactly; DEPLOY_SIMILAR_ANN=auto or false would save building it',
+        );
     }
     await opts.beforeSwap?.();
   } catch (e) {
@@ -374,9 +542,19 @@ export async function deployModel(ctx: AppContext, input: DeployInput, opts: Dep
     ann: ann!,
     // online fold-in reads YᵀY of exactly these item factors from the model document
     yty: gramian(deployed!.factors, k),
-    deploy: { items: itemsTotal - skippedItems, items_with_factor: itemsWithFactor, users, skipped_items: skippedItems, skipped_users: skippedUsers, skipped, timings },
+    deploy: {
+      items: itemsTotal - skippedItems,
+      items_with_factor: itemsWithFactor,
+      users,
+      skipped_items: skippedItems,
+      skipped_users: skippedUsers,
+      skipped,
+      timings,
+    },
   };
-  const live: { removedVersions: string[]; previousModelId?: string } = opts.stage ? await lifecycle.stage(modelId, serving) : await lifecycle.goLive(modelId, serving);
+  const live: { removedVersions: string[]; previousModelId?: string } = opts.stage
+    ? await lifecycle.stage(modelId, serving)
+    : await lifecycle.goLive(modelId, serving);
   lap(opts.stage ? 'stage' : 'swap', t);
   const report: DeployReport = {
     modelId,

@@ -3,8 +3,14 @@ import type { Metadata } from '../repositories/items.ts';
 import type { ModelHashers } from './lsh-setup.ts';
 import { float32ArrayJson } from './vector-json.ts';
 
-
-const VECTOR_FIELDS = ['factor', 'factor_exact', 'factor_unit', 'factor_unit_exact', 'factor_norm', 'norm_head'] as const;
+const VECTOR_FIELDS = [
+  'factor',
+  'factor_exact',
+  'factor_unit',
+  'factor_unit_exact',
+  'factor_norm',
+  'norm_head',
+] as const;
 
 export interface ItemDocumentOptions {
   /** the model's BM25 item norm: fold-in weights a user's row with it, as training did */
@@ -27,7 +33,15 @@ export interface ItemDocumentOptions {
  * factor_norm, its length, lets exact search skip items too short to reach a user's top k
  * (src/model/norm-probe.ts).
  */
-export function itemDocument(modelId: string, itemId: string, meta: Metadata | undefined, factor: Float32Array | undefined, hashers: ModelHashers | undefined, popularity: number, opts: ItemDocumentOptions = {}): string {
+export function itemDocument(
+  modelId: string,
+  itemId: string,
+  meta: Metadata | undefined,
+  factor: Float32Array | undefined,
+  hashers: ModelHashers | undefined,
+  popularity: number,
+  opts: ItemDocumentOptions = {},
+): string {
   const { weightNorm, similarGraph = true, mipsGraph = true, normHead = false } = opts;
   const doc: Metadata = { ...(meta ?? {}), item_id: itemId, model_id: modelId, popularity };
   for (const f of VECTOR_FIELDS) delete doc[f];
@@ -46,6 +60,19 @@ export function itemDocument(modelId: string, itemId: string, meta: Metadata | u
   return `${JSON.stringify(doc).slice(0, -1)},${mipsGraph && !normHead ? `"factor":${raw},` : ''}"factor_exact":${raw},${similarGraph ? `"factor_unit":${unit},` : ''}"factor_unit_exact":${unit}}`;
 }
 
-export function userDocument(modelId: string, userId: string, factor: Float32Array, recentItems: string[] | undefined, now: string): Metadata {
-  return { user_id: userId, model_id: modelId, factor: Array.from(factor), recent_items: recentItems ?? [], source: 'train', updated_at: now };
+export function userDocument(
+  modelId: string,
+  userId: string,
+  factor: Float32Array,
+  recentItems: string[] | undefined,
+  now: string,
+): Metadata {
+  return {
+    user_id: userId,
+    model_id: modelId,
+    factor: Array.from(factor),
+    recent_items: recentItems ?? [],
+    source: 'train',
+    updated_at: now,
+  };
 }

@@ -47,13 +47,25 @@ export function chooseModelLsh(input: LshChoiceInput): ModelLsh {
     return { mips: { ...mips.serialize(), augmented: true, maxNorm: M }, cosine: cosine.serialize() };
   }
   const items = sampleRows(input.itemFactors, k, 10_000, seed);
-  const users = sampleRows(input.userFactors.length ? input.userFactors : input.itemFactors, k, 100, seed + 7);
+  const users = sampleRows(
+    input.userFactors.length ? input.userFactors : input.itemFactors,
+    k,
+    100,
+    seed + 7,
+  );
   const itemQueries = sampleRows(input.itemFactors, k, 100, seed + 13);
   const target = input.targetRecall ?? 0.9;
   // At most 10 % of a large catalogue as candidates: beyond that exact search is as cheap. Below
   // ~50,000 items exact scoring of 5,000 candidates costs nothing worth trading recall for.
   const nItems = input.itemFactors.length / k;
-  const common = { dims: k, k: 10, targetRecall: target, seed, candidates: GRID, maxCandidateFraction: Math.max(0.1, 5000 / nItems) };
+  const common = {
+    dims: k,
+    k: 10,
+    targetRecall: target,
+    seed,
+    candidates: GRID,
+    maxCandidateFraction: Math.max(0.1, 5000 / nItems),
+  };
   const aug = chooseLshParams({ ...common, items, queries: users, mode: 'mips', augment: true });
   const raw = chooseLshParams({ ...common, items, queries: users, mode: 'mips', augment: false });
   const better = rank(aug) <= rank(raw) ? aug : raw;

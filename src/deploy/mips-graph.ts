@@ -37,19 +37,29 @@ export interface MipsGraphChoice {
   bound: MipsBoundSample;
 }
 
-const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+const quantile = (sorted: readonly number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 
 /**
  * Measures, for each sampled user vector, how many items the serving path's norm-bounded exact
  * search would score (the PROBE_SIZE longest items set the bound, as in serving; the count is
  * exact here, from all the norms), and decides whether the MIPS graph is needed.
  */
-export function chooseMipsGraph(itemIds: readonly string[], items: Float32Array, dims: number, queries: ReadonlyArray<{ vector: ArrayLike<number>; exclude?: readonly string[] }>, k: number, maxScored: number): MipsGraphChoice {
+export function chooseMipsGraph(
+  itemIds: readonly string[],
+  items: Float32Array,
+  dims: number,
+  queries: ReadonlyArray<{ vector: ArrayLike<number>; exclude?: readonly string[] }>,
+  k: number,
+  maxScored: number,
+): MipsGraphChoice {
   const norms = rowNorms(items, dims);
   const byNorm = Array.from(norms.keys())
     .filter((i) => norms[i]! > 0)
     .sort((a, b) => norms[b]! - norms[a]!);
-  const longest = byNorm.slice(0, PROBE_SIZE).map((i) => ({ id: itemIds[i]!, vector: items.subarray(i * dims, (i + 1) * dims) }));
+  const longest = byNorm
+    .slice(0, PROBE_SIZE)
+    .map((i) => ({ id: itemIds[i]!, vector: items.subarray(i * dims, (i + 1) * dims) }));
   const probe = buildNormProbe(dims, longest);
   const sortedNorms = Float64Array.from(byNorm, (i) => norms[i]!);
   const scored = queries.map((q) => {

@@ -50,7 +50,13 @@ export function rowNorms(items: Float32Array, dims: number): Float64Array {
  * The norm head for these item factors and sampled user vectors, or undefined when their true
  * top-k items do not concentrate among the longest items (see the header).
  */
-export function chooseNormHead(items: Float32Array, dims: number, queries: ArrayLike<number>[], k: number, opts: { coverage?: number; maxShare?: number; maxItems?: number } = {}): NormHead | undefined {
+export function chooseNormHead(
+  items: Float32Array,
+  dims: number,
+  queries: ArrayLike<number>[],
+  k: number,
+  opts: { coverage?: number; maxShare?: number; maxItems?: number } = {},
+): NormHead | undefined {
   const coverage = opts.coverage ?? HEAD_COVERAGE;
   const maxShare = opts.maxShare ?? HEAD_MAX_SHARE;
   const maxItems = opts.maxItems ?? HEAD_MAX_ITEMS;

@@ -19,7 +19,11 @@ export interface RatingRules {
 }
 
 export function ratingRules(config: Pick<Config, 'events' | 'train'>): RatingRules {
-  return { weights: config.events.weights, windowDays: config.train.windowDays, halfLifeDays: config.train.halfLifeDays };
+  return {
+    weights: config.events.weights,
+    windowDays: config.train.windowDays,
+    halfLifeDays: config.train.halfLifeDays,
+  };
 }
 
 /** The configured weight of an event type, looked up as an own key (a type named "constructor" is just unknown). */
@@ -28,7 +32,10 @@ export function typeWeight(eventType: string, weights: Readonly<Record<string, n
 }
 
 /** Explicit weight wins, else the type's configured weight, else 1 (types admitted by ALLOW_UNKNOWN_EVENT_TYPES). */
-export function eventWeight(event: { event_type: string; weight?: number }, weights: Readonly<Record<string, number>>): number {
+export function eventWeight(
+  event: { event_type: string; weight?: number },
+  weights: Readonly<Record<string, number>>,
+): number {
   if (event.weight !== undefined) return event.weight;
   return typeWeight(event.event_type, weights) ?? 1;
 }
@@ -43,7 +50,12 @@ export function decay(rules: RatingRules, now: number, ts: number): number {
 }
 
 /** What one event adds to its (user, item) rating at time `now`. */
-export function rateEvent(event: { event_type: string; weight?: number }, ts: number, rules: RatingRules, now: number): number {
+export function rateEvent(
+  event: { event_type: string; weight?: number },
+  ts: number,
+  rules: RatingRules,
+  now: number,
+): number {
   const start = windowStart(rules, now);
   if (start !== undefined && ts < start) return 0;
   return eventWeight(event, rules.weights) * decay(rules, now, ts);

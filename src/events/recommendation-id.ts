@@ -37,23 +37,38 @@ export const TAG_BUDGET_CHARS = MAX_RECOMMENDATION_ID_CHARS - VERSION.length - 4
 const MAX_SERVED_AT = 2 ** 48 - 1;
 
 /** Whether a tag can be encoded within the id's length (an experiment checks its ids against its model ids with this). */
-export function fitsRecommendationId(tag: Pick<RecommendationTag, 'modelId' | 'experimentId' | 'arm'>): boolean {
+export function fitsRecommendationId(
+  tag: Pick<RecommendationTag, 'modelId' | 'experimentId' | 'arm'>,
+): boolean {
   return tag.modelId.length + (tag.experimentId?.length ?? 0) + (tag.arm?.length ?? 0) <= TAG_BUDGET_CHARS;
 }
 
 function tagProblem(tag: RecommendationTag): string | undefined {
-  if (!MODEL_ID_PATTERN.test(tag.modelId)) return `model id ${JSON.stringify(tag.modelId)} does not match ${MODEL_ID_PATTERN}`;
-  if (!Number.isInteger(tag.servedAt) || tag.servedAt < 0 || tag.servedAt > MAX_SERVED_AT) return `servedAt ${tag.servedAt} is not an epoch-ms integer`;
-  for (const [name, v] of [['experiment id', tag.experimentId], ['arm', tag.arm]] as const) {
-    if (v !== undefined && !TAG_TOKEN_PATTERN.test(v)) return `${name} ${JSON.stringify(v)} does not match ${TAG_TOKEN_PATTERN}`;
+  if (!MODEL_ID_PATTERN.test(tag.modelId))
+    return `model id ${JSON.stringify(tag.modelId)} does not match ${MODEL_ID_PATTERN}`;
+  if (!Number.isInteger(tag.servedAt) || tag.servedAt < 0 || tag.servedAt > MAX_SERVED_AT)
+    return `servedAt ${tag.servedAt} is not an epoch-ms integer`;
+  for (const [name, v] of [
+    ['experiment id', tag.experimentId],
+    ['arm', tag.arm],
+  ] as const) {
+    if (v !== undefined && !TAG_TOKEN_PATTERN.test(v))
+      return `${name} ${JSON.stringify(v)} does not match ${TAG_TOKEN_PATTERN}`;
   }
-  if ((tag.arm === undefined) !== (tag.experimentId === undefined)) return 'experiment id and arm go together';
-  if (!fitsRecommendationId(tag)) return `model id + experiment id + arm exceed ${TAG_BUDGET_CHARS} characters`;
+  if ((tag.arm === undefined) !== (tag.experimentId === undefined))
+    return 'experiment id and arm go together';
+  if (!fitsRecommendationId(tag))
+    return `model id + experiment id + arm exceed ${TAG_BUDGET_CHARS} characters`;
   return undefined;
 }
 
 function mac(secret: string, head: string, fixed: Buffer): Buffer {
-  return createHmac('sha256', secret).update(head).update('\u0000').update(fixed).digest().subarray(0, MAC_BYTES);
+  return createHmac('sha256', secret)
+    .update(head)
+    .update('\u0000')
+    .update(fixed)
+    .digest()
+    .subarray(0, MAC_BYTES);
 }
 
 /** A new id for one served list. Throws RangeError for a tag it cannot carry (a programming error: callers pass checked ids). */
@@ -79,7 +94,12 @@ export function readRecommendationId(id: string, secret: string): Recommendation
   const fixed = bytes.subarray(0, 6 + NONCE_BYTES);
   const head = id.slice(0, id.length - TAIL_CHARS - SEP.length);
   if (!timingSafeEqual(bytes.subarray(6 + NONCE_BYTES), mac(secret, head, fixed))) return undefined;
-  const tag: RecommendationTag = { modelId, servedAt: fixed.readUIntBE(0, 6), ...(experimentId ? { experimentId } : {}), ...(arm ? { arm } : {}) };
+  const tag: RecommendationTag = {
+    modelId,
+    servedAt: fixed.readUIntBE(0, 6),
+    ...(experimentId ? { experimentId } : {}),
+    ...(arm ? { arm } : {}),
+  };
   // a valid MAC over fields we would not mint (another version's rules) is still not ours
   return tagProblem(tag) ? undefined : tag;
 }

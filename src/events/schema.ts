@@ -29,7 +29,9 @@ export interface StoredEvent {
 /** Context keys the event mapping indexes (as keywords); any other key is kept in _source only. */
 export const CONTEXT_KEYWORDS = ['device', 'referrer', 'country', 'page'] as const;
 
-const contextValue = { anyOf: [{ type: 'string', maxLength: 256 }, { type: 'number' }, { type: 'boolean' }] } as const;
+const contextValue = {
+  anyOf: [{ type: 'string', maxLength: 256 }, { type: 'number' }, { type: 'boolean' }],
+} as const;
 
 /**
  * A context is a flat map of scalars: what the event mapping can take (objects under a keyword
@@ -77,10 +79,16 @@ export function toFieldError(errors: ErrorObject[] | null | undefined): FieldErr
   const field = ajvErrorField(e);
   if (e.keyword === 'required') return { field, message: 'is required' };
   if (e.keyword === 'additionalProperties') return { field, message: 'is not a known field' };
-  if (e.keyword === 'maxUtf8Bytes') return { field, message: `must be at most ${MAX_ID_BYTES} bytes in UTF-8` };
+  if (e.keyword === 'maxUtf8Bytes')
+    return { field, message: `must be at most ${MAX_ID_BYTES} bytes in UTF-8` };
   if (field.startsWith('context.') && (e.keyword === 'type' || e.keyword === 'anyOf')) {
     const declared = (CONTEXT_KEYWORDS as readonly string[]).includes(field.slice('context.'.length));
-    return { field, message: declared ? 'must be a string (it is indexed as a keyword)' : 'must be a string, a number or a boolean (context is a flat map of scalars)' };
+    return {
+      field,
+      message: declared
+        ? 'must be a string (it is indexed as a keyword)'
+        : 'must be a string, a number or a boolean (context is a flat map of scalars)',
+    };
   }
   // oneOf on timestamp reports its branches first; name the field, not the branch.
   if (field === 'timestamp') return { field, message: 'must be an ISO 8601 date-time or epoch milliseconds' };

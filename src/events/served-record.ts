@@ -37,7 +37,20 @@ const token = { type: 'string', minLength: 1, maxLength: 128 } as const;
 export const SERVED_RECORD_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['recommendation_id', 'request_id', 'model_id', 'endpoint', 'mode', 'source', 'items', 'k', 'count', 'filters', 'latency_ms', 'timestamp'],
+  required: [
+    'recommendation_id',
+    'request_id',
+    'model_id',
+    'endpoint',
+    'mode',
+    'source',
+    'items',
+    'k',
+    'count',
+    'filters',
+    'latency_ms',
+    'timestamp',
+  ],
   properties: {
     recommendation_id: token,
     request_id: token,
@@ -66,9 +79,21 @@ export type ServedCheck = { ok: true; record: ServedRecord } | { ok: false; fiel
 export function checkServedRecord(input: unknown, now = Date.now()): ServedCheck {
   if (!validate(input)) {
     const e = validate.errors![0]!;
-    return { ok: false, field: ajvErrorField(e) || '(record)', message: e.keyword === 'additionalProperties' ? 'is not a field of a served record' : (e.message ?? 'is invalid') };
+    return {
+      ok: false,
+      field: ajvErrorField(e) || '(record)',
+      message:
+        e.keyword === 'additionalProperties'
+          ? 'is not a field of a served record'
+          : (e.message ?? 'is invalid'),
+    };
   }
   const ts = Date.parse(input.timestamp);
-  if (ts < now - SERVED_MAX_AGE_MS || ts > now + SERVED_MAX_AHEAD_MS) return { ok: false, field: 'timestamp', message: 'is not near now (served records are logged as they are served)' };
+  if (ts < now - SERVED_MAX_AGE_MS || ts > now + SERVED_MAX_AHEAD_MS)
+    return {
+      ok: false,
+      field: 'timestamp',
+      message: 'is not near now (served records are logged as they are served)',
+    };
   return { ok: true, record: input };
 }

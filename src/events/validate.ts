@@ -27,23 +27,48 @@ export function eventRules(config: Config): EventRules {
  * plausible time), then normalisation. `assignId` is for the API edge only: an event without an
  * id gets one before it reaches Kafka, so replays of that message keep it.
  */
-export function checkEvent(input: unknown, rules: EventRules, opts: { assignId?: boolean; now?: number } = {}): EventCheck {
+export function checkEvent(
+  input: unknown,
+  rules: EventRules,
+  opts: { assignId?: boolean; now?: number } = {},
+): EventCheck {
   if (!validateEventShape(input)) return { ok: false, error: toFieldError(validateEventShape.errors) };
   const e = input;
   if (typeWeight(e.event_type, rules.weights) === undefined && !rules.allowUnknownTypes) {
-    return { ok: false, error: { field: 'event_type', message: `unknown event type "${e.event_type}" (known: ${Object.keys(rules.weights).join(', ')})` } };
+    return {
+      ok: false,
+      error: {
+        field: 'event_type',
+        message: `unknown event type "${e.event_type}" (known: ${Object.keys(rules.weights).join(', ')})`,
+      },
+    };
   }
   if (e.event_type === 'rating' && e.weight === undefined) {
-    return { ok: false, error: { field: 'weight', message: 'a rating event carries its rating value in weight' } };
+    return {
+      ok: false,
+      error: { field: 'weight', message: 'a rating event carries its rating value in weight' },
+    };
   }
   const ms = typeof e.timestamp === 'number' ? e.timestamp : Date.parse(e.timestamp);
   const now = opts.now ?? Date.now();
   const earliest = rules.earliestMs ?? DEFAULT_EARLIEST;
-  if (!Number.isFinite(ms) || ms < earliest) return { ok: false, error: { field: 'timestamp', message: `is before ${new Date(earliest).toISOString().slice(0, 10)} (EVENTS_EARLIEST)` } };
-  if (ms > now + MAX_FUTURE_MS) return { ok: false, error: { field: 'timestamp', message: 'is more than a day in the future' } };
+  if (!Number.isFinite(ms) || ms < earliest)
+    return {
+      ok: false,
+      error: {
+        field: 'timestamp',
+        message: `is before ${new Date(earliest).toISOString().slice(0, 10)} (EVENTS_EARLIEST)`,
+      },
+    };
+  if (ms > now + MAX_FUTURE_MS)
+    return { ok: false, error: { field: 'timestamp', message: 'is more than a day in the future' } };
   let eventId = e.event_id;
   if (!eventId) {
-    if (!opts.assignId) return { ok: false, error: { field: 'event_id', message: 'is required on the topic (the API assigns one)' } };
+    if (!opts.assignId)
+      return {
+        ok: false,
+        error: { field: 'event_id', message: 'is required on the topic (the API assigns one)' },
+      };
     eventId = randomUUID();
   }
   const event: StoredEvent = {
@@ -58,4 +83,3 @@ export function checkEvent(input: unknown, rules: EventRules, opts: { assignId?:
   if (e.context !== undefined) event.context = e.context;
   return { ok: true, event };
 }
-

@@ -40,7 +40,12 @@ export interface ExperimentResults {
   verdict: string;
 }
 
-const EMPTY: ArmCounts = { served: 0, users: 0, models: [], actions: { click: { records: 0, lists: 0 }, conversion: { records: 0, lists: 0 } } };
+const EMPTY: ArmCounts = {
+  served: 0,
+  users: 0,
+  models: [],
+  actions: { click: { records: 0, lists: 0 }, conversion: { records: 0, lists: 0 } },
+};
 
 const rate = (x: number, n: number) => (n > 0 ? x / n : null);
 
@@ -68,9 +73,24 @@ function arm(c: ArmCounts): ArmReport {
   };
 }
 
-function compare(metric: string, control: ArmReport, treatment: ArmReport, key: 'clicked_lists' | 'converted_lists'): RateComparison {
-  const c = compareRates(metric, { x: control[key], n: control.impressions }, { x: treatment[key], n: treatment.impressions });
-  return { verdict: c.verdict, summary: c.summary, z: c.test.z, p_value: c.test.pValue, difference: c.test.difference };
+function compare(
+  metric: string,
+  control: ArmReport,
+  treatment: ArmReport,
+  key: 'clicked_lists' | 'converted_lists',
+): RateComparison {
+  const c = compareRates(
+    metric,
+    { x: control[key], n: control.impressions },
+    { x: treatment[key], n: treatment.impressions },
+  );
+  return {
+    verdict: c.verdict,
+    summary: c.summary,
+    z: c.test.z,
+    p_value: c.test.pValue,
+    difference: c.test.difference,
+  };
 }
 
 export function experimentResults(counts: Map<string, ArmCounts>): ExperimentResults {

@@ -25,10 +25,18 @@ export interface Assignment {
  * candidate, control → whatever is live. No experiment (or a candidate that has become the live
  * model) → the live model, untagged.
  */
-export function assignmentFor(exp: RunningExperiment | undefined, liveModelId: string, userId: string): Assignment {
+export function assignmentFor(
+  exp: RunningExperiment | undefined,
+  liveModelId: string,
+  userId: string,
+): Assignment {
   if (!exp || exp.candidateModelId === liveModelId) return { modelId: liveModelId };
   const arm = assignArm(exp.salt, userId, exp.treatmentShare);
-  return { modelId: arm === 'treatment' ? exp.candidateModelId : liveModelId, experimentId: exp.experimentId, arm };
+  return {
+    modelId: arm === 'treatment' ? exp.candidateModelId : liveModelId,
+    experimentId: exp.experimentId,
+    arm,
+  };
 }
 
 export class ExperimentResolver {
@@ -40,7 +48,12 @@ export class ExperimentResolver {
       const id = await repo.slotHolder();
       const doc = id ? await repo.get(id) : undefined;
       if (doc?.status !== 'running') return undefined;
-      return { experimentId: doc.experiment_id, candidateModelId: doc.candidate_model_id, treatmentShare: doc.treatment_share, salt: doc.salt };
+      return {
+        experimentId: doc.experiment_id,
+        candidateModelId: doc.candidate_model_id,
+        treatmentShare: doc.treatment_share,
+        salt: doc.salt,
+      };
     }, ttlMs);
   }
 

@@ -33,7 +33,12 @@ export function newExperimentId(now = new Date()): string {
 
 /** 0 < share < 1: an arm of nothing or of everyone is no experiment. */
 export function checkShare(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v >= 1) throw new ValidationError('treatment_share must be a number strictly between 0 and 1', 'treatment_share', 'invalid_parameter');
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v >= 1)
+    throw new ValidationError(
+      'treatment_share must be a number strictly between 0 and 1',
+      'treatment_share',
+      'invalid_parameter',
+    );
   return v;
 }
 
@@ -46,16 +51,28 @@ export class ExperimentService {
 
   async start(input: StartInput): Promise<ExperimentDoc> {
     const candidate = input.candidate_model_id;
-    if (!isModelId(candidate)) throw new ValidationError('candidate_model_id must be a model id (lower-case letters, digits, ., _, -)', 'candidate_model_id', 'invalid_parameter');
+    if (!isModelId(candidate))
+      throw new ValidationError(
+        'candidate_model_id must be a model id (lower-case letters, digits, ., _, -)',
+        'candidate_model_id',
+        'invalid_parameter',
+      );
     const share = checkShare(input.treatment_share);
     const experimentId = newExperimentId();
     // every list it serves carries model, experiment and arm in its signed id, which has a length budget
     if (!fitsRecommendationId({ modelId: candidate, experimentId, arm: 'treatment' })) {
-      throw new ValidationError(`candidate_model_id is too long to be carried in a recommendation id with an experiment (at most ${TAG_BUDGET_CHARS - experimentId.length - 'treatment'.length} characters)`, 'candidate_model_id', 'invalid_parameter');
+      throw new ValidationError(
+        `candidate_model_id is too long to be carried in a recommendation id with an experiment (at most ${TAG_BUDGET_CHARS - experimentId.length - 'treatment'.length} characters)`,
+        'candidate_model_id',
+        'invalid_parameter',
+      );
     }
     if (!(await this.claimSlot(experimentId))) {
       const holder = await this.repo.slotHolder();
-      throw new ConflictError(`experiment ${holder ?? '(starting)'} is running; stop or promote it first`, 'experiment_running');
+      throw new ConflictError(
+        `experiment ${holder ?? '(starting)'} is running; stop or promote it first`,
+        'experiment_running',
+      );
     }
     try {
       await this.deps.lifecycle.holdForExperiment(candidate);
@@ -109,7 +126,10 @@ export class ExperimentService {
 
   async get(experimentId: string): Promise<ExperimentDoc & { results: ExperimentResults }> {
     const doc = await this.found(experimentId);
-    return { ...doc, results: experimentResults(await this.deps.repos.recommendations.experimentCounts(experimentId)) };
+    return {
+      ...doc,
+      results: experimentResults(await this.deps.repos.recommendations.experimentCounts(experimentId)),
+    };
   }
 
   /** The slot, or a slot left behind by an experiment that has ended (a crash between its update and the release). */
@@ -130,7 +150,8 @@ export class ExperimentService {
 
   private async running(experimentId: string): Promise<ExperimentDoc> {
     const doc = await this.found(experimentId);
-    if (doc.status !== 'running') throw new ConflictError(`experiment ${experimentId} is ${doc.status}`, 'experiment_not_running');
+    if (doc.status !== 'running')
+      throw new ConflictError(`experiment ${experimentId} is ${doc.status}`, 'experiment_not_running');
     return doc;
   }
 }

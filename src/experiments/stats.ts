@@ -37,7 +37,17 @@ export function erfc(x: number): number {
     Math.exp(
       -z * z -
         1.26551223 +
-        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 +
+                            t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? r : 2 - r;
 }
@@ -60,7 +70,10 @@ export interface ZTest {
  * Pooled two-proportion z-test of H0: p_treatment = p_control. Undefined (no trials in an arm, or
  * no variance: all 0 or all 1) → z 0, p 1.
  */
-export function twoProportionZTest(control: { x: number; n: number }, treatment: { x: number; n: number }): ZTest {
+export function twoProportionZTest(
+  control: { x: number; n: number },
+  treatment: { x: number; n: number },
+): ZTest {
   if (control.n <= 0 || treatment.n <= 0) return { z: 0, pValue: 1, difference: 0 };
   const pc = control.x / control.n;
   const pt = treatment.x / treatment.n;
@@ -71,7 +84,8 @@ export function twoProportionZTest(control: { x: number; n: number }, treatment:
   return { z, pValue: Math.min(1, 2 * normalUpperTail(Math.abs(z))), difference: pt - pc };
 }
 
-export type Verdict = 'treatment_better' | 'treatment_worse' | 'no_significant_difference_yet' | 'not_enough_data';
+export type Verdict =
+  'treatment_better' | 'treatment_worse' | 'no_significant_difference_yet' | 'not_enough_data';
 
 /**
  * Below this many successes or failures in an arm the normal approximation behind the z-test is
@@ -87,15 +101,33 @@ export interface Comparison {
 }
 
 /** Plain-words verdict of a rate compared between arms at significance level alpha. */
-export function compareRates(metric: string, control: { x: number; n: number }, treatment: { x: number; n: number }, alpha = 0.05): Comparison {
+export function compareRates(
+  metric: string,
+  control: { x: number; n: number },
+  treatment: { x: number; n: number },
+  alpha = 0.05,
+): Comparison {
   const test = twoProportionZTest(control, treatment);
   const sizes = `${treatment.x}/${treatment.n} treatment vs ${control.x}/${control.n} control lists`;
   const thin = [control, treatment].some((a) => Math.min(a.x, a.n - a.x) < MIN_SUCCESSES_AND_FAILURES);
-  if (thin) return { verdict: 'not_enough_data', summary: `${metric}: not enough data yet (need at least ${MIN_SUCCESSES_AND_FAILURES} lists with and without in each arm; ${sizes})`, test };
+  if (thin)
+    return {
+      verdict: 'not_enough_data',
+      summary: `${metric}: not enough data yet (need at least ${MIN_SUCCESSES_AND_FAILURES} lists with and without in each arm; ${sizes})`,
+      test,
+    };
   const p = test.pValue < 0.0001 ? 'p < 0.0001' : `p = ${test.pValue.toFixed(4)}`;
   if (test.pValue < alpha) {
     const better = test.difference > 0;
-    return { verdict: better ? 'treatment_better' : 'treatment_worse', summary: `${metric}: treatment ${better ? 'better' : 'worse'} than control (${p}, two-proportion z-test; ${sizes})`, test };
+    return {
+      verdict: better ? 'treatment_better' : 'treatment_worse',
+      summary: `${metric}: treatment ${better ? 'better' : 'worse'} than control (${p}, two-proportion z-test; ${sizes})`,
+      test,
+    };
   }
-  return { verdict: 'no_significant_difference_yet', summary: `${metric}: no significant difference yet (${p}, two-proportion z-test; ${sizes})`, test };
+  return {
+    verdict: 'no_significant_difference_yet',
+    summary: `${metric}: no significant difference yet (${p}, two-proportion z-test; ${sizes})`,
+    test,
+  };
 }

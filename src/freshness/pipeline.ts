@@ -48,7 +48,10 @@ export async function pipelineSource(ctx: AppContext, opts: PipelineSourceOption
       for (;;) {
         stored = await ctx.repos.events.countAfterRefresh();
         if (stored >= produced) break;
-        if (Date.now() > deadline) throw new Error(`event store holds ${stored} of ${produced} produced events after ${timeoutMs / 1000} s: is ingest dead-lettering them (see the DLQ topic ${ctx.names.topics.dlq})?`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `event store holds ${stored} of ${produced} produced events after ${timeoutMs / 1000} s: is ingest dead-lettering them (see the DLQ topic ${ctx.names.topics.dlq})?`,
+          );
         await new Promise((r) => setTimeout(r, pollMs));
       }
       revealSeconds += (performance.now() - t0) / 1000;
@@ -59,14 +62,22 @@ export async function pipelineSource(ctx: AppContext, opts: PipelineSourceOption
       const repo = ctx.repos.events;
       // counts what the scan hands the reader; the scan itself is the repository's
       const counted = {
-        async *scan(sinceMs: number | undefined, pageSize?: number, slices?: number): AsyncGenerator<EventRow[]> {
+        async *scan(
+          sinceMs: number | undefined,
+          pageSize?: number,
+          slices?: number,
+        ): AsyncGenerator<EventRow[]> {
           for await (const page of repo.scan(sinceMs, pageSize, slices)) {
             docs += page.length;
             yield page;
           }
         },
       };
-      const rows = await readRatingsByScan(counted as unknown as EventsRepository, { rules: opts.rules, now: cutoff, slices: ctx.config.train.readSlices });
+      const rows = await readRatingsByScan(counted as unknown as EventsRepository, {
+        rules: opts.rules,
+        now: cutoff,
+        slices: ctx.config.train.readSlices,
+      });
       return { rows, cost: { esRoundTrips: opts.roundTrips() - before, esDocsRead: docs } };
     },
     stats: () => ({ produced, stored, revealSeconds }),

@@ -112,7 +112,18 @@ export interface ReplayResult {
   steps: StepResult[];
   overall: Record<string, VariantMetrics>;
   cost: Record<string, VariantCost>;
-  settings: { stepMs: number; onlineLagMs: number; warmupSteps: number; retrainEvery: number[]; popularityDays: number; k: number; factors: number; first: string; last: string; events: number };
+  settings: {
+    stepMs: number;
+    onlineLagMs: number;
+    warmupSteps: number;
+    retrainEvery: number[];
+    popularityDays: number;
+    k: number;
+    factors: number;
+    first: string;
+    last: string;
+    events: number;
+  };
 }
 
 interface Popular {
@@ -144,7 +155,12 @@ interface Folded {
 }
 
 /** Items by summed rating of what happened in [cut − days, cut), best first (ties: id). */
-export function recentPopularity(entries: Iterable<{ itemId: string; weight: number; ts: number }>, cut: number, days: number, limit = 1000): Popular {
+export function recentPopularity(
+  entries: Iterable<{ itemId: string; weight: number; ts: number }>,
+  cut: number,
+  days: number,
+  limit = 1000,
+): Popular {
   const from = cut - days * DAY;
   const sum = new Map<string, number>();
   let maxTs = -Infinity;
@@ -153,7 +169,9 @@ export function recentPopularity(entries: Iterable<{ itemId: string; weight: num
     sum.set(e.itemId, (sum.get(e.itemId) ?? 0) + e.weight);
     if (e.ts > maxTs) maxTs = e.ts;
   }
-  const ranked = [...sum.keys()].sort((a, b) => sum.get(b)! - sum.get(a)! || (a < b ? -1 : 1)).slice(0, limit);
+  const ranked = [...sum.keys()]
+    .sort((a, b) => sum.get(b)! - sum.get(a)! || (a < b ? -1 : 1))
+    .slice(0, limit);
   return { ranked, maxTs };
 }
 
@@ -166,8 +184,17 @@ function topPopular(p: Popular, k: number, seen: ReadonlySet<string> | undefined
   return out;
 }
 
-function topAls(m: BatchModel, x: ArrayLike<number>, k: number, seen: ReadonlySet<string> | undefined): string[] {
-  const top = topKFromScores(scoreAll(x, m.itemFactors), k, seen ? (i) => seen.has(m.itemIds[i]!) : undefined);
+function topAls(
+  m: BatchModel,
+  x: ArrayLike<number>,
+  k: number,
+  seen: ReadonlySet<string> | undefined,
+): string[] {
+  const top = topKFromScores(
+    scoreAll(x, m.itemFactors),
+    k,
+    seen ? (i) => seen.has(m.itemIds[i]!) : undefined,
+  );
   return top.map((t) => m.itemIds[t.index]!);
 }
 
@@ -175,7 +202,10 @@ function emptyCell(): MetricCell {
   return { users: 0, ndcg: 0, recall: 0 };
 }
 function emptyMetrics(): VariantMetrics {
-  return { ...emptyCell(), byKind: Object.fromEntries(USER_KINDS.map((k) => [k, emptyCell()])) as Record<UserKind, MetricCell> };
+  return {
+    ...emptyCell(),
+    byKind: Object.fromEntries(USER_KINDS.map((k) => [k, emptyCell()])) as Record<UserKind, MetricCell>,
+  };
 }
 function add(m: VariantMetrics, kind: UserKind, ndcg: number, recall: number): void {
   for (const c of [m, m.byKind[kind]]) {
@@ -185,23 +215,39 @@ function add(m: VariantMetrics, kind: UserKind, ndcg: number, recall: number): v
   }
 }
 function finish(m: VariantMetrics): VariantMetrics {
-  const mean = (c: MetricCell): MetricCell => ({ users: c.users, ndcg: c.users ? c.ndcg / c.users : 0, recall: c.users ? c.recall / c.users : 0 });
-  return { ...mean(m), byKind: Object.fromEntries(USER_KINDS.map((k) => [k, mean(m.byKind[k])])) as Record<UserKind, MetricCell> };
+  const mean = (c: MetricCell): MetricCell => ({
+    users: c.users,
+    ndcg: c.users ? c.ndcg / c.users : 0,
+    recall: c.users ? c.recall / c.users : 0,
+  });
+  return {
+    ...mean(m),
+    byKind: Object.fromEntries(USER_KINDS.map((k) => [k, mean(m.byKind[k])])) as Record<UserKind, MetricCell>,
+  };
 }
 
 export function variantNames(retrainEvery: readonly number[], popularityDays: number): string[] {
-  return [...retrainEvery.map((n) => `batch-${n}`), ...retrainEvery.filter((n) => n > 1).map((n) => `batch-${n}+online`), `popularity-${popularityDays}d`];
+  return [
+    ...retrainEvery.map((n) => `batch-${n}`),
+    ...retrainEvery.filter((n) => n > 1).map((n) => `batch-${n}+online`),
+    `popularity-${popularityDays}d`,
+  ];
 }
 
 /**
  * Runs the replay over `events` (any order; sorted here by time). Steps start at the UTC day of the
  * first event plus the warm-up; the last step is the last whole step with events after it.
  */
-export async function runReplay(events: readonly ReplayEvent[], source: ReplaySource, opts: ReplayOptions): Promise<ReplayResult> {
+export async function runReplay(
+  events: readonly ReplayEvent[],
+  source: ReplaySource,
+  opts: ReplayOptions,
+): Promise<ReplayResult> {
   const stepMs = opts.stepMs ?? DAY;
   const warmup = opts.warmupSteps ?? 14;
   const periods = [...new Set(opts.retrainEvery ?? [1, 7])].sort((a, b) => a - b);
-  if (!periods.length || periods.some((n) => !Number.isInteger(n) || n < 1)) throw new RangeError(`retrain periods must be integers ≥ 1, got ${periods.join(',')}`);
+  if (!periods.length || periods.some((n) => !Number.isInteger(n) || n < 1))
+    throw new RangeError(`retrain periods must be integers ≥ 1, got ${periods.join(',')}`);
   const popDays = opts.popularityDays ?? 7;
   const k = opts.k ?? 10;
   const seenLimit = opts.seenLimit ?? 500;
@@ -219,7 +265,10 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
   const last = sorted[sorted.length - 1]!.ts;
   const cut0 = Math.floor(first / DAY) * DAY + warmup * stepMs;
   const nSteps = Math.floor((last + 1 - cut0) / stepMs);
-  if (nSteps < 1) throw new RangeError(`the history (${new Date(first).toISOString()} – ${new Date(last).toISOString()}) is shorter than the warm-up of ${warmup} steps plus one`);
+  if (nSteps < 1)
+    throw new RangeError(
+      `the history (${new Date(first).toISOString()} – ${new Date(last).toISOString()}) is shorter than the warm-up of ${warmup} steps plus one`,
+    );
 
   // what has been revealed, per user, in time order
   const history = new Map<string, Array<{ e: ReplayEvent; ts: number }>>();
@@ -246,13 +295,30 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
     return batch;
   };
 
-  const cost: Record<string, VariantCost> = Object.fromEntries(names.map((n) => [n, { retrains: 0, readRoundTrips: 0, readDocs: 0, readSeconds: 0, trainSeconds: 0, foldIns: 0, foldInRoundTrips: 0, foldInDocsRead: 0, foldInSeconds: 0 }]));
+  const cost: Record<string, VariantCost> = Object.fromEntries(
+    names.map((n) => [
+      n,
+      {
+        retrains: 0,
+        readRoundTrips: 0,
+        readDocs: 0,
+        readSeconds: 0,
+        trainSeconds: 0,
+        foldIns: 0,
+        foldInRoundTrips: 0,
+        foldInDocsRead: 0,
+        foldInSeconds: 0,
+      },
+    ]),
+  );
   const overall: Record<string, VariantMetrics> = Object.fromEntries(names.map((n) => [n, emptyMetrics()]));
   const steps: StepResult[] = [];
   const models = new Map<number, BatchModel>();
   const folded = new Map<number, Map<string, Folded>>();
 
-  const train = async (cut: number): Promise<{ model: BatchModel; read: ReadCost; readSeconds: number; seconds: number }> => {
+  const train = async (
+    cut: number,
+  ): Promise<{ model: BatchModel; read: ReadCost; readSeconds: number; seconds: number }> => {
     const t0 = performance.now();
     const { rows, cost: read } = await source.readRatings(cut);
     const readSeconds = (performance.now() - t0) / 1000;
@@ -269,7 +335,11 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
       s.add(r.itemId);
       seen.set(r.userId, s);
     }
-    const popular = recentPopularity(rows.map((r) => ({ itemId: r.itemId, weight: r.weight, ts: Number(new Date(r.lastTs).getTime()) })), cut, popDays);
+    const popular = recentPopularity(
+      rows.map((r) => ({ itemId: r.itemId, weight: r.weight, ts: Number(new Date(r.lastTs).getTime()) })),
+      cut,
+      popDays,
+    );
     const model: BatchModel = {
       cutoff: cut,
       dataMaxTs,
@@ -311,7 +381,9 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
     // of the step is what a request at the cut sees, so one fold-in per user and step is the same.
     // A lagging consumer has reached only cut − lag.
     const reached = cut - lagMs;
-    const active = [...history.entries()].filter(([, h]) => h.some((b) => b.ts >= reached - stepMs && b.ts < reached)).map(([u]) => u);
+    const active = [...history.entries()]
+      .filter(([, h]) => h.some((b) => b.ts >= reached - stepMs && b.ts < reached))
+      .map(([u]) => u);
     const upTo = (h: Array<{ ts: number }>): number => {
       let n = h.length;
       while (n > 0 && h[n - 1]!.ts >= reached) n--;
@@ -327,11 +399,32 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
         const h = history.get(u)!;
         const n = upTo(h);
         const latest = h.slice(Math.max(0, n - FOLD_IN_HISTORY), n);
-        const { ratings } = rateHistory(latest.map((b) => b.e), rules, cut, seenLimit);
-        const x = foldInRatings(ratings, (id) => {
-          const i = m.itemIndex.get(id);
-          return i === undefined ? undefined : { factor: m.itemFactors.subarray(i * m.k, (i + 1) * m.k), ...(m.itemNorms ? { weightNorm: m.itemNorms[i]! } : {}) };
-        }, { factors: m.k, yty: m.yty, regularization: params.regularization, alpha: params.alpha, weighting: params.weighting ?? 'linear', nItems: m.itemIndex.size });
+        const { ratings } = rateHistory(
+          latest.map((b) => b.e),
+          rules,
+          cut,
+          seenLimit,
+        );
+        const x = foldInRatings(
+          ratings,
+          (id) => {
+            const i = m.itemIndex.get(id);
+            return i === undefined
+              ? undefined
+              : {
+                  factor: m.itemFactors.subarray(i * m.k, (i + 1) * m.k),
+                  ...(m.itemNorms ? { weightNorm: m.itemNorms[i]! } : {}),
+                };
+          },
+          {
+            factors: m.k,
+            yty: m.yty,
+            regularization: params.regularization,
+            alpha: params.alpha,
+            weighting: params.weighting ?? 'linear',
+            nItems: m.itemIndex.size,
+          },
+        );
         c.foldIns++;
         c.foldInRoundTrips += 3;
         c.foldInDocsRead += latest.length + ratings.size;
@@ -351,7 +444,9 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
       if (!t.has(e.item_id)) t.set(e.item_id, ts);
       targets.set(e.user_id, t);
     }
-    const stepMetrics: Record<string, VariantMetrics> = Object.fromEntries(names.map((n) => [n, emptyMetrics()]));
+    const stepMetrics: Record<string, VariantMetrics> = Object.fromEntries(
+      names.map((n) => [n, emptyMetrics()]),
+    );
     let interactions = 0;
     for (const [u, t] of targets) {
       interactions += t.size;
@@ -359,20 +454,49 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
       const scoredTs = [...t.values()];
       const fts = firstTs.get(u);
       const drift = opts.driftAt?.get(u);
-      const kind: UserKind = fts === undefined ? 'first_visit' : cut - fts < newUserMs ? 'new' : drift !== undefined && drift < cut && cut - drift <= driftMs ? 'drifted' : 'returning';
+      const kind: UserKind =
+        fts === undefined
+          ? 'first_visit'
+          : cut - fts < newUserMs
+            ? 'new'
+            : drift !== undefined && drift < cut && cut - drift <= driftMs
+              ? 'drifted'
+              : 'returning';
       const lists: Array<[string, string[], number]> = [];
       for (const n of periods) {
         const m = models.get(n)!;
         const ui = m.userIndex.get(u);
         const seen = m.seen.get(u);
-        lists.push([`batch-${n}`, ui === undefined ? topPopular(m.popular, k, seen) : topAls(m, m.userFactors.subarray(ui * m.k, (ui + 1) * m.k), k, seen), ui === undefined ? Math.max(m.dataMaxTs, m.popular.maxTs) : m.dataMaxTs]);
+        lists.push([
+          `batch-${n}`,
+          ui === undefined
+            ? topPopular(m.popular, k, seen)
+            : topAls(m, m.userFactors.subarray(ui * m.k, (ui + 1) * m.k), k, seen),
+          ui === undefined ? Math.max(m.dataMaxTs, m.popular.maxTs) : m.dataMaxTs,
+        ]);
         if (n === 1) continue;
         const f = folded.get(n)!.get(u);
         // the user document's recent items are as fresh as the consumer
-        const fresh = lagMs === 0 ? seenAll.get(u) : new Set([...(seen ?? []), ...(history.get(u) ?? []).slice(0, upTo(history.get(u) ?? [])).map((b) => b.e.item_id)]);
+        const fresh =
+          lagMs === 0
+            ? seenAll.get(u)
+            : new Set([
+                ...(seen ?? []),
+                ...(history.get(u) ?? []).slice(0, upTo(history.get(u) ?? [])).map((b) => b.e.item_id),
+              ]);
         if (f) lists.push([`batch-${n}+online`, topAls(m, f.x, k, fresh), Math.max(m.dataMaxTs, f.maxTs)]);
-        else if (ui !== undefined) lists.push([`batch-${n}+online`, topAls(m, m.userFactors.subarray(ui * m.k, (ui + 1) * m.k), k, fresh), m.dataMaxTs]);
-        else lists.push([`batch-${n}+online`, topPopular(m.popular, k, fresh), Math.max(m.dataMaxTs, m.popular.maxTs)]);
+        else if (ui !== undefined)
+          lists.push([
+            `batch-${n}+online`,
+            topAls(m, m.userFactors.subarray(ui * m.k, (ui + 1) * m.k), k, fresh),
+            m.dataMaxTs,
+          ]);
+        else
+          lists.push([
+            `batch-${n}+online`,
+            topPopular(m.popular, k, fresh),
+            Math.max(m.dataMaxTs, m.popular.maxTs),
+          ]);
       }
       lists.push([popName, topPopular(popular, k, seenAll.get(u)), popular.maxTs]);
       // one id space per user: the relevant items first, then whatever the lists bring
@@ -380,7 +504,10 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
       const relevant = new Set(relevantIds.map((_, i) => i));
       for (const [variant, list, knownMaxTs] of lists) {
         const minTs = Math.min(...scoredTs);
-        if (minTs <= knownMaxTs) throw new Error(`prequential leak: ${variant} scores ${u} on an interaction at ${new Date(minTs).toISOString()}, not after the newest event it knew (${new Date(knownMaxTs).toISOString()})`);
+        if (minTs <= knownMaxTs)
+          throw new Error(
+            `prequential leak: ${variant} scores ${u} on an interaction at ${new Date(minTs).toISOString()}, not after the newest event it knew (${new Date(knownMaxTs).toISOString()})`,
+          );
         opts.probe?.({ variant, userId: u, kind, scoredTs, knownMaxTs, cutoff: cut });
         const ranked = list.map((id) => {
           let i = ids.get(id);
@@ -392,7 +519,14 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
         add(overall[variant]!, kind, r.ndcg, r.recall);
       }
     }
-    const step: StepResult = { step: s, cutoff: new Date(cut).toISOString(), interactions, users: targets.size, retrained, variants: Object.fromEntries(names.map((n) => [n, finish(stepMetrics[n]!)])) };
+    const step: StepResult = {
+      step: s,
+      cutoff: new Date(cut).toISOString(),
+      interactions,
+      users: targets.size,
+      retrained,
+      variants: Object.fromEntries(names.map((n) => [n, finish(stepMetrics[n]!)])),
+    };
     steps.push(step);
     opts.onStep?.(step);
 
@@ -404,7 +538,18 @@ export async function runReplay(events: readonly ReplayEvent[], source: ReplaySo
     steps,
     overall: Object.fromEntries(names.map((n) => [n, finish(overall[n]!)])),
     cost,
-    settings: { stepMs, onlineLagMs: lagMs, warmupSteps: warmup, retrainEvery: periods, popularityDays: popDays, k, factors: params.factors, first: new Date(first).toISOString(), last: new Date(last).toISOString(), events: sorted.length },
+    settings: {
+      stepMs,
+      onlineLagMs: lagMs,
+      warmupSteps: warmup,
+      retrainEvery: periods,
+      popularityDays: popDays,
+      k,
+      factors: params.factors,
+      first: new Date(first).toISOString(),
+      last: new Date(last).toISOString(),
+      events: sorted.length,
+    },
   };
 }
 
@@ -416,7 +561,13 @@ export function memorySource(rules: RatingRules): ReplaySource & { revealed: Rep
   const revealed: ReplayEvent[] = [];
   const store = {
     async *scan(): AsyncGenerator<EventRow[]> {
-      yield revealed.map((e) => ({ userId: e.user_id, itemId: e.item_id, eventType: e.event_type, ...(e.weight !== undefined ? { weight: e.weight } : {}), ts: Date.parse(e.timestamp) }));
+      yield revealed.map((e) => ({
+        userId: e.user_id,
+        itemId: e.item_id,
+        eventType: e.event_type,
+        ...(e.weight !== undefined ? { weight: e.weight } : {}),
+        ts: Date.parse(e.timestamp),
+      }));
     },
   };
   return {

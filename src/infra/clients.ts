@@ -56,6 +56,14 @@ function kafkajsLogCreator(logger: Logger) {
  * producers of the same topic put them.
  */
 export function createProducer(kafka: Kafka, kind: 'reliable' | 'best_effort'): Producer {
-  if (kind === 'reliable') return kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-  return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 2, initialRetryTime: 200 } });
+  if (kind === 'reliable')
+    return kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+  return kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: 2, initialRetryTime: 200 },
+  });
 }

@@ -15,8 +15,15 @@ export interface GroupHealth {
 }
 
 /** Per-partition lag of a consumer group: log-end offset minus committed offset. */
-export async function consumerLag(admin: Admin, groupId: string, topic: string): Promise<Array<{ partition: number; lag: number }>> {
-  const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+export async function consumerLag(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+): Promise<Array<{ partition: number; lag: number }>> {
+  const [ends, committed] = await Promise.all([
+    admin.fetchTopicOffsets(topic),
+    admin.fetchOffsets({ groupId, topics: [topic] }),
+  ]);
   const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
   return ends.map((e) => {
     const end = Number(e.high);
@@ -26,9 +33,14 @@ export async function consumerLag(admin: Admin, groupId: string, topic: string):
   });
 }
 
-export async function describeGroups(admin: Admin, groups: Array<{ groupId: string; topic: string }>): Promise<GroupHealth[]> {
+export async function describeGroups(
+  admin: Admin,
+  groups: Array<{ groupId: string; topic: string }>,
+): Promise<GroupHealth[]> {
   if (!groups.length) return [];
-  const described = new Map((await admin.describeGroups(groups.map((g) => g.groupId))).groups.map((g) => [g.groupId, g]));
+  const described = new Map(
+    (await admin.describeGroups(groups.map((g) => g.groupId))).groups.map((g) => [g.groupId, g]),
+  );
   return Promise.all(
     groups.map(async ({ groupId, topic }) => {
       const g = described.get(groupId);

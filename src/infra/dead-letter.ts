@@ -6,7 +6,13 @@
 
 import { createHash } from 'node:crypto';
 import type { KafkaMessage, Producer } from 'kafkajs';
-import { isRetriable, RetriesExhaustedError, RetryAbortedError, withRetry, type RetryPolicy } from './retry.ts';
+import {
+  isRetriable,
+  RetriesExhaustedError,
+  RetryAbortedError,
+  withRetry,
+  type RetryPolicy,
+} from './retry.ts';
 
 export interface DeadLetter {
   error: { reason: string; field?: string; message: string };
@@ -33,7 +39,13 @@ export function originalBudget(maxMessageBytes: number): number {
   return Math.max(0, Math.min(DEFAULT_ORIGINAL_BUDGET, Math.floor((maxMessageBytes - ENVELOPE_BYTES) * 0.7)));
 }
 
-export function deadLetter(topic: string, partition: number, message: KafkaMessage, error: DeadLetter['error'], budget = DEFAULT_ORIGINAL_BUDGET): DeadLetter {
+export function deadLetter(
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+  error: DeadLetter['error'],
+  budget = DEFAULT_ORIGINAL_BUDGET,
+): DeadLetter {
   const raw = message.value ?? Buffer.alloc(0);
   const text = raw.toString('utf8');
   const isUtf8 = Buffer.from(text, 'utf8').equals(raw);
@@ -41,7 +53,13 @@ export function deadLetter(topic: string, partition: number, message: KafkaMessa
   let truncated = false;
   if (isUtf8) {
     // cut on a character boundary: decoding a byte-truncated copy drops a split last character
-    original = raw.length > budget ? raw.subarray(0, budget).toString('utf8').replace(/\uFFFD$/, '') : text;
+    original =
+      raw.length > budget
+        ? raw
+            .subarray(0, budget)
+            .toString('utf8')
+            .replace(/\uFFFD$/, '')
+        : text;
     truncated = raw.length > budget;
   } else {
     const take = Math.floor((budget * 3) / 4);
@@ -56,7 +74,13 @@ export function deadLetter(topic: string, partition: number, message: KafkaMessa
     original_truncated: truncated,
     original_bytes: raw.length,
     original_sha256: createHash('sha256').update(raw).digest('hex'),
-    source: { topic, partition, offset: message.offset, ...(key !== undefined ? { key: key.slice(0, MAX_KEY_CHARS) } : {}), timestamp: message.timestamp },
+    source: {
+      topic,
+      partition,
+      offset: message.offset,
+      ...(key !== undefined ? { key: key.slice(0, MAX_KEY_CHARS) } : {}),
+      timestamp: message.timestamp,
+    },
     failed_at: new Date().toISOString(),
   };
 }
@@ -81,11 +105,35 @@ export interface DeadLetterSendOptions {
  * makes this throw, and then the batch stays uncommitted and is redelivered: a letter is never
  * dropped silently.
  */
-export async function sendDeadLetters(producer: Producer, dlqTopic: string, letters: DeadLetter[], opts: DeadLetterSendOptions = {}): Promise<void> {
+export async function sendDeadLetters(
+  producer: Producer,
+  dlqTopic: string,
+  letters: DeadLetter[],
+  opts: DeadLetterSendOptions = {},
+): Promise<void> {
   if (!letters.length) return;
-  const policy: RetryPolicy = { initialMs: 200, maxMs: 5_000, deadlineMs: 60_000, label: `dead letters to ${dlqTopic}`, ...(opts.onWait ? { onWait: () => opts.onWait!() } : {}), ...opts.retry };
+  const policy: RetryPolicy = {
+    initialMs: 200,
+    maxMs: 5_000,
+    deadlineMs: 60_000,
+    label: `dead letters to ${dlqTopic}`,
+    ...(opts.onWait ? { onWait: () => opts.onWait!() } : {}),
+    ...opts.retry,
+  };
   const send = (batch: DeadLetter[]) =>
-    withRetry(() => producer.send({ topic: dlqTopic, acks: -1, messages: batch.map((l) => ({ key: l.source.key ?? null, value: JSON.stringify(l), headers: { reason: l.error.reason } })) }), policy);
+    withRetry(
+      () =>
+        producer.send({
+          topic: dlqTopic,
+          acks: -1,
+          messages: batch.map((l) => ({
+            key: l.source.key ?? null,
+            value: JSON.stringify(l),
+            headers: { reason: l.error.reason },
+          })),
+        }),
+      policy,
+    );
   try {
     await send(letters);
   } catch (e) {

@@ -7,14 +7,18 @@ export const MAX_JSON_DEPTH = 16;
 
 /** The deepest nesting of objects/arrays in a JSON text (strings skipped), stopping early past `limit`. */
 export function jsonDepth(text: string | Uint8Array, limit = Infinity): number {
-  const s = typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8');
+  const s =
+    typeof text === 'string'
+      ? text
+      : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8');
   let depth = 0;
   let max = 0;
   let inString = false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
+      if (c === 92)
+        i++; // backslash: skip the escaped character
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 123 || c === 91) {
@@ -27,7 +31,8 @@ export function jsonDepth(text: string | Uint8Array, limit = Infinity): number {
   return max;
 }
 
-export type JsonParse = { ok: true; value: unknown } | { ok: false; reason: 'empty' | 'too_deep' | 'invalid_json'; error: string };
+export type JsonParse =
+  { ok: true; value: unknown } | { ok: false; reason: 'empty' | 'too_deep' | 'invalid_json'; error: string };
 
 /**
  * Whether the text opens at most `limit` objects and arrays in all (strings not skipped, so a
@@ -46,7 +51,8 @@ function fewOpeners(s: string, limit: number): boolean {
 /** JSON.parse with the depth refused first. */
 export function parseJsonBounded(text: string | undefined, maxDepth = MAX_JSON_DEPTH): JsonParse {
   if (!text) return { ok: false, reason: 'empty', error: 'empty message' };
-  if (!fewOpeners(text, maxDepth) && jsonDepth(text, maxDepth) > maxDepth) return { ok: false, reason: 'too_deep', error: `nested deeper than ${maxDepth} levels` };
+  if (!fewOpeners(text, maxDepth) && jsonDepth(text, maxDepth) > maxDepth)
+    return { ok: false, reason: 'too_deep', error: `nested deeper than ${maxDepth} levels` };
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (e) {

@@ -34,17 +34,77 @@ export interface IngestMetrics {
 export function ingestMetrics(registry: Registry): IngestMetrics {
   const r = { registers: [registry] };
   return {
-    consumed: new Counter({ name: 'recsys_ingest_consumed_total', help: 'Messages consumed from Kafka', labelNames: ['topic'], ...r }),
-    indexed: new Counter({ name: 'recsys_ingest_indexed_total', help: 'Documents newly written to Elasticsearch', labelNames: ['topic'], ...r }),
-    duplicates: new Counter({ name: 'recsys_ingest_duplicates_total', help: 'Messages whose _id was already stored (replays)', labelNames: ['topic'], ...r }),
-    retried: new Counter({ name: 'recsys_ingest_retried_total', help: 'Bulk items or requests retried', labelNames: ['topic', 'reason'], ...r }),
-    deadLettered: new Counter({ name: 'recsys_ingest_dead_lettered_total', help: 'Messages sent to the dead-letter topic', labelNames: ['topic', 'reason'], ...r }),
-    lag: new Gauge({ name: 'recsys_ingest_consumer_lag', help: 'Messages behind the log end per partition', labelNames: ['topic', 'partition'], ...r }),
-    batchSeconds: new Histogram({ name: 'recsys_ingest_batch_seconds', help: 'Time to store one consumed batch', labelNames: ['topic'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], ...r }),
-    phaseSeconds: new Counter({ name: 'recsys_ingest_phase_seconds_total', help: 'Wall seconds spent per consumer step (kafka_fetch, transform, ledger_claims, ledger_owners, bulk, settle, dead_letters, commit), summed over chunks', labelNames: ['topic', 'phase'], ...r }),
-    chunks: new Counter({ name: 'recsys_ingest_chunks_total', help: 'Bulk-sized chunks of consumed batches handled', labelNames: ['topic'], ...r }),
-    esUnavailable: new Gauge({ name: 'recsys_ingest_es_unavailable', help: '1 while Elasticsearch cannot be reached and the consumer waits', ...r }),
-    attributions: new Counter({ name: 'recsys_ingest_attributions_total', help: 'Actions carrying a recommendation_id, by result (attributed | unattributed)', labelNames: ['result'], ...r }),
-    attributionPositions: new Counter({ name: 'recsys_ingest_attribution_positions_total', help: 'Positions of attributed actions, by how they were set (immediate | pending | resolved_by_events | resolved_by_served | failed)', labelNames: ['outcome'], ...r }),
+    consumed: new Counter({
+      name: 'recsys_ingest_consumed_total',
+      help: 'Messages consumed from Kafka',
+      labelNames: ['topic'],
+      ...r,
+    }),
+    indexed: new Counter({
+      name: 'recsys_ingest_indexed_total',
+      help: 'Documents newly written to Elasticsearch',
+      labelNames: ['topic'],
+      ...r,
+    }),
+    duplicates: new Counter({
+      name: 'recsys_ingest_duplicates_total',
+      help: 'Messages whose _id was already stored (replays)',
+      labelNames: ['topic'],
+      ...r,
+    }),
+    retried: new Counter({
+      name: 'recsys_ingest_retried_total',
+      help: 'Bulk items or requests retried',
+      labelNames: ['topic', 'reason'],
+      ...r,
+    }),
+    deadLettered: new Counter({
+      name: 'recsys_ingest_dead_lettered_total',
+      help: 'Messages sent to the dead-letter topic',
+      labelNames: ['topic', 'reason'],
+      ...r,
+    }),
+    lag: new Gauge({
+      name: 'recsys_ingest_consumer_lag',
+      help: 'Messages behind the log end per partition',
+      labelNames: ['topic', 'partition'],
+      ...r,
+    }),
+    batchSeconds: new Histogram({
+      name: 'recsys_ingest_batch_seconds',
+      help: 'Time to store one consumed batch',
+      labelNames: ['topic'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+      ...r,
+    }),
+    phaseSeconds: new Counter({
+      name: 'recsys_ingest_phase_seconds_total',
+      help: 'Wall seconds spent per consumer step (kafka_fetch, transform, ledger_claims, ledger_owners, bulk, settle, dead_letters, commit), summed over chunks',
+      labelNames: ['topic', 'phase'],
+      ...r,
+    }),
+    chunks: new Counter({
+      name: 'recsys_ingest_chunks_total',
+      help: 'Bulk-sized chunks of consumed batches handled',
+      labelNames: ['topic'],
+      ...r,
+    }),
+    esUnavailable: new Gauge({
+      name: 'recsys_ingest_es_unavailable',
+      help: '1 while Elasticsearch cannot be reached and the consumer waits',
+      ...r,
+    }),
+    attributions: new Counter({
+      name: 'recsys_ingest_attributions_total',
+      help: 'Actions carrying a recommendation_id, by result (attributed | unattributed)',
+      labelNames: ['result'],
+      ...r,
+    }),
+    attributionPositions: new Counter({
+      name: 'recsys_ingest_attribution_positions_total',
+      help: 'Positions of attributed actions, by how they were set (immediate | pending | resolved_by_events | resolved_by_served | failed)',
+      labelNames: ['outcome'],
+      ...r,
+    }),
   };
 }

@@ -77,14 +77,22 @@ export function isRetriable(e: unknown): boolean {
  * redelivered; the API answers 503. Everything else is about the data and is skipped or refused.
  */
 export function isTransient(e: unknown): boolean {
-  return isRetriable(e) || ((e instanceof RetriesExhaustedError || e instanceof RetryAbortedError) && isRetriable(e.cause));
+  return (
+    isRetriable(e) ||
+    ((e instanceof RetriesExhaustedError || e instanceof RetryAbortedError) && isRetriable(e.cause))
+  );
 }
 
 function retriable(e: unknown, depth: number): boolean {
   if (depth > 5 || e === null || typeof e !== 'object') return false;
   // our own typed errors decide for themselves (RetriesExhaustedError is final even though its cause was retriable)
   if (e instanceof RetryError) return e.retriable;
-  if (e instanceof errors.ConnectionError || e instanceof errors.TimeoutError || e instanceof errors.NoLivingConnectionsError) return true;
+  if (
+    e instanceof errors.ConnectionError ||
+    e instanceof errors.TimeoutError ||
+    e instanceof errors.NoLivingConnectionsError
+  )
+    return true;
   if (e instanceof errors.ResponseError) {
     if (RETRIABLE_STATUSES.has(e.meta.statusCode ?? 0)) return true;
     if (hasRetriableType(e.meta.body, 0)) return true;
@@ -92,7 +100,8 @@ function retriable(e: unknown, depth: number): boolean {
   // kafkajs errors carry the broker's own verdict (e.g. NOT_LEADER: yes; MESSAGE_TOO_LARGE: no)
   // (by shape: kafkajs is CommonJS and Node's ESM loader does not see its error classes as named exports)
   const k = e as { name?: unknown; retriable?: unknown };
-  if (typeof k.name === 'string' && k.name.startsWith('KafkaJS') && typeof k.retriable === 'boolean') return k.retriable;
+  if (typeof k.name === 'string' && k.name.startsWith('KafkaJS') && typeof k.retriable === 'boolean')
+    return k.retriable;
   // wrapped: new Error('…', { cause })
   return 'cause' in e && retriable((e as { cause?: unknown }).cause, depth + 1);
 }
@@ -100,7 +109,14 @@ function retriable(e: unknown, depth: number): boolean {
 /** Looks for a retriable ES error type in a response body: error.type, caused_by, root_cause, failed_shards[].reason. */
 function hasRetriableType(node: unknown, depth: number): boolean {
   if (depth > 6 || node === null || typeof node !== 'object') return false;
-  const n = node as { error?: unknown; type?: unknown; caused_by?: unknown; root_cause?: unknown; failed_shards?: unknown; reason?: unknown };
+  const n = node as {
+    error?: unknown;
+    type?: unknown;
+    caused_by?: unknown;
+    root_cause?: unknown;
+    failed_shards?: unknown;
+    reason?: unknown;
+  };
   if (typeof n.type === 'string' && RETRIABLE_ERROR_TYPES.has(n.type)) return true;
   const children: unknown[] = [n.error, n.caused_by, typeof n.reason === 'object' ? n.reason : undefined];
   if (Array.isArray(n.root_cause)) children.push(...(n.root_cause as unknown[]));
@@ -138,7 +154,10 @@ export interface RetryPolicy {
  * capped at maxMs, with "equal jitter" (between half and all of it) so that clients rejected
  * together do not come back together, while the wait still grows with each failure.
  */
-export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, 'initialMs' | 'maxMs' | 'random'>): number {
+export function backoffDelay(
+  attempt: number,
+  policy: Pick<RetryPolicy, 'initialMs' | 'maxMs' | 'random'>,
+): number {
   const base = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
   const r = (policy.random ?? Math.random)();
   return Math.round(base / 2 + (base / 2) * r);
@@ -165,13 +184,28 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, policy: 
     const elapsed = Date.now() - started;
     const remaining = deadline - Date.now();
     if ((policy.maxAttempts !== undefined && attempt >= policy.maxAttempts) || remaining <= 0) {
-      throw new RetriesExhaustedError(`${label}: gave up after ${attempt} attempts in ${(elapsed / 1000).toFixed(1)}s: ${message(error)}`, attempt, elapsed, error);
+      throw new RetriesExhaustedError(
+        `${label}: gave up after ${attempt} attempts in ${(elapsed / 1000).toFixed(1)}s: ${message(error)}`,
+        attempt,
+        elapsed,
+        error,
+      );
     }
-    if (policy.shouldAbort?.()) throw new RetryAbortedError(`${label}: abandoned after ${attempt} attempts on shutdown: ${message(error)}`, attempt, error);
+    if (policy.shouldAbort?.())
+      throw new RetryAbortedError(
+        `${label}: abandoned after ${attempt} attempts on shutdown: ${message(error)}`,
+        attempt,
+        error,
+      );
     const delay = Math.min(backoffDelay(attempt, policy), remaining);
     policy.onRetry?.(attempt, error, delay);
     await waitChunked(delay, policy, attempt, error);
-    if (policy.shouldAbort?.()) throw new RetryAbortedError(`${label}: abandoned after ${attempt} attempts on shutdown: ${message(error)}`, attempt, error);
+    if (policy.shouldAbort?.())
+      throw new RetryAbortedError(
+        `${label}: abandoned after ${attempt} attempts on shutdown: ${message(error)}`,
+        attempt,
+        error,
+      );
   }
 }
 

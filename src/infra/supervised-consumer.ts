@@ -49,8 +49,18 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
     const r = { registers: [registry] };
     const lastCommit = new Map<string, number>();
     m = {
-      up: new Gauge({ name: 'recsys_consumer_up', help: '1 while the consumer group member runs, 0 while it restarts or is stopped', labelNames: ['group'], ...r }),
-      restarts: new Counter({ name: 'recsys_consumer_restarts_total', help: 'Consumer restarts after a crash', labelNames: ['group'], ...r }),
+      up: new Gauge({
+        name: 'recsys_consumer_up',
+        help: '1 while the consumer group member runs, 0 while it restarts or is stopped',
+        labelNames: ['group'],
+        ...r,
+      }),
+      restarts: new Counter({
+        name: 'recsys_consumer_restarts_total',
+        help: 'Consumer restarts after a crash',
+        labelNames: ['group'],
+        ...r,
+      }),
       lastCommit,
     };
     new Gauge({
@@ -126,7 +136,10 @@ export class SupervisedConsumer {
 
   private scheduleRestart(): void {
     this.setState('restarting');
-    const delay = backoffDelay(Math.min(this.status.restarts, 10), { initialMs: this.opts.restartInitialMs ?? 1_000, maxMs: this.opts.restartMaxMs ?? 60_000 });
+    const delay = backoffDelay(Math.min(this.status.restarts, 10), {
+      initialMs: this.opts.restartInitialMs ?? 1_000,
+      maxMs: this.opts.restartMaxMs ?? 60_000,
+    });
     this.restartTimer = setTimeout(() => {
       if (this.stopping) return;
       this.countRestart();

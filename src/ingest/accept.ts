@@ -8,7 +8,11 @@ export interface IndexedError {
 }
 
 /** Splits a client batch into valid (normalised, ids assigned) and per-index errors. */
-export function acceptEvents(input: unknown[], rules: EventRules, now = Date.now()): { accepted: StoredEvent[]; acceptedIndex: number[]; errors: IndexedError[] } {
+export function acceptEvents(
+  input: unknown[],
+  rules: EventRules,
+  now = Date.now(),
+): { accepted: StoredEvent[]; acceptedIndex: number[]; errors: IndexedError[] } {
   const accepted: StoredEvent[] = [];
   const acceptedIndex: number[] = [];
   const errors: IndexedError[] = [];

@@ -25,7 +25,13 @@ import type { Logger } from '../infra/logger.ts';
 import type { IngestMetrics } from '../infra/metrics.ts';
 import { isRetriableItem, isTransient, RetryError } from '../infra/retry.ts';
 import type { SinkDoc, StoreOutcome } from '../repositories/bulk-store.ts';
-import type { DocRef, PositionOutcome, PositionUpdate, RecommendationsRepository, ServedList } from '../repositories/recommendations.ts';
+import type {
+  DocRef,
+  PositionOutcome,
+  PositionUpdate,
+  RecommendationsRepository,
+  ServedList,
+} from '../repositories/recommendations.ts';
 
 /** Which attribution kind an action on a served list counts as. */
 export function attributionKind(eventType: string): 'click' | 'conversion' | 'action' {
@@ -35,7 +41,10 @@ export function attributionKind(eventType: string): 'click' | 'conversion' | 'ac
 }
 
 /** 1-based place of the item in the served list; null (and in_list false) when it was not in it. */
-export function positionIn(items: readonly string[], itemId: string): { position: number | null; in_list: boolean } {
+export function positionIn(
+  items: readonly string[],
+  itemId: string,
+): { position: number | null; in_list: boolean } {
   const i = items.indexOf(itemId);
   return i < 0 ? { position: null, in_list: false } : { position: i + 1, in_list: true };
 }
@@ -80,9 +89,16 @@ export class Attributor {
    * The attribution documents of one batch (one mget of the served lists), and what to do once
    * they are stored: close the position race for those still pending.
    */
-  async attribute(actions: Action[]): Promise<{ docs: SinkDoc[]; settle: (outcome: StoreOutcome) => Promise<void> }> {
+  async attribute(
+    actions: Action[],
+  ): Promise<{ docs: SinkDoc[]; settle: (outcome: StoreOutcome) => Promise<void> }> {
     const { names, secrets } = this.deps;
-    const tags = actions.map((a) => secrets.reduce<RecommendationTag | undefined>((tag, secret) => tag ?? readRecommendationId(a.event.recommendation_id!, secret), undefined));
+    const tags = actions.map((a) =>
+      secrets.reduce<RecommendationTag | undefined>(
+        (tag, secret) => tag ?? readRecommendationId(a.event.recommendation_id!, secret),
+        undefined,
+      ),
+    );
     const refs: DocRef[] = [];
     actions.forEach((a, i) => {
       const tag = tags[i];
@@ -113,8 +129,16 @@ export class Attributor {
     if (!lists.length) return;
     const byId = new Map(lists.map((l) => [l.recommendation_id, l]));
     const { pending, more } = await this.deps.recommendations.pendingAttributions([...byId.keys()]);
-    if (more) this.deps.log.warn({ lists: lists.length, found: pending.length }, 'more pending attributions than one search returns; the rest keep position_pending');
-    const updates = pending.map((p) => ({ index: p.index, id: p.id, ...positionIn(byId.get(p.recommendation_id)?.items ?? [], p.item_id) }));
+    if (more)
+      this.deps.log.warn(
+        { lists: lists.length, found: pending.length },
+        'more pending attributions than one search returns; the rest keep position_pending',
+      );
+    const updates = pending.map((p) => ({
+      index: p.index,
+      id: p.id,
+      ...positionIn(byId.get(p.recommendation_id)?.items ?? [], p.item_id),
+    }));
     this.count(await this.apply(updates), 'resolved_by_served');
   }
 
@@ -122,7 +146,14 @@ export class Attributor {
     const { names } = this.deps;
     const e = a.event;
     const modelId = tag?.modelId ?? list?.model_id;
-    const base = { recommendation_id: e.recommendation_id, user_id: e.user_id, item_id: e.item_id, event_id: e.event_id, event_type: e.event_type, timestamp: e.timestamp };
+    const base = {
+      recommendation_id: e.recommendation_id,
+      user_id: e.user_id,
+      item_id: e.item_id,
+      event_id: e.event_id,
+      event_type: e.event_type,
+      timestamp: e.timestamp,
+    };
     let doc: Record<string, unknown>;
     if (!modelId) {
       this.deps.metrics?.attributions.inc({ result: 'unattributed' });
@@ -141,11 +172,20 @@ export class Attributor {
         ...(experimentId ? { experiment_id: experimentId } : {}),
         ...(arm ? { arm } : {}),
         served_at: tag ? new Date(tag.servedAt).toISOString() : list!.timestamp,
-        ...(list ? { ...positionIn(list.items, e.item_id), position_pending: false } : { position: null, position_pending: true }),
+        ...(list
+          ? { ...positionIn(list.items, e.item_id), position_pending: false }
+          : { position: null, position_pending: true }),
       };
     }
     return {
-      doc: { index: names.recommendationsIndex(new Date(e.timestamp)), id: `attr-${e.event_id}`, op: 'create', origin: a.origin, ...(a.ledger ? { ledger: a.ledger } : {}), doc },
+      doc: {
+        index: names.recommendationsIndex(new Date(e.timestamp)),
+        id: `attr-${e.event_id}`,
+        op: 'create',
+        origin: a.origin,
+        ...(a.ledger ? { ledger: a.ledger } : {}),
+        doc,
+      },
       recommendationId: e.recommendation_id!,
       servedIndex: tag ? names.recommendationsIndex(new Date(tag.servedAt)) : '',
       itemId: e.item_id,
@@ -156,21 +196,33 @@ export class Attributor {
   private legacyIndices(e: StoredEvent): string[] {
     const t = Date.parse(e.timestamp);
     const out = new Set<string>();
-    for (let back = 0; back <= SERVED_MAX_AGE_MS; back += DAY_MS) out.add(this.deps.names.recommendationsIndex(new Date(t - back)));
+    for (let back = 0; back <= SERVED_MAX_AGE_MS; back += DAY_MS)
+      out.add(this.deps.names.recommendationsIndex(new Date(t - back)));
     return [...out];
   }
 
-  private async settleEvents(pending: Planned[], replayable: Planned[], outcome: StoreOutcome): Promise<void> {
+  private async settleEvents(
+    pending: Planned[],
+    replayable: Planned[],
+    outcome: StoreOutcome,
+  ): Promise<void> {
     const failed = new Set(outcome.failures.map((f) => f.origin));
     const duplicate = new Set(outcome.duplicateDocs);
     // a replay after a crash between write and double check: the stored copy may still be pending
     const replayed = replayable.filter((p) => duplicate.has(p.doc));
     const open = pending.filter((p) => !failed.has(p.doc.origin));
-    const updates: PositionUpdate[] = replayed.map((p) => ({ index: p.doc.index, id: p.doc.id, position: p.doc.doc['position'] as number | null, in_list: p.doc.doc['in_list'] as boolean }));
+    const updates: PositionUpdate[] = replayed.map((p) => ({
+      index: p.doc.index,
+      id: p.doc.id,
+      position: p.doc.doc['position'] as number | null,
+      in_list: p.doc.doc['in_list'] as boolean,
+    }));
     if (open.length) {
       const { recommendations } = this.deps;
       await recommendations.refresh([...new Set(open.map((p) => p.doc.index))]);
-      const served = await recommendations.servedLists(open.filter((p) => p.servedIndex).map((p) => ({ index: p.servedIndex, id: p.recommendationId })));
+      const served = await recommendations.servedLists(
+        open.filter((p) => p.servedIndex).map((p) => ({ index: p.servedIndex, id: p.recommendationId })),
+      );
       for (const p of open) {
         const list = served.get(p.recommendationId);
         if (list) updates.push({ index: p.doc.index, id: p.doc.id, ...positionIn(list.items, p.itemId) });
@@ -184,8 +236,13 @@ export class Attributor {
     const out = await this.deps.recommendations.setPositions(updates);
     // overloaded: hold the batch (it is redelivered, and every step is idempotent)
     const retriable = out.failed.filter((f) => isRetriableItem(f.status, f.reason));
-    if (retriable.length) throw new RetryError(`${retriable.length} position updates rejected retriably`, { retriable: true });
-    if (out.failed.length) this.deps.log.warn({ failed: out.failed.slice(0, 5), count: out.failed.length }, 'position updates refused; those attributions keep position_pending');
+    if (retriable.length)
+      throw new RetryError(`${retriable.length} position updates rejected retriably`, { retriable: true });
+    if (out.failed.length)
+      this.deps.log.warn(
+        { failed: out.failed.slice(0, 5), count: out.failed.length },
+        'position updates refused; those attributions keep position_pending',
+      );
     return out;
   }
 
@@ -199,14 +256,21 @@ export class Attributor {
       await fn();
     } catch (e) {
       if (isTransient(e)) throw e;
-      this.deps.log.warn({ err: (e as Error).message }, 'could not settle attribution positions; they stay pending');
+      this.deps.log.warn(
+        { err: (e as Error).message },
+        'could not settle attribution positions; they stay pending',
+      );
       this.deps.metrics?.attributionPositions.inc({ outcome: 'failed' });
     }
   }
 
-  private count(out: PositionOutcome | undefined, outcome: 'resolved_by_events' | 'resolved_by_served'): void {
+  private count(
+    out: PositionOutcome | undefined,
+    outcome: 'resolved_by_events' | 'resolved_by_served',
+  ): void {
     if (!out) return;
     this.deps.metrics?.attributionPositions.inc({ outcome }, out.updated);
-    if (out.failed.length) this.deps.metrics?.attributionPositions.inc({ outcome: 'failed' }, out.failed.length);
+    if (out.failed.length)
+      this.deps.metrics?.attributionPositions.inc({ outcome: 'failed' }, out.failed.length);
   }
 }

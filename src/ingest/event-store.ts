@@ -15,14 +15,21 @@ export interface RetentionReport {
 }
 
 /** Drops every bucket whose whole time range is older than EVENTS_RETENTION_DAYS (0 = keep all). */
-export async function applyRetention(ctx: AppContext, opts: { now?: number; dryRun?: boolean; retentionDays?: number } = {}): Promise<RetentionReport> {
+export async function applyRetention(
+  ctx: AppContext,
+  opts: { now?: number; dryRun?: boolean; retentionDays?: number } = {},
+): Promise<RetentionReport> {
   const days = opts.retentionDays ?? ctx.config.events.retentionDays;
   const buckets = await ctx.repos.events.bucketIndices();
   if (days <= 0) return { retentionDays: days, dropped: [], kept: buckets.length };
   const cutoff = (opts.now ?? Date.now()) - days * DAY;
   const doomed = buckets.filter((b) => b.end <= cutoff).map((b) => b.index);
   if (!opts.dryRun) await ctx.repos.events.dropBuckets(doomed);
-  if (doomed.length) ctx.log.info({ dropped: doomed, retentionDays: days, dryRun: Boolean(opts.dryRun) }, 'event-store retention');
+  if (doomed.length)
+    ctx.log.info(
+      { dropped: doomed, retentionDays: days, dryRun: Boolean(opts.dryRun) },
+      'event-store retention',
+    );
   return { retentionDays: days, dropped: doomed, kept: buckets.length - doomed.length };
 }
 
@@ -39,7 +46,10 @@ export interface MigrationReport {
  * every event is accounted for (written or already there); buckets already in the layout get
  * their ledger claims, so duplicates of events stored before the ledger existed are caught too.
  */
-export async function migrateEvents(ctx: AppContext, opts: { onProgress?: (index: string, done: number, total: number) => void } = {}): Promise<MigrationReport> {
+export async function migrateEvents(
+  ctx: AppContext,
+  opts: { onProgress?: (index: string, done: number, total: number) => void } = {},
+): Promise<MigrationReport> {
   const { repos, names, log, config } = ctx;
   const report: MigrationReport = { migrated: [], claimed: [] };
   const policy = { initialMs: 500, maxMs: 10_000, deadlineMs: 5 * 60_000 };
@@ -56,10 +66,15 @@ export async function migrateEvents(ctx: AppContext, opts: { onProgress?: (index
       const docs: SinkDoc[] = page.map(({ id, doc }, origin) => {
         const bucket = names.eventsIndex(new Date(String(doc['timestamp'])));
         // in layout: only the claim (the event is where it belongs); otherwise claim and copy
-        return inLayout ? { index: names.eventIds, id, op: 'create', origin, doc: { b: b.index } } : { index: bucket, id, op: 'create', origin, doc, ledger: { id, bucket } };
+        return inLayout
+          ? { index: names.eventIds, id, op: 'create', origin, doc: { b: b.index } }
+          : { index: bucket, id, op: 'create', origin, doc, ledger: { id, bucket } };
       });
       const out = await repos.documents.storeAll(docs, policy, log);
-      if (out.failures.length) throw new Error(`migration of ${b.index}: ${out.failures.length} events refused (first: ${out.failures[0]!.reason}: ${out.failures[0]!.message}); nothing removed, fix and run again`);
+      if (out.failures.length)
+        throw new Error(
+          `migration of ${b.index}: ${out.failures.length} events refused (first: ${out.failures[0]!.reason}: ${out.failures[0]!.message}); nothing removed, fix and run again`,
+        );
       written += out.written;
       duplicates += out.duplicates;
       done += page.length;
@@ -69,7 +84,10 @@ export async function migrateEvents(ctx: AppContext, opts: { onProgress?: (index
       report.claimed.push({ index: b.index, events: done });
       continue;
     }
-    if (written + duplicates !== done || done !== total) throw new Error(`migration of ${b.index}: ${done} of ${total} events read, ${written} written + ${duplicates} already there; not removed, run again`);
+    if (written + duplicates !== done || done !== total)
+      throw new Error(
+        `migration of ${b.index}: ${done} of ${total} events read, ${written} written + ${duplicates} already there; not removed, run again`,
+      );
     await repos.events.dropBuckets([b.index]);
     // the dropped bucket's ledger entries went with it; the copies hold their own claims
     report.migrated.push({ from: b.index, events: done, written, duplicates });

@@ -17,13 +17,29 @@ export interface IngestService {
  * `recsys ingest`: the events sink (events → event store, invalid → DLQ) and the served-list sink
  * (recommendations → recommendations-*), with lag measured every few seconds.
  */
-export async function startIngest(ctx: AppContext, registry: Registry, opts: { metricsPort?: number; lagIntervalMs?: number } = {}): Promise<IngestService> {
+export async function startIngest(
+  ctx: AppContext,
+  registry: Registry,
+  opts: { metricsPort?: number; lagIntervalMs?: number } = {},
+): Promise<IngestService> {
   const { repos, kafka, names, log, config } = ctx;
   const metrics = ingestMetrics(registry);
   const secretWarning = recommendationIdSecretWarning(config);
   if (secretWarning) log.warn(secretWarning);
-  const deps = { documents: repos.documents, kafka, log, metrics, consumerMetrics: consumerMetrics(registry) };
-  const attributor = new Attributor({ recommendations: repos.recommendations, names, secrets: [config.recommendationIds.secret, ...config.recommendationIds.previousSecrets], log: log.child({ part: 'attribution' }), metrics });
+  const deps = {
+    documents: repos.documents,
+    kafka,
+    log,
+    metrics,
+    consumerMetrics: consumerMetrics(registry),
+  };
+  const attributor = new Attributor({
+    recommendations: repos.recommendations,
+    names,
+    secrets: [config.recommendationIds.secret, ...config.recommendationIds.previousSecrets],
+    log: log.child({ part: 'attribution' }),
+    metrics,
+  });
   const sinks = [
     new KafkaToEsSink(deps, {
       name: 'events',
@@ -48,11 +64,30 @@ export async function startIngest(ctx: AppContext, registry: Registry, opts: { m
   await admin.connect();
   const lagTimer = setInterval(async () => {
     try {
-      for (const [topic, group] of [[names.topics.events, names.groups.ingest], [names.topics.recommendations, names.groups.recommendations]] as const) {
+      for (const [topic, group] of [
+        [names.topics.events, names.groups.ingest],
+        [names.topics.recommendations, names.groups.recommendations],
+      ] as const) {
         const lags = await consumerLag(admin, group, topic);
         for (const l of lags) metrics.lag.set({ topic, partition: String(l.partition) }, l.lag);
-        const counters = await Promise.all([metrics.consumed, metrics.indexed, metrics.duplicates, metrics.deadLettered].map(async (c) => (await c.get()).values.filter((v) => v.labels['topic'] === topic).reduce((a, v) => a + v.value, 0)));
-        log.info({ topic, lag: lags.reduce((a, l) => a + l.lag, 0), consumed: counters[0], indexed: counters[1], duplicates: counters[2], dead_lettered: counters[3] }, 'ingest progress');
+        const counters = await Promise.all(
+          [metrics.consumed, metrics.indexed, metrics.duplicates, metrics.deadLettered].map(async (c) =>
+            (await c.get()).values
+              .filter((v) => v.labels['topic'] === topic)
+              .reduce((a, v) => a + v.value, 0),
+          ),
+        );
+        log.info(
+          {
+            topic,
+            lag: lags.reduce((a, l) => a + l.lag, 0),
+            consumed: counters[0],
+            indexed: counters[1],
+            duplicates: counters[2],
+            dead_lettered: counters[3],
+          },
+          'ingest progress',
+        );
       }
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'could not measure lag');

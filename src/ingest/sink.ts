@@ -5,8 +5,18 @@ import type { IngestMetrics } from '../infra/metrics.ts';
 import { StoreAbortedError, type SinkDoc, type StoreOutcome } from '../repositories/bulk-store.ts';
 import type { DocumentWriter } from '../repositories/documents.ts';
 import { isTransient } from '../infra/retry.ts';
-import { SupervisedConsumer, type ConsumerMetrics, type ConsumerStatus } from '../infra/supervised-consumer.ts';
-import { deadLetter, DEFAULT_ORIGINAL_BUDGET, originalBudget, sendDeadLetters, type DeadLetter } from '../infra/dead-letter.ts';
+import {
+  SupervisedConsumer,
+  type ConsumerMetrics,
+  type ConsumerStatus,
+} from '../infra/supervised-consumer.ts';
+import {
+  deadLetter,
+  DEFAULT_ORIGINAL_BUDGET,
+  originalBudget,
+  sendDeadLetters,
+  type DeadLetter,
+} from '../infra/dead-letter.ts';
 
 export interface Rejection {
   origin: number;
@@ -20,7 +30,10 @@ export interface Rejection {
  * to do once they are stored (before the offsets are committed; a transient failure there holds
  * the batch for redelivery like a failed write, so it must be idempotent).
  */
-export type BatchTransform = (messages: KafkaMessage[], partition: number) => Promise<{ docs: SinkDoc[]; rejected: Rejection[]; settle?: (outcome: StoreOutcome) => Promise<void> }>;
+export type BatchTransform = (
+  messages: KafkaMessage[],
+  partition: number,
+) => Promise<{ docs: SinkDoc[]; rejected: Rejection[]; settle?: (outcome: StoreOutcome) => Promise<void> }>;
 
 /** Bytes fetched per partition and round (kafkajs maxBytesPerPartition). */
 const PARTITION_FETCH_BYTES = 4 * 1024 * 1024;
@@ -87,7 +100,13 @@ export class KafkaToEsSink {
         // kafkajs fetches, hands every partition's batch to a worker and fetches again only when all are
         // done; its default 10 MB per fetch held ~2.5 partitions' 4 MiB, so ~2 of the 6 workers had a
         // batch (bench/ingest: 2.1–2.5 chunks in flight). One fetch now has room for every partition in flight.
-        consumer: { sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 100, maxBytesPerPartition: PARTITION_FETCH_BYTES, maxBytes: PARTITION_FETCH_BYTES * inFlight },
+        consumer: {
+          sessionTimeout: 30_000,
+          heartbeatInterval: 3_000,
+          maxWaitTimeInMs: 100,
+          maxBytesPerPartition: PARTITION_FETCH_BYTES,
+          maxBytes: PARTITION_FETCH_BYTES * inFlight,
+        },
         run: {
           autoCommit: true,
           // commit on every commitOffsetsIfNecessary() call, i.e. right after a batch is safely stored
@@ -96,13 +115,17 @@ export class KafkaToEsSink {
           partitionsConsumedConcurrently: inFlight,
           eachBatch: (payload) => this.handleBatch(payload),
         },
-        onFetch: (ms) => this.deps.metrics.phaseSeconds.inc({ topic: this.opts.topic, phase: 'kafka_fetch' }, ms / 1000),
+        onFetch: (ms) =>
+          this.deps.metrics.phaseSeconds.inc({ topic: this.opts.topic, phase: 'kafka_fetch' }, ms / 1000),
       },
       this.log,
       this.deps.consumerMetrics,
     );
     await this.consumer.start();
-    this.log.info({ topic: this.opts.topic, groupId: this.opts.groupId, deadLetterPayloadBudget: this.budget }, 'consuming');
+    this.log.info(
+      { topic: this.opts.topic, groupId: this.opts.groupId, deadLetterPayloadBudget: this.budget },
+      'consuming',
+    );
   }
 
   status(): ConsumerStatus | undefined {
@@ -119,7 +142,14 @@ export class KafkaToEsSink {
     this.log.info('stopped');
   }
 
-  private async handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async handleBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    commitOffsetsIfNecessary,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
     const { metrics } = this.deps;
     const topic = batch.topic;
     const timer = metrics.batchSeconds.startTimer({ topic });
@@ -134,14 +164,23 @@ export class KafkaToEsSink {
         // an unavailable cluster or broker: the chunk waits for redelivery; anything else is a
         // message we cannot process: find it by taking the chunk apart
         if (this.stopping || isTransient(e)) throw e;
-        this.log.warn({ partition: batch.partition, firstOffset: messages[0]?.offset, err: (e as Error).message }, 'chunk failed; processing its messages one by one');
+        this.log.warn(
+          { partition: batch.partition, firstOffset: messages[0]?.offset, err: (e as Error).message },
+          'chunk failed; processing its messages one by one',
+        );
         handled = true;
         for (const m of messages) {
           try {
             if (!(await this.handleChunk(topic, batch.partition, [m], heartbeat))) return;
           } catch (e2) {
             if (this.stopping || isTransient(e2)) throw e2;
-            const letter = deadLetter(topic, batch.partition, m, { reason: 'unprocessable', message: (e2 as Error).message }, this.budget);
+            const letter = deadLetter(
+              topic,
+              batch.partition,
+              m,
+              { reason: 'unprocessable', message: (e2 as Error).message },
+              this.budget,
+            );
             await this.sendLetters([letter], heartbeat);
             metrics.deadLettered.inc({ topic, reason: 'unprocessable' });
           }
@@ -159,7 +198,12 @@ export class KafkaToEsSink {
   }
 
   /** Stores one chunk and dead-letters its rejects; false when a shutdown abandoned it uncommitted. */
-  private async handleChunk(topic: string, partition: number, messages: KafkaMessage[], heartbeat: () => Promise<void>): Promise<boolean> {
+  private async handleChunk(
+    topic: string,
+    partition: number,
+    messages: KafkaMessage[],
+    heartbeat: () => Promise<void>,
+  ): Promise<boolean> {
     const { metrics } = this.deps;
     const transforming = performance.now();
     const { docs, rejected, settle } = await this.opts.transform(messages, partition);
@@ -181,7 +225,10 @@ export class KafkaToEsSink {
       );
     } catch (e) {
       if (e instanceof StoreAbortedError) {
-        this.log.warn({ partition, firstOffset: messages[0]?.offset }, 'shutdown while ES unavailable: batch left uncommitted for redelivery');
+        this.log.warn(
+          { partition, firstOffset: messages[0]?.offset },
+          'shutdown while ES unavailable: batch left uncommitted for redelivery',
+        );
         return false;
       }
       throw e;
@@ -190,14 +237,31 @@ export class KafkaToEsSink {
     metrics.indexed.inc({ topic }, outcome.written);
     metrics.duplicates.inc({ topic }, outcome.duplicates);
     if (outcome.retriedItems) metrics.retried.inc({ topic, reason: 'bulk_item' }, outcome.retriedItems);
-    for (const [phase, ms] of Object.entries(outcome.phases)) metrics.phaseSeconds.inc({ topic, phase }, ms / 1000);
+    for (const [phase, ms] of Object.entries(outcome.phases))
+      metrics.phaseSeconds.inc({ topic, phase }, ms / 1000);
     const settling = performance.now();
     await settle?.(outcome);
     this.phase(topic, 'settle', settling);
 
     const letters: DeadLetter[] = [
-      ...rejected.map((r) => deadLetter(topic, partition, messages[r.origin]!, { reason: r.reason, field: r.field, message: r.message }, this.budget)),
-      ...outcome.failures.map((f) => deadLetter(topic, partition, messages[f.origin]!, { reason: f.reason, message: f.message }, this.budget)),
+      ...rejected.map((r) =>
+        deadLetter(
+          topic,
+          partition,
+          messages[r.origin]!,
+          { reason: r.reason, field: r.field, message: r.message },
+          this.budget,
+        ),
+      ),
+      ...outcome.failures.map((f) =>
+        deadLetter(
+          topic,
+          partition,
+          messages[f.origin]!,
+          { reason: f.reason, message: f.message },
+          this.budget,
+        ),
+      ),
     ];
     // one dead letter per message, even if a message produced several failing docs
     const unique = [...new Map(letters.map((l) => [l.source.offset, l])).values()];
@@ -216,7 +280,11 @@ export class KafkaToEsSink {
   private sendLetters(letters: DeadLetter[], heartbeat: () => Promise<void>): Promise<void> {
     return sendDeadLetters(this.producer!, this.opts.dlqTopic, letters, {
       onWait: heartbeat,
-      onDowngrade: (n, e) => this.log.warn({ letters: n, err: (e as Error).message }, 'dead letters refused by the broker; sending them without their payload'),
+      onDowngrade: (n, e) =>
+        this.log.warn(
+          { letters: n, err: (e as Error).message },
+          'dead letters refused by the broker; sending them without their payload',
+        ),
     });
   }
 }
@@ -226,11 +294,19 @@ async function dlqBudget(kafka: Kafka, topic: string, log: Logger): Promise<numb
   const admin = kafka.admin();
   try {
     await admin.connect();
-    const r = await admin.describeConfigs({ resources: [{ type: 2 /* TOPIC */, name: topic, configNames: ['max.message.bytes'] }], includeSynonyms: false });
-    const value = Number(r.resources[0]?.configEntries.find((c) => c.configName === 'max.message.bytes')?.configValue);
+    const r = await admin.describeConfigs({
+      resources: [{ type: 2 /* TOPIC */, name: topic, configNames: ['max.message.bytes'] }],
+      includeSynonyms: false,
+    });
+    const value = Number(
+      r.resources[0]?.configEntries.find((c) => c.configName === 'max.message.bytes')?.configValue,
+    );
     return originalBudget(Number.isFinite(value) && value > 0 ? value : 1_048_588);
   } catch (e) {
-    log.warn({ topic, err: (e as Error).message }, 'could not read the dead-letter topic\'s max.message.bytes; assuming 1 MiB');
+    log.warn(
+      { topic, err: (e as Error).message },
+      "could not read the dead-letter topic's max.message.bytes; assuming 1 MiB",
+    );
     return originalBudget(1_048_588);
   } finally {
     await admin.disconnect().catch(() => undefined);

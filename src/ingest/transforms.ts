@@ -18,7 +18,12 @@ function parseJson(message: KafkaMessage): JsonParse {
  * become click/conversion records in recommendations-*, credited to the model (and arm) the signed
  * id names, with the item's position in the list (see ./attribution.ts).
  */
-export function eventsTransform(attributor: Attributor, names: Names, rules: EventRules & { dedupLedger?: boolean }, topic: string): BatchTransform {
+export function eventsTransform(
+  attributor: Attributor,
+  names: Names,
+  rules: EventRules & { dedupLedger?: boolean },
+  topic: string,
+): BatchTransform {
   const claim = rules.dedupLedger ?? true;
   return async (messages, partition) => {
     const docs: SinkDoc[] = [];
@@ -28,9 +33,20 @@ export function eventsTransform(attributor: Attributor, names: Names, rules: Eve
     const now = Date.now();
     messages.forEach((m, origin) => {
       const parsed = parseJson(m);
-      if (!parsed.ok) return void rejected.push({ origin, reason: parsed.reason === 'too_deep' ? 'too_deep' : 'invalid_json', message: parsed.error });
+      if (!parsed.ok)
+        return void rejected.push({
+          origin,
+          reason: parsed.reason === 'too_deep' ? 'too_deep' : 'invalid_json',
+          message: parsed.error,
+        });
       const check = checkEvent(parsed.value, rules);
-      if (!check.ok) return void rejected.push({ origin, reason: 'schema', field: check.error.field, message: `${check.error.field} ${check.error.message}` });
+      if (!check.ok)
+        return void rejected.push({
+          origin,
+          reason: 'schema',
+          field: check.error.field,
+          message: `${check.error.field} ${check.error.message}`,
+        });
       const e = check.event;
       const bucket = names.eventsIndex(new Date(e.timestamp));
       const ledger = claim ? { id: e.event_id, bucket } : undefined;
@@ -63,14 +79,31 @@ export function servedTransform(names: Names, attributor: Attributor): BatchTran
     const now = Date.now();
     messages.forEach((m, origin) => {
       const parsed = parseJson(m);
-      if (!parsed.ok) return void rejected.push({ origin, reason: parsed.reason === 'too_deep' ? 'too_deep' : 'invalid_json', message: parsed.error });
+      if (!parsed.ok)
+        return void rejected.push({
+          origin,
+          reason: parsed.reason === 'too_deep' ? 'too_deep' : 'invalid_json',
+          message: parsed.error,
+        });
       const check = checkServedRecord(parsed.value, now);
-      if (!check.ok) return void rejected.push({ origin, reason: 'schema', field: check.field, message: `${check.field} ${check.message}` });
+      if (!check.ok)
+        return void rejected.push({
+          origin,
+          reason: 'schema',
+          field: check.field,
+          message: `${check.field} ${check.message}`,
+        });
       const rec = check.record;
       lists.push(rec);
       // the positions it showed (1..n): terms(position) then counts a list in the denominator of CTR@p for every p it had
       const position = rec.items.map((_, i) => i + 1);
-      docs.push({ index: names.recommendationsIndex(new Date(rec.timestamp)), id: rec.recommendation_id, op: 'create', origin, doc: { ...rec, kind: 'served', position } });
+      docs.push({
+        index: names.recommendationsIndex(new Date(rec.timestamp)),
+        id: rec.recommendation_id,
+        op: 'create',
+        origin,
+        doc: { ...rec, kind: 'served', position },
+      });
     });
     return {
       docs,

@@ -24,8 +24,20 @@ export interface ImportOptions {
 export interface ImportSummary {
   success: boolean;
   successCount: number;
-  successResults?: Array<{ type: string; id: string; meta?: { title?: string }; overwrite?: boolean; destinationId?: string }>;
-  errors?: Array<{ type: string; id: string; title?: string; meta?: { title?: string }; error: { type: string; [k: string]: unknown } }>;
+  successResults?: Array<{
+    type: string;
+    id: string;
+    meta?: { title?: string };
+    overwrite?: boolean;
+    destinationId?: string;
+  }>;
+  errors?: Array<{
+    type: string;
+    id: string;
+    title?: string;
+    meta?: { title?: string };
+    error: { type: string; [k: string]: unknown };
+  }>;
   warnings?: unknown[];
 }
 
@@ -47,9 +59,12 @@ export function importUrl(kibanaUrl: string, spaceId?: string, overwrite = true)
   return `${base}${space}/api/saved_objects/_import?overwrite=${overwrite}`;
 }
 
-export function authHeader(opts: Pick<ImportOptions, 'apiKey' | 'username' | 'password'>): string | undefined {
+export function authHeader(
+  opts: Pick<ImportOptions, 'apiKey' | 'username' | 'password'>,
+): string | undefined {
   if (opts.apiKey) return `ApiKey ${opts.apiKey}`;
-  if (opts.username) return `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}`;
+  if (opts.username)
+    return `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}`;
   return undefined;
 }
 
@@ -70,10 +85,17 @@ export async function importSavedObjects(opts: ImportOptions): Promise<ImportSum
 
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers, body: form, signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000) });
+    res = await fetch(url, {
+      method: 'POST',
+      headers,
+      body: form,
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
+    });
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new KibanaImportError(`cannot reach Kibana at ${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+    throw new KibanaImportError(
+      `cannot reach Kibana at ${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`,
+    );
   }
   const text = await res.text();
   if (!res.ok) {
@@ -84,11 +106,19 @@ export async function importSavedObjects(opts: ImportOptions): Promise<ImportSum
     } catch {
       // not JSON: keep the raw text
     }
-    throw new KibanaImportError(`Kibana import failed: HTTP ${res.status} ${res.statusText} from ${url}: ${detail}`, res.status, text);
+    throw new KibanaImportError(
+      `Kibana import failed: HTTP ${res.status} ${res.statusText} from ${url}: ${detail}`,
+      res.status,
+      text,
+    );
   }
   try {
     return JSON.parse(text) as ImportSummary;
   } catch {
-    throw new KibanaImportError(`Kibana import answered HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`, res.status, text);
+    throw new KibanaImportError(
+      `Kibana import answered HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`,
+      res.status,
+      text,
+    );
   }
 }

@@ -46,7 +46,12 @@ export const DASHBOARD_IDS = {
 const RECORDS = '___records___';
 const EMPTY_QUERY: KibanaQuery = { query: '', language: 'kuery' };
 
-function so<A>(type: string, id: string, attributes: A, references: SavedObjectReference[] = []): SavedObject<A> {
+function so<A>(
+  type: string,
+  id: string,
+  attributes: A,
+  references: SavedObjectReference[] = [],
+): SavedObject<A> {
   return {
     id,
     type,
@@ -58,7 +63,12 @@ function so<A>(type: string, id: string, attributes: A, references: SavedObjectR
   };
 }
 
-function dataView(id: string, name: string, title: string, timeFieldName?: string): SavedObject<DataViewAttributes> {
+function dataView(
+  id: string,
+  name: string,
+  title: string,
+  timeFieldName?: string,
+): SavedObject<DataViewAttributes> {
   return so<DataViewAttributes>('index-pattern', id, {
     title,
     name,
@@ -104,7 +114,10 @@ function terms(
     scale: 'ordinal',
     params: {
       size,
-      orderBy: order === 'alphabetical' ? { type: 'alphabetical', fallback: false } : { type: 'column', columnId: order.column },
+      orderBy:
+        order === 'alphabetical'
+          ? { type: 'alphabetical', fallback: false }
+          : { type: 'column', columnId: order.column },
       orderDirection: direction,
       otherBucket: false,
       missingBucket: false,
@@ -118,7 +131,10 @@ function terms(
   };
 }
 
-function count(label: string, opts: { timeScale?: 'm'; filter?: string; emptyAsNull?: boolean } = {}): LensColumn {
+function count(
+  label: string,
+  opts: { timeScale?: 'm'; filter?: string; emptyAsNull?: boolean } = {},
+): LensColumn {
   return {
     label,
     customLabel: true,
@@ -135,7 +151,12 @@ function count(label: string, opts: { timeScale?: 'm'; filter?: string; emptyAsN
 
 // Lens' own operation types (x-pack/plugins/lens …/operations/definitions/metrics.tsx): the mean is
 // `average`, not the ES aggregation name `avg`; a column with `avg` fails to load in Kibana
-function metric(op: 'unique_count' | 'max' | 'min' | 'sum' | 'average', field: string, label: string, dataType = 'number'): LensColumn {
+function metric(
+  op: 'unique_count' | 'max' | 'min' | 'sum' | 'average',
+  field: string,
+  label: string,
+  dataType = 'number',
+): LensColumn {
   return {
     label,
     customLabel: true,
@@ -153,7 +174,12 @@ function metric(op: 'unique_count' | 'max' | 'min' | 'sum' | 'average', field: s
  * A Lens formula `count(kql='<num>') / count(kql='<den>')` as Lens stores it: the visible formula
  * column plus its hidden helper columns X0 (numerator), X1 (denominator) and X2 (the math node).
  */
-function countRatioFormula(id: string, label: string, numerator: string, denominator: string): Record<string, LensColumn> {
+function countRatioFormula(
+  id: string,
+  label: string,
+  numerator: string,
+  denominator: string,
+): Record<string, LensColumn> {
   const formula = `count(kql='${numerator}') / count(kql='${denominator}')`;
   const part = `Part of ${label}`;
   const helper = (kql: string): LensColumn => ({ ...count(part, { filter: kql, emptyAsNull: false }) });
@@ -168,7 +194,13 @@ function countRatioFormula(id: string, label: string, numerator: string, denomin
       isBucketed: false,
       scale: 'ratio',
       params: {
-        tinymathAst: { type: 'function', name: 'divide', args: [`${id}X0`, `${id}X1`], location: { min: 0, max: formula.length }, text: formula },
+        tinymathAst: {
+          type: 'function',
+          name: 'divide',
+          args: [`${id}X0`, `${id}X1`],
+          location: { min: 0, max: formula.length },
+          text: formula,
+        },
       },
       references: [`${id}X0`, `${id}X1`],
     },
@@ -201,7 +233,11 @@ interface LensSpec {
 
 function lens(spec: LensSpec): SavedObject<LensAttributes> {
   const layerId = 'layer1';
-  const layer: LensLayer = { columnOrder: Object.keys(spec.columns), columns: spec.columns, incompleteColumns: {} };
+  const layer: LensLayer = {
+    columnOrder: Object.keys(spec.columns),
+    columns: spec.columns,
+    incompleteColumns: {},
+  };
   return so<LensAttributes>(
     'lens',
     spec.id,
@@ -248,7 +284,11 @@ function xy(
 }
 
 function datatable(columnIds: string[]): (layerId: string) => Record<string, unknown> {
-  return (layerId) => ({ layerId, layerType: 'data', columns: columnIds.map((columnId) => ({ columnId, isTransposed: false })) });
+  return (layerId) => ({
+    layerId,
+    layerType: 'data',
+    columns: columnIds.map((columnId) => ({ columnId, isTransposed: false })),
+  });
 }
 
 function metricViz(accessor: string): (layerId: string) => Record<string, unknown> {
@@ -261,7 +301,12 @@ function markdown(id: string, title: string, text: string): SavedObject {
     description: '',
     version: 1,
     uiStateJSON: '{}',
-    visState: JSON.stringify({ title, type: 'markdown', aggs: [], params: { fontSize: 12, openLinksInNewTab: false, markdown: text } }),
+    visState: JSON.stringify({
+      title,
+      type: 'markdown',
+      aggs: [],
+      params: { fontSize: 12, openLinksInNewTab: false, markdown: text },
+    }),
     kibanaSavedObjectMeta: { searchSourceJSON: JSON.stringify({ query: EMPTY_QUERY, filter: [] }) },
   });
 }
@@ -276,7 +321,13 @@ interface PanelSpec {
   h: number;
 }
 
-function dashboard(id: string, title: string, description: string, timeFrom: string, panels: PanelSpec[]): SavedObject<DashboardAttributes> {
+function dashboard(
+  id: string,
+  title: string,
+  description: string,
+  timeFrom: string,
+  panels: PanelSpec[],
+): SavedObject<DashboardAttributes> {
   const stored: DashboardPanel[] = panels.map((p, i) => {
     const panelIndex = `p${i + 1}`;
     return {
@@ -300,10 +351,20 @@ function dashboard(id: string, title: string, description: string, timeFrom: str
       timeTo: 'now',
       refreshInterval: { pause: false, value: 60_000 },
       panelsJSON: JSON.stringify(stored),
-      optionsJSON: JSON.stringify({ useMargins: true, syncColors: false, syncCursor: true, syncTooltips: false, hidePanelTitles: false }),
+      optionsJSON: JSON.stringify({
+        useMargins: true,
+        syncColors: false,
+        syncCursor: true,
+        syncTooltips: false,
+        hidePanelTitles: false,
+      }),
       kibanaSavedObjectMeta: { searchSourceJSON: JSON.stringify({ query: EMPTY_QUERY, filter: [] }) },
     },
-    stored.map((p, i) => ({ type: panels[i]!.ref.type, id: panels[i]!.ref.id, name: `${p.panelIndex}:${p.panelRefName}` })),
+    stored.map((p, i) => ({
+      type: panels[i]!.ref.type,
+      id: panels[i]!.ref.id,
+      name: `${p.panelIndex}:${p.panelRefName}`,
+    })),
   );
 }
 
@@ -346,7 +407,8 @@ export function buildSavedObjects(): SavedObject[] {
   const topItems = lens({
     id: 'recsys-lens-events-top-items',
     title: 'Top items',
-    description: 'The 20 item_ids with the most events of any type (terms in accuracy mode, so counts are exact across daily indices).',
+    description:
+      'The 20 item_ids with the most events of any type (terms in accuracy mode, so counts are exact across daily indices).',
     dataViewId: dv.events,
     visualizationType: 'lnsXY',
     columns: {
@@ -359,7 +421,8 @@ export function buildSavedObjects(): SavedObject[] {
   const activeUsers = lens({
     id: 'recsys-lens-events-active-users',
     title: 'Active users',
-    description: 'Distinct user_id with at least one event per interval (cardinality, approximate above ~3000).',
+    description:
+      'Distinct user_id with at least one event per interval (cardinality, approximate above ~3000).',
     dataViewId: dv.events,
     visualizationType: 'lnsXY',
     columns: {
@@ -371,7 +434,8 @@ export function buildSavedObjects(): SavedObject[] {
   const eventsPerDay = lens({
     id: 'recsys-lens-events-per-day',
     title: 'Events stored per day',
-    description: 'Events accepted into the event store per UTC day (dead letters are counted in Prometheus, see the note).',
+    description:
+      'Events accepted into the event store per UTC day (dead letters are counted in Prometheus, see the note).',
     dataViewId: dv.events,
     visualizationType: 'lnsXY',
     columns: {
@@ -380,7 +444,11 @@ export function buildSavedObjects(): SavedObject[] {
     },
     visualization: xy('bar', 'col-day', ['col-count']),
   });
-  const dlqNote = markdown('recsys-vis-events-dead-letters', 'Dead letters (where to find them)', DLQ_MARKDOWN);
+  const dlqNote = markdown(
+    'recsys-vis-events-dead-letters',
+    'Dead letters (where to find them)',
+    DLQ_MARKDOWN,
+  );
 
   // ---- Recommendations
   const servedPerMinute = lens({
@@ -402,7 +470,8 @@ export function buildSavedObjects(): SavedObject[] {
   const ctr = lens({
     id: 'recsys-lens-recs-ctr-by-model',
     title: 'Click-through rate per model',
-    description: 'count(kind:click) / count(kind:served) per model_id: attributed clicks (click and page_view events carrying a recommendation_id we signed) per served list.',
+    description:
+      'count(kind:click) / count(kind:served) per model_id: attributed clicks (click and page_view events carrying a recommendation_id we signed) per served list.',
     dataViewId: dv.recommendations,
     visualizationType: 'lnsXY',
     query: attributedOnly,
@@ -415,7 +484,8 @@ export function buildSavedObjects(): SavedObject[] {
   const conversion = lens({
     id: 'recsys-lens-recs-conversion-by-model',
     title: 'Conversion rate per model',
-    description: 'count(kind:conversion) / count(kind:served) per model_id: attributed add_to_cart and purchase events per served list.',
+    description:
+      'count(kind:conversion) / count(kind:served) per model_id: attributed add_to_cart and purchase events per served list.',
     dataViewId: dv.recommendations,
     visualizationType: 'lnsXY',
     query: attributedOnly,
@@ -476,7 +546,8 @@ export function buildSavedObjects(): SavedObject[] {
   const ndcg = lens({
     id: 'recsys-lens-models-ndcg',
     title: 'nDCG@10 per training run',
-    description: 'Holdout nDCG@k of each trained model (metrics.ndcg) against the popularity baseline (baseline_metrics.ndcg), by created_at.',
+    description:
+      'Holdout nDCG@k of each trained model (metrics.ndcg) against the popularity baseline (baseline_metrics.ndcg), by created_at.',
     dataViewId: dv.models,
     visualizationType: 'lnsXY',
     columns: {
@@ -501,7 +572,8 @@ export function buildSavedObjects(): SavedObject[] {
   const liveModel = lens({
     id: 'recsys-lens-models-live',
     title: 'Live model',
-    description: 'Registry documents with status:live, whatever their age. The items alias is what actually serves; the registry mirrors it after each deploy/rollback.',
+    description:
+      'Registry documents with status:live, whatever their age. The items alias is what actually serves; the registry mirrors it after each deploy/rollback.',
     dataViewId: dv.modelsRegistry,
     visualizationType: 'lnsDatatable',
     query: 'status:live',
@@ -515,26 +587,44 @@ export function buildSavedObjects(): SavedObject[] {
   });
 
   const dashboards = [
-    dashboard(DASHBOARD_IDS.events, 'Recsys — Events', 'The event store (events-*): volume by type, top items, active users, daily totals.', 'now-24h', [
-      { ref: eventsPerMinute, x: 0, y: 0, w: 32, h: 15 },
-      { ref: activeUsers, x: 32, y: 0, w: 16, h: 15 },
-      { ref: topItems, x: 0, y: 15, w: 24, h: 18 },
-      { ref: eventsPerDay, x: 24, y: 15, w: 24, h: 10 },
-      { ref: dlqNote, x: 24, y: 25, w: 24, h: 8 },
-    ]),
-    dashboard(DASHBOARD_IDS.recommendations, 'Recsys — Recommendations', 'Served lists and attributed clicks/conversions (recommendations-*), per model.', 'now-24h', [
-      { ref: servedPerMinute, x: 0, y: 0, w: 36, h: 12 },
-      { ref: coverage, x: 36, y: 0, w: 12, h: 12 },
-      { ref: ctr, x: 0, y: 12, w: 24, h: 15 },
-      { ref: conversion, x: 24, y: 12, w: 24, h: 15 },
-      { ref: ctrAtPosition, x: 0, y: 27, w: 48, h: 15 },
-      { ref: ctrByArm, x: 0, y: 42, w: 48, h: 15 },
-    ]),
-    dashboard(DASHBOARD_IDS.models, 'Recsys — Models', 'The model registry (models): quality and training time per run, and the live model.', 'now-30d', [
-      { ref: liveModel, x: 0, y: 0, w: 48, h: 8 },
-      { ref: ndcg, x: 0, y: 8, w: 24, h: 15 },
-      { ref: trainSeconds, x: 24, y: 8, w: 24, h: 15 },
-    ]),
+    dashboard(
+      DASHBOARD_IDS.events,
+      'Recsys — Events',
+      'The event store (events-*): volume by type, top items, active users, daily totals.',
+      'now-24h',
+      [
+        { ref: eventsPerMinute, x: 0, y: 0, w: 32, h: 15 },
+        { ref: activeUsers, x: 32, y: 0, w: 16, h: 15 },
+        { ref: topItems, x: 0, y: 15, w: 24, h: 18 },
+        { ref: eventsPerDay, x: 24, y: 15, w: 24, h: 10 },
+        { ref: dlqNote, x: 24, y: 25, w: 24, h: 8 },
+      ],
+    ),
+    dashboard(
+      DASHBOARD_IDS.recommendations,
+      'Recsys — Recommendations',
+      'Served lists and attributed clicks/conversions (recommendations-*), per model.',
+      'now-24h',
+      [
+        { ref: servedPerMinute, x: 0, y: 0, w: 36, h: 12 },
+        { ref: coverage, x: 36, y: 0, w: 12, h: 12 },
+        { ref: ctr, x: 0, y: 12, w: 24, h: 15 },
+        { ref: conversion, x: 24, y: 12, w: 24, h: 15 },
+        { ref: ctrAtPosition, x: 0, y: 27, w: 48, h: 15 },
+        { ref: ctrByArm, x: 0, y: 42, w: 48, h: 15 },
+      ],
+    ),
+    dashboard(
+      DASHBOARD_IDS.models,
+      'Recsys — Models',
+      'The model registry (models): quality and training time per run, and the live model.',
+      'now-30d',
+      [
+        { ref: liveModel, x: 0, y: 0, w: 48, h: 8 },
+        { ref: ndcg, x: 0, y: 8, w: 24, h: 15 },
+        { ref: trainSeconds, x: 24, y: 8, w: 24, h: 15 },
+      ],
+    ),
   ];
 
   return [

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config/index.ts';
-import type { DashboardAttributes, DashboardPanel, DataViewAttributes, SavedObject, SavedObjectReference } from './types.ts';
+import type {
+  DashboardAttributes,
+  DashboardPanel,
+  DataViewAttributes,
+  SavedObject,
+  SavedObjectReference,
+} from './types.ts';
 
 /** The importable file: data views, Lens visualisations, one markdown note, three dashboards. */
 export const SAVED_OBJECTS_FILE = path.join(PROJECT_ROOT, 'kibana', 'recsys.ndjson');
@@ -17,7 +23,8 @@ export function parseNdjson(text: string): SavedObject[] {
     } catch (e) {
       throw new Error(`NDJSON line ${i + 1}: ${(e as Error).message}`);
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`NDJSON line ${i + 1}: not an object`);
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new Error(`NDJSON line ${i + 1}: not an object`);
     out.push(value as SavedObject);
   });
   return out;
@@ -63,11 +70,14 @@ export function dashboardPanels(objects: SavedObject[]): ResolvedPanel[] {
   const out: ResolvedPanel[] = [];
   for (const d of objects) {
     if (d.type !== 'dashboard') continue;
-    const panels = JSON.parse((d.attributes as unknown as DashboardAttributes).panelsJSON) as DashboardPanel[];
+    const panels = JSON.parse(
+      (d.attributes as unknown as DashboardAttributes).panelsJSON,
+    ) as DashboardPanel[];
     for (const p of panels) {
       // Kibana 8.x: reference name "<panelIndex>:<panelRefName>"; 7.x: just "<panelRefName>"
       const reference = p.panelRefName
-        ? (d.references.find((r) => r.name === `${p.panelIndex}:${p.panelRefName}`) ?? d.references.find((r) => r.name === p.panelRefName))
+        ? (d.references.find((r) => r.name === `${p.panelIndex}:${p.panelRefName}`) ??
+          d.references.find((r) => r.name === p.panelRefName))
         : undefined;
       out.push({
         dashboardId: d.id,

@@ -7,7 +7,10 @@ import { augmentItemForMips, augmentQueryForMips, normalizeVector } from './mips
 export interface ModelLsh {
   mips: SerializedLsh & { augmented: boolean; maxNorm: number };
   cosine: SerializedLsh;
-  tuning?: { mips: { recall: number; candidateFraction: number }; cosine: { recall: number; candidateFraction: number } };
+  tuning?: {
+    mips: { recall: number; candidateFraction: number };
+    cosine: { recall: number; candidateFraction: number };
+  };
 }
 
 /** Hashers ready to use, and the vector each side of a query must be hashed as. */
@@ -30,7 +33,9 @@ export class ModelHashers {
   }
 
   queryMipsTerms(userFactor: ArrayLike<number>): string[] {
-    return this.mips.bucketTerms(this.augmented ? augmentQueryForMips(userFactor) : Float32Array.from(userFactor));
+    return this.mips.bucketTerms(
+      this.augmented ? augmentQueryForMips(userFactor) : Float32Array.from(userFactor),
+    );
   }
 
   cosineTerms(factor: ArrayLike<number>): string[] {

@@ -256,7 +256,9 @@ export function evaluateLshGrid(opts: LshTuneOptions): {
 export function chooseLshParams(opts: LshTuneOptions): LshChoice {
   const { rows, hashDims, maxNorm: M } = evaluateLshGrid(opts);
   const cap = opts.maxCandidateFraction ?? 1;
-  const affordable = rows.some((r) => r.candidateFraction <= cap) ? rows.filter((r) => r.candidateFraction <= cap) : rows;
+  const affordable = rows.some((r) => r.candidateFraction <= cap)
+    ? rows.filter((r) => r.candidateFraction <= cap)
+    : rows;
   const meeting = affordable.filter((r) => r.meetsTarget);
   const cost = (r: LshGridRow): number => r.tables * r.bits;
   let chosen: LshGridRow;

@@ -34,23 +34,34 @@ export interface ExamFactors {
 
 /** The model's folder under `dir`; refuses an id that is not a model id or would leave `dir`. */
 export function artifactPath(dir: string, modelId: string): string {
-  if (!isModelId(modelId)) throw new ValidationError(`"${String(modelId).slice(0, 80)}" is not a model id (lower-case letters, digits, '.', '_', '-')`, 'model_id');
+  if (!isModelId(modelId))
+    throw new ValidationError(
+      `"${String(modelId).slice(0, 80)}" is not a model id (lower-case letters, digits, '.', '_', '-')`,
+      'model_id',
+    );
   const root = path.resolve(dir);
   const p = path.resolve(root, modelId);
-  if (path.dirname(p) !== root) throw new ValidationError(`model id ${modelId} would leave MODEL_DIR`, 'model_id');
+  if (path.dirname(p) !== root)
+    throw new ValidationError(`model id ${modelId} would leave MODEL_DIR`, 'model_id');
   return p;
 }
 
 export function saveArtifact(dir: string, a: ModelArtifact): string {
   const p = artifactPath(dir, a.modelId);
   mkdirSync(p, { recursive: true });
-  writeFileSync(path.join(p, 'meta.json'), JSON.stringify({ modelId: a.modelId, factors: a.factors, itemIds: a.itemIds, userIds: a.userIds }));
+  writeFileSync(
+    path.join(p, 'meta.json'),
+    JSON.stringify({ modelId: a.modelId, factors: a.factors, itemIds: a.itemIds, userIds: a.userIds }),
+  );
   writeFileSync(path.join(p, 'items.f32'), f32Bytes(a.itemFactors));
   writeFileSync(path.join(p, 'users.f32'), f32Bytes(a.userFactors));
   writeFileSync(path.join(p, 'recent.json'), JSON.stringify(a.recentItems));
   writeFileSync(path.join(p, 'popularity.json'), JSON.stringify(a.popularity));
   if (a.exam) {
-    writeFileSync(path.join(p, 'exam.json'), JSON.stringify({ userIds: a.exam.userIds, itemIds: a.exam.itemIds }));
+    writeFileSync(
+      path.join(p, 'exam.json'),
+      JSON.stringify({ userIds: a.exam.userIds, itemIds: a.exam.itemIds }),
+    );
     writeFileSync(path.join(p, 'exam-items.f32'), f32Bytes(a.exam.itemFactors));
     writeFileSync(path.join(p, 'exam-users.f32'), f32Bytes(a.exam.userFactors));
   }
@@ -69,7 +80,10 @@ function f32(file: string): Float32Array {
 export function loadArtifact(dir: string, modelId: string): ModelArtifact {
   const p = artifactPath(dir, modelId);
   if (!existsSync(path.join(p, 'meta.json'))) throw new Error(`no factors for model ${modelId} under ${p}`);
-  const meta = JSON.parse(readFileSync(path.join(p, 'meta.json'), 'utf8')) as Pick<ModelArtifact, 'modelId' | 'factors' | 'itemIds' | 'userIds'>;
+  const meta = JSON.parse(readFileSync(path.join(p, 'meta.json'), 'utf8')) as Pick<
+    ModelArtifact,
+    'modelId' | 'factors' | 'itemIds' | 'userIds'
+  >;
   return {
     ...meta,
     itemFactors: f32(path.join(p, 'items.f32')),
@@ -79,7 +93,10 @@ export function loadArtifact(dir: string, modelId: string): ModelArtifact {
     ...(existsSync(path.join(p, 'exam.json'))
       ? {
           exam: {
-            ...(JSON.parse(readFileSync(path.join(p, 'exam.json'), 'utf8')) as Pick<ExamFactors, 'userIds' | 'itemIds'>),
+            ...(JSON.parse(readFileSync(path.join(p, 'exam.json'), 'utf8')) as Pick<
+              ExamFactors,
+              'userIds' | 'itemIds'
+            >),
             itemFactors: f32(path.join(p, 'exam-items.f32')),
             userFactors: f32(path.join(p, 'exam-users.f32')),
           },

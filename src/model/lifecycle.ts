@@ -101,7 +101,13 @@ export class ModelLifecycle {
 
   /** Ensures a document exists for a model deployed from factors alone (CLI deploy, benchmarks). */
   async ensureRegistered(modelId: string, params: Record<string, unknown>): Promise<void> {
-    if (!(await this.models.get(modelId))) await this.models.put({ model_id: modelId, status: 'candidate', created_at: new Date().toISOString(), params });
+    if (!(await this.models.get(modelId)))
+      await this.models.put({
+        model_id: modelId,
+        status: 'candidate',
+        created_at: new Date().toISOString(),
+        params,
+      });
   }
 
   /**
@@ -109,7 +115,11 @@ export class ModelLifecycle {
    * (a poller sees a final status only once there is one), else `candidate`.
    */
   async recordCandidate(modelId: string, record: Partial<ModelDoc>, deploying = false): Promise<void> {
-    await this.models.update(modelId, { ...record, status: deploying ? 'deploying' : 'candidate', finished_at: new Date().toISOString() });
+    await this.models.update(modelId, {
+      ...record,
+      status: deploying ? 'deploying' : 'candidate',
+      finished_at: new Date().toISOString(),
+    });
   }
 
   /** A kept version's factors are being deployed again (a poller sees `deploying` until the outcome). */
@@ -128,9 +138,17 @@ export class ModelLifecycle {
     try {
       const current = await this.models.get(modelId, { includes: ['status'] });
       if (current?.status === 'failed') return;
-      await this.models.update(modelId, { ...extra, status: 'failed', error, finished_at: new Date().toISOString() });
+      await this.models.update(modelId, {
+        ...extra,
+        status: 'failed',
+        error,
+        finished_at: new Date().toISOString(),
+      });
     } catch (e) {
-      this.deps.log.error({ modelId, err: (e as Error).message }, 'could not record the failure on the model document');
+      this.deps.log.error(
+        { modelId, err: (e as Error).message },
+        'could not record the failure on the model document',
+      );
     }
   }
 
@@ -142,7 +160,9 @@ export class ModelLifecycle {
     await this.writeServingData(modelId, serving);
     const previousModelId = await this.liveModelId();
     await this.swap(modelId, previousModelId);
-    await this.models.update(modelId, { deploy: { status: 'done', at: new Date().toISOString(), ...serving.deploy } });
+    await this.models.update(modelId, {
+      deploy: { status: 'done', at: new Date().toISOString(), ...serving.deploy },
+    });
     const removedVersions = await this.removeOldVersions();
     return { modelId, previousModelId, removedVersions };
   }
@@ -151,9 +171,16 @@ export class ModelLifecycle {
    * Keeps a freshly built version without making it live (for an online experiment): the same
    * serving data as goLive, status `staged`, no alias change. Keep-N then runs as after a deploy.
    */
-  async stage(modelId: string, serving: ServingData): Promise<{ modelId: string; removedVersions: string[] }> {
+  async stage(
+    modelId: string,
+    serving: ServingData,
+  ): Promise<{ modelId: string; removedVersions: string[] }> {
     await this.writeServingData(modelId, serving);
-    await this.models.update(modelId, { status: 'staged', status_reason: 'deployed without going live (experiment candidate)', deploy: { status: 'done', staged: true, at: new Date().toISOString(), ...serving.deploy } });
+    await this.models.update(modelId, {
+      status: 'staged',
+      status_reason: 'deployed without going live (experiment candidate)',
+      deploy: { status: 'done', staged: true, at: new Date().toISOString(), ...serving.deploy },
+    });
     this.deps.log.info({ modelId }, 'model staged');
     return { modelId, removedVersions: await this.removeOldVersions() };
   }
@@ -164,37 +191,65 @@ export class ModelLifecycle {
    */
   async holdForExperiment(modelId: string): Promise<void> {
     const model = await this.models.get(modelId, { includes: ['model_id', 'status', 'yty'] });
-    if (!model) throw new ConflictError(`model ${modelId} does not exist; stage it first`, 'model_not_deployed');
-    if (model.status === 'failed' || model.status === 'training' || model.status === 'deploying') throw new ConflictError(`model ${modelId} is ${model.status}`, 'model_not_deployed');
-    if ((await this.liveModelId()) === modelId) throw new ConflictError(`model ${modelId} is the live model; an experiment needs another candidate`, 'candidate_is_live');
-    if (!model.yty || !(await this.indices.exists(modelId))) throw new ConflictError(`model ${modelId} has no deployed indices (status ${model.status}); stage it first`, 'model_not_deployed');
-    if (model.status !== 'staged') await this.models.update(modelId, { status: 'staged', status_reason: 'candidate of an experiment' });
+    if (!model)
+      throw new ConflictError(`model ${modelId} does not exist; stage it first`, 'model_not_deployed');
+    if (model.status === 'failed' || model.status === 'training' || model.status === 'deploying')
+      throw new ConflictError(`model ${modelId} is ${model.status}`, 'model_not_deployed');
+    if ((await this.liveModelId()) === modelId)
+      throw new ConflictError(
+        `model ${modelId} is the live model; an experiment needs another candidate`,
+        'candidate_is_live',
+      );
+    if (!model.yty || !(await this.indices.exists(modelId)))
+      throw new ConflictError(
+        `model ${modelId} has no deployed indices (status ${model.status}); stage it first`,
+        'model_not_deployed',
+      );
+    if (model.status !== 'staged')
+      await this.models.update(modelId, { status: 'staged', status_reason: 'candidate of an experiment' });
   }
 
   /** The experiment that held a staged version ended without promoting it: keep-N may remove it again. */
   async releaseStaged(modelId: string): Promise<void> {
     const model = await this.models.get(modelId, { includes: ['status', 'live_at'] });
     if (model?.status !== 'staged') return;
-    await this.models.update(modelId, { status: model.live_at ? 'retired' : 'candidate', status_reason: 'experiment ended without promotion' });
+    await this.models.update(modelId, {
+      status: model.live_at ? 'retired' : 'candidate',
+      status_reason: 'experiment ended without promotion',
+    });
   }
 
   private async writeServingData(modelId: string, serving: ServingData): Promise<void> {
     const { yty } = serving;
-    await this.models.update(modelId, { ...(serving.lsh ? { lsh: serving.lsh } : {}), ...(serving.ann ? { ann: serving.ann } : {}), yty: Buffer.from(yty.buffer, yty.byteOffset, yty.byteLength).toString('base64') });
+    await this.models.update(modelId, {
+      ...(serving.lsh ? { lsh: serving.lsh } : {}),
+      ...(serving.ann ? { ann: serving.ann } : {}),
+      yty: Buffer.from(yty.buffer, yty.byteOffset, yty.byteLength).toString('base64'),
+    });
   }
 
   /** A version whose indices were being built failed: its indices go, the record says why (and what else the deploy reports, e.g. its skips). */
   async abandonBuild(modelId: string, error: string, deploy: Record<string, unknown> = {}): Promise<void> {
     await this.indices.remove(modelId).catch(() => undefined);
-    await this.recordFailure(modelId, `deploy: ${error}`, { deploy: { ...deploy, status: 'failed', at: new Date().toISOString() } });
+    await this.recordFailure(modelId, `deploy: ${error}`, {
+      deploy: { ...deploy, status: 'failed', at: new Date().toISOString() },
+    });
   }
 
   /** Makes a kept version live again (rollback or roll forward) with one alias action. */
   async activate(modelId: string): Promise<Activation> {
     const model = await this.models.get(modelId, { includes: ['model_id', 'status'] });
     if (!model) throw new NotFoundError(`model ${modelId} does not exist`, 'model_not_found');
-    if (model.status === 'failed' || model.status === 'training' || model.status === 'deploying') throw new ConflictError(`model ${modelId} is ${model.status} and cannot be activated`, 'model_not_deployable');
-    if (!(await this.indices.exists(modelId))) throw new ConflictError(`model ${modelId} has no deployed indices (status ${model.status}); deploy it first`, 'model_not_deployed');
+    if (model.status === 'failed' || model.status === 'training' || model.status === 'deploying')
+      throw new ConflictError(
+        `model ${modelId} is ${model.status} and cannot be activated`,
+        'model_not_deployable',
+      );
+    if (!(await this.indices.exists(modelId)))
+      throw new ConflictError(
+        `model ${modelId} has no deployed indices (status ${model.status}); deploy it first`,
+        'model_not_deployed',
+      );
     const previousModelId = await this.liveModelId();
     if (previousModelId === modelId) return { modelId, previousModelId };
     await this.swap(modelId, previousModelId);
@@ -210,7 +265,8 @@ export class ModelLifecycle {
     const target = (await this.models.list(200))
       .filter((m) => m.model_id !== live && versions.has(m.model_id) && m.live_at)
       .sort((a, b) => (b.live_at ?? '').localeCompare(a.live_at ?? ''))[0];
-    if (!target) throw new ConflictError('no earlier deployed version to roll back to', 'nothing_to_rollback');
+    if (!target)
+      throw new ConflictError('no earlier deployed version to roll back to', 'nothing_to_rollback');
     return this.activate(target.model_id);
   }
 
@@ -224,7 +280,9 @@ export class ModelLifecycle {
       .filter((id) => !live.includes(this.deps.names.itemsIndex(id)));
     for (const id of doomed) {
       await this.indices.remove(id);
-      await this.models.update(id, { deploy: { status: 'removed', at: new Date().toISOString() } }).catch(() => undefined);
+      await this.models
+        .update(id, { deploy: { status: 'removed', at: new Date().toISOString() } })
+        .catch(() => undefined);
     }
     return doomed;
   }
@@ -234,11 +292,22 @@ export class ModelLifecycle {
     this.resolver.invalidate();
     const now = new Date().toISOString();
     await this.models.update(modelId, { status: 'live', live_at: now });
-    if (previousModelId && previousModelId !== modelId) await this.models.update(previousModelId, { status: 'retired', retired_at: now });
+    if (previousModelId && previousModelId !== modelId)
+      await this.models.update(previousModelId, { status: 'retired', retired_at: now });
   }
 }
 
 /** The lifecycle of a context's models (keep-N from MODELS_KEEP). */
-export function modelLifecycle(ctx: { repos: Repositories; names: Names; log: Logger; config: { train: { keepVersions: number } } }, resolver?: LiveModelResolver, keep?: number): ModelLifecycle {
-  return new ModelLifecycle({ repos: ctx.repos, names: ctx.names, log: ctx.log, keep: keep ?? ctx.config.train.keepVersions, resolver });
+export function modelLifecycle(
+  ctx: { repos: Repositories; names: Names; log: Logger; config: { train: { keepVersions: number } } },
+  resolver?: LiveModelResolver,
+  keep?: number,
+): ModelLifecycle {
+  return new ModelLifecycle({
+    repos: ctx.repos,
+    names: ctx.names,
+    log: ctx.log,
+    keep: keep ?? ctx.config.train.keepVersions,
+    resolver,
+  });
 }

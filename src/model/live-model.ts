@@ -97,7 +97,11 @@ export class LiveModelResolver {
   private readonly probes = new Map<string, ProbeState>();
 
   constructor(
-    private readonly repos: { models: ModelsRepository; modelIndices: ModelIndicesRepository; items: Pick<ItemsRepository, 'longestFactors' | 'fieldMappings' | 'normDistribution'> },
+    private readonly repos: {
+      models: ModelsRepository;
+      modelIndices: ModelIndicesRepository;
+      items: Pick<ItemsRepository, 'longestFactors' | 'fieldMappings' | 'normDistribution'>;
+    },
     private readonly names: Names,
     private readonly log: Logger,
     ttlMs = 5_000,
@@ -119,7 +123,11 @@ export class LiveModelResolver {
 
   /** The concrete indices of any deployed version (an experiment's candidate), for the same callers. */
   byId(modelId: string): LiveModel {
-    return { modelId, itemsIndex: this.names.itemsIndex(modelId), usersIndex: this.names.usersIndex(modelId) };
+    return {
+      modelId,
+      itemsIndex: this.names.itemsIndex(modelId),
+      usersIndex: this.names.usersIndex(modelId),
+    };
   }
 
   /** The live model; UnavailableError no_live_model when none is deployed. */
@@ -137,13 +145,19 @@ export class LiveModelResolver {
   private async resolve(): Promise<LiveModel | undefined> {
     const ids = await this.repos.modelIndices.aliasedModelIds();
     if (!ids.length) return undefined;
-    if (ids.length > 1) this.log.warn({ alias: this.names.itemsAlias, models: ids }, 'items alias points to several indices; using the last by name');
+    if (ids.length > 1)
+      this.log.warn(
+        { alias: this.names.itemsAlias, models: ids },
+        'items alias points to several indices; using the last by name',
+      );
     return this.byId(ids.at(-1)!);
   }
 
   /** The model's registry document (undefined if it has none). */
   async modelInfo(modelId: string): Promise<ModelInfo | undefined> {
-    return this.repos.models.get(modelId, { includes: ['model_id', 'status', 'created_at', 'live_at', 'params'] });
+    return this.repos.models.get(modelId, {
+      includes: ['model_id', 'status', 'created_at', 'live_at', 'params'],
+    });
   }
 
   /** LSH hashers stored with the model, undefined if it has none. */
@@ -168,7 +182,23 @@ export class LiveModelResolver {
     return this.perModel(this.annCache, modelId, async () => {
       const doc = await this.repos.models.get(modelId, { includes: ['ann', 'model_id'] });
       if (!doc) return undefined;
-      const ann = (doc as { ann?: Record<string, { k?: unknown; target?: unknown; unfiltered?: RecordedChoice & { num_candidates?: unknown }; filtered?: RecordedChoice & { num_candidates?: unknown }; query_rms?: unknown; graph?: unknown; head?: { items?: unknown } }> }).ann ?? {};
+      const ann =
+        (
+          doc as {
+            ann?: Record<
+              string,
+              {
+                k?: unknown;
+                target?: unknown;
+                unfiltered?: RecordedChoice & { num_candidates?: unknown };
+                filtered?: RecordedChoice & { num_candidates?: unknown };
+                query_rms?: unknown;
+                graph?: unknown;
+                head?: { items?: unknown };
+              }
+            >;
+          }
+        ).ann ?? {};
       const out: ModelAnnCandidates = {};
       const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x > 0 ? x : undefined);
       for (const space of ['mips', 'cosine'] as const) {
@@ -209,7 +239,12 @@ export class LiveModelResolver {
     if ((!s.ready || stale) && !s.loading && now >= s.retryAt) {
       this.startProbeLoad(modelId, s).catch((e: unknown) => {
         s.retryAt = Date.now() + PROBE_RETRY_MS;
-        this.log.warn({ modelId, err: (e as Error).message, retryInMs: PROBE_RETRY_MS }, s.ready ? 'norm probe not reloaded; the loaded one goes on serving' : 'norm probe not loaded; exact search stays unnarrowed');
+        this.log.warn(
+          { modelId, err: (e as Error).message, retryInMs: PROBE_RETRY_MS },
+          s.ready
+            ? 'norm probe not reloaded; the loaded one goes on serving'
+            : 'norm probe not loaded; exact search stays unnarrowed',
+        );
       });
     }
     return s.ready;
@@ -238,12 +273,23 @@ export class LiveModelResolver {
   private startProbeLoad(modelId: string, s: ProbeState): Promise<NormProbe | undefined> {
     const load = (async () => {
       const index = this.names.itemsIndex(modelId);
-      const whitelisted = [...new Set([...this.probeFields.keyword, ...this.probeFields.boolean, ...this.probeFields.range])];
-      const kinds = probeColumnKinds(this.probeFields, await this.repos.items.fieldMappings(index, whitelisted));
+      const whitelisted = [
+        ...new Set([...this.probeFields.keyword, ...this.probeFields.boolean, ...this.probeFields.range]),
+      ];
+      const kinds = probeColumnKinds(
+        this.probeFields,
+        await this.repos.items.fieldMappings(index, whitelisted),
+      );
       const items = await this.repos.items.longestFactors(index, PROBE_SIZE, [...kinds.keys()]);
       // how many items lie beyond the probe, by norm: filtered ann estimates its exact search's size from it
-      const distribution = items.length < PROBE_SIZE ? undefined : await this.repos.items.normDistribution(index);
-      const probe = buildNormProbe(items[0]?.vector.length ?? 0, items, kinds, distribution?.percentiles.length ? distribution : undefined);
+      const distribution =
+        items.length < PROBE_SIZE ? undefined : await this.repos.items.normDistribution(index);
+      const probe = buildNormProbe(
+        items[0]?.vector.length ?? 0,
+        items,
+        kinds,
+        distribution?.percentiles.length ? distribution : undefined,
+      );
       s.ready = probe;
       s.loadedAt = Date.now();
       return probe;
@@ -257,9 +303,14 @@ export class LiveModelResolver {
   }
 
   /** YᵀY and the ALS parameters the model was trained with; undefined before its deploy wrote them. */
-  foldInModel(modelId: string, defaults: { regularization: number; alpha: number }): Promise<FoldInModel | undefined> {
+  foldInModel(
+    modelId: string,
+    defaults: { regularization: number; alpha: number },
+  ): Promise<FoldInModel | undefined> {
     return this.perModel(this.foldInCache, modelId, async () => {
-      const doc = await this.repos.models.get(modelId, { includes: ['yty', 'params', 'counts.served_items'] });
+      const doc = await this.repos.models.get(modelId, {
+        includes: ['yty', 'params', 'counts.served_items'],
+      });
       if (!doc?.yty) return undefined;
       const b = Buffer.from(doc.yty, 'base64');
       const yty = new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
@@ -267,7 +318,8 @@ export class LiveModelResolver {
       return {
         modelId,
         factors: Math.round(Math.sqrt(yty.length)),
-        regularization: typeof p['regularization'] === 'number' ? p['regularization'] : defaults.regularization,
+        regularization:
+          typeof p['regularization'] === 'number' ? p['regularization'] : defaults.regularization,
         alpha: typeof p['alpha'] === 'number' ? p['alpha'] : defaults.alpha,
         // a model trained before weighting schemes existed was linear
         weighting: typeof p['weighting'] === 'string' ? (p['weighting'] as WeightingScheme) : 'linear',
@@ -278,7 +330,11 @@ export class LiveModelResolver {
   }
 
   /** Caches a model-bound value by id; failures and "not there yet" are not cached. */
-  private perModel<T>(cache: Map<string, Promise<T | undefined>>, modelId: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
+  private perModel<T>(
+    cache: Map<string, Promise<T | undefined>>,
+    modelId: string,
+    load: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
     let p = cache.get(modelId);
     if (!p) {
       p = load();

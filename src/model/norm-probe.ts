@@ -89,7 +89,10 @@ const COLUMN_TYPES: Record<FilterKind, (m: FieldMapping) => boolean> = {
 };
 
 /** The whitelisted filter fields the probe can carry, by kind, from the items index's mapping. */
-export function probeColumnKinds(whitelist: FilterFieldLists, mappings: ReadonlyMap<string, FieldMapping>): Map<string, FilterKind> {
+export function probeColumnKinds(
+  whitelist: FilterFieldLists,
+  mappings: ReadonlyMap<string, FieldMapping>,
+): Map<string, FilterKind> {
   const out = new Map<string, FilterKind>();
   for (const kind of ['keyword', 'boolean', 'range'] as const) {
     for (const field of whitelist[kind]) {
@@ -119,7 +122,14 @@ export function buildNormProbe(
   rows.forEach((r, i) => vectors.set(Array.from(r.vector), i * dims));
   const columns = new Map<string, ProbeColumn>();
   for (const [field, kind] of kinds) columns.set(field, { kind, values: rows.map((r) => r.fields?.[field]) });
-  return { dims, ids: rows.map((r) => r.id), norms: Float64Array.from(rows.map((r) => r.norm)), vectors, columns, ...(distribution ? { distribution } : {}) };
+  return {
+    dims,
+    ids: rows.map((r) => r.id),
+    norms: Float64Array.from(rows.map((r) => r.norm)),
+    vectors,
+    columns,
+    ...(distribution ? { distribution } : {}),
+  };
 }
 
 /**
@@ -129,7 +139,13 @@ export function buildNormProbe(
  * request's filters. Scores are float32 dot products, as Elasticsearch computes them; NORM_SLACK
  * covers their rounding.
  */
-export function minTopKNorm(probe: NormProbe, query: ArrayLike<number>, k: number, exclude: ReadonlySet<string>, accept?: (i: number) => boolean): number | undefined {
+export function minTopKNorm(
+  probe: NormProbe,
+  query: ArrayLike<number>,
+  k: number,
+  exclude: ReadonlySet<string>,
+  accept?: (i: number) => boolean,
+): number | undefined {
   const { dims, ids, norms } = probe;
   if (query.length !== dims || k < 1) return undefined;
   const qn = vectorNorm(query);
@@ -168,7 +184,11 @@ const SCAN_BLOCK = 128;
 const scanners = new WeakMap<NormProbe, RowScorer>();
 function scannerOf(probe: NormProbe): RowScorer {
   let s = scanners.get(probe);
-  if (!s) scanners.set(probe, (s = new RowScorer(probe.ids.length, probe.dims).load(probe.vectors, probe.ids.length)));
+  if (!s)
+    scanners.set(
+      probe,
+      (s = new RowScorer(probe.ids.length, probe.dims).load(probe.vectors, probe.ids.length)),
+    );
   return s;
 }
 
@@ -213,7 +233,14 @@ export interface NormBound {
  * minTopKNorm, keptByBound and (unless countScored is false) the scored count together:
  * undefined when the probe gives no bound.
  */
-export function normBound(probe: NormProbe, query: ArrayLike<number>, k: number, exclude: ReadonlySet<string>, accept?: (i: number) => boolean, countScored = true): NormBound | undefined {
+export function normBound(
+  probe: NormProbe,
+  query: ArrayLike<number>,
+  k: number,
+  exclude: ReadonlySet<string>,
+  accept?: (i: number) => boolean,
+  countScored = true,
+): NormBound | undefined {
   const minNorm = minTopKNorm(probe, query, k, exclude, accept);
   if (minNorm === undefined) return undefined;
   const kept = keptByBound(probe, minNorm);
@@ -265,7 +292,12 @@ const HOLD_ABSOLUTE = 5e-7;
  * (q·x ≤ ‖q‖·‖x‖ < ‖q‖·minNorm). Holds whatever the probe that chose the bound believed about
  * the items' attributes. `scores`: the hits' inner products, as returned.
  */
-export function boundHolds(minNorm: number, query: ArrayLike<number>, k: number, scores: readonly number[]): boolean {
+export function boundHolds(
+  minNorm: number,
+  query: ArrayLike<number>,
+  k: number,
+  scores: readonly number[],
+): boolean {
   if (scores.length < k || k < 1) return false;
   let kth = Infinity;
   for (let i = 0; i < k; i++) kth = Math.min(kth, scores[i]!);

@@ -26,12 +26,21 @@ export interface FoldInDeps {
  * is excluded within a second for users with and without a factor, with no event-store search on
  * the request path. Returns false when none of the user's items has a factor in this model.
  */
-export async function foldInAndStore(deps: FoldInDeps, model: LiveModel, fm: FoldInModel, userId: string, fresh: RecentEvent[], now = Date.now()): Promise<boolean> {
-  if (fm.modelId !== model.modelId) throw new Error(`fold-in: YᵀY of ${fm.modelId} with the indices of ${model.modelId}`);
+export async function foldInAndStore(
+  deps: FoldInDeps,
+  model: LiveModel,
+  fm: FoldInModel,
+  userId: string,
+  fresh: RecentEvent[],
+  now = Date.now(),
+): Promise<boolean> {
+  if (fm.modelId !== model.modelId)
+    throw new Error(`fold-in: YᵀY of ${fm.modelId} with the indices of ${model.modelId}`);
   const { repos, rules } = deps;
   // the store's latest events plus those just consumed (not yet searchable), deduplicated by id
   const byId = new Map<string, RecentEvent>();
-  for (const e of await repos.events.latestOfUser(userId, deps.history, windowStart(rules, now))) byId.set(e.event_id, e);
+  for (const e of await repos.events.latestOfUser(userId, deps.history, windowStart(rules, now)))
+    byId.set(e.event_id, e);
   for (const e of fresh) byId.set(e.event_id, e);
   const { ratings, recent } = rateHistory(byId.values(), rules, now, deps.seen);
   if (!ratings.size) {
@@ -44,7 +53,14 @@ export async function foldInAndStore(deps: FoldInDeps, model: LiveModel, fm: Fol
     await repos.users.putRecent(model.usersIndex, userId, model.modelId, recent);
     return false;
   }
-  await repos.users.put(model.usersIndex, { user_id: userId, model_id: model.modelId, factor: Array.from(x), recent_items: recent, source: 'online', updated_at: new Date().toISOString() });
+  await repos.users.put(model.usersIndex, {
+    user_id: userId,
+    model_id: model.modelId,
+    factor: Array.from(x),
+    recent_items: recent,
+    source: 'online',
+    updated_at: new Date().toISOString(),
+  });
   return true;
 }
 
@@ -53,7 +69,12 @@ export async function foldInAndStore(deps: FoldInDeps, model: LiveModel, fm: Fol
  * summed) and the `seen` most recently touched items, newest first. Pure, so an offline replay
  * (src/freshness) folds in exactly what this consumer does.
  */
-export function rateHistory(events: Iterable<Pick<RecentEvent, 'item_id' | 'event_type' | 'weight' | 'timestamp'>>, rules: RatingRules, now: number, seen: number): { ratings: Map<string, number>; recent: string[] } {
+export function rateHistory(
+  events: Iterable<Pick<RecentEvent, 'item_id' | 'event_type' | 'weight' | 'timestamp'>>,
+  rules: RatingRules,
+  now: number,
+  seen: number,
+): { ratings: Map<string, number>; recent: string[] } {
   const ratings = new Map<string, number>();
   const lastSeen = new Map<string, string>();
   for (const e of events) {
@@ -61,7 +82,9 @@ export function rateHistory(events: Iterable<Pick<RecentEvent, 'item_id' | 'even
     if (r > 0) ratings.set(e.item_id, (ratings.get(e.item_id) ?? 0) + r);
     if ((lastSeen.get(e.item_id) ?? '') < e.timestamp) lastSeen.set(e.item_id, e.timestamp);
   }
-  const recent = [...lastSeen.keys()].sort((a, b) => lastSeen.get(b)!.localeCompare(lastSeen.get(a)!)).slice(0, seen);
+  const recent = [...lastSeen.keys()]
+    .sort((a, b) => lastSeen.get(b)!.localeCompare(lastSeen.get(a)!))
+    .slice(0, seen);
   return { ratings, recent };
 }
 
@@ -75,7 +98,11 @@ export interface FoldInItem {
  * The ALS user step over the rated items that have a factor of the model's width, with the model's
  * own confidence weighting applied to the row as training applied it; undefined when no item has.
  */
-export function foldInRatings(ratings: ReadonlyMap<string, number>, itemOf: (itemId: string) => FoldInItem | undefined, fm: Pick<FoldInModel, 'factors' | 'yty' | 'regularization' | 'alpha' | 'weighting' | 'nItems'>): Float32Array | undefined {
+export function foldInRatings(
+  ratings: ReadonlyMap<string, number>,
+  itemOf: (itemId: string) => FoldInItem | undefined,
+  fm: Pick<FoldInModel, 'factors' | 'yty' | 'regularization' | 'alpha' | 'weighting' | 'nItems'>,
+): Float32Array | undefined {
   const k = fm.factors;
   const factors: number[] = [];
   const values: number[] = [];
@@ -89,5 +116,11 @@ export function foldInRatings(ratings: ReadonlyMap<string, number>, itemOf: (ite
   }
   if (!values.length) return undefined;
   const weights = weightRow(fm.weighting, values, norms, fm.nItems);
-  return foldInUser(Float32Array.from(factors), fm.yty, Array.from(values, (_, i) => i), weights, fm);
+  return foldInUser(
+    Float32Array.from(factors),
+    fm.yty,
+    Array.from(values, (_, i) => i),
+    weights,
+    fm,
+  );
 }

@@ -33,14 +33,33 @@ const MAX_MODEL_CHANGES_PER_BATCH = 3;
  * While an A/B experiment runs, a treatment user is also folded into the candidate's users index,
  * against the candidate's own item factors and YᵀY (same resolver, same arm rule as serving).
  */
-export async function startOnline(ctx: AppContext, registry: Registry, opts: { fromBeginning?: boolean; resolver?: LiveModelResolver; experiments?: ExperimentResolver } = {}): Promise<OnlineService> {
+export async function startOnline(
+  ctx: AppContext,
+  registry: Registry,
+  opts: { fromBeginning?: boolean; resolver?: LiveModelResolver; experiments?: ExperimentResolver } = {},
+): Promise<OnlineService> {
   const { names, kafka, log, config } = ctx;
   const r = { registers: [registry] };
-  const updated = new Counter({ name: 'recsys_online_user_updates_total', help: 'User factors recomputed by fold-in', labelNames: ['outcome'], ...r });
-  const latency = new Histogram({ name: 'recsys_online_event_to_factor_seconds', help: 'From event timestamp in Kafka to the user factor written', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], ...r });
+  const updated = new Counter({
+    name: 'recsys_online_user_updates_total',
+    help: 'User factors recomputed by fold-in',
+    labelNames: ['outcome'],
+    ...r,
+  });
+  const latency = new Histogram({
+    name: 'recsys_online_event_to_factor_seconds',
+    help: 'From event timestamp in Kafka to the user factor written',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    ...r,
+  });
   const resolver = opts.resolver ?? new LiveModelResolver(ctx.repos, names, log);
   const experiments = opts.experiments ?? new ExperimentResolver(ctx.repos.experiments);
-  const deps: FoldInDeps = { repos: ctx.repos, rules: ratingRules(config), history: FOLD_IN_HISTORY, seen: config.api.seenEventsLimit };
+  const deps: FoldInDeps = {
+    repos: ctx.repos,
+    rules: ratingRules(config),
+    history: FOLD_IN_HISTORY,
+    seen: config.api.seenEventsLimit,
+  };
   const defaults = { regularization: config.train.regularization, alpha: config.train.alpha };
   type Candidate = { model: LiveModel; fm: FoldInModel; salt: string; share: number };
   /** The running experiment's candidate, when it is not the live model: its own indices and YᵀY, from the one resolver. */
@@ -61,7 +80,10 @@ export async function startOnline(ctx: AppContext, registry: Registry, opts: { f
     } catch (e) {
       if (isTransient(e)) throw e;
       updated.inc({ outcome: 'candidate_failed' });
-      log.warn({ userId: userId.slice(0, 64), model: c.model.modelId, err: (e as Error).message }, 'fold-in into the experiment candidate failed for a user');
+      log.warn(
+        { userId: userId.slice(0, 64), model: c.model.modelId, err: (e as Error).message },
+        'fold-in into the experiment candidate failed for a user',
+      );
     }
   };
   const producer: Producer = createProducer(kafka, 'reliable');
@@ -78,13 +100,20 @@ export async function startOnline(ctx: AppContext, registry: Registry, opts: { f
       run: {
         partitionsConsumedConcurrently: 3,
         eachBatch: async ({ batch, heartbeat }) => {
-          const perUser = new Map<string, { events: StoredEvent[]; messages: KafkaMessage[]; producedAt: number }>();
+          const perUser = new Map<
+            string,
+            { events: StoredEvent[]; messages: KafkaMessage[]; producedAt: number }
+          >();
           for (const m of batch.messages) {
             const parsed = parseJsonBounded(m.value?.toString('utf8'));
             if (!parsed.ok) continue;
             const c = checkEvent(parsed.value, config.events);
             if (!c.ok) continue;
-            const entry = perUser.get(c.event.user_id) ?? { events: [], messages: [], producedAt: Number(m.timestamp) };
+            const entry = perUser.get(c.event.user_id) ?? {
+              events: [],
+              messages: [],
+              producedAt: Number(m.timestamp),
+            };
             entry.events.push(c.event);
             entry.messages.push(m);
             entry.producedAt = Math.min(entry.producedAt, Number(m.timestamp));
@@ -97,16 +126,25 @@ export async function startOnline(ctx: AppContext, registry: Registry, opts: { f
             if (!fm) break; // deployed without YᵀY (cannot happen through deployModel): nothing to fold against
             const candidate = await experimentCandidate(model.modelId);
             for (const [userId, { events, messages, producedAt }] of perUser) {
-              if (candidate && assignArm(candidate.salt, userId, candidate.share) === 'treatment') await foldIntoCandidate(candidate, userId, events);
+              if (candidate && assignArm(candidate.salt, userId, candidate.share) === 'treatment')
+                await foldIntoCandidate(candidate, userId, events);
               let ok: boolean;
               try {
                 ok = await foldInAndStore(deps, model, fm, userId, events);
               } catch (e) {
                 if (isTransient(e)) throw e;
-                log.warn({ userId: userId.slice(0, 64), err: (e as Error).message }, 'fold-in failed for a user; skipped and dead-lettered');
+                log.warn(
+                  { userId: userId.slice(0, 64), err: (e as Error).message },
+                  'fold-in failed for a user; skipped and dead-lettered',
+                );
                 updated.inc({ outcome: 'failed' });
                 if (round === 0) {
-                  const letters = messages.map((m) => deadLetter(batch.topic, batch.partition, m, { reason: 'fold_in', message: (e as Error).message }));
+                  const letters = messages.map((m) =>
+                    deadLetter(batch.topic, batch.partition, m, {
+                      reason: 'fold_in',
+                      message: (e as Error).message,
+                    }),
+                  );
                   await sendDeadLetters(producer, names.topics.dlq, letters, { onWait: heartbeat });
                 }
                 continue;
@@ -117,7 +155,10 @@ export async function startOnline(ctx: AppContext, registry: Registry, opts: { f
             }
             const now = await resolver.fresh();
             if (now?.modelId === model.modelId) return;
-            log.info({ from: model.modelId, to: now?.modelId }, 'live model changed during a fold-in batch; folding its users in again');
+            log.info(
+              { from: model.modelId, to: now?.modelId },
+              'live model changed during a fold-in batch; folding its users in again',
+            );
             model = now;
           }
           if (!model) log.debug('no live model yet; fold-in skipped');

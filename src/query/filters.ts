@@ -29,7 +29,10 @@ export function filterClauses(filters: Filters): Clause[] {
  * lies inside it. null when the request has no filter; undefined when it filters a field the
  * columns do not carry as that kind (the caller cannot tell, and must not guess).
  */
-export function filterPredicate(filters: Filters, columns: ReadonlyMap<string, ProbeColumn>): ((row: number) => boolean) | null | undefined {
+export function filterPredicate(
+  filters: Filters,
+  columns: ReadonlyMap<string, ProbeColumn>,
+): ((row: number) => boolean) | null | undefined {
   const checks: Array<(row: number) => boolean> = [];
   const column = (field: string, kind: FilterKind) => {
     const c = columns.get(field);

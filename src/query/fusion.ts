@@ -23,7 +23,8 @@ export interface Fused {
 /** Competition ranks of a list sorted best first: equal scores get the rank of the first of them. */
 export function competitionRanks(list: readonly Ranked[]): number[] {
   const out: number[] = [];
-  for (let i = 0; i < list.length; i++) out.push(i > 0 && list[i]!.score === list[i - 1]!.score ? out[i - 1]! : i + 1);
+  for (let i = 0; i < list.length; i++)
+    out.push(i > 0 && list[i]!.score === list[i - 1]!.score ? out[i - 1]! : i + 1);
   return out;
 }
 
@@ -31,19 +32,29 @@ export function competitionRanks(list: readonly Ranked[]): number[] {
  * Fuses lists (each best first, ids unique within a list) into the top `size` by RRF score;
  * ties go to the better best rank, then to the id, so the order is deterministic.
  */
-export function reciprocalRankFusion(lists: ReadonlyArray<readonly Ranked[]>, k: number, size = Infinity): Fused[] {
+export function reciprocalRankFusion(
+  lists: ReadonlyArray<readonly Ranked[]>,
+  k: number,
+  size = Infinity,
+): Fused[] {
   if (!(k >= 0)) throw new RangeError('the RRF constant must be ≥ 0');
   const byId = new Map<string, Fused>();
   lists.forEach((list, li) => {
     const ranks = competitionRanks(list);
     list.forEach((d, i) => {
       let f = byId.get(d.id);
-      if (!f) byId.set(d.id, (f = { id: d.id, score: 0, ranks: new Array<number | undefined>(lists.length).fill(undefined) }));
+      if (!f)
+        byId.set(
+          d.id,
+          (f = { id: d.id, score: 0, ranks: new Array<number | undefined>(lists.length).fill(undefined) }),
+        );
       if (f.ranks[li] !== undefined) return; // a repeated id keeps its first (best) rank
       f.ranks[li] = ranks[i]!;
       f.score += 1 / (k + ranks[i]!);
     });
   });
   const best = (f: Fused) => Math.min(...f.ranks.map((r) => r ?? Infinity));
-  return [...byId.values()].sort((a, b) => b.score - a.score || best(a) - best(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, size);
+  return [...byId.values()]
+    .sort((a, b) => b.score - a.score || best(a) - best(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .slice(0, size);
 }

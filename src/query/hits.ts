@@ -14,7 +14,11 @@ export interface ItemSourceDoc {
 }
 
 /** A search hit as a served item with the display attributes that are present. */
-export function hitToItem(hit: estypes.SearchHit<ItemSourceDoc>, source: ItemSource, score: number): ServedItem {
+export function hitToItem(
+  hit: estypes.SearchHit<ItemSourceDoc>,
+  source: ItemSource,
+  score: number,
+): ServedItem {
   const s = (hit._source ?? {}) as Record<string, unknown>;
   const item: ServedItem = { item_id: (s['item_id'] as string | undefined) ?? hit._id!, score, source };
   for (const name of ITEM_DISPLAY_ATTRIBUTES) {

@@ -15,7 +15,14 @@ import { KNOWN_ITEM_FIELDS } from '../catalog/item-fields.ts';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { ajvErrorField, createAjv } from '../config/ajv.ts';
 import { ValidationError } from '../errors/index.ts';
-import { MODES, type FilterFields, type Filters, type Mode, type QueryOptions, type RecRequest } from './types.ts';
+import {
+  MODES,
+  type FilterFields,
+  type Filters,
+  type Mode,
+  type QueryOptions,
+  type RecRequest,
+} from './types.ts';
 
 export type ParamStyle = 'query' | 'body';
 export type Endpoint = 'user' | 'similar';
@@ -28,13 +35,19 @@ const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_.]{0,63}$/;
 /** Throws if the whitelist is unusable (bad names, clashes with control parameters or each other). */
 export function checkFilterFields(fields: FilterFields): void {
   const seen = new Set<string>(CONTROL_PARAMS);
-  const names = [...fields.keyword, ...fields.boolean, ...fields.range.flatMap((f) => [`${f}_min`, `${f}_max`])];
+  const names = [
+    ...fields.keyword,
+    ...fields.boolean,
+    ...fields.range.flatMap((f) => [`${f}_min`, `${f}_max`]),
+  ];
   for (const f of [...fields.keyword, ...fields.boolean, ...fields.range]) {
     if (!FIELD_NAME.test(f)) throw new Error(`filter field "${f}" is not a valid field name`);
-    if (/^(factor|lsh)/.test(f) || f === 'has_factor' || f === 'model_id') throw new Error(`filter field "${f}" is internal`);
+    if (/^(factor|lsh)/.test(f) || f === 'has_factor' || f === 'model_id')
+      throw new Error(`filter field "${f}" is internal`);
   }
   for (const n of names) {
-    if (seen.has(n)) throw new Error(`filter parameter "${n}" is used twice or clashes with a control parameter`);
+    if (seen.has(n))
+      throw new Error(`filter parameter "${n}" is used twice or clashes with a control parameter`);
     seen.add(n);
   }
 }
@@ -48,10 +61,25 @@ function listSchema(style: ParamStyle, maxItems: number, description: string): R
 }
 
 /** JSON schema of the parameters of one endpoint (GET query string or POST body). */
-export function paramsSchema(endpoint: Endpoint, style: ParamStyle, opts: Pick<QueryOptions, 'filterFields' | 'maxK' | 'defaultK' | 'defaultMode' | 'maxExclude'>): Record<string, unknown> {
+export function paramsSchema(
+  endpoint: Endpoint,
+  style: ParamStyle,
+  opts: Pick<QueryOptions, 'filterFields' | 'maxK' | 'defaultK' | 'defaultMode' | 'maxExclude'>,
+): Record<string, unknown> {
   const properties: Record<string, unknown> = {
-    k: { type: 'integer', minimum: 1, maximum: opts.maxK, default: opts.defaultK, description: 'number of items' },
-    mode: { type: 'string', enum: [...MODES], default: opts.defaultMode, description: 'exact (brute force), ann (HNSW) or lsh (bucket candidates, exact re-scoring)' },
+    k: {
+      type: 'integer',
+      minimum: 1,
+      maximum: opts.maxK,
+      default: opts.defaultK,
+      description: 'number of items',
+    },
+    mode: {
+      type: 'string',
+      enum: [...MODES],
+      default: opts.defaultMode,
+      description: 'exact (brute force), ann (HNSW) or lsh (bucket candidates, exact re-scoring)',
+    },
     exclude: listSchema(style, opts.maxExclude, 'item ids to leave out'),
   };
   if (endpoint === 'user') {
@@ -59,9 +87,14 @@ export function paramsSchema(endpoint: Endpoint, style: ParamStyle, opts: Pick<Q
       type: 'string',
       minLength: 1,
       maxLength: 256,
-      description: 'full-text query over name and description: only matching items are returned; for a user with a factor, ranked by reciprocal rank fusion of their knn ranking and the BM25 ranking (score_type rrf)',
+      description:
+        'full-text query over name and description: only matching items are returned; for a user with a factor, ranked by reciprocal rank fusion of their knn ranking and the BM25 ranking (score_type rrf)',
     };
-    properties['exclude_seen'] = { type: 'boolean', default: true, description: "leave out items the user interacted with (the user's recent_items and latest events)" };
+    properties['exclude_seen'] = {
+      type: 'boolean',
+      default: true,
+      description: "leave out items the user interacted with (the user's recent_items and latest events)",
+    };
   }
   const { keyword, boolean, range } = opts.filterFields;
   for (const f of keyword) properties[f] = listSchema(style, 100, `filter: ${f} is any of these values`);
@@ -81,7 +114,10 @@ export interface ParamsParser {
 /** Compiles both schema styles of one endpoint once; `parse` validates and normalises. */
 export function createParamsParser(endpoint: Endpoint, opts: QueryOptions): ParamsParser {
   checkFilterFields(opts.filterFields);
-  const schemas = { query: paramsSchema(endpoint, 'query', opts), body: paramsSchema(endpoint, 'body', opts) };
+  const schemas = {
+    query: paramsSchema(endpoint, 'query', opts),
+    body: paramsSchema(endpoint, 'body', opts),
+  };
   const validators: Record<ParamStyle, ValidateFunction> = {
     query: createAjv({ coerceTypes: 'array', strict: true }).compile(schemas.query),
     body: createAjv({ strict: true }).compile(schemas.body),
@@ -90,10 +126,16 @@ export function createParamsParser(endpoint: Endpoint, opts: QueryOptions): Para
     schema: (style) => schemas[style],
     parse(input, style) {
       if (input === undefined || input === null) input = {};
-      if (typeof input !== 'object' || Array.isArray(input)) throw new ValidationError('parameters must be a JSON object', undefined, 'invalid_body');
+      if (typeof input !== 'object' || Array.isArray(input))
+        throw new ValidationError('parameters must be a JSON object', undefined, 'invalid_body');
       const params: Record<string, unknown> = { ...(input as Record<string, unknown>) };
       const validate = validators[style];
-      if (!validate(params)) throw paramsError(validate.errors ?? [], opts.filterFields, Object.keys(schemas[style]['properties'] as object));
+      if (!validate(params))
+        throw paramsError(
+          validate.errors ?? [],
+          opts.filterFields,
+          Object.keys(schemas[style]['properties'] as object),
+        );
       return toRequest(params, endpoint, opts);
     },
   };
@@ -125,11 +167,16 @@ function toRequest(p: Record<string, unknown>, endpoint: Endpoint, opts: QueryOp
     const gte = p[`${f}_min`] as number | undefined;
     const lte = p[`${f}_max`] as number | undefined;
     if (gte === undefined && lte === undefined) continue;
-    for (const [name, v] of [[`${f}_min`, gte], [`${f}_max`, lte]] as const) {
+    for (const [name, v] of [
+      [`${f}_min`, gte],
+      [`${f}_max`, lte],
+    ] as const) {
       // 1e309 and "Infinity" parse to ±Infinity, which JSON would turn into null and ES would ignore
-      if (v !== undefined && !Number.isFinite(v)) throw new ValidationError(`${name} must be a finite number`, name, 'invalid_parameter');
+      if (v !== undefined && !Number.isFinite(v))
+        throw new ValidationError(`${name} must be a finite number`, name, 'invalid_parameter');
     }
-    if (gte !== undefined && lte !== undefined && gte > lte) throw new ValidationError(`${f}_min must be ≤ ${f}_max`, `${f}_min`, 'invalid_parameter');
+    if (gte !== undefined && lte !== undefined && gte > lte)
+      throw new ValidationError(`${f}_min must be ≤ ${f}_max`, `${f}_min`, 'invalid_parameter');
     filters.ranges[f] = { ...(gte !== undefined ? { gte } : {}), ...(lte !== undefined ? { lte } : {}) };
     if (gte !== undefined) filterParams[`${f}_min`] = gte;
     if (lte !== undefined) filterParams[`${f}_max`] = lte;
@@ -153,24 +200,49 @@ function fieldOf(e: ErrorObject): string {
 }
 
 /** The most useful of ajv's errors as a ValidationError naming the parameter. */
-export function paramsError(errors: ErrorObject[], fields: FilterFields, allowed?: string[]): ValidationError {
+export function paramsError(
+  errors: ErrorObject[],
+  fields: FilterFields,
+  allowed?: string[],
+): ValidationError {
   const extra = errors.find((e) => e.keyword === 'additionalProperties');
   if (extra) {
     const name = String(extra.params['additionalProperty']);
     const base = name.replace(/_(min|max)$/, '');
-    const filterable = [...fields.keyword, ...fields.boolean, ...fields.range.flatMap((f) => [`${f}_min`, `${f}_max`])];
+    const filterable = [
+      ...fields.keyword,
+      ...fields.boolean,
+      ...fields.range.flatMap((f) => [`${f}_min`, `${f}_max`]),
+    ];
     if (KNOWN_ITEM_FIELDS.includes(name) || KNOWN_ITEM_FIELDS.includes(base)) {
-      return new ValidationError(`${name} is not a filterable field (filterable: ${filterable.join(', ')})`, name, 'filter_not_allowed');
+      return new ValidationError(
+        `${name} is not a filterable field (filterable: ${filterable.join(', ')})`,
+        name,
+        'filter_not_allowed',
+      );
     }
-    return new ValidationError(`unknown parameter ${name} (allowed: ${(allowed ?? [...CONTROL_PARAMS, ...filterable]).join(', ')})`, name, 'unknown_parameter');
+    return new ValidationError(
+      `unknown parameter ${name} (allowed: ${(allowed ?? [...CONTROL_PARAMS, ...filterable]).join(', ')})`,
+      name,
+      'unknown_parameter',
+    );
   }
   const anyOf = errors.find((e) => e.keyword === 'anyOf');
-  if (anyOf) return new ValidationError(`${fieldOf(anyOf)} must be a string or an array of strings`, fieldOf(anyOf), 'invalid_parameter');
+  if (anyOf)
+    return new ValidationError(
+      `${fieldOf(anyOf)} must be a string or an array of strings`,
+      fieldOf(anyOf),
+      'invalid_parameter',
+    );
   const e = errors[0];
   if (!e) return new ValidationError('invalid parameters', undefined, 'invalid_parameter');
   const field = fieldOf(e);
   const what = e.instancePath.split('/').length > 2 ? `${field} values` : field;
-  return new ValidationError(`${what || 'parameters'} ${e.message ?? 'is invalid'}`, field || undefined, 'invalid_parameter');
+  return new ValidationError(
+    `${what || 'parameters'} ${e.message ?? 'is invalid'}`,
+    field || undefined,
+    'invalid_parameter',
+  );
 }
 
 /** Path ids (user_id, item_id): as everywhere (types/ids.ts), limited in UTF-8 bytes. */
@@ -182,6 +254,10 @@ export function checkPathId(value: unknown, field: string): string {
 
 /** Model / training-run ids in paths: the pattern model ids are made with (they name indices and folders). */
 export function checkModelId(value: unknown, field: string): string {
-  if (!isModelId(value)) throw new ValidationError(`${field} is not a model id (lower-case letters, digits, '.', '_', '-'; at most 64)`, field);
+  if (!isModelId(value))
+    throw new ValidationError(
+      `${field} is not a model id (lower-case letters, digits, '.', '_', '-'; at most 64)`,
+      field,
+    );
   return value;
 }

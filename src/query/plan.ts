@@ -50,10 +50,17 @@ export function planVectorSearch(p: PlanInput): VectorPlan {
   }
   if (p.annExactMaxScored > 0) {
     const bound = boundOf(p, true);
-    if (annAnsweredByBound(bound, p.annExactMaxScored)) return { mode: 'exact', vector, factor: 1, minNorm: bound!.minNorm };
+    if (annAnsweredByBound(bound, p.annExactMaxScored))
+      return { mode: 'exact', vector, factor: 1, minNorm: bound!.minNorm };
   }
   const q = scaleQuery(vector, tuned?.queryRms);
-  return { mode: 'ann', vector: q.vector, factor: q.factor, numCandidates: tunedNumCandidates(tuned, req.k, req.filters), ...(tuned?.normHead ? { normHead: true } : {}) };
+  return {
+    mode: 'ann',
+    vector: q.vector,
+    factor: q.factor,
+    numCandidates: tunedNumCandidates(tuned, req.k, req.filters),
+    ...(tuned?.normHead ? { normHead: true } : {}),
+  };
 }
 
 /** The norm bound of a user → item mips request: undefined without a probe, or when it filters a field the probe does not carry. */

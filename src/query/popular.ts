@@ -35,7 +35,13 @@ export class PopularItems {
   ) {}
 
   /** Up to n popular items passing `filters`, none of them in `exclude`. */
-  async top(index: string, filters: Filters, exclude: ReadonlySet<string>, n: number, q?: string): Promise<ServedItem[]> {
+  async top(
+    index: string,
+    filters: Filters,
+    exclude: ReadonlySet<string>,
+    n: number,
+    q?: string,
+  ): Promise<ServedItem[]> {
     if (n <= 0) return [];
     if (q) return this.fetch(index, filters, exclude, n, q);
     const pool = await this.pool(index, filters);
@@ -67,7 +73,13 @@ export class PopularItems {
     return items;
   }
 
-  private async fetch(index: string, filters: Filters, exclude: ReadonlySet<string>, size: number, q?: string): Promise<ServedItem[]> {
+  private async fetch(
+    index: string,
+    filters: Filters,
+    exclude: ReadonlySet<string>,
+    size: number,
+    q?: string,
+  ): Promise<ServedItem[]> {
     this.fetches++;
     const body = popularSearchBody({ filters, exclude, size, q, textFields: this.opts.textFields });
     const hits = await this.items.search<ItemSourceDoc>(index, body);

@@ -56,7 +56,10 @@ export const ANN_OVERSAMPLE = 5;
  * ranks best on the built index (ann-tuning.ts) and every ann query is rescaled to it. The
  * returned factor divides the scores back to the unscaled inner products.
  */
-export function scaleQuery(vector: ArrayLike<number>, rms: number | undefined): { vector: number[]; factor: number } {
+export function scaleQuery(
+  vector: ArrayLike<number>,
+  rms: number | undefined,
+): { vector: number[]; factor: number } {
   const v = Array.from(vector);
   if (rms === undefined) return { vector: v, factor: 1 };
   let ss = 0;
@@ -91,7 +94,11 @@ export type SearchBody = Omit<estypes.SearchRequest, 'index'>;
 type TuningOptions = Pick<QueryOptions, 'annCandidatesFactor' | 'annMinCandidates'>;
 type HybridTuning = TuningOptions & Pick<QueryOptions, 'hybrid'>;
 
-export function numCandidates(mode: Mode, k: number, opts: Pick<QueryOptions, 'annCandidatesFactor' | 'annMinCandidates'>): number {
+export function numCandidates(
+  mode: Mode,
+  k: number,
+  opts: Pick<QueryOptions, 'annCandidatesFactor' | 'annMinCandidates'>,
+): number {
   if (mode !== 'ann') return k;
   return Math.min(MAX_NUM_CANDIDATES, Math.max(k, k * opts.annCandidatesFactor, opts.annMinCandidates));
 }
@@ -100,10 +107,16 @@ export function numCandidates(mode: Mode, k: number, opts: Pick<QueryOptions, 'a
  * num_candidates from a model's deploy-time measurement (filtered or unfiltered, as the request
  * is), scaled from the k it was measured at to the request's k; undefined → the configured rule.
  */
-export function tunedNumCandidates(tuned: AnnCandidates | undefined, k: number, filters: Filters): number | undefined {
+export function tunedNumCandidates(
+  tuned: AnnCandidates | undefined,
+  k: number,
+  filters: Filters,
+): number | undefined {
   if (!tuned) return undefined;
   const n = (filterClauses(filters).length ? tuned.filtered : undefined) ?? tuned.unfiltered;
-  return n === undefined ? undefined : Math.min(MAX_NUM_CANDIDATES, Math.ceil((n * Math.max(k, tuned.k)) / tuned.k));
+  return n === undefined
+    ? undefined
+    : Math.min(MAX_NUM_CANDIDATES, Math.ceil((n * Math.max(k, tuned.k)) / tuned.k));
 }
 
 /**
@@ -114,7 +127,9 @@ export function tunedNumCandidates(tuned: AnnCandidates | undefined, k: number, 
 export function annAnsweredExactly(tuned: AnnCandidates | undefined, filters: Filters): boolean {
   if (!tuned) return false;
   if (tuned.exactOnly) return true;
-  return filterClauses(filters).length && tuned.filtered !== undefined ? tuned.exactFiltered === true : tuned.exactUnfiltered === true;
+  return filterClauses(filters).length && tuned.filtered !== undefined
+    ? tuned.exactFiltered === true
+    : tuned.exactUnfiltered === true;
 }
 
 function baseFilter(filters: Filters, exclude: Iterable<string>): estypes.QueryDslQueryContainer[] {
@@ -125,10 +140,17 @@ function baseFilter(filters: Filters, exclude: Iterable<string>): estypes.QueryD
 }
 
 /** knn body for one query vector; `extraFilter` narrows the candidates (the hybrid text match). */
-export function vectorSearchBody(input: VectorSearchInput, opts: TuningOptions, extraFilter: estypes.QueryDslQueryContainer[] = []): SearchBody {
+export function vectorSearchBody(
+  input: VectorSearchInput,
+  opts: TuningOptions,
+  extraFilter: estypes.QueryDslQueryContainer[] = [],
+): SearchBody {
   const { space, mode, k } = input;
   const fields = VECTOR_FIELDS[space];
-  const filter: estypes.QueryDslQueryContainer[] = [...baseFilter(input.filters, input.exclude), ...extraFilter];
+  const filter: estypes.QueryDslQueryContainer[] = [
+    ...baseFilter(input.filters, input.exclude),
+    ...extraFilter,
+  ];
   if (mode === 'lsh') {
     if (!input.lshTerms?.length) throw new Error('mode lsh needs the bucket terms of the query');
     filter.push({ terms: { [fields.buckets]: input.lshTerms } });
@@ -138,12 +160,28 @@ export function vectorSearchBody(input: VectorSearchInput, opts: TuningOptions, 
     field: fields[mode],
     query_vector: Array.from(input.vector),
     k,
-    num_candidates: Math.min(MAX_NUM_CANDIDATES, Math.max(mode === 'ann' ? k * ANN_OVERSAMPLE : k, mode === 'ann' && input.numCandidates !== undefined ? input.numCandidates : numCandidates(mode, k, opts))),
+    num_candidates: Math.min(
+      MAX_NUM_CANDIDATES,
+      Math.max(
+        mode === 'ann' ? k * ANN_OVERSAMPLE : k,
+        mode === 'ann' && input.numCandidates !== undefined
+          ? input.numCandidates
+          : numCandidates(mode, k, opts),
+      ),
+    ),
     ...(filter.length ? { filter } : {}),
   };
   if (mode === 'ann') knn.rescore_vector = { oversample: ANN_OVERSAMPLE };
   const head: estypes.KnnSearch | undefined =
-    mode === 'ann' && space === 'mips' && input.normHead ? { field: fields.exact, query_vector: knn.query_vector!, k, num_candidates: k, filter: [...filter, { term: { norm_head: true } }] } : undefined;
+    mode === 'ann' && space === 'mips' && input.normHead
+      ? {
+          field: fields.exact,
+          query_vector: knn.query_vector!,
+          k,
+          num_candidates: k,
+          filter: [...filter, { term: { norm_head: true } }],
+        }
+      : undefined;
   return {
     size: k,
     knn: head ? [knn, head] : knn,
@@ -160,10 +198,15 @@ export interface HybridBodies {
 }
 
 /** The two lists of a text + vector request, each max(k, hybrid.candidates) long (see the header). */
-export function hybridSearchBodies(input: VectorSearchInput & { q: string }, opts: HybridTuning): HybridBodies {
+export function hybridSearchBodies(
+  input: VectorSearchInput & { q: string },
+  opts: HybridTuning,
+): HybridBodies {
   const size = Math.min(MAX_NUM_CANDIDATES, Math.max(input.k, opts.hybrid.candidates));
   const exclude = [...input.exclude];
-  const match: estypes.QueryDslQueryContainer = { multi_match: { query: input.q, fields: opts.hybrid.fields } };
+  const match: estypes.QueryDslQueryContainer = {
+    multi_match: { query: input.q, fields: opts.hybrid.fields },
+  };
   return {
     knn: vectorSearchBody({ ...input, k: size, exclude }, opts, [match]),
     text: {
@@ -186,12 +229,15 @@ export interface PopularSearchInput {
 
 /** Most popular items passing the filters (items without factors included), popularity desc. */
 export function popularSearchBody(input: PopularSearchInput): SearchBody {
-  const popularity: estypes.SortCombinations = { popularity: { order: 'desc', missing: '_last', unmapped_type: 'float' } };
+  const popularity: estypes.SortCombinations = {
+    popularity: { order: 'desc', missing: '_last', unmapped_type: 'float' },
+  };
   const tiebreak: estypes.SortCombinations = { item_id: { order: 'asc', unmapped_type: 'keyword' } };
   const bool: estypes.QueryDslBoolQuery = { filter: filterClauses(input.filters) };
   const ex = excludeClause(input.exclude);
   if (ex) bool.must_not = [ex];
-  if (input.q) bool.must = [{ multi_match: { query: input.q, fields: input.textFields ?? ['name^2', 'description'] } }];
+  if (input.q)
+    bool.must = [{ multi_match: { query: input.q, fields: input.textFields ?? ['name^2', 'description'] } }];
   return {
     size: input.size,
     query: { bool },

@@ -106,7 +106,10 @@ export class ServedLog {
     const now = Date.now();
     if (now - this.lastWarn > 5_000) {
       this.lastWarn = now;
-      this.log.warn({ topic: this.topic, records: n, failedTotal: this.failed, reason }, 'could not log served recommendations');
+      this.log.warn(
+        { topic: this.topic, records: n, failedTotal: this.failed, reason },
+        'could not log served recommendations',
+      );
     }
   }
 }

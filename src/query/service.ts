@@ -16,7 +16,11 @@
 
 import { performance } from 'node:perf_hooks';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
-import { fitsRecommendationId, mintRecommendationId, type RecommendationTag } from '../events/recommendation-id.ts';
+import {
+  fitsRecommendationId,
+  mintRecommendationId,
+  type RecommendationTag,
+} from '../events/recommendation-id.ts';
 import type { Logger } from '../infra/logger.ts';
 import { isIndexNotFound } from '../infra/es-errors.ts';
 import { withDefaultTerm } from './filters.ts';
@@ -31,7 +35,15 @@ import type { PopularItems } from './popular.ts';
 import { reciprocalRankFusion } from './fusion.ts';
 import { decodeScore, hybridSearchBodies, vectorSearchBody, type Space } from './search-body.ts';
 import type { ServedLog, ServedRecord } from './served-log.ts';
-import type { ListSource, Mode, QueryOptions, RecRequest, RecResponse, ScoreKind, ServedItem } from './types.ts';
+import type {
+  ListSource,
+  Mode,
+  QueryOptions,
+  RecRequest,
+  RecResponse,
+  ScoreKind,
+  ServedItem,
+} from './types.ts';
 
 export interface ServiceDeps {
   repos: Pick<Repositories, 'items' | 'users'>;
@@ -72,7 +84,9 @@ export class RecommendationService {
       // the experiment comes from a cache, like the live model: no round trip of its own
       const assignment = assignmentFor(await this.deps.experiments?.find(), live.modelId, userId);
       const model = assignment.modelId === live.modelId ? live : this.deps.live.byId(assignment.modelId);
-      const experiment = assignment.experimentId ? { experimentId: assignment.experimentId, arm: assignment.arm! } : undefined;
+      const experiment = assignment.experimentId
+        ? { experimentId: assignment.experimentId, arm: assignment.arm! }
+        : undefined;
       // the one realtime GET of the request: factor + recent items, kept fresh by the fold-in stream
       const user = await repos.users.vector(model.usersIndex, userId);
       const exclude = new Set(req.exclude);
@@ -81,11 +95,26 @@ export class RecommendationService {
       let search: Mode | undefined;
       let reason: string | undefined;
       if (user?.factor) {
-        const lshTerms = req.mode === 'lsh' ? await this.lshTerms(model.modelId, 'mips', user.factor) : undefined;
-        ({ items: personal, search } = req.q ? await this.hybrid(model, req, req.q, user.factor, exclude, lshTerms) : await this.knn(model, 'mips', req, user.factor, exclude, lshTerms));
+        const lshTerms =
+          req.mode === 'lsh' ? await this.lshTerms(model.modelId, 'mips', user.factor) : undefined;
+        ({ items: personal, search } = req.q
+          ? await this.hybrid(model, req, req.q, user.factor, exclude, lshTerms)
+          : await this.knn(model, 'mips', req, user.factor, exclude, lshTerms));
       } else reason = user ? 'no_user_factor' : 'unknown_user';
       const popular = user?.factor && req.q ? [] : await this.backfill(model, req, personal, exclude, req.q);
-      return this.respond({ model, req, call, startedAt, personal, popular, search, reason, userId, space: 'mips', experiment });
+      return this.respond({
+        model,
+        req,
+        call,
+        startedAt,
+        personal,
+        popular,
+        search,
+        reason,
+        userId,
+        space: 'mips',
+        experiment,
+      });
     });
   }
 
@@ -95,18 +124,45 @@ export class RecommendationService {
       const seed = await this.seedItem(model, itemId);
       if (!seed) throw new NotFoundError(`item ${itemId} is not in the live catalogue`, 'item_not_found');
       const exclude = new Set([...req.exclude, itemId]);
-      const vector = seed.has_factor && Array.isArray(seed.factor_unit_exact) && seed.factor_unit_exact.length ? seed.factor_unit_exact : undefined;
-      if (seed.has_factor && !vector) this.deps.log.warn({ itemId, model: model.modelId }, 'item has_factor but no factor_unit_exact in _source');
+      const vector =
+        seed.has_factor && Array.isArray(seed.factor_unit_exact) && seed.factor_unit_exact.length
+          ? seed.factor_unit_exact
+          : undefined;
+      if (seed.has_factor && !vector)
+        this.deps.log.warn(
+          { itemId, model: model.modelId },
+          'item has_factor but no factor_unit_exact in _source',
+        );
       if (!vector) {
         // no vector: popular items of the same category, flagged
         const sameCategory = { ...req, filters: withDefaultTerm(req.filters, 'category', seed.category) };
         const popular = await this.backfill(model, sameCategory, [], exclude);
-        return this.respond({ model, req, call, startedAt, personal: [], popular, reason: 'item_has_no_factor', seedItemId: itemId, space: 'cosine' });
+        return this.respond({
+          model,
+          req,
+          call,
+          startedAt,
+          personal: [],
+          popular,
+          reason: 'item_has_no_factor',
+          seedItemId: itemId,
+          space: 'cosine',
+        });
       }
       const lshTerms = req.mode === 'lsh' ? await this.lshTerms(model.modelId, 'cosine', vector) : undefined;
       const { items: personal, search } = await this.knn(model, 'cosine', req, vector, exclude, lshTerms);
       const popular = await this.backfill(model, req, personal, exclude);
-      return this.respond({ model, req, call, startedAt, personal, popular, search, seedItemId: itemId, space: 'cosine' });
+      return this.respond({
+        model,
+        req,
+        call,
+        startedAt,
+        personal,
+        popular,
+        search,
+        seedItemId: itemId,
+        space: 'cosine',
+      });
     });
   }
 
@@ -129,32 +185,89 @@ export class RecommendationService {
   }
 
   /** The personal items, and the search that found them (plan.ts may answer ann exactly). */
-  private async knn(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<{ items: ServedItem[]; search: Mode }> {
+  private async knn(
+    model: LiveModel,
+    space: Space,
+    req: RecRequest,
+    vector: number[],
+    exclude: Set<string>,
+    lshTerms?: string[],
+  ): Promise<{ items: ServedItem[]; search: Mode }> {
     const v = await this.vectorQuery(model, space, req, vector, exclude);
     const search = (minNorm?: number) =>
-      this.deps.repos.items.search<ItemSourceDoc>(model.itemsIndex, vectorSearchBody({ space, mode: v.mode, k: req.k, vector: v.vector, filters: req.filters, exclude, lshTerms, numCandidates: v.numCandidates, normHead: v.normHead, minNorm }, this.deps.options));
+      this.deps.repos.items.search<ItemSourceDoc>(
+        model.itemsIndex,
+        vectorSearchBody(
+          {
+            space,
+            mode: v.mode,
+            k: req.k,
+            vector: v.vector,
+            filters: req.filters,
+            exclude,
+            lshTerms,
+            numCandidates: v.numCandidates,
+            normHead: v.normHead,
+            minNorm,
+          },
+          this.deps.options,
+        ),
+      );
     let hits = await search(v.minNorm);
     if (v.minNorm !== undefined) {
       // a filtered bound came from the probe's copy of the items' attributes, which a metadata
       // update may have changed since: the answer is served only if it proves itself exact
-      const held = boundHolds(v.minNorm, v.vector, req.k, hits.map((h) => decodeScore(space, h._score ?? 0)));
+      const held = boundHolds(
+        v.minNorm,
+        v.vector,
+        req.k,
+        hits.map((h) => decodeScore(space, h._score ?? 0)),
+      );
       this.deps.onNormBound?.(held ? 'held' : 'widened');
       if (!held) hits = await search(undefined);
     }
-    return { items: hits.map((h) => hitToItem(h, 'personal', decodeScore(space, h._score ?? 0) / v.factor)), search: v.mode };
+    return {
+      items: hits.map((h) => hitToItem(h, 'personal', decodeScore(space, h._score ?? 0) / v.factor)),
+      search: v.mode,
+    };
   }
 
   /** Text + vector: the two lists of one _msearch, fused by rank (score = the RRF score). */
-  private async hybrid(model: LiveModel, req: RecRequest, q: string, vector: number[], exclude: Set<string>, lshTerms?: string[]): Promise<{ items: ServedItem[]; search: Mode }> {
+  private async hybrid(
+    model: LiveModel,
+    req: RecRequest,
+    q: string,
+    vector: number[],
+    exclude: Set<string>,
+    lshTerms?: string[],
+  ): Promise<{ items: ServedItem[]; search: Mode }> {
     const { options, repos } = this.deps;
     // the knn list only contributes ranks, so the rescaled query needs no score correction; it
     // only holds text matches, so it gets no norm bound (probe items need not match the text)
     const v = await this.vectorQuery(model, 'mips', req, vector);
-    const bodies = hybridSearchBodies({ space: 'mips', mode: v.mode, k: req.k, vector: v.vector, filters: req.filters, exclude, lshTerms, q, normHead: v.normHead }, options);
+    const bodies = hybridSearchBodies(
+      {
+        space: 'mips',
+        mode: v.mode,
+        k: req.k,
+        vector: v.vector,
+        filters: req.filters,
+        exclude,
+        lshTerms,
+        q,
+        normHead: v.normHead,
+      },
+      options,
+    );
     const lists = await repos.items.msearch<ItemSourceDoc>(model.itemsIndex, [bodies.knn, bodies.text]);
     const hits = new Map(lists.flat().map((h) => [h._id!, h]));
     const ranked = lists.map((l) => l.map((h) => ({ id: h._id!, score: h._score ?? 0 })));
-    return { items: reciprocalRankFusion(ranked, options.hybrid.rrfK, req.k).map((f) => hitToItem(hits.get(f.id)!, 'personal', f.score)), search: v.mode };
+    return {
+      items: reciprocalRankFusion(ranked, options.hybrid.rrfK, req.k).map((f) =>
+        hitToItem(hits.get(f.id)!, 'personal', f.score),
+      ),
+      search: v.mode,
+    };
   }
 
   /**
@@ -164,12 +277,33 @@ export class RecommendationService {
    * text-filtered list) an exact search gets the norm bound, and an ann request whose bound leaves
    * at most annExactMaxScored items is answered by that exact search.
    */
-  private async vectorQuery(model: LiveModel, space: Space, req: RecRequest, vector: number[], exclude?: Set<string>): Promise<VectorPlan> {
-    const tuned = req.mode === 'ann' ? (await this.deps.live.annCandidates(model.modelId))?.[space] : undefined;
-    return planVectorSearch({ space, req, vector, exclude, tuned, probe: () => this.deps.live.normProbe(model.modelId), annExactMaxScored: this.deps.options.annExactMaxScored });
+  private async vectorQuery(
+    model: LiveModel,
+    space: Space,
+    req: RecRequest,
+    vector: number[],
+    exclude?: Set<string>,
+  ): Promise<VectorPlan> {
+    const tuned =
+      req.mode === 'ann' ? (await this.deps.live.annCandidates(model.modelId))?.[space] : undefined;
+    return planVectorSearch({
+      space,
+      req,
+      vector,
+      exclude,
+      tuned,
+      probe: () => this.deps.live.normProbe(model.modelId),
+      annExactMaxScored: this.deps.options.annExactMaxScored,
+    });
   }
 
-  private async backfill(model: LiveModel, req: RecRequest, personal: ServedItem[], exclude: Set<string>, q?: string): Promise<ServedItem[]> {
+  private async backfill(
+    model: LiveModel,
+    req: RecRequest,
+    personal: ServedItem[],
+    exclude: Set<string>,
+    q?: string,
+  ): Promise<ServedItem[]> {
     const need = req.k - personal.length;
     if (need <= 0) return [];
     const taken = new Set(exclude);
@@ -180,18 +314,28 @@ export class RecommendationService {
   }
 
   private async seedItem(model: LiveModel, itemId: string): Promise<SeedItem | undefined> {
-    const s = await this.deps.repos.items.get<SeedItem>(model.itemsIndex, itemId, ['item_id', 'has_factor', 'category', 'factor_unit_exact']);
+    const s = await this.deps.repos.items.get<SeedItem>(model.itemsIndex, itemId, [
+      'item_id',
+      'has_factor',
+      'category',
+      'factor_unit_exact',
+    ]);
     return s ? { ...s, item_id: itemId } : undefined;
   }
 
   /** Bucket terms of a query vector, hashed with the model's own tables (see ModelHashers). */
   private async lshTerms(modelId: string, space: 'mips' | 'cosine', vector: number[]): Promise<string[]> {
     const h = await this.deps.live.hashers(modelId);
-    if (!h) throw new ConflictError(`model ${modelId} has no LSH tables for ${space === 'mips' ? 'user' : 'item'} queries; use mode exact or ann`, 'lsh_unavailable');
+    if (!h)
+      throw new ConflictError(
+        `model ${modelId} has no LSH tables for ${space === 'mips' ? 'user' : 'item'} queries; use mode exact or ann`,
+        'lsh_unavailable',
+      );
     try {
       return space === 'mips' ? h.queryMipsTerms(vector) : h.cosineTerms(vector);
     } catch (e) {
-      if (e instanceof RangeError) throw new ConflictError(`model ${modelId}: ${e.message}`, 'lsh_unavailable');
+      if (e instanceof RangeError)
+        throw new ConflictError(`model ${modelId}: ${e.message}`, 'lsh_unavailable');
       throw e;
     }
   }
@@ -222,7 +366,10 @@ export class RecommendationService {
     const servedAt = Date.now();
     const response: RecResponse = {
       // carries model and serve time, signed: a click is credited however soon it follows
-      recommendation_id: mintRecommendationId(recommendationTag(model.modelId, servedAt, a.experiment), this.deps.recommendationIdSecret),
+      recommendation_id: mintRecommendationId(
+        recommendationTag(model.modelId, servedAt, a.experiment),
+        this.deps.recommendationIdSecret,
+      ),
       request_id: a.call.requestId,
       model_id: model.modelId,
       ...(a.experiment ? { experiment_id: a.experiment.experimentId, arm: a.experiment.arm } : {}),
@@ -264,7 +411,11 @@ export class RecommendationService {
  * live model with an id too long to carry the experiment too (ids up to 64 characters are allowed)
  * gets an id without it rather than failing the request: its served record still names the arm.
  */
-function recommendationTag(modelId: string, servedAt: number, experiment?: { experimentId: string; arm: Arm }): RecommendationTag {
+function recommendationTag(
+  modelId: string,
+  servedAt: number,
+  experiment?: { experimentId: string; arm: Arm },
+): RecommendationTag {
   const tag = { modelId, servedAt, ...(experiment ?? {}) };
   return fitsRecommendationId(tag) ? tag : { modelId, servedAt };
 }

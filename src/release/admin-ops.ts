@@ -33,8 +33,13 @@ export function createAdminOps(ctx: AppContext, lifecycle: ModelLifecycle): Admi
     async stageModel(modelId) {
       const model = await lifecycle.get(modelId);
       if (!model) throw new NotFoundError(`model ${modelId} does not exist`, 'model_not_found');
-      if (model.status === 'training' || model.status === 'deploying') throw new ConflictError(`model ${modelId} is ${model.status}`, 'model_not_stageable');
-      if (await ctx.repos.modelIndices.exists(modelId)) throw new ConflictError(`model ${modelId} is deployed already (status ${model.status}); start an experiment with it directly`, 'model_already_deployed');
+      if (model.status === 'training' || model.status === 'deploying')
+        throw new ConflictError(`model ${modelId} is ${model.status}`, 'model_not_stageable');
+      if (await ctx.repos.modelIndices.exists(modelId))
+        throw new ConflictError(
+          `model ${modelId} is deployed already (status ${model.status}); start an experiment with it directly`,
+          'model_already_deployed',
+        );
       let a;
       try {
         a = loadArtifact(ctx.config.modelDir, modelId);
@@ -43,9 +48,15 @@ export function createAdminOps(ctx: AppContext, lifecycle: ModelLifecycle): Admi
         throw new ConflictError(`model ${modelId} has no kept factors in MODEL_DIR to deploy`, 'no_artifact');
       }
       await lifecycle.markDeploying(modelId);
-      const input = { ...a, recentItems: new Map(Object.entries(a.recentItems)), popularity: new Map(Object.entries(a.popularity)) };
+      const input = {
+        ...a,
+        recentItems: new Map(Object.entries(a.recentItems)),
+        popularity: new Map(Object.entries(a.popularity)),
+      };
       // the deploy records its own outcome (staged, or failed with the reason) on the model document
-      void deployModel(ctx, input, { lifecycle, stage: true }).catch((e: Error) => ctx.log.error({ modelId, err: e.message }, 'staging deploy failed'));
+      void deployModel(ctx, input, { lifecycle, stage: true }).catch((e: Error) =>
+        ctx.log.error({ modelId, err: e.message }, 'staging deploy failed'),
+      );
       return { model_id: modelId, status: 'deploying' };
     },
     async startTraining() {
@@ -54,9 +65,12 @@ export function createAdminOps(ctx: AppContext, lifecycle: ModelLifecycle): Admi
       if (!lock) throw new ConflictError('a training run is already in progress', 'training_in_progress');
       const modelId = newModelId();
       const run = runTraining(ctx, { modelId, trigger: 'api', lifecycle });
-      void run.catch((e: Error) => ctx.log.error({ modelId, err: e.message }, 'API training run crashed')).finally(() => lock.release());
+      void run
+        .catch((e: Error) => ctx.log.error({ modelId, err: e.message }, 'API training run crashed'))
+        .finally(() => lock.release());
       // answer once the run is registered, so GET /v1/train/{run_id} finds it right away
-      for (let i = 0; i < 100 && !(await lifecycle.get(modelId)); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 100 && !(await lifecycle.get(modelId)); i++)
+        await new Promise((r) => setTimeout(r, 50));
       return { run_id: modelId };
     },
   };

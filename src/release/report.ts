@@ -14,7 +14,11 @@ export function reportUrl(modelId: string): string {
  * the one the gate compared with (gate.live_model_id); a document that is gone since (keep-N
  * does not delete documents, but an operator may) just leaves that column out.
  */
-export async function modelReport(getModel: (id: string) => Promise<ModelDoc | undefined>, modelId: string, now = new Date()): Promise<string | undefined> {
+export async function modelReport(
+  getModel: (id: string) => Promise<ModelDoc | undefined>,
+  modelId: string,
+  now = new Date(),
+): Promise<string | undefined> {
   const model = await getModel(modelId);
   if (!model) return undefined;
   const previousId = model.gate?.live_model_id;

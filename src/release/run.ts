@@ -54,26 +54,40 @@ export async function runTraining(ctx: AppContext, opts: TrainRunOptions = {}): 
   const timings: Record<string, number> = {};
   const counts: Record<string, number> = {};
   const skipped = new SkipLog();
-  await lifecycle.register({ model_id: modelId, trigger: opts.trigger ?? 'cli', params: { ...alsParams(config.train, opts.params) }, data_window: dataWindow(ctx, now) });
+  await lifecycle.register({
+    model_id: modelId,
+    trigger: opts.trigger ?? 'cli',
+    params: { ...alsParams(config.train, opts.params) },
+    data_window: dataWindow(ctx, now),
+  });
   try {
     const c = await trainCandidate(ctx, { ...opts, modelId, now, timings, counts, skipped });
     const live = await lifecycle.liveModel();
-    const gate = evaluateGate({ candidate: c.metrics, baseline: c.baseline, ...liveOnExam(config.modelDir, live, c, log), tolerance: config.train.gateTolerance });
+    const gate = evaluateGate({
+      candidate: c.metrics,
+      baseline: c.baseline,
+      ...liveOnExam(config.modelDir, live, c, log),
+      tolerance: config.train.gateTolerance,
+    });
     log.info({ modelId, metrics: c.metrics, baseline: c.baseline, gate }, 'evaluated');
     const willDeploy = gate.passed && (opts.deploy ?? true);
-    await lifecycle.recordCandidate(modelId, {
-      status_reason: gate.passed ? 'gate passed' : gate.reason,
-      params: { ...c.params },
-      tuning: c.tuning,
-      metrics: c.metrics,
-      baseline_metrics: c.baseline,
-      gate,
-      loss: c.loss,
-      counts,
-      skipped: c.skipped,
-      timings: { ...timings },
-      artifact: c.artifact,
-    }, willDeploy);
+    await lifecycle.recordCandidate(
+      modelId,
+      {
+        status_reason: gate.passed ? 'gate passed' : gate.reason,
+        params: { ...c.params },
+        tuning: c.tuning,
+        metrics: c.metrics,
+        baseline_metrics: c.baseline,
+        gate,
+        loss: c.loss,
+        counts,
+        skipped: c.skipped,
+        timings: { ...timings },
+        artifact: c.artifact,
+      },
+      willDeploy,
+    );
 
     let deploy: DeployReport | undefined;
     if (willDeploy) {
@@ -82,17 +96,48 @@ export async function runTraining(ctx: AppContext, opts: TrainRunOptions = {}): 
       const s = c.served;
       deploy = await deployModel(
         ctx,
-        { modelId, factors: c.params.factors, userIds: s.userIds, itemIds: s.itemIds, itemFactors: s.itemFactors, userFactors: s.userFactors, recentItems: c.recentItems, popularity: c.popularity, ...(s.itemNorms ? { itemNorms: s.itemNorms } : {}) },
-        { lifecycle, stage: opts.stage ?? false, onProgress: (p, done, total) => progress('deploy_progress', { phase: p, done, total }) },
+        {
+          modelId,
+          factors: c.params.factors,
+          userIds: s.userIds,
+          itemIds: s.itemIds,
+          itemFactors: s.itemFactors,
+          userFactors: s.userFactors,
+          recentItems: c.recentItems,
+          popularity: c.popularity,
+          ...(s.itemNorms ? { itemNorms: s.itemNorms } : {}),
+        },
+        {
+          lifecycle,
+          stage: opts.stage ?? false,
+          onProgress: (p, done, total) => progress('deploy_progress', { phase: p, done, total }),
+        },
       );
       timings['deploy_seconds'] = (Date.now() - started) / 1000;
       await lifecycle.annotate(modelId, { timings: { ...timings } });
     }
-    return { modelId, status: deploy ? (deploy.staged ? 'staged' : 'live') : 'candidate', metrics: c.metrics, baseline: c.baseline, gate, params: { ...c.params }, tuning: c.tuning, deploy, loss: c.loss, timings, counts, skipped: c.skipped };
+    return {
+      modelId,
+      status: deploy ? (deploy.staged ? 'staged' : 'live') : 'candidate',
+      metrics: c.metrics,
+      baseline: c.baseline,
+      gate,
+      params: { ...c.params },
+      tuning: c.tuning,
+      deploy,
+      loss: c.loss,
+      timings,
+      counts,
+      skipped: c.skipped,
+    };
   } catch (e) {
     const error = (e as Error).message;
     log.error({ modelId, err: error }, 'training run failed; live model untouched');
-    await lifecycle.recordFailure(modelId, error, { timings, counts, ...(skipped.total ? { skipped: skipped.summary() } : {}) });
+    await lifecycle.recordFailure(modelId, error, {
+      timings,
+      counts,
+      ...(skipped.total ? { skipped: skipped.summary() } : {}),
+    });
     return { modelId, status: 'failed', error, timings, counts, skipped: skipped.summary() };
   }
 }
@@ -102,15 +147,43 @@ export async function runTraining(ctx: AppContext, opts: TrainRunOptions = {}): 
  * when they cannot be read (an artefact folder not shared with this machine, or pruned) does the
  * gate fall back to the live model's own-run nDCG, and says so on the record.
  */
-function liveOnExam(modelDir: string, live: ModelDoc | undefined, c: Candidate, log: Logger): Pick<GateInput, 'live' | 'exam'> {
+function liveOnExam(
+  modelDir: string,
+  live: ModelDoc | undefined,
+  c: Candidate,
+  log: Logger,
+): Pick<GateInput, 'live' | 'exam'> {
   if (!live) return {};
   try {
     const a = loadArtifact(modelDir, live.model_id);
-    const model = a.exam ?? { userIds: a.userIds, itemIds: a.itemIds, userFactors: a.userFactors, itemFactors: a.itemFactors };
-    const { metrics, coverage } = scoreLiveOnExam(c.exam, { factors: a.factors, model, popularity: a.popularity });
-    return { exam: 'candidate_holdout', live: { modelId: live.model_id, ndcg: metrics.ndcg, coverage, factors: a.exam ? 'exam' : 'served', ...(live.metrics ? { ownNdcg: live.metrics.ndcg } : {}) } };
+    const model = a.exam ?? {
+      userIds: a.userIds,
+      itemIds: a.itemIds,
+      userFactors: a.userFactors,
+      itemFactors: a.itemFactors,
+    };
+    const { metrics, coverage } = scoreLiveOnExam(c.exam, {
+      factors: a.factors,
+      model,
+      popularity: a.popularity,
+    });
+    return {
+      exam: 'candidate_holdout',
+      live: {
+        modelId: live.model_id,
+        ndcg: metrics.ndcg,
+        coverage,
+        factors: a.exam ? 'exam' : 'served',
+        ...(live.metrics ? { ownNdcg: live.metrics.ndcg } : {}),
+      },
+    };
   } catch (e) {
-    log.warn({ liveModelId: live.model_id, err: (e as Error).message }, 'live model factors unreadable; the gate compares with its own-run nDCG');
-    return live.metrics ? { exam: 'live_own_holdout', live: { modelId: live.model_id, ndcg: live.metrics.ndcg } } : {};
+    log.warn(
+      { liveModelId: live.model_id, err: (e as Error).message },
+      'live model factors unreadable; the gate compares with its own-run nDCG',
+    );
+    return live.metrics
+      ? { exam: 'live_own_holdout', live: { modelId: live.model_id, ndcg: live.metrics.ndcg } }
+      : {};
   }
 }

@@ -16,7 +16,10 @@ export interface Scheduler {
  * every scheduler sharing the cluster through a lock document with an expiry (a crashed holder's
  * lock lapses after lockTtlMs).
  */
-export function startScheduler(ctx: AppContext, opts: { cron?: string; lockTtlMs?: number; run?: TrainRunOptions; start?: boolean } = {}): Scheduler {
+export function startScheduler(
+  ctx: AppContext,
+  opts: { cron?: string; lockTtlMs?: number; run?: TrainRunOptions; start?: boolean } = {},
+): Scheduler {
   const owner = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   const expression = opts.cron ?? ctx.config.train.schedule;
   if (!cron.validate(expression)) throw new Error(`invalid cron expression "${expression}" (TRAIN_SCHEDULE)`);
@@ -30,7 +33,9 @@ export function startScheduler(ctx: AppContext, opts: { cron?: string; lockTtlMs
     }
     try {
       // retention first: the run then reads only what the store keeps
-      await applyRetention(ctx).catch((e: Error) => ctx.log.error({ err: e.message }, 'event-store retention failed; training anyway'));
+      await applyRetention(ctx).catch((e: Error) =>
+        ctx.log.error({ err: e.message }, 'event-store retention failed; training anyway'),
+      );
       return await runTraining(ctx, { ...opts.run, trigger: 'schedule' });
     } finally {
       await lock.release();

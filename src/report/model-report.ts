@@ -4,7 +4,16 @@
 // older runs (and failed runs) lack most of them; a missing part renders as a short note.
 
 import type { RankingMetrics } from '../types/index.ts';
-import { escapeXml, formatNumber, groupedBarChart, lineChart, PALETTE, scatterChart, type BarSeries, type Series } from './svg.ts';
+import {
+  escapeXml,
+  formatNumber,
+  groupedBarChart,
+  lineChart,
+  PALETTE,
+  scatterChart,
+  type BarSeries,
+  type Series,
+} from './svg.ts';
 
 export interface ReportTrial {
   params: Record<string, number | string>;
@@ -68,12 +77,15 @@ const RANKING: Array<[keyof RankingMetrics, string]> = [
 ];
 
 /** Compared lists: this run, the popularity baseline of this run, the previous live model. */
-function contenders(input: ReportInput): Array<{ name: string; metrics: Partial<RankingMetrics> | undefined }> {
+function contenders(
+  input: ReportInput,
+): Array<{ name: string; metrics: Partial<RankingMetrics> | undefined }> {
   const out: Array<{ name: string; metrics: Partial<RankingMetrics> | undefined }> = [
     { name: 'this model', metrics: input.model.metrics },
     { name: 'popularity', metrics: input.model.baseline_metrics },
   ];
-  if (input.previous) out.push({ name: `previous live ${input.previous.model_id}`, metrics: input.previous.metrics });
+  if (input.previous)
+    out.push({ name: `previous live ${input.previous.model_id}`, metrics: input.previous.metrics });
   return out;
 }
 
@@ -111,23 +123,56 @@ function section(id: string, title: string, body: string, note?: string): string
 
 function lossSection(m: ReportModel): string {
   const loss = m.loss ?? [];
-  const series: Series[] = [{ name: 'loss', points: loss.map((y, i) => ({ x: i + 1, y, label: `iteration ${i + 1}: ${formatNumber(y)}` })) }];
-  const drop = loss.length >= 2 && loss[0]! > 0 ? `Loss fell ${pct(1 - loss[loss.length - 1]! / loss[0]!)} from the first to the last of ${loss.length} iterations.` : undefined;
-  return section('loss', 'Training loss per iteration', lineChart(series, { title: 'ALS loss (weighted squared error + regularisation)', xLabel: 'iteration', yLabel: 'loss', width: 720 }), drop);
+  const series: Series[] = [
+    {
+      name: 'loss',
+      points: loss.map((y, i) => ({ x: i + 1, y, label: `iteration ${i + 1}: ${formatNumber(y)}` })),
+    },
+  ];
+  const drop =
+    loss.length >= 2 && loss[0]! > 0
+      ? `Loss fell ${pct(1 - loss[loss.length - 1]! / loss[0]!)} from the first to the last of ${loss.length} iterations.`
+      : undefined;
+  return section(
+    'loss',
+    'Training loss per iteration',
+    lineChart(series, {
+      title: 'ALS loss (weighted squared error + regularisation)',
+      xLabel: 'iteration',
+      yLabel: 'loss',
+      width: 720,
+    }),
+    drop,
+  );
 }
 
 function metricsSection(input: ReportInput): string {
   const cs = contenders(input);
-  const bars: BarSeries[] = cs.map((c) => ({ name: c.name, values: RANKING.map(([key]) => num(c.metrics?.[key])) }));
-  const chart = groupedBarChart(RANKING.map(([, l]) => l), bars, { title: 'Ranking quality on the holdout (top 10)', yLabel: 'score', width: 720 });
+  const bars: BarSeries[] = cs.map((c) => ({
+    name: c.name,
+    values: RANKING.map(([key]) => num(c.metrics?.[key])),
+  }));
+  const chart = groupedBarChart(
+    RANKING.map(([, l]) => l),
+    bars,
+    { title: 'Ranking quality on the holdout (top 10)', yLabel: 'score', width: 720 },
+  );
   const head = `<tr><th></th>${[...RANKING.map(([, l]) => l), 'coverage', 'top-1 % share', 'users'].map((h) => `<th>${h}</th>`).join('')}</tr>`;
   const rows = cs
-    .map((c) => `<tr><th>${escapeXml(c.name)}</th>${RANKING.map(([key]) => `<td>${fmt(c.metrics?.[key])}</td>`).join('')}<td>${pct(c.metrics?.coverage)}</td><td>${pct(c.metrics?.popularity_bias)}</td><td>${fmt(c.metrics?.users)}</td></tr>`)
+    .map(
+      (c) =>
+        `<tr><th>${escapeXml(c.name)}</th>${RANKING.map(([key]) => `<td>${fmt(c.metrics?.[key])}</td>`).join('')}<td>${pct(c.metrics?.coverage)}</td><td>${pct(c.metrics?.popularity_bias)}</td><td>${fmt(c.metrics?.users)}</td></tr>`,
+    )
     .join('');
   const note = input.previous
     ? 'The previous live model’s figures come from its own run (its own holdout) unless the gate below re-scored it on this run’s holdout.'
     : 'No model was live when this run was evaluated, so there is nothing earlier to compare with.';
-  return section('metrics', 'Metrics vs popularity vs the previous live model', `${chart}<table class="grid">${head}${rows}</table>`, note);
+  return section(
+    'metrics',
+    'Metrics vs popularity vs the previous live model',
+    `${chart}<table class="grid">${head}${rows}</table>`,
+    note,
+  );
 }
 
 function coverageAndBiasSection(input: ReportInput): string {
@@ -143,7 +188,12 @@ function coverageAndBiasSection(input: ReportInput): string {
       const b = num(c.metrics?.popularity_bias);
       return { name: c.name, values: [b, b === null ? null : 1 - b] };
     }),
-    { title: 'Popularity bias: top-10 slots by source', width: 420, yFormat: (v) => `${Math.round(v * 100)} %`, yInclude: [0, 1] },
+    {
+      title: 'Popularity bias: top-10 slots by source',
+      width: 420,
+      yFormat: (v) => `${Math.round(v * 100)} %`,
+      yInclude: [0, 1],
+    },
   );
   return section(
     'coverage',
@@ -159,44 +209,75 @@ function varyingParams(trials: ReportTrial[]): string[] {
   const order = ['alpha', 'regularization', 'factors', 'iterations'];
   keys.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || a.localeCompare(b));
   return keys.filter((k) => {
-    const vs = trials.map((t) => t.params[k]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    const vs = trials
+      .map((t) => t.params[k])
+      .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
     return vs.length >= 2 && new Set(vs).size >= 2;
   });
 }
 
-const PARAM_LABEL: Record<string, string> = { alpha: 'α (confidence scale)', regularization: 'λ (regularisation)', factors: 'factors' };
+const PARAM_LABEL: Record<string, string> = {
+  alpha: 'α (confidence scale)',
+  regularization: 'λ (regularisation)',
+  factors: 'factors',
+};
 
 function tuningSection(input: ReportInput): string {
   const tuning = input.model.tuning;
   const trials = (input.trials ?? tuning?.trials ?? []).filter((t) => num(t.ndcg) !== null);
   const facts = table([
-    ['parameters from', text(tuning?.source ?? (tuning ? undefined : 'configuration or defaults (no tuning record)'))],
+    [
+      'parameters from',
+      text(tuning?.source ?? (tuning ? undefined : 'configuration or defaults (no tuning record)')),
+    ],
     ['search id', text(tuning?.search_id)],
     ['validation nDCG@10', fmt(tuning?.validation_ndcg)],
-    ['budget used', tuning?.budget_seconds !== undefined || tuning?.used_seconds !== undefined ? `${fmt(tuning?.used_seconds, 1)} s of ${fmt(tuning?.budget_seconds, 1)} s` : '–'],
+    [
+      'budget used',
+      tuning?.budget_seconds !== undefined || tuning?.used_seconds !== undefined
+        ? `${fmt(tuning?.used_seconds, 1)} s of ${fmt(tuning?.budget_seconds, 1)} s`
+        : '–',
+    ],
     ['why', text(tuning?.reason)],
     ['trials', String(trials.length)],
   ]);
-  if (!trials.length) return section('tuning', 'Tuning landscape', facts, 'No tuning trials are recorded for this run.');
+  if (!trials.length)
+    return section('tuning', 'Tuning landscape', facts, 'No tuning trials are recorded for this run.');
   const rungs = [...new Set(trials.map((t) => t.rung ?? 0))].sort((a, b) => a - b);
   const best = trials.reduce((a, b) => (b.ndcg > a.ndcg ? b : a));
-  const charts = varyingParams(trials).slice(0, 4).map((key) => {
-    const vs = trials.map((t) => t.params[key]).filter((v): v is number => typeof v === 'number' && v > 0);
-    const log = vs.length === trials.length && Math.max(...vs) / Math.min(...vs) >= 20;
-    const series: Series[] = rungs.map((r, i) => ({
-      name: rungs.length > 1 ? `rung ${r}` : 'trials',
-      color: PALETTE[i % PALETTE.length],
-      points: trials
-        .filter((t) => (t.rung ?? 0) === r && typeof t.params[key] === 'number')
-        .map((t) => ({
-          x: t.params[key] as number,
-          y: t.ndcg,
-          label: `${Object.entries(t.params).map(([k, v]) => `${k}=${v}`).join(', ')} → nDCG ${formatNumber(t.ndcg)}${t.iterations ? ` (${t.iterations} it.)` : ''}${t === best ? ' · best' : ''}`,
-        })),
-    }));
-    return scatterChart(series, { title: `validation nDCG@10 vs ${PARAM_LABEL[key] ?? key}`, xLabel: `${PARAM_LABEL[key] ?? key}${log ? ' (log scale)' : ''}`, yLabel: 'nDCG@10', xScale: log ? 'log' : 'linear', width: 420 });
-  });
-  const bestLine = `Best trial: ${escapeXml(Object.entries(best.params).map(([k, v]) => `${k} = ${v}`).join(', '))} → validation nDCG@10 ${fmt(best.ndcg)}.`;
+  const charts = varyingParams(trials)
+    .slice(0, 4)
+    .map((key) => {
+      const vs = trials.map((t) => t.params[key]).filter((v): v is number => typeof v === 'number' && v > 0);
+      const log = vs.length === trials.length && Math.max(...vs) / Math.min(...vs) >= 20;
+      const series: Series[] = rungs.map((r, i) => ({
+        name: rungs.length > 1 ? `rung ${r}` : 'trials',
+        color: PALETTE[i % PALETTE.length],
+        points: trials
+          .filter((t) => (t.rung ?? 0) === r && typeof t.params[key] === 'number')
+          .map((t) => ({
+            x: t.params[key] as number,
+            y: t.ndcg,
+            label: `${Object.entries(t.params)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(
+                ', ',
+              )} → nDCG ${formatNumber(t.ndcg)}${t.iterations ? ` (${t.iterations} it.)` : ''}${t === best ? ' · best' : ''}`,
+          })),
+      }));
+      return scatterChart(series, {
+        title: `validation nDCG@10 vs ${PARAM_LABEL[key] ?? key}`,
+        xLabel: `${PARAM_LABEL[key] ?? key}${log ? ' (log scale)' : ''}`,
+        yLabel: 'nDCG@10',
+        xScale: log ? 'log' : 'linear',
+        width: 420,
+      });
+    });
+  const bestLine = `Best trial: ${escapeXml(
+    Object.entries(best.params)
+      .map(([k, v]) => `${k} = ${v}`)
+      .join(', '),
+  )} → validation nDCG@10 ${fmt(best.ndcg)}.`;
   return section('tuning', 'Tuning landscape', `${facts}<div class="row">${charts.join('')}</div>`, bestLine);
 }
 
@@ -213,11 +294,19 @@ function timingsSection(m: ReportModel): string {
 function gateRows(m: ReportModel): Array<[string, string]> {
   const g = m.gate;
   if (!g) return [['gate', '–']];
-  const verdict = g.passed === undefined ? '–' : g.passed ? '<span class="ok">passed</span>' : '<span class="bad">held back</span>';
+  const verdict =
+    g.passed === undefined
+      ? '–'
+      : g.passed
+        ? '<span class="ok">passed</span>'
+        : '<span class="bad">held back</span>';
   const rows: Array<[string, string]> = [['gate', `${verdict} ${text(g.reason)}`]];
   if (g.exam) rows.push(['gate exam', text(g.exam)]);
   if (g.candidate_ndcg !== undefined || g.live_ndcg !== undefined) {
-    rows.push(['gate nDCG@10', `candidate ${fmt(g.candidate_ndcg ?? m.metrics?.ndcg)} · popularity ${fmt(g.baseline_ndcg ?? m.baseline_metrics?.ndcg)} · live ${text(g.live_model_id)} ${fmt(g.live_ndcg)}`]);
+    rows.push([
+      'gate nDCG@10',
+      `candidate ${fmt(g.candidate_ndcg ?? m.metrics?.ndcg)} · popularity ${fmt(g.baseline_ndcg ?? m.baseline_metrics?.ndcg)} · live ${text(g.live_model_id)} ${fmt(g.live_ndcg)}`,
+    ]);
   }
   return rows;
 }
@@ -226,7 +315,10 @@ function summary(input: ReportInput): string {
   const m = input.model;
   const p = m.params ?? {};
   const c = m.counts ?? {};
-  const lift = num(m.metrics?.ndcg) !== null && num(m.baseline_metrics?.ndcg) ? (m.metrics!.ndcg! / m.baseline_metrics!.ndcg! - 1) * 100 : null;
+  const lift =
+    num(m.metrics?.ndcg) !== null && num(m.baseline_metrics?.ndcg)
+      ? (m.metrics!.ndcg! / m.baseline_metrics!.ndcg! - 1) * 100
+      : null;
   const left = table([
     ['status', `${text(m.status)}${m.status_reason ? ` — ${text(m.status_reason)}` : ''}`],
     ['trigger', text(m.trigger)],
@@ -239,9 +331,14 @@ function summary(input: ReportInput): string {
   const right = table([
     ['factors · λ · α', `${text(p['factors'])} · ${text(p['regularization'])} · ${text(p['alpha'])}`],
     ['iterations', text(p['iterations'])],
-    ...(p['weighting'] !== undefined ? ([['weighting', text(p['weighting'])]] as Array<[string, string]>) : []),
+    ...(p['weighting'] !== undefined
+      ? ([['weighting', text(p['weighting'])]] as Array<[string, string]>)
+      : []),
     ['users · items', `${fmt(c['users'])} · ${fmt(c['items'])}`],
-    ['interactions (train / test)', `${fmt(c['interactions'])} (${fmt(c['train_interactions'])} / ${fmt(c['test_interactions'])})`],
+    [
+      'interactions (train / test)',
+      `${fmt(c['interactions'])} (${fmt(c['train_interactions'])} / ${fmt(c['test_interactions'])})`,
+    ],
     ['data window', text(m.data_window)],
     ['nDCG@10 vs popularity', lift === null ? '–' : `${lift >= 0 ? '+' : ''}${lift.toFixed(1)} %`],
   ]);

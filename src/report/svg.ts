@@ -42,13 +42,25 @@ export interface ChartOptions {
 }
 
 /** Colour-blind-safe palette (Okabe & Ito). */
-export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#F0E442', '#000000'];
+export const PALETTE = [
+  '#0072B2',
+  '#E69F00',
+  '#009E73',
+  '#D55E00',
+  '#CC79A7',
+  '#56B4E9',
+  '#F0E442',
+  '#000000',
+];
 
 const MARGIN = { top: 34, right: 16, bottom: 46, left: 58 };
 const LEGEND_ROW = 18;
 
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 /** Compact number for labels: 3 significant digits, no trailing zeros, k/M suffixes. */
@@ -105,7 +117,13 @@ interface Scale {
 }
 
 /** A scale from the data domain onto [r0, r1] (pixels); pads a degenerate domain. */
-function makeScale(values: number[], kind: 'linear' | 'log', r0: number, r1: number, include: number[] = []): Scale {
+function makeScale(
+  values: number[],
+  kind: 'linear' | 'log',
+  r0: number,
+  r1: number,
+  include: number[] = [],
+): Scale {
   const vs = [...values, ...include].filter((v) => Number.isFinite(v) && (kind === 'linear' || v > 0));
   let lo = Math.min(...vs);
   let hi = Math.max(...vs);
@@ -240,7 +258,8 @@ function xAxis(xs: Scale, f: Frame, opts: ChartOptions): string {
     out += `<line x1="${x}" x2="${x}" y1="${f.y1}" y2="${f.y1 + 4}" stroke="#888"/>`;
     out += `<text x="${x}" y="${f.y1 + 16}" text-anchor="middle" fill="#444">${escapeXml(fmt(t))}</text>`;
   }
-  if (opts.xLabel) out += `<text x="${px((f.x0 + f.x1) / 2)}" y="${f.height - 8}" text-anchor="middle" fill="#333">${escapeXml(opts.xLabel)}</text>`;
+  if (opts.xLabel)
+    out += `<text x="${px((f.x0 + f.x1) / 2)}" y="${f.height - 8}" text-anchor="middle" fill="#333">${escapeXml(opts.xLabel)}</text>`;
   return out + '</g>';
 }
 
@@ -263,12 +282,33 @@ function mark(cls: string, x: number, y: number, r: number, color: string, p: XY
 
 /** Shared frame for line and scatter charts. */
 function xyChart(kind: 'line' | 'scatter', input: Series[], opts: ChartOptions): string {
-  const series = input.map((s, i) => ({ ...s, color: colorOf(i, s.color), points: s.points.filter((p) => usable(p, opts)) }));
+  const series = input.map((s, i) => ({
+    ...s,
+    color: colorOf(i, s.color),
+    points: s.points.filter((p) => usable(p, opts)),
+  }));
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) return noData(kind, opts);
-  const f = frame(opts, legendRows(series.map((s) => s.name), opts.width ?? 560));
-  const xs = makeScale(all.map((p) => p.x), opts.xScale ?? 'linear', f.x0 + 6, f.x1 - 6);
-  const ys = makeScale(all.map((p) => p.y), opts.yScale ?? 'linear', f.y1 - 4, f.y0 + 4, opts.yInclude);
+  const f = frame(
+    opts,
+    legendRows(
+      series.map((s) => s.name),
+      opts.width ?? 560,
+    ),
+  );
+  const xs = makeScale(
+    all.map((p) => p.x),
+    opts.xScale ?? 'linear',
+    f.x0 + 6,
+    f.x1 - 6,
+  );
+  const ys = makeScale(
+    all.map((p) => p.y),
+    opts.yScale ?? 'linear',
+    f.y1 - 4,
+    f.y0 + 4,
+    opts.yInclude,
+  );
   let out = open(kind, f, opts) + yAxis(ys, f, opts) + xAxis(xs, f, opts);
   series.forEach((s, i) => {
     out += `<g class="series" data-series="${escapeXml(s.name)}" data-index="${i}">`;
@@ -280,7 +320,8 @@ function xyChart(kind: 'line' | 'scatter', input: Series[], opts: ChartOptions):
       const r = pts.length <= 40 ? 2.5 : 0.8;
       for (const p of pts) out += mark('point', xs.map(p.x), ys.map(p.y), r, s.color, p);
     } else {
-      for (const p of s.points) out += mark('point', xs.map(p.x), ys.map(p.y), 4, s.color, p, ' fill-opacity="0.75" stroke="#fff"');
+      for (const p of s.points)
+        out += mark('point', xs.map(p.x), ys.map(p.y), 4, s.color, p, ' fill-opacity="0.75" stroke="#fff"');
     }
     out += '</g>';
   });
@@ -305,7 +346,13 @@ export function groupedBarChart(groups: string[], input: BarSeries[], opts: Char
   const series = input.map((s, i) => ({ ...s, color: colorOf(i, s.color) }));
   const values = series.flatMap((s) => s.values).filter((v): v is number => v !== null && Number.isFinite(v));
   if (groups.length === 0 || values.length === 0) return noData('bar', opts);
-  const f = frame(opts, legendRows(series.map((s) => s.name), opts.width ?? 560));
+  const f = frame(
+    opts,
+    legendRows(
+      series.map((s) => s.name),
+      opts.width ?? 560,
+    ),
+  );
   const ys = makeScale(values, 'linear', f.y1, f.y0 + 4, [0, ...(opts.yInclude ?? [])]);
   const fmt = opts.yFormat ?? formatNumber;
   let out = open('bar', f, opts) + yAxis(ys, f, opts);
@@ -317,7 +364,8 @@ export function groupedBarChart(groups: string[], input: BarSeries[], opts: Char
   groups.forEach((g, gi) => {
     out += `<text x="${px(f.x0 + groupW * (gi + 0.5))}" y="${f.y1 + 16}" text-anchor="middle" fill="#333">${escapeXml(g)}</text>`;
   });
-  if (opts.xLabel) out += `<text x="${px((f.x0 + f.x1) / 2)}" y="${f.height - 8}" text-anchor="middle" fill="#333">${escapeXml(opts.xLabel)}</text>`;
+  if (opts.xLabel)
+    out += `<text x="${px((f.x0 + f.x1) / 2)}" y="${f.height - 8}" text-anchor="middle" fill="#333">${escapeXml(opts.xLabel)}</text>`;
   out += '</g>';
   series.forEach((s, si) => {
     out += `<g class="series" data-series="${escapeXml(s.name)}" data-index="${si}">`;

@@ -38,7 +38,9 @@ export const DEFAULT_LOAD_RETRY: RetryPolicy = { initialMs: 500, maxMs: 15_000, 
 
 class RetriableItems extends RetryError {
   constructor(index: string, count: number, type: string | undefined) {
-    super(`bulk load into ${index}: ${count} documents rejected retriably (${type ?? 'http 429/502-504'})`, { retriable: true });
+    super(`bulk load into ${index}: ${count} documents rejected retriably (${type ?? 'http 429/502-504'})`, {
+      retriable: true,
+    });
   }
 }
 
@@ -50,7 +52,12 @@ class RetriableItems extends RetryError {
  * to `onRefused`, which decides whether the load goes on; without it the first one fails the load
  * at once. Returns the number of documents written.
  */
-export async function bulkLoad(es: Client, index: string, docs: Iterable<LoadDoc>, opts: BulkLoadOptions = {}): Promise<number> {
+export async function bulkLoad(
+  es: Client,
+  index: string,
+  docs: Iterable<LoadDoc>,
+  opts: BulkLoadOptions = {},
+): Promise<number> {
   const chunk = opts.chunk ?? 1000;
   const concurrency = opts.concurrency ?? 2;
   const policy: RetryPolicy = { ...DEFAULT_LOAD_RETRY, label: `bulk load into ${index}`, ...opts.retry };
@@ -60,7 +67,8 @@ export async function bulkLoad(es: Client, index: string, docs: Iterable<LoadDoc
   let batch: LoadDoc[] = [];
 
   const refuse = (doc: LoadDoc, refusal: Refusal): void => {
-    if (!opts.onRefused) throw new Error(`bulk load into ${index} rejected a document: ${refusal.type}: ${refusal.reason}`);
+    if (!opts.onRefused)
+      throw new Error(`bulk load into ${index} rejected a document: ${refusal.type}: ${refusal.reason}`);
     opts.onRefused(doc, refusal);
   };
 
@@ -79,7 +87,11 @@ export async function bulkLoad(es: Client, index: string, docs: Iterable<LoadDoc
         if (res.status < 300) return;
         if (!isRetriableItem(res.status, res.error?.type)) {
           refused++;
-          refuse(items[i]!, { status: res.status, type: res.error?.type ?? 'unknown', reason: res.error?.reason ?? '' });
+          refuse(items[i]!, {
+            status: res.status,
+            type: res.error?.type ?? 'unknown',
+            reason: res.error?.reason ?? '',
+          });
           return;
         }
         type ??= res.error?.type;
@@ -113,7 +125,11 @@ export async function bulkLoad(es: Client, index: string, docs: Iterable<LoadDoc
     for (const d of docs) {
       if (failure) break;
       if (utf8Bytes(d.id) > MAX_ES_ID_BYTES) {
-        refuse(d, { status: 400, type: 'id_too_long', reason: `_id is ${utf8Bytes(d.id)} bytes, more than the ${MAX_ES_ID_BYTES} Elasticsearch accepts` });
+        refuse(d, {
+          status: 400,
+          type: 'id_too_long',
+          reason: `_id is ${utf8Bytes(d.id)} bytes, more than the ${MAX_ES_ID_BYTES} Elasticsearch accepts`,
+        });
         continue;
       }
       batch.push(d);

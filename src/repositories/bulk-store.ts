@@ -45,7 +45,9 @@ export { RetryAbortedError as StoreAbortedError } from '../infra/retry.ts';
 /** "Some items were rejected retriably": asks withRetry for another round with just those items. */
 class RetriableItems extends RetryError {
   constructor(count: number) {
-    super(`${count} bulk items rejected retriably (429/502-504/es_rejected_execution_exception)`, { retriable: true });
+    super(`${count} bulk items rejected retriably (429/502-504/es_rejected_execution_exception)`, {
+      retriable: true,
+    });
   }
 }
 
@@ -56,46 +58,69 @@ class RetriableItems extends RetryError {
  * policy allows (the sink: as long as it takes, the batch is held); everything else an item can
  * fail with comes back as a failure, and a non-retriable whole-request failure is thrown.
  */
-export async function storeAll(es: Client, docs: SinkDoc[], policy: RetryPolicy, log: Logger): Promise<StoreOutcome> {
-  const outcome: StoreOutcome = { written: 0, duplicates: 0, duplicateDocs: [], retriedItems: 0, failures: [], phases: {} };
+export async function storeAll(
+  es: Client,
+  docs: SinkDoc[],
+  policy: RetryPolicy,
+  log: Logger,
+): Promise<StoreOutcome> {
+  const outcome: StoreOutcome = {
+    written: 0,
+    duplicates: 0,
+    duplicateDocs: [],
+    retriedItems: 0,
+    failures: [],
+    phases: {},
+  };
   let pending = docs;
   if (!pending.length) return outcome;
   const started = performance.now();
-  await withRetry(async (attempt) => {
-    let response;
-    try {
-      response = await es.bulk({
-        operations: pending.flatMap((d) => [{ [d.op]: { _index: d.index, _id: d.id } }, d.doc]),
-        filter_path: 'errors,items.*.status,items.*.error.type,items.*.error.reason',
-      });
-    } catch (e) {
-      if (isRetriable(e)) log.warn({ err: (e as Error).message, attempt, docs: pending.length }, 'Elasticsearch unavailable; holding the batch and retrying');
-      throw e;
-    }
-    if (!response.errors) {
-      outcome.written += pending.length;
-      pending = [];
-      return;
-    }
-    const retry: SinkDoc[] = [];
-    response.items.forEach((item, i) => {
-      const r = Object.values(item)[0]!;
-      const doc = pending[i]!;
-      if (r.status < 300) outcome.written++;
-      else if (r.status === 409 && doc.op === 'create') {
-        outcome.duplicates++;
-        outcome.duplicateDocs.push(doc);
+  await withRetry(
+    async (attempt) => {
+      let response;
+      try {
+        response = await es.bulk({
+          operations: pending.flatMap((d) => [{ [d.op]: { _index: d.index, _id: d.id } }, d.doc]),
+          filter_path: 'errors,items.*.status,items.*.error.type,items.*.error.reason',
+        });
+      } catch (e) {
+        if (isRetriable(e))
+          log.warn(
+            { err: (e as Error).message, attempt, docs: pending.length },
+            'Elasticsearch unavailable; holding the batch and retrying',
+          );
+        throw e;
       }
-      else if (isRetriableItem(r.status, r.error?.type)) retry.push(doc);
-      else outcome.failures.push({ origin: doc.origin, reason: r.error?.type ?? `http_${r.status}`, message: r.error?.reason ?? 'rejected by Elasticsearch' });
-    });
-    pending = retry;
-    if (retry.length) {
-      outcome.retriedItems += retry.length;
-      log.warn({ retry: retry.length, attempt }, 'bulk items rejected retriably; retrying them');
-      throw new RetriableItems(retry.length);
-    }
-  }, { label: `storing ${docs.length} docs`, ...policy });
+      if (!response.errors) {
+        outcome.written += pending.length;
+        pending = [];
+        return;
+      }
+      const retry: SinkDoc[] = [];
+      response.items.forEach((item, i) => {
+        const r = Object.values(item)[0]!;
+        const doc = pending[i]!;
+        if (r.status < 300) outcome.written++;
+        else if (r.status === 409 && doc.op === 'create') {
+          outcome.duplicates++;
+          outcome.duplicateDocs.push(doc);
+        } else if (isRetriableItem(r.status, r.error?.type)) retry.push(doc);
+        else
+          outcome.failures.push({
+            origin: doc.origin,
+            reason: r.error?.type ?? `http_${r.status}`,
+            message: r.error?.reason ?? 'rejected by Elasticsearch',
+          });
+      });
+      pending = retry;
+      if (retry.length) {
+        outcome.retriedItems += retry.length;
+        log.warn({ retry: retry.length, attempt }, 'bulk items rejected retriably; retrying them');
+        throw new RetriableItems(retry.length);
+      }
+    },
+    { label: `storing ${docs.length} docs`, ...policy },
+  );
   outcome.phases.bulk = performance.now() - started;
   return outcome;
 }

@@ -28,14 +28,25 @@ export class DocumentWriter {
     const claims = new Map<string, SinkDoc>();
     for (const d of claimed) {
       const key = `${d.ledger!.id}\u0000${d.ledger!.bucket}`;
-      if (!claims.has(key)) claims.set(key, { index: this.names.eventIds, id: d.ledger!.id, op: 'create', origin: d.origin, doc: { b: d.ledger!.bucket } });
+      if (!claims.has(key))
+        claims.set(key, {
+          index: this.names.eventIds,
+          id: d.ledger!.id,
+          op: 'create',
+          origin: d.origin,
+          doc: { b: d.ledger!.bucket },
+        });
     }
     const ledger = await storeAll(this.es, [...claims.values()], policy, log);
     const refused = new Set(ledger.failures.map((f) => f.origin));
     const ownersStarted = performance.now();
-    const owner = await this.owners(ledger.duplicateDocs.map((c) => c.id), policy);
+    const owner = await this.owners(
+      ledger.duplicateDocs.map((c) => c.id),
+      policy,
+    );
     const ownersMs = performance.now() - ownersStarted;
-    for (const c of claims.values()) if (!owner.has(c.id) && !refused.has(c.origin)) owner.set(c.id, c.doc['b'] as string);
+    for (const c of claims.values())
+      if (!owner.has(c.id) && !refused.has(c.origin)) owner.set(c.id, c.doc['b'] as string);
     const elsewhere: SinkDoc[] = [];
     const toWrite = docs.filter((d) => {
       if (d.ledger === undefined) return true;
@@ -58,7 +69,11 @@ export class DocumentWriter {
   /** Which bucket holds each already-claimed event id. */
   private async owners(ids: string[], policy: RetryPolicy): Promise<Map<string, string>> {
     if (!ids.length) return new Map();
-    const r = await withRetry(() => this.es.mget<{ b: string }>({ index: this.names.eventIds, ids: [...new Set(ids)], realtime: true }), { ...policy, label: 'reading event-id claims' });
+    const r = await withRetry(
+      () =>
+        this.es.mget<{ b: string }>({ index: this.names.eventIds, ids: [...new Set(ids)], realtime: true }),
+      { ...policy, label: 'reading event-id claims' },
+    );
     const out = new Map<string, string>();
     for (const d of r.docs) if ('found' in d && d.found && d._source) out.set(d._id, d._source.b);
     return out;

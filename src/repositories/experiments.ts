@@ -31,7 +31,10 @@ export class ExperimentsRepository {
   async get(experimentId: string): Promise<ExperimentDoc | undefined> {
     if (experimentId === SLOT_ID) return undefined;
     try {
-      const r = await this.es.get<ExperimentDoc & { kind?: string }>({ index: this.names.experiments, id: experimentId });
+      const r = await this.es.get<ExperimentDoc & { kind?: string }>({
+        index: this.names.experiments,
+        id: experimentId,
+      });
       const { kind: _k, ...doc } = r._source!;
       return doc;
     } catch (e) {
@@ -41,11 +44,23 @@ export class ExperimentsRepository {
   }
 
   async create(doc: ExperimentDoc): Promise<void> {
-    await this.es.index({ index: this.names.experiments, id: doc.experiment_id, op_type: 'create', document: { kind: 'experiment', ...doc }, refresh: true });
+    await this.es.index({
+      index: this.names.experiments,
+      id: doc.experiment_id,
+      op_type: 'create',
+      document: { kind: 'experiment', ...doc },
+      refresh: true,
+    });
   }
 
   async update(experimentId: string, patch: Partial<ExperimentDoc>): Promise<void> {
-    await this.es.update({ index: this.names.experiments, id: experimentId, doc: { ...patch, updated_at: new Date().toISOString() }, refresh: true, retry_on_conflict: 3 });
+    await this.es.update({
+      index: this.names.experiments,
+      id: experimentId,
+      doc: { ...patch, updated_at: new Date().toISOString() },
+      refresh: true,
+      retry_on_conflict: 3,
+    });
   }
 
   /** Newest first. */
@@ -70,7 +85,13 @@ export class ExperimentsRepository {
    */
   async claimSlot(experimentId: string): Promise<boolean> {
     try {
-      await this.es.index({ index: this.names.experiments, id: SLOT_ID, op_type: 'create', document: { kind: 'slot', experiment_id: experimentId, created_at: new Date().toISOString() }, refresh: true });
+      await this.es.index({
+        index: this.names.experiments,
+        id: SLOT_ID,
+        op_type: 'create',
+        document: { kind: 'slot', experiment_id: experimentId, created_at: new Date().toISOString() },
+        refresh: true,
+      });
       return true;
     } catch (e) {
       if (esStatus(e) === 409) return false;
@@ -81,7 +102,8 @@ export class ExperimentsRepository {
   /** The experiment holding the running slot (a realtime GET: no refresh needed to see a start). */
   async slotHolder(): Promise<string | undefined> {
     try {
-      return (await this.es.get<{ experiment_id: string }>({ index: this.names.experiments, id: SLOT_ID }))._source?.experiment_id;
+      return (await this.es.get<{ experiment_id: string }>({ index: this.names.experiments, id: SLOT_ID }))
+        ._source?.experiment_id;
     } catch (e) {
       if (esStatus(e) === 404) return undefined;
       throw e;
@@ -99,7 +121,13 @@ export class ExperimentsRepository {
     }
     if (current._source?.experiment_id !== experimentId) return;
     try {
-      await this.es.delete({ index: this.names.experiments, id: SLOT_ID, if_seq_no: current._seq_no!, if_primary_term: current._primary_term!, refresh: true });
+      await this.es.delete({
+        index: this.names.experiments,
+        id: SLOT_ID,
+        if_seq_no: current._seq_no!,
+        if_primary_term: current._primary_term!,
+        refresh: true,
+      });
     } catch (e) {
       if (esStatus(e) !== 404 && esStatus(e) !== 409) throw e;
     }

@@ -16,12 +16,16 @@ export class ItemsRepository {
   async allMetadata(): Promise<Map<string, Metadata>> {
     const out = new Map<string, Metadata>();
     if (!(await this.es.indices.exists({ index: this.names.itemMetadata }))) return out;
-    for await (const hits of scanPages<Metadata>(this.es, { index: this.names.itemMetadata })) for (const h of hits) out.set(h._id!, h._source!);
+    for await (const hits of scanPages<Metadata>(this.es, { index: this.names.itemMetadata }))
+      for (const h of hits) out.set(h._id!, h._source!);
     return out;
   }
 
   /** One search on one items index (the request path's single item search). */
-  async search<T>(index: string, body: Omit<estypes.SearchRequest, 'index'>): Promise<Array<estypes.SearchHit<T>>> {
+  async search<T>(
+    index: string,
+    body: Omit<estypes.SearchRequest, 'index'>,
+  ): Promise<Array<estypes.SearchHit<T>>> {
     const r = await this.es.search<T>({ index, ...body });
     return r.hits.hits;
   }
@@ -31,8 +35,14 @@ export class ItemsRepository {
    * A search that failed inside the batch is thrown as the ES error it would have been alone
    * (same status and type), so callers tell a missing index or an overload apart as usual.
    */
-  async msearch<T>(index: string, bodies: Array<Omit<estypes.SearchRequest, 'index'>>): Promise<Array<Array<estypes.SearchHit<T>>>> {
-    const r = await this.es.msearch<T>({ index, searches: bodies.flatMap((b) => [{}, b as estypes.MsearchMultisearchBody]) });
+  async msearch<T>(
+    index: string,
+    bodies: Array<Omit<estypes.SearchRequest, 'index'>>,
+  ): Promise<Array<Array<estypes.SearchHit<T>>>> {
+    const r = await this.es.msearch<T>({
+      index,
+      searches: bodies.flatMap((b) => [{}, b as estypes.MsearchMultisearchBody]),
+    });
     return r.responses.map((res) => {
       if ('error' in res) throw msearchError(res.status, res.error);
       return res.hits.hits;
@@ -57,7 +67,11 @@ export class ItemsRepository {
    * exact search needs them, with the doc values of `docValueFields`; none for an index deployed
    * before factor_norm existed.
    */
-  async longestFactors(index: string, size: number, docValueFields: readonly string[] = []): Promise<Array<{ id: string; vector: Float32Array; fields: Record<string, unknown[]> }>> {
+  async longestFactors(
+    index: string,
+    size: number,
+    docValueFields: readonly string[] = [],
+  ): Promise<Array<{ id: string; vector: Float32Array; fields: Record<string, unknown[]> }>> {
     const r = await this.es.search<{ factor_exact?: number[] }>({
       index,
       size,
@@ -67,7 +81,17 @@ export class ItemsRepository {
       ...(docValueFields.length ? { docvalue_fields: [...docValueFields] } : {}),
       track_total_hits: false,
     });
-    return r.hits.hits.flatMap((h) => (Array.isArray(h._source?.factor_exact) ? [{ id: h._id!, vector: Float32Array.from(h._source.factor_exact), fields: (h.fields ?? {}) as Record<string, unknown[]> }] : []));
+    return r.hits.hits.flatMap((h) =>
+      Array.isArray(h._source?.factor_exact)
+        ? [
+            {
+              id: h._id!,
+              vector: Float32Array.from(h._source.factor_exact),
+              fields: (h.fields ?? {}) as Record<string, unknown[]>,
+            },
+          ]
+        : [],
+    );
   }
 
   /** How many items of one index have a factor_norm, and its 0th…100th percentiles (none: total 0). */
@@ -81,20 +105,33 @@ export class ItemsRepository {
       track_total_hits: true,
     });
     const total = typeof r.hits.total === 'number' ? r.hits.total : (r.hits.total?.value ?? 0);
-    const values = ((r.aggregations?.['norms'] as { values?: Array<{ value: number | null }> } | undefined)?.values ?? []).map((v) => v.value ?? NaN);
-    return { total, percentiles: values.every(Number.isFinite) && values.length === percents.length ? values : [] };
+    const values = (
+      (r.aggregations?.['norms'] as { values?: Array<{ value: number | null }> } | undefined)?.values ?? []
+    ).map((v) => v.value ?? NaN);
+    return {
+      total,
+      percentiles: values.every(Number.isFinite) && values.length === percents.length ? values : [],
+    };
   }
 
   /** How these fields are mapped in one index (type, normalizer, doc_values); unmapped fields are left out. */
-  async fieldMappings(index: string, fields: readonly string[]): Promise<Map<string, { type: string; normalizer?: string; docValues?: boolean }>> {
+  async fieldMappings(
+    index: string,
+    fields: readonly string[],
+  ): Promise<Map<string, { type: string; normalizer?: string; docValues?: boolean }>> {
     const out = new Map<string, { type: string; normalizer?: string; docValues?: boolean }>();
     if (!fields.length) return out;
     const r = await this.es.indices.getFieldMapping({ index, fields: [...fields] });
     for (const idx of Object.values(r)) {
       for (const [name, m] of Object.entries(idx.mappings)) {
-        const leaf = m.mapping[name.split('.').at(-1)!] as { type?: unknown; normalizer?: unknown; doc_values?: unknown } | undefined;
+        const leaf = m.mapping[name.split('.').at(-1)!] as
+          { type?: unknown; normalizer?: unknown; doc_values?: unknown } | undefined;
         if (typeof leaf?.type !== 'string') continue;
-        out.set(name, { type: leaf.type, ...(typeof leaf.normalizer === 'string' ? { normalizer: leaf.normalizer } : {}), ...(leaf.doc_values === false ? { docValues: false } : {}) });
+        out.set(name, {
+          type: leaf.type,
+          ...(typeof leaf.normalizer === 'string' ? { normalizer: leaf.normalizer } : {}),
+          ...(leaf.doc_values === false ? { docValues: false } : {}),
+        });
       }
     }
     return out;
@@ -106,13 +143,24 @@ export class ItemsRepository {
    * holds: deploy writes them with 9 significant digits (src/deploy/vector-json.ts), exact only
    * once read back as float32.
    */
-  async factors(index: string, itemIds: string[]): Promise<Map<string, { factor: Float32Array; weightNorm?: number }>> {
+  async factors(
+    index: string,
+    itemIds: string[],
+  ): Promise<Map<string, { factor: Float32Array; weightNorm?: number }>> {
     const out = new Map<string, { factor: Float32Array; weightNorm?: number }>();
     if (!itemIds.length) return out;
     // factor_exact: every item with a factor has it (the norm head has no graph field `factor`)
-    const r = await this.es.mget<{ factor_exact?: number[]; weight_norm?: number }>({ index, ids: itemIds, _source: ['factor_exact', 'weight_norm'] });
+    const r = await this.es.mget<{ factor_exact?: number[]; weight_norm?: number }>({
+      index,
+      ids: itemIds,
+      _source: ['factor_exact', 'weight_norm'],
+    });
     for (const d of r.docs) {
-      if ('found' in d && d.found && d._source?.factor_exact) out.set(d._id, { factor: Float32Array.from(d._source.factor_exact), ...(typeof d._source.weight_norm === 'number' ? { weightNorm: d._source.weight_norm } : {}) });
+      if ('found' in d && d.found && d._source?.factor_exact)
+        out.set(d._id, {
+          factor: Float32Array.from(d._source.factor_exact),
+          ...(typeof d._source.weight_norm === 'number' ? { weightNorm: d._source.weight_norm } : {}),
+        });
     }
     return out;
   }
@@ -123,5 +171,11 @@ export class ItemsRepository {
  * the retry rule, the API's 503 mapping and isIndexNotFound read it like a failed single search.
  */
 function msearchError(status: number, error: estypes.ErrorCause): errors.ResponseError {
-  return new errors.ResponseError({ body: { error, status }, statusCode: status, headers: {}, warnings: null, meta: {} } as unknown as ConstructorParameters<typeof errors.ResponseError>[0]);
+  return new errors.ResponseError({
+    body: { error, status },
+    statusCode: status,
+    headers: {},
+    warnings: null,
+    meta: {},
+  } as unknown as ConstructorParameters<typeof errors.ResponseError>[0]);
 }

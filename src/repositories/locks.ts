@@ -21,7 +21,11 @@ export class LocksRepository {
     const { es } = this;
     const index = this.names.locks;
     const now = Date.now();
-    const doc = { owner, acquired_at: new Date(now).toISOString(), expires_at: new Date(now + ttlMs).toISOString() };
+    const doc = {
+      owner,
+      acquired_at: new Date(now).toISOString(),
+      expires_at: new Date(now + ttlMs).toISOString(),
+    };
     try {
       await es.index({ index, id: name, op_type: 'create', document: doc, refresh: 'wait_for' });
     } catch (e) {
@@ -29,7 +33,14 @@ export class LocksRepository {
       const current = await es.get<{ expires_at: string }>({ index, id: name }).catch(() => undefined);
       if (!current?._source || Date.parse(current._source.expires_at) > now) return undefined;
       try {
-        await es.index({ index, id: name, document: doc, if_seq_no: current._seq_no!, if_primary_term: current._primary_term!, refresh: 'wait_for' });
+        await es.index({
+          index,
+          id: name,
+          document: doc,
+          if_seq_no: current._seq_no!,
+          if_primary_term: current._primary_term!,
+          refresh: 'wait_for',
+        });
       } catch (e2) {
         if (esStatus(e2) === 409) return undefined;
         throw e2;
@@ -39,7 +50,15 @@ export class LocksRepository {
       async release() {
         const current = await es.get<{ owner: string }>({ index, id: name }).catch(() => undefined);
         if (current?._source?.owner !== owner) return;
-        await es.delete({ index, id: name, if_seq_no: current._seq_no!, if_primary_term: current._primary_term!, refresh: 'wait_for' }).catch(() => undefined);
+        await es
+          .delete({
+            index,
+            id: name,
+            if_seq_no: current._seq_no!,
+            if_primary_term: current._primary_term!,
+            refresh: 'wait_for',
+          })
+          .catch(() => undefined);
       },
     };
   }

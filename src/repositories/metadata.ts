@@ -9,7 +9,13 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 import type { FilterFieldLists } from '../catalog/item-fields.ts';
 import { checkMetadata, type ItemMetadata, type UserMetadata } from '../catalog/metadata.ts';
 import type { Names } from '../config/names.ts';
-import { isRetriableItem, RetriesExhaustedError, RetryError, withRetry, type RetryPolicy } from '../infra/retry.ts';
+import {
+  isRetriableItem,
+  RetriesExhaustedError,
+  RetryError,
+  withRetry,
+  type RetryPolicy,
+} from '../infra/retry.ts';
 import type { ModelIndicesRepository } from './model-indices.ts';
 
 export interface UpsertError {
@@ -54,14 +60,20 @@ export class MetadataRepository {
    * Upserts item metadata into item-metadata and the live items index. Documents failing the schema
    * are not written and come back in `errors` (target "schema") with their index in `items`.
    */
-  async upsertItems(items: ReadonlyArray<ItemMetadata | Record<string, unknown>>, opts: UpsertOptions = {}): Promise<UpsertReport> {
+  async upsertItems(
+    items: ReadonlyArray<ItemMetadata | Record<string, unknown>>,
+    opts: UpsertOptions = {},
+  ): Promise<UpsertReport> {
     const modelId = (await this.modelIndices.aliasedModelIds()).at(-1);
     const live = modelId ? { index: this.names.itemsIndex(modelId), modelId } : null;
     return upsert(this.es, 'items', this.names.itemMetadata, 'item_id', items, opts, live, this.filterFields);
   }
 
   /** Upserts user metadata into user-metadata (same contract as upsertItems). */
-  upsertUsers(users: ReadonlyArray<UserMetadata | Record<string, unknown>>, opts: UpsertOptions = {}): Promise<UpsertReport> {
+  upsertUsers(
+    users: ReadonlyArray<UserMetadata | Record<string, unknown>>,
+    opts: UpsertOptions = {},
+  ): Promise<UpsertReport> {
     return upsert(this.es, 'users', this.names.userMetadata, 'user_id', users, opts, null);
   }
 }
@@ -89,7 +101,13 @@ async function upsert(
   for (const e of checkMetadata(kind, docs as unknown[], filterFields)) {
     invalid.add(e.index);
     const id = docs[e.index]?.[idField];
-    report.errors.push({ index: e.index, ...(typeof id === 'string' ? { id } : {}), target: 'schema', field: e.field, message: e.message });
+    report.errors.push({
+      index: e.index,
+      ...(typeof id === 'string' ? { id } : {}),
+      target: 'schema',
+      field: e.field,
+      message: e.message,
+    });
   }
   const now = (opts.now ?? new Date()).toISOString();
   const chunk = opts.chunkSize ?? 1000;
@@ -99,7 +117,10 @@ async function upsert(
       .map((d, i) => ({ position: start + i, id: String(d[idField]), doc: { ...d, updated_at: now } }))
       .filter((p) => !invalid.has(p.position));
 
-    const ok = await bulkUpdate(es, opts, part, report, 'metadata', (p) => [{ update: { _index: index, _id: p.id, retry_on_conflict: 3 } }, { doc: p.doc, doc_as_upsert: true }]);
+    const ok = await bulkUpdate(es, opts, part, report, 'metadata', (p) => [
+      { update: { _index: index, _id: p.id, retry_on_conflict: 3 } },
+      { doc: p.doc, doc_as_upsert: true },
+    ]);
     report.upserted += ok.length;
     if (live && ok.length) {
       await bulkUpdate(es, opts, ok, report, 'live', (p) => [
@@ -137,7 +158,14 @@ class RetriableItems extends RetryError {
  * that succeeded. Items still rejected retriably when the budget runs out are reported as errors,
  * a whole request still failing is thrown.
  */
-async function bulkUpdate(es: Client, opts: UpsertOptions, parts: Part[], report: UpsertReport, target: 'metadata' | 'live', ops: (p: Part) => unknown[]): Promise<Part[]> {
+async function bulkUpdate(
+  es: Client,
+  opts: UpsertOptions,
+  parts: Part[],
+  report: UpsertReport,
+  target: 'metadata' | 'live',
+  ops: (p: Part) => unknown[],
+): Promise<Part[]> {
   if (!parts.length) return [];
   const counts = target === 'metadata' ? report.metadata : report.live!;
   const ok: Part[] = [];
@@ -146,7 +174,10 @@ async function bulkUpdate(es: Client, opts: UpsertOptions, parts: Part[], report
   try {
     await withRetry(
       async () => {
-        const r = await es.bulk({ operations: pending.flatMap(ops) as estypes.BulkOperationContainer[], refresh: opts.refresh ?? false });
+        const r = await es.bulk({
+          operations: pending.flatMap(ops) as estypes.BulkOperationContainer[],
+          refresh: opts.refresh ?? false,
+        });
         const retry: Part[] = [];
         r.items.forEach((item, i) => {
           const res = item.update!;
@@ -185,9 +216,19 @@ function bulkError(error: estypes.ErrorCause): { field?: string; message: string
   const reason = String(error.reason ?? '');
   const field = /field \[([^\]]+)\]/.exec(reason)?.[1];
   const type = /of type \[([^\]]+)\]/.exec(reason)?.[1];
-  if (error.type === 'mapper_parsing_exception' || error.type === 'document_parsing_exception' || error.type === 'illegal_argument_exception') {
-    return { ...(field ? { field } : {}), message: type ? `value cannot be stored in a field of type ${type}` : 'value does not fit the stored field type' };
+  if (
+    error.type === 'mapper_parsing_exception' ||
+    error.type === 'document_parsing_exception' ||
+    error.type === 'illegal_argument_exception'
+  ) {
+    return {
+      ...(field ? { field } : {}),
+      message: type
+        ? `value cannot be stored in a field of type ${type}`
+        : 'value does not fit the stored field type',
+    };
   }
-  if (error.type === 'es_rejected_execution_exception' || error.type === 'circuit_breaking_exception') return { message: 'temporarily rejected by the cluster, retry' };
+  if (error.type === 'es_rejected_execution_exception' || error.type === 'circuit_breaking_exception')
+    return { message: 'temporarily rejected by the cluster, retry' };
   return { message: `rejected (${error.type})` };
 }

@@ -11,8 +11,19 @@ import { bulkLoad, type BulkLoadOptions, type LoadDoc } from './bulk-load.ts';
 // a quiet machine and ~50 on a busy one, so the load flushes only when the translog reaches 4 GB
 // (about 800k items with four vectors) or the node's indexing buffer fills. The translog holds the
 // loaded documents until then (disk about the size of the index), and makeServable flushes it.
-const LOAD_SETTINGS = { refresh_interval: '-1', auto_expand_replicas: 'false', number_of_replicas: 0, 'translog.flush_threshold_age': '1h', 'translog.flush_threshold_size': '4gb' } as const;
-const SERVE_SETTINGS = { refresh_interval: '1s', auto_expand_replicas: '0-1', 'translog.flush_threshold_age': null, 'translog.flush_threshold_size': null } as const;
+const LOAD_SETTINGS = {
+  refresh_interval: '-1',
+  auto_expand_replicas: 'false',
+  number_of_replicas: 0,
+  'translog.flush_threshold_age': '1h',
+  'translog.flush_threshold_size': '4gb',
+} as const;
+const SERVE_SETTINGS = {
+  refresh_interval: '1s',
+  auto_expand_replicas: '0-1',
+  'translog.flush_threshold_age': null,
+  'translog.flush_threshold_size': null,
+} as const;
 
 /** The items-/users-<model_id> index pairs and the two aliases that say which pair serves. */
 export class ModelIndicesRepository {
@@ -27,19 +38,31 @@ export class ModelIndicesRepository {
    * `similarGraph: false` leaves out the unit vectors' HNSW field (DEPLOY_SIMILAR_ANN), `mipsGraph:
    * false` the raw factors' one (DEPLOY_MIPS_ANN, deploy/mips-graph.ts).
    */
-  async create(modelId: string, dims: number, extraItemProperties: Record<string, unknown> = {}, opts: { similarGraph?: boolean; mipsGraph?: boolean } = {}): Promise<void> {
+  async create(
+    modelId: string,
+    dims: number,
+    extraItemProperties: Record<string, unknown> = {},
+    opts: { similarGraph?: boolean; mipsGraph?: boolean } = {},
+  ): Promise<void> {
     for (const [index, file] of [
       [this.names.itemsIndex(modelId), 'versioned/items.json'],
       [this.names.usersIndex(modelId), 'versioned/users.json'],
     ] as const) {
-      const body = loadVersionedIndex(file, dims) as { settings: Record<string, unknown>; mappings: { properties: Record<string, unknown> } };
+      const body = loadVersionedIndex(file, dims) as {
+        settings: Record<string, unknown>;
+        mappings: { properties: Record<string, unknown> };
+      };
       if (file === 'versioned/items.json') {
         body.mappings.properties = { ...extraItemProperties, ...body.mappings.properties };
         if (opts.similarGraph === false) delete body.mappings.properties['factor_unit'];
         if (opts.mipsGraph === false) delete body.mappings.properties['factor'];
       }
       const { auto_expand_replicas: _a, ...settings } = body.settings;
-      await this.es.indices.create({ index, mappings: body.mappings as estypes.MappingTypeMapping, settings: { ...settings, ...LOAD_SETTINGS } });
+      await this.es.indices.create({
+        index,
+        mappings: body.mappings as estypes.MappingTypeMapping,
+        settings: { ...settings, ...LOAD_SETTINGS },
+      });
     }
   }
 
@@ -47,7 +70,12 @@ export class ModelIndicesRepository {
    * Loads documents into the items or users index of a version; returns how many were written.
    * Refused documents go to `onRefused` (which may throw to fail the load), else fail the load.
    */
-  async load(modelId: string, kind: 'items' | 'users', docs: Iterable<LoadDoc>, opts: Pick<BulkLoadOptions, 'onProgress' | 'onRefused'> = {}): Promise<number> {
+  async load(
+    modelId: string,
+    kind: 'items' | 'users',
+    docs: Iterable<LoadDoc>,
+    opts: Pick<BulkLoadOptions, 'onProgress' | 'onRefused'> = {},
+  ): Promise<number> {
     const index = kind === 'items' ? this.names.itemsIndex(modelId) : this.names.usersIndex(modelId);
     return bulkLoad(this.es, index, docs, opts);
   }
@@ -67,16 +95,29 @@ export class ModelIndicesRepository {
    * runs for many minutes, longer than any HTTP timeout, and a timed-out request does not stop it.
    * Each poll is retried by the retry rule; the whole merge is bounded by `deadlineMs`.
    */
-  async forceMerge(modelId: string, opts: { maxSegments?: number; pollMs?: number; deadlineMs?: number } = {}): Promise<number> {
+  async forceMerge(
+    modelId: string,
+    opts: { maxSegments?: number; pollMs?: number; deadlineMs?: number } = {},
+  ): Promise<number> {
     const index = this.names.itemsIndex(modelId);
     const pollMs = opts.pollMs ?? 2_000;
-    const started = await this.es.indices.forcemerge({ index, max_num_segments: opts.maxSegments ?? 1, wait_for_completion: false });
+    const started = await this.es.indices.forcemerge({
+      index,
+      max_num_segments: opts.maxSegments ?? 1,
+      wait_for_completion: false,
+    });
     const taskId = (started as { task?: string }).task;
     if (!taskId) throw new Error(`force-merge of ${index} returned no task`);
-    const policy: RetryPolicy = { initialMs: pollMs, maxMs: pollMs, deadlineMs: opts.deadlineMs ?? 3_600_000, label: `force-merge of ${index}` };
+    const policy: RetryPolicy = {
+      initialMs: pollMs,
+      maxMs: pollMs,
+      deadlineMs: opts.deadlineMs ?? 3_600_000,
+      label: `force-merge of ${index}`,
+    };
     await withRetry(async () => {
       const t = await this.es.tasks.get({ task_id: taskId });
-      if (t.error) throw new Error(`force-merge of ${index} failed: ${JSON.stringify(t.error).slice(0, 300)}`);
+      if (t.error)
+        throw new Error(`force-merge of ${index} failed: ${JSON.stringify(t.error).slice(0, 300)}`);
       if (!t.completed) throw new RetryError(`force-merge of ${index} still running`, { retriable: true });
     }, policy);
     const s = await this.es.indices.stats({ index, metric: ['segments'] });
@@ -91,10 +132,16 @@ export class ModelIndicesRepository {
   async mergesSettled(modelId: string, opts: { pollMs?: number; deadlineMs?: number } = {}): Promise<number> {
     const index = this.names.itemsIndex(modelId);
     const pollMs = opts.pollMs ?? 1_000;
-    const policy: RetryPolicy = { initialMs: pollMs, maxMs: pollMs, deadlineMs: opts.deadlineMs ?? 1_800_000, label: `merges on ${index}` };
+    const policy: RetryPolicy = {
+      initialMs: pollMs,
+      maxMs: pollMs,
+      deadlineMs: opts.deadlineMs ?? 1_800_000,
+      label: `merges on ${index}`,
+    };
     return withRetry(async () => {
       const s = await this.es.indices.stats({ index, metric: ['merge', 'segments'] });
-      if ((s._all.primaries?.merges?.current ?? 0) > 0) throw new RetryError(`merges still running on ${index}`, { retriable: true });
+      if ((s._all.primaries?.merges?.current ?? 0) > 0)
+        throw new RetryError(`merges still running on ${index}`, { retriable: true });
       return s._all.primaries?.segments?.count ?? 0;
     }, policy);
   }
@@ -108,7 +155,10 @@ export class ModelIndicesRepository {
    * ones (Lucene's TieredMergePolicy), so n = the large segments + 1. "Small": under `smallShare`
    * of its shard's documents. Returns the primaries' segment counts before and after.
    */
-  async compactSmallSegments(modelId: string, opts: { smallShare?: number; pollMs?: number } = {}): Promise<{ before: number; after: number }> {
+  async compactSmallSegments(
+    modelId: string,
+    opts: { smallShare?: number; pollMs?: number } = {},
+  ): Promise<{ before: number; after: number }> {
     const index = this.names.itemsIndex(modelId);
     const share = opts.smallShare ?? 0.02;
     const res = await this.es.indices.segments({ index });
@@ -116,7 +166,10 @@ export class ModelIndicesRepository {
     let target = 0;
     let smallPairs = false;
     for (const copies of Object.values(res.indices[index]?.shards ?? {})) {
-      for (const copy of copies as Array<{ routing?: { primary?: boolean }; segments?: Record<string, { num_docs: number }> }>) {
+      for (const copy of copies as Array<{
+        routing?: { primary?: boolean };
+        segments?: Record<string, { num_docs: number }>;
+      }>) {
         if (!copy.routing?.primary) continue;
         const docs = Object.values(copy.segments ?? {}).map((x) => x.num_docs);
         const total = docs.reduce((t, d) => t + d, 0);
@@ -133,15 +186,26 @@ export class ModelIndicesRepository {
 
   /** Item documents of a version, all or only those with a factor. */
   async countItems(modelId: string, withFactorOnly = false): Promise<number> {
-    return (await this.es.count({ index: this.names.itemsIndex(modelId), ...(withFactorOnly ? { query: { term: { has_factor: true } } } : {}) })).count;
+    return (
+      await this.es.count({
+        index: this.names.itemsIndex(modelId),
+        ...(withFactorOnly ? { query: { term: { has_factor: true } } } : {}),
+      })
+    ).count;
   }
 
   async remove(modelId: string): Promise<void> {
-    await this.es.indices.delete({ index: `${this.names.itemsIndex(modelId)},${this.names.usersIndex(modelId)}`, ignore_unavailable: true });
+    await this.es.indices.delete({
+      index: `${this.names.itemsIndex(modelId)},${this.names.usersIndex(modelId)}`,
+      ignore_unavailable: true,
+    });
   }
 
   async exists(modelId: string): Promise<boolean> {
-    const [items, users] = await Promise.all([this.es.indices.exists({ index: this.names.itemsIndex(modelId) }), this.es.indices.exists({ index: this.names.usersIndex(modelId) })]);
+    const [items, users] = await Promise.all([
+      this.es.indices.exists({ index: this.names.itemsIndex(modelId) }),
+      this.es.indices.exists({ index: this.names.usersIndex(modelId) }),
+    ]);
     return items && users;
   }
 
@@ -187,10 +251,26 @@ export class ModelIndicesRepository {
 
   /** Versions that have both of their indices on the cluster, newest first by index creation. */
   async versions(): Promise<string[]> {
-    const rows = await this.es.cat.indices({ index: this.names.itemsPattern, h: ['index', 'creation.date'], format: 'json', expand_wildcards: 'open' }).catch(() => []);
-    const users = new Set(((await this.es.cat.indices({ index: this.names.usersPattern, h: ['index'], format: 'json' }).catch(() => [])) as Array<{ index?: string }>).map((r) => r.index));
+    const rows = await this.es.cat
+      .indices({
+        index: this.names.itemsPattern,
+        h: ['index', 'creation.date'],
+        format: 'json',
+        expand_wildcards: 'open',
+      })
+      .catch(() => []);
+    const users = new Set(
+      (
+        (await this.es.cat
+          .indices({ index: this.names.usersPattern, h: ['index'], format: 'json' })
+          .catch(() => [])) as Array<{ index?: string }>
+      ).map((r) => r.index),
+    );
     return (rows as Array<{ index?: string; 'creation.date'?: string }>)
-      .map((r) => ({ id: r.index!.slice(this.names.itemsIndex('').length), created: Number(r['creation.date']) }))
+      .map((r) => ({
+        id: r.index!.slice(this.names.itemsIndex('').length),
+        created: Number(r['creation.date']),
+      }))
       .filter((r) => users.has(this.names.usersIndex(r.id)))
       .sort((a, b) => b.created - a.created)
       .map((r) => r.id);

@@ -24,9 +24,31 @@ export interface ModelDoc {
   metrics?: RankingMetrics;
   baseline_metrics?: RankingMetrics;
   /** the gate's verdict: candidate and live model scored on one exam (see train/gate.ts) */
-  gate?: { passed: boolean; reason: string; exam?: string; candidate_ndcg?: number; baseline_ndcg?: number; live_model_id?: string; live_ndcg?: number; live_coverage?: { users_scored: number; users_unknown: number; items_unknown: number } };
+  gate?: {
+    passed: boolean;
+    reason: string;
+    exam?: string;
+    candidate_ndcg?: number;
+    baseline_ndcg?: number;
+    live_model_id?: string;
+    live_ndcg?: number;
+    live_coverage?: { users_scored: number; users_unknown: number; items_unknown: number };
+  };
   /** where params came from: config, defaults, a search (with its trials) or a reused search (see train/autotune.ts) */
-  tuning?: { source: string; search_id?: string; validation_ndcg?: number; budget_seconds?: number; used_seconds?: number; reason?: string; trials?: Array<{ params: Record<string, number | string>; ndcg: number; iterations: number; rung?: number }> };
+  tuning?: {
+    source: string;
+    search_id?: string;
+    validation_ndcg?: number;
+    budget_seconds?: number;
+    used_seconds?: number;
+    reason?: string;
+    trials?: Array<{
+      params: Record<string, number | string>;
+      ndcg: number;
+      iterations: number;
+      rung?: number;
+    }>;
+  };
   loss?: number[];
   lsh?: Record<string, unknown>;
   artifact?: string;
@@ -45,7 +67,10 @@ export class ModelsRepository {
     private readonly names: Names,
   ) {}
 
-  async get(modelId: string, opts: { includes?: string[]; excludes?: string[] } = {}): Promise<ModelDoc | undefined> {
+  async get(
+    modelId: string,
+    opts: { includes?: string[]; excludes?: string[] } = {},
+  ): Promise<ModelDoc | undefined> {
     try {
       const r = await this.es.get<ModelDoc>({
         index: this.names.models,
@@ -67,7 +92,14 @@ export class ModelsRepository {
   }
 
   async update(modelId: string, patch: Partial<ModelDoc>): Promise<void> {
-    await this.es.update({ index: this.names.models, id: modelId, doc: patch, doc_as_upsert: true, refresh: true, retry_on_conflict: 3 });
+    await this.es.update({
+      index: this.names.models,
+      id: modelId,
+      doc: patch,
+      doc_as_upsert: true,
+      refresh: true,
+      retry_on_conflict: 3,
+    });
   }
 
   /** Newest first, without the internal fields. */

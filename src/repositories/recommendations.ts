@@ -35,7 +35,15 @@ export interface PositionOutcome {
   failed: Array<{ id: string; status: number; reason: string }>;
 }
 
-const SERVED_FIELDS = ['recommendation_id', 'model_id', 'endpoint', 'items', 'timestamp', 'experiment_id', 'arm'];
+const SERVED_FIELDS = [
+  'recommendation_id',
+  'model_id',
+  'endpoint',
+  'items',
+  'timestamp',
+  'experiment_id',
+  'arm',
+];
 
 /** Per arm of an experiment: served lists, and attributed actions by kind. */
 export interface ArmCounts {
@@ -70,20 +78,31 @@ export class RecommendationsRepository {
   async servedLists(refs: DocRef[]): Promise<Map<string, ServedList>> {
     const unique = [...new Map(refs.map((r) => [`${r.index}\u0000${r.id}`, r])).values()];
     if (!unique.length) return new Map();
-    const res = await this.es.mget<ServedList>({ docs: unique.map((r) => ({ _index: r.index, _id: r.id, _source: SERVED_FIELDS })), realtime: true });
+    const res = await this.es.mget<ServedList>({
+      docs: unique.map((r) => ({ _index: r.index, _id: r.id, _source: SERVED_FIELDS })),
+      realtime: true,
+    });
     const out = new Map<string, ServedList>();
-    for (const d of res.docs) if ('found' in d && d.found && d._source && Array.isArray(d._source.items)) out.set(d._id, d._source);
+    for (const d of res.docs)
+      if ('found' in d && d.found && d._source && Array.isArray(d._source.items)) out.set(d._id, d._source);
     return out;
   }
 
   /** Makes what was just written to these indices searchable (for the served-record sink's look for pending positions). */
   async refresh(indices: string[]): Promise<void> {
     if (!indices.length) return;
-    await this.es.indices.refresh({ index: [...new Set(indices)], ignore_unavailable: true, allow_no_indices: true });
+    await this.es.indices.refresh({
+      index: [...new Set(indices)],
+      ignore_unavailable: true,
+      allow_no_indices: true,
+    });
   }
 
   /** Attributions of these recommendation ids whose position is still pending (at most `max`; `more` when there were others). */
-  async pendingAttributions(recommendationIds: string[], max = 10_000): Promise<{ pending: PendingAttribution[]; more: boolean }> {
+  async pendingAttributions(
+    recommendationIds: string[],
+    max = 10_000,
+  ): Promise<{ pending: PendingAttribution[]; more: boolean }> {
     const ids = [...new Set(recommendationIds)];
     if (!ids.length) return { pending: [], more: false };
     const res = await this.es.search<{ recommendation_id: string; item_id: string }>({
@@ -92,12 +111,19 @@ export class RecommendationsRepository {
       allow_no_indices: true,
       size: max,
       track_total_hits: max + 1,
-      query: { bool: { filter: [{ term: { position_pending: true } }, { terms: { recommendation_id: ids } }] } },
+      query: {
+        bool: { filter: [{ term: { position_pending: true } }, { terms: { recommendation_id: ids } }] },
+      },
       _source: ['recommendation_id', 'item_id'],
     });
     const total = typeof res.hits.total === 'number' ? res.hits.total : (res.hits.total?.value ?? 0);
     return {
-      pending: res.hits.hits.map((h) => ({ index: h._index, id: h._id!, recommendation_id: h._source!.recommendation_id, item_id: h._source!.item_id })),
+      pending: res.hits.hits.map((h) => ({
+        index: h._index,
+        id: h._id!,
+        recommendation_id: h._source!.recommendation_id,
+        item_id: h._source!.item_id,
+      })),
       more: total > res.hits.hits.length,
     };
   }
@@ -108,7 +134,10 @@ export class RecommendationsRepository {
     const unique = [...new Map(updates.map((u) => [`${u.index}\u0000${u.id}`, u])).values()];
     if (!unique.length) return out;
     const res = await this.es.bulk({
-      operations: unique.flatMap((u) => [{ update: { _index: u.index, _id: u.id, retry_on_conflict: 3 } }, { doc: { position: u.position, in_list: u.in_list, position_pending: false } }]),
+      operations: unique.flatMap((u) => [
+        { update: { _index: u.index, _id: u.id, retry_on_conflict: 3 } },
+        { doc: { position: u.position, in_list: u.in_list, position_pending: false } },
+      ]),
       filter_path: 'errors,items.*.status,items.*.error.type,items.*.error.reason',
     });
     if (!res.errors) return { ...out, updated: unique.length };
@@ -116,7 +145,8 @@ export class RecommendationsRepository {
       const r = Object.values(item)[0]!;
       if (r.status < 300) out.updated++;
       else if (r.status === 404) out.missing++;
-      else out.failed.push({ id: unique[i]!.id, status: r.status, reason: r.error?.type ?? `http_${r.status}` });
+      else
+        out.failed.push({ id: unique[i]!.id, status: r.status, reason: r.error?.type ?? `http_${r.status}` });
     });
     return out;
   }
@@ -124,8 +154,15 @@ export class RecommendationsRepository {
   /** One aggregation over recommendations-* of everything tagged with this experiment, per arm. */
   async experimentCounts(experimentId: string): Promise<Map<string, ArmCounts>> {
     type Bucket = { key: string; doc_count: number };
-    type KindBucket = Bucket & { lists: { value: number }; users: { value: number }; models: { buckets: Bucket[] } };
-    const res = await this.es.search<unknown, Record<string, { buckets: Array<Bucket & { kinds: { buckets: KindBucket[] } }> }>>({
+    type KindBucket = Bucket & {
+      lists: { value: number };
+      users: { value: number };
+      models: { buckets: Bucket[] };
+    };
+    const res = await this.es.search<
+      unknown,
+      Record<string, { buckets: Array<Bucket & { kinds: { buckets: KindBucket[] } }> }>
+    >({
       index: this.names.recommendationsPattern,
       ignore_unavailable: true,
       allow_no_indices: true,
@@ -149,13 +186,19 @@ export class RecommendationsRepository {
     });
     const out = new Map<string, ArmCounts>();
     for (const arm of res.aggregations?.['arms']?.buckets ?? []) {
-      const counts: ArmCounts = { served: 0, users: 0, models: [], actions: { click: { records: 0, lists: 0 }, conversion: { records: 0, lists: 0 } } };
+      const counts: ArmCounts = {
+        served: 0,
+        users: 0,
+        models: [],
+        actions: { click: { records: 0, lists: 0 }, conversion: { records: 0, lists: 0 } },
+      };
       for (const k of arm.kinds.buckets) {
         if (k.key === 'served') {
           counts.served = k.doc_count;
           counts.users = k.users.value;
           counts.models = k.models.buckets.map((b) => b.key);
-        } else if (k.key === 'click' || k.key === 'conversion') counts.actions[k.key] = { records: k.doc_count, lists: k.lists.value };
+        } else if (k.key === 'click' || k.key === 'conversion')
+          counts.actions[k.key] = { records: k.doc_count, lists: k.lists.value };
       }
       out.set(arm.key, counts);
     }

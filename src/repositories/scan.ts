@@ -28,22 +28,36 @@ export interface ScanRequest {
  * more than one core busy while Node decodes), their pages yielded as they arrive. Every full read
  * of an index family (ratings, catalogue) goes through it.
  */
-export async function* scanPages<T>(es: Client, req: ScanRequest): AsyncGenerator<Array<estypes.SearchHit<T>>> {
+export async function* scanPages<T>(
+  es: Client,
+  req: ScanRequest,
+): AsyncGenerator<Array<estypes.SearchHit<T>>> {
   const policy = { ...DEFAULT_SCAN_RETRY, label: `scan of ${req.index}`, ...req.retry };
-  const pit = await withRetry(() => es.openPointInTime({ index: req.index, keep_alive: '2m', ignore_unavailable: true }), policy);
+  const pit = await withRetry(
+    () => es.openPointInTime({ index: req.index, keep_alive: '2m', ignore_unavailable: true }),
+    policy,
+  );
   const slices = Math.max(1, Math.floor(req.slices ?? 1));
   try {
     if (slices === 1) {
       yield* slicePages<T>(es, req, pit.id, policy);
       return;
     }
-    yield* merge(Array.from({ length: slices }, (_, id) => slicePages<T>(es, req, pit.id, policy, { id, max: slices })));
+    yield* merge(
+      Array.from({ length: slices }, (_, id) => slicePages<T>(es, req, pit.id, policy, { id, max: slices })),
+    );
   } finally {
     await es.closePointInTime({ id: pit.id }).catch(() => undefined);
   }
 }
 
-async function* slicePages<T>(es: Client, req: ScanRequest, pitId: string, policy: RetryPolicy, slice?: { id: number; max: number }): AsyncGenerator<Array<estypes.SearchHit<T>>> {
+async function* slicePages<T>(
+  es: Client,
+  req: ScanRequest,
+  pitId: string,
+  policy: RetryPolicy,
+  slice?: { id: number; max: number },
+): AsyncGenerator<Array<estypes.SearchHit<T>>> {
   const size = req.pageSize ?? 10_000;
   let after: estypes.SortResults | undefined;
   for (;;) {
@@ -59,7 +73,10 @@ async function* slicePages<T>(es: Client, req: ScanRequest, pitId: string, polic
           ...(req.ids === false ? { stored_fields: ['_none_'] } : { _source: req.source ?? true }),
           track_total_hits: false,
           // only what the caller reads: hits' fields/_source, their sort key and _id
-          filter_path: req.ids === false ? ['hits.hits.fields', 'hits.hits.sort'] : ['hits.hits._id', 'hits.hits._source', 'hits.hits.fields', 'hits.hits.sort'],
+          filter_path:
+            req.ids === false
+              ? ['hits.hits.fields', 'hits.hits.sort']
+              : ['hits.hits._id', 'hits.hits._source', 'hits.hits.fields', 'hits.hits.sort'],
           ...(after ? { search_after: after } : {}),
         }),
       policy,

@@ -27,12 +27,23 @@ export class TuningRepository {
   async record(runId: string, points: Array<Record<string, unknown>>): Promise<void> {
     if (!points.length) return;
     const now = new Date().toISOString();
-    await this.es.bulk({ refresh: 'wait_for', operations: points.flatMap((p, i) => [{ index: { _index: this.names.tuning } }, { run_id: runId, kind: 'trial', rank: i + 1, created_at: now, ...p }]) });
+    await this.es.bulk({
+      refresh: 'wait_for',
+      operations: points.flatMap((p, i) => [
+        { index: { _index: this.names.tuning } },
+        { run_id: runId, kind: 'trial', rank: i + 1, created_at: now, ...p },
+      ]),
+    });
   }
 
   // wait_for: the next run (any process) must find it, without this code assuming when a refresh happens
   async recordWinner(w: TuningWinner): Promise<void> {
-    await this.es.index({ index: this.names.tuning, id: `winner-${w.search_id}`, document: { kind: 'winner', run_id: w.search_id, ...w }, refresh: 'wait_for' });
+    await this.es.index({
+      index: this.names.tuning,
+      id: `winner-${w.search_id}`,
+      document: { kind: 'winner', run_id: w.search_id, ...w },
+      refresh: 'wait_for',
+    });
   }
 
   /** The newest search's winner for this data, undefined when none was ever stored. */

@@ -25,15 +25,23 @@ export class UsersRepository {
   async vector(index: string, userId: string): Promise<UserVector | undefined> {
     let s: { factor?: number[]; recent_items?: string[] | string } | undefined;
     try {
-      s = (await this.es.get<{ factor?: number[]; recent_items?: string[] | string }>({ index, id: userId, _source_includes: ['factor', 'recent_items'] }))._source;
+      s = (
+        await this.es.get<{ factor?: number[]; recent_items?: string[] | string }>({
+          index,
+          id: userId,
+          _source_includes: ['factor', 'recent_items'],
+        })
+      )._source;
     } catch (e) {
       // a missing document is an unknown user; a missing index is a model swap (the caller retries)
       if (esStatus(e) === 404 && !isIndexNotFound(e)) return undefined;
       throw e;
     }
     if (!s) return undefined;
-    const recent = s.recent_items === undefined ? [] : Array.isArray(s.recent_items) ? s.recent_items : [s.recent_items];
-    const factor = Array.isArray(s.factor) && s.factor.length && s.factor.some((x) => x !== 0) ? s.factor : undefined;
+    const recent =
+      s.recent_items === undefined ? [] : Array.isArray(s.recent_items) ? s.recent_items : [s.recent_items];
+    const factor =
+      Array.isArray(s.factor) && s.factor.length && s.factor.some((x) => x !== 0) ? s.factor : undefined;
     return { user_id: userId, ...(factor ? { factor } : {}), recent_items: recent };
   }
 
@@ -43,7 +51,13 @@ export class UsersRepository {
 
   /** The user's recent items only: a factor already there (from training) stays. */
   async putRecent(index: string, userId: string, modelId: string, recentItems: string[]): Promise<void> {
-    const doc = { user_id: userId, model_id: modelId, recent_items: recentItems, source: 'online', updated_at: new Date().toISOString() };
+    const doc = {
+      user_id: userId,
+      model_id: modelId,
+      recent_items: recentItems,
+      source: 'online',
+      updated_at: new Date().toISOString(),
+    };
     await this.es.update({ index, id: userId, doc, doc_as_upsert: true, retry_on_conflict: 3 });
   }
 }

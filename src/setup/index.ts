@@ -16,8 +16,20 @@ export interface SetupReport {
 }
 
 /** Applies es-mappings/ and creates the Kafka topics. Safe to run any number of times. */
-export async function setup(es: Client, kafka: Kafka, config: Config, names: Names, log: Logger): Promise<SetupReport> {
-  const report: SetupReport = { templates: [], indicesCreated: [], indicesExisting: [], topicsCreated: [], topicsExisting: [] };
+export async function setup(
+  es: Client,
+  kafka: Kafka,
+  config: Config,
+  names: Names,
+  log: Logger,
+): Promise<SetupReport> {
+  const report: SetupReport = {
+    templates: [],
+    indicesCreated: [],
+    indicesExisting: [],
+    topicsCreated: [],
+    topicsExisting: [],
+  };
 
   // Templates are PUT every time: the newest mapping wins for indices created from now on.
   for (const [name, file] of [
@@ -29,8 +41,12 @@ export async function setup(es: Client, kafka: Kafka, config: Config, names: Nam
   }
   // Buckets already created take the strict recommendations mapping's new fields (an attribution's
   // position_pending, arm, …): the current one would otherwise refuse them until the next bucket.
-  const recommendations = loadMapping('templates/recommendations.json') as { template: { mappings: { properties: Record<string, unknown> } } };
-  await putMapping(es, names.recommendationsPattern, { properties: recommendations.template.mappings.properties });
+  const recommendations = loadMapping('templates/recommendations.json') as {
+    template: { mappings: { properties: Record<string, unknown> } };
+  };
+  await putMapping(es, names.recommendationsPattern, {
+    properties: recommendations.template.mappings.properties,
+  });
 
   // the filter whitelist's undeclared fields, mapped explicitly (the item indices map nothing dynamically)
   const filterMappings = filterFieldMappings(config.api.filterFields);
@@ -55,7 +71,11 @@ export async function setup(es: Client, kafka: Kafka, config: Config, names: Nam
   // The deployed items-<model_id> indices: created by deploy from versioned/items.json, they get
   // the same switch (no dynamic mapping) and whitelist fields, so the live one stops growing now,
   // not at the next deploy. Documents stored before a field was mapped are indexed by the next deploy.
-  await putMapping(es, names.itemsPattern, { dynamic: false, dynamic_templates: [], properties: filterMappings });
+  await putMapping(es, names.itemsPattern, {
+    dynamic: false,
+    dynamic_templates: [],
+    properties: filterMappings,
+  });
 
   const admin = kafka.admin();
   await admin.connect();
@@ -71,7 +91,8 @@ export async function setup(es: Client, kafka: Kafka, config: Config, names: Nam
           numPartitions: config.kafka.partitions,
           replicationFactor: config.kafka.replicationFactor,
           // The DLQ is the evidence of what was rejected: keep it a month.
-          configEntries: topic === names.topics.dlq ? [{ name: 'retention.ms', value: String(30 * 86_400_000) }] : [],
+          configEntries:
+            topic === names.topics.dlq ? [{ name: 'retention.ms', value: String(30 * 86_400_000) }] : [],
         })),
       });
     }
@@ -89,14 +110,22 @@ async function putMapping(es: Client, index: string, mappings: Record<string, un
   try {
     await es.indices.putMapping({ index, allow_no_indices: true, expand_wildcards: 'open', ...mappings });
   } catch (e) {
-    const reason = (e as { meta?: { body?: { error?: { reason?: string } } } }).meta?.body?.error?.reason ?? (e as Error).message;
+    const reason =
+      (e as { meta?: { body?: { error?: { reason?: string } } } }).meta?.body?.error?.reason ??
+      (e as Error).message;
     // a field an older version left to dynamic mapping (e.g. a metric mapped long): types cannot change in place
-    const hint = /cannot be changed from type/.test(reason) ? '; the index was created with another type for this field: reindex it into a new index made by setup (README: "Checking an existing models index")' : '';
+    const hint = /cannot be changed from type/.test(reason)
+      ? '; the index was created with another type for this field: reindex it into a new index made by setup (README: "Checking an existing models index")'
+      : '';
     throw new Error(`setup: the mapping of ${index} cannot be updated: ${reason}${hint}`, { cause: e });
   }
 }
 
-export async function createIndexIfMissing(es: Client, index: string, body: Record<string, unknown>): Promise<boolean> {
+export async function createIndexIfMissing(
+  es: Client,
+  index: string,
+  body: Record<string, unknown>,
+): Promise<boolean> {
   if (await es.indices.exists({ index })) return false;
   try {
     await es.indices.create({ index, ...body });

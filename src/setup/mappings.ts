@@ -8,7 +8,9 @@ type Json = Record<string, unknown>;
 
 /** Reads a JSON file under es-mappings/, without its documentation-only `_comment`. */
 export function loadMapping(relative: string): Json {
-  const { _comment: _c, ...body } = JSON.parse(readFileSync(path.join(MAPPINGS_DIR, relative), 'utf8')) as Json;
+  const { _comment: _c, ...body } = JSON.parse(
+    readFileSync(path.join(MAPPINGS_DIR, relative), 'utf8'),
+  ) as Json;
   return body;
 }
 

@@ -17,7 +17,14 @@ import type { RatingRules } from '../events/rating.ts';
 import { createRng } from '../random/rng.ts';
 import type { TuningWinner } from '../repositories/tuning.ts';
 import type { AlsParams, WeightingScheme } from '../types/index.ts';
-import { successiveHalving, temporalSplit, type HalvingResult, type Interaction, type SearchSpace, type Trial } from './evaluate/index.ts';
+import {
+  successiveHalving,
+  temporalSplit,
+  type HalvingResult,
+  type Interaction,
+  type SearchSpace,
+  type Trial,
+} from './evaluate/index.ts';
 
 export const SEARCHED = ['factors', 'regularization', 'alpha', 'weighting'] as const;
 export type Searched = (typeof SEARCHED)[number];
@@ -44,7 +51,12 @@ export interface TuningRecord {
   fit_seconds?: number;
   reason?: string;
   pinned?: Searched[];
-  trials?: Array<{ params: Record<string, number | string>; ndcg: number; iterations: number; rung?: number }>;
+  trials?: Array<{
+    params: Record<string, number | string>;
+    ndcg: number;
+    iterations: number;
+    rung?: number;
+  }>;
 }
 
 export interface AutotuneOptions {
@@ -62,12 +74,24 @@ export interface AutotuneOptions {
 
 /** Fingerprint of what makes ratings comparable between runs: a stored winner is reused only for the same. */
 export function dataKey(rules: RatingRules, minUser: number, minItem: number): string {
-  const canonical = JSON.stringify({ w: Object.entries(rules.weights).sort(([a], [b]) => a.localeCompare(b)), win: rules.windowDays, hl: rules.halfLifeDays, mu: minUser, mi: minItem });
+  const canonical = JSON.stringify({
+    w: Object.entries(rules.weights).sort(([a], [b]) => a.localeCompare(b)),
+    win: rules.windowDays,
+    hl: rules.halfLifeDays,
+    mu: minUser,
+    mi: minItem,
+  });
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
 /** The searched space with pinned axes collapsed to the base value and k bounded by the data. */
-export function spaceFor(space: SearchSpace, base: AlsParams, pinned: ReadonlySet<Searched>, nUsers: number, nItems: number): SearchSpace {
+export function spaceFor(
+  space: SearchSpace,
+  base: AlsParams,
+  pinned: ReadonlySet<Searched>,
+  nUsers: number,
+  nItems: number,
+): SearchSpace {
   const kMax = Math.max(2, Math.min(nUsers, nItems));
   const ks = space.factors.filter((k) => k <= kMax);
   return {
@@ -79,11 +103,18 @@ export function spaceFor(space: SearchSpace, base: AlsParams, pinned: ReadonlySe
 }
 
 /** Why a stored winner may not be reused now, undefined when it may. */
-export function staleness(w: TuningWinner | undefined, interactions: number, now: number, tune: { maxAgeDays: number; growthFactor: number }): string | undefined {
+export function staleness(
+  w: TuningWinner | undefined,
+  interactions: number,
+  now: number,
+  tune: { maxAgeDays: number; growthFactor: number },
+): string | undefined {
   if (!w) return 'no tuned parameters for this data yet';
   const ageDays = (now - Date.parse(w.created_at)) / DAY;
-  if (ageDays > tune.maxAgeDays) return `tuned parameters are ${ageDays.toFixed(1)} days old (> TUNE_MAX_AGE_DAYS ${tune.maxAgeDays})`;
-  if (interactions >= w.interactions * tune.growthFactor) return `interactions grew from ${w.interactions} to ${interactions} (≥ ${tune.growthFactor}×, TUNE_GROWTH_FACTOR)`;
+  if (ageDays > tune.maxAgeDays)
+    return `tuned parameters are ${ageDays.toFixed(1)} days old (> TUNE_MAX_AGE_DAYS ${tune.maxAgeDays})`;
+  if (interactions >= w.interactions * tune.growthFactor)
+    return `interactions grew from ${w.interactions} to ${interactions} (≥ ${tune.growthFactor}×, TUNE_GROWTH_FACTOR)`;
   return undefined;
 }
 
@@ -128,11 +159,18 @@ export interface TrainPartSearch {
  * The search itself, pure: a validation split carved from the training part `rows`, the space
  * bounded by it, successive halving within the budget. Undefined when there is nothing to validate on.
  */
-export async function searchTrainPart(rows: Interaction[], o: TrainPartSearch): Promise<HalvingResult | undefined> {
+export async function searchTrainPart(
+  rows: Interaction[],
+  o: TrainPartSearch,
+): Promise<HalvingResult | undefined> {
   const { train, validation } = validationSplit(rows, o.holdout, o.base.seed);
   if (validation.indptr[validation.nUsers]! === 0 || train.nUsers < 2 || train.nItems < 2) return undefined;
   const space = spaceFor(o.space, o.base, o.pinned, train.nUsers, train.nItems);
-  return successiveHalving(train, validation, o.base, space, { budgetFactor: o.budgetFactor, seed: o.base.seed, onTrial: o.onTrial });
+  return successiveHalving(train, validation, o.base, space, {
+    budgetFactor: o.budgetFactor,
+    seed: o.base.seed,
+    onTrial: o.onTrial,
+  });
 }
 
 export interface Autotuned {
@@ -141,14 +179,24 @@ export interface Autotuned {
 }
 
 /** The parameters a run trains with. `rows` is the run's training part (its holdout already removed). */
-export async function autotune(ctx: AppContext, rows: Interaction[], opts: AutotuneOptions): Promise<Autotuned> {
+export async function autotune(
+  ctx: AppContext,
+  rows: Interaction[],
+  opts: AutotuneOptions,
+): Promise<Autotuned> {
   const { config } = ctx;
   const t = config.train;
   const progress = opts.onProgress ?? (() => undefined);
-  const pinned = new Set<Searched>([...t.pinned, ...SEARCHED.filter((p) => opts.overrides?.[p] !== undefined)]);
+  const pinned = new Set<Searched>([
+    ...t.pinned,
+    ...SEARCHED.filter((p) => opts.overrides?.[p] !== undefined),
+  ]);
   const pinnedList = SEARCHED.filter((p) => pinned.has(p));
   const base = opts.base;
-  const fixed = (source: 'config' | 'defaults', reason: string): Autotuned => ({ params: base, tuning: { source, reason, pinned: pinnedList } });
+  const fixed = (source: 'config' | 'defaults', reason: string): Autotuned => ({
+    params: base,
+    tuning: { source, reason, pinned: pinnedList },
+  });
 
   if (pinned.size === SEARCHED.length) return fixed('config', 'k, λ, α and weighting are all pinned');
   if (t.tune.mode === 'off') return fixed(pinned.size ? 'config' : 'defaults', 'TUNE_MODE=off');
@@ -178,14 +226,43 @@ export async function autotune(ctx: AppContext, rows: Interaction[], opts: Autot
   }
 
   progress('tune', { reason });
-  const result = await searchTrainPart(rows, { base, pinned, space: opts.space ?? DEFAULT_SPACE, holdout: opts.holdout, budgetFactor: t.tune.budgetFactor, onTrial: (trial) => progress('tune_trial', { ...trial.params, ndcg: trial.ndcg, iterations: trial.iterations, rung: trial.rung }) });
-  if (!result) return fixed(pinned.size ? 'config' : 'defaults', `${reason}, but the training part is too small to carve a validation split`);
+  const result = await searchTrainPart(rows, {
+    base,
+    pinned,
+    space: opts.space ?? DEFAULT_SPACE,
+    holdout: opts.holdout,
+    budgetFactor: t.tune.budgetFactor,
+    onTrial: (trial) =>
+      progress('tune_trial', {
+        ...trial.params,
+        ndcg: trial.ndcg,
+        iterations: trial.iterations,
+        rung: trial.rung,
+      }),
+  });
+  if (!result)
+    return fixed(
+      pinned.size ? 'config' : 'defaults',
+      `${reason}, but the training part is too small to carve a validation split`,
+    );
   const searchId = `tune-${opts.now.toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   const best = result.best.params;
-  const trials = result.trials.map((x) => ({ params: { ...x.params }, ndcg: x.ndcg, iterations: x.iterations, rung: x.rung }));
+  const trials = result.trials.map((x) => ({
+    params: { ...x.params },
+    ndcg: x.ndcg,
+    iterations: x.iterations,
+    rung: x.rung,
+  }));
   await ctx.repos.tuning.record(
     searchId,
-    [...result.trials].sort((a, b) => b.rung - a.rung || b.ndcg - a.ndcg).map((x) => ({ params: { ...x.params, iterations: x.iterations }, rung: x.rung, metrics: { ndcg: x.ndcg }, train_seconds: x.seconds })),
+    [...result.trials]
+      .sort((a, b) => b.rung - a.rung || b.ndcg - a.ndcg)
+      .map((x) => ({
+        params: { ...x.params, iterations: x.iterations },
+        rung: x.rung,
+        metrics: { ndcg: x.ndcg },
+        train_seconds: x.seconds,
+      })),
   );
   await ctx.repos.tuning.recordWinner({
     search_id: searchId,

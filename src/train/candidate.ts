@@ -11,8 +11,22 @@ import type { AlsModel, AlsParams, RankingMetrics, RatingsMatrix } from '../type
 import { autotune, type TuningRecord } from './autotune.ts';
 import type { SearchSpace } from './evaluate/index.ts';
 import { SkipLog, type SkipSummary } from '../types/skipped.ts';
-import { alsScorer, evaluateRanking, popularityBaseline, randomSplit, splitToMatrices, temporalSplit, type Interaction } from './evaluate/index.ts';
-import { canonicalOrder, filterMinInteractions, readRatingsByComposite, readRatingsByScan, type RatingsReader } from './ratings.ts';
+import {
+  alsScorer,
+  evaluateRanking,
+  popularityBaseline,
+  randomSplit,
+  splitToMatrices,
+  temporalSplit,
+  type Interaction,
+} from './evaluate/index.ts';
+import {
+  canonicalOrder,
+  filterMinInteractions,
+  readRatingsByComposite,
+  readRatingsByScan,
+  type RatingsReader,
+} from './ratings.ts';
 
 export interface CandidateOptions {
   modelId: string;
@@ -74,14 +88,27 @@ function servingExtras(rows: Interaction[], now: number) {
     if (Number(r.lastTs) >= cut) popularity.set(r.itemId, (popularity.get(r.itemId) ?? 0) + r.weight);
   }
   const recent = new Map<string, string[]>();
-  for (const [u, list] of byUser) recent.set(u, list.sort((a, b) => Number(b.lastTs) - Number(a.lastTs)).slice(0, RECENT_PER_USER).map((r) => r.itemId));
+  for (const [u, list] of byUser)
+    recent.set(
+      u,
+      list
+        .sort((a, b) => Number(b.lastTs) - Number(a.lastTs))
+        .slice(0, RECENT_PER_USER)
+        .map((r) => r.itemId),
+    );
   return { recent, popularity };
 }
 
 /** The data window a run reads, as recorded on its model document. */
 export function dataWindow(ctx: AppContext, now: number): Record<string, unknown> {
   const t = ctx.config.train;
-  return { window_days: t.windowDays, half_life_days: t.halfLifeDays, min_user_interactions: t.minUserInteractions, min_item_interactions: t.minItemInteractions, read_at: new Date(now).toISOString() };
+  return {
+    window_days: t.windowDays,
+    half_life_days: t.halfLifeDays,
+    min_user_interactions: t.minUserInteractions,
+    min_item_interactions: t.minItemInteractions,
+    read_at: new Date(now).toISOString(),
+  };
 }
 
 export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): Promise<Candidate> {
@@ -100,17 +127,28 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   };
 
   progress('read');
-  const reader = opts.readRatings ?? (opts.reader === 'composite' ? readRatingsByComposite : readRatingsByScan);
-  const raw = await reader(ctx.repos.events, { rules: ratingRules(config), now, slices: t.readSlices, skipped });
+  const reader =
+    opts.readRatings ?? (opts.reader === 'composite' ? readRatingsByComposite : readRatingsByScan);
+  const raw = await reader(ctx.repos.events, {
+    rules: ratingRules(config),
+    now,
+    slices: t.readSlices,
+    skipped,
+  });
   counts['skipped_rows'] = skipped.total;
-  if (skipped.total) ctx.log.warn({ modelId: opts.modelId, skipped: skipped.summary().by_reason }, 'events with refused ids skipped');
+  if (skipped.total)
+    ctx.log.warn(
+      { modelId: opts.modelId, skipped: skipped.summary().by_reason },
+      'events with refused ids skipped',
+    );
   const rows = canonicalOrder(filterMinInteractions(raw, t.minUserInteractions, t.minItemInteractions));
   counts['interactions'] = rows.length;
   phase('read_seconds');
   if (rows.length === 0) throw new Error('the event store holds no interactions in the training window');
 
   const holdout = opts.holdout ?? 0.2;
-  const split = opts.split === 'random' ? randomSplit(rows, holdout, configured.seed) : temporalSplit(rows, holdout);
+  const split =
+    opts.split === 'random' ? randomSplit(rows, holdout, configured.seed) : temporalSplit(rows, holdout);
   const { train, test } = splitToMatrices(split);
   counts['users'] = train.nUsers;
   counts['items'] = train.nItems;
@@ -118,12 +156,27 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   counts['test_interactions'] = test.indptr[test.nUsers]!;
   phase('split_seconds');
 
-  const { params, tuning } = await autotune(ctx, split.train, { base: configured, overrides: opts.params, rules: ratingRules(config), holdout, now, space: opts.tuneSpace, onProgress: progress });
+  const { params, tuning } = await autotune(ctx, split.train, {
+    base: configured,
+    overrides: opts.params,
+    rules: ratingRules(config),
+    holdout,
+    now,
+    space: opts.tuneSpace,
+    onProgress: progress,
+  });
   if (tuning.source === 'search') phase('tune_seconds');
   progress('params', { ...params, tuning: tuning.source });
 
   progress('train', { users: train.nUsers, items: train.nItems, nnz: counts['train_interactions'] });
-  const model = await trainAls(train, params, (it) => progress('iteration', { iteration: it.iteration, of: params.iterations, loss: it.loss, seconds: it.seconds }));
+  const model = await trainAls(train, params, (it) =>
+    progress('iteration', {
+      iteration: it.iteration,
+      of: params.iterations,
+      loss: it.loss,
+      seconds: it.seconds,
+    }),
+  );
   phase('train_seconds');
 
   progress('evaluate');
@@ -152,7 +205,12 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
     popularity: Object.fromEntries(extras.popularity),
     // the evaluated (pre-refit) factors: they never saw this holdout, so a later run's gate can
     // re-score them on its own holdout without the leak the refit factors would bring
-    exam: { userIds: train.userIds, itemIds: train.itemIds, userFactors: model.userFactors, itemFactors: model.itemFactors },
+    exam: {
+      userIds: train.userIds,
+      itemIds: train.itemIds,
+      userFactors: model.userFactors,
+      itemFactors: model.itemFactors,
+    },
   });
   phase('save_seconds');
   return {

@@ -5,7 +5,13 @@ export interface GateInput {
   candidate: RankingMetrics;
   baseline: RankingMetrics;
   /** the live model, with its nDCG on the same exam as the candidate's (see live-exam.ts) */
-  live?: { modelId: string; ndcg: number; coverage?: LiveCoverage; factors?: 'exam' | 'served'; ownNdcg?: number };
+  live?: {
+    modelId: string;
+    ndcg: number;
+    coverage?: LiveCoverage;
+    factors?: 'exam' | 'served';
+    ownNdcg?: number;
+  };
   /**
    * which exam the live nDCG comes from: the candidate's holdout (re-scored), or — only when the
    * live model's factors cannot be read — the live model's own run
@@ -31,7 +37,13 @@ export interface GateResult {
 }
 
 /** A candidate may go live only if it beats popularity and is not much worse than what serves now. */
-export function evaluateGate({ candidate, baseline, live, tolerance, exam = 'candidate_holdout' }: GateInput): GateResult {
+export function evaluateGate({
+  candidate,
+  baseline,
+  live,
+  tolerance,
+  exam = 'candidate_holdout',
+}: GateInput): GateResult {
   const c = candidate.ndcg;
   const fmt = (x: number) => x.toFixed(4);
   const record = {
@@ -48,9 +60,13 @@ export function evaluateGate({ candidate, baseline, live, tolerance, exam = 'can
         }
       : {}),
   };
-  const on = exam === 'candidate_holdout' ? 'on this holdout' : 'on its own run\'s holdout';
+  const on = exam === 'candidate_holdout' ? 'on this holdout' : "on its own run's holdout";
   if (!(c > baseline.ndcg)) {
-    return { passed: false, reason: `nDCG@${candidate.k} ${fmt(c)} does not beat the popularity baseline ${fmt(baseline.ndcg)}`, ...record };
+    return {
+      passed: false,
+      reason: `nDCG@${candidate.k} ${fmt(c)} does not beat the popularity baseline ${fmt(baseline.ndcg)}`,
+      ...record,
+    };
   }
   if (live && c < live.ndcg * (1 - tolerance)) {
     return {

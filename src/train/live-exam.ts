@@ -26,13 +26,23 @@ export interface LiveExamInput {
   popularity: Record<string, number>;
 }
 
-export function liveExamScorer(train: RatingsMatrix, test: RatingsMatrix, live: LiveExamInput): { scorer: Scorer; coverage: LiveCoverage } {
+export function liveExamScorer(
+  train: RatingsMatrix,
+  test: RatingsMatrix,
+  live: LiveExamInput,
+): { scorer: Scorer; coverage: LiveCoverage } {
   const k = live.factors;
   const userIndex = new Map(live.model.userIds.map((id, i) => [id, i]));
   const itemIndex = new Map(live.model.itemIds.map((id, i) => [id, i]));
   const itemMap = Int32Array.from(train.itemIds, (id) => itemIndex.get(id) ?? -1);
-  const pop = Float64Array.from(train.itemIds, (id, i) => (itemMap[i]! < 0 ? -Infinity : (live.popularity[id] ?? 0)));
-  const coverage: LiveCoverage = { users_scored: 0, users_unknown: 0, items_unknown: itemMap.reduce((n, x) => n + (x < 0 ? 1 : 0), 0) };
+  const pop = Float64Array.from(train.itemIds, (id, i) =>
+    itemMap[i]! < 0 ? -Infinity : (live.popularity[id] ?? 0),
+  );
+  const coverage: LiveCoverage = {
+    users_scored: 0,
+    users_unknown: 0,
+    items_unknown: itemMap.reduce((n, x) => n + (x < 0 ? 1 : 0), 0),
+  };
   for (let u = 0; u < Math.min(test.nUsers, train.nUsers); u++) {
     if (test.indptr[u + 1]! === test.indptr[u]!) continue;
     if (userIndex.has(train.userIds[u]!)) coverage.users_scored++;
@@ -63,7 +73,10 @@ export function liveExamScorer(train: RatingsMatrix, test: RatingsMatrix, live: 
 }
 
 /** The live model's metrics on the exam (k = 10, like the candidate's). */
-export function scoreLiveOnExam(exam: { train: RatingsMatrix; test: RatingsMatrix }, live: LiveExamInput): { metrics: RankingMetrics; coverage: LiveCoverage } {
+export function scoreLiveOnExam(
+  exam: { train: RatingsMatrix; test: RatingsMatrix },
+  live: LiveExamInput,
+): { metrics: RankingMetrics; coverage: LiveCoverage } {
   const { scorer, coverage } = liveExamScorer(exam.train, exam.test, live);
   return { metrics: evaluateRanking(scorer, exam.train, exam.test, { k: 10 }), coverage };
 }

@@ -3,7 +3,14 @@
 // id today's id rules refuse (stored before validation was tightened, or written into ES directly)
 // are skipped and counted, never trained on: their ids could not be deployed or served.
 
-import { DAY_MIDPOINT_MS, decay, rateEvent, typeWeight, windowStart, type RatingRules } from '../events/rating.ts';
+import {
+  DAY_MIDPOINT_MS,
+  decay,
+  rateEvent,
+  typeWeight,
+  windowStart,
+  type RatingRules,
+} from '../events/rating.ts';
 import type { EventsRepository } from '../repositories/events.ts';
 import { idProblem } from '../types/ids.ts';
 import type { SkipLog } from '../types/skipped.ts';
@@ -29,9 +36,11 @@ class PairAccumulator {
   /** One event (or a bucket of `events` events) of a pair; refused ids are skipped and counted. */
   add(userId: string, itemId: string, weight: number, ts: number, events = 1): void {
     const userProblem = idProblem(userId);
-    if (userProblem) return this.skipped?.add('events', 'invalid_user_id', userId, `user_id ${userProblem}`, events);
+    if (userProblem)
+      return this.skipped?.add('events', 'invalid_user_id', userId, `user_id ${userProblem}`, events);
     const itemProblem = idProblem(itemId);
-    if (itemProblem) return this.skipped?.add('events', 'invalid_item_id', itemId, `item_id ${itemProblem}`, events);
+    if (itemProblem)
+      return this.skipped?.add('events', 'invalid_item_id', itemId, `item_id ${itemProblem}`, events);
     const key = `${userId}\u0000${itemId}`;
     const p = this.pairs.get(key);
     if (p) {
@@ -41,7 +50,9 @@ class PairAccumulator {
   }
 
   result(): Interaction[] {
-    return [...this.pairs.values()].filter((p) => p.weight > 0).map(({ userId, itemId, weight, lastTs }) => ({ userId, itemId, weight, lastTs }));
+    return [...this.pairs.values()]
+      .filter((p) => p.weight > 0)
+      .map(({ userId, itemId, weight, lastTs }) => ({ userId, itemId, weight, lastTs }));
   }
 }
 
@@ -50,7 +61,13 @@ export const readRatingsByScan: RatingsReader = async (events, opts) => {
   const now = opts.now ?? Date.now();
   const acc = new PairAccumulator(opts.skipped);
   for await (const page of events.scan(windowStart(opts.rules, now), opts.pageSize, opts.slices)) {
-    for (const e of page) acc.add(e.userId, e.itemId, rateEvent({ event_type: e.eventType, weight: e.weight }, e.ts, opts.rules, now), e.ts);
+    for (const e of page)
+      acc.add(
+        e.userId,
+        e.itemId,
+        rateEvent({ event_type: e.eventType, weight: e.weight }, e.ts, opts.rules, now),
+        e.ts,
+      );
   }
   return acc.result();
 };
@@ -63,10 +80,21 @@ export const readRatingsByScan: RatingsReader = async (events, opts) => {
 export const readRatingsByComposite: RatingsReader = async (events, opts) => {
   const now = opts.now ?? Date.now();
   const acc = new PairAccumulator(opts.skipped);
-  for await (const page of events.pairBuckets(windowStart(opts.rules, now), opts.rules.halfLifeDays > 0, opts.pageSize)) {
+  for await (const page of events.pairBuckets(
+    windowStart(opts.rules, now),
+    opts.rules.halfLifeDays > 0,
+    opts.pageSize,
+  )) {
     for (const b of page) {
-      const w = b.explicitSum + (b.count - b.explicitCount) * (typeWeight(b.eventType, opts.rules.weights) ?? 1);
-      acc.add(b.userId, b.itemId, w * (b.day !== undefined ? decay(opts.rules, now, b.day + DAY_MIDPOINT_MS) : 1), b.lastTs, b.count);
+      const w =
+        b.explicitSum + (b.count - b.explicitCount) * (typeWeight(b.eventType, opts.rules.weights) ?? 1);
+      acc.add(
+        b.userId,
+        b.itemId,
+        w * (b.day !== undefined ? decay(opts.rules, now, b.day + DAY_MIDPOINT_MS) : 1),
+        b.lastTs,
+        b.count,
+      );
     }
   }
   return acc.result();
@@ -79,7 +107,17 @@ export const readRatingsByComposite: RatingsReader = async (events, opts) => {
  * from run to run. O(n log n) on the aggregated pairs, small next to a fit.
  */
 export function canonicalOrder<T extends { userId: string; itemId: string }>(rows: T[]): T[] {
-  return rows.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0));
+  return rows.sort((a, b) =>
+    a.userId < b.userId
+      ? -1
+      : a.userId > b.userId
+        ? 1
+        : a.itemId < b.itemId
+          ? -1
+          : a.itemId > b.itemId
+            ? 1
+            : 0,
+  );
 }
 
 /** Drops users and items with fewer distinct partners than the minimums, repeated until stable. */
@@ -93,7 +131,9 @@ export function filterMinInteractions(rows: Interaction[], minUser: number, minI
       perUser.set(r.userId, (perUser.get(r.userId) ?? 0) + 1);
       perItem.set(r.itemId, (perItem.get(r.itemId) ?? 0) + 1);
     }
-    const next = current.filter((r) => perUser.get(r.userId)! >= minUser && perItem.get(r.itemId)! >= minItem);
+    const next = current.filter(
+      (r) => perUser.get(r.userId)! >= minUser && perItem.get(r.itemId)! >= minItem,
+    );
     if (next.length === current.length) return next;
     current = next;
   }

@@ -2,7 +2,13 @@ import type { AppContext } from '../app/context.ts';
 import { alsParams } from '../config/als-params.ts';
 import { ratingRules } from '../events/rating.ts';
 import { newModelId } from '../model/lifecycle.ts';
-import { gridSearch, splitToMatrices, temporalSplit, type AlsGrid, type GridResult } from './evaluate/index.ts';
+import {
+  gridSearch,
+  splitToMatrices,
+  temporalSplit,
+  type AlsGrid,
+  type GridResult,
+} from './evaluate/index.ts';
 import { filterMinInteractions, readRatingsByScan } from './ratings.ts';
 
 export interface TuneOptions {
@@ -17,7 +23,10 @@ export interface TuneOptions {
  * `holdout` of each user is set aside as test, the latest `holdout` of the rest is the validation
  * set the grid is scored on. Every grid point is recorded in the `tuning` index under one run id.
  */
-export async function runTuning(ctx: AppContext, opts: TuneOptions): Promise<{ runId: string; results: GridResult[] }> {
+export async function runTuning(
+  ctx: AppContext,
+  opts: TuneOptions,
+): Promise<{ runId: string; results: GridResult[] }> {
   const { config } = ctx;
   const t = config.train;
   const rows = filterMinInteractions(
@@ -31,6 +40,14 @@ export async function runTuning(ctx: AppContext, opts: TuneOptions): Promise<{ r
   const base = alsParams(t);
   const runId = `tune-${newModelId()}`;
   const results = await gridSearch(train, validation, opts.grid, base, { k: 10, onResult: opts.onResult });
-  await ctx.repos.tuning.record(runId, results.map((r) => ({ params: r.params, metrics: r.metrics, train_seconds: r.trainSeconds, loss: r.loss })));
+  await ctx.repos.tuning.record(
+    runId,
+    results.map((r) => ({
+      params: r.params,
+      metrics: r.metrics,
+      train_seconds: r.trainSeconds,
+      loss: r.loss,
+    })),
+  );
   return { runId, results };
 }

@@ -8,7 +8,13 @@ export const MAX_ID_BYTES = 256;
 export const MAX_ES_ID_BYTES = 512;
 
 /** JSON schema of a user/item id: no leading/trailing blanks, 1..256 UTF-8 bytes (the ajv keyword `maxUtf8Bytes`). */
-export const ID_SCHEMA = { type: 'string', minLength: 1, maxLength: MAX_ID_BYTES, maxUtf8Bytes: MAX_ID_BYTES, pattern: '^\\S(.*\\S)?$' } as const;
+export const ID_SCHEMA = {
+  type: 'string',
+  minLength: 1,
+  maxLength: MAX_ID_BYTES,
+  maxUtf8Bytes: MAX_ID_BYTES,
+  pattern: '^\\S(.*\\S)?$',
+} as const;
 
 export function utf8Bytes(s: string): number {
   return Buffer.byteLength(s, 'utf8');
@@ -18,7 +24,8 @@ export function utf8Bytes(s: string): number {
 export function idProblem(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0) return 'must be a non-empty string';
   if (/^\s|\s$/.test(value)) return 'must not start or end with a blank';
-  if (utf8Bytes(value) > MAX_ID_BYTES) return `must be at most ${MAX_ID_BYTES} bytes in UTF-8 (got ${utf8Bytes(value)})`;
+  if (utf8Bytes(value) > MAX_ID_BYTES)
+    return `must be at most ${MAX_ID_BYTES} bytes in UTF-8 (got ${utf8Bytes(value)})`;
   return undefined;
 }
 

@@ -28,7 +28,7 @@ const MAX_DETAIL_CHARS = 300;
 
 /** An id as an example shows it: at most 64 characters, with its real size when cut. */
 export function truncateId(id: unknown): string {
-  const s = typeof id === 'string' ? id : JSON.stringify(id) ?? String(id);
+  const s = typeof id === 'string' ? id : (JSON.stringify(id) ?? String(id));
   return s.length <= MAX_ID_CHARS ? s : `${s.slice(0, MAX_ID_CHARS)}… (${utf8Bytes(s)} bytes)`;
 }
 
@@ -47,7 +47,12 @@ export class SkipLog {
     this.perStage.set(stage, (this.perStage.get(stage) ?? 0) + count);
     this.total += count;
     if (this.examples.length < MAX_SKIP_EXAMPLES) {
-      this.examples.push({ stage, reason, id: truncateId(id), ...(detail ? { detail: detail.slice(0, MAX_DETAIL_CHARS) } : {}) });
+      this.examples.push({
+        stage,
+        reason,
+        id: truncateId(id),
+        ...(detail ? { detail: detail.slice(0, MAX_DETAIL_CHARS) } : {}),
+      });
     }
   }
 
@@ -57,6 +62,10 @@ export class SkipLog {
   }
 
   summary(): SkipSummary {
-    return { total: this.total, by_reason: [...this.reasons.values()].map((r) => ({ ...r })), examples: this.examples.map((e) => ({ ...e })) };
+    return {
+      total: this.total,
+      by_reason: [...this.reasons.values()].map((r) => ({ ...r })),
+      examples: this.examples.map((e) => ({ ...e })),
+    };
   }
 }

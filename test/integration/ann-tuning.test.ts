@@ -24,7 +24,10 @@ const categoryOf = (i: number) => `c${i % 4}`;
 
 beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
-  const ops = Array.from({ length: N_ITEMS }, (_, i) => [{ index: { _index: names.itemMetadata, _id: `i${i}` } }, { item_id: `i${i}`, name: `Item ${i}`, category: categoryOf(i) }]).flat();
+  const ops = Array.from({ length: N_ITEMS }, (_, i) => [
+    { index: { _index: names.itemMetadata, _id: `i${i}` } },
+    { item_id: `i${i}`, name: `Item ${i}`, category: categoryOf(i) },
+  ]).flat();
   await es.bulk({ operations: ops, refresh: true });
   // the graphs are what this file tests (a catalogue this small would otherwise get no MIPS graph: ../../src/deploy/mips-graph.ts)
   await deployModel(ctx, input, { mipsAnn: true });
@@ -34,10 +37,27 @@ afterAll(() => ctx.dispose());
 
 type Choice = { num_candidates: number; recall: number };
 type Timed = Choice & { ann_ms?: number; exact_ms?: number };
-type Tuning = { k: number; target: number; sample: number; unfiltered: Choice; filtered?: Choice; query_rms?: number; query_scales?: Record<string, number> };
+type Tuning = {
+  k: number;
+  target: number;
+  sample: number;
+  unfiltered: Choice;
+  filtered?: Choice;
+  query_rms?: number;
+  query_scales?: Record<string, number>;
+};
 
-async function ids(space: 'mips' | 'cosine', mode: 'exact' | 'ann', vector: number[], filters: Filters, numCandidates?: number): Promise<string[]> {
-  const body = vectorSearchBody({ space, mode, k: 10, vector, filters, exclude: [], numCandidates }, DEFAULT_QUERY_OPTIONS);
+async function ids(
+  space: 'mips' | 'cosine',
+  mode: 'exact' | 'ann',
+  vector: number[],
+  filters: Filters,
+  numCandidates?: number,
+): Promise<string[]> {
+  const body = vectorSearchBody(
+    { space, mode, k: 10, vector, filters, exclude: [], numCandidates },
+    DEFAULT_QUERY_OPTIONS,
+  );
   return (await es.search({ index: names.itemsAlias, ...body, _source: false })).hits.hits.map((h) => h._id!);
 }
 
@@ -57,7 +77,12 @@ describe('ann tuning at deploy', () => {
   });
 
   it('cosine carries the graph search timed against the exact one, and serving answers exactly where exact was not slower', async () => {
-    const t = (await es.get<{ ann: Record<string, Tuning & { unfiltered: Timed; filtered?: Timed }> }>({ index: names.models, id: MODEL }))._source!.ann;
+    const t = (
+      await es.get<{ ann: Record<string, Tuning & { unfiltered: Timed; filtered?: Timed }> }>({
+        index: names.models,
+        id: MODEL,
+      })
+    )._source!.ann;
     const cosine = t['cosine']!;
     for (const c of [cosine.unfiltered, cosine.filtered!]) {
       expect(c.ann_ms).toBeGreaterThan(0);
@@ -72,7 +97,8 @@ describe('ann tuning at deploy', () => {
   });
 
   it('mips records the recall of every query scale it tried, and keeps a scale only when it ranked better than none', async () => {
-    const t = (await es.get<{ ann: Record<string, Tuning> }>({ index: names.models, id: MODEL }))._source!.ann;
+    const t = (await es.get<{ ann: Record<string, Tuning> }>({ index: names.models, id: MODEL }))._source!
+      .ann;
     const scales = t['mips']!.query_scales!;
     expect(Object.keys(scales).sort()).toEqual(['2', '3', '4', '6', '8', 'none']);
     const best = Math.max(...Object.values(scales));
@@ -82,13 +108,20 @@ describe('ann tuning at deploy', () => {
   });
 
   it('the stored num_candidates reaches the recall it promises for users the deploy did not sample', async () => {
-    const t = (await es.get<{ ann: Record<string, Tuning> }>({ index: names.models, id: MODEL }))._source!.ann['mips']!;
+    const t = (await es.get<{ ann: Record<string, Tuning> }>({ index: names.models, id: MODEL }))._source!
+      .ann['mips']!;
     let sum = 0;
     let n = 0;
     // odd users: the deploy's stride sample over 60 users takes them all, so check with shifted vectors too
     for (let u = 1; u < N_USERS; u += 3) {
-      const vector = Array.from(input.userFactors.subarray(u * K, (u + 1) * K), (x, d) => x * (1 + 0.1 * Math.sin(d + u)));
-      for (const filters of [{ terms: {}, booleans: {}, ranges: {} }, { terms: { category: [categoryOf(u)] }, booleans: {}, ranges: {} }] as Filters[]) {
+      const vector = Array.from(
+        input.userFactors.subarray(u * K, (u + 1) * K),
+        (x, d) => x * (1 + 0.1 * Math.sin(d + u)),
+      );
+      for (const filters of [
+        { terms: {}, booleans: {}, ranges: {} },
+        { terms: { category: [categoryOf(u)] }, booleans: {}, ranges: {} },
+      ] as Filters[]) {
         const truth = new Set(await ids('mips', 'exact', vector, filters));
         const nc = filters.terms['category'] ? t.filtered!.num_candidates : t.unfiltered.num_candidates;
         // as the API sends it: rescaled to the measured query rms, if the deploy chose one
@@ -108,19 +141,34 @@ describe('ann tuning at deploy', () => {
 
   it('without the item graph (DEPLOY_SIMILAR_ANN off): no factor_unit field, the model says so, and similar items with mode ann are the exact ones', async () => {
     const flat = 'mtuneflat';
-    await deployModel(ctx, { ...plantedModel(flat, 11, { factors: K, items: N_ITEMS, users: N_USERS }), modelId: flat }, { similarAnn: false, mipsAnn: true, keep: 5 });
+    await deployModel(
+      ctx,
+      { ...plantedModel(flat, 11, { factors: K, items: N_ITEMS, users: N_USERS }), modelId: flat },
+      { similarAnn: false, mipsAnn: true, keep: 5 },
+    );
     const mapping = await es.indices.getMapping({ index: names.itemsIndex(flat) });
     const props = Object.values(mapping)[0]!.mappings.properties!;
     expect(props['factor_unit']).toBeUndefined();
-    expect(props['factor_unit_exact']).toMatchObject({ type: 'dense_vector', index_options: { type: 'flat' } });
+    expect(props['factor_unit_exact']).toMatchObject({
+      type: 'dense_vector',
+      index_options: { type: 'flat' },
+    });
     expect(props['factor']).toMatchObject({ index_options: { type: 'int8_hnsw' } });
     const doc = (await es.get<{ ann: Record<string, unknown> }>({ index: names.models, id: flat }))._source!;
     expect(doc.ann['cosine']).toEqual({ graph: false });
-    const server = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: ['k'], defaultMode: 'ann', liveModelCacheMs: 600_000 } });
+    const server = await startServer({
+      ctx,
+      registry: createRegistry(false),
+      port: 0,
+      host: '127.0.0.1',
+      options: { apiKeys: ['k'], defaultMode: 'ann', liveModelCacheMs: 600_000 },
+    });
     try {
       for (const item of ['i3', 'i501', 'i2999']) {
         const get = async (mode: string) => {
-          const res = await fetch(`${server.url}/v1/items/${item}/similar?k=10&mode=${mode}`, { headers: { 'x-api-key': 'k' } });
+          const res = await fetch(`${server.url}/v1/items/${item}/similar?k=10&mode=${mode}`, {
+            headers: { 'x-api-key': 'k' },
+          });
           expect(res.status).toBe(200);
           return ((await res.json()) as { items: Array<{ item_id: string; score: number }> }).items;
         };
@@ -139,15 +187,37 @@ describe('ann tuning at deploy', () => {
     const mips = doc.ann['mips']!;
     // the query scale is set so that an ann search would rank by noise (the query quantises to ~0):
     // ann equal to exact below shows it was not run
-    await es.update({ index: names.models, id: MODEL, doc: { ann: { ...doc.ann, mips: { ...mips, query_rms: 1e-6, unfiltered: { num_candidates: 100, recall: 0.5 } } } }, refresh: true });
+    await es.update({
+      index: names.models,
+      id: MODEL,
+      doc: {
+        ann: {
+          ...doc.ann,
+          mips: { ...mips, query_rms: 1e-6, unfiltered: { num_candidates: 100, recall: 0.5 } },
+        },
+      },
+      refresh: true,
+    });
     await ctx.repos.modelIndices.swap(MODEL);
-    const server = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: ['k'], defaultMode: 'ann', liveModelCacheMs: 600_000 } });
+    const server = await startServer({
+      ctx,
+      registry: createRegistry(false),
+      port: 0,
+      host: '127.0.0.1',
+      options: { apiKeys: ['k'], defaultMode: 'ann', liveModelCacheMs: 600_000 },
+    });
     try {
       for (const u of [0, 7, 33]) {
         const get = async (mode: string, q = '') => {
-          const res = await fetch(`${server.url}/v1/users/u${u}/recommendations?k=10&mode=${mode}&exclude_seen=false${q}`, { headers: { 'x-api-key': 'k' } });
+          const res = await fetch(
+            `${server.url}/v1/users/u${u}/recommendations?k=10&mode=${mode}&exclude_seen=false${q}`,
+            { headers: { 'x-api-key': 'k' } },
+          );
           expect(res.status).toBe(200);
-          const body = (await res.json()) as { model_id: string; items: Array<{ item_id: string; score: number }> };
+          const body = (await res.json()) as {
+            model_id: string;
+            items: Array<{ item_id: string; score: number }>;
+          };
           expect(body.model_id).toBe(MODEL);
           return body.items;
         };

@@ -95,19 +95,35 @@ type Pred = (it: Item) => boolean;
 const all: Pred = () => true;
 
 /** Brute-force top k of model items by score, among those passing `ok`. */
-function bruteTop(score: (i: number) => number, k: number, ok: (i: number) => boolean): Array<{ id: string; score: number }> {
+function bruteTop(
+  score: (i: number) => number,
+  k: number,
+  ok: (i: number) => boolean,
+): Array<{ id: string; score: number }> {
   const rows: Array<{ id: string; score: number }> = [];
   for (let i = 0; i < N_ITEMS; i++) if (ok(i)) rows.push({ id: itemIds[i]!, score: score(i) });
   return rows.sort((a, b) => b.score - a.score).slice(0, k);
 }
 
 // recent items: ranks 0, 3 and 7 of each user's true list, so exclusion visibly changes the top 10
-const fullRank = userIds.map((_, u) => bruteTop((i) => dot(u, i), 50, () => true));
-const recent = new Map(userIds.map((id, u) => [id, [fullRank[u]![0]!.id, fullRank[u]![3]!.id, fullRank[u]![7]!.id]]));
+const fullRank = userIds.map((_, u) =>
+  bruteTop(
+    (i) => dot(u, i),
+    50,
+    () => true,
+  ),
+);
+const recent = new Map(
+  userIds.map((id, u) => [id, [fullRank[u]![0]!.id, fullRank[u]![3]!.id, fullRank[u]![7]!.id]]),
+);
 
 function userTop(u: number, k: number, pred: Pred = all, excludeSeen = true) {
   const seen = new Set(excludeSeen ? recent.get(userIds[u]!) : []);
-  return bruteTop((i) => dot(u, i), k, (i) => !seen.has(itemIds[i]!) && pred(items[i]!));
+  return bruteTop(
+    (i) => dot(u, i),
+    k,
+    (i) => !seen.has(itemIds[i]!) && pred(items[i]!),
+  );
 }
 
 interface Rec {
@@ -117,7 +133,14 @@ interface Rec {
   source: string;
   score_type: string;
   reason?: string;
-  items: Array<{ item_id: string; score: number; source: string; name?: string; category?: string; price?: number }>;
+  items: Array<{
+    item_id: string;
+    score: number;
+    source: string;
+    name?: string;
+    category?: string;
+    price?: number;
+  }>;
 }
 
 let server: RunningServer;
@@ -125,7 +148,16 @@ let ingest: IngestService;
 let trainingRuns = 0;
 const activated: string[] = [];
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> & { error?: { code: string; message: string; field?: string } }; headers: Headers }> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{
+  status: number;
+  body: Record<string, unknown> & { error?: { code: string; message: string; field?: string } };
+  headers: Headers;
+}> {
   const init: RequestInit = { method, headers: { ...headers } };
   if (body !== undefined) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
@@ -160,7 +192,8 @@ function expectRanking(got: Rec['items'], want: Array<{ id: string; score: numbe
 
 beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
-  const meta = await ctx.repos.metadata.upsertItems([...items, ...newItems].map(({ popularity: _p, ...m }) => m),
+  const meta = await ctx.repos.metadata.upsertItems(
+    [...items, ...newItems].map(({ popularity: _p, ...m }) => m),
     { refresh: true },
   );
   expect(meta.upserted).toBe(N_ITEMS + N_NEW);
@@ -186,7 +219,19 @@ beforeAll(async () => {
     startTraining: async () => ({ run_id: `run-${++trainingRuns}` }),
     stageModel: async (id) => ({ model_id: id, status: 'deploying' }),
   };
-  server = await startServer({ ctx, registry: createRegistry(false), admin, port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', servedLog: { lingerMs: 10 }, healthConsumerGroups: ['ingest', 'recommendations'] } });
+  server = await startServer({
+    ctx,
+    registry: createRegistry(false),
+    admin,
+    port: 0,
+    host: '127.0.0.1',
+    options: {
+      apiKeys: [KEY],
+      defaultMode: 'exact',
+      servedLog: { lingerMs: 10 },
+      healthConsumerGroups: ['ingest', 'recommendations'],
+    },
+  });
 });
 
 afterAll(async () => {
@@ -230,18 +275,31 @@ describe('user → items against brute force', () => {
 
   it('explicit exclude leaves those ids out', async () => {
     const top = userTop(3, 3);
-    const res = await recs(`/v1/users/u3/recommendations?k=10&mode=exact&exclude=${top[0]!.id}&exclude=${top[2]!.id}`);
+    const res = await recs(
+      `/v1/users/u3/recommendations?k=10&mode=exact&exclude=${top[0]!.id}&exclude=${top[2]!.id}`,
+    );
     const excluded = new Set([top[0]!.id, top[2]!.id]);
-    expectRanking(res.items, userTop(3, 10, (it) => !excluded.has(it.item_id)));
+    expectRanking(
+      res.items,
+      userTop(3, 10, (it) => !excluded.has(it.item_id)),
+    );
   });
 
   it.each([
     ['category', '&category=c3', (it: Item) => it.category === 'c3'],
-    ['categories (any-of)', '&category=c3&category=c5', (it: Item) => it.category === 'c3' || it.category === 'c5'],
+    [
+      'categories (any-of)',
+      '&category=c3&category=c5',
+      (it: Item) => it.category === 'c3' || it.category === 'c5',
+    ],
     ['price range', '&price_min=20&price_max=60.5', (it: Item) => it.price >= 20 && it.price <= 60.5],
     ['tags (any-of)', '&tags=t1&tags=t4', (it: Item) => it.tags.includes('t1') || it.tags.includes('t4')],
     ['available=false', '&available=false', (it: Item) => !it.available],
-    ['brand + category + price', '&brand=b2&category=c1&price_max=200', (it: Item) => it.brand === 'b2' && it.category === 'c1' && it.price <= 200],
+    [
+      'brand + category + price',
+      '&brand=b2&category=c1&price_max=200',
+      (it: Item) => it.brand === 'b2' && it.category === 'c1' && it.price <= 200,
+    ],
   ])('filter %s is honoured and equals brute force', async (_label, qs, pred) => {
     for (let u = 0; u < 15; u++) {
       const res = await recs(`/v1/users/${userIds[u]}/recommendations?k=10&mode=exact${qs}`);
@@ -251,7 +309,7 @@ describe('user → items against brute force', () => {
     }
   });
 
-  it('q: only text matches, fused by rank with the user\'s own ranking (score_type rrf)', async () => {
+  it("q: only text matches, fused by rank with the user's own ranking (score_type rrf)", async () => {
     const u = 11;
     const list = userTop(u, 60);
     const target = list[40]!.id; // well outside the top 10 by vector alone
@@ -263,7 +321,8 @@ describe('user → items against brute force', () => {
     // a word many items match: every item matches it, and the fused order is RRF of the user's
     // own order among the matches and the BM25 order (checked against brute force on ranks)
     const word = COLORS[3]!;
-    const matches = (id: string) => `${catalogue.get(id)!.name} ${catalogue.get(id)!.description}`.split(/\W+/).includes(word);
+    const matches = (id: string) =>
+      `${catalogue.get(id)!.name} ${catalogue.get(id)!.description}`.split(/\W+/).includes(word);
     const broad = await recs(`/v1/users/u${u}/recommendations?k=10&mode=exact&q=${word}`);
     expect(broad.items).toHaveLength(10);
     for (const it of broad.items) expect(matches(it.item_id)).toBe(true);
@@ -274,14 +333,18 @@ describe('user → items against brute force', () => {
     // q with a filter that excludes the matching item: nothing, rather than items that do not match
     const cat = catalogue.get(target)!.category;
     const other = cat === 'c0' ? 'c1' : 'c0';
-    const filtered = await recs(`/v1/users/u${u}/recommendations?k=10&mode=exact&q=tok${target}&category=${other}`);
+    const filtered = await recs(
+      `/v1/users/u${u}/recommendations?k=10&mode=exact&q=tok${target}&category=${other}`,
+    );
     expect(filtered.items).toEqual([]);
   });
 
   it('ann and lsh recall@10 against exact, averaged over all users, stay above their floors', async () => {
     const recall: Record<string, number> = { ann: 0, lsh: 0 };
     await pool(N_USERS, 8, async (u) => {
-      const exact = new Set((await recs(`/v1/users/${userIds[u]}/recommendations?k=10&mode=exact`)).items.map((i) => i.item_id));
+      const exact = new Set(
+        (await recs(`/v1/users/${userIds[u]}/recommendations?k=10&mode=exact`)).items.map((i) => i.item_id),
+      );
       for (const mode of ['ann', 'lsh'] as const) {
         const res = await recs(`/v1/users/${userIds[u]}/recommendations?k=10&mode=${mode}`);
         expect(res.mode).toBe(mode);
@@ -319,7 +382,9 @@ describe('cold start and backfill', () => {
     expect(res.items.map((i) => i.item_id)).toEqual(popularTop(15));
     for (const it of res.items) expect(it.source).toBe('popular');
     const filtered = await recs(`/v1/users/nobody/recommendations?k=15&category=c2&available=true`);
-    expect(filtered.items.map((i) => i.item_id)).toEqual(popularTop(15, (it) => it.category === 'c2' && it.available));
+    expect(filtered.items.map((i) => i.item_id)).toEqual(
+      popularTop(15, (it) => it.category === 'c2' && it.available),
+    );
   });
 
   it('k larger than the filtered catalogue: all personal items, then popular ones (incl. new items), no error, source mixed', async () => {
@@ -337,7 +402,9 @@ describe('cold start and backfill', () => {
     expectRanking(personal, withFactor);
     expect(res.items.slice(0, personal.length).every((i) => i.source === 'personal')).toBe(true);
     const backfill = res.items.slice(personal.length).map((i) => i.item_id);
-    const remaining = new Set(eligible.map((i) => i.item_id).filter((id) => !withFactor.some((w) => w.id === id)));
+    const remaining = new Set(
+      eligible.map((i) => i.item_id).filter((id) => !withFactor.some((w) => w.id === id)),
+    );
     expect(backfill).toEqual(popularTop(500, (it) => remaining.has(it.item_id)));
   });
 });
@@ -347,11 +414,22 @@ describe('item → similar items', () => {
     for (const i of [0, 17, 345, 1999]) {
       const res = await recs(`/v1/items/i${i}/similar?k=10&mode=exact`);
       expect(res.score_type).toBe('cosine');
-      const want = bruteTop((j) => cosine(i, j), 10, (j) => j !== i);
+      const want = bruteTop(
+        (j) => cosine(i, j),
+        10,
+        (j) => j !== i,
+      );
       expectRanking(res.items, want);
     }
     const filtered = await recs(`/v1/items/i17/similar?k=10&mode=exact&category=c4`);
-    expectRanking(filtered.items, bruteTop((j) => cosine(17, j), 10, (j) => j !== 17 && items[j]!.category === 'c4'));
+    expectRanking(
+      filtered.items,
+      bruteTop(
+        (j) => cosine(17, j),
+        10,
+        (j) => j !== 17 && items[j]!.category === 'c4',
+      ),
+    );
   });
 
   it('ann and lsh similar items overlap the exact ones', async () => {
@@ -359,11 +437,20 @@ describe('item → similar items', () => {
     let lsh = 0;
     const seeds = Array.from({ length: 30 }, (_, s) => s * 61);
     for (const i of seeds) {
-      const exact = new Set((await recs(`/v1/items/i${i}/similar?k=10&mode=exact`)).items.map((x) => x.item_id));
-      ann += (await recs(`/v1/items/i${i}/similar?k=10&mode=ann`)).items.filter((x) => exact.has(x.item_id)).length / 10;
-      lsh += (await recs(`/v1/items/i${i}/similar?k=10&mode=lsh`)).items.filter((x) => exact.has(x.item_id) && x.source === 'personal').length / 10;
+      const exact = new Set(
+        (await recs(`/v1/items/i${i}/similar?k=10&mode=exact`)).items.map((x) => x.item_id),
+      );
+      ann +=
+        (await recs(`/v1/items/i${i}/similar?k=10&mode=ann`)).items.filter((x) => exact.has(x.item_id))
+          .length / 10;
+      lsh +=
+        (await recs(`/v1/items/i${i}/similar?k=10&mode=lsh`)).items.filter(
+          (x) => exact.has(x.item_id) && x.source === 'personal',
+        ).length / 10;
     }
-    console.log(`item→item recall@10 over ${seeds.length} items: ann ${(ann / seeds.length).toFixed(3)}, lsh ${(lsh / seeds.length).toFixed(3)}`);
+    console.log(
+      `item→item recall@10 over ${seeds.length} items: ann ${(ann / seeds.length).toFixed(3)}, lsh ${(lsh / seeds.length).toFixed(3)}`,
+    );
     // measured: ann 1.000, lsh 0.927 (cosine tables tuned for 0.9 like the MIPS ones)
     expect(ann / seeds.length).toBeGreaterThanOrEqual(0.95);
     expect(lsh / seeds.length).toBeGreaterThanOrEqual(0.85);
@@ -384,32 +471,163 @@ describe('item → similar items', () => {
 
 describe('bad requests', () => {
   const auth = { 'x-api-key': KEY };
-  const cases: Array<[string, () => Promise<Awaited<ReturnType<typeof call>>>, number, string, string | undefined]> = [
+  const cases: Array<
+    [string, () => Promise<Awaited<ReturnType<typeof call>>>, number, string, string | undefined]
+  > = [
     ['k too large', () => call('GET', '/v1/users/u1/recommendations?k=10000'), 400, 'invalid_parameter', 'k'],
     ['k zero', () => call('GET', '/v1/users/u1/recommendations?k=0'), 400, 'invalid_parameter', 'k'],
-    ['unknown mode', () => call('GET', '/v1/users/u1/recommendations?mode=fast'), 400, 'invalid_parameter', 'mode'],
-    ['unknown parameter', () => call('GET', '/v1/users/u1/recommendations?colour=red'), 400, 'unknown_parameter', 'colour'],
-    ['raw DSL attempt', () => call('POST', '/v1/users/u1/recommendations', { query: { match_all: {} } }), 400, 'unknown_parameter', 'query'],
-    ['filter on a non-whitelisted field', () => call('GET', '/v1/users/u1/recommendations?description=x'), 400, 'filter_not_allowed', 'description'],
-    ['bad JSON', () => call('POST', '/v1/users/u1/recommendations', '{"k": 5,'), 400, 'invalid_json', undefined],
-    ['wrong type in body', () => call('POST', '/v1/users/u1/recommendations', { k: '5' }), 400, 'invalid_parameter', 'k'],
-    ['wrong type in query', () => call('GET', '/v1/users/u1/recommendations?price_min=cheap'), 400, 'invalid_parameter', 'price_min'],
-    ['inverted range', () => call('GET', '/v1/users/u1/recommendations?price_min=9&price_max=1'), 400, 'invalid_parameter', 'price_min'],
+    [
+      'unknown mode',
+      () => call('GET', '/v1/users/u1/recommendations?mode=fast'),
+      400,
+      'invalid_parameter',
+      'mode',
+    ],
+    [
+      'unknown parameter',
+      () => call('GET', '/v1/users/u1/recommendations?colour=red'),
+      400,
+      'unknown_parameter',
+      'colour',
+    ],
+    [
+      'raw DSL attempt',
+      () => call('POST', '/v1/users/u1/recommendations', { query: { match_all: {} } }),
+      400,
+      'unknown_parameter',
+      'query',
+    ],
+    [
+      'filter on a non-whitelisted field',
+      () => call('GET', '/v1/users/u1/recommendations?description=x'),
+      400,
+      'filter_not_allowed',
+      'description',
+    ],
+    [
+      'bad JSON',
+      () => call('POST', '/v1/users/u1/recommendations', '{"k": 5,'),
+      400,
+      'invalid_json',
+      undefined,
+    ],
+    [
+      'wrong type in body',
+      () => call('POST', '/v1/users/u1/recommendations', { k: '5' }),
+      400,
+      'invalid_parameter',
+      'k',
+    ],
+    [
+      'wrong type in query',
+      () => call('GET', '/v1/users/u1/recommendations?price_min=cheap'),
+      400,
+      'invalid_parameter',
+      'price_min',
+    ],
+    [
+      'inverted range',
+      () => call('GET', '/v1/users/u1/recommendations?price_min=9&price_max=1'),
+      400,
+      'invalid_parameter',
+      'price_min',
+    ],
     ['missing API key', () => call('POST', '/v1/events', [{}]), 401, 'unauthorized', undefined],
-    ['wrong API key', () => call('POST', '/v1/events', [{}], { 'x-api-key': 'nope' }), 403, 'forbidden', undefined],
+    [
+      'wrong API key',
+      () => call('POST', '/v1/events', [{}], { 'x-api-key': 'nope' }),
+      403,
+      'forbidden',
+      undefined,
+    ],
     ['unknown item', () => call('GET', '/v1/items/zzz/similar'), 404, 'item_not_found', undefined],
-    ['activate unknown model', () => call('POST', '/v1/models/nope/activate', undefined, auth), 404, 'model_not_found', undefined],
-    ['events batch > 1000', () => call('POST', '/v1/events', Array.from({ length: 1001 }, () => ({ user_id: 'u', item_id: 'i', event_type: 'click', timestamp: 1 })), auth), 400, 'batch_too_large', 'events'],
-    ['body over the limit', () => call('POST', '/v1/events', [{ user_id: 'x'.repeat(2_000_000) }], auth), 413, 'payload_too_large', undefined],
+    [
+      'activate unknown model',
+      () => call('POST', '/v1/models/nope/activate', undefined, auth),
+      404,
+      'model_not_found',
+      undefined,
+    ],
+    [
+      'events batch > 1000',
+      () =>
+        call(
+          'POST',
+          '/v1/events',
+          Array.from({ length: 1001 }, () => ({
+            user_id: 'u',
+            item_id: 'i',
+            event_type: 'click',
+            timestamp: 1,
+          })),
+          auth,
+        ),
+      400,
+      'batch_too_large',
+      'events',
+    ],
+    [
+      'body over the limit',
+      () => call('POST', '/v1/events', [{ user_id: 'x'.repeat(2_000_000) }], auth),
+      413,
+      'payload_too_large',
+      undefined,
+    ],
     ['empty batch', () => call('POST', '/v1/events', [], auth), 400, 'empty_batch', 'events'],
     ['unknown route', () => call('GET', '/v2/nothing'), 404, 'route_not_found', undefined],
-    ['invalid item metadata', () => call('PUT', '/v1/items', [{ item_id: 'x', price: -1 }], auth), 400, 'invalid_items', 'items[0].price'],
-    ['reserved metadata field', () => call('PUT', '/v1/items', [{ item_id: 'x', has_factor: true }], auth), 400, 'invalid_items', 'items[0].has_factor'],
-    ['user metadata without id', () => call('PUT', '/v1/users', [{ country: 'DE' }], auth), 400, 'invalid_users', 'users[0].user_id'],
-    ['query params on POST', () => call('POST', '/v1/users/u1/recommendations?k=5', {}), 400, 'unknown_parameter', 'k'],
-    ['malformed percent-encoding in the path', () => call('GET', '/v1/users/%E0%A4%A/recommendations'), 400, 'invalid_request', undefined],
-    ['user id too long', () => call('GET', `/v1/users/${'u'.repeat(300)}/recommendations`), 400, 'invalid_request', 'user_id'],
-    ['non-JSON content type', () => call('POST', '/v1/events', 'user_id=u', { ...auth, 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type', undefined],
+    [
+      'invalid item metadata',
+      () => call('PUT', '/v1/items', [{ item_id: 'x', price: -1 }], auth),
+      400,
+      'invalid_items',
+      'items[0].price',
+    ],
+    [
+      'reserved metadata field',
+      () => call('PUT', '/v1/items', [{ item_id: 'x', has_factor: true }], auth),
+      400,
+      'invalid_items',
+      'items[0].has_factor',
+    ],
+    [
+      'user metadata without id',
+      () => call('PUT', '/v1/users', [{ country: 'DE' }], auth),
+      400,
+      'invalid_users',
+      'users[0].user_id',
+    ],
+    [
+      'query params on POST',
+      () => call('POST', '/v1/users/u1/recommendations?k=5', {}),
+      400,
+      'unknown_parameter',
+      'k',
+    ],
+    [
+      'malformed percent-encoding in the path',
+      () => call('GET', '/v1/users/%E0%A4%A/recommendations'),
+      400,
+      'invalid_request',
+      undefined,
+    ],
+    [
+      'user id too long',
+      () => call('GET', `/v1/users/${'u'.repeat(300)}/recommendations`),
+      400,
+      'invalid_request',
+      'user_id',
+    ],
+    [
+      'non-JSON content type',
+      () =>
+        call('POST', '/v1/events', 'user_id=u', {
+          ...auth,
+          'content-type': 'application/x-www-form-urlencoded',
+        }),
+      415,
+      'unsupported_media_type',
+      undefined,
+    ],
   ];
   it.each(cases)('%s', async (_label, run, status, code, field) => {
     const res = await run();
@@ -421,7 +639,10 @@ describe('bad requests', () => {
   });
 
   it('filter values are data, never query syntax', async () => {
-    const res = await call('GET', '/v1/users/u1/recommendations?category=' + encodeURIComponent('"}}] OR *:*'));
+    const res = await call(
+      'GET',
+      '/v1/users/u1/recommendations?category=' + encodeURIComponent('"}}] OR *:*'),
+    );
     expect(res.status).toBe(200);
     expect(res.body['source']).toBe('personal');
     expect(res.body['items']).toEqual([]);
@@ -431,31 +652,115 @@ describe('bad requests', () => {
 describe('served lists and events through Kafka', () => {
   it('every served list lands in recommendations-*, and a click carrying its recommendation_id is attributed', async () => {
     const rid = `req-${Date.now()}`;
-    const res = await call('GET', '/v1/users/u42/recommendations?k=5&category=c2', undefined, { 'x-request-id': rid });
+    const res = await call('GET', '/v1/users/u42/recommendations?k=5&category=c2', undefined, {
+      'x-request-id': rid,
+    });
     expect(res.headers.get('x-request-id')).toBe(rid);
     const rec = res.body as unknown as Rec;
-    type Stored = { kind: string; model_id: string; position?: number | null; in_list?: boolean; position_pending?: boolean; request_id?: string; items?: string[]; endpoint?: string; filters?: Record<string, unknown>; count?: number; event_type?: string; item_id?: string };
+    type Stored = {
+      kind: string;
+      model_id: string;
+      position?: number | null;
+      in_list?: boolean;
+      position_pending?: boolean;
+      request_id?: string;
+      items?: string[];
+      endpoint?: string;
+      filters?: Record<string, unknown>;
+      count?: number;
+      event_type?: string;
+      item_id?: string;
+    };
     const find = async (query: object) => {
-      await es.indices.refresh({ index: names.recommendationsPattern, ignore_unavailable: true, allow_no_indices: true });
-      const r = await es.search<Stored>({ index: names.recommendationsPattern, ignore_unavailable: true, allow_no_indices: true, query });
+      await es.indices.refresh({
+        index: names.recommendationsPattern,
+        ignore_unavailable: true,
+        allow_no_indices: true,
+      });
+      const r = await es.search<Stored>({
+        index: names.recommendationsPattern,
+        ignore_unavailable: true,
+        allow_no_indices: true,
+        query,
+      });
       return r.hits.hits.map((h) => h._source!);
     };
-    await waitUntil('served list stored', async () => (await find({ bool: { filter: [{ term: { recommendation_id: rec.recommendation_id } }, { term: { kind: 'served' } }] } })).length === 1, 60_000);
-    const [served] = await find({ bool: { filter: [{ term: { recommendation_id: rec.recommendation_id } }, { term: { kind: 'served' } }] } });
-    expect(served).toMatchObject({ model_id: MODEL, request_id: rid, endpoint: 'user_recommendations', items: rec.items.map((i) => i.item_id), count: 5, filters: { category: ['c2'] } });
+    await waitUntil(
+      'served list stored',
+      async () =>
+        (
+          await find({
+            bool: {
+              filter: [{ term: { recommendation_id: rec.recommendation_id } }, { term: { kind: 'served' } }],
+            },
+          })
+        ).length === 1,
+      60_000,
+    );
+    const [served] = await find({
+      bool: {
+        filter: [{ term: { recommendation_id: rec.recommendation_id } }, { term: { kind: 'served' } }],
+      },
+    });
+    expect(served).toMatchObject({
+      model_id: MODEL,
+      request_id: rid,
+      endpoint: 'user_recommendations',
+      items: rec.items.map((i) => i.item_id),
+      count: 5,
+      filters: { category: ['c2'] },
+    });
 
     const clicked = rec.items[1]!.item_id;
-    const posted = await call('POST', '/v1/events', { user_id: 'u42', item_id: clicked, event_type: 'click', timestamp: new Date().toISOString(), recommendation_id: rec.recommendation_id }, { 'x-api-key': KEY });
+    const posted = await call(
+      'POST',
+      '/v1/events',
+      {
+        user_id: 'u42',
+        item_id: clicked,
+        event_type: 'click',
+        timestamp: new Date().toISOString(),
+        recommendation_id: rec.recommendation_id,
+      },
+      { 'x-api-key': KEY },
+    );
     expect(posted.status).toBe(202);
     expect(posted.body).toMatchObject({ accepted: 1, errors: [] });
-    await waitUntil('click attributed', async () => (await find({ bool: { filter: [{ term: { recommendation_id: rec.recommendation_id } }, { term: { kind: 'click' } }] } })).length === 1, 60_000);
-    const [click] = await find({ bool: { filter: [{ term: { recommendation_id: rec.recommendation_id } }, { term: { kind: 'click' } }] } });
-    expect(click).toMatchObject({ model_id: MODEL, item_id: clicked, event_type: 'click', position: 2, in_list: true, position_pending: false });
+    await waitUntil(
+      'click attributed',
+      async () =>
+        (
+          await find({
+            bool: {
+              filter: [{ term: { recommendation_id: rec.recommendation_id } }, { term: { kind: 'click' } }],
+            },
+          })
+        ).length === 1,
+      60_000,
+    );
+    const [click] = await find({
+      bool: { filter: [{ term: { recommendation_id: rec.recommendation_id } }, { term: { kind: 'click' } }] },
+    });
+    expect(click).toMatchObject({
+      model_id: MODEL,
+      item_id: clicked,
+      event_type: 'click',
+      position: 2,
+      in_list: true,
+      position_pending: false,
+    });
 
     // the clicked item now counts as seen for u42: the fold-in stream puts it on u42's user document
     const online = await startOnline(ctx, createRegistry(false), { fromBeginning: true });
     try {
-      await waitUntil(`${clicked} is excluded as seen`, async () => !(await recs('/v1/users/u42/recommendations?k=5&category=c2')).items.some((i) => i.item_id === clicked), 60_000);
+      await waitUntil(
+        `${clicked} is excluded as seen`,
+        async () =>
+          !(await recs('/v1/users/u42/recommendations?k=5&category=c2')).items.some(
+            (i) => i.item_id === clicked,
+          ),
+        60_000,
+      );
     } finally {
       await online.stop();
     }
@@ -466,7 +771,13 @@ describe('served lists and events through Kafka', () => {
     const batch = [
       { event_id: `ev-${now}-0`, user_id: 'w1', item_id: 'i1', event_type: 'purchase', timestamp: now },
       { user_id: 'w1', item_id: 'i2', event_type: 'teleport', timestamp: now },
-      { event_id: `ev-${now}-2`, user_id: 'w2', item_id: 'i3', event_type: 'like', timestamp: new Date(now).toISOString() },
+      {
+        event_id: `ev-${now}-2`,
+        user_id: 'w2',
+        item_id: 'i3',
+        event_type: 'like',
+        timestamp: new Date(now).toISOString(),
+      },
       { user_id: 'w2', event_type: 'click', timestamp: now },
       { user_id: 'w3', item_id: 'i4', event_type: 'add_to_cart', timestamp: now },
     ];
@@ -481,11 +792,17 @@ describe('served lists and events through Kafka', () => {
       { index: 3, field: 'item_id', message: 'is required' },
     ]);
     await waitUntil('3 events stored', async () => {
-      await es.indices.refresh({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true });
+      await es.indices.refresh({
+        index: names.eventsPattern,
+        ignore_unavailable: true,
+        allow_no_indices: true,
+      });
       return (await es.count({ index: names.eventsPattern, query: { ids: { values: ids } } })).count === 3;
     });
 
-    const allBad = await call('POST', '/v1/events', [{ user_id: 'w1' }, { event_type: 'click' }], { 'x-api-key': KEY });
+    const allBad = await call('POST', '/v1/events', [{ user_id: 'w1' }, { event_type: 'click' }], {
+      'x-api-key': KEY,
+    });
     expect(allBad.status).toBe(400);
     expect(allBad.body).toMatchObject({ accepted: 0, ids: [], error: { code: 'invalid_events' } });
     expect((allBad.body['errors'] as unknown[]).length).toBe(2);
@@ -504,20 +821,30 @@ describe('metadata upserts', () => {
       { 'x-api-key': KEY },
     );
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ documents: 2, upserted: 2, live: { modelId: MODEL, updated: 1, created: 1 } });
+    expect(res.body).toMatchObject({
+      documents: 2,
+      upserted: 2,
+      live: { modelId: MODEL, updated: 1, created: 1 },
+    });
     await es.indices.refresh({ index: `${names.itemMetadata},${names.itemsAlias}` });
     const meta = (await es.get<Record<string, unknown>>({ index: names.itemMetadata, id: 'i7' }))._source!;
     expect(meta).toMatchObject({ price: 999.5, color: 'blue', name: catalogue.get('i7')!.name });
     const liveDoc = (await es.get<Record<string, unknown>>({ index: names.itemsAlias, id: 'i7' }))._source!;
     expect(liveDoc).toMatchObject({ price: 999.5, color: 'blue', has_factor: true });
     expect((liveDoc['factor_exact'] as number[]).length).toBe(K); // vector kept
-    const fresh = (await es.get<Record<string, unknown>>({ index: names.itemsAlias, id: 'fresh-1' }))._source!;
+    const fresh = (await es.get<Record<string, unknown>>({ index: names.itemsAlias, id: 'fresh-1' }))
+      ._source!;
     expect(fresh).toMatchObject({ has_factor: false, model_id: MODEL, category: 'c7' });
     // the updated price is what filters see now
     const res2 = await recs('/v1/users/u1/recommendations?k=10&mode=exact&price_min=900');
     expect(res2.items.map((i) => i.item_id)).toEqual(['i7'].filter((id) => !recent.get('u1')!.includes(id)));
 
-    const users = await call('PUT', '/v1/users', { user_id: 'u1', country: 'DE', segment: 'gold' }, { 'x-api-key': KEY });
+    const users = await call(
+      'PUT',
+      '/v1/users',
+      { user_id: 'u1', country: 'DE', segment: 'gold' },
+      { 'x-api-key': KEY },
+    );
     expect(users.status).toBe(200);
     expect(users.body).toMatchObject({ upserted: 1, live: null });
   });
@@ -527,7 +854,9 @@ describe('metadata upserts', () => {
     expect(res.status).toBe(200);
     const other = await call('PUT', '/v1/items', [{ item_id: 'i9', size_cm: 'large' }], { 'x-api-key': KEY });
     expect(other.status).toBe(200);
-    const mapping = await es.indices.getMapping({ index: `${names.itemMetadata},${names.itemsIndex(MODEL)}` });
+    const mapping = await es.indices.getMapping({
+      index: `${names.itemMetadata},${names.itemsIndex(MODEL)}`,
+    });
     for (const m of Object.values(mapping)) expect(m.mappings.properties?.['size_cm']).toBeUndefined();
     const bad = await call('PUT', '/v1/items', [{ item_id: 'i9', price: 'cheap' }], { 'x-api-key': KEY });
     expect(bad.status).toBe(400);
@@ -537,13 +866,46 @@ describe('metadata upserts', () => {
 
 describe('dependencies down', () => {
   it('Elasticsearch unreachable → 503 without its message; Kafka unreachable → /health 503 and lost served lists counted, requests still 200', async () => {
-    const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(ctx.config.es.url ?? LOCAL_ES_URL).port || 9200) });
-    const cutEs = new Client({ node: `http://127.0.0.1:${proxy.port}`, requestTimeout: 3_000, maxRetries: 0 });
-    const deadKafka = new Kafka({ brokers: ['127.0.0.1:9'], clientId: 'api-test', retry: { retries: 1, initialRetryTime: 100 }, logLevel: logLevel.NOTHING, connectionTimeout: 500 });
+    const proxy = await startTcpProxy({
+      host: '127.0.0.1',
+      port: Number(new URL(ctx.config.es.url ?? LOCAL_ES_URL).port || 9200),
+    });
+    const cutEs = new Client({
+      node: `http://127.0.0.1:${proxy.port}`,
+      requestTimeout: 3_000,
+      maxRetries: 0,
+    });
+    const deadKafka = new Kafka({
+      brokers: ['127.0.0.1:9'],
+      clientId: 'api-test',
+      retry: { retries: 1, initialRetryTime: 100 },
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 500,
+    });
     const registry = createRegistry(false);
-    const noop: AdminOps = { listModels: async () => [], getModel: async () => undefined, activate: async () => undefined, startTraining: async () => ({ run_id: 'x' }), stageModel: async (id) => ({ model_id: id, status: 'deploying' }) };
-    const a = await startServer({ ctx: onClient(ctx, cutEs), registry, admin: noop, port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', healthTimeoutMs: 1000 } });
-    const b = await startServer({ ctx: { ...ctx, kafka: deadKafka }, registry: createRegistry(false), admin: noop, port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', healthTimeoutMs: 1000 } });
+    const noop: AdminOps = {
+      listModels: async () => [],
+      getModel: async () => undefined,
+      activate: async () => undefined,
+      startTraining: async () => ({ run_id: 'x' }),
+      stageModel: async (id) => ({ model_id: id, status: 'deploying' }),
+    };
+    const a = await startServer({
+      ctx: onClient(ctx, cutEs),
+      registry,
+      admin: noop,
+      port: 0,
+      host: '127.0.0.1',
+      options: { apiKeys: [KEY], defaultMode: 'exact', healthTimeoutMs: 1000 },
+    });
+    const b = await startServer({
+      ctx: { ...ctx, kafka: deadKafka },
+      registry: createRegistry(false),
+      admin: noop,
+      port: 0,
+      host: '127.0.0.1',
+      options: { apiKeys: [KEY], defaultMode: 'exact', healthTimeoutMs: 1000 },
+    });
     try {
       expect((await fetch(`${a.url}/v1/users/u1/recommendations`)).status).toBe(200);
       proxy.cut();
@@ -558,11 +920,19 @@ describe('dependencies down', () => {
 
       const health = await fetch(`${b.url}/health`);
       expect(health.status).toBe(503);
-      expect(await health.json()).toMatchObject({ status: 'down', elasticsearch: { ok: true }, kafka: { ok: false } });
+      expect(await health.json()).toMatchObject({
+        status: 'down',
+        elasticsearch: { ok: true },
+        kafka: { ok: false },
+      });
       const served = await fetch(`${b.url}/v1/users/u1/recommendations?k=3`);
       expect(served.status).toBe(200);
       await waitUntil('served-list failure counted', async () => b.app.servedLog.failed >= 1, 30_000);
-      const events = await fetch(`${b.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': KEY }, body: JSON.stringify({ user_id: 'u', item_id: 'i', event_type: 'click', timestamp: Date.now() }) });
+      const events = await fetch(`${b.url}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+        body: JSON.stringify({ user_id: 'u', item_id: 'i', event_type: 'click', timestamp: Date.now() }),
+      });
       expect(events.status).toBe(503);
     } finally {
       await a.close();
@@ -584,8 +954,18 @@ describe('admin, health, metrics, OpenAPI', () => {
     expect(models.map((m) => m['model_id'])).toContain(MODEL);
     expect(models[0]!['lsh']).toBeUndefined();
 
-    await es.index({ index: names.models, id: 'mfailed', document: { model_id: 'mfailed', status: 'failed', created_at: new Date().toISOString() }, refresh: true });
-    await es.index({ index: names.models, id: 'mcand', document: { model_id: 'mcand', status: 'candidate', created_at: new Date().toISOString() }, refresh: true });
+    await es.index({
+      index: names.models,
+      id: 'mfailed',
+      document: { model_id: 'mfailed', status: 'failed', created_at: new Date().toISOString() },
+      refresh: true,
+    });
+    await es.index({
+      index: names.models,
+      id: 'mcand',
+      document: { model_id: 'mcand', status: 'candidate', created_at: new Date().toISOString() },
+      refresh: true,
+    });
     expect((await call('POST', '/v1/models/mfailed/activate', undefined, auth)).status).toBe(409);
     const undeployed = await call('POST', '/v1/models/mcand/activate', undefined, auth);
     expect(undeployed.status).toBe(409);
@@ -607,7 +987,12 @@ describe('admin, health, metrics, OpenAPI', () => {
   it('health reports ES, Kafka and the live model with its age', async () => {
     const res = await call('GET', '/health');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'ok', elasticsearch: { ok: true }, kafka: { ok: true }, model: { ok: true, model_id: MODEL } });
+    expect(res.body).toMatchObject({
+      status: 'ok',
+      elasticsearch: { ok: true },
+      kafka: { ok: true },
+      model: { ok: true, model_id: MODEL },
+    });
     expect((res.body['model'] as { age_seconds: number }).age_seconds).toBeGreaterThanOrEqual(0);
   });
 
@@ -617,7 +1002,9 @@ describe('admin, health, metrics, OpenAPI', () => {
     expect((await call('GET', '/v1/users/u1/recommendations?k=0')).status).toBe(400);
     const res = await fetch(`${server.url}/metrics`);
     const text = await res.text();
-    expect(text).toMatch(/recsys_api_request_duration_seconds_bucket\{[^}]*endpoint="user_recommendations"[^}]*mode="exact"[^}]*status="200"/);
+    expect(text).toMatch(
+      /recsys_api_request_duration_seconds_bucket\{[^}]*endpoint="user_recommendations"[^}]*mode="exact"[^}]*status="200"/,
+    );
     expect(text).toMatch(/recsys_api_requests_total\{endpoint="user_recommendations",status="400"\} \d+/);
     expect(text).toMatch(/recsys_api_served_log_failures_total 0/);
   });
@@ -626,10 +1013,40 @@ describe('admin, health, metrics, OpenAPI', () => {
     const res = await call('GET', '/openapi.json');
     expect(res.status).toBe(200);
     expect(res.body['openapi']).toBe('3.1.0');
-    const paths = res.body['paths'] as Record<string, Record<string, { parameters?: Array<{ name: string; schema: Record<string, unknown> }> }>>;
-    expect(Object.keys(paths)).toEqual(expect.arrayContaining(['/v1/users/{user_id}/recommendations', '/v1/items/{item_id}/similar', '/v1/events', '/v1/items', '/v1/users', '/v1/models', '/v1/train', '/health', '/metrics']));
+    const paths = res.body['paths'] as Record<
+      string,
+      Record<string, { parameters?: Array<{ name: string; schema: Record<string, unknown> }> }>
+    >;
+    expect(Object.keys(paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/users/{user_id}/recommendations',
+        '/v1/items/{item_id}/similar',
+        '/v1/events',
+        '/v1/items',
+        '/v1/users',
+        '/v1/models',
+        '/v1/train',
+        '/health',
+        '/metrics',
+      ]),
+    );
     const params = paths['/v1/users/{user_id}/recommendations']!['get']!.parameters!;
-    expect(params.find((p) => p.name === 'k')!.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 500 });
-    expect(params.map((p) => p.name)).toEqual(expect.arrayContaining(['mode', 'q', 'exclude_seen', 'category', 'tags', 'available', 'price_min', 'price_max']));
+    expect(params.find((p) => p.name === 'k')!.schema).toMatchObject({
+      type: 'integer',
+      minimum: 1,
+      maximum: 500,
+    });
+    expect(params.map((p) => p.name)).toEqual(
+      expect.arrayContaining([
+        'mode',
+        'q',
+        'exclude_seen',
+        'category',
+        'tags',
+        'available',
+        'price_min',
+        'price_max',
+      ]),
+    );
   });
 });

@@ -51,14 +51,33 @@ interface Attribution {
 }
 
 async function attributions(): Promise<Attribution[]> {
-  await es.indices.refresh({ index: names.recommendationsPattern, ignore_unavailable: true, allow_no_indices: true });
-  const r = await es.search<Attribution>({ index: names.recommendationsPattern, size: 1000, query: { bool: { must_not: [{ term: { kind: 'served' } }] } } });
+  await es.indices.refresh({
+    index: names.recommendationsPattern,
+    ignore_unavailable: true,
+    allow_no_indices: true,
+  });
+  const r = await es.search<Attribution>({
+    index: names.recommendationsPattern,
+    size: 1000,
+    query: { bool: { must_not: [{ term: { kind: 'served' } }] } },
+  });
   return r.hits.hits.map((h) => h._source!);
 }
 
 async function click(user: string, item: string, recommendationId: string, eventId: string): Promise<void> {
-  const event = { event_id: eventId, user_id: user, item_id: item, event_type: 'click', timestamp: new Date().toISOString(), recommendation_id: recommendationId };
-  await producer.send({ topic: names.topics.events, acks: -1, messages: [{ key: user, value: JSON.stringify(event) }] });
+  const event = {
+    event_id: eventId,
+    user_id: user,
+    item_id: item,
+    event_type: 'click',
+    timestamp: new Date().toISOString(),
+    recommendation_id: recommendationId,
+  };
+  await producer.send({
+    topic: names.topics.events,
+    acks: -1,
+    messages: [{ key: user, value: JSON.stringify(event) }],
+  });
 }
 
 async function counter(name: string): Promise<Map<string, number>> {
@@ -71,7 +90,13 @@ beforeAll(async () => {
   await deployModel(ctx, plantedModel(MODEL, 11, { factors: 8, items: 60, users: 40, extras: true }));
   ingest = await startIngest(ctx, registry, { lagIntervalMs: 1000 });
   // served records stay in the API's log until the test flushes it
-  server = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', servedLog: { lingerMs: 600_000 } } });
+  server = await startServer({
+    ctx,
+    registry: createRegistry(false),
+    port: 0,
+    host: '127.0.0.1',
+    options: { apiKeys: [KEY], defaultMode: 'exact', servedLog: { lingerMs: 600_000 } },
+  });
   producer = createProducer(ctx.kafka, 'reliable');
   await producer.connect();
 }, 180_000);
@@ -91,7 +116,11 @@ describe('attribution that cannot miss', () => {
       const user = `u${i % 40}`;
       const res = await fetch(`${server.url}/v1/users/${user}/recommendations?k=${K}&exclude_seen=false`);
       expect(res.status).toBe(200);
-      const body = (await res.json()) as { recommendation_id: string; model_id: string; items: Array<{ item_id: string }> };
+      const body = (await res.json()) as {
+        recommendation_id: string;
+        model_id: string;
+        items: Array<{ item_id: string }>;
+      };
       const answered = performance.now();
       expect(body.model_id).toBe(MODEL);
       expect(body.items).toHaveLength(K);
@@ -101,12 +130,21 @@ describe('attribution that cannot miss', () => {
       await click(user, item, body.recommendation_id, `click-${i}`);
       gaps.push(performance.now() - answered);
       if (flush === 'after') void server.app.servedLog.flush();
-      expected.push({ eventId: `click-${i}`, recommendationId: body.recommendation_id, itemId: item, position });
+      expected.push({
+        eventId: `click-${i}`,
+        recommendationId: body.recommendation_id,
+        itemId: item,
+        position,
+      });
     };
 
     // 1. clicked before any served record has left the API
     for (let i = 0; i < N / 2; i++) await serveAndClick(i, 'never');
-    await waitUntil('the first clicks are attributed (served records still unsent)', async () => (await attributions()).length === N / 2, 90_000);
+    await waitUntil(
+      'the first clicks are attributed (served records still unsent)',
+      async () => (await attributions()).length === N / 2,
+      90_000,
+    );
     const early = await attributions();
     expect(early.every((a) => a.model_id === MODEL && a.position_pending === true)).toBe(true);
     expect(server.app.servedLog.sent).toBe(0);
@@ -127,15 +165,32 @@ describe('attribution that cannot miss', () => {
       'every click attributed with its position settled',
       async () => {
         const all = await attributions();
-        return all.length === N + 3 && all.filter((a) => a.model_id === MODEL).every((a) => a.position_pending === false);
+        return (
+          all.length === N + 3 &&
+          all.filter((a) => a.model_id === MODEL).every((a) => a.position_pending === false)
+        );
       },
       120_000,
     );
     const all = new Map((await attributions()).map((a) => [a.event_id, a]));
     for (const e of expected) {
-      expect(all.get(e.eventId), e.eventId).toMatchObject({ kind: 'click', model_id: MODEL, recommendation_id: e.recommendationId, item_id: e.itemId, position: e.position, in_list: true, position_pending: false });
+      expect(all.get(e.eventId), e.eventId).toMatchObject({
+        kind: 'click',
+        model_id: MODEL,
+        recommendation_id: e.recommendationId,
+        item_id: e.itemId,
+        position: e.position,
+        in_list: true,
+        position_pending: false,
+      });
     }
-    expect(all.get('click-not-in-list')).toMatchObject({ kind: 'click', model_id: MODEL, position: null, in_list: false, position_pending: false });
+    expect(all.get('click-not-in-list')).toMatchObject({
+      kind: 'click',
+      model_id: MODEL,
+      position: null,
+      in_list: false,
+      position_pending: false,
+    });
     for (const id of ['click-forged', 'click-garbage']) {
       expect(all.get(id), id).toMatchObject({ kind: 'unattributed' });
       expect(all.get(id)!.model_id).toBeUndefined();
@@ -151,13 +206,22 @@ describe('attribution that cannot miss', () => {
     expect(pending).toBeGreaterThanOrEqual(N / 2);
     expect(pending + (positions.get('immediate') ?? 0)).toBe(N + 1);
     expect(positions.get('resolved_by_served') ?? 0).toBeGreaterThan(0);
-    expect((positions.get('resolved_by_served') ?? 0) + (positions.get('resolved_by_events') ?? 0)).toBeGreaterThanOrEqual(pending);
+    expect(
+      (positions.get('resolved_by_served') ?? 0) + (positions.get('resolved_by_events') ?? 0),
+    ).toBeGreaterThanOrEqual(pending);
     expect(positions.get('failed') ?? 0).toBe(0);
     gaps.sort((a, b) => a - b);
-    console.log(`attribution: click acknowledged by Kafka p50 ${gaps[N / 2]!.toFixed(1)} ms, max ${gaps.at(-1)!.toFixed(1)} ms after its response; positions ${JSON.stringify(Object.fromEntries(positions))}`);
+    console.log(
+      `attribution: click acknowledged by Kafka p50 ${gaps[N / 2]!.toFixed(1)} ms, max ${gaps.at(-1)!.toFixed(1)} ms after its response; positions ${JSON.stringify(Object.fromEntries(positions))}`,
+    );
 
     // the Kibana CTR panel: one slot, the serving model, clicks per served list without the unattributed
-    const queries = visualisationQueries(loadSavedObjects(names.prefix), { timeRange: { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() } });
+    const queries = visualisationQueries(loadSavedObjects(names.prefix), {
+      timeRange: {
+        from: new Date(Date.now() - 3_600_000).toISOString(),
+        to: new Date(Date.now() + 60_000).toISOString(),
+      },
+    });
     const ctr = queries.find((q) => q.id === 'recsys-lens-recs-ctr-by-model')!;
     const res = (await es.search({ index: ctr.index, ...ctr.body })) as unknown as AggResponse;
     const rows = tabulate(ctr, res);
@@ -167,11 +231,32 @@ describe('attribution that cannot miss', () => {
 
   it('a signed id whose served record never arrives is still credited to its model, with its position pending; so is one signed before a rotation', async () => {
     const now = Date.now();
-    await click('u5', 'i5', mintRecommendationId({ modelId: MODEL, servedAt: now }, ctx.config.recommendationIds.secret), 'click-never-served');
-    await click('u6', 'i6', mintRecommendationId({ modelId: MODEL, servedAt: now }, PREVIOUS_SECRET), 'click-previous-secret');
+    await click(
+      'u5',
+      'i5',
+      mintRecommendationId({ modelId: MODEL, servedAt: now }, ctx.config.recommendationIds.secret),
+      'click-never-served',
+    );
+    await click(
+      'u6',
+      'i6',
+      mintRecommendationId({ modelId: MODEL, servedAt: now }, PREVIOUS_SECRET),
+      'click-previous-secret',
+    );
     let docs: Attribution[] = [];
     const ids = ['click-never-served', 'click-previous-secret'];
-    await waitUntil('both clicks are stored', async () => (docs = (await attributions()).filter((a) => ids.includes(a.event_id))).length === 2, 60_000);
-    for (const doc of docs) expect(doc, doc.event_id).toMatchObject({ kind: 'click', model_id: MODEL, position: null, position_pending: true, served_at: new Date(now).toISOString() });
+    await waitUntil(
+      'both clicks are stored',
+      async () => (docs = (await attributions()).filter((a) => ids.includes(a.event_id))).length === 2,
+      60_000,
+    );
+    for (const doc of docs)
+      expect(doc, doc.event_id).toMatchObject({
+        kind: 'click',
+        model_id: MODEL,
+        position: null,
+        position_pending: true,
+        served_at: new Date(now).toISOString(),
+      });
   }, 90_000);
 });

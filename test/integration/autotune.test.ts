@@ -5,7 +5,15 @@ import { generateDataset } from '../../src/demo/generate.ts';
 import { ratingRules } from '../../src/events/rating.ts';
 import { runTraining } from '../../src/release/run.ts';
 import { setup } from '../../src/setup/index.ts';
-import { alsScorer, evaluateRanking, gridPoints, plantedInteractions, splitToMatrices, temporalSplit, type SearchSpace } from '../../src/train/evaluate/index.ts';
+import {
+  alsScorer,
+  evaluateRanking,
+  gridPoints,
+  plantedInteractions,
+  splitToMatrices,
+  temporalSplit,
+  type SearchSpace,
+} from '../../src/train/evaluate/index.ts';
 import { filterMinInteractions, readRatingsByScan } from '../../src/train/ratings.ts';
 import { validationSplit } from '../../src/train/autotune.ts';
 import { testContext } from './harness.ts';
@@ -13,14 +21,29 @@ import { testContext } from './harness.ts';
 // No ALS_FACTORS / _REGULARIZATION / _ALPHA / _WEIGHTING: nothing is pinned. One thread: the
 // machine is shared. A test-sized grid (the tuner and the reference grid search the same one).
 const env = { TUNE_MODE: 'auto', ALS_THREADS: '1' };
-const space: SearchSpace = { factors: [8, 16, 32], regularization: [0.1, 1, 10, 50], alpha: [0.3, 1, 3, 10], weighting: ['linear', 'log', 'bm25', 'tfidf'] };
+const space: SearchSpace = {
+  factors: [8, 16, 32],
+  regularization: [0.1, 1, 10, 50],
+  alpha: [0.3, 1, 3, 10],
+  weighting: ['linear', 'log', 'bm25', 'tfidf'],
+};
 const run = { trigger: 'test' as const, deploy: false, tuneSpace: space };
 
 type Ctx = ReturnType<typeof testContext>;
-type Ev = { event_id: string; user_id: string; item_id: string; event_type: string; timestamp: string; weight?: number };
+type Ev = {
+  event_id: string;
+  user_id: string;
+  item_id: string;
+  event_type: string;
+  timestamp: string;
+  weight?: number;
+};
 
 async function load(ctx: Ctx, events: Ev[]): Promise<void> {
-  const ops = events.flatMap((e) => [{ create: { _index: ctx.names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e]);
+  const ops = events.flatMap((e) => [
+    { create: { _index: ctx.names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } },
+    e,
+  ]);
   for (let i = 0; i < ops.length; i += 10_000) {
     const r = await ctx.es.bulk({ operations: ops.slice(i, i + 10_000) });
     expect(r.errors).toBe(false);
@@ -30,7 +53,15 @@ async function load(ctx: Ctx, events: Ev[]): Promise<void> {
 
 /** Planted explicit 1–5 star ratings as `rating` events; `offset` shifts user ids so a second batch adds users. */
 function ratingEvents(seed: number, offset: number, nUsers: number): Ev[] {
-  const d = plantedInteractions({ nUsers, nItems: 200, rank: 6, meanPerUser: 18, seed, startMs: Date.UTC(2025, 0, 1), spanMs: 60 * 86_400_000 });
+  const d = plantedInteractions({
+    nUsers,
+    nItems: 200,
+    rank: 6,
+    meanPerUser: 18,
+    seed,
+    startMs: Date.UTC(2025, 0, 1),
+    spanMs: 60 * 86_400_000,
+  });
   return Array.from(d.users, (u, j) => ({
     event_id: `r${seed}-${j}`,
     user_id: `u${u + offset}`,
@@ -49,7 +80,11 @@ function ratingEvents(seed: number, offset: number, nUsers: number): Ev[] {
  */
 async function gridBest(ctx: Ctx): Promise<number> {
   const t = ctx.config.train;
-  const rows = filterMinInteractions(await readRatingsByScan(ctx.repos.events, { rules: ratingRules(ctx.config) }), t.minUserInteractions, t.minItemInteractions);
+  const rows = filterMinInteractions(
+    await readRatingsByScan(ctx.repos.events, { rules: ratingRules(ctx.config) }),
+    t.minUserInteractions,
+    t.minItemInteractions,
+  );
   const split = temporalSplit(rows, 0.2);
   const v = validationSplit(split.train, 0.2, 42);
   let best = { ndcg: -1, point: gridPoints(space)[0]! };
@@ -59,7 +94,9 @@ async function gridBest(ctx: Ctx): Promise<number> {
     if (ndcg > best.ndcg) best = { ndcg, point: p };
   }
   const { train, test } = splitToMatrices(split);
-  return evaluateRanking(alsScorer(await trainAls(train, { ...alsParams(t), ...best.point })), train, test, { k: 10 }).ndcg;
+  return evaluateRanking(alsScorer(await trainAls(train, { ...alsParams(t), ...best.point })), train, test, {
+    k: 10,
+  }).ndcg;
 }
 
 const ratings = testContext('autotune-r', env);
@@ -68,7 +105,14 @@ const shop = testContext('autotune-d', env);
 beforeAll(async () => {
   for (const ctx of [ratings, shop]) await setup(ctx.es, ctx.kafka, ctx.config, ctx.names, ctx.log);
   await load(ratings, ratingEvents(21, 0, 300));
-  const demo = generateDataset({ users: 300, items: 200, days: 28, seed: 5, events: 15_000, malformedFraction: 0 });
+  const demo = generateDataset({
+    users: 300,
+    items: 200,
+    days: 28,
+    seed: 5,
+    events: 15_000,
+    malformedFraction: 0,
+  });
   await load(shop, demo.events);
 });
 
@@ -89,7 +133,10 @@ describe('autotune', () => {
     // the configured point was screened first; survivors went on to more sweeps
     const tuning = first.tuning!;
     const configured = alsParams(ratings.config.train);
-    expect(tuning.trials![0]).toMatchObject({ params: { factors: configured.factors, alpha: configured.alpha, weighting: configured.weighting }, rung: 0 });
+    expect(tuning.trials![0]).toMatchObject({
+      params: { factors: configured.factors, alpha: configured.alpha, weighting: configured.weighting },
+      rung: 0,
+    });
     expect(tuning.trials!.length).toBeGreaterThan(3);
     expect(new Set(tuning.trials!.map((x) => x.iterations)).size).toBeGreaterThan(1);
     const doc = await ratings.repos.models.get(first.modelId);
@@ -102,7 +149,8 @@ describe('autotune', () => {
     expect(second.tuning?.source).toBe('reused');
     expect(second.tuning?.search_id).toBe(tuning.search_id);
     expect(second.tuning?.trials).toBeUndefined();
-    for (const p of ['factors', 'regularization', 'alpha', 'weighting']) expect(second.params![p]).toEqual(first.params![p]);
+    for (const p of ['factors', 'regularization', 'alpha', 'weighting'])
+      expect(second.params![p]).toEqual(first.params![p]);
 
     // as many new users again: the interactions more than double (TUNE_GROWTH_FACTOR 2)
     await load(ratings, ratingEvents(22, 1000, 320));
@@ -118,12 +166,22 @@ describe('autotune', () => {
     expect(first.metrics!.ndcg).toBeGreaterThanOrEqual(0.97 * (await gridBest(shop)));
 
     // same indices, α and weighting pinned in the environment: the stored search is reused for k and λ only
-    const pinned = testContext('autotune-p', { ...env, ALS_ALPHA: '2', ALS_WEIGHTING: 'log', RECSYS_INDEX_PREFIX: shop.config.indexPrefix });
+    const pinned = testContext('autotune-p', {
+      ...env,
+      ALS_ALPHA: '2',
+      ALS_WEIGHTING: 'log',
+      RECSYS_INDEX_PREFIX: shop.config.indexPrefix,
+    });
     try {
       expect(pinned.config.train.pinned).toEqual(['alpha', 'weighting']);
       const r = await runTraining(pinned, run);
       expect(r.tuning?.source).toBe('reused');
-      expect(r.params).toMatchObject({ factors: first.params!['factors'], regularization: first.params!['regularization'], alpha: 2, weighting: 'log' });
+      expect(r.params).toMatchObject({
+        factors: first.params!['factors'],
+        regularization: first.params!['regularization'],
+        alpha: 2,
+        weighting: 'log',
+      });
       const all = await runTraining(pinned, { ...run, params: { factors: 8, regularization: 1 } });
       expect(all.tuning?.source).toBe('config');
       expect(all.params).toMatchObject({ factors: 8, regularization: 1, alpha: 2, weighting: 'log' });

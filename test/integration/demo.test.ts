@@ -9,7 +9,11 @@ afterAll(() => ctx.dispose());
 describe('demo pipeline (reduced size)', () => {
   it('generates, goes through Kafka into the store, trains, beats popularity on the holdout and goes live', async () => {
     const steps: string[] = [];
-    const r = await runDemoPipeline(ctx, { users: 600, items: 400, events: 30_000, days: 21, seed: 7 }, { step: (s) => steps.push(s) });
+    const r = await runDemoPipeline(
+      ctx,
+      { users: 600, items: 400, events: 30_000, days: 21, seed: 7 },
+      { step: (s) => steps.push(s) },
+    );
     try {
       expect(r.stored).toBe(r.data.events.length);
       expect(r.data.malformed.length).toBeGreaterThan(0);

@@ -23,11 +23,17 @@ const N_META = 30;
 let proxy: FaultProxy;
 let proxied: typeof ctx;
 
-const planted = (modelId: string, seed: number) => plantedModel(modelId, seed, { factors: K, items: N_ITEMS, users: N_USERS });
+const planted = (modelId: string, seed: number) =>
+  plantedModel(modelId, seed, { factors: K, items: N_ITEMS, users: N_USERS });
 
 async function allDocs(index: string, fields: string[]): Promise<Map<string, Record<string, unknown>>> {
   await es.indices.refresh({ index });
-  const r = await es.search<Record<string, unknown>>({ index, size: 10_000, _source: fields, query: { match_all: {} } });
+  const r = await es.search<Record<string, unknown>>({
+    index,
+    size: 10_000,
+    _source: fields,
+    query: { match_all: {} },
+  });
   return new Map(r.hits.hits.map((h) => [h._id!, h._source!]));
 }
 
@@ -35,7 +41,10 @@ beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
   await es.bulk({
     refresh: true,
-    operations: Array.from({ length: N_META }, (_, i) => [{ index: { _index: names.itemMetadata, _id: `i${i}` } }, { item_id: `i${i}`, category: i % 2 ? 'books' : 'garden' }]).flat(),
+    operations: Array.from({ length: N_META }, (_, i) => [
+      { index: { _index: names.itemMetadata, _id: `i${i}` } },
+      { item_id: `i${i}`, category: i % 2 ? 'books' : 'garden' },
+    ]).flat(),
   });
   proxy = await startEsFaultProxy(ctx.config.es.url ?? LOCAL_ES_URL);
   // the production client settings (createEsClient), pointed at the proxy
@@ -72,19 +81,33 @@ describe('retries against a rejecting cluster', () => {
       expect(doc, id).toBeDefined();
       expect(doc!['model_id']).toBe('mretry');
       // exact once read back as the float32 values Elasticsearch holds (deploy writes 9 digits)
-      expect(Float32Array.from(doc!['factor_exact'] as number[])).toEqual(input.itemFactors.subarray(i * K, (i + 1) * K));
+      expect(Float32Array.from(doc!['factor_exact'] as number[])).toEqual(
+        input.itemFactors.subarray(i * K, (i + 1) * K),
+      );
     });
     expect(items.get('i3')!['category']).toBe('books');
     const users = await allDocs(names.usersIndex('mretry'), ['factor']);
     expect(users.size).toBe(N_USERS);
-    input.userIds.forEach((id, u) => expect(users.get(id)?.['factor']).toEqual(Array.from(input.userFactors.subarray(u * K, (u + 1) * K))));
+    input.userIds.forEach((id, u) =>
+      expect(users.get(id)?.['factor']).toEqual(Array.from(input.userFactors.subarray(u * K, (u + 1) * K))),
+    );
   });
 
   it('metadata upserts (metadata index and live items index) survive 429s, with a clean report', async () => {
     proxy.reset({ wholeRequest: (n) => n === 1 || n === 3, item: (n, i) => n < 5 && i % 3 === 0 });
-    const docs = Array.from({ length: 40 }, (_, i) => ({ item_id: `i${i}`, name: `Item ${i}`, brand: `b${i % 4}` }));
+    const docs = Array.from({ length: 40 }, (_, i) => ({
+      item_id: `i${i}`,
+      name: `Item ${i}`,
+      brand: `b${i % 4}`,
+    }));
     // i2500.. are new to the live model: created without a factor in the live index
-    docs.push(...Array.from({ length: 5 }, (_, i) => ({ item_id: `i${N_ITEMS + i}`, name: `New ${i}`, brand: 'fresh' })));
+    docs.push(
+      ...Array.from({ length: 5 }, (_, i) => ({
+        item_id: `i${N_ITEMS + i}`,
+        name: `New ${i}`,
+        brand: 'fresh',
+      })),
+    );
     const report = await proxied.repos.metadata.upsertItems(docs);
     expect(proxy.stats.wholeRejected).toBe(2);
     expect(proxy.stats.itemsRejected).toBeGreaterThan(0);
@@ -104,29 +127,43 @@ describe('retries against a rejecting cluster', () => {
     expect(live.get(`i${N_ITEMS + 2}`)).toMatchObject({ name: 'New 2', brand: 'fresh', has_factor: false });
 
     proxy.reset({ wholeRequest: (n) => n === 1, item: (n, i) => n === 2 && i === 0 });
-    const users = await proxied.repos.metadata.upsertUsers([{ user_id: 'u1', country: 'DE' }, { user_id: 'u2', segment: 'vip' }]);
+    const users = await proxied.repos.metadata.upsertUsers([
+      { user_id: 'u1', country: 'DE' },
+      { user_id: 'u2', segment: 'vip' },
+    ]);
     expect(users.errors).toEqual([]);
     expect(users.upserted).toBe(2);
     expect(proxy.stats.itemsRejected).toBe(1);
-    expect((await es.get<Record<string, unknown>>({ index: names.userMetadata, id: 'u1' }))._source).toMatchObject({ country: 'DE' });
+    expect(
+      (await es.get<Record<string, unknown>>({ index: names.userMetadata, id: 'u1' }))._source,
+    ).toMatchObject({ country: 'DE' });
   });
 
   it('metadata items still rejected when the budget runs out come back as errors, as before', async () => {
     proxy.reset({ item: (_n, _i, id) => id === 'u11' });
-    const report = await proxied.repos.metadata.upsertUsers([{ user_id: 'u10' }, { user_id: 'u11' }, { user_id: 'u12' }], { retry: { initialMs: 50, maxMs: 100, deadlineMs: 1000 } });
+    const report = await proxied.repos.metadata.upsertUsers(
+      [{ user_id: 'u10' }, { user_id: 'u11' }, { user_id: 'u12' }],
+      { retry: { initialMs: 50, maxMs: 100, deadlineMs: 1000 } },
+    );
     expect(proxy.stats.bulkRequests).toBeGreaterThan(2);
     expect(report.upserted).toBe(2);
     expect(report.metadata.failed).toBe(1);
-    expect(report.errors).toEqual([{ index: 1, id: 'u11', target: 'metadata', message: 'temporarily rejected by the cluster, retry' }]);
+    expect(report.errors).toEqual([
+      { index: 1, id: 'u11', target: 'metadata', message: 'temporarily rejected by the cluster, retry' },
+    ]);
   });
 
   it('a bulk load that keeps being rejected gives up when its budget runs out', async () => {
     proxy.reset({ wholeRequest: () => true });
     const started = Date.now();
     const docs = [{ id: 'a', doc: { x: 1 } }];
-    const e = await bulkLoad(proxied.es, `${ctx.config.indexPrefix}scratch`, docs, { retry: { initialMs: 50, maxMs: 200, deadlineMs: 1500 } }).catch((x: unknown) => x);
+    const e = await bulkLoad(proxied.es, `${ctx.config.indexPrefix}scratch`, docs, {
+      retry: { initialMs: 50, maxMs: 200, deadlineMs: 1500 },
+    }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(RetriesExhaustedError);
-    expect((e as Error).message).toMatch(/bulk load into .*scratch: gave up after \d+ attempts.*es_rejected_execution_exception/s);
+    expect((e as Error).message).toMatch(
+      /bulk load into .*scratch: gave up after \d+ attempts.*es_rejected_execution_exception/s,
+    );
     expect(proxy.stats.wholeRejected).toBeGreaterThan(2);
     expect(Date.now() - started).toBeLessThan(10_000);
   });
@@ -137,7 +174,13 @@ describe('retries against a rejecting cluster', () => {
     // catalogue item without a factor keeps its metadata's lsh. 30 such items: more than the
     // max(10, 0.1 %) a deploy may skip. Their chunk also gets retriable 429 items.
     const broken = Array.from({ length: 30 }, (_, j) => `broken${j}`);
-    await es.bulk({ refresh: true, operations: broken.flatMap((id) => [{ index: { _index: names.itemMetadata, _id: id } }, { item_id: id, lsh: { not: 'a term' } }]) });
+    await es.bulk({
+      refresh: true,
+      operations: broken.flatMap((id) => [
+        { index: { _index: names.itemMetadata, _id: id } },
+        { item_id: id, lsh: { not: 'a term' } },
+      ]),
+    });
     const sent = new Map<string, number>();
     try {
       proxy.reset({
@@ -147,7 +190,9 @@ describe('retries against a rejecting cluster', () => {
         },
       });
       const started = Date.now();
-      await expect(deployModel(proxied, planted('mconflict', 2))).rejects.toThrow(/items documents skipped .*more than the 10 allowed.*(document_parsing_exception|mapper_parsing_exception)/);
+      await expect(deployModel(proxied, planted('mconflict', 2))).rejects.toThrow(
+        /items documents skipped .*more than the 10 allowed.*(document_parsing_exception|mapper_parsing_exception)/,
+      );
       // refused documents are never retried; the load stopped once the limit was passed
       expect([...sent.values()].every((n) => n === 1)).toBe(true);
       expect(sent.size).toBeGreaterThan(10);
@@ -159,7 +204,10 @@ describe('retries against a rejecting cluster', () => {
       expect(await modelLifecycle(ctx).liveModelId()).toBe('mretry');
       expect(await es.indices.exists({ index: names.itemsIndex('mconflict') })).toBe(false);
     } finally {
-      await es.bulk({ refresh: true, operations: broken.map((id) => ({ delete: { _index: names.itemMetadata, _id: id } })) });
+      await es.bulk({
+        refresh: true,
+        operations: broken.map((id) => ({ delete: { _index: names.itemMetadata, _id: id } })),
+      });
     }
   });
 });

@@ -10,7 +10,14 @@ const K = 8;
 const N_ITEMS = 400;
 const N_USERS = 40;
 
-const planted = (modelId: string, seed: number) => plantedModel(modelId, seed, { factors: K, items: N_ITEMS, users: N_USERS, lsh: { tables: 4, bits: 6 }, extras: true });
+const planted = (modelId: string, seed: number) =>
+  plantedModel(modelId, seed, {
+    factors: K,
+    items: N_ITEMS,
+    users: N_USERS,
+    lsh: { tables: 4, bits: 6 },
+    extras: true,
+  });
 
 /**
  * Each test deploys into its own prefix (aliases, registry, versions kept), so none depends on
@@ -42,7 +49,8 @@ describe('deploy', () => {
     expect((doc['factor_exact'] as number[]).length).toBe(K);
     expect((doc['lsh'] as string[]).length).toBe(4);
     expect((doc['lsh'] as string[])[0]).toMatch(/^0_[01]{6}$/);
-    const fresh = (await es.get<Record<string, unknown>>({ index: names.itemsAlias, id: `i${N_ITEMS + 3}` }))._source!;
+    const fresh = (await es.get<Record<string, unknown>>({ index: names.itemsAlias, id: `i${N_ITEMS + 3}` }))
+      ._source!;
     expect(fresh['has_factor']).toBe(false);
     expect(fresh['factor_exact']).toBeUndefined();
     const user = (await es.get<Record<string, unknown>>({ index: names.usersAlias, id: 'u3' }))._source!;
@@ -69,7 +77,8 @@ describe('deploy', () => {
             size: 0,
             aggs: { models: { terms: { field: 'model_id' } }, indices: { terms: { field: '_index' } } },
           });
-          const buckets = (name: string) => (r.aggregations![name] as { buckets: Array<{ key: string }> }).buckets.map((b) => b.key);
+          const buckets = (name: string) =>
+            (r.aggregations![name] as { buckets: Array<{ key: string }> }).buckets.map((b) => b.key);
           if (buckets('indices').length !== 2) throw new Error(`searched ${buckets('indices').join(',')}`);
           const models = new Set(buckets('models'));
           seen.push([...models].sort().join('+'));
@@ -79,11 +88,21 @@ describe('deploy', () => {
       }
     })();
     // the loop has seen the first model before the second deploy starts …
-    await waitUntil('the query loop has answered once', async () => seen.length + errors.length > 0, 30_000, 10);
+    await waitUntil(
+      'the query loop has answered once',
+      async () => seen.length + errors.length > 0,
+      30_000,
+      10,
+    );
     await deployModel(ctx, planted('mtwo', 2));
     // … and keeps answering after the swap for a few rounds
     const atSwap = seen.length + errors.length;
-    await waitUntil('the query loop has answered after the swap', async () => seen.length + errors.length >= atSwap + 5, 30_000, 10);
+    await waitUntil(
+      'the query loop has answered after the swap',
+      async () => seen.length + errors.length >= atSwap + 5,
+      30_000,
+      10,
+    );
     stop = true;
     await loop;
     expect(errors).toEqual([]);
@@ -101,7 +120,9 @@ describe('deploy', () => {
     const r = await modelLifecycle(ctx).rollback();
     expect(r).toEqual({ modelId: 'mone', previousModelId: 'mtwo' });
     expect(await modelLifecycle(ctx).liveModelId()).toBe('mone');
-    expect((await es.get<{ model_id: string }>({ index: names.usersAlias, id: 'u1' }))._source!.model_id).toBe('mone');
+    expect(
+      (await es.get<{ model_id: string }>({ index: names.usersAlias, id: 'u1' }))._source!.model_id,
+    ).toBe('mone');
     await modelLifecycle(ctx).activate('mtwo');
     expect(await modelLifecycle(ctx).liveModelId()).toBe('mtwo');
     await expect(modelLifecycle(ctx).activate('nope')).rejects.toThrow(/does not exist/);
@@ -110,7 +131,11 @@ describe('deploy', () => {
   it('a deploy that fails midway leaves the live model serving and removes its half-built index', async () => {
     const { ctx, es, names } = await freshDeployment();
     await deployModel(ctx, planted('mtwo', 2));
-    await expect(deployModel(ctx, planted('mbad', 3), { beforeSwap: () => Promise.reject(new Error('deploy aborted before the swap (test fault)')) })).rejects.toThrow(/before the swap/);
+    await expect(
+      deployModel(ctx, planted('mbad', 3), {
+        beforeSwap: () => Promise.reject(new Error('deploy aborted before the swap (test fault)')),
+      }),
+    ).rejects.toThrow(/before the swap/);
     expect(await modelLifecycle(ctx).liveModelId()).toBe('mtwo');
     expect(await es.indices.exists({ index: names.itemsIndex('mbad') })).toBe(false);
     const bad = await ctx.repos.models.get('mbad');

@@ -23,7 +23,10 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-const REJECTED = { type: 'es_rejected_execution_exception', reason: 'rejected execution of coordinating operation [injected by the test proxy]' };
+const REJECTED = {
+  type: 'es_rejected_execution_exception',
+  reason: 'rejected execution of coordinating operation [injected by the test proxy]',
+};
 
 /**
  * An HTTP proxy in front of a real Elasticsearch that forwards everything, but can answer `_bulk`
@@ -60,35 +63,62 @@ export async function startEsFaultProxy(target: string): Promise<FaultProxy> {
       if (isBulk && faults.wholeRequest?.(n)) {
         proxy.stats.wholeRejected++;
         const payload = JSON.stringify({ error: { root_cause: [REJECTED], ...REJECTED }, status: 429 });
-        res.writeHead(429, { 'content-type': 'application/json', 'x-elastic-product': 'Elasticsearch', 'content-length': Buffer.byteLength(payload) });
+        res.writeHead(429, {
+          'content-type': 'application/json',
+          'x-elastic-product': 'Elasticsearch',
+          'content-length': Buffer.byteLength(payload),
+        });
         return void res.end(payload);
       }
       const headers = { ...req.headers, host: upstream.host };
       delete headers['accept-encoding']; // plain JSON back, so a bulk response can be rewritten
-      const forward = http.request({ hostname: upstream.hostname, port: upstream.port || 9200, method: req.method, path: req.url, headers }, (up) => {
-        const rewrite = isBulk && faults.item !== undefined && (up.statusCode ?? 0) < 300;
-        if (!rewrite) {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          return void up.pipe(res);
-        }
-        const parts: Buffer[] = [];
-        up.on('data', (c: Buffer) => parts.push(c));
-        up.on('end', () => {
-          const json = JSON.parse(Buffer.concat(parts).toString('utf8')) as { errors?: boolean; items?: Array<Record<string, Record<string, unknown>>> };
-          (json.items ?? []).forEach((item, i) => {
-            const op = Object.keys(item)[0]!;
-            if (!faults.item!(n, i, String(item[op]!['_id']))) return;
-            const { result: _r, _version: _v, _seq_no: _s, _primary_term: _p, _shards: _sh, get: _g, ...rest } = item[op]!;
-            item[op] = { ...rest, status: 429, error: REJECTED };
-            json.errors = true;
-            proxy.stats.itemsRejected++;
+      const forward = http.request(
+        {
+          hostname: upstream.hostname,
+          port: upstream.port || 9200,
+          method: req.method,
+          path: req.url,
+          headers,
+        },
+        (up) => {
+          const rewrite = isBulk && faults.item !== undefined && (up.statusCode ?? 0) < 300;
+          if (!rewrite) {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            return void up.pipe(res);
+          }
+          const parts: Buffer[] = [];
+          up.on('data', (c: Buffer) => parts.push(c));
+          up.on('end', () => {
+            const json = JSON.parse(Buffer.concat(parts).toString('utf8')) as {
+              errors?: boolean;
+              items?: Array<Record<string, Record<string, unknown>>>;
+            };
+            (json.items ?? []).forEach((item, i) => {
+              const op = Object.keys(item)[0]!;
+              if (!faults.item!(n, i, String(item[op]!['_id']))) return;
+              const {
+                result: _r,
+                _version: _v,
+                _seq_no: _s,
+                _primary_term: _p,
+                _shards: _sh,
+                get: _g,
+                ...rest
+              } = item[op]!;
+              item[op] = { ...rest, status: 429, error: REJECTED };
+              json.errors = true;
+              proxy.stats.itemsRejected++;
+            });
+            const payload = JSON.stringify(json);
+            const { 'transfer-encoding': _te, ...upHeaders } = up.headers;
+            res.writeHead(up.statusCode ?? 200, {
+              ...upHeaders,
+              'content-length': Buffer.byteLength(payload),
+            });
+            res.end(payload);
           });
-          const payload = JSON.stringify(json);
-          const { 'transfer-encoding': _te, ...upHeaders } = up.headers;
-          res.writeHead(up.statusCode ?? 200, { ...upHeaders, 'content-length': Buffer.byteLength(payload) });
-          res.end(payload);
-        });
-      });
+        },
+      );
       forward.on('error', (e) => {
         if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
         res.end(`proxy: ${e.message}`);

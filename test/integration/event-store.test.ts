@@ -17,7 +17,10 @@ import { testContext } from './harness.ts';
 import { waitForGroupAssigned } from './kafka-wait.ts';
 import { waitUntil } from './wait.ts';
 
-async function fresh(label: string, env: Record<string, string> = {}): Promise<AppContext & { dispose(): Promise<void> }> {
+async function fresh(
+  label: string,
+  env: Record<string, string> = {},
+): Promise<AppContext & { dispose(): Promise<void> }> {
   const ctx = testContext(label, env);
   onTestFinished(() => ctx.dispose());
   await setup(ctx.es, ctx.kafka, ctx.config, ctx.names, ctx.log);
@@ -25,13 +28,28 @@ async function fresh(label: string, env: Record<string, string> = {}): Promise<A
 }
 
 async function eventIndices(ctx: AppContext): Promise<string[]> {
-  const rows = (await ctx.es.cat.indices({ index: `${ctx.names.eventsIndexPrefix}*`, h: ['index'], format: 'json' })) as Array<{ index: string }>;
+  const rows = (await ctx.es.cat.indices({
+    index: `${ctx.names.eventsIndexPrefix}*`,
+    h: ['index'],
+    format: 'json',
+  })) as Array<{ index: string }>;
   return rows.map((r) => r.index.slice(ctx.names.eventsIndexPrefix.length)).sort();
 }
 
 async function stored(ctx: AppContext, query: object = { match_all: {} }): Promise<number> {
-  await ctx.es.indices.refresh({ index: ctx.names.eventsPattern, ignore_unavailable: true, allow_no_indices: true });
-  return (await ctx.es.count({ index: ctx.names.eventsPattern, query, ignore_unavailable: true, allow_no_indices: true })).count;
+  await ctx.es.indices.refresh({
+    index: ctx.names.eventsPattern,
+    ignore_unavailable: true,
+    allow_no_indices: true,
+  });
+  return (
+    await ctx.es.count({
+      index: ctx.names.eventsPattern,
+      query,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+    })
+  ).count;
 }
 
 describe('event store through Kafka', () => {
@@ -53,23 +71,48 @@ describe('event store through Kafka', () => {
   });
 
   it('stores a 1995–1998 history in monthly buckets and trains on it', async () => {
-    const data = generateDataset({ users: 150, items: 120, days: 60, seed: 95, events: 12_000, malformedFraction: 0, startDate: new Date('1997-11-01T00:00:00Z') });
+    const data = generateDataset({
+      users: 150,
+      items: 120,
+      days: 60,
+      seed: 95,
+      events: 12_000,
+      malformedFraction: 0,
+      startDate: new Date('1997-11-01T00:00:00Z'),
+    });
     // spread the sample over four years, keeping each user's order
     const t0 = Date.parse('1995-01-01T00:00:00Z');
     const span = Date.parse('1998-12-31T00:00:00Z') - t0;
     const first = Date.parse(data.events[0]!.timestamp);
     const last = Date.parse(data.events.at(-1)!.timestamp);
-    const events = data.events.map((e) => ({ ...e, event_id: `h-${e.event_id}`, timestamp: new Date(t0 + ((Date.parse(e.timestamp) - first) / (last - first)) * span).toISOString() }));
-    await ctx.repos.metadata.upsertItems(data.items.map((i) => itemMetadata(i) as unknown as Record<string, unknown>), { refresh: 'wait_for' });
-    for (let i = 0; i < events.length; i += 5000) await producer.sendRaw(events.slice(i, i + 5000).map((e) => ({ key: e.user_id, value: JSON.stringify(e) })));
-    await waitUntil(`${events.length} historic events stored`, async () => (await stored(ctx, { prefix: { event_id: 'h-' } })) === events.length, 120_000);
+    const events = data.events.map((e) => ({
+      ...e,
+      event_id: `h-${e.event_id}`,
+      timestamp: new Date(t0 + ((Date.parse(e.timestamp) - first) / (last - first)) * span).toISOString(),
+    }));
+    await ctx.repos.metadata.upsertItems(
+      data.items.map((i) => itemMetadata(i) as unknown as Record<string, unknown>),
+      { refresh: 'wait_for' },
+    );
+    for (let i = 0; i < events.length; i += 5000)
+      await producer.sendRaw(
+        events.slice(i, i + 5000).map((e) => ({ key: e.user_id, value: JSON.stringify(e) })),
+      );
+    await waitUntil(
+      `${events.length} historic events stored`,
+      async () => (await stored(ctx, { prefix: { event_id: 'h-' } })) === events.length,
+      120_000,
+    );
     const buckets = (await eventIndices(ctx)).filter((b) => b < '1999');
     // four years of months: one index per month with events, nowhere near one per day
     expect(buckets.length).toBeGreaterThan(36);
     expect(buckets.length).toBeLessThanOrEqual(48);
     expect(buckets.every((b) => /^199[5-8]\.\d{2}$/.test(b))).toBe(true);
 
-    const run = await runTraining(ctx, { trigger: 'test', params: { factors: 8, iterations: 5, threads: 1 } });
+    const run = await runTraining(ctx, {
+      trigger: 'test',
+      params: { factors: 8, iterations: 5, threads: 1 },
+    });
     expect(run.status, run.error).not.toBe('failed');
     expect(run.counts['interactions']).toBeGreaterThan(1000);
   });
@@ -83,14 +126,28 @@ describe('event store through Kafka', () => {
     await send('dup-b', '2026-11-01T00:01:00Z'); // the next month: another bucket
     // two copies of one id, different months, in one message batch
     await producer.sendRaw([
-      { key: 'dup-user', value: JSON.stringify({ ...base, event_id: 'dup-c', timestamp: '2026-09-15T00:00:00Z' }) },
-      { key: 'dup-user', value: JSON.stringify({ ...base, event_id: 'dup-c', timestamp: '2026-08-15T00:00:00Z' }) },
+      {
+        key: 'dup-user',
+        value: JSON.stringify({ ...base, event_id: 'dup-c', timestamp: '2026-09-15T00:00:00Z' }),
+      },
+      {
+        key: 'dup-user',
+        value: JSON.stringify({ ...base, event_id: 'dup-c', timestamp: '2026-08-15T00:00:00Z' }),
+      },
     ]);
     await send('dup-marker', '2026-11-23T11:00:00Z');
-    await waitUntil('the marker after the copies is stored', async () => (await stored(ctx, { term: { event_id: 'dup-marker' } })) === 1, 60_000);
-    for (const id of ['dup-a', 'dup-b', 'dup-c']) expect(await stored(ctx, { term: { event_id: id } }), id).toBe(1);
+    await waitUntil(
+      'the marker after the copies is stored',
+      async () => (await stored(ctx, { term: { event_id: 'dup-marker' } })) === 1,
+      60_000,
+    );
+    for (const id of ['dup-a', 'dup-b', 'dup-c'])
+      expect(await stored(ctx, { term: { event_id: id } }), id).toBe(1);
     // the first copy wins
-    const b = await ctx.es.search<{ timestamp: string }>({ index: ctx.names.eventsPattern, query: { term: { event_id: 'dup-b' } } });
+    const b = await ctx.es.search<{ timestamp: string }>({
+      index: ctx.names.eventsPattern,
+      query: { term: { event_id: 'dup-b' } },
+    });
     expect(b.hits.hits[0]!._source!.timestamp).toBe('2026-10-31T23:59:00.000Z');
   });
 });
@@ -106,8 +163,18 @@ describe('event store without the dedup ledger (EVENTS_DEDUP_LEDGER=false)', () 
     });
     const base = { user_id: 'u', item_id: 'i', event_type: 'click' };
     const replayed = { ...base, event_id: 'same', timestamp: '2026-11-20T00:00:00Z' };
-    await producer.send([replayed, replayed, { ...base, event_id: 'moved', timestamp: '2026-10-31T23:00:00Z' }, { ...base, event_id: 'moved', timestamp: '2026-11-01T01:00:00Z' }, { ...base, event_id: 'end', timestamp: '2026-11-21T00:00:00Z' }]);
-    await waitUntil('the last event is stored', async () => (await stored(ctx, { term: { event_id: 'end' } })) === 1, 60_000);
+    await producer.send([
+      replayed,
+      replayed,
+      { ...base, event_id: 'moved', timestamp: '2026-10-31T23:00:00Z' },
+      { ...base, event_id: 'moved', timestamp: '2026-11-01T01:00:00Z' },
+      { ...base, event_id: 'end', timestamp: '2026-11-21T00:00:00Z' },
+    ]);
+    await waitUntil(
+      'the last event is stored',
+      async () => (await stored(ctx, { term: { event_id: 'end' } })) === 1,
+      60_000,
+    );
     expect(await stored(ctx, { term: { event_id: 'same' } })).toBe(1);
     expect(await stored(ctx, { term: { event_id: 'moved' } })).toBe(2);
     expect(await ctx.es.count({ index: ctx.names.eventIds })).toMatchObject({ count: 0 });
@@ -136,7 +203,10 @@ describe('event store maintenance', () => {
     const r = await applyRetention(ctx, { now });
     expect(r.dropped).toEqual(dry.dropped);
     expect(await eventIndices(ctx)).toEqual(['2025.11', '2026.11']);
-    const ledger = await ctx.es.mget<{ b: string }>({ index: ctx.names.eventIds, ids: ['r-old', 'r-edge', 'r-new'] });
+    const ledger = await ctx.es.mget<{ b: string }>({
+      index: ctx.names.eventIds,
+      ids: ['r-old', 'r-edge', 'r-new'],
+    });
     expect(ledger.docs.map((d) => 'found' in d && d.found)).toEqual([false, true, true]);
   });
 
@@ -146,7 +216,16 @@ describe('event store maintenance', () => {
     const ops: object[] = [];
     for (let i = 0; i < 300; i++) {
       const ts = new Date(Date.parse('2026-09-28T00:00:00Z') + i * 3_600_000 * 2).toISOString(); // 25 days across two months
-      ops.push({ create: { _index: daily(ts.slice(0, 10).replace(/-/g, '.')), _id: `m-${i}` } }, { event_id: `m-${i}`, user_id: `u${i % 7}`, item_id: `i${i % 11}`, event_type: 'click', timestamp: ts });
+      ops.push(
+        { create: { _index: daily(ts.slice(0, 10).replace(/-/g, '.')), _id: `m-${i}` } },
+        {
+          event_id: `m-${i}`,
+          user_id: `u${i % 7}`,
+          item_id: `i${i % 11}`,
+          event_type: 'click',
+          timestamp: ts,
+        },
+      );
     }
     await ctx.es.bulk({ operations: ops, refresh: true });
     expect((await eventIndices(ctx)).length).toBe(25);
@@ -166,16 +245,35 @@ describe('event store maintenance', () => {
 describe('the request path does not touch the event store', () => {
   it('100 recommendation requests run no search on the events indices; a purchase one second ago is excluded for users with and without a factor', async () => {
     const ctx = await fresh('reqpath', { ALS_FACTORS: '8', ALS_ITERATIONS: '5', ALS_THREADS: '1' });
-    const data = generateDataset({ users: 120, items: 100, days: 20, seed: 12, events: 8_000, malformedFraction: 0 });
-    await ctx.repos.metadata.upsertItems(data.items.map((i) => itemMetadata(i) as unknown as Record<string, unknown>), { refresh: 'wait_for' });
-    const ops = data.events.flatMap((e) => [{ create: { _index: ctx.names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e]);
+    const data = generateDataset({
+      users: 120,
+      items: 100,
+      days: 20,
+      seed: 12,
+      events: 8_000,
+      malformedFraction: 0,
+    });
+    await ctx.repos.metadata.upsertItems(
+      data.items.map((i) => itemMetadata(i) as unknown as Record<string, unknown>),
+      { refresh: 'wait_for' },
+    );
+    const ops = data.events.flatMap((e) => [
+      { create: { _index: ctx.names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } },
+      e,
+    ]);
     for (let i = 0; i < ops.length; i += 10_000) await ctx.es.bulk({ operations: ops.slice(i, i + 10_000) });
     await ctx.es.indices.refresh({ index: ctx.names.eventsPattern });
     const run = await runTraining(ctx, { trigger: 'test' });
     expect(run.status).toBe('live');
 
     const online = await startOnline(ctx, createRegistry(false));
-    const server = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: ['k'], defaultMode: 'exact', healthConsumerGroups: [], popularCacheMs: 0 } });
+    const server = await startServer({
+      ctx,
+      registry: createRegistry(false),
+      port: 0,
+      host: '127.0.0.1',
+      options: { apiKeys: ['k'], defaultMode: 'exact', healthConsumerGroups: [], popularCacheMs: 0 },
+    });
     const producer = new EventProducer(ctx.kafka, ctx.names.topics.events);
     onTestFinished(async () => {
       await server.close();
@@ -184,7 +282,12 @@ describe('the request path does not touch the event store', () => {
     });
     await waitForGroupAssigned(ctx.kafka, ctx.names.groups.online, ctx.names.topics.events);
 
-    const rec = async (user: string) => ((await (await fetch(`${server.url}/v1/users/${encodeURIComponent(user)}/recommendations?k=200`)).json()) as { items: Array<{ item_id: string }> }).items.map((i) => i.item_id);
+    const rec = async (user: string) =>
+      (
+        (await (
+          await fetch(`${server.url}/v1/users/${encodeURIComponent(user)}/recommendations?k=200`)
+        ).json()) as { items: Array<{ item_id: string }> }
+      ).items.map((i) => i.item_id);
     const known = data.events[0]!.user_id;
     const searches = async () => {
       const s = await ctx.es.indices.stats({ index: ctx.names.eventsPattern, metric: 'search' });
@@ -196,15 +299,46 @@ describe('the request path does not touch the event store', () => {
 
     // with a factor: an item the known user is recommended, bought now
     const item = (await rec(known))[0]!;
-    await producer.send([{ event_id: 'buy-known', user_id: known, item_id: item, event_type: 'purchase', timestamp: new Date().toISOString() }]);
-    await waitUntil(`${item} is excluded for ${known}`, async () => !(await rec(known)).includes(item), 30_000, 100);
+    await producer.send([
+      {
+        event_id: 'buy-known',
+        user_id: known,
+        item_id: item,
+        event_type: 'purchase',
+        timestamp: new Date().toISOString(),
+      },
+    ]);
+    await waitUntil(
+      `${item} is excluded for ${known}`,
+      async () => !(await rec(known)).includes(item),
+      30_000,
+      100,
+    );
 
     // without a factor: a new user buys a new catalogue item (no factor either), which the popular list showed
-    await ctx.repos.metadata.upsertItems([{ item_id: 'brand-new-item', name: 'New', category: 'home' }], { refresh: 'wait_for' });
+    await ctx.repos.metadata.upsertItems([{ item_id: 'brand-new-item', name: 'New', category: 'home' }], {
+      refresh: 'wait_for',
+    });
     expect(await rec('fresh-buyer')).toContain('brand-new-item');
-    await producer.send([{ event_id: 'buy-new', user_id: 'fresh-buyer', item_id: 'brand-new-item', event_type: 'purchase', timestamp: new Date().toISOString() }]);
-    await waitUntil('brand-new-item is excluded for fresh-buyer', async () => !(await rec('fresh-buyer')).includes('brand-new-item'), 30_000, 100);
-    const doc = await ctx.es.get<{ factor?: number[]; recent_items: string[] }>({ index: ctx.names.usersAlias, id: 'fresh-buyer' });
+    await producer.send([
+      {
+        event_id: 'buy-new',
+        user_id: 'fresh-buyer',
+        item_id: 'brand-new-item',
+        event_type: 'purchase',
+        timestamp: new Date().toISOString(),
+      },
+    ]);
+    await waitUntil(
+      'brand-new-item is excluded for fresh-buyer',
+      async () => !(await rec('fresh-buyer')).includes('brand-new-item'),
+      30_000,
+      100,
+    );
+    const doc = await ctx.es.get<{ factor?: number[]; recent_items: string[] }>({
+      index: ctx.names.usersAlias,
+      id: 'fresh-buyer',
+    });
     expect(doc._source!.factor).toBeUndefined();
     expect(doc._source!.recent_items).toEqual(['brand-new-item']);
   });

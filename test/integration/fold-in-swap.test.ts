@@ -42,7 +42,8 @@ function expectedFactor(model: DeployInput, items: Array<[number, number]>): num
 }
 
 async function userDoc(index: string, id: string) {
-  return (await es.get<{ model_id: string; factor: number[] }>({ index, id }).catch(() => undefined))?._source;
+  return (await es.get<{ model_id: string; factor: number[] }>({ index, id }).catch(() => undefined))
+    ?._source;
 }
 
 beforeAll(async () => {
@@ -61,18 +62,45 @@ describe('fold-in across a model swap', () => {
     const b = planted('mswapb', 29);
     await deployModel(ctx, a);
     // a long alias TTL: a resolver that trusted its cache would still see model A after the swap
-    online = await startOnline(ctx, createRegistry(false), { resolver: new LiveModelResolver(ctx.repos, names, ctx.log, 600_000) });
+    online = await startOnline(ctx, createRegistry(false), {
+      resolver: new LiveModelResolver(ctx.repos, names, ctx.log, 600_000),
+    });
 
     // warm up against A: the consumer is running and has resolved A
     const now = Date.now();
-    const send = (id: string, user: string, item: string, type: string, at: number) => producer.send([{ event_id: id, user_id: user, item_id: item, event_type: type, timestamp: new Date(at).toISOString() }]);
-    await waitUntil('the warm-up user is folded in against model A', async () => {
-      await send(`warm-${Date.now()}`, 'warm-user', 'i3', 'page_view', now);
-      return (await userDoc(names.usersIndex('mswapa'), 'warm-user'))?.model_id === 'mswapa';
-    }, 60_000, 1_000);
+    const send = (id: string, user: string, item: string, type: string, at: number) =>
+      producer.send([
+        {
+          event_id: id,
+          user_id: user,
+          item_id: item,
+          event_type: type,
+          timestamp: new Date(at).toISOString(),
+        },
+      ]);
+    await waitUntil(
+      'the warm-up user is folded in against model A',
+      async () => {
+        await send(`warm-${Date.now()}`, 'warm-user', 'i3', 'page_view', now);
+        return (await userDoc(names.usersIndex('mswapa'), 'warm-user'))?.model_id === 'mswapa';
+      },
+      60_000,
+      1_000,
+    );
 
     // u1's earlier purchase is already in the event store; the new event arrives right after the swap
-    await es.index({ index: names.eventsIndex(new Date(now - 60_000)), id: 'u1-old', document: { event_id: 'u1-old', user_id: 'u1', item_id: 'i1', event_type: 'purchase', timestamp: new Date(now - 60_000).toISOString() }, refresh: true });
+    await es.index({
+      index: names.eventsIndex(new Date(now - 60_000)),
+      id: 'u1-old',
+      document: {
+        event_id: 'u1-old',
+        user_id: 'u1',
+        item_id: 'i1',
+        event_type: 'purchase',
+        timestamp: new Date(now - 60_000).toISOString(),
+      },
+      refresh: true,
+    });
     await deployModel(ctx, b, { lifecycle: modelLifecycle(ctx) });
     expect(await modelLifecycle(ctx).liveModelId()).toBe('mswapb');
     await send('u1-new', 'u1', 'i2', 'page_view', now);

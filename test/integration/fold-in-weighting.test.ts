@@ -11,9 +11,23 @@ import { filterMinInteractions, readRatingsByScan } from '../../src/train/rating
 import { loadDirect, testContext } from './harness.ts';
 
 // bm25 (the one scheme that needs per-item data at fold-in time), a 14-day window and a 7-day half-life
-const ctx = testContext('foldw', { ALS_FACTORS: '8', ALS_ITERATIONS: '5', ALS_THREADS: '1', ALS_WEIGHTING: 'bm25', TRAIN_WINDOW_DAYS: '14', TRAIN_HALF_LIFE_DAYS: '7' });
+const ctx = testContext('foldw', {
+  ALS_FACTORS: '8',
+  ALS_ITERATIONS: '5',
+  ALS_THREADS: '1',
+  ALS_WEIGHTING: 'bm25',
+  TRAIN_WINDOW_DAYS: '14',
+  TRAIN_HALF_LIFE_DAYS: '7',
+});
 const { es, names } = ctx;
-const data = generateDataset({ users: 200, items: 150, days: 28, seed: 4, events: 12_000, malformedFraction: 0 });
+const data = generateDataset({
+  users: 200,
+  items: 150,
+  days: 28,
+  seed: 4,
+  events: 12_000,
+  malformedFraction: 0,
+});
 const now = Date.parse(data.events.at(-1)!.timestamp) + 3_600_000;
 
 beforeAll(async () => {
@@ -35,7 +49,11 @@ describe('fold-in rates and weights like training', () => {
 
     // training's view: the same reader, window and decay, aggregated per pair, at the same `now`
     const t = ctx.config.train;
-    const rows = filterMinInteractions(await readRatingsByScan(ctx.repos.events, { rules: ratingRules(ctx.config), now }), t.minUserInteractions, t.minItemInteractions);
+    const rows = filterMinInteractions(
+      await readRatingsByScan(ctx.repos.events, { rules: ratingRules(ctx.config), now }),
+      t.minUserInteractions,
+      t.minItemInteractions,
+    );
     const full = buildCsr(rows);
     expect(fm.nItems).toBe(full.nItems);
     const norms = itemLengthNorms(full);
@@ -43,17 +61,39 @@ describe('fold-in rates and weights like training', () => {
     const yty = gramian(a.itemFactors, a.factors);
     // a user with events both inside and outside the 14-day window
     const windowStart = now - 14 * 86_400_000;
-    const user = data.users.map((u) => u.user_id).find((u) => {
-      const ts = data.events.filter((e) => e.user_id === u).map((e) => Date.parse(e.timestamp));
-      return ts.some((x) => x < windowStart) && ts.filter((x) => x >= windowStart).length >= 5;
-    })!;
+    const user = data.users
+      .map((u) => u.user_id)
+      .find((u) => {
+        const ts = data.events.filter((e) => e.user_id === u).map((e) => Date.parse(e.timestamp));
+        return ts.some((x) => x < windowStart) && ts.filter((x) => x >= windowStart).length >= 5;
+      })!;
     expect(user).toBeDefined();
     const mine = rows.filter((r) => r.userId === user);
     const idx = mine.map((r) => a.itemIds.indexOf(r.itemId));
     const expected = (scheme: 'bm25' | 'linear') =>
-      foldInUser(a.itemFactors, yty, idx, weightRow(scheme, mine.map((r) => r.weight), idx.map((i) => norms[full.itemIds.indexOf(a.itemIds[i]!)]!), full.nItems), fm);
+      foldInUser(
+        a.itemFactors,
+        yty,
+        idx,
+        weightRow(
+          scheme,
+          mine.map((r) => r.weight),
+          idx.map((i) => norms[full.itemIds.indexOf(a.itemIds[i]!)]!),
+          full.nItems,
+        ),
+        fm,
+      );
 
-    expect(await foldInAndStore({ repos: ctx.repos, rules: ratingRules(ctx.config), history: 500, seen: 50 }, model, fm, user, [], now)).toBe(true);
+    expect(
+      await foldInAndStore(
+        { repos: ctx.repos, rules: ratingRules(ctx.config), history: 500, seen: 50 },
+        model,
+        fm,
+        user,
+        [],
+        now,
+      ),
+    ).toBe(true);
     const got = (await ctx.repos.users.vector(model.usersIndex, user))!.factor!;
     const want = expected('bm25');
     const dist = (x: ArrayLike<number>) => Math.hypot(...Array.from(want, (w, i) => w - x[i]!));

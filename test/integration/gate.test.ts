@@ -14,7 +14,18 @@ const { es, names } = ctx;
 
 beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
-  await loadDirect(ctx, generateDataset({ users: 300, items: 250, days: 28, seed: 11, events: 25_000, malformedFraction: 0, startDate: '2025-03-01T00:00:00Z' }));
+  await loadDirect(
+    ctx,
+    generateDataset({
+      users: 300,
+      items: 250,
+      days: 28,
+      seed: 11,
+      events: 25_000,
+      malformedFraction: 0,
+      startDate: '2025-03-01T00:00:00Z',
+    }),
+  );
 });
 
 afterAll(() => ctx.dispose());
@@ -26,8 +37,22 @@ describe('fair gate', () => {
     const ownNdcg = live.metrics!.ndcg;
 
     // a month later: the same shop with 60 new users; every user's latest interactions (the next holdout) are new
-    await loadDirect(ctx, generateDataset({ users: 360, items: 250, days: 28, seed: 12, events: 25_000, malformedFraction: 0, startDate: '2025-04-01T00:00:00Z' }));
-    const worse = await runTraining(ctx, { trigger: 'test', params: { factors: 2, iterations: 1, regularization: 50 } });
+    await loadDirect(
+      ctx,
+      generateDataset({
+        users: 360,
+        items: 250,
+        days: 28,
+        seed: 12,
+        events: 25_000,
+        malformedFraction: 0,
+        startDate: '2025-04-01T00:00:00Z',
+      }),
+    );
+    const worse = await runTraining(ctx, {
+      trigger: 'test',
+      params: { factors: 2, iterations: 1, regularization: 50 },
+    });
     expect(worse.status).toBe('candidate');
     const gate = worse.gate!;
     expect(gate.passed).toBe(false);
@@ -46,7 +71,11 @@ describe('fair gate', () => {
 
     // re-scoring the live model's kept factors on the split this run evaluated on gives the recorded number
     const t = ctx.config.train;
-    const rows = filterMinInteractions(await readRatingsByScan(ctx.repos.events, { rules: ratingRules(ctx.config) }), t.minUserInteractions, t.minItemInteractions);
+    const rows = filterMinInteractions(
+      await readRatingsByScan(ctx.repos.events, { rules: ratingRules(ctx.config) }),
+      t.minUserInteractions,
+      t.minItemInteractions,
+    );
     const exam = splitToMatrices(temporalSplit(rows, 0.2));
     expect(exam.test.nUsers).toBeGreaterThan(0);
     const a = loadArtifact(ctx.config.modelDir, live.modelId);
@@ -55,6 +84,13 @@ describe('fair gate', () => {
     expect(again.coverage).toEqual(gate.live_coverage);
 
     const doc = await ctx.repos.models.get(worse.modelId);
-    expect(doc?.gate).toMatchObject({ passed: false, exam: 'candidate_holdout', candidate_ndcg: gate.candidate_ndcg, baseline_ndcg: gate.baseline_ndcg, live_model_id: live.modelId, live_ndcg: gate.live_ndcg });
+    expect(doc?.gate).toMatchObject({
+      passed: false,
+      exam: 'candidate_holdout',
+      candidate_ndcg: gate.candidate_ndcg,
+      baseline_ndcg: gate.baseline_ndcg,
+      live_model_id: live.modelId,
+      live_ndcg: gate.live_ndcg,
+    });
   });
 });

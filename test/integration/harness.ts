@@ -10,7 +10,10 @@ import { itemMetadata, type DemoItem } from '../../src/demo/generate.ts';
  * A context on the real ES and Kafka with its own index prefix and topic prefix, so test files
  * never see each other's data. `dispose` deletes everything under the prefix.
  */
-export function testContext(label: string, env: Record<string, string> = {}): AppContext & { dispose(): Promise<void> } {
+export function testContext(
+  label: string,
+  env: Record<string, string> = {},
+): AppContext & { dispose(): Promise<void> } {
   const id = `${label}-${randomBytes(3).toString('hex')}`.toLowerCase();
   const config: Config = loadConfig({
     ...process.env,
@@ -34,7 +37,11 @@ export function testContext(label: string, env: Record<string, string> = {}): Ap
 
 /** The same context talking to Elasticsearch through another client (a proxy that cuts or throttles it). */
 export function onClient<T extends AppContext>(ctx: T, es: Client): T {
-  return { ...ctx, es, repos: createRepositories(es, ctx.names, { filterFields: ctx.config.api.filterFields }) };
+  return {
+    ...ctx,
+    es,
+    repos: createRepositories(es, ctx.names, { filterFields: ctx.config.api.filterFields }),
+  };
 }
 
 /**
@@ -42,14 +49,22 @@ export function onClient<T extends AppContext>(ctx: T, es: Client): T {
  * (one create per event into its bucket) but around its validation, then makes them searchable.
  * Any refused row fails the test.
  */
-export async function loadDirect(ctx: AppContext, data: { items: readonly DemoItem[]; events: ReadonlyArray<{ event_id: string; timestamp: string }> }): Promise<void> {
+export async function loadDirect(
+  ctx: AppContext,
+  data: { items: readonly DemoItem[]; events: ReadonlyArray<{ event_id: string; timestamp: string }> },
+): Promise<void> {
   const { es, names } = ctx;
   const ops: object[] = [];
-  for (const item of data.items) ops.push({ index: { _index: names.itemMetadata, _id: item.item_id } }, itemMetadata(item));
-  for (const e of data.events) ops.push({ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e);
+  for (const item of data.items)
+    ops.push({ index: { _index: names.itemMetadata, _id: item.item_id } }, itemMetadata(item));
+  for (const e of data.events)
+    ops.push({ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e);
   for (let i = 0; i < ops.length; i += 10_000) {
     const r = await es.bulk({ operations: ops.slice(i, i + 10_000), filter_path: 'errors,items.*.error' });
-    if (r.errors) throw new Error(`loadDirect: the store refused rows: ${JSON.stringify(r.items.find((it) => Object.values(it)[0]?.error))}`);
+    if (r.errors)
+      throw new Error(
+        `loadDirect: the store refused rows: ${JSON.stringify(r.items.find((it) => Object.values(it)[0]?.error))}`,
+      );
   }
   await es.indices.refresh({ index: `${names.eventsPattern},${names.itemMetadata}` });
 }

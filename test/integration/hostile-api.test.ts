@@ -15,16 +15,29 @@ import { waitUntil } from './wait.ts';
 const KEY = 'hostile-key';
 const auth = { 'x-api-key': KEY };
 const EURO_ID = '€'.repeat(256); // 256 characters, 768 UTF-8 bytes
-const event = (over: Record<string, unknown> = {}) => ({ user_id: 'u1', item_id: 'i1', event_type: 'click', timestamp: new Date().toISOString(), ...over });
+const event = (over: Record<string, unknown> = {}) => ({
+  user_id: 'u1',
+  item_id: 'i1',
+  event_type: 'click',
+  timestamp: new Date().toISOString(),
+  ...over,
+});
 
 // The validation findings need no data: one server on a set-up prefix serves them all.
 const ctx = testContext('hapi');
 let server: RunningServer;
-const get = (path: string, headers: Record<string, string> = {}) => call(server.url, 'GET', path, undefined, headers);
+const get = (path: string, headers: Record<string, string> = {}) =>
+  call(server.url, 'GET', path, undefined, headers);
 
 beforeAll(async () => {
   await setup(ctx.es, ctx.kafka, ctx.config, ctx.names, ctx.log);
-  server = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', healthConsumerGroups: [] } });
+  server = await startServer({
+    ctx,
+    registry: createRegistry(false),
+    port: 0,
+    host: '127.0.0.1',
+    options: { apiKeys: [KEY], defaultMode: 'exact', healthConsumerGroups: [] },
+  });
 });
 
 afterAll(async () => {
@@ -78,7 +91,12 @@ describe('4. a context must fit the event mapping; deep nesting is refused befor
   it('a body nested 50,000 deep → 400 too_deep on every write route, never 5xx', async () => {
     const deep = '['.repeat(50_000) + ']'.repeat(50_000);
     const deepObject = '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000);
-    for (const [method, path] of [['POST', '/v1/events'], ['PUT', '/v1/items'], ['PUT', '/v1/users'], ['POST', '/v1/users/u1/recommendations']] as const) {
+    for (const [method, path] of [
+      ['POST', '/v1/events'],
+      ['PUT', '/v1/items'],
+      ['PUT', '/v1/users'],
+      ['POST', '/v1/users/u1/recommendations'],
+    ] as const) {
       for (const body of [deep, deepObject]) {
         const r = await call(server.url, method, path, body, auth);
         expect(r.status, `${method} ${path}`).toBe(400);
@@ -89,11 +107,14 @@ describe('4. a context must fit the event mapping; deep nesting is refused befor
 });
 
 describe('6. event types that are Object.prototype names are unknown types', () => {
-  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])('event_type %j → 400 naming event_type', async (type) => {
-    const r = await call(server.url, 'POST', '/v1/events', event({ event_type: type }), auth);
-    expect(r.status).toBe(400);
-    expect(r.body.error?.field).toBe('event_type');
-  });
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])(
+    'event_type %j → 400 naming event_type',
+    async (type) => {
+      const r = await call(server.url, 'POST', '/v1/events', event({ event_type: type }), auth);
+      expect(r.status).toBe(400);
+      expect(r.body.error?.field).toBe('event_type');
+    },
+  );
 });
 
 describe('7. range filters must be finite', () => {
@@ -120,7 +141,9 @@ describe('7. range filters must be finite', () => {
 describe('8. write routes check the API key before reading the body', () => {
   // 1.2 MB is over the 1 MB body limit: a route that read the body first would answer 413
   const big = JSON.stringify({ ...event(), context: { note: 'x'.repeat(200) } }).padEnd(1_200_000, ' ');
-  const nearLimit = JSON.stringify(Array.from({ length: 1000 }, () => ({ ...event(), context: { referrer: 'r'.repeat(200) } })));
+  const nearLimit = JSON.stringify(
+    Array.from({ length: 1000 }, () => ({ ...event(), context: { referrer: 'r'.repeat(200) } })),
+  );
 
   it.each([
     ['POST', '/v1/events'],
@@ -143,19 +166,25 @@ describe('8. write routes check the API key before reading the body', () => {
 });
 
 describe('9. model and run ids in paths are checked before Elasticsearch sees them', () => {
-  it.each(['..%2F..%2Fx', '..%2F..', 'UPPER', 'a%2Fb', '_all', '-x', 'x'.repeat(65), 'a%20b', '*'])('POST /v1/models/%s/activate → 400 with no ES error text', async (id) => {
-    const r = await call(server.url, 'POST', `/v1/models/${id}/activate`, undefined, auth);
-    expect(r.status).toBe(400);
-    expect(r.body.error?.field).toBe('model_id');
-    expect(r.text).not.toMatch(ES_ERROR_TEXT);
-  });
+  it.each(['..%2F..%2Fx', '..%2F..', 'UPPER', 'a%2Fb', '_all', '-x', 'x'.repeat(65), 'a%20b', '*'])(
+    'POST /v1/models/%s/activate → 400 with no ES error text',
+    async (id) => {
+      const r = await call(server.url, 'POST', `/v1/models/${id}/activate`, undefined, auth);
+      expect(r.status).toBe(400);
+      expect(r.body.error?.field).toBe('model_id');
+      expect(r.text).not.toMatch(ES_ERROR_TEXT);
+    },
+  );
 
-  it.each(['..%2F..%2Fetc', '..%2F..%2F..%2Fetc%2Fpasswd', 'UPPER', 'Model-1', '_search', '%2A', 'a,b'])('GET /v1/train/%s → 400 with no ES error text', async (id) => {
-    const r = await get(`/v1/train/${id}`, auth);
-    expect(r.status).toBe(400);
-    expect(r.body.error?.field).toBe('run_id');
-    expect(r.text).not.toMatch(ES_ERROR_TEXT);
-  });
+  it.each(['..%2F..%2Fetc', '..%2F..%2F..%2Fetc%2Fpasswd', 'UPPER', 'Model-1', '_search', '%2A', 'a,b'])(
+    'GET /v1/train/%s → 400 with no ES error text',
+    async (id) => {
+      const r = await get(`/v1/train/${id}`, auth);
+      expect(r.status).toBe(400);
+      expect(r.body.error?.field).toBe('run_id');
+      expect(r.text).not.toMatch(ES_ERROR_TEXT);
+    },
+  );
 
   it('dot segments sent as-is (no client-side URL normalisation) → 400, or 404 when no route matches', async () => {
     for (const [method, path, status] of [
@@ -168,7 +197,8 @@ describe('9. model and run ids in paths are checked before Elasticsearch sees th
       const r = await rawRequest(server.url, method, path, auth);
       expect(r.status, `${method} ${path}`).toBe(status);
       expect(r.text, `${method} ${path}`).not.toMatch(ES_ERROR_TEXT);
-      if (status === 400) expect(JSON.parse(r.text).error.field).toBe(path.includes('models') ? 'model_id' : 'run_id');
+      if (status === 400)
+        expect(JSON.parse(r.text).error.field).toBe(path.includes('models') ? 'model_id' : 'run_id');
     }
   });
 
@@ -179,7 +209,7 @@ describe('9. model and run ids in paths are checked before Elasticsearch sees th
   });
 });
 
-describe('10. HEAD runs no query; error messages list only the endpoint\'s own parameters', () => {
+describe("10. HEAD runs no query; error messages list only the endpoint's own parameters", () => {
   it('HEAD /v1/users/u1/recommendations → 405 and no served list is logged (GET does log one)', async () => {
     const { ctx: c } = await freshDeployment('hhead');
     const ids = Array.from({ length: 20 }, (_, i) => `i${i}`);
@@ -193,7 +223,18 @@ describe('10. HEAD runs no query; error messages list only the endpoint\'s own p
       userIds: users,
       userFactors: Float32Array.from({ length: users.length * k }, (_, j) => ((j * 5) % 7) / 7 - 0.3),
     });
-    const s = await startServer({ ctx: c, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', servedLog: { lingerMs: 10 }, healthConsumerGroups: [] } });
+    const s = await startServer({
+      ctx: c,
+      registry: createRegistry(false),
+      port: 0,
+      host: '127.0.0.1',
+      options: {
+        apiKeys: [KEY],
+        defaultMode: 'exact',
+        servedLog: { lingerMs: 10 },
+        healthConsumerGroups: [],
+      },
+    });
     try {
       const log = s.app.servedLog;
       // control: a GET on the same path is served and logged
@@ -202,7 +243,11 @@ describe('10. HEAD runs no query; error messages list only the endpoint\'s own p
       expect(served.body['model_id']).toBe('mhead1');
       await log.flush();
       expect(log.sent).toBe(1);
-      for (const path of ['/v1/users/u1/recommendations', '/v1/users/u1/recommendations?k=3', '/v1/items/i1/similar']) {
+      for (const path of [
+        '/v1/users/u1/recommendations',
+        '/v1/users/u1/recommendations?k=3',
+        '/v1/items/i1/similar',
+      ]) {
         const res = await fetch(s.url + path, { method: 'HEAD' });
         expect(res.status, path).toBe(405);
         expect(res.headers.get('allow')).toBe('GET, POST');
@@ -244,10 +289,33 @@ describe('11. /health reports the ingest consumer group', () => {
     const { ctx: c, defer } = await freshDeployment('hhealth');
     // a live model, so the only thing that can make /health degraded is the consumer
     const ids = ['i0', 'i1', 'i2'];
-    await deployModel(c, { modelId: 'mhealth1', factors: 2, itemIds: ids, itemFactors: Float32Array.from([1, 0, 0, 1, 1, 1]), userIds: ['u1'], userFactors: Float32Array.from([1, 0]) });
-    const s = await startServer({ ctx: c, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], healthConsumerGroups: ['ingest'], healthCacheMs: 0, healthTimeoutMs: 10_000 } });
+    await deployModel(c, {
+      modelId: 'mhealth1',
+      factors: 2,
+      itemIds: ids,
+      itemFactors: Float32Array.from([1, 0, 0, 1, 1, 1]),
+      userIds: ['u1'],
+      userFactors: Float32Array.from([1, 0]),
+    });
+    const s = await startServer({
+      ctx: c,
+      registry: createRegistry(false),
+      port: 0,
+      host: '127.0.0.1',
+      options: {
+        apiKeys: [KEY],
+        healthConsumerGroups: ['ingest'],
+        healthCacheMs: 0,
+        healthTimeoutMs: 10_000,
+      },
+    });
     defer(() => s.close());
-    type Health = { status: string; degraded_by?: string[]; consumers: Record<string, { ok: boolean; members: number; group: string }>; model: { ok: boolean } };
+    type Health = {
+      status: string;
+      degraded_by?: string[];
+      consumers: Record<string, { ok: boolean; members: number; group: string }>;
+      model: { ok: boolean };
+    };
     const health = async () => {
       const r = await call(s.url, 'GET', '/health');
       expect(r.status).toBe(200);
@@ -263,7 +331,11 @@ describe('11. /health reports the ingest consumer group', () => {
     const ingest = await startIngest(c, createRegistry(false), { lagIntervalMs: 1000 });
     defer(() => ingest.stop());
     let last: Health | undefined;
-    await waitUntil('/health sees the ingest group with members', async () => (last = await health()).consumers['ingest']!.members >= 1, 90_000);
+    await waitUntil(
+      '/health sees the ingest group with members',
+      async () => (last = await health()).consumers['ingest']!.members >= 1,
+      90_000,
+    );
     expect(last!.consumers['ingest']!.ok).toBe(true);
     expect(last!.status).toBe('ok');
     expect(last!.degraded_by).toBeUndefined();

@@ -40,11 +40,20 @@ export async function readDlq(ctx: Ctx, topic = ctx.names.topics.dlq): Promise<R
   const total = await topicSize(ctx.kafka, topic);
   const letters: ReadLetter[] = [];
   if (total === 0) return letters;
-  const consumer = ctx.kafka.consumer({ groupId: `${ctx.config.topicPrefix}dlq-reader-${randomBytes(3).toString('hex')}`, maxWaitTimeInMs: 100 });
+  const consumer = ctx.kafka.consumer({
+    groupId: `${ctx.config.topicPrefix}dlq-reader-${randomBytes(3).toString('hex')}`,
+    maxWaitTimeInMs: 100,
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void letters.push({ ...(JSON.parse(message.value!.toString('utf8')) as Letter), recordBytes: message.value!.length }) });
+    await consumer.run({
+      eachMessage: async ({ message }) =>
+        void letters.push({
+          ...(JSON.parse(message.value!.toString('utf8')) as Letter),
+          recordBytes: message.value!.length,
+        }),
+    });
     await waitUntil(`all ${total} dead letters read`, async () => letters.length >= total, 60_000);
   } finally {
     await consumer.disconnect();
@@ -54,12 +63,17 @@ export async function readDlq(ctx: Ctx, topic = ctx.names.topics.dlq): Promise<R
 
 /** Total lag of `groupId` on `topic` (uncommitted partitions count from the log start). */
 export async function groupLag(kafka: Kafka, groupId: string, topic: string): Promise<number> {
-  return withAdmin(kafka, async (admin) => (await consumerLag(admin, groupId, topic)).reduce((a, l) => a + l.lag, 0));
+  return withAdmin(kafka, async (admin) =>
+    (await consumerLag(admin, groupId, topic)).reduce((a, l) => a + l.lag, 0),
+  );
 }
 
 /** Members of `groupId` as the broker reports them. */
 export async function groupMembers(kafka: Kafka, groupId: string): Promise<number> {
-  return withAdmin(kafka, async (admin) => (await admin.describeGroups([groupId])).groups[0]?.members.length ?? 0);
+  return withAdmin(
+    kafka,
+    async (admin) => (await admin.describeGroups([groupId])).groups[0]?.members.length ?? 0,
+  );
 }
 
 export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -77,7 +91,8 @@ export function binaryPoison(bytes: number): Buffer {
 export async function storedEvents(ctx: Ctx): Promise<number> {
   const { es, names } = ctx;
   await es.indices.refresh({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true });
-  return (await es.count({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true })).count;
+  return (await es.count({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true }))
+    .count;
 }
 
 /** How many stored documents carry each of `ids` as event_id (exactly once = 1 each). */
@@ -101,7 +116,13 @@ export interface Reply {
 }
 
 /** One HTTP call; the body is parsed when it is JSON, kept as text either way. */
-export async function call(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+export async function call(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
   const init: RequestInit = { method, headers: { ...headers } };
   if (body !== undefined) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
@@ -119,18 +140,29 @@ export async function call(url: string, method: string, path: string, body?: unk
 }
 
 /** Anything Elasticsearch would put in an error it returns: none of it may reach a client. */
-export const ES_ERROR_TEXT = /exception|index_not_found|invalid_index_name|illegal_argument|ResponseError|root_cause|caused_by|elasticsearch/i;
+export const ES_ERROR_TEXT =
+  /exception|index_not_found|invalid_index_name|illegal_argument|ResponseError|root_cause|caused_by|elasticsearch/i;
 
 /** A request whose path goes on the wire exactly as given (fetch would resolve `..` segments first). */
-export function rawRequest(base: string, method: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+export function rawRequest(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, method, path, headers, timeout: 30_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host: u.hostname, port: u.port, method, path, headers, timeout: 30_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
     req.on('error', reject);
     req.end();

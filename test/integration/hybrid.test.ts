@@ -23,7 +23,23 @@ const CATEGORIES = ['knitwear', 'outdoor', 'home', 'kids'];
 const K = 8;
 const N_ITEMS = 2000;
 const N_USERS = 48;
-const FILLER = ['soft', 'warm', 'classic', 'light', 'cosy', 'merino', 'blend', 'winter', 'ribbed', 'chunky', 'fine', 'natural', 'striped', 'plain', 'thick'];
+const FILLER = [
+  'soft',
+  'warm',
+  'classic',
+  'light',
+  'cosy',
+  'merino',
+  'blend',
+  'winter',
+  'ribbed',
+  'chunky',
+  'fine',
+  'natural',
+  'striped',
+  'plain',
+  'thick',
+];
 const NOUNS: Record<string, string[]> = {
   knitwear: ['sweater', 'cardigan', 'scarf', 'beanie'],
   outdoor: ['socks', 'base layer', 'gloves', 'hat'],
@@ -43,7 +59,11 @@ interface Planted {
 }
 const items: Planted[] = Array.from({ length: N_ITEMS }, (_, i) => {
   const category = CATEGORIES[i % CATEGORIES.length]!;
-  const has = new Set(Object.entries(SHARE).filter(([, p]) => rng.next() < p).map(([w]) => w));
+  const has = new Set(
+    Object.entries(SHARE)
+      .filter(([, p]) => rng.next() < p)
+      .map(([w]) => w),
+  );
   const noun = pick(NOUNS[category]!);
   // BM25 varies as in a real shop: a word in the name, in the description, or both; names and
   // descriptions of different lengths
@@ -54,18 +74,28 @@ const items: Planted[] = Array.from({ length: N_ITEMS }, (_, i) => {
     if (where < 0.7) name.push(w);
     if (where >= 0.4) desc.unshift(`made of ${w}`);
   }
-  return { item_id: `w${i}`, name: [...name, noun].join(' '), description: desc.join(' '), category, words: has };
+  return {
+    item_id: `w${i}`,
+    name: [...name, noun].join(' '),
+    description: desc.join(' '),
+    category,
+    words: has,
+  };
 });
 const favourite = (u: number) => CATEGORIES[u % CATEGORIES.length]!;
 // planted tastes: an item points at its category, a user at the favourite one, with noise; the
 // dot product is ≈ 1 for the favourite category and ≈ 0 for the others
-const noisy = (hot: number) => Array.from({ length: K }, (_, d) => (d === hot ? 1 : 0) + rng.gaussian() * 0.25);
+const noisy = (hot: number) =>
+  Array.from({ length: K }, (_, d) => (d === hot ? 1 : 0) + rng.gaussian() * 0.25);
 
 let server: RunningServer;
 
 beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
-  const report = await ctx.repos.metadata.upsertItems(items.map(({ words: _w, ...it }) => it), { refresh: true });
+  const report = await ctx.repos.metadata.upsertItems(
+    items.map(({ words: _w, ...it }) => it),
+    { refresh: true },
+  );
   expect(report.errors).toEqual([]);
   await deployModel(ctx, {
     modelId: MODEL,
@@ -73,10 +103,18 @@ beforeAll(async () => {
     itemIds: items.map((i) => i.item_id),
     itemFactors: Float32Array.from(items.flatMap((it) => noisy(CATEGORIES.indexOf(it.category)))),
     userIds: Array.from({ length: N_USERS }, (_, u) => `u${u}`),
-    userFactors: Float32Array.from(Array.from({ length: N_USERS }, (_, u) => noisy(u % CATEGORIES.length)).flat()),
+    userFactors: Float32Array.from(
+      Array.from({ length: N_USERS }, (_, u) => noisy(u % CATEGORIES.length)).flat(),
+    ),
     lsh: { tables: 2, bits: 4, seed: 3 },
   });
-  server = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact', liveModelCacheMs: 600_000 } });
+  server = await startServer({
+    ctx,
+    registry: createRegistry(false),
+    port: 0,
+    host: '127.0.0.1',
+    options: { apiKeys: [KEY], defaultMode: 'exact', liveModelCacheMs: 600_000 },
+  });
 });
 
 afterAll(async () => {
@@ -110,8 +148,17 @@ async function oldSum(user: number, word: string): Promise<string[]> {
   const r = await es.search({
     index: names.itemsIndex(MODEL),
     size: 10,
-    knn: { field: 'factor_exact', query_vector: doc._source!.factor, k: 100, num_candidates: 100, filter: [{ term: { has_factor: true } }], boost: 1 } as estypes.KnnSearch,
-    query: { bool: { must: [{ multi_match: { query: word, fields: ['name^2', 'description'], boost: 1 } }] } },
+    knn: {
+      field: 'factor_exact',
+      query_vector: doc._source!.factor,
+      k: 100,
+      num_candidates: 100,
+      filter: [{ term: { has_factor: true } }],
+      boost: 1,
+    } as estypes.KnnSearch,
+    query: {
+      bool: { must: [{ multi_match: { query: word, fields: ['name^2', 'description'], boost: 1 } }] },
+    },
     _source: ['item_id'],
   });
   return r.hits.hits.map((h) => h._id!);
@@ -121,9 +168,15 @@ async function measure(word: string): Promise<{ now: Figures; before: Figures; c
   const users = Array.from({ length: N_USERS }, (_, u) => u);
   const fused: string[][] = [];
   for (const u of users) {
-    const res = await fetch(`${server.url}/v1/users/u${u}/recommendations?k=10&mode=exact&exclude_seen=false&q=${word}`, { headers: { 'x-api-key': KEY } });
+    const res = await fetch(
+      `${server.url}/v1/users/u${u}/recommendations?k=10&mode=exact&exclude_seen=false&q=${word}`,
+      { headers: { 'x-api-key': KEY } },
+    );
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { score_type: string; items: Array<{ item_id: string; score: number }> };
+    const body = (await res.json()) as {
+      score_type: string;
+      items: Array<{ item_id: string; score: number }>;
+    };
     expect(body.score_type).toBe('rrf');
     expect(body.items).toHaveLength(10);
     fused.push(body.items.map((i) => i.item_id));
@@ -142,7 +195,7 @@ async function measure(word: string): Promise<{ now: Figures; before: Figures; c
 }
 
 describe('hybrid ranking with q', () => {
-  it('a shop\'s broad word: each user\'s list follows their taste, every item matches; the old sum was a text search', async () => {
+  it("a shop's broad word: each user's list follows their taste, every item matches; the old sum was a text search", async () => {
     const { now, before, chance } = await measure('wool');
     expect(now.matching).toBe(1);
     expect(now.favourite).toBeGreaterThanOrEqual(0.7);
@@ -153,10 +206,16 @@ describe('hybrid ranking with q', () => {
   });
 
   it('the per-request budget holds: one realtime GET of the user and one _msearch', async () => {
-    const call = () => fetch(`${server.url}/v1/users/u3/recommendations?k=10&mode=ann&q=wool`, { headers: { 'x-api-key': KEY } });
+    const call = () =>
+      fetch(`${server.url}/v1/users/u3/recommendations?k=10&mode=ann&q=wool`, {
+        headers: { 'x-api-key': KEY },
+      });
     expect((await call()).status).toBe(200); // warm: the live model is resolved and cached
     const seen: string[] = [];
-    const onResponse = (_e: unknown, r: { meta: { request: { params: { method: string; path: string } } } } | null) => {
+    const onResponse = (
+      _e: unknown,
+      r: { meta: { request: { params: { method: string; path: string } } } } | null,
+    ) => {
       if (r) seen.push(`${r.meta.request.params.method} ${r.meta.request.params.path.replace(/\?.*$/, '')}`);
     };
     es.diagnostic.on('response', onResponse);
@@ -165,13 +224,18 @@ describe('hybrid ranking with q', () => {
     } finally {
       es.diagnostic.off('response', onResponse);
     }
-    expect(seen).toEqual([`GET /${names.usersIndex(MODEL)}/_doc/u3`, `POST /${names.itemsIndex(MODEL)}/_msearch`]);
+    expect(seen).toEqual([
+      `GET /${names.usersIndex(MODEL)}/_doc/u3`,
+      `POST /${names.itemsIndex(MODEL)}/_msearch`,
+    ]);
   });
 
   it('fewer matches than k: only the matches, for a user with a factor and for an unknown user alike', async () => {
     const wool = items.filter((i) => i.words.has('wool')).length;
     for (const user of ['u5', 'nobody']) {
-      const res = await fetch(`${server.url}/v1/users/${user}/recommendations?k=500&mode=exact&q=wool`, { headers: { 'x-api-key': KEY } });
+      const res = await fetch(`${server.url}/v1/users/${user}/recommendations?k=500&mode=exact&q=wool`, {
+        headers: { 'x-api-key': KEY },
+      });
       const body = (await res.json()) as { source: string; items: Array<{ item_id: string }> };
       expect(body.items).toHaveLength(wool);
       for (const it of body.items) expect(byId.get(it.item_id)!.words.has('wool')).toBe(true);
@@ -179,7 +243,9 @@ describe('hybrid ranking with q', () => {
   });
 
   it('a failed search inside the _msearch surfaces as the ES error it is (a swapped-away index stays retriable)', async () => {
-    const err = await ctx.repos.items.msearch(`${names.itemsIndex(MODEL)}-gone`, [{ size: 1 }, { size: 1 }]).catch((e: unknown) => e);
+    const err = await ctx.repos.items
+      .msearch(`${names.itemsIndex(MODEL)}-gone`, [{ size: 1 }, { size: 1 }])
+      .catch((e: unknown) => e);
     expect(isIndexNotFound(err)).toBe(true);
   });
 

@@ -23,7 +23,17 @@ describe('Elasticsearch', () => {
     const index = `${ctx.config.indexPrefix}knn-check`;
     await ctx.es.indices.create({
       index,
-      mappings: { properties: { v: { type: 'dense_vector', dims: 3, similarity: 'cosine', index: true, index_options: { type: 'hnsw' } } } },
+      mappings: {
+        properties: {
+          v: {
+            type: 'dense_vector',
+            dims: 3,
+            similarity: 'cosine',
+            index: true,
+            index_options: { type: 'hnsw' },
+          },
+        },
+      },
     });
     const docs = {
       east: [1, 0, 0],
@@ -32,8 +42,15 @@ describe('Elasticsearch', () => {
       northeast: [1, 1, 0],
       mostlyEast: [1, 0.1, 0],
     };
-    await ctx.es.bulk({ refresh: true, operations: Object.entries(docs).flatMap(([id, v]) => [{ index: { _index: index, _id: id } }, { v }]) });
-    const res = await ctx.es.search({ index, knn: { field: 'v', query_vector: [1, 0.05, 0], k: 3, num_candidates: 10 }, _source: false });
+    await ctx.es.bulk({
+      refresh: true,
+      operations: Object.entries(docs).flatMap(([id, v]) => [{ index: { _index: index, _id: id } }, { v }]),
+    });
+    const res = await ctx.es.search({
+      index,
+      knn: { field: 'v', query_vector: [1, 0.05, 0], k: 3, num_candidates: 10 },
+      _source: false,
+    });
     expect(res.hits.hits.map((h) => h._id)).toEqual(['mostlyEast', 'east', 'northeast']);
   });
 });
@@ -45,7 +62,10 @@ describe('Kafka with kafkajs', () => {
   beforeAll(async () => {
     const admin = ctx.kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 1 }] });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
+    });
     await admin.disconnect();
   });
 
@@ -53,9 +73,16 @@ describe('Kafka with kafkajs', () => {
 
   /** One marker per partition, after everything already in it. */
   async function produceMarkers(marker: string): Promise<void> {
-    const producer = ctx.kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = ctx.kafka.producer({
+      idempotent: true,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
-    await producer.send({ topic, acks: -1, messages: PARTITIONS.map((partition) => ({ partition, value: `${marker}:${partition}` })) });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: PARTITIONS.map((partition) => ({ partition, value: `${marker}:${partition}` })),
+    });
     await producer.disconnect();
   }
 
@@ -79,7 +106,12 @@ describe('Kafka with kafkajs', () => {
           else seen.push(v);
         },
       });
-      await waitUntil(`marker ${marker} read on every partition`, async () => markers.size === PARTITIONS.length, 60_000, 100);
+      await waitUntil(
+        `marker ${marker} read on every partition`,
+        async () => markers.size === PARTITIONS.length,
+        60_000,
+        100,
+      );
       await waitForGroupCommittedToEnd(ctx.kafka, groupId, topic);
     } finally {
       await consumer.disconnect();
@@ -88,10 +120,17 @@ describe('Kafka with kafkajs', () => {
   }
 
   it('produces 1,000 messages, a group reads exactly those, commits, and a restart reads none again', async () => {
-    const producer = ctx.kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = ctx.kafka.producer({
+      idempotent: true,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
     const sent = Array.from({ length: 1000 }, (_, i) => `m${i}`);
-    await producer.send({ topic, acks: -1, messages: sent.map((value, i) => ({ key: `k${i % 37}`, value })) });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: sent.map((value, i) => ({ key: `k${i % 37}`, value })),
+    });
     await producer.disconnect();
 
     await produceMarkers('end-1');
@@ -109,13 +148,19 @@ describe('setup', () => {
   it('is idempotent: a second run creates nothing and fails on nothing', async () => {
     const first = await setup(ctx.es, ctx.kafka, ctx.config, ctx.names, ctx.log);
     expect(first.indicesCreated).toEqual(expect.arrayContaining([ctx.names.itemMetadata, ctx.names.models]));
-    expect(first.topicsCreated).toEqual([ctx.names.topics.events, ctx.names.topics.dlq, ctx.names.topics.recommendations]);
+    expect(first.topicsCreated).toEqual([
+      ctx.names.topics.events,
+      ctx.names.topics.dlq,
+      ctx.names.topics.recommendations,
+    ]);
     const second = await setup(ctx.es, ctx.kafka, ctx.config, ctx.names, ctx.log);
     expect(second.indicesCreated).toEqual([]);
     expect(second.topicsCreated).toEqual([]);
     expect(second.indicesExisting.length).toBe(first.indicesCreated.length);
     const tpl = await ctx.es.indices.getIndexTemplate({ name: ctx.names.eventsTemplate });
-    expect(tpl.index_templates[0]?.index_template.index_patterns).toEqual([`${ctx.config.indexPrefix}events-*`]);
+    expect(tpl.index_templates[0]?.index_template.index_patterns).toEqual([
+      `${ctx.config.indexPrefix}events-*`,
+    ]);
   });
 });
 

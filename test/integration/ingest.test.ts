@@ -24,7 +24,8 @@ function validEvent(n: number, runTag: string) {
     item_id: `i${(n * 7) % 1000}`,
     event_type: TYPES[n % TYPES.length]!,
     // spread over 5 days so several daily indices are written
-    timestamp: n % 2 ? new Date(DAY0 + (n % 5) * 86_400_000 + n).toISOString() : DAY0 + (n % 5) * 86_400_000 + n,
+    timestamp:
+      n % 2 ? new Date(DAY0 + (n % 5) * 86_400_000 + n).toISOString() : DAY0 + (n % 5) * 86_400_000 + n,
     context: { device: n % 3 ? 'mobile' : 'desktop', referrer: 'search' },
   };
 }
@@ -33,20 +34,41 @@ function validEvent(n: number, runTag: string) {
 function invalidMessages(runTag: string): Array<{ key: string; value: string; kind: string }> {
   const out: Array<{ key: string; value: string; kind: string }> = [];
   const base = (i: number) => validEvent(1_000_000 + i, runTag);
-  for (let i = 0; i < 20; i++) out.push({ kind: 'invalid_json', key: 'bad', value: `{"user_id": "u1", oops ${i}` });
+  for (let i = 0; i < 20; i++)
+    out.push({ kind: 'invalid_json', key: 'bad', value: `{"user_id": "u1", oops ${i}` });
   for (let i = 0; i < 15; i++) {
     const { user_id: _u, ...e } = base(i);
     out.push({ kind: 'schema:user_id', key: 'bad', value: JSON.stringify(e) });
   }
-  for (let i = 0; i < 15; i++) out.push({ kind: 'schema:timestamp', key: 'bad', value: JSON.stringify({ ...base(100 + i), timestamp: 'yesterday-ish' }) });
-  for (let i = 0; i < 15; i++) out.push({ kind: 'schema:event_type', key: 'bad', value: JSON.stringify({ ...base(200 + i), event_type: 'teleport' }) });
-  for (let i = 0; i < 15; i++) out.push({ kind: 'schema:weight', key: 'bad', value: JSON.stringify({ ...base(300 + i), weight: -2 }) });
+  for (let i = 0; i < 15; i++)
+    out.push({
+      kind: 'schema:timestamp',
+      key: 'bad',
+      value: JSON.stringify({ ...base(100 + i), timestamp: 'yesterday-ish' }),
+    });
+  for (let i = 0; i < 15; i++)
+    out.push({
+      kind: 'schema:event_type',
+      key: 'bad',
+      value: JSON.stringify({ ...base(200 + i), event_type: 'teleport' }),
+    });
+  for (let i = 0; i < 15; i++)
+    out.push({ kind: 'schema:weight', key: 'bad', value: JSON.stringify({ ...base(300 + i), weight: -2 }) });
   // an object under a keyword field: once stored-then-refused by the mapping, now refused by the schema
-  for (let i = 0; i < 20; i++) out.push({ kind: 'schema:context.device', key: 'bad', value: JSON.stringify({ ...base(400 + i), context: { device: { brand: 'x' } } }) });
+  for (let i = 0; i < 20; i++)
+    out.push({
+      kind: 'schema:context.device',
+      key: 'bad',
+      value: JSON.stringify({ ...base(400 + i), context: { device: { brand: 'x' } } }),
+    });
   return out;
 }
 
-type Letter = { error: { reason: string; field?: string; message: string }; original: string; source: { partition: number; offset: string } };
+type Letter = {
+  error: { reason: string; field?: string; message: string };
+  original: string;
+  source: { partition: number; offset: string };
+};
 
 /**
  * Each test runs on its own topics, group and event indices (fresh prefix + setup), so counts,
@@ -67,8 +89,13 @@ async function freshIngest() {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
 
   async function storedCount(): Promise<number> {
-    await es.indices.refresh({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true });
-    return (await es.count({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true })).count;
+    await es.indices.refresh({
+      index: names.eventsPattern,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+    });
+    return (await es.count({ index: names.eventsPattern, ignore_unavailable: true, allow_no_indices: true }))
+      .count;
   }
 
   /** Exact number of distinct event_ids across all daily indices (composite paging, not HLL). */
@@ -79,9 +106,20 @@ async function freshIngest() {
       const r = await es.search({
         index: names.eventsPattern,
         size: 0,
-        aggs: { ids: { composite: { size: 10_000, sources: [{ id: { terms: { field: 'event_id' } } }], ...(after ? { after } : {}) } } },
+        aggs: {
+          ids: {
+            composite: {
+              size: 10_000,
+              sources: [{ id: { terms: { field: 'event_id' } } }],
+              ...(after ? { after } : {}),
+            },
+          },
+        },
       });
-      const agg = r.aggregations!['ids'] as { buckets: Array<{ doc_count: number }>; after_key?: Record<string, string> };
+      const agg = r.aggregations!['ids'] as {
+        buckets: Array<{ doc_count: number }>;
+        after_key?: Record<string, string>;
+      };
       distinct += agg.buckets.length;
       if (!agg.after_key || agg.buckets.length === 0) return distinct;
       after = agg.after_key;
@@ -92,7 +130,10 @@ async function freshIngest() {
     const admin = ctx.kafka.admin();
     await admin.connect();
     try {
-      return (await consumerLag(admin, names.groups.ingest, names.topics.events)).reduce((a, l) => a + l.lag, 0);
+      return (await consumerLag(admin, names.groups.ingest, names.topics.events)).reduce(
+        (a, l) => a + l.lag,
+        0,
+      );
     } finally {
       await admin.disconnect();
     }
@@ -106,11 +147,16 @@ async function freshIngest() {
   async function readDlq(): Promise<Letter[]> {
     const total = await topicSize(ctx.kafka, names.topics.dlq);
     const letters: Letter[] = [];
-    const consumer = ctx.kafka.consumer({ groupId: `${ctx.config.topicPrefix}dlq-reader`, maxWaitTimeInMs: 100 });
+    const consumer = ctx.kafka.consumer({
+      groupId: `${ctx.config.topicPrefix}dlq-reader`,
+      maxWaitTimeInMs: 100,
+    });
     await consumer.connect();
     try {
       await consumer.subscribe({ topic: names.topics.dlq, fromBeginning: true });
-      await consumer.run({ eachMessage: async ({ message }) => void letters.push(JSON.parse(message.value!.toString())) });
+      await consumer.run({
+        eachMessage: async ({ message }) => void letters.push(JSON.parse(message.value!.toString())),
+      });
       await waitUntil(`all ${total} dead letters read`, async () => letters.length >= total, 60_000);
     } finally {
       await consumer.disconnect();
@@ -120,10 +166,13 @@ async function freshIngest() {
 
   async function produceAll(runTag: string, from: number, to: number, withInvalid: boolean): Promise<void> {
     const valid = [];
-    for (let n = from; n < to; n++) valid.push({ key: `u${n % 500}`, value: JSON.stringify(validEvent(n, runTag)) });
+    for (let n = from; n < to; n++)
+      valid.push({ key: `u${n % 500}`, value: JSON.stringify(validEvent(n, runTag)) });
     const msgs = withInvalid ? [...valid, ...invalidMessages(runTag)] : valid;
     // interleave invalid messages through the stream rather than at the end
-    msgs.sort((a, b) => (a.value.length * 31 + a.key.length) % 97 - (b.value.length * 31 + b.key.length) % 97);
+    msgs.sort(
+      (a, b) => ((a.value.length * 31 + a.key.length) % 97) - ((b.value.length * 31 + b.key.length) % 97),
+    );
     for (let i = 0; i < msgs.length; i += 2000) await producer.sendRaw(msgs.slice(i, i + 2000));
   }
 
@@ -152,7 +201,13 @@ describe('ingest: Kafka → event store', () => {
     await waitUntil('lag 0', async () => (await totalLag()) === 0, 60_000);
     const letters = await readDlq();
     expect(letters).toHaveLength(100);
-    const kinds = letters.map((l) => (l.error.reason === 'schema' ? `schema:${l.error.field}` : l.error.reason === 'invalid_json' ? 'invalid_json' : 'mapping'));
+    const kinds = letters.map((l) =>
+      l.error.reason === 'schema'
+        ? `schema:${l.error.field}`
+        : l.error.reason === 'invalid_json'
+          ? 'invalid_json'
+          : 'mapping',
+    );
     const count = (k: string) => kinds.filter((x) => x === k).length;
     expect(count('invalid_json')).toBe(20);
     expect(count('schema:user_id')).toBe(15);
@@ -166,7 +221,10 @@ describe('ingest: Kafka → event store', () => {
       expect(Number(l.source.offset)).toBeGreaterThanOrEqual(0);
     }
     // epoch-ms timestamps were normalised to ISO and routed to their day's index
-    const sample = await es.get<{ timestamp: string }>({ index: names.eventsIndex(new Date(DAY0)), id: 'a-0' });
+    const sample = await es.get<{ timestamp: string }>({
+      index: names.eventsIndex(new Date(DAY0)),
+      id: 'a-0',
+    });
     expect(sample._source!.timestamp).toBe(new Date(DAY0).toISOString());
     expect(await storedCount()).toBe(9_900);
   });
@@ -185,9 +243,21 @@ describe('ingest: Kafka → event store', () => {
 
   it('a consumer killed with SIGKILL mid-stream and restarted ends with the exact count, no duplicates', async () => {
     const { ctx, storedCount, distinctIds, totalLag, produceAll } = await freshIngest();
-    const env = { ...process.env, RECSYS_INDEX_PREFIX: ctx.config.indexPrefix, RECSYS_TOPIC_PREFIX: ctx.config.topicPrefix, INGEST_METRICS_PORT: '0', INGEST_BATCH_SIZE: '500', LOG_LEVEL: 'warn' };
+    const env = {
+      ...process.env,
+      RECSYS_INDEX_PREFIX: ctx.config.indexPrefix,
+      RECSYS_TOPIC_PREFIX: ctx.config.topicPrefix,
+      INGEST_METRICS_PORT: '0',
+      INGEST_BATCH_SIZE: '500',
+      LOG_LEVEL: 'warn',
+    };
     // node itself (not the tsx wrapper, which forks) so SIGKILL hits the consumer process
-    const start = (): ChildProcess => spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'cli', 'index.ts'), 'ingest'], { env, stdio: 'ignore', cwd: PROJECT_ROOT });
+    const start = (): ChildProcess =>
+      spawn(
+        process.execPath,
+        ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'cli', 'index.ts'), 'ingest'],
+        { env, stdio: 'ignore', cwd: PROJECT_ROOT },
+      );
     await produceAll('b', 0, 30_000, false);
     let child = start();
     await waitUntil('some of the events stored', async () => (await storedCount()) > 2_000, 120_000, 100);
@@ -209,8 +279,15 @@ describe('ingest: Kafka → event store', () => {
 
   it('holds and retries while Elasticsearch is unreachable, commits nothing meanwhile, and catches up exactly', async () => {
     const { ctx, defer, storedCount, distinctIds, totalLag, produceAll, ingest } = await freshIngest();
-    const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(ctx.config.es.url ?? LOCAL_ES_URL).port || 9200) });
-    const cutEs = new Client({ node: `http://127.0.0.1:${proxy.port}`, requestTimeout: 5_000, maxRetries: 0 });
+    const proxy = await startTcpProxy({
+      host: '127.0.0.1',
+      port: Number(new URL(ctx.config.es.url ?? LOCAL_ES_URL).port || 9200),
+    });
+    const cutEs = new Client({
+      node: `http://127.0.0.1:${proxy.port}`,
+      requestTimeout: 5_000,
+      maxRetries: 0,
+    });
     defer(async () => {
       await cutEs.close();
       await proxy.close();
@@ -220,15 +297,25 @@ describe('ingest: Kafka → event store', () => {
     proxy.cut();
     await produceAll('c', 0, 5_000, false);
     // the sink has a batch in hand that ES refused, and has already tried it again
-    const unavailable = async () => (await svc.registry.getSingleMetric('recsys_ingest_es_unavailable')!.get()).values[0]?.value === 1;
+    const unavailable = async () =>
+      (await svc.registry.getSingleMetric('recsys_ingest_es_unavailable')!.get()).values[0]?.value === 1;
     await waitUntil('the sink waits for ES with a batch in hand', unavailable, 60_000, 50);
     const refusedAtFirstWait = proxy.refused;
-    await waitUntil('the sink has retried the write', async () => proxy.refused > refusedAtFirstWait, 60_000, 50);
+    await waitUntil(
+      'the sink has retried the write',
+      async () => proxy.refused > refusedAtFirstWait,
+      60_000,
+      50,
+    );
     expect(await unavailable()).toBe(true);
     expect(await storedCount()).toBe(0);
     expect(await totalLag()).toBe(5_000); // nothing committed while ES was away
     proxy.restore();
-    await waitUntil('all 5,000 stored after ES is back', async () => (await storedCount()) === 5_000, 120_000);
+    await waitUntil(
+      'all 5,000 stored after ES is back',
+      async () => (await storedCount()) === 5_000,
+      120_000,
+    );
     await waitUntil('lag 0', async () => (await totalLag()) === 0, 60_000);
     expect(await distinctIds()).toBe(5_000);
     await svc.stop();

@@ -22,12 +22,29 @@ const K = 4;
 const N_ITEMS = 40;
 const COLORS = ['red', 'green', 'blue', 'amber'];
 const itemIds = Array.from({ length: N_ITEMS }, (_, i) => `i${i}`);
-const noop: AdminOps = { listModels: async () => [], getModel: async () => undefined, activate: async () => undefined, startTraining: async () => ({ run_id: 'x' }), stageModel: async (id) => ({ model_id: id, status: 'deploying' }) };
+const noop: AdminOps = {
+  listModels: async () => [],
+  getModel: async () => undefined,
+  activate: async () => undefined,
+  startTraining: async () => ({ run_id: 'x' }),
+  stageModel: async (id) => ({ model_id: id, status: 'deploying' }),
+};
 
 let server: RunningServer;
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> & { error?: { code: string; message: string; field?: string } } }> {
-  const res = await fetch(server.url + path, { method, headers: { 'content-type': 'application/json', 'x-api-key': KEY }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{
+  status: number;
+  body: Record<string, unknown> & { error?: { code: string; message: string; field?: string } };
+}> {
+  const res = await fetch(server.url + path, {
+    method,
+    headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -38,7 +55,10 @@ async function mappedFields(index: string): Promise<string[]> {
   const walk = (props: Record<string, estypes.MappingProperty> | undefined, prefix: string) => {
     for (const [name, p] of Object.entries(props ?? {})) {
       out.push(prefix + name);
-      const q = p as { properties?: Record<string, estypes.MappingProperty>; fields?: Record<string, estypes.MappingProperty> };
+      const q = p as {
+        properties?: Record<string, estypes.MappingProperty>;
+        fields?: Record<string, estypes.MappingProperty>;
+      };
       walk(q.properties, `${prefix}${name}.`);
       walk(q.fields, `${prefix}${name}.`);
     }
@@ -54,7 +74,15 @@ async function mappingOf(index: string): Promise<estypes.MappingTypeMapping> {
 beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
   const report = await ctx.repos.metadata.upsertItems(
-    itemIds.map((id, i) => ({ item_id: id, name: `Item ${i}`, category: `c${i % 3}`, price: i, color: COLORS[i % 4], fragile: i % 2 === 0, weight_kg: i / 10 })),
+    itemIds.map((id, i) => ({
+      item_id: id,
+      name: `Item ${i}`,
+      category: `c${i % 3}`,
+      price: i,
+      color: COLORS[i % 4],
+      fragile: i % 2 === 0,
+      weight_kg: i / 10,
+    })),
     { refresh: true },
   );
   expect(report.errors).toEqual([]);
@@ -69,7 +97,14 @@ beforeAll(async () => {
     userFactors: Float32Array.from({ length: 2 * K }, () => rnd() || 0.5),
     lsh: { tables: 2, bits: 4, seed: 3 },
   });
-  server = await startServer({ ctx, registry: createRegistry(false), admin: noop, port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact' } });
+  server = await startServer({
+    ctx,
+    registry: createRegistry(false),
+    admin: noop,
+    port: 0,
+    host: '127.0.0.1',
+    options: { apiKeys: [KEY], defaultMode: 'exact' },
+  });
 });
 
 afterAll(async () => {
@@ -89,16 +124,34 @@ describe('item mappings do not grow with free-form attributes', () => {
   });
 
   it('PUT /v1/items with 20 new attribute names: no field is added to either mapping, the values are in _source', async () => {
-    const before = { meta: await mappedFields(names.itemMetadata), live: await mappedFields(names.itemsIndex(MODEL)) };
-    const attrs = Object.fromEntries(Array.from({ length: 20 }, (_, j) => [`attr_${j}`, j % 3 === 0 ? `v${j}` : j % 3 === 1 ? j : j % 2 === 0]));
-    const res = await call('PUT', '/v1/items', [{ item_id: 'i3', ...attrs }, { item_id: 'brand-new', name: 'New', ...attrs }]);
+    const before = {
+      meta: await mappedFields(names.itemMetadata),
+      live: await mappedFields(names.itemsIndex(MODEL)),
+    };
+    const attrs = Object.fromEntries(
+      Array.from({ length: 20 }, (_, j) => [
+        `attr_${j}`,
+        j % 3 === 0 ? `v${j}` : j % 3 === 1 ? j : j % 2 === 0,
+      ]),
+    );
+    const res = await call('PUT', '/v1/items', [
+      { item_id: 'i3', ...attrs },
+      { item_id: 'brand-new', name: 'New', ...attrs },
+    ]);
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ upserted: 2, live: { modelId: MODEL, updated: 1, created: 1, failed: 0 } });
+    expect(res.body).toMatchObject({
+      upserted: 2,
+      live: { modelId: MODEL, updated: 1, created: 1, failed: 0 },
+    });
     await es.indices.refresh({ index: `${names.itemMetadata},${names.itemsIndex(MODEL)}` });
     expect(await mappedFields(names.itemMetadata)).toEqual(before.meta);
     expect(await mappedFields(names.itemsIndex(MODEL))).toEqual(before.live);
     for (const index of [names.itemMetadata, names.itemsIndex(MODEL)]) {
-      for (const id of ['i3', 'brand-new']) expect((await es.get<Record<string, unknown>>({ index, id }))._source, `${index}/${id}`).toMatchObject(attrs);
+      for (const id of ['i3', 'brand-new'])
+        expect(
+          (await es.get<Record<string, unknown>>({ index, id }))._source,
+          `${index}/${id}`,
+        ).toMatchObject(attrs);
     }
     // kept, not indexed: a search on one finds nothing
     expect((await es.count({ index: names.itemMetadata, query: { term: { attr_0: 'v0' } } })).count).toBe(0);
@@ -115,7 +168,10 @@ describe('item mappings do not grow with free-form attributes', () => {
     const red2 = await call('GET', '/v1/users/u1/recommendations?k=50&mode=exact&color=red');
     expect((red2.body['items'] as Array<{ item_id: string }>).map((x) => x.item_id)).toContain('i1');
 
-    const fragileHeavy = await call('GET', '/v1/users/u1/recommendations?k=50&mode=exact&fragile=true&weight_kg_min=3');
+    const fragileHeavy = await call(
+      'GET',
+      '/v1/users/u1/recommendations?k=50&mode=exact&fragile=true&weight_kg_min=3',
+    );
     expect(fragileHeavy.status).toBe(200);
     const got = (fragileHeavy.body['items'] as Array<{ item_id: string }>).map((x) => x.item_id).sort();
     expect(got).toEqual(itemIds.filter((_, i) => i % 2 === 0 && i / 10 >= 3).sort());
@@ -126,15 +182,22 @@ describe('item mappings do not grow with free-form attributes', () => {
     [{ item_id: 'i5', fragile: 'yes' }, 'fragile'],
     [{ item_id: 'i5', color: 42 }, 'color'],
     [{ item_id: 'i5', weight_kg: 'heavy' }, 'weight_kg'],
-  ])('a value of the wrong type for a declared or whitelisted field (%j) is a 400 naming %s, nothing written', async (doc, field) => {
-    const res = await call('PUT', '/v1/items', [{ item_id: 'i6', name: 'fine' }, doc]);
-    expect(res.status).toBe(400);
-    expect(res.body.error).toMatchObject({ code: 'invalid_items', field: `items[1].${field}` });
-    expect(res.body.error!.message).toContain(field);
-  });
+  ])(
+    'a value of the wrong type for a declared or whitelisted field (%j) is a 400 naming %s, nothing written',
+    async (doc, field) => {
+      const res = await call('PUT', '/v1/items', [{ item_id: 'i6', name: 'fine' }, doc]);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'invalid_items', field: `items[1].${field}` });
+      expect(res.body.error!.message).toContain(field);
+    },
+  );
 
   it('an import (the repository upsert) rejects the same rows and writes the others', async () => {
-    const report = await ctx.repos.metadata.upsertItems([{ item_id: 'imp-1', fragile: 'yes' }, { item_id: 'imp-2', color: 'teal' }, { item_id: 'imp-3', price: 'cheap' }]);
+    const report = await ctx.repos.metadata.upsertItems([
+      { item_id: 'imp-1', fragile: 'yes' },
+      { item_id: 'imp-2', color: 'teal' },
+      { item_id: 'imp-3', price: 'cheap' },
+    ]);
     expect(report.errors.map((e) => ({ index: e.index, target: e.target, field: e.field }))).toEqual([
       { index: 0, target: 'schema', field: 'fragile' },
       { index: 2, target: 'schema', field: 'price' },
@@ -145,7 +208,9 @@ describe('item mappings do not grow with free-form attributes', () => {
   it('an undeclared, unlisted attribute may change type between documents: it is not mapped', async () => {
     expect((await call('PUT', '/v1/items', [{ item_id: 'i8', size_cm: 12 }])).status).toBe(200);
     expect((await call('PUT', '/v1/items', [{ item_id: 'i9', size_cm: 'large' }])).status).toBe(200);
-    expect((await es.get<Record<string, unknown>>({ index: names.itemsIndex(MODEL), id: 'i9' }))._source).toMatchObject({ size_cm: 'large' });
+    expect(
+      (await es.get<Record<string, unknown>>({ index: names.itemsIndex(MODEL), id: 'i9' }))._source,
+    ).toMatchObject({ size_cm: 'large' });
   });
 });
 
@@ -153,10 +218,28 @@ describe('setup on indices created with the old dynamic mapping', () => {
   it('switches item-metadata and deployed items indices to dynamic: false and maps the whitelist', async () => {
     const old = testContext('itemmapold', { API_FILTER_KEYWORD_FIELDS: 'category,tags,brand,color' });
     try {
-      const templates = [{ strings_as_keywords: { match_mapping_type: 'string' as const, mapping: { type: 'keyword' as const, ignore_above: 256 } } }];
+      const templates = [
+        {
+          strings_as_keywords: {
+            match_mapping_type: 'string' as const,
+            mapping: { type: 'keyword' as const, ignore_above: 256 },
+          },
+        },
+      ];
       for (const index of [old.names.itemMetadata, old.names.itemsIndex('mold')]) {
-        await es.indices.create({ index, mappings: { dynamic_templates: templates, properties: { item_id: { type: 'keyword' }, price: { type: 'float' } } } });
-        await es.index({ index, id: 'a', document: { item_id: 'a', legacy: 'x', color: 'red' }, refresh: true });
+        await es.indices.create({
+          index,
+          mappings: {
+            dynamic_templates: templates,
+            properties: { item_id: { type: 'keyword' }, price: { type: 'float' } },
+          },
+        });
+        await es.index({
+          index,
+          id: 'a',
+          document: { item_id: 'a', legacy: 'x', color: 'red' },
+          refresh: true,
+        });
       }
       expect(String((await mappingOf(old.names.itemMetadata)).properties?.['legacy']?.type)).toBe('keyword');
 
@@ -169,10 +252,17 @@ describe('setup on indices created with the old dynamic mapping', () => {
         expect(m.dynamic_templates ?? [], index).toEqual([]);
         expect(m.properties?.['color'], index).toMatchObject({ type: 'keyword' });
         const before = await mappedFields(index);
-        await es.index({ index, id: 'b', document: { item_id: 'b', brand_new_attr: 'y', color: 'blue' }, refresh: true });
+        await es.index({
+          index,
+          id: 'b',
+          document: { item_id: 'b', brand_new_attr: 'y', color: 'blue' },
+          refresh: true,
+        });
         expect(await mappedFields(index)).toEqual(before);
         expect((await es.count({ index, query: { term: { color: 'blue' } } })).count).toBe(1);
-        expect((await es.get<Record<string, unknown>>({ index, id: 'b' }))._source).toMatchObject({ brand_new_attr: 'y' });
+        expect((await es.get<Record<string, unknown>>({ index, id: 'b' }))._source).toMatchObject({
+          brand_new_attr: 'y',
+        });
       }
       // setup stays repeatable on the switched indices
       await setup(es, old.kafka, old.config, old.names, old.log);

@@ -15,7 +15,11 @@ export async function withAdmin<T>(kafka: Kafka, fn: (admin: Admin) => Promise<T
 
 /** Log-end offset (high watermark) per partition of `topic`. */
 export async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, number>> {
-  return withAdmin(kafka, async (admin) => new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)])));
+  return withAdmin(
+    kafka,
+    async (admin) =>
+      new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)])),
+  );
 }
 
 /** Records written to `topic` so far (sum of high watermarks; the topics here are never truncated). */
@@ -24,7 +28,11 @@ export async function topicSize(kafka: Kafka, topic: string): Promise<number> {
 }
 
 /** Committed offset per partition of `topic` for `groupId` (-1 = nothing committed). */
-export async function committedOffsets(kafka: Kafka, groupId: string, topic: string): Promise<Map<number, number>> {
+export async function committedOffsets(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+): Promise<Map<number, number>> {
   return withAdmin(kafka, async (admin) => {
     const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
     return new Map((t?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
@@ -34,7 +42,10 @@ export async function committedOffsets(kafka: Kafka, groupId: string, topic: str
 /** True when the group is Stable and every partition of `topic` is assigned to one of its members. */
 export async function groupHasAssigned(kafka: Kafka, groupId: string, topic: string): Promise<boolean> {
   return withAdmin(kafka, async (admin) => {
-    const [{ groups }, partitions] = await Promise.all([admin.describeGroups([groupId]), admin.fetchTopicOffsets(topic)]);
+    const [{ groups }, partitions] = await Promise.all([
+      admin.describeGroups([groupId]),
+      admin.fetchTopicOffsets(topic),
+    ]);
     const group = groups[0];
     if (!group || group.state !== 'Stable' || group.members.length === 0) return false;
     const assigned = new Set<number>();
@@ -47,16 +58,33 @@ export async function groupHasAssigned(kafka: Kafka, groupId: string, topic: str
 }
 
 /** Waits until consumer group `groupId` has joined (Stable) and holds every partition of `topic`. */
-export async function waitForGroupAssigned(kafka: Kafka, groupId: string, topic: string, timeoutMs = 60_000): Promise<void> {
-  await waitUntil(`group ${groupId} stable with all partitions of ${topic} assigned`, () => groupHasAssigned(kafka, groupId, topic), timeoutMs);
+export async function waitForGroupAssigned(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  await waitUntil(
+    `group ${groupId} stable with all partitions of ${topic} assigned`,
+    () => groupHasAssigned(kafka, groupId, topic),
+    timeoutMs,
+  );
 }
 
 /** Waits until `groupId` has committed the log-end offset of every partition of `topic`: all read, all committed. */
-export async function waitForGroupCommittedToEnd(kafka: Kafka, groupId: string, topic: string, timeoutMs = 60_000): Promise<void> {
+export async function waitForGroupCommittedToEnd(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   await waitUntil(
     `group ${groupId} committed to the end of ${topic}`,
     async () => {
-      const [ends, committed] = await Promise.all([endOffsets(kafka, topic), committedOffsets(kafka, groupId, topic)]);
+      const [ends, committed] = await Promise.all([
+        endOffsets(kafka, topic),
+        committedOffsets(kafka, groupId, topic),
+      ]);
       return [...ends].every(([p, end]) => end === 0 || committed.get(p) === end);
     },
     timeoutMs,

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDataset, itemMetadata, type DemoEvent } from '../../src/demo/generate.ts';
 import { loadSavedObjects } from '../../src/kibana/index.ts';
-import { tabulate, visualisationQueries, type AggResponse, type Row, type VisualisationQuery } from '../support/kibana/lens-query.ts';
+import {
+  tabulate,
+  visualisationQueries,
+  type AggResponse,
+  type Row,
+  type VisualisationQuery,
+} from '../support/kibana/lens-query.ts';
 import type { ModelDoc } from '../../src/repositories/models.ts';
 import { setup } from '../../src/setup/index.ts';
 import type { RankingMetrics } from '../../src/types/index.ts';
@@ -52,20 +58,77 @@ function recommendationDocs(): RecDoc[] {
     const items = Array.from({ length: 5 }, (_, k) => data.items[(i * 3 + k) % data.items.length]!.item_id);
     const rec = `rec-${i}`;
     // the second half of the lists are served in an experiment: OLD as its treatment, NEW as control
-    const exp = i >= 15 ? { experiment_id: EXPERIMENT, arm: model === OLD ? ('treatment' as const) : ('control' as const) } : {};
-    docs.push({ kind: 'served', recommendation_id: rec, model_id: model, items, position: [1, 2, 3, 4, 5], timestamp: iso(ts), ...exp });
+    const exp =
+      i >= 15
+        ? { experiment_id: EXPERIMENT, arm: model === OLD ? ('treatment' as const) : ('control' as const) }
+        : {};
+    docs.push({
+      kind: 'served',
+      recommendation_id: rec,
+      model_id: model,
+      items,
+      position: [1, 2, 3, 4, 5],
+      timestamp: iso(ts),
+      ...exp,
+    });
     const p = 1 + (i % 3);
-    if (i % 2 === 0) docs.push({ kind: 'click', recommendation_id: rec, model_id: model, item_id: items[p - 1], position: p, timestamp: iso(ts + 60_000), ...exp });
-    if (i === 4) docs.push({ kind: 'click', recommendation_id: rec, model_id: model, item_id: 'not-in-list', position: null, timestamp: iso(ts + 90_000) });
-    if (i % 5 === 0) docs.push({ kind: 'conversion', recommendation_id: rec, model_id: model, item_id: items[0], position: 1, timestamp: iso(ts + 120_000), ...exp });
+    if (i % 2 === 0)
+      docs.push({
+        kind: 'click',
+        recommendation_id: rec,
+        model_id: model,
+        item_id: items[p - 1],
+        position: p,
+        timestamp: iso(ts + 60_000),
+        ...exp,
+      });
+    if (i === 4)
+      docs.push({
+        kind: 'click',
+        recommendation_id: rec,
+        model_id: model,
+        item_id: 'not-in-list',
+        position: null,
+        timestamp: iso(ts + 90_000),
+      });
+    if (i % 5 === 0)
+      docs.push({
+        kind: 'conversion',
+        recommendation_id: rec,
+        model_id: model,
+        item_id: items[0],
+        position: 1,
+        timestamp: iso(ts + 120_000),
+        ...exp,
+      });
   }
-  docs.push({ kind: 'click', recommendation_id: 'rec-gone', model_id: 'unknown', item_id: data.items[0]!.item_id, timestamp: iso(t0 + HOUR) });
-  docs.push({ kind: 'unattributed', recommendation_id: 'forged', item_id: data.items[1]!.item_id, timestamp: iso(t0 + HOUR) });
+  docs.push({
+    kind: 'click',
+    recommendation_id: 'rec-gone',
+    model_id: 'unknown',
+    item_id: data.items[0]!.item_id,
+    timestamp: iso(t0 + HOUR),
+  });
+  docs.push({
+    kind: 'unattributed',
+    recommendation_id: 'forged',
+    item_id: data.items[1]!.item_id,
+    timestamp: iso(t0 + HOUR),
+  });
   return docs;
 }
 const recs = recommendationDocs();
 
-const metrics = (ndcg: number): RankingMetrics => ({ k: 10, precision: 0.1, recall: 0.2, ndcg, map: 0.1, coverage: 0.3, popularity_bias: 0.5, users: 40 });
+const metrics = (ndcg: number): RankingMetrics => ({
+  k: 10,
+  precision: 0.1,
+  recall: 0.2,
+  ndcg,
+  map: 0.1,
+  coverage: 0.3,
+  popularity_bias: 0.5,
+  users: 40,
+});
 const models: ModelDoc[] = [
   {
     model_id: OLD,
@@ -108,9 +171,26 @@ const num = (v: unknown) => (typeof v === 'number' ? v : 0);
 
 beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
-  await bulk(data.items.flatMap((item) => [{ index: { _index: names.itemMetadata, _id: item.item_id } }, itemMetadata(item)]));
-  await bulk(events.flatMap((e) => [{ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e]));
-  await bulk(recs.map((r, i) => [{ create: { _index: names.recommendationsIndex(new Date(r.timestamp)), _id: `${r.kind}-${i}` } }, r]).flat());
+  await bulk(
+    data.items.flatMap((item) => [
+      { index: { _index: names.itemMetadata, _id: item.item_id } },
+      itemMetadata(item),
+    ]),
+  );
+  await bulk(
+    events.flatMap((e) => [
+      { create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } },
+      e,
+    ]),
+  );
+  await bulk(
+    recs
+      .map((r, i) => [
+        { create: { _index: names.recommendationsIndex(new Date(r.timestamp)), _id: `${r.kind}-${i}` } },
+        r,
+      ])
+      .flat(),
+  );
   for (const m of models) await ctx.repos.models.put(m);
   await es.indices.refresh({ index: `${names.prefix}*` });
 
@@ -128,7 +208,10 @@ describe('Kibana visualisations on real Elasticsearch', () => {
       const rows = results.get(q.id)!;
       expect(rows.length, `${q.id} returned no buckets`).toBeGreaterThan(0);
       for (const c of q.valueColumns) {
-        expect(rows.some((r) => typeof r[c] === 'number' && Number.isFinite(r[c])), `${q.id}: column ${c} is empty`).toBe(true);
+        expect(
+          rows.some((r) => typeof r[c] === 'number' && Number.isFinite(r[c])),
+          `${q.id}: column ${c} is empty`,
+        ).toBe(true);
       }
     }
   });
@@ -137,7 +220,11 @@ describe('Kibana visualisations on real Elasticsearch', () => {
     const q = queries.find((x) => x.id === 'recsys-lens-events-per-minute')!;
     const minutesPerBucket = q.intervals['col-time']!.ms / 60_000;
     const byType = new Map<string, number>();
-    for (const r of results.get(q.id)!) byType.set(String(r['col-type']), (byType.get(String(r['col-type'])) ?? 0) + num(r['col-count']) * minutesPerBucket);
+    for (const r of results.get(q.id)!)
+      byType.set(
+        String(r['col-type']),
+        (byType.get(String(r['col-type'])) ?? 0) + num(r['col-count']) * minutesPerBucket,
+      );
     const expected = new Map<string, number>();
     for (const e of events) expected.set(e.event_type, (expected.get(e.event_type) ?? 0) + 1);
     expect([...byType.keys()].sort()).toEqual([...expected.keys()].sort());
@@ -146,7 +233,10 @@ describe('Kibana visualisations on real Elasticsearch', () => {
 
   it('events per day sums to the generated event count, top items match the generated counts', () => {
     const perDay = results.get('recsys-lens-events-per-day')!;
-    expect(perDay.map((r) => r['col-day'])).toEqual([Date.parse('2024-01-01T00:00:00Z'), Date.parse('2024-01-02T00:00:00Z')]);
+    expect(perDay.map((r) => r['col-day'])).toEqual([
+      Date.parse('2024-01-01T00:00:00Z'),
+      Date.parse('2024-01-02T00:00:00Z'),
+    ]);
     expect(perDay.reduce((s, r) => s + num(r['col-count']), 0)).toBe(events.length);
 
     const counts = new Map<string, number>();
@@ -168,17 +258,22 @@ describe('Kibana visualisations on real Elasticsearch', () => {
       if (!users.has(key)) users.set(key, new Set());
       users.get(key)!.add(e.user_id);
     }
-    for (const r of results.get(q.id)!) expect(r['col-users'] ?? null).toBe(users.get(r['col-time'] as number)?.size ?? null);
+    for (const r of results.get(q.id)!)
+      expect(r['col-users'] ?? null).toBe(users.get(r['col-time'] as number)?.size ?? null);
   });
 
   it('click-through and conversion per model are clicks (conversions) per served list; unknown and unattributed clicks get no slot', () => {
     const served = (m: string) => recs.filter((r) => r.kind === 'served' && r.model_id === m).length;
     const kind = (k: string, m: string) => recs.filter((r) => r.kind === k && r.model_id === m).length;
-    const ctr = new Map(results.get('recsys-lens-recs-ctr-by-model')!.map((r) => [r['col-model'], r['col-ctr']]));
+    const ctr = new Map(
+      results.get('recsys-lens-recs-ctr-by-model')!.map((r) => [r['col-model'], r['col-ctr']]),
+    );
     expect([...ctr.keys()]).toEqual([NEW, OLD]); // model_id descending
     expect(ctr.get(NEW)).toBeCloseTo(kind('click', NEW) / served(NEW), 12);
     expect(ctr.get(OLD)).toBeCloseTo(kind('click', OLD) / served(OLD), 12);
-    const conv = new Map(results.get('recsys-lens-recs-conversion-by-model')!.map((r) => [r['col-model'], r['col-conv']]));
+    const conv = new Map(
+      results.get('recsys-lens-recs-conversion-by-model')!.map((r) => [r['col-model'], r['col-conv']]),
+    );
     expect([...conv.keys()]).toEqual([NEW, OLD]);
     expect(conv.get(NEW)).toBeCloseTo(kind('conversion', NEW) / served(NEW), 12);
     expect(conv.get(OLD)).toBeCloseTo(kind('conversion', OLD) / served(OLD), 12);
@@ -188,7 +283,9 @@ describe('Kibana visualisations on real Elasticsearch', () => {
     const rows = results.get('recsys-lens-recs-ctr-at-position')!;
     expect(new Set(rows.map((r) => r['col-model']))).toEqual(new Set([NEW, OLD]));
     for (const m of [NEW, OLD]) {
-      const byPosition = new Map(rows.filter((r) => r['col-model'] === m).map((r) => [r['col-position'], r['col-ctrp']]));
+      const byPosition = new Map(
+        rows.filter((r) => r['col-model'] === m).map((r) => [r['col-position'], r['col-ctrp']]),
+      );
       expect([...byPosition.keys()]).toEqual([1, 2, 3, 4, 5]);
       const lists = recs.filter((r) => r.kind === 'served' && r.model_id === m).length;
       for (const p of [1, 2, 3, 4, 5]) {
@@ -201,7 +298,8 @@ describe('Kibana visualisations on real Elasticsearch', () => {
 
   it('click-through per experiment arm is clicks per served list of that arm; lists outside the experiment are not counted', () => {
     const rows = results.get('recsys-lens-recs-ctr-by-arm')!;
-    const inArm = (k: string, arm: string) => recs.filter((r) => r.kind === k && r.experiment_id === EXPERIMENT && r.arm === arm).length;
+    const inArm = (k: string, arm: string) =>
+      recs.filter((r) => r.kind === k && r.experiment_id === EXPERIMENT && r.arm === arm).length;
     expect(rows.map((r) => [r['col-experiment'], r['col-arm']])).toEqual([
       [EXPERIMENT, 'control'],
       [EXPERIMENT, 'treatment'],
@@ -224,18 +322,26 @@ describe('Kibana visualisations on real Elasticsearch', () => {
 
   it('models: nDCG and training time per run over created_at, and the live model', () => {
     const ndcg = results.get('recsys-lens-models-ndcg')!.filter((r) => r['col-ndcg'] !== null);
-    expect(ndcg.map((r) => r['col-ndcg'] as number).map((v) => Math.round(v * 100) / 100)).toEqual([0.21, 0.27]);
+    expect(ndcg.map((r) => r['col-ndcg'] as number).map((v) => Math.round(v * 100) / 100)).toEqual([
+      0.21, 0.27,
+    ]);
     expect(ndcg.map((r) => Math.round((r['col-baseline'] as number) * 100) / 100)).toEqual([0.15, 0.16]);
     const train = results.get('recsys-lens-models-train-seconds')!.filter((r) => r['col-train'] !== null);
     expect(train.map((r) => r['col-train'])).toEqual([12.5, 14]);
     const live = results.get('recsys-lens-models-live')!;
     expect(live).toHaveLength(1);
-    expect(live[0]).toMatchObject({ 'col-model': NEW, 'col-status': 'live', 'col-live-at': Date.parse(models[1]!.live_at!) });
+    expect(live[0]).toMatchObject({
+      'col-model': NEW,
+      'col-status': 'live',
+      'col-live-at': Date.parse(models[1]!.live_at!),
+    });
     expect(live[0]!['col-ndcg']).toBeCloseTo(0.27, 5);
   });
 
   it('the live-model table does not depend on the time picker; the time-based panels do', async () => {
-    const later = visualisationQueries(loadSavedObjects(names.prefix), { timeRange: { from: '2030-01-01T00:00:00Z', to: '2030-01-02T00:00:00Z' } });
+    const later = visualisationQueries(loadSavedObjects(names.prefix), {
+      timeRange: { from: '2030-01-01T00:00:00Z', to: '2030-01-02T00:00:00Z' },
+    });
     const live = await run(later.find((q) => q.id === 'recsys-lens-models-live')!);
     expect(live.rows.map((r) => r['col-model'])).toEqual([NEW]);
     const ndcg = await run(later.find((q) => q.id === 'recsys-lens-models-ndcg')!);

@@ -27,12 +27,24 @@ async function deployed(label: string, env: Record<string, string>, normSpread: 
   const ctx = testContext(label, env);
   contexts.push(ctx);
   await setup(ctx.es, ctx.kafka, ctx.config, ctx.names, ctx.log);
-  const ops = Array.from({ length: N_ITEMS }, (_, i) => [{ index: { _index: ctx.names.itemMetadata, _id: `i${i}` } }, { item_id: `i${i}`, category: `c${i % 4}` }]).flat();
+  const ops = Array.from({ length: N_ITEMS }, (_, i) => [
+    { index: { _index: ctx.names.itemMetadata, _id: `i${i}` } },
+    { item_id: `i${i}`, category: `c${i % 4}` },
+  ]).flat();
   await ctx.es.bulk({ operations: ops, refresh: true });
-  const input = plantedModel('mg', 5, { factors: K, items: N_ITEMS, users: N_USERS, normSpread, extras: true });
+  const input = plantedModel('mg', 5, {
+    factors: K,
+    items: N_ITEMS,
+    users: N_USERS,
+    normSpread,
+    extras: true,
+  });
   const report = await deployModel(ctx, input);
-  const mapping = Object.values(await ctx.es.indices.getMapping({ index: ctx.names.itemsIndex('mg') }))[0]!.mappings.properties!;
-  const ann = (await ctx.es.get<{ ann: { mips: Record<string, unknown> } }>({ index: ctx.names.models, id: 'mg' }))._source!.ann;
+  const mapping = Object.values(await ctx.es.indices.getMapping({ index: ctx.names.itemsIndex('mg') }))[0]!
+    .mappings.properties!;
+  const ann = (
+    await ctx.es.get<{ ann: { mips: Record<string, unknown> } }>({ index: ctx.names.models, id: 'mg' })
+  )._source!.ann;
   return { ctx, input, report, mapping, mips: ann.mips };
 }
 
@@ -41,17 +53,32 @@ async function annThroughApi(d: Awaited<ReturnType<typeof deployed>>, users: num
   const bodies: Array<Omit<estypes.SearchRequest, 'index'>> = [];
   const search = d.ctx.repos.items.search.bind(d.ctx.repos.items);
   d.ctx.repos.items.search = (index, body) => (bodies.push(body), search(index, body));
-  const server = await startServer({ ctx: d.ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: ['k'], defaultMode: 'ann', liveModelCacheMs: 600_000 } });
+  const server = await startServer({
+    ctx: d.ctx,
+    registry: createRegistry(false),
+    port: 0,
+    host: '127.0.0.1',
+    options: { apiKeys: ['k'], defaultMode: 'ann', liveModelCacheMs: 600_000 },
+  });
   try {
     await server.app.live.loadNormProbe('mg');
     const out = [];
     for (const u of users) {
       bodies.length = 0;
-      const res = await fetch(`${server.url}/v1/users/u${u}/recommendations?k=10&mode=ann${query}`, { headers: { 'x-api-key': 'k' } });
+      const res = await fetch(`${server.url}/v1/users/u${u}/recommendations?k=10&mode=ann${query}`, {
+        headers: { 'x-api-key': 'k' },
+      });
       expect(res.status).toBe(200);
       const json = (await res.json()) as { mode: string; search?: string; items: Array<{ item_id: string }> };
       const body = JSON.stringify(bodies.at(-1));
-      out.push({ u, items: json.items.map((i) => i.item_id), mode: json.mode, search: json.search, field: (bodies.at(-1)!.knn as { field: string }).field, bounded: /"factor_norm":\{"gte":/.test(body) });
+      out.push({
+        u,
+        items: json.items.map((i) => i.item_id),
+        mode: json.mode,
+        search: json.search,
+        field: (bodies.at(-1)!.knn as { field: string }).field,
+        bounded: /"factor_norm":\{"gte":/.test(body),
+      });
     }
     return out;
   } finally {
@@ -76,9 +103,14 @@ describe('the user → item graph, decided at deploy', () => {
     expect(d.mapping['factor']).toBeUndefined();
     expect(d.mapping['factor_exact']).toMatchObject({ index_options: { type: 'flat' } });
     expect(d.mapping['factor_unit']).toMatchObject({ index_options: { type: 'int8_hnsw' } });
-    expect(d.mips).toMatchObject({ graph: false, bound: { sample: N_USERS, max_scored: 10_000, routed_share: 1 } });
+    expect(d.mips).toMatchObject({
+      graph: false,
+      bound: { sample: N_USERS, max_scored: 10_000, routed_share: 1 },
+    });
     expect(d.report.timings).toHaveProperty('mips_graph');
-    const doc = (await d.ctx.es.get<Record<string, unknown>>({ index: d.ctx.names.itemsIndex('mg'), id: 'i3' }))._source!;
+    const doc = (
+      await d.ctx.es.get<Record<string, unknown>>({ index: d.ctx.names.itemsIndex('mg'), id: 'i3' })
+    )._source!;
     expect(doc['factor']).toBeUndefined();
     expect((doc['factor_exact'] as number[]).length).toBe(K);
 

@@ -12,7 +12,16 @@ const { es, names } = ctx;
 
 afterAll(() => ctx.dispose());
 
-const scores = (v: number): RankingMetrics => ({ k: 10, precision: v, recall: v, ndcg: v, map: v, coverage: v, popularity_bias: v, users: 40 });
+const scores = (v: number): RankingMetrics => ({
+  k: 10,
+  precision: v,
+  recall: v,
+  ndcg: v,
+  map: v,
+  coverage: v,
+  popularity_bias: v,
+  users: 40,
+});
 const NUMERIC_OBJECTS = ['metrics', 'baseline_metrics', 'timings', 'deploy.timings'];
 
 type Props = Record<string, { type?: string; properties?: Props }>;
@@ -36,9 +45,19 @@ async function mappedProperties(): Promise<Props> {
 describe('models index mapping', () => {
   it('an existing index whose metric became long is reported by setup, naming the field', async () => {
     // what an index created before the explicit mapping looks like after a first run with ndcg 0
-    await es.indices.create({ index: names.models, mappings: { dynamic: true, properties: { model_id: { type: 'keyword' } } } });
-    await es.index({ index: names.models, id: 'old', document: { model_id: 'old', metrics: { ndcg: 0 } }, refresh: true });
-    await expect(setup(es, ctx.kafka, ctx.config, names, ctx.log)).rejects.toThrow(/models.*metrics\.ndcg.*long.*double.*reindex/s);
+    await es.indices.create({
+      index: names.models,
+      mappings: { dynamic: true, properties: { model_id: { type: 'keyword' } } },
+    });
+    await es.index({
+      index: names.models,
+      id: 'old',
+      document: { model_id: 'old', metrics: { ndcg: 0 } },
+      refresh: true,
+    });
+    await expect(setup(es, ctx.kafka, ctx.config, names, ctx.log)).rejects.toThrow(
+      /models.*metrics\.ndcg.*long.*double.*reindex/s,
+    );
     await es.indices.delete({ index: names.models });
   });
 
@@ -56,12 +75,31 @@ describe('models index mapping', () => {
     } as never);
     const leaves = numericLeaves(await mappedProperties());
     const paths = leaves.map(([p]) => p);
-    for (const p of ['metrics.ndcg', 'metrics.k', 'baseline_metrics.ndcg', 'timings.load_seconds', 'timings.train_seconds', 'timings.brand_new_step_seconds', 'deploy.timings.bulk_seconds']) expect(paths).toContain(p);
+    for (const p of [
+      'metrics.ndcg',
+      'metrics.k',
+      'baseline_metrics.ndcg',
+      'timings.load_seconds',
+      'timings.train_seconds',
+      'timings.brand_new_step_seconds',
+      'deploy.timings.bulk_seconds',
+    ])
+      expect(paths).toContain(p);
     for (const [path, type] of leaves) expect(type, path).toBe('double');
 
     // and decimals written later survive in aggregations (what the Lens panels read)
-    await ctx.repos.models.put({ model_id: 'm-second', status: 'candidate', created_at: new Date().toISOString(), metrics: scores(0.4472), timings: { train_seconds: 12.75 } } as never);
-    const r = await es.search({ index: names.models, size: 0, aggs: { ndcg: { max: { field: 'metrics.ndcg' } }, train: { max: { field: 'timings.train_seconds' } } } });
+    await ctx.repos.models.put({
+      model_id: 'm-second',
+      status: 'candidate',
+      created_at: new Date().toISOString(),
+      metrics: scores(0.4472),
+      timings: { train_seconds: 12.75 },
+    } as never);
+    const r = await es.search({
+      index: names.models,
+      size: 0,
+      aggs: { ndcg: { max: { field: 'metrics.ndcg' } }, train: { max: { field: 'timings.train_seconds' } } },
+    });
     const aggs = r.aggregations as { ndcg: { value: number }; train: { value: number } };
     expect(aggs.ndcg.value).toBe(0.4472);
     expect(aggs.train.value).toBe(12.75);

@@ -24,11 +24,20 @@ let server: Awaited<ReturnType<typeof startServer>>;
 
 beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
-  const ops = Array.from({ length: N_ITEMS }, (_, i) => [{ index: { _index: names.itemMetadata, _id: `i${i}` } }, { item_id: `i${i}`, name: `Item ${i}`, category: categoryOf(i) }]).flat();
+  const ops = Array.from({ length: N_ITEMS }, (_, i) => [
+    { index: { _index: names.itemMetadata, _id: `i${i}` } },
+    { item_id: `i${i}`, name: `Item ${i}`, category: categoryOf(i) },
+  ]).flat();
   await es.bulk({ operations: ops, refresh: true });
   await deployModel(ctx, input, { mipsAnn: true });
   // ann stays on the graph and head clauses (the norm bound would answer these small catalogues exactly)
-  server = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: ['k'], defaultMode: 'ann', liveModelCacheMs: 600_000, annExactMaxScored: 0 } });
+  server = await startServer({
+    ctx,
+    registry: createRegistry(false),
+    port: 0,
+    host: '127.0.0.1',
+    options: { apiKeys: ['k'], defaultMode: 'ann', liveModelCacheMs: 600_000, annExactMaxScored: 0 },
+  });
 }, 300_000);
 
 afterAll(async () => {
@@ -37,12 +46,17 @@ afterAll(async () => {
 });
 
 async function recommend(u: number, mode: string, query = ''): Promise<string[]> {
-  const res = await fetch(`${server.url}/v1/users/u${u}/recommendations?k=10&mode=${mode}&exclude_seen=false${query}`, { headers: { 'x-api-key': 'k' } });
+  const res = await fetch(
+    `${server.url}/v1/users/u${u}/recommendations?k=10&mode=${mode}&exclude_seen=false${query}`,
+    { headers: { 'x-api-key': 'k' } },
+  );
   expect(res.status).toBe(200);
   return ((await res.json()) as { items: Array<{ item_id: string }> }).items.map((i) => i.item_id);
 }
 
-const headOf = async () => (await es.get<{ ann: { mips: { head?: Head } } }>({ index: names.models, id: MODEL }))._source!.ann.mips.head;
+const headOf = async () =>
+  (await es.get<{ ann: { mips: { head?: Head } } }>({ index: names.models, id: MODEL }))._source!.ann.mips
+    .head;
 
 describe('norm head', () => {
   it('is recorded on the model, and its items carry norm_head and the flat vector but no graph vector', async () => {
@@ -55,7 +69,11 @@ describe('norm head', () => {
     const count = await es.count({ index: names.itemsIndex(MODEL), query: { term: { norm_head: true } } });
     expect(count.count).toBe(head.items);
     const tail = [...norms.keys()].find((i) => norms[i]! < head.min_norm)!;
-    const docs = await es.mget<Record<string, unknown>>({ index: names.itemsIndex(MODEL), ids: [`i${heads[0]}`, `i${tail}`], _source: ['factor', 'factor_exact', 'norm_head'] });
+    const docs = await es.mget<Record<string, unknown>>({
+      index: names.itemsIndex(MODEL),
+      ids: [`i${heads[0]}`, `i${tail}`],
+      _source: ['factor', 'factor_exact', 'norm_head'],
+    });
     const [h, t] = docs.docs.map((d) => ('found' in d && d.found ? d._source! : {}));
     expect(h!['norm_head']).toBe(true);
     expect(h!['factor']).toBeUndefined();
@@ -84,17 +102,26 @@ describe('norm head', () => {
     const head = (await headOf())!;
     const i = [...norms.keys()].find((r) => norms[r]! >= head.min_norm)!;
     const got = await ctx.repos.items.factors(names.itemsIndex(MODEL), [`i${i}`, `i${(i + 1) % N_ITEMS}`]);
-    expect(Array.from(got.get(`i${i}`)!.factor)).toEqual(Array.from(input.itemFactors.subarray(i * K, (i + 1) * K)));
+    expect(Array.from(got.get(`i${i}`)!.factor)).toEqual(
+      Array.from(input.itemFactors.subarray(i * K, (i + 1) * K)),
+    );
     expect(got.size).toBe(2);
   });
 
   it('a head item seeds similar items like any other: the unit-vector graph holds every item', async () => {
     const head = (await headOf())!;
     const i = [...norms.keys()].find((r) => norms[r]! >= head.min_norm)!;
-    const res = await fetch(`${server.url}/v1/items/i${i}/similar?k=10&mode=ann`, { headers: { 'x-api-key': 'k' } });
+    const res = await fetch(`${server.url}/v1/items/i${i}/similar?k=10&mode=ann`, {
+      headers: { 'x-api-key': 'k' },
+    });
     expect(res.status).toBe(200);
-    const exact = await fetch(`${server.url}/v1/items/i${i}/similar?k=10&mode=exact`, { headers: { 'x-api-key': 'k' } });
-    const [a, e] = [(await res.json()) as { items: Array<{ item_id: string }> }, (await exact.json()) as { items: Array<{ item_id: string }> }];
+    const exact = await fetch(`${server.url}/v1/items/i${i}/similar?k=10&mode=exact`, {
+      headers: { 'x-api-key': 'k' },
+    });
+    const [a, e] = [
+      (await res.json()) as { items: Array<{ item_id: string }> },
+      (await exact.json()) as { items: Array<{ item_id: string }> },
+    ];
     expect(e.items.length).toBe(10);
     const truth = new Set(e.items.map((x) => x.item_id));
     expect(a.items.filter((x) => truth.has(x.item_id)).length).toBeGreaterThanOrEqual(8);

@@ -21,7 +21,13 @@ const K = 8;
 const N_ITEMS = 2000;
 const N_USERS = 40;
 const MODEL = 'mprune';
-const input = plantedModel(MODEL, 11, { factors: K, items: N_ITEMS, users: N_USERS, normSpread: 0.8, extras: true });
+const input = plantedModel(MODEL, 11, {
+  factors: K,
+  items: N_ITEMS,
+  users: N_USERS,
+  normSpread: 0.8,
+  extras: true,
+});
 let server: Awaited<ReturnType<typeof startServer>>;
 const registry = createRegistry(false);
 const bodies: Array<Omit<estypes.SearchRequest, 'index'>> = [];
@@ -32,7 +38,10 @@ const available = (i: number) => i % 3 !== 0;
 
 beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
-  const ops = Array.from({ length: N_ITEMS }, (_, i) => [{ index: { _index: names.itemMetadata, _id: `i${i}` } }, { item_id: `i${i}`, name: `Item ${i}`, category: category[i], price: price(i), available: available(i) }]).flat();
+  const ops = Array.from({ length: N_ITEMS }, (_, i) => [
+    { index: { _index: names.itemMetadata, _id: `i${i}` } },
+    { item_id: `i${i}`, name: `Item ${i}`, category: category[i], price: price(i), available: available(i) },
+  ]).flat();
   await es.bulk({ operations: ops, refresh: true });
   // ann with a graph beside the bound (a catalogue this small would otherwise get none: ../../src/deploy/mips-graph.ts)
   await deployModel(ctx, input, { mipsAnn: true });
@@ -42,7 +51,13 @@ beforeAll(async () => {
     bodies.push(body);
     return search(index, body);
   };
-  server = await startServer({ ctx, registry, port: 0, host: '127.0.0.1', options: { apiKeys: ['k'], defaultMode: 'exact', liveModelCacheMs: 600_000 } });
+  server = await startServer({
+    ctx,
+    registry,
+    port: 0,
+    host: '127.0.0.1',
+    options: { apiKeys: ['k'], defaultMode: 'exact', liveModelCacheMs: 600_000 },
+  });
 }, 300_000);
 
 afterAll(async () => {
@@ -64,29 +79,44 @@ function truth(u: number, want: Wanted = {}): string[] {
   const q = row(input.userFactors, u);
   return input.itemIds
     .map((id, i) => ({ id, s: dot(q, row(input.itemFactors, i)), i }))
-    .filter((x) => x.id !== `i${u}` && (want.category === undefined || category[x.i] === want.category) && (want.available === undefined || available(x.i) === want.available) && (want.priceMax === undefined || price(x.i) <= want.priceMax))
+    .filter(
+      (x) =>
+        x.id !== `i${u}` &&
+        (want.category === undefined || category[x.i] === want.category) &&
+        (want.available === undefined || available(x.i) === want.available) &&
+        (want.priceMax === undefined || price(x.i) <= want.priceMax),
+    )
     .sort((a, b) => b.s - a.s)
     .slice(0, 10)
     .map((x) => x.id);
 }
 
 const outcomes = async () => {
-  const values = (await (registry.getSingleMetric('recsys_api_norm_bound_total') as Counter<'outcome'>).get()).values;
+  const values = (await (registry.getSingleMetric('recsys_api_norm_bound_total') as Counter<'outcome'>).get())
+    .values;
   const of = (o: string) => values.find((v) => v.labels['outcome'] === o)?.value ?? 0;
   return { held: of('held'), widened: of('widened') };
 };
 
 async function exact(u: number, query = '', mode = 'exact', url = server.url): Promise<string[]> {
-  const res = await fetch(`${url}/v1/users/u${u}/recommendations?k=10&mode=${mode}${query}`, { headers: { 'x-api-key': 'k' } });
+  const res = await fetch(`${url}/v1/users/u${u}/recommendations?k=10&mode=${mode}${query}`, {
+    headers: { 'x-api-key': 'k' },
+  });
   expect(res.status).toBe(200);
   return ((await res.json()) as { items: Array<{ item_id: string }> }).items.map((i) => i.item_id);
 }
 
-const boundOf = (body: Omit<estypes.SearchRequest, 'index'>) => JSON.stringify(body).match(/"factor_norm":\{"gte":([^}]+)\}/)?.[1];
+const boundOf = (body: Omit<estypes.SearchRequest, 'index'>) =>
+  JSON.stringify(body).match(/"factor_norm":\{"gte":([^}]+)\}/)?.[1];
 
 describe('norm-pruned exact search', () => {
   it('deploy indexes each factor length, so a range on it narrows the searched items', async () => {
-    const doc = (await es.get<{ factor_norm: number; factor_exact: number[] }>({ index: names.itemsIndex(MODEL), id: 'i7' }))._source!;
+    const doc = (
+      await es.get<{ factor_norm: number; factor_exact: number[] }>({
+        index: names.itemsIndex(MODEL),
+        id: 'i7',
+      })
+    )._source!;
     expect(doc.factor_norm).toBeCloseTo(Math.hypot(...row(input.itemFactors, 7)), 5);
     const longest = await ctx.repos.items.longestFactors(names.itemsIndex(MODEL), 5);
     const norms = longest.map((l) => Math.hypot(...l.vector));
@@ -111,8 +141,14 @@ describe('norm-pruned exact search', () => {
       expect(await exact(u)).toEqual(truth(u));
       const bound = boundOf(bodies.at(-1)!);
       expect(bound).toBeDefined();
-      expect(Number(bound)).toBeCloseTo(minTopKNorm(probe, row(input.userFactors, u), 10, new Set([`i${u}`]))!, 9);
-      const kept = await es.count({ index: names.itemsIndex(MODEL), query: { range: { factor_norm: { gte: Number(bound) } } } });
+      expect(Number(bound)).toBeCloseTo(
+        minTopKNorm(probe, row(input.userFactors, u), 10, new Set([`i${u}`]))!,
+        9,
+      );
+      const kept = await es.count({
+        index: names.itemsIndex(MODEL),
+        query: { range: { factor_norm: { gte: Number(bound) } } },
+      });
       skipped += 1 - kept.count / N_ITEMS;
     }
     expect(skipped / (N_USERS / 2)).toBeGreaterThan(0.5);
@@ -126,8 +162,16 @@ describe('norm-pruned exact search', () => {
     expect(probe.columns.get('available')!.values[i]).toEqual([false]);
     expect(probe.columns.get('price')!.values[i]).toEqual([6]);
     // a text field whitelisted as a keyword, a date as a range: their doc values are not what those filters match
-    const resolver = new LiveModelResolver(ctx.repos, names, ctx.log, 5_000, { keyword: ['category', 'name'], boolean: ['available'], range: ['price', 'created_at'] });
-    expect([...(await resolver.loadNormProbe(MODEL))!.columns.keys()].sort()).toEqual(['available', 'category', 'price']);
+    const resolver = new LiveModelResolver(ctx.repos, names, ctx.log, 5_000, {
+      keyword: ['category', 'name'],
+      boolean: ['available'],
+      range: ['price', 'created_at'],
+    });
+    expect([...(await resolver.loadNormProbe(MODEL))!.columns.keys()].sort()).toEqual([
+      'available',
+      'category',
+      'price',
+    ]);
   });
 
   it('filtered exact requests carry the bound of the probe items passing the filter, skip most items and match brute force over the matches', async () => {
@@ -147,10 +191,19 @@ describe('norm-pruned exact search', () => {
         expect(bound).toBeDefined();
         const accepts = (i: number) => {
           const item = Number(probe.ids[i]!.slice(1));
-          return category[item] === want.category && ('available' in want ? available(item) && price(item) <= want.priceMax : true);
+          return (
+            category[item] === want.category &&
+            ('available' in want ? available(item) && price(item) <= want.priceMax : true)
+          );
         };
-        expect(Number(bound)).toBeCloseTo(minTopKNorm(probe, row(input.userFactors, u), 10, new Set([`i${u}`]), accepts)!, 9);
-        const kept = await es.count({ index: names.itemsIndex(MODEL), query: { range: { factor_norm: { gte: Number(bound) } } } });
+        expect(Number(bound)).toBeCloseTo(
+          minTopKNorm(probe, row(input.userFactors, u), 10, new Set([`i${u}`]), accepts)!,
+          9,
+        );
+        const kept = await es.count({
+          index: names.itemsIndex(MODEL),
+          query: { range: { factor_norm: { gte: Number(bound) } } },
+        });
         skipped += 1 - kept.count / N_ITEMS;
         n++;
       }
@@ -163,7 +216,13 @@ describe('norm-pruned exact search', () => {
 
   it('an ann request whose bound keeps few items is answered by that exact search, filtered or not; with ANN_EXACT_MAX_SCORED 0 by the graph', async () => {
     await server.app.live.loadNormProbe(MODEL);
-    const graphOnly = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: ['k'], defaultMode: 'ann', liveModelCacheMs: 600_000, annExactMaxScored: 0 } });
+    const graphOnly = await startServer({
+      ctx,
+      registry: createRegistry(false),
+      port: 0,
+      host: '127.0.0.1',
+      options: { apiKeys: ['k'], defaultMode: 'ann', liveModelCacheMs: 600_000, annExactMaxScored: 0 },
+    });
     try {
       await graphOnly.app.live.loadNormProbe(MODEL);
       const field = (b: Omit<estypes.SearchRequest, 'index'>) => (b.knn as { field: string }).field;
@@ -188,7 +247,11 @@ describe('norm-pruned exact search', () => {
 
   it('a probe that cannot be loaded is not asked for again by every request', async () => {
     let loads = 0;
-    const items = { fieldMappings: ctx.repos.items.fieldMappings.bind(ctx.repos.items), normDistribution: ctx.repos.items.normDistribution.bind(ctx.repos.items), longestFactors: (index: string, size: number) => (loads++, ctx.repos.items.longestFactors(index, size)) };
+    const items = {
+      fieldMappings: ctx.repos.items.fieldMappings.bind(ctx.repos.items),
+      normDistribution: ctx.repos.items.normDistribution.bind(ctx.repos.items),
+      longestFactors: (index: string, size: number) => (loads++, ctx.repos.items.longestFactors(index, size)),
+    };
     const resolver = new LiveModelResolver({ ...ctx.repos, items }, names, ctx.log);
     // no such items index: Elasticsearch refuses the search
     expect(resolver.normProbe('nosuchmodel')).toBeUndefined();
@@ -205,7 +268,10 @@ describe('norm-pruned exact search', () => {
     const u = 4;
     // the items the probe believes are the user's best c3 items leave c3 after it loaded
     const moved = truth(u, { category: 'c3' });
-    const report = await ctx.repos.metadata.upsertItems(moved.map((id) => ({ item_id: id, category: 'c0' })), { refresh: true });
+    const report = await ctx.repos.metadata.upsertItems(
+      moved.map((id) => ({ item_id: id, category: 'c0' })),
+      { refresh: true },
+    );
     expect(report.live?.updated).toBe(moved.length);
     for (const id of moved) category[Number(id.slice(1))] = 'c0';
     expect(probe.columns.get('category')!.values[probe.ids.indexOf(moved[0]!)]).toEqual(['c3']);

@@ -11,7 +11,14 @@ import { waitUntil } from './wait.ts';
 
 const ctx = testContext('online', { ALS_FACTORS: '16', ALS_ITERATIONS: '10', ALS_THREADS: '1' });
 const { es, names } = ctx;
-const data = generateDataset({ users: 400, items: 300, days: 28, seed: 5, events: 40_000, malformedFraction: 0 });
+const data = generateDataset({
+  users: 400,
+  items: 300,
+  days: 28,
+  seed: 5,
+  events: 40_000,
+  malformedFraction: 0,
+});
 let online: OnlineService;
 let liveModel: string;
 const producer = new EventProducer(ctx.kafka, names.topics.events);
@@ -46,11 +53,23 @@ async function waitUntilPositioned(): Promise<void> {
       'a probe event on every partition folded in',
       async () => {
         for (const p of pending) {
-          const probe = { event_id: `probe-${p}-${n++}`, user_id: `probe-${p}`, item_id: known, event_type: 'page_view', timestamp: new Date().toISOString() };
-          await raw.send({ topic: names.topics.events, acks: -1, messages: [{ partition: p, key: probe.user_id, value: JSON.stringify(probe) }] });
+          const probe = {
+            event_id: `probe-${p}-${n++}`,
+            user_id: `probe-${p}`,
+            item_id: known,
+            event_type: 'page_view',
+            timestamp: new Date().toISOString(),
+          };
+          await raw.send({
+            topic: names.topics.events,
+            acks: -1,
+            messages: [{ partition: p, key: probe.user_id, value: JSON.stringify(probe) }],
+          });
         }
         for (const p of [...pending]) {
-          const got = await es.get<{ factor?: number[] }>({ index: names.usersAlias, id: `probe-${p}` }).catch(() => undefined);
+          const got = await es
+            .get<{ factor?: number[] }>({ index: names.usersAlias, id: `probe-${p}` })
+            .catch(() => undefined);
           if (got?._source?.factor) pending.delete(p);
         }
         return pending.size === 0;
@@ -75,24 +94,51 @@ describe('online fold-in', () => {
     const counts = new Map<string, number>();
     for (const e of data.events) counts.set(e.item_id, (counts.get(e.item_id) ?? 0) + 1);
     const category = data.items[0]!.category;
-    const picks = data.items.filter((i) => i.category === category).sort((a, b) => (counts.get(b.item_id) ?? 0) - (counts.get(a.item_id) ?? 0)).slice(0, 3);
+    const picks = data.items
+      .filter((i) => i.category === category)
+      .sort((a, b) => (counts.get(b.item_id) ?? 0) - (counts.get(a.item_id) ?? 0))
+      .slice(0, 3);
     const userId = 'brand-new-user';
     const sent = Date.now(); // event timestamps only
     await producer.send(
-      picks.map((item, n) => ({ event_id: `new-${n}`, user_id: userId, item_id: item.item_id, event_type: n === 2 ? 'add_to_cart' : 'page_view', timestamp: new Date(sent + n).toISOString() })),
+      picks.map((item, n) => ({
+        event_id: `new-${n}`,
+        user_id: userId,
+        item_id: item.item_id,
+        event_type: n === 2 ? 'add_to_cart' : 'page_view',
+        timestamp: new Date(sent + n).toISOString(),
+      })),
     );
     let user: { factor?: number[]; model_id?: string; source?: string } | undefined;
-    await waitUntil('the new user has a folded-in factor', async () => {
-      user = (await es.get<{ factor?: number[]; model_id?: string; source?: string }>({ index: names.usersAlias, id: userId }).catch(() => undefined))?._source;
-      return Boolean(user?.factor);
-    }, 60_000, 50);
+    await waitUntil(
+      'the new user has a folded-in factor',
+      async () => {
+        user = (
+          await es
+            .get<{ factor?: number[]; model_id?: string; source?: string }>({
+              index: names.usersAlias,
+              id: userId,
+            })
+            .catch(() => undefined)
+        )?._source;
+        return Boolean(user?.factor);
+      },
+      60_000,
+      50,
+    );
     const factor = user!.factor;
     expect(factor).toHaveLength(16);
     expect(user).toMatchObject({ model_id: liveModel, source: 'online' });
 
     const res = await es.search<{ category: string; item_id: string }>({
       index: names.itemsAlias,
-      knn: { field: 'factor_exact', query_vector: factor!, k: 10, num_candidates: 10, filter: { bool: { must_not: { ids: { values: picks.map((p) => p.item_id) } } } } },
+      knn: {
+        field: 'factor_exact',
+        query_vector: factor!,
+        k: 10,
+        num_candidates: 10,
+        filter: { bool: { must_not: { ids: { values: picks.map((p) => p.item_id) } } } },
+      },
       _source: ['category', 'item_id'],
     });
     const cats = res.hits.hits.map((h) => h._source!.category);

@@ -37,7 +37,10 @@ export function plantedModel(modelId: string, seed: number, shape: PlantedShape)
     userIds,
     userFactors: Float32Array.from({ length: shape.users * shape.factors }, factor),
     ...(shape.extras
-      ? { recentItems: new Map(userIds.map((u, i) => [u, [`i${i}`]])), popularity: new Map(itemIds.map((id, i) => [id, shape.items - i])) }
+      ? {
+          recentItems: new Map(userIds.map((u, i) => [u, [`i${i}`]])),
+          popularity: new Map(itemIds.map((id, i) => [id, shape.items - i])),
+        }
       : {}),
     lsh: { tables: shape.lsh?.tables ?? 2, bits: shape.lsh?.bits ?? 4, seed: 3 },
   };

@@ -13,7 +13,13 @@ import { createRegistry } from '../../src/infra/metrics.ts';
 import { runTraining } from '../../src/release/run.ts';
 import { PALETTE } from '../../src/report/svg.ts';
 import { setup } from '../../src/setup/index.ts';
-import { gridSearch, plantedInteractions, plantedToInteractions, randomSplit, splitToMatrices } from '../../src/train/evaluate/index.ts';
+import {
+  gridSearch,
+  plantedInteractions,
+  plantedToInteractions,
+  randomSplit,
+  splitToMatrices,
+} from '../../src/train/evaluate/index.ts';
 import { alsParams } from '../../src/config/als-params.ts';
 import { PROJECT_ROOT } from '../../src/config/index.ts';
 import { dumpDom, findChromium, screenshot } from '../support/chromium.ts';
@@ -21,10 +27,21 @@ import { countColour, decodePng } from '../support/png.ts';
 import { loadDirect, testContext } from './harness.ts';
 
 const ITERATIONS = 6;
-const ctx = testContext('report', { ALS_FACTORS: '12', ALS_ITERATIONS: String(ITERATIONS), ALS_THREADS: '1' });
+const ctx = testContext('report', {
+  ALS_FACTORS: '12',
+  ALS_ITERATIONS: String(ITERATIONS),
+  ALS_THREADS: '1',
+});
 const { es, names } = ctx;
 const KEY = 'report-key';
-const data = generateDataset({ users: 250, items: 200, days: 21, seed: 5, events: 15_000, malformedFraction: 0 });
+const data = generateDataset({
+  users: 250,
+  items: 200,
+  days: 21,
+  seed: 5,
+  events: 15_000,
+  malformedFraction: 0,
+});
 const dir = mkdtempSync(path.join(tmpdir(), 'recsys-report-'));
 let server: RunningServer;
 let chromium: string;
@@ -44,12 +61,50 @@ beforeAll(async () => {
   [first, second] = [a.modelId, b.modelId];
   // a tuning record in the shape the tuner writes (params, validation nDCG, iterations, rung):
   // a real small grid on planted data, scored at two iteration counts = two rungs
-  const { train, test } = splitToMatrices(randomSplit(plantedToInteractions(plantedInteractions({ nUsers: 150, nItems: 120, rank: 4, meanPerUser: 12, seed: 3 })), 0.2, 3));
-  const grid = await gridSearch(train, test, { alpha: [0.5, 5, 40], regularization: [0.1, 10], iterations: [2, 6] }, alsParams(ctx.config.train, { factors: 8, threads: 1 }));
-  trials = grid.map((g) => ({ params: { alpha: g.params.alpha, regularization: g.params.regularization }, ndcg: g.metrics.ndcg, iterations: g.params.iterations, rung: g.params.iterations === 2 ? 0 : 1 }));
+  const { train, test } = splitToMatrices(
+    randomSplit(
+      plantedToInteractions(
+        plantedInteractions({ nUsers: 150, nItems: 120, rank: 4, meanPerUser: 12, seed: 3 }),
+      ),
+      0.2,
+      3,
+    ),
+  );
+  const grid = await gridSearch(
+    train,
+    test,
+    { alpha: [0.5, 5, 40], regularization: [0.1, 10], iterations: [2, 6] },
+    alsParams(ctx.config.train, { factors: 8, threads: 1 }),
+  );
+  trials = grid.map((g) => ({
+    params: { alpha: g.params.alpha, regularization: g.params.regularization },
+    ndcg: g.metrics.ndcg,
+    iterations: g.params.iterations,
+    rung: g.params.iterations === 2 ? 0 : 1,
+  }));
   const best = trials.reduce((x, y) => (y.ndcg > x.ndcg ? y : x));
-  await es.update({ index: names.models, id: second, doc: { tuning: { source: 'search', search_id: 'grid-test', validation_ndcg: best.ndcg, budget_seconds: 30, used_seconds: 4.2, trials } }, refresh: true });
-  server = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact' } });
+  await es.update({
+    index: names.models,
+    id: second,
+    doc: {
+      tuning: {
+        source: 'search',
+        search_id: 'grid-test',
+        validation_ndcg: best.ndcg,
+        budget_seconds: 30,
+        used_seconds: 4.2,
+        trials,
+      },
+    },
+    refresh: true,
+  });
+  server = await startServer({
+    ctx,
+    registry: createRegistry(false),
+    port: 0,
+    host: '127.0.0.1',
+    options: { apiKeys: [KEY], defaultMode: 'exact' },
+  });
 });
 
 afterAll(async () => {
@@ -62,20 +117,25 @@ const get = (p: string, key = KEY) => fetch(server.url + p, { headers: key ? { '
 
 /** elements of the dumped DOM: <tag …class="cls"…> inside the chart titled `title` */
 function chartsIn(dom: string): Array<{ kind: string; title: string; points: number; bars: number }> {
-  return dom.split('<svg ').slice(1).map((s) => {
-    const body = s.slice(0, s.indexOf('</svg>'));
-    return {
-      kind: /data-chart="(\w+)"/.exec(body)?.[1] ?? '',
-      title: /aria-label="([^"]*)"/.exec(body)?.[1] ?? '',
-      points: (body.match(/<circle class="point"/g) ?? []).length,
-      bars: (body.match(/<rect class="bar"/g) ?? []).length,
-    };
-  });
+  return dom
+    .split('<svg ')
+    .slice(1)
+    .map((s) => {
+      const body = s.slice(0, s.indexOf('</svg>'));
+      return {
+        kind: /data-chart="(\w+)"/.exec(body)?.[1] ?? '',
+        title: /aria-label="([^"]*)"/.exec(body)?.[1] ?? '',
+        points: (body.match(/<circle class="point"/g) ?? []).length,
+        bars: (body.match(/<rect class="bar"/g) ?? []).length,
+      };
+    });
 }
 
 describe('run report', () => {
   it('the admin API links every model to its report and serves it as HTML behind the API key', async () => {
-    const list = (await (await get('/v1/models')).json()) as { models: Array<{ model_id: string; report_url: string }> };
+    const list = (await (await get('/v1/models')).json()) as {
+      models: Array<{ model_id: string; report_url: string }>;
+    };
     const mine = list.models.find((m) => m.model_id === second)!;
     expect(mine.report_url).toBe(`/v1/models/${second}/report`);
     const run = (await (await get(`/v1/train/${second}`)).json()) as { report_url: string };
@@ -87,7 +147,12 @@ describe('run report', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
     const html = await res.text();
     expect(html).toContain(`previous live ${first}`);
-    const doc = (await es.get<{ metrics: { popularity_bias: number }; baseline_metrics: { popularity_bias: number } }>({ index: names.models, id: second }))._source!;
+    const doc = (
+      await es.get<{ metrics: { popularity_bias: number }; baseline_metrics: { popularity_bias: number } }>({
+        index: names.models,
+        id: second,
+      })
+    )._source!;
     // recorded as numbers; the popularity baseline leans on the head far more than ALS
     expect(doc.metrics.popularity_bias).toBeGreaterThanOrEqual(0);
     expect(doc.baseline_metrics.popularity_bias).toBeGreaterThan(doc.metrics.popularity_bias);
@@ -99,12 +164,20 @@ describe('run report', () => {
     const out = path.join(dir, 'cli.html');
     const cli = path.join(PROJECT_ROOT, 'src/cli/index.ts');
     const tsx = path.join(PROJECT_ROOT, 'node_modules/.bin/tsx');
-    const ok = spawnSync(tsx, [cli, 'report', second, '--out', out], { env, encoding: 'utf8', timeout: 120_000 });
+    const ok = spawnSync(tsx, [cli, 'report', second, '--out', out], {
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toContain(out);
     const strip = (h: string) => h.replace(/ · generated [^<]*/, '');
     expect(strip(readFileSync(out, 'utf8'))).toBe(strip(readFileSync(path.join(dir, 'report.html'), 'utf8')));
-    const missing = spawnSync(tsx, [cli, 'report', 'no-such-model', '--out', path.join(dir, 'x.html')], { env, encoding: 'utf8', timeout: 120_000 });
+    const missing = spawnSync(tsx, [cli, 'report', 'no-such-model', '--out', path.join(dir, 'x.html')], {
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('does not exist');
   });
@@ -132,7 +205,9 @@ describe('run report', () => {
     expect(img.width).toBe(1200);
     // painted, not only parsed: the series colours cover real areas of the page
     const [blue, orange, green] = PALETTE.slice(0, 3).map((c) => countColour(img, c));
-    console.log(`report screenshot ${img.width}×${img.height}, ${(statSync(png).size / 1024).toFixed(0)} KiB (blank page ${(statSync(path.join(dir, 'blank.png')).size / 1024).toFixed(0)} KiB); pixels: series 1 ${blue}, series 2 ${orange}, series 3 ${green}`);
+    console.log(
+      `report screenshot ${img.width}×${img.height}, ${(statSync(png).size / 1024).toFixed(0)} KiB (blank page ${(statSync(path.join(dir, 'blank.png')).size / 1024).toFixed(0)} KiB); pixels: series 1 ${blue}, series 2 ${orange}, series 3 ${green}`,
+    );
     expect(blue).toBeGreaterThan(2000);
     expect(orange).toBeGreaterThan(1000);
     expect(green).toBeGreaterThan(500);

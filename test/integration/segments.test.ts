@@ -14,8 +14,14 @@ const DIMS = 4;
 
 async function segmentDocs(): Promise<number[]> {
   const r = await es.indices.segments({ index: names.itemsIndex(MODEL) });
-  const copies = Object.values(r.indices[names.itemsIndex(MODEL)]!.shards).flat() as Array<{ routing: { primary: boolean }; segments: Record<string, { num_docs: number }> }>;
-  return copies.filter((c) => c.routing.primary).flatMap((c) => Object.values(c.segments).map((s) => s.num_docs)).sort((a, b) => b - a);
+  const copies = Object.values(r.indices[names.itemsIndex(MODEL)]!.shards).flat() as Array<{
+    routing: { primary: boolean };
+    segments: Record<string, { num_docs: number }>;
+  }>;
+  return copies
+    .filter((c) => c.routing.primary)
+    .flatMap((c) => Object.values(c.segments).map((s) => s.num_docs))
+    .sort((a, b) => b - a);
 }
 
 beforeAll(async () => {
@@ -28,7 +34,10 @@ beforeAll(async () => {
     // one bulk request is indexed by one thread, so it lands in one segment
     const operations = Array.from({ length: size }, () => {
       const id = `i${next++}`;
-      return [{ index: { _index: names.itemsIndex(MODEL), _id: id } }, { item_id: id, has_factor: true, factor: Array.from({ length: DIMS }, () => rng.gaussian()) }];
+      return [
+        { index: { _index: names.itemsIndex(MODEL), _id: id } },
+        { item_id: id, has_factor: true, factor: Array.from({ length: DIMS }, () => rng.gaussian()) },
+      ];
     }).flat();
     expect((await es.bulk({ operations, refresh: true })).errors).toBe(false);
   }
@@ -47,7 +56,10 @@ describe('compacting a deploy’s small segments', () => {
   });
 
   it('does nothing when there are no two small segments to merge', async () => {
-    expect(await ctx.repos.modelIndices.compactSmallSegments(MODEL, { pollMs: 100 })).toEqual({ before: 4, after: 4 });
+    expect(await ctx.repos.modelIndices.compactSmallSegments(MODEL, { pollMs: 100 })).toEqual({
+      before: 4,
+      after: 4,
+    });
     expect(await segmentDocs()).toEqual([1500, 1200, 1000, 33]);
   });
 });

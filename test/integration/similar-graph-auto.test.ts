@@ -13,7 +13,13 @@ const shape = { factors: 8, items: 1200, users: 40 };
 const contexts: Array<ReturnType<typeof testContext>> = [];
 
 type Choice = { num_candidates: number; recall: number; ann_ms?: number; exact_ms?: number };
-type CosineAnn = { target?: number; unfiltered?: Choice; filtered?: Choice; graph?: false; skipped?: { measured_on: string } };
+type CosineAnn = {
+  target?: number;
+  unfiltered?: Choice;
+  filtered?: Choice;
+  graph?: false;
+  skipped?: { measured_on: string };
+};
 
 afterAll(() => Promise.all(contexts.map((c) => c.dispose())));
 
@@ -23,21 +29,35 @@ async function shop(label: string) {
   contexts.push(ctx);
   const { es, names } = ctx;
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
-  const ops = Array.from({ length: shape.items }, (_, i) => [{ index: { _index: names.itemMetadata, _id: `i${i}` } }, { item_id: `i${i}`, category: `c${i % 4}` }]).flat();
+  const ops = Array.from({ length: shape.items }, (_, i) => [
+    { index: { _index: names.itemMetadata, _id: `i${i}` } },
+    { item_id: `i${i}`, category: `c${i % 4}` },
+  ]).flat();
   await es.bulk({ operations: ops, refresh: true });
-  const read = async (modelId: string) => (await es.get<{ ann: { cosine: CosineAnn } }>({ index: names.models, id: modelId }))._source!.ann.cosine;
+  const read = async (modelId: string) =>
+    (await es.get<{ ann: { cosine: CosineAnn } }>({ index: names.models, id: modelId }))._source!.ann.cosine;
   return {
     ctx,
     async deploy(modelId: string, seed: number) {
       await deployModel(ctx, { ...plantedModel(modelId, seed, shape), modelId }, { keep: 10 });
-      const props = Object.values(await es.indices.getMapping({ index: names.itemsIndex(modelId) }))[0]!.mappings.properties!;
+      const props = Object.values(await es.indices.getMapping({ index: names.itemsIndex(modelId) }))[0]!
+        .mappings.properties!;
       return { graph: props['factor_unit'] !== undefined, cosine: await read(modelId) };
     },
     /** Rewrites the timings a deploy recorded, as if it had measured these. */
     async recordTimings(modelId: string, annMs: number, exactMs: number) {
       const cosine = await read(modelId);
       const timed = (c?: Choice) => (c ? { ...c, ann_ms: annMs, exact_ms: exactMs } : c);
-      await es.update({ index: names.models, id: modelId, doc: { ann: { cosine: { ...cosine, unfiltered: timed(cosine.unfiltered), filtered: timed(cosine.filtered) } } }, refresh: true });
+      await es.update({
+        index: names.models,
+        id: modelId,
+        doc: {
+          ann: {
+            cosine: { ...cosine, unfiltered: timed(cosine.unfiltered), filtered: timed(cosine.filtered) },
+          },
+        },
+        refresh: true,
+      });
     },
   };
 }
@@ -52,7 +72,10 @@ describe('the item → item graph with DEPLOY_SIMILAR_ANN=auto', () => {
     await s.recordTimings('sa', 10, 5);
     const b = await s.deploy('sb', 2);
     expect(b.graph).toBe(false);
-    expect(b.cosine).toMatchObject({ graph: false, skipped: { measured_on: 'sa', unfiltered: { ann_ms: 10, exact_ms: 5 } } });
+    expect(b.cosine).toMatchObject({
+      graph: false,
+      skipped: { measured_on: 'sa', unfiltered: { ann_ms: 10, exact_ms: 5 } },
+    });
     // serving answers similar items of the model without the graph exactly
     const resolver = new LiveModelResolver(s.ctx.repos, s.ctx.names, s.ctx.log);
     expect((await resolver.annCandidates('sb'))?.cosine).toMatchObject({ exactOnly: true });

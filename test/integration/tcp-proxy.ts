@@ -5,7 +5,13 @@ import net from 'node:net';
  * `cut()` drops every connection and refuses new ones; `restore()` lets traffic through again.
  * `refused` counts the connections refused while cut: each one is a client trying (again).
  */
-export async function startTcpProxy(target: { host: string; port: number }): Promise<{ port: number; readonly refused: number; cut(): void; restore(): void; close(): Promise<void> }> {
+export async function startTcpProxy(target: { host: string; port: number }): Promise<{
+  port: number;
+  readonly refused: number;
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}> {
   let open = true;
   let refused = 0;
   const sockets = new Set<net.Socket>();

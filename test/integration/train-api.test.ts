@@ -13,27 +13,50 @@ const ctx = testContext('trainapi', { ALS_FACTORS: '16', ALS_ITERATIONS: '8', AL
 const { es, names } = ctx;
 const KEY = 'train-api-key';
 const auth = { 'x-api-key': KEY };
-const data = generateDataset({ users: 300, items: 250, days: 28, seed: 23, events: 25_000, malformedFraction: 0 });
+const data = generateDataset({
+  users: 300,
+  items: 250,
+  days: 28,
+  seed: 23,
+  events: 25_000,
+  malformedFraction: 0,
+});
 let server: RunningServer;
 
-async function call(method: string, path: string): Promise<{ status: number; body: Record<string, unknown> & { error?: { code: string } } }> {
+async function call(
+  method: string,
+  path: string,
+): Promise<{ status: number; body: Record<string, unknown> & { error?: { code: string } } }> {
   const res = await fetch(server.url + path, { method, headers: auth });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string } } };
+  return {
+    status: res.status,
+    body: (await res.json()) as Record<string, unknown> & { error?: { code: string } },
+  };
 }
 
 beforeAll(async () => {
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
-  const meta = await ctx.repos.metadata.upsertItems(data.items.map((i) => itemMetadata(i) as unknown as Record<string, unknown>), { refresh: 'wait_for' });
+  const meta = await ctx.repos.metadata.upsertItems(
+    data.items.map((i) => itemMetadata(i) as unknown as Record<string, unknown>),
+    { refresh: 'wait_for' },
+  );
   expect(meta.upserted).toBe(data.items.length);
   // the event store as the ingest sink writes it: one create per event into its day's index
   const ops = [];
-  for (const e of data.events) ops.push({ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e);
+  for (const e of data.events)
+    ops.push({ create: { _index: names.eventsIndex(new Date(e.timestamp)), _id: e.event_id } }, e);
   for (let i = 0; i < ops.length; i += 10_000) {
     const r = await es.bulk({ operations: ops.slice(i, i + 10_000) });
     expect(r.errors).toBe(false);
   }
   await es.indices.refresh({ index: names.eventsPattern });
-  server = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1', options: { apiKeys: [KEY], defaultMode: 'exact' } });
+  server = await startServer({
+    ctx,
+    registry: createRegistry(false),
+    port: 0,
+    host: '127.0.0.1',
+    options: { apiKeys: [KEY], defaultMode: 'exact' },
+  });
 });
 
 afterAll(async () => {
@@ -66,13 +89,19 @@ describe('POST /v1/train with the real training backend', () => {
         // a run whose gate passed is recorded as candidate ('gate passed') while it deploys, then
         // live: only live, failed, or a candidate the gate held back is an end state
         const gatePassed = (run['gate'] as { passed?: boolean } | undefined)?.passed;
-        return run['status'] === 'live' || run['status'] === 'failed' || (run['status'] === 'candidate' && gatePassed === false);
+        return (
+          run['status'] === 'live' ||
+          run['status'] === 'failed' ||
+          (run['status'] === 'candidate' && gatePassed === false)
+        );
       },
       150_000,
       500,
     );
     expect([...seenStatuses]).toEqual([200]); // the run was readable from the first poll on
-    expect(run['status'], `run ${runId}: ${JSON.stringify(run['error'] ?? run['status_reason'])}`).not.toBe('failed');
+    expect(run['status'], `run ${runId}: ${JSON.stringify(run['error'] ?? run['status_reason'])}`).not.toBe(
+      'failed',
+    );
     expect(run).toMatchObject({ model_id: runId, trigger: 'api' });
     const metrics = run['metrics'] as { ndcg: number; k: number } | undefined;
     expect(metrics?.k).toBe(10);

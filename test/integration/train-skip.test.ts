@@ -13,7 +13,14 @@ import { loadDirect, testContext } from './harness.ts';
 
 const ctx = testContext('trainskip', { ALS_FACTORS: '16', ALS_ITERATIONS: '8', ALS_THREADS: '1' });
 const { es, names } = ctx;
-const data = generateDataset({ users: 300, items: 250, days: 28, seed: 11, events: 25_000, malformedFraction: 0 });
+const data = generateDataset({
+  users: 300,
+  items: 250,
+  days: 28,
+  seed: 11,
+  events: 25_000,
+  malformedFraction: 0,
+});
 const small = { params: { factors: 16, iterations: 8 }, trigger: 'test' as const };
 const LONG_USER = '€'.repeat(256); // 768 bytes in UTF-8
 const LONG_ITEM = `${'€'.repeat(100)}x`; // 301 bytes: over our 256, under ES's keyword limits
@@ -40,9 +47,14 @@ describe('training skips events with refused ids', () => {
       const skipped = new SkipLog();
       const rows = await reader(ctx.repos.events, { rules, now, skipped, pageSize: 2000 });
       expect(rows.length).toBeGreaterThan(1000);
-      expect(rows.some((r) => r.userId === LONG_USER || r.itemId === LONG_ITEM || r.userId.endsWith(' '))).toBe(false);
+      expect(
+        rows.some((r) => r.userId === LONG_USER || r.itemId === LONG_ITEM || r.userId.endsWith(' ')),
+      ).toBe(false);
       expect(skipped.total).toBe(11);
-      expect(Object.fromEntries(skipped.summary().by_reason.map((b) => [b.reason, b.count]))).toEqual({ invalid_user_id: 8, invalid_item_id: 3 });
+      expect(Object.fromEntries(skipped.summary().by_reason.map((b) => [b.reason, b.count]))).toEqual({
+        invalid_user_id: 8,
+        invalid_item_id: 3,
+      });
     }
   });
 
@@ -55,7 +67,9 @@ describe('training skips events with refused ids', () => {
     const doc = await ctx.repos.models.get(r.modelId);
     expect(doc?.status).toBe('live');
     expect(doc?.counts?.['skipped_rows']).toBe(11);
-    expect(Object.fromEntries(doc!.skipped!.by_reason.map((b) => [`${b.stage}:${b.reason}`, b.count]))).toEqual({ 'events:invalid_user_id': 8, 'events:invalid_item_id': 3 });
+    expect(
+      Object.fromEntries(doc!.skipped!.by_reason.map((b) => [`${b.stage}:${b.reason}`, b.count])),
+    ).toEqual({ 'events:invalid_user_id': 8, 'events:invalid_item_id': 3 });
     expect(doc!.skipped!.examples.length).toBe(11);
     const long = doc!.skipped!.examples.find((e) => e.reason === 'invalid_user_id' && e.id.startsWith('€'))!;
     expect(long.id).toMatch(/^€{64}… \(768 bytes\)$/);

@@ -14,7 +14,14 @@ import { startTcpProxy } from './tcp-proxy.ts';
 
 const ctx = testContext('train', { ALS_FACTORS: '16', ALS_ITERATIONS: '8', ALS_THREADS: '1' });
 const { es, names } = ctx;
-const data = generateDataset({ users: 300, items: 250, days: 28, seed: 11, events: 25_000, malformedFraction: 0 });
+const data = generateDataset({
+  users: 300,
+  items: 250,
+  days: 28,
+  seed: 11,
+  events: 25_000,
+  malformedFraction: 0,
+});
 const small = { params: { factors: 16, iterations: 8 }, trigger: 'test' as const };
 
 beforeAll(async () => {
@@ -43,7 +50,9 @@ describe('training pipeline', () => {
     const events = ctx.repos.events;
     const key = (r: { userId: string; itemId: string }) => `${r.userId}|${r.itemId}`;
     const scan = new Map((await readRatingsByScan(events, { rules, now })).map((r) => [key(r), r.weight]));
-    const comp = new Map((await readRatingsByComposite(events, { rules, now, pageSize: 1000 })).map((r) => [key(r), r.weight]));
+    const comp = new Map(
+      (await readRatingsByComposite(events, { rules, now, pageSize: 1000 })).map((r) => [key(r), r.weight]),
+    );
     expect(comp.size).toBe(scan.size);
     expect(scan.size).toBeGreaterThan(1000);
     // composite decays per day bucket (midpoint), the scan per event: within half a day of a 7-day half-life
@@ -63,7 +72,9 @@ describe('training pipeline', () => {
     expect(doc?.metrics?.k).toBe(10);
     expect(doc?.baseline_metrics?.ndcg).toBeCloseTo(r.baseline!.ndcg, 6);
     expect(doc?.counts?.['interactions']).toBeGreaterThan(1000);
-    expect(Object.keys(doc?.timings ?? {})).toEqual(expect.arrayContaining(['read_seconds', 'train_seconds', 'evaluate_seconds', 'deploy_seconds']));
+    expect(Object.keys(doc?.timings ?? {})).toEqual(
+      expect.arrayContaining(['read_seconds', 'train_seconds', 'evaluate_seconds', 'deploy_seconds']),
+    );
     expect(doc?.gate?.passed).toBe(true);
     expect(doc?.loss?.length).toBe(8);
     expect(await modelLifecycle(ctx).liveModelId()).toBe(r.modelId);
@@ -71,14 +82,24 @@ describe('training pipeline', () => {
 
   it('a run whose read fails (ES unreachable mid-read) is recorded as failed and the live model is untouched', async () => {
     const live = await ensureLive();
-    const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(ctx.config.es.url ?? LOCAL_ES_URL).port || 9200) });
+    const proxy = await startTcpProxy({
+      host: '127.0.0.1',
+      port: Number(new URL(ctx.config.es.url ?? LOCAL_ES_URL).port || 9200),
+    });
     const flaky = new Client({ node: `http://127.0.0.1:${proxy.port}`, maxRetries: 0, requestTimeout: 3000 });
     let searches = 0;
     flaky.diagnostic.on('request', (_err, meta) => {
       if (meta?.meta.request.params.path.endsWith('/_search') && ++searches === 3) proxy.cut();
     });
     try {
-      const r = await runTraining(ctx, { ...small, readRatings: (_events, o) => readRatingsByScan(new EventsRepository(flaky, names, { deadlineMs: 2_000 }), { ...o, pageSize: 500 }) });
+      const r = await runTraining(ctx, {
+        ...small,
+        readRatings: (_events, o) =>
+          readRatingsByScan(new EventsRepository(flaky, names, { deadlineMs: 2_000 }), {
+            ...o,
+            pageSize: 500,
+          }),
+      });
       expect(r.status).toBe('failed');
       expect(searches).toBeGreaterThanOrEqual(3);
       const doc = await ctx.repos.models.get(r.modelId);
@@ -116,9 +137,12 @@ describe('training pipeline', () => {
   });
 
   it('hyperparameter search scores a grid on a validation split and records every point', async () => {
-    const { runId, results } = await runTuning(ctx, { grid: { factors: [8, 16], regularization: [0.1, 10], iterations: [4] } });
+    const { runId, results } = await runTuning(ctx, {
+      grid: { factors: [8, 16], regularization: [0.1, 10], iterations: [4] },
+    });
     expect(results).toHaveLength(4);
-    for (let i = 1; i < results.length; i++) expect(results[i - 1]!.metrics.ndcg).toBeGreaterThanOrEqual(results[i]!.metrics.ndcg);
+    for (let i = 1; i < results.length; i++)
+      expect(results[i - 1]!.metrics.ndcg).toBeGreaterThanOrEqual(results[i]!.metrics.ndcg);
     const recorded = await es.count({ index: names.tuning, query: { term: { run_id: runId } } });
     expect(recorded.count).toBe(4);
   });

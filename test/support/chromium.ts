@@ -19,14 +19,28 @@ export async function findChromium(): Promise<string> {
       // try the next name
     }
   }
-  throw new Error(`headless Chromium not found (tried ${given ?? CANDIDATES.join(', ')}): apt-get install -y chromium, or set CHROMIUM`);
+  throw new Error(
+    `headless Chromium not found (tried ${given ?? CANDIDATES.join(', ')}): apt-get install -y chromium, or set CHROMIUM`,
+  );
 }
 
 async function headless(bin: string, args: string[]): Promise<string> {
   // own profile dir: parallel runs of other tests or people never share a Chromium profile lock
   const profile = mkdtempSync(path.join(tmpdir(), 'recsys-chromium-'));
   try {
-    const r = await run(bin, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--hide-scrollbars', `--user-data-dir=${profile}`, ...args], { timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+    const r = await run(
+      bin,
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--hide-scrollbars',
+        `--user-data-dir=${profile}`,
+        ...args,
+      ],
+      { timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
+    );
     return r.stdout;
   } finally {
     rmSync(profile, { recursive: true, force: true });
@@ -38,6 +52,12 @@ export function dumpDom(bin: string, file: string): Promise<string> {
   return headless(bin, ['--dump-dom', `file://${file}`]);
 }
 
-export async function screenshot(bin: string, file: string, out: string, width = 1200, height = 2800): Promise<void> {
+export async function screenshot(
+  bin: string,
+  file: string,
+  out: string,
+  width = 1200,
+  height = 2800,
+): Promise<void> {
   await headless(bin, [`--screenshot=${out}`, `--window-size=${width},${height}`, `file://${file}`]);
 }

@@ -25,7 +25,8 @@ export function decodePng(buf: Buffer): Image {
       height = body.readUInt32BE(4);
       const depth = body[8];
       const colour = body[9];
-      if (depth !== 8 || body[12] !== 0 || (colour !== 2 && colour !== 6)) throw new Error(`unsupported PNG (depth ${depth}, colour type ${colour}, interlace ${body[12]})`);
+      if (depth !== 8 || body[12] !== 0 || (colour !== 2 && colour !== 6))
+        throw new Error(`unsupported PNG (depth ${depth}, colour type ${colour}, interlace ${body[12]})`);
       channels = colour === 6 ? 4 : 3;
     } else if (type === 'IDAT') idat.push(body);
     else if (type === 'IEND') break;
@@ -65,7 +66,12 @@ export function countColour(img: Image, hex: string, tolerance = 8): number {
   const b = parseInt(hex.slice(5, 7), 16);
   let n = 0;
   for (let i = 0; i < img.data.length; i += img.channels) {
-    if (Math.abs(img.data[i]! - r) <= tolerance && Math.abs(img.data[i + 1]! - g) <= tolerance && Math.abs(img.data[i + 2]! - b) <= tolerance) n++;
+    if (
+      Math.abs(img.data[i]! - r) <= tolerance &&
+      Math.abs(img.data[i + 1]! - g) <= tolerance &&
+      Math.abs(img.data[i + 2]! - b) <= tolerance
+    )
+      n++;
   }
   return n;
 }

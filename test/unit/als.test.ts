@@ -74,7 +74,11 @@ function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return sab / Math.sqrt(saa * sbb);
 }
 
-function allScores(m: { factors: number; userFactors: Float32Array; itemFactors: Float32Array }): Float64Array {
+function allScores(m: {
+  factors: number;
+  userFactors: Float32Array;
+  itemFactors: Float32Array;
+}): Float64Array {
   const k = m.factors;
   const nU = m.userFactors.length / k;
   const nI = m.itemFactors.length / k;
@@ -100,7 +104,9 @@ const planted = plantedInteractions({
   popularityExponent: 0.5,
   signal: 3,
 });
-const { train: plantedTrain, test: plantedTest } = splitToMatrices(temporalSplit(plantedToInteractions(planted), 5));
+const { train: plantedTrain, test: plantedTest } = splitToMatrices(
+  temporalSplit(plantedToInteractions(planted), 5),
+);
 
 describe('cholesky', () => {
   it.each([3, 17, 64])('matches ml-matrix solve on a random SPD system (n = %i)', (n) => {
@@ -133,7 +139,8 @@ describe('cholesky', () => {
     expect(kern.cholesky(16, n)).toBe(1);
     const js = spd.slice();
     choleskyInPlace(js, n);
-    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) expect(view[i * n + j]).toBeCloseTo(js[i * n + j]!, 10);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j <= i; j++) expect(view[i * n + j]).toBeCloseTo(js[i * n + j]!, 10);
     if (n >= 2) {
       const bad = new Float64Array(n * n);
       for (let i = 0; i < n; i++) bad[i * n + i] = 1;
@@ -151,7 +158,8 @@ describe('gramian', () => {
     const G = gramian(F, k);
     const M = new Matrix(Array.from({ length: 30 }, (_, r) => Array.from(F.subarray(r * k, (r + 1) * k))));
     const expected = M.transpose().mmul(M);
-    for (let a = 0; a < k; a++) for (let c = 0; c < k; c++) expect(G[a * k + c]).toBeCloseTo(expected.get(a, c), 5);
+    for (let a = 0; a < k; a++)
+      for (let c = 0; c < k; c++) expect(G[a * k + c]).toBeCloseTo(expected.get(a, c), 5);
   });
 });
 
@@ -187,14 +195,19 @@ describe('buildCsr / transposeCsr', () => {
   });
 
   it('transposes (twice = identity)', () => {
-    const m = buildCsr(plantedToInteractions(plantedInteractions({ nUsers: 20, nItems: 15, rank: 2, meanPerUser: 5, seed: 1 })));
+    const m = buildCsr(
+      plantedToInteractions(
+        plantedInteractions({ nUsers: 20, nItems: 15, rank: 2, meanPerUser: 5, seed: 1 }),
+      ),
+    );
     const t = transposeCsr(m);
     expect(t.nUsers).toBe(m.nItems);
     const d = dense(m);
     const dt = dense(t);
     for (let u = 0; u < m.nUsers; u++) for (let i = 0; i < m.nItems; i++) expect(dt[i]![u]).toBe(d[u]![i]);
     for (let i = 0; i < t.nUsers; i++) {
-      for (let j = t.indptr[i]! + 1; j < t.indptr[i + 1]!; j++) expect(t.indices[j]!).toBeGreaterThan(t.indices[j - 1]!);
+      for (let j = t.indptr[i]! + 1; j < t.indptr[i + 1]!; j++)
+        expect(t.indices[j]!).toBeGreaterThan(t.indices[j - 1]!);
     }
     const tt = transposeCsr(t);
     expect(tt.indptr).toEqual(m.indptr);
@@ -205,7 +218,11 @@ describe('buildCsr / transposeCsr', () => {
 
 describe('wasm engine', () => {
   // small random problem: 12 users × 9 items
-  const m = buildCsr(plantedToInteractions(plantedInteractions({ nUsers: 12, nItems: 9, rank: 2, meanPerUser: 4, seed: 5, minPerUser: 1 })));
+  const m = buildCsr(
+    plantedToInteractions(
+      plantedInteractions({ nUsers: 12, nItems: 9, rank: 2, meanPerUser: 4, seed: 5, minPerUser: 1 }),
+    ),
+  );
   const t = transposeCsr(m);
   const reg = 0.3;
   const alpha = 2;
@@ -221,11 +238,15 @@ describe('wasm engine', () => {
 
   /** Dense solve of (Yᵀ C_u Y + λI) x = Yᵀ C_u p(u) for every user. */
   function denseSolutions(Yk: Float32Array, k: number): number[][] {
-    const Ym = new Matrix(Array.from({ length: m.nItems }, (_, i) => Array.from(Yk.subarray(i * k, (i + 1) * k))));
+    const Ym = new Matrix(
+      Array.from({ length: m.nItems }, (_, i) => Array.from(Yk.subarray(i * k, (i + 1) * k))),
+    );
     return dense(m).map((row) => {
       const Cu = Matrix.diag(row.map((r) => 1 + alpha * r));
       const A = Ym.transpose().mmul(Cu).mmul(Ym).add(Matrix.eye(k, k).mul(reg));
-      const b = Ym.transpose().mmul(Cu).mmul(Matrix.columnVector(row.map((r) => (r > 0 ? 1 : 0))));
+      const b = Ym.transpose()
+        .mmul(Cu)
+        .mmul(Matrix.columnVector(row.map((r) => (r > 0 ? 1 : 0))));
       return solve(A, b).to1DArray();
     });
   }
@@ -255,7 +276,8 @@ describe('wasm engine', () => {
     one.engine.writeGram('Y', reg);
     one.engine.solveRows('users', 'cg', 1, 0, m.nUsers);
     let diff = 0;
-    for (let u = 0; u < m.nUsers; u++) for (let a = 0; a < k; a++) diff += Math.abs(one.engine.X[u * kp + a]! - expected[u]![a]!);
+    for (let u = 0; u < m.nUsers; u++)
+      for (let a = 0; a < k; a++) diff += Math.abs(one.engine.X[u * kp + a]! - expected[u]![a]!);
     expect(diff).toBeGreaterThan(1e-3);
   });
 
@@ -383,7 +405,8 @@ describe('trainAls', () => {
       (u, out) => {
         for (let i = 0; i < plantedTrain.nItems; i++) {
           let s = 0;
-          for (let a = 0; a < 5; a++) s += planted.userFactors[uid[u]! * 5 + a]! * planted.itemFactors[iid[i]! * 5 + a]!;
+          for (let a = 0; a < 5; a++)
+            s += planted.userFactors[uid[u]! * 5 + a]! * planted.itemFactors[iid[i]! * 5 + a]!;
           out[i] = Math.log(planted.popularity[iid[i]!]!) + 3 * s;
         }
       },
@@ -422,8 +445,10 @@ describe('trainAls', () => {
     const one = await trainAls(plantedTrain, params);
     const two = await trainAls(plantedTrain, { ...params, threads: 2 });
     expect(two.userFactors.buffer).toBeInstanceOf(ArrayBuffer);
-    for (let j = 0; j < one.userFactors.length; j++) expect(two.userFactors[j]).toBeCloseTo(one.userFactors[j]!, 6);
-    for (let j = 0; j < one.itemFactors.length; j++) expect(two.itemFactors[j]).toBeCloseTo(one.itemFactors[j]!, 6);
+    for (let j = 0; j < one.userFactors.length; j++)
+      expect(two.userFactors[j]).toBeCloseTo(one.userFactors[j]!, 6);
+    for (let j = 0; j < one.itemFactors.length; j++)
+      expect(two.itemFactors[j]).toBeCloseTo(one.itemFactors[j]!, 6);
     for (let i = 0; i < one.loss.length; i++) expect(two.loss[i]! / one.loss[i]!).toBeCloseTo(1, 9);
   });
 
@@ -440,10 +465,17 @@ describe('trainAls', () => {
     for (const u of [0, 17, 123, 299]) {
       const from = plantedTrain.indptr[u]!;
       const to = plantedTrain.indptr[u + 1]!;
-      const x = foldInUser(previousY, YtY, plantedTrain.indices.subarray(from, to), plantedTrain.data.subarray(from, to), params);
+      const x = foldInUser(
+        previousY,
+        YtY,
+        plantedTrain.indices.subarray(from, to),
+        plantedTrain.data.subarray(from, to),
+        params,
+      );
       const xu = model.userFactors.subarray(u * 5, u * 5 + 5);
       // training accumulates in float32 (wasm SIMD), fold-in in float64: equal to ~1e-6 relative
-      for (let a = 0; a < 5; a++) expect(Math.abs(x[a]! - xu[a]!)).toBeLessThan(1e-5 * (1 + Math.abs(xu[a]!)));
+      for (let a = 0; a < 5; a++)
+        expect(Math.abs(x[a]! - xu[a]!)).toBeLessThan(1e-5 * (1 + Math.abs(xu[a]!)));
     }
     // duplicates are summed, like buildCsr does
     const dup = foldInUser(previousY, YtY, [3, 3, 4], [1, 2, 1], params);
@@ -464,11 +496,16 @@ describe('trainAls', () => {
     await expect(trainAls(plantedTrain, { ...base, threads: 1.5 })).rejects.toThrow(RangeError);
   });
 
-  it.each([1, 2])('rejects a singular system (λ = 0, more factors than items) with threads = %i', async (threads) => {
-    const m = buildCsr([
-      { userId: 'u0', itemId: 'i0', weight: 1 },
-      { userId: 'u1', itemId: 'i1', weight: 1 },
-    ]);
-    await expect(trainAls(m, { ...base, factors: 8, regularization: 0, iterations: 2, threads })).rejects.toThrow(/positive definite/);
-  });
+  it.each([1, 2])(
+    'rejects a singular system (λ = 0, more factors than items) with threads = %i',
+    async (threads) => {
+      const m = buildCsr([
+        { userId: 'u0', itemId: 'i0', weight: 1 },
+        { userId: 'u1', itemId: 'i1', weight: 1 },
+      ]);
+      await expect(
+        trainAls(m, { ...base, factors: 8, regularization: 0, iterations: 2, threads }),
+      ).rejects.toThrow(/positive definite/);
+    },
+  );
 });

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { CANDIDATE_LADDER, CLIMB_QUERIES, TIMED_QUERIES, componentRms, exactTopK, meanRecall, recallStats, sampleIndices, smallestReaching, tuneAnnCandidates } from '../../src/deploy/ann-tuning.ts';
+import {
+  CANDIDATE_LADDER,
+  CLIMB_QUERIES,
+  TIMED_QUERIES,
+  componentRms,
+  exactTopK,
+  meanRecall,
+  recallStats,
+  sampleIndices,
+  smallestReaching,
+  tuneAnnCandidates,
+} from '../../src/deploy/ann-tuning.ts';
 import { createRng } from '../../src/random/rng.ts';
 
 function randomFactors(n: number, dims: number, seed: number): Float32Array {
@@ -8,7 +19,13 @@ function randomFactors(n: number, dims: number, seed: number): Float32Array {
 }
 
 /** Top-k rows by sorting every score: the slow, obviously right reference. */
-function sortedTopK(items: Float32Array, dims: number, q: number[], k: number, keep: (i: number) => boolean = () => true): number[] {
+function sortedTopK(
+  items: Float32Array,
+  dims: number,
+  q: number[],
+  k: number,
+  keep: (i: number) => boolean = () => true,
+): number[] {
   const scored: Array<[number, number]> = [];
   for (let i = 0; i < items.length / dims; i++) {
     if (!keep(i)) continue;
@@ -16,7 +33,10 @@ function sortedTopK(items: Float32Array, dims: number, q: number[], k: number, k
     for (let d = 0; d < dims; d++) s += items[i * dims + d]! * q[d]!;
     scored.push([i, s]);
   }
-  return scored.sort((a, b) => b[1] - a[1]).slice(0, k).map(([i]) => i);
+  return scored
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, k)
+    .map(([i]) => i);
 }
 
 describe('ann tuning maths', () => {
@@ -27,9 +47,13 @@ describe('ann tuning maths', () => {
     expect(exactTopK(items, dims, queries, 10)).toEqual(queries.map((q) => sortedTopK(items, dims, q, 10)));
     const even = (i: number) => i % 2 === 0;
     const usable = Uint8Array.from({ length: 500 }, (_, i) => (even(i) ? 1 : 0));
-    expect(exactTopK(items, dims, queries, 10, { usable })).toEqual(queries.map((q) => sortedTopK(items, dims, q, 10, even)));
+    expect(exactTopK(items, dims, queries, 10, { usable })).toEqual(
+      queries.map((q) => sortedTopK(items, dims, q, 10, even)),
+    );
     const evenRows = Array.from({ length: 250 }, (_, i) => 2 * i);
-    expect(exactTopK(items, dims, queries, 10, { rowsOf: () => evenRows })).toEqual(queries.map((q) => sortedTopK(items, dims, q, 10, even)));
+    expect(exactTopK(items, dims, queries, 10, { rowsOf: () => evenRows })).toEqual(
+      queries.map((q) => sortedTopK(items, dims, q, 10, even)),
+    );
   });
 
   it('meanRecall averages |got ∩ truth| / |truth| and leaves out queries without a truth', () => {
@@ -47,10 +71,14 @@ describe('ann tuning maths', () => {
     expect(seen.length).toBeLessThanOrEqual(6);
     expect(Math.max(...seen)).toBeLessThanOrEqual(1200); // the slow top rungs are never measured
     // every threshold on the ladder is found exactly
-    for (const need of CANDIDATE_LADDER) expect((await smallestReaching(0.95, async (n) => (n >= need ? 1 : 0))).num_candidates).toBe(need);
+    for (const need of CANDIDATE_LADDER)
+      expect((await smallestReaching(0.95, async (n) => (n >= need ? 1 : 0))).num_candidates).toBe(need);
     // met at once: one measurement
     const once: number[] = [];
-    expect(await smallestReaching(0.95, async (n) => (once.push(n), 1))).toEqual({ num_candidates: CANDIDATE_LADDER[0], recall: 1 });
+    expect(await smallestReaching(0.95, async (n) => (once.push(n), 1))).toEqual({
+      num_candidates: CANDIDATE_LADDER[0],
+      recall: 1,
+    });
     expect(once).toEqual([CANDIDATE_LADDER[0]]);
     // never met: the largest, with what it reached
     expect(await smallestReaching(0.95, async () => 0.5)).toEqual({ num_candidates: 10_000, recall: 0.5 });
@@ -69,14 +97,24 @@ describe('ann tuning maths', () => {
     const n = 2000;
     const items = randomFactors(n, dims, 3);
     const itemIds = Array.from({ length: n }, (_, i) => `i${i}`);
-    const queries = Array.from({ length: 20 }, (_, j) => ({ vector: Array.from(randomFactors(1, dims, 400 + j)) }));
+    const queries = Array.from({ length: 20 }, (_, j) => ({
+      vector: Array.from(randomFactors(1, dims, 400 + j)),
+    }));
     // below 600 candidates one query in 20 gets nothing right: mean 0.95 exactly, the target, but with an error of 0.05
     let call = 0;
     const search = async (q: { vector: number[]; numCandidates: number; k: number }) => {
       const top = sortedTopK(items, dims, q.vector, q.k).map((r) => itemIds[r]!);
       return q.numCandidates < 600 && call++ % 20 === 0 ? ['nope'] : top;
     };
-    const t = await tuneAnnCandidates({ space: 'mips', dims, itemIds, itemFactors: items, queries, search, target: 0.95 });
+    const t = await tuneAnnCandidates({
+      space: 'mips',
+      dims,
+      itemIds,
+      itemFactors: items,
+      queries,
+      search,
+      target: 0.95,
+    });
     expect(t.unfiltered.num_candidates).toBe(600);
     expect(t.unfiltered.recall).toBe(1);
   });
@@ -87,7 +125,10 @@ describe('ann tuning maths', () => {
     const items = randomFactors(n, dims, 11);
     const itemIds = Array.from({ length: n }, (_, i) => `i${i}`);
     // each query tagged through an exclusion no item has, so the fake index knows which it is
-    const queries = Array.from({ length: 200 }, (_, j) => ({ vector: Array.from(randomFactors(1, dims, 900 + j)), exclude: [`q${j}`] }));
+    const queries = Array.from({ length: 200 }, (_, j) => ({
+      vector: Array.from(randomFactors(1, dims, 900 + j)),
+      exclude: [`q${j}`],
+    }));
     // cosine: the truth ranks unit vectors, so the fake index does too
     const unit = Float32Array.from(items);
     for (let i = 0; i < n; i++) {
@@ -103,7 +144,15 @@ describe('ann tuning maths', () => {
       const top = sortedTopK(unit, dims, q.vector, q.k).map((r) => itemIds[r]!);
       return j >= CLIMB_QUERIES && j % 5 === 0 && q.numCandidates < 800 ? ['nope'] : top;
     };
-    const t = await tuneAnnCandidates({ space: 'cosine', dims, itemIds, itemFactors: items, queries, search, target: 0.95 });
+    const t = await tuneAnnCandidates({
+      space: 'cosine',
+      dims,
+      itemIds,
+      itemFactors: items,
+      queries,
+      search,
+      target: 0.95,
+    });
     expect(t.sample).toBe(200);
     expect(t.unfiltered).toMatchObject({ num_candidates: 800, recall: 1 });
     // the first rung was climbed on the head (64 searches) and then judged on the rest, each query searched once per rung
@@ -116,7 +165,9 @@ describe('ann tuning maths', () => {
     const n = 600;
     const items = randomFactors(n, dims, 21);
     const itemIds = Array.from({ length: n }, (_, i) => `i${i}`);
-    const queries = Array.from({ length: 50 }, (_, j) => ({ vector: Array.from(randomFactors(1, dims, 700 + j)) }));
+    const queries = Array.from({ length: 50 }, (_, j) => ({
+      vector: Array.from(randomFactors(1, dims, 700 + j)),
+    }));
     let clock = 0;
     const modes: string[] = [];
     // a fake index whose answers are exact, and whose clock says ann takes 20 ms and exact 5 ms (7 ms every fifth query)
@@ -127,17 +178,35 @@ describe('ann tuning maths', () => {
       const unit = sortedTopK(items, dims, q.vector, q.k);
       return unit.map((r) => itemIds[r]!);
     };
-    const t = await tuneAnnCandidates({ space: 'mips', dims, itemIds, itemFactors: items, queries, search, target: 0.95, compareExact: true, now: () => clock });
+    const t = await tuneAnnCandidates({
+      space: 'mips',
+      dims,
+      itemIds,
+      itemFactors: items,
+      queries,
+      search,
+      target: 0.95,
+      compareExact: true,
+      now: () => clock,
+    });
     expect(t.unfiltered).toMatchObject({ ann_ms: 20, exact_ms: 5 });
     expect(modes.filter((m) => m === 'exact').length).toBe(TIMED_QUERIES);
     // interleaved: each exact search right after an ann one
     const firstExact = modes.indexOf('exact');
     expect(modes.slice(firstExact - 1, firstExact + 3)).toEqual(['ann', 'exact', 'ann', 'exact']);
-    const plain = await tuneAnnCandidates({ space: 'mips', dims, itemIds, itemFactors: items, queries, search, target: 0.95 });
+    const plain = await tuneAnnCandidates({
+      space: 'mips',
+      dims,
+      itemIds,
+      itemFactors: items,
+      queries,
+      search,
+      target: 0.95,
+    });
     expect(plain.unfiltered.ann_ms).toBeUndefined();
   });
 
-  it('tuneAnnCandidates measures with the exclusions serving sends (a user\'s seen items): the truth leaves them out and every search gets them', async () => {
+  it("tuneAnnCandidates measures with the exclusions serving sends (a user's seen items): the truth leaves them out and every search gets them", async () => {
     const dims = 8;
     const n = 1000;
     const items = randomFactors(n, dims, 7);
@@ -154,7 +223,15 @@ describe('ann tuning maths', () => {
       const skip = new Set(q.exclude);
       return sortedTopK(items, dims, q.vector, q.k, (i) => !skip.has(itemIds[i]!)).map((r) => itemIds[r]!);
     };
-    const t = await tuneAnnCandidates({ space: 'mips', dims, itemIds, itemFactors: items, queries, search, target: 0.95 });
+    const t = await tuneAnnCandidates({
+      space: 'mips',
+      dims,
+      itemIds,
+      itemFactors: items,
+      queries,
+      search,
+      target: 0.95,
+    });
     expect(t.unfiltered).toMatchObject({ num_candidates: 100, recall: 1 });
     expect(got.every((e) => e.length === 3)).toBe(true);
   });
@@ -172,7 +249,9 @@ describe('ann tuning maths', () => {
     const items = randomFactors(n, dims, 3);
     const itemIds = Array.from({ length: n }, (_, i) => `i${i}`);
     const category = (row: number) => `c${row % 4}`;
-    const queries = Array.from({ length: 16 }, (_, j) => ({ vector: Array.from(randomFactors(1, dims, 200 + j)) }));
+    const queries = Array.from({ length: 16 }, (_, j) => ({
+      vector: Array.from(randomFactors(1, dims, 200 + j)),
+    }));
     // a fake index: exact answers from num_candidates 300 on (unfiltered) and 1200 on (filtered), else misses half
     const search = async (q: { vector: number[]; numCandidates: number; k: number; category?: string }) => {
       const keep = (i: number) => q.category === undefined || category(i) === q.category;
@@ -180,7 +259,16 @@ describe('ann tuning maths', () => {
       const enough = q.numCandidates >= (q.category === undefined ? 300 : 1200);
       return enough ? top : [...top.slice(0, q.k / 2), 'nope'];
     };
-    const t = await tuneAnnCandidates({ space: 'mips', dims, itemIds, itemFactors: items, queries, category, search, target: 0.95 });
+    const t = await tuneAnnCandidates({
+      space: 'mips',
+      dims,
+      itemIds,
+      itemFactors: items,
+      queries,
+      category,
+      search,
+      target: 0.95,
+    });
     expect(t.unfiltered).toEqual({ num_candidates: 300, recall: 1, recall_low: 1 });
     expect(t.filtered).toEqual({ num_candidates: 1200, recall: 1, recall_low: 1 });
     expect(t.sample).toBe(16);
@@ -196,7 +284,9 @@ describe('ann tuning maths', () => {
     const sigma = componentRms(items, dims);
     expect(sigma).toBeGreaterThan(0.9);
     expect(sigma).toBeLessThan(1.1);
-    const queries = Array.from({ length: 8 }, (_, j) => ({ vector: Array.from(randomFactors(1, dims, 300 + j)) }));
+    const queries = Array.from({ length: 8 }, (_, j) => ({
+      vector: Array.from(randomFactors(1, dims, 300 + j)),
+    }));
     const seen: Array<{ rms: number; numCandidates: number }> = [];
     // a fake quantised index: exact only for queries scaled to about 4σ, and from num_candidates 200 on
     const search = async (q: { vector: number[]; numCandidates: number; k: number }) => {
@@ -207,15 +297,33 @@ describe('ann tuning maths', () => {
       const near = Math.abs(rms / sigma - 4) < 0.5;
       return good ? top : near ? [...top.slice(0, q.k - 2), 'x', 'y'] : ['nope'];
     };
-    const t = await tuneAnnCandidates({ space: 'mips', dims, itemIds, itemFactors: items, queries, search, target: 0.95 });
+    const t = await tuneAnnCandidates({
+      space: 'mips',
+      dims,
+      itemIds,
+      itemFactors: items,
+      queries,
+      search,
+      target: 0.95,
+    });
     expect(t.query_rms).toBeCloseTo(4 * sigma);
     expect(t.query_scales?.['4']).toBeCloseTo(0.8);
     expect(t.query_scales?.['none']).toBe(0);
     expect(t.unfiltered.num_candidates).toBe(200);
     // the ladder after the scale choice searched with rescaled queries only
-    expect(seen.filter((s) => s.numCandidates > 100).every((s) => Math.abs(s.rms / sigma - 4) < 1e-6)).toBe(true);
+    expect(seen.filter((s) => s.numCandidates > 100).every((s) => Math.abs(s.rms / sigma - 4) < 1e-6)).toBe(
+      true,
+    );
     // the cosine space never rescales (unit vectors against unit vectors)
-    const c = await tuneAnnCandidates({ space: 'cosine', dims, itemIds, itemFactors: items, queries: queries.map((q, j) => ({ ...q, exclude: [itemIds[j]!] })), search: async () => [], target: 0.95 });
+    const c = await tuneAnnCandidates({
+      space: 'cosine',
+      dims,
+      itemIds,
+      itemFactors: items,
+      queries: queries.map((q, j) => ({ ...q, exclude: [itemIds[j]!] })),
+      search: async () => [],
+      target: 0.95,
+    });
     expect(c.query_rms).toBeUndefined();
     expect(c.query_scales).toBeUndefined();
   });

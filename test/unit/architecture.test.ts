@@ -69,7 +69,13 @@ for (const file of files(SRC)) {
     if (spec === '@elastic/elasticsearch' && /\bClient\b/.test(m[0])) clientImports.push(rel);
     if (!spec.startsWith('.')) continue;
     const target = path.relative(SRC, path.resolve(path.dirname(file), spec));
-    edges.push({ from: rel, to: target, fromTop: rel.split(path.sep)[0]!, toTop: target.split(path.sep)[0]!, line: m[0] });
+    edges.push({
+      from: rel,
+      to: target,
+      fromTop: rel.split(path.sep)[0]!,
+      toTop: target.split(path.sep)[0]!,
+      line: m[0],
+    });
   }
 }
 
@@ -80,7 +86,9 @@ describe('architecture', () => {
   });
 
   it('layers point down: no module imports a higher layer', () => {
-    const up = edges.filter((e) => e.fromTop !== e.toTop && LAYER[e.toTop]! > LAYER[e.fromTop]!).map((e) => `${e.from} → ${e.to}`);
+    const up = edges
+      .filter((e) => e.fromTop !== e.toTop && LAYER[e.toTop]! > LAYER[e.fromTop]!)
+      .map((e) => `${e.from} → ${e.to}`);
     expect(up).toEqual([]);
   });
 
@@ -90,11 +98,16 @@ describe('architecture', () => {
   });
 
   it.each(APART)('%s and %s do not import each other', (a, b) => {
-    expect(edges.filter((e) => (e.fromTop === a && e.toTop === b) || (e.fromTop === b && e.toTop === a)).map((e) => `${e.from} → ${e.to}`)).toEqual([]);
+    expect(
+      edges
+        .filter((e) => (e.fromTop === a && e.toTop === b) || (e.fromTop === b && e.toTop === a))
+        .map((e) => `${e.from} → ${e.to}`),
+    ).toEqual([]);
   });
 
   it('the raw Elasticsearch Client appears only in repositories, the client factory, setup and the app context', () => {
-    const allowed = (f: string) => /^(repositories|setup)\//.test(f) || f === 'infra/clients.ts' || f === 'app/context.ts';
+    const allowed = (f: string) =>
+      /^(repositories|setup)\//.test(f) || f === 'infra/clients.ts' || f === 'app/context.ts';
     expect(clientImports.filter((f) => !allowed(f))).toEqual([]);
   });
 });

@@ -12,7 +12,20 @@ describe('artifactPath', () => {
     expect(artifactPath(dir, 'm-2026.10.01_a')).toBe(path.join(dir, 'm-2026.10.01_a'));
   });
 
-  it.each(['../../x', '..', '../x', 'a/../../b', 'a/b', '/etc', '.hidden', 'UPPER', '', 'x'.repeat(65), 'a\\..\\b', 'a..b'])('refuses %j', (id) => {
+  it.each([
+    '../../x',
+    '..',
+    '../x',
+    'a/../../b',
+    'a/b',
+    '/etc',
+    '.hidden',
+    'UPPER',
+    '',
+    'x'.repeat(65),
+    'a\\..\\b',
+    'a..b',
+  ])('refuses %j', (id) => {
     expect(() => artifactPath(dir, id)).toThrow(ValidationError);
   });
 

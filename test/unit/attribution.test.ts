@@ -11,6 +11,13 @@ describe('attribution maths', () => {
   });
 
   it('clicks and page views are clicks, carts and purchases conversions, anything else an action', () => {
-    expect(['click', 'page_view', 'add_to_cart', 'purchase', 'like', 'rating'].map(attributionKind)).toEqual(['click', 'click', 'conversion', 'conversion', 'action', 'action']);
+    expect(['click', 'page_view', 'add_to_cart', 'purchase', 'like', 'rating'].map(attributionKind)).toEqual([
+      'click',
+      'click',
+      'conversion',
+      'conversion',
+      'action',
+      'action',
+    ]);
   });
 });

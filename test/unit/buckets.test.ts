@@ -15,22 +15,30 @@ describe('event-store time buckets', () => {
     expect(bucketOf(at(t), g)).toBe(label);
   });
 
-  it.each(['day', 'week', 'month', 'year'] as BucketGranularity[])('every instant lies in the range of its %s bucket, and ranges tile time', (g) => {
-    let previousEnd: number | undefined;
-    for (let t = Date.parse('2019-12-20T00:00:00Z'); t < Date.parse('2021-01-20T00:00:00Z'); t += 6 * 3_600_000 + 17_000) {
-      const label = bucketOf(new Date(t), g);
-      const r = bucketRange(label)!;
-      expect(r.granularity).toBe(g);
-      expect(t).toBeGreaterThanOrEqual(r.start);
-      expect(t).toBeLessThan(r.end);
-      if (previousEnd !== undefined && r.start >= previousEnd) expect(r.start).toBe(previousEnd);
-      previousEnd = Math.max(previousEnd ?? 0, r.end);
-    }
-  });
+  it.each(['day', 'week', 'month', 'year'] as BucketGranularity[])(
+    'every instant lies in the range of its %s bucket, and ranges tile time',
+    (g) => {
+      let previousEnd: number | undefined;
+      for (
+        let t = Date.parse('2019-12-20T00:00:00Z');
+        t < Date.parse('2021-01-20T00:00:00Z');
+        t += 6 * 3_600_000 + 17_000
+      ) {
+        const label = bucketOf(new Date(t), g);
+        const r = bucketRange(label)!;
+        expect(r.granularity).toBe(g);
+        expect(t).toBeGreaterThanOrEqual(r.start);
+        expect(t).toBeLessThan(r.end);
+        if (previousEnd !== undefined && r.start >= previousEnd) expect(r.start).toBe(previousEnd);
+        previousEnd = Math.max(previousEnd ?? 0, r.end);
+      }
+    },
+  );
 
   it('ten years of monthly buckets stay within the documented shard budget of 150', () => {
     const labels = new Set<string>();
-    for (let t = Date.parse('2016-11-23T00:00:00Z'); t <= Date.parse('2026-11-23T00:00:00Z'); t += 86_400_000) labels.add(bucketOf(new Date(t), 'month'));
+    for (let t = Date.parse('2016-11-23T00:00:00Z'); t <= Date.parse('2026-11-23T00:00:00Z'); t += 86_400_000)
+      labels.add(bucketOf(new Date(t), 'month'));
     expect(labels.size).toBeLessThanOrEqual(150);
   });
 

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEV_RECOMMENDATION_ID_SECRET, ENV_SPEC, PROJECT_ROOT, loadConfig, recommendationIdSecretWarning } from '../../src/config/index.ts';
+import {
+  ConfigError,
+  DEV_RECOMMENDATION_ID_SECRET,
+  ENV_SPEC,
+  PROJECT_ROOT,
+  loadConfig,
+  recommendationIdSecretWarning,
+} from '../../src/config/index.ts';
 
 describe('config', () => {
   it('has defaults for a local setup', () => {
@@ -23,17 +30,31 @@ describe('config', () => {
   });
 
   it('the recommendation-id secret: a documented default, at least 16 characters, a warning when the default meets a remote cluster', () => {
-    expect(loadConfig({}).recommendationIds).toEqual({ secret: DEV_RECOMMENDATION_ID_SECRET, secretIsDefault: true, previousSecrets: [] });
+    expect(loadConfig({}).recommendationIds).toEqual({
+      secret: DEV_RECOMMENDATION_ID_SECRET,
+      secretIsDefault: true,
+      previousSecrets: [],
+    });
     expect(() => loadConfig({ RECOMMENDATION_ID_SECRET: 'short' })).toThrowError(/RECOMMENDATION_ID_SECRET/);
     expect(recommendationIdSecretWarning(loadConfig({}))).toBeUndefined();
     expect(recommendationIdSecretWarning(loadConfig({ ES_URL: 'http://127.0.0.1:9200' }))).toBeUndefined();
-    expect(recommendationIdSecretWarning(loadConfig({ ES_URL: 'https://es.example.com:9243' }))).toMatch(/RECOMMENDATION_ID_SECRET.*forge/);
-    const own = loadConfig({ ES_URL: 'https://es.example.com:9243', RECOMMENDATION_ID_SECRET: 'a-secret-of-our-own-123' });
+    expect(recommendationIdSecretWarning(loadConfig({ ES_URL: 'https://es.example.com:9243' }))).toMatch(
+      /RECOMMENDATION_ID_SECRET.*forge/,
+    );
+    const own = loadConfig({
+      ES_URL: 'https://es.example.com:9243',
+      RECOMMENDATION_ID_SECRET: 'a-secret-of-our-own-123',
+    });
     expect(own.recommendationIds.secretIsDefault).toBe(false);
     expect(recommendationIdSecretWarning(own)).toBeUndefined();
-    expect(loadConfig({ RECOMMENDATION_ID_PREVIOUS_SECRETS: 'rotated-out-secret-1,rotated-out-secret-2' }).recommendationIds.previousSecrets).toEqual(['rotated-out-secret-1', 'rotated-out-secret-2']);
+    expect(
+      loadConfig({ RECOMMENDATION_ID_PREVIOUS_SECRETS: 'rotated-out-secret-1,rotated-out-secret-2' })
+        .recommendationIds.previousSecrets,
+    ).toEqual(['rotated-out-secret-1', 'rotated-out-secret-2']);
     expect(loadConfig({}).recommendationIds.previousSecrets).toEqual([]);
-    expect(() => loadConfig({ RECOMMENDATION_ID_PREVIOUS_SECRETS: 'long-enough-secret-1,short' })).toThrowError(/RECOMMENDATION_ID_PREVIOUS_SECRETS/);
+    expect(() =>
+      loadConfig({ RECOMMENDATION_ID_PREVIOUS_SECRETS: 'long-enough-secret-1,short' }),
+    ).toThrowError(/RECOMMENDATION_ID_PREVIOUS_SECRETS/);
   });
 
   it('retired variables are refused, not silently ignored; HYBRID_RRF_K is validated', () => {

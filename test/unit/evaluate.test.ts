@@ -41,7 +41,12 @@ describe('rankingMetricsAtK (hand-computed)', () => {
   });
 
   it('perfect list, empty hits, and only the first k count', () => {
-    expect(rankingMetricsAtK([4, 2], new Set([2, 4]), 2)).toEqual({ precision: 1, recall: 1, ndcg: 1, ap: 1 });
+    expect(rankingMetricsAtK([4, 2], new Set([2, 4]), 2)).toEqual({
+      precision: 1,
+      recall: 1,
+      ndcg: 1,
+      ap: 1,
+    });
     expect(rankingMetricsAtK([1, 2], new Set([3]), 2)).toEqual({ precision: 0, recall: 0, ndcg: 0, ap: 0 });
     const cut = rankingMetricsAtK([1, 2, 3], new Set([3]), 2);
     expect(cut.recall).toBe(0);
@@ -89,8 +94,14 @@ describe('evaluateRanking', () => {
     // train popularity: i0, i1, i2, i4 one user each, i3 none; ties go to the lower index
     expect([...popularHead(train, 0.2)]).toEqual([1, 0, 0, 0, 0]);
     // lists: u0 [1, 2], u1 [0, 3] → with head {0}: 1 of 4 slots; with head {0, 1}: 2 of 4
-    expect(evaluateRanking(fixed, train, test, { k: 2, headShare: 0.2 }).popularity_bias).toBeCloseTo(1 / 4, 12);
-    expect(evaluateRanking(fixed, train, test, { k: 2, headShare: 0.4 }).popularity_bias).toBeCloseTo(2 / 4, 12);
+    expect(evaluateRanking(fixed, train, test, { k: 2, headShare: 0.2 }).popularity_bias).toBeCloseTo(
+      1 / 4,
+      12,
+    );
+    expect(evaluateRanking(fixed, train, test, { k: 2, headShare: 0.4 }).popularity_bias).toBeCloseTo(
+      2 / 4,
+      12,
+    );
     // default head = top 1 %, at least one item
     expect(evaluateRanking(fixed, train, test, { k: 2 }).popularity_bias).toBeCloseTo(1 / 4, 12);
   });
@@ -111,7 +122,11 @@ describe('evaluateRanking', () => {
     const out = new Float64Array(5);
     popularityBaseline(tr)(0, out);
     expect([...out]).toEqual([1, 1, 3, 2, 0]);
-    const te = buildCsr([{ userId: 'd', itemId: 'y', weight: 1 }], { userIds: tr.userIds, itemIds: tr.itemIds, unknown: 'drop' });
+    const te = buildCsr([{ userId: 'd', itemId: 'y', weight: 1 }], {
+      userIds: tr.userIds,
+      itemIds: tr.itemIds,
+      unknown: 'drop',
+    });
     const m = evaluateRanking(popularityBaseline(tr), tr, te, { k: 1 });
     expect(m.users).toBe(1);
     expect(m.precision).toBe(1); // d's top unseen item is y
@@ -141,7 +156,9 @@ describe('splits', () => {
     expect(items(temporalSplit(rows, 3).test)).toEqual([]); // a would keep 1 < 2
     expect(() => temporalSplit(rows, 1.5)).toThrow(RangeError);
     expect(() => temporalSplit(rows, 0)).toThrow(RangeError);
-    expect(() => temporalSplit([{ userId: 'a', itemId: 'b', weight: 1, lastTs: 'soon' }], 1)).toThrow(RangeError);
+    expect(() => temporalSplit([{ userId: 'a', itemId: 'b', weight: 1, lastTs: 'soon' }], 1)).toThrow(
+      RangeError,
+    );
   });
 
   it('randomSplit is seeded and holds out the requested count per user', () => {
@@ -168,7 +185,11 @@ describe('splits', () => {
   it('splitToMatrices aligns ids and drops test-only items', () => {
     const { train, test } = splitToMatrices({
       train: [rows[0]!, rows[2]!],
-      test: [rows[1]!, { userId: 'a', itemId: 'p', weight: 2, lastTs: 0 }, { userId: 'b', itemId: 'new', weight: 1, lastTs: 0 }],
+      test: [
+        rows[1]!,
+        { userId: 'a', itemId: 'p', weight: 2, lastTs: 0 },
+        { userId: 'b', itemId: 'new', weight: 1, lastTs: 0 },
+      ],
     });
     expect(test.userIds).toEqual(train.userIds);
     expect(test.itemIds).toEqual(train.itemIds);
@@ -177,7 +198,15 @@ describe('splits', () => {
 });
 
 describe('gridSearch', () => {
-  const d = plantedInteractions({ nUsers: 150, nItems: 100, rank: 4, meanPerUser: 20, seed: 9, popularityExponent: 0.5, signal: 3 });
+  const d = plantedInteractions({
+    nUsers: 150,
+    nItems: 100,
+    rank: 4,
+    meanPerUser: 20,
+    seed: 9,
+    popularityExponent: 0.5,
+    signal: 3,
+  });
   const { train, test } = splitToMatrices(temporalSplit(plantedToInteractions(d), 4));
   const baseParams: AlsParams = {
     factors: 4,
@@ -201,13 +230,18 @@ describe('gridSearch', () => {
     );
     expect(results).toHaveLength(8);
     expect(seen).toHaveLength(8);
-    const combos = new Set(results.map((r) => `${r.params.factors}/${r.params.regularization}/${r.params.iterations}`));
+    const combos = new Set(
+      results.map((r) => `${r.params.factors}/${r.params.regularization}/${r.params.iterations}`),
+    );
     expect(combos.size).toBe(8);
-    for (let i = 1; i < results.length; i++) expect(results[i]!.metrics.ndcg).toBeLessThanOrEqual(results[i - 1]!.metrics.ndcg);
+    for (let i = 1; i < results.length; i++)
+      expect(results[i]!.metrics.ndcg).toBeLessThanOrEqual(results[i - 1]!.metrics.ndcg);
     for (const r of results) expect(r.params.alpha).toBe(1);
 
     // a result at an intermediate iteration count equals training that many iterations
-    const r2 = results.find((r) => r.params.factors === 6 && r.params.regularization === 0.1 && r.params.iterations === 2)!;
+    const r2 = results.find(
+      (r) => r.params.factors === 6 && r.params.regularization === 0.1 && r.params.iterations === 2,
+    )!;
     const model = await trainAls(train, r2.params);
     expect(evaluateRanking(alsScorer(model), train, test)).toEqual(r2.metrics);
     expect(r2.loss).toBe(model.loss.at(-1));

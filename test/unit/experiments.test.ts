@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { assignArm, unitHash } from '../../src/experiments/assignment.ts';
 import { experimentResults } from '../../src/experiments/report.ts';
 import { assignmentFor } from '../../src/experiments/resolver.ts';
-import { compareRates, normalUpperTail, twoProportionZTest, wilsonInterval } from '../../src/experiments/stats.ts';
+import {
+  compareRates,
+  normalUpperTail,
+  twoProportionZTest,
+  wilsonInterval,
+} from '../../src/experiments/stats.ts';
 
 describe('experiment assignment', () => {
   const users = Array.from({ length: 5000 }, (_, i) => `user-${i}`);
@@ -23,7 +28,8 @@ describe('experiment assignment', () => {
     const same = a.filter((x, i) => x === b[i]).length / users.length;
     expect(same).toBeGreaterThan(0.45);
     expect(same).toBeLessThan(0.55);
-    for (const u of users.slice(0, 500)) if (assignArm('a', u, 0.2) === 'treatment') expect(assignArm('a', u, 0.3)).toBe('treatment');
+    for (const u of users.slice(0, 500))
+      if (assignArm('a', u, 0.2) === 'treatment') expect(assignArm('a', u, 0.3)).toBe('treatment');
   });
 
   it('the hash is a number in [0, 1) and depends on both salt and user', () => {
@@ -45,7 +51,11 @@ describe('which model serves a user', () => {
     const users = Array.from({ length: 200 }, (_, i) => `u${i}`);
     for (const u of users) {
       const a = assignmentFor(exp, 'mlive', u);
-      expect(a).toEqual({ modelId: a.arm === 'treatment' ? 'mcand' : 'mlive', experimentId: 'e1', arm: assignArm('s1', u, 0.2) });
+      expect(a).toEqual({
+        modelId: a.arm === 'treatment' ? 'mcand' : 'mlive',
+        experimentId: 'e1',
+        arm: assignArm('s1', u, 0.2),
+      });
       expect(assignmentFor(undefined, 'mlive', u)).toEqual({ modelId: 'mlive' });
       expect(assignmentFor(exp, 'mcand', u)).toEqual({ modelId: 'mcand' });
     }
@@ -86,9 +96,13 @@ describe('experiment statistics', () => {
   it('the verdict says better, worse, no difference yet or not enough data, with p and sizes', () => {
     const better = compareRates('CTR', { x: 200, n: 1000 }, { x: 250, n: 1000 });
     expect(better.verdict).toBe('treatment_better');
-    expect(better.summary).toBe('CTR: treatment better than control (p = 0.0074, two-proportion z-test; 250/1000 treatment vs 200/1000 control lists)');
+    expect(better.summary).toBe(
+      'CTR: treatment better than control (p = 0.0074, two-proportion z-test; 250/1000 treatment vs 200/1000 control lists)',
+    );
     expect(compareRates('CTR', { x: 250, n: 1000 }, { x: 200, n: 1000 }).verdict).toBe('treatment_worse');
-    expect(compareRates('CTR', { x: 100, n: 1000 }, { x: 110, n: 1000 }).verdict).toBe('no_significant_difference_yet');
+    expect(compareRates('CTR', { x: 100, n: 1000 }, { x: 110, n: 1000 }).verdict).toBe(
+      'no_significant_difference_yet',
+    );
     expect(compareRates('CTR', { x: 2, n: 1000 }, { x: 40, n: 1000 }).verdict).toBe('not_enough_data');
   });
 });
@@ -98,12 +112,27 @@ describe('experiment results', () => {
     served,
     users: served,
     models: ['m'],
-    actions: { click: { records: clicks, lists: clickedLists }, conversion: { records: convertedLists, lists: convertedLists } },
+    actions: {
+      click: { records: clicks, lists: clickedLists },
+      conversion: { records: convertedLists, lists: convertedLists },
+    },
   });
 
   it('turns per-arm counts into rates per served list, Wilson intervals and the CTR verdict', () => {
-    const r = experimentResults(new Map([['control', counts(1000, 200, 260, 50)], ['treatment', counts(1000, 250, 300, 52)]]));
-    expect(r.arms.control).toMatchObject({ impressions: 1000, clicks: 260, clicked_lists: 200, ctr: 0.2, conversions: 50, conversion_rate: 0.05 });
+    const r = experimentResults(
+      new Map([
+        ['control', counts(1000, 200, 260, 50)],
+        ['treatment', counts(1000, 250, 300, 52)],
+      ]),
+    );
+    expect(r.arms.control).toMatchObject({
+      impressions: 1000,
+      clicks: 260,
+      clicked_lists: 200,
+      ctr: 0.2,
+      conversions: 50,
+      conversion_rate: 0.05,
+    });
     expect(r.arms.treatment.ctr).toBe(0.25);
     const w = wilsonInterval(250, 1000);
     expect(r.arms.treatment.ctr_ci95).toEqual([w.lower, w.upper]);

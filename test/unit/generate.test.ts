@@ -316,7 +316,15 @@ describe('iterateEvents streaming', () => {
 });
 
 describe('shop dynamics', () => {
-  const DYN: GenerateOptions = { users: 1500, items: 600, days: 42, seed: 5, events: 60_000, malformedFraction: 0, dynamics: { newUsers: 0.3, newItems: 0.2, novelty: 0.2, drift: 0.4, seasonality: 0.5 } };
+  const DYN: GenerateOptions = {
+    users: 1500,
+    items: 600,
+    days: 42,
+    seed: 5,
+    events: 60_000,
+    malformedFraction: 0,
+    dynamics: { newUsers: 0.3, newItems: 0.2, novelty: 0.2, drift: 0.4, seasonality: 0.5 },
+  };
   const dyn = generateDataset(DYN);
   const end = START + 42 * 86_400_000;
   const byUser = new Map<string, DemoEvent[]>();
@@ -345,9 +353,16 @@ describe('shop dynamics', () => {
   it('never shows an item before its release, and new arrivals get views in their first days', () => {
     const release = new Map(dyn.items.map((i) => [i.item_id, Date.parse(i.created_at)]));
     expect(dyn.events.filter((e) => Date.parse(e.timestamp) < release.get(e.item_id)!)).toEqual([]);
-    const fresh = dyn.items.filter((i) => Date.parse(i.created_at) >= START && Date.parse(i.created_at) < end - 14 * 86_400_000);
+    const fresh = dyn.items.filter(
+      (i) => Date.parse(i.created_at) >= START && Date.parse(i.created_at) < end - 14 * 86_400_000,
+    );
     expect(fresh.length).toBeGreaterThan(60);
-    const early = fresh.filter((i) => dyn.events.some((e) => e.item_id === i.item_id && Date.parse(e.timestamp) < Date.parse(i.created_at) + 14 * 86_400_000));
+    const early = fresh.filter((i) =>
+      dyn.events.some(
+        (e) =>
+          e.item_id === i.item_id && Date.parse(e.timestamp) < Date.parse(i.created_at) + 14 * 86_400_000,
+      ),
+    );
     expect(early.length / fresh.length).toBeGreaterThan(0.8);
   });
 

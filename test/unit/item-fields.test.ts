@@ -1,16 +1,28 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { filterFieldMappings, ITEM_ATTRIBUTES, ITEM_SYSTEM_FIELDS, KNOWN_ITEM_FIELDS } from '../../src/catalog/item-fields.ts';
+import {
+  filterFieldMappings,
+  ITEM_ATTRIBUTES,
+  ITEM_SYSTEM_FIELDS,
+  KNOWN_ITEM_FIELDS,
+} from '../../src/catalog/item-fields.ts';
 import { PROJECT_ROOT } from '../../src/config/index.ts';
 
 function mappedFields(file: string): Record<string, { type: string }> {
-  const body = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'es-mappings', file), 'utf8')) as { mappings: { properties: Record<string, { type: string }> } };
+  const body = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'es-mappings', file), 'utf8')) as {
+    mappings: { properties: Record<string, { type: string }> };
+  };
   return body.mappings.properties;
 }
 
 // what a JSON schema type may be stored as
-const STORABLE: Record<string, string[]> = { string: ['keyword', 'text', 'date'], number: ['float', 'double', 'long', 'scaled_float'], boolean: ['boolean'], array: ['keyword'] };
+const STORABLE: Record<string, string[]> = {
+  string: ['keyword', 'text', 'date'],
+  number: ['float', 'double', 'long', 'scaled_float'],
+  boolean: ['boolean'],
+  array: ['keyword'],
+};
 
 describe('item fields: one definition, and the mappings agree with it', () => {
   for (const file of ['indices/item-metadata.json', 'versioned/items.json']) {
@@ -33,18 +45,28 @@ describe('item fields: one definition, and the mappings agree with it', () => {
 
   it('the item indices map nothing dynamically', () => {
     for (const file of ['indices/item-metadata.json', 'versioned/items.json']) {
-      const body = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'es-mappings', file), 'utf8')) as { mappings: Record<string, unknown> };
+      const body = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'es-mappings', file), 'utf8')) as {
+        mappings: Record<string, unknown>;
+      };
       expect(body.mappings['dynamic'], file).toBe(false);
       expect(body.mappings['dynamic_templates'], file).toBeUndefined();
     }
   });
 
   it('whitelisted filter fields that are not declared get explicit mappings of their filter type', () => {
-    expect(filterFieldMappings({ keyword: ['category', 'tags', 'color'], boolean: ['available', 'fragile'], range: ['price', 'weight_kg', 'popularity'] })).toEqual({
+    expect(
+      filterFieldMappings({
+        keyword: ['category', 'tags', 'color'],
+        boolean: ['available', 'fragile'],
+        range: ['price', 'weight_kg', 'popularity'],
+      }),
+    ).toEqual({
       color: { type: 'keyword', ignore_above: 256 },
       fragile: { type: 'boolean' },
       weight_kg: { type: 'float' },
     });
-    expect(() => filterFieldMappings({ keyword: ['color'], boolean: ['color'], range: [] })).toThrow(/both keyword and boolean/);
+    expect(() => filterFieldMappings({ keyword: ['color'], boolean: ['color'], range: [] })).toThrow(
+      /both keyword and boolean/,
+    );
   });
 });

@@ -7,7 +7,10 @@ describe('bounded JSON parsing', () => {
   it('accepts nesting up to the limit and refuses one level more, objects or arrays', () => {
     expect(parseJsonBounded(nested(MAX_JSON_DEPTH))).toMatchObject({ ok: true });
     expect(parseJsonBounded(nested(MAX_JSON_DEPTH + 1))).toMatchObject({ ok: false, reason: 'too_deep' });
-    expect(parseJsonBounded('['.repeat(MAX_JSON_DEPTH + 1) + ']'.repeat(MAX_JSON_DEPTH + 1))).toMatchObject({ ok: false, reason: 'too_deep' });
+    expect(parseJsonBounded('['.repeat(MAX_JSON_DEPTH + 1) + ']'.repeat(MAX_JSON_DEPTH + 1))).toMatchObject({
+      ok: false,
+      reason: 'too_deep',
+    });
   });
 
   it('judges many shallow brackets by their depth, not their number', () => {

@@ -12,7 +12,12 @@ import {
   toNdjson,
   type SavedObject,
 } from '../../src/kibana/index.ts';
-import { calcAutoIntervalLessThan, calcAutoIntervalNear, normalizedEsInterval, resolveInterval } from '../support/kibana/intervals.ts';
+import {
+  calcAutoIntervalLessThan,
+  calcAutoIntervalNear,
+  normalizedEsInterval,
+  resolveInterval,
+} from '../support/kibana/intervals.ts';
 import { kqlToQuery } from '../support/kibana/kql.ts';
 import { tabulate, visualisationColumnRefs, visualisationQueries } from '../support/kibana/lens-query.ts';
 import type { DataViewAttributes, LensAttributes, LensColumn } from '../../src/kibana/types.ts';
@@ -49,25 +54,28 @@ describe('kibana/recsys.ndjson', () => {
       expect(typeof (o.attributes as { title?: unknown }).title).toBe('string');
     }
     expect(new Set(objects.map((o) => `${o.type}:${o.id}`)).size).toBe(objects.length);
-    expect(objects.filter((o) => o.type === 'dashboard').map((o) => (o.attributes as { title: string }).title)).toEqual([
-      'Recsys — Events',
-      'Recsys — Recommendations',
-      'Recsys — Models',
-    ]);
+    expect(
+      objects.filter((o) => o.type === 'dashboard').map((o) => (o.attributes as { title: string }).title),
+    ).toEqual(['Recsys — Events', 'Recsys — Recommendations', 'Recsys — Models']);
   });
 
   it('every reference resolves to an object in the file (no built-ins are needed)', () => {
     const builtIns = new Set<string>(); // e.g. 'index-pattern:logs-*' — none used
     for (const o of objects) {
       for (const r of o.references) {
-        expect(byKey.has(`${r.type}:${r.id}`) || builtIns.has(`${r.type}:${r.id}`), `${o.id} → ${r.type}:${r.id}`).toBe(true);
+        expect(
+          byKey.has(`${r.type}:${r.id}`) || builtIns.has(`${r.type}:${r.id}`),
+          `${o.id} → ${r.type}:${r.id}`,
+        ).toBe(true);
         expect(r.name).toBeTruthy();
       }
     }
   });
 
   it('data views use the default (unprefixed) index names and the right time fields', () => {
-    const views = objects.filter((o) => o.type === 'index-pattern').map((o) => o.attributes as DataViewAttributes);
+    const views = objects
+      .filter((o) => o.type === 'index-pattern')
+      .map((o) => o.attributes as DataViewAttributes);
     expect(views.map((v) => [v.title, v.timeFieldName ?? null])).toEqual([
       ['events-*', 'timestamp'],
       ['recommendations-*', 'timestamp'],
@@ -86,10 +94,15 @@ describe('kibana/recsys.ndjson', () => {
       expect(p.type).toBe(p.target!.type);
     }
     const onDashboards = new Set(panels.map((p) => p.target!.id));
-    for (const o of objects.filter((x) => x.type === 'lens' || x.type === 'visualization')) expect(onDashboards.has(o.id), o.id).toBe(true);
+    for (const o of objects.filter((x) => x.type === 'lens' || x.type === 'visualization'))
+      expect(onDashboards.has(o.id), o.id).toBe(true);
     // grid: inside the 48 columns and no two panels of a dashboard overlap
     for (const d of objects.filter((o) => o.type === 'dashboard')) {
-      const grid = (JSON.parse((d.attributes as { panelsJSON: string }).panelsJSON) as Array<{ gridData: { x: number; y: number; w: number; h: number } }>).map((p) => p.gridData);
+      const grid = (
+        JSON.parse((d.attributes as { panelsJSON: string }).panelsJSON) as Array<{
+          gridData: { x: number; y: number; w: number; h: number };
+        }>
+      ).map((p) => p.gridData);
       for (const [i, a] of grid.entries()) {
         expect(a.x + a.w).toBeLessThanOrEqual(48);
         for (const b of grid.slice(i + 1)) {
@@ -103,7 +116,10 @@ describe('kibana/recsys.ndjson', () => {
   it('the only non-Lens panel is the dead-letter markdown note', () => {
     const vis = objects.filter((o) => o.type === 'visualization');
     expect(vis.map((o) => o.id)).toEqual(['recsys-vis-events-dead-letters']);
-    const state = JSON.parse((vis[0]!.attributes as { visState: string }).visState) as { type: string; params: { markdown: string } };
+    const state = JSON.parse((vis[0]!.attributes as { visState: string }).visState) as {
+      type: string;
+      params: { markdown: string };
+    };
     expect(state.type).toBe('markdown');
     expect(state.params.markdown).toContain('recsys_ingest_dead_lettered_total');
   });
@@ -113,11 +129,18 @@ describe('kibana/recsys.ndjson', () => {
       const layers = o.attributes.state.datasourceStates.formBased.layers;
       const cols = Object.values(layers).flatMap((l) => Object.keys(l.columns));
       for (const [layerId, layer] of Object.entries(layers)) {
-        expect(o.references.some((r) => r.type === 'index-pattern' && r.name === `indexpattern-datasource-layer-${layerId}`), o.id).toBe(true);
+        expect(
+          o.references.some(
+            (r) => r.type === 'index-pattern' && r.name === `indexpattern-datasource-layer-${layerId}`,
+          ),
+          o.id,
+        ).toBe(true);
         expect([...layer.columnOrder].sort()).toEqual(Object.keys(layer.columns).sort());
-        for (const c of Object.values(layer.columns)) for (const ref of c.references ?? []) expect(layer.columns[ref], `${o.id}: ${ref}`).toBeDefined();
+        for (const c of Object.values(layer.columns))
+          for (const ref of c.references ?? []) expect(layer.columns[ref], `${o.id}: ${ref}`).toBeDefined();
       }
-      for (const ref of visualisationColumnRefs(o.attributes)) expect(cols, `${o.id}: accessor ${ref}`).toContain(ref);
+      for (const ref of visualisationColumnRefs(o.attributes))
+        expect(cols, `${o.id}: accessor ${ref}`).toContain(ref);
       for (const [id, c] of Object.values(layers).flatMap((l) => Object.entries(l.columns))) {
         if (c.operationType !== 'formula') continue;
         checkRatioFormula(id, c, Object.values(layers)[0]!.columns);
@@ -137,19 +160,23 @@ function checkRatioFormula(id: string, col: LensColumn, columns: Record<string, 
   expect(ast.name).toBe('divide');
   expect(ast.text).toBe(text);
   const [num, den] = ast.args.map((a) => columns[a]!);
-  expect([num!.operationType, num!.filter?.query, den!.operationType, den!.filter?.query]).toEqual(['count', m![1], 'count', m![2]]);
+  expect([num!.operationType, num!.filter?.query, den!.operationType, den!.filter?.query]).toEqual([
+    'count',
+    m![1],
+    'count',
+    m![2],
+  ]);
   expect(id).toBeTruthy();
 }
 
 describe('prefix rewrite', () => {
   it('puts the prefix in front of every data view title and nothing else', () => {
     const prefixed = loadSavedObjects('acme-');
-    expect(prefixed.filter((o) => o.type === 'index-pattern').map((o) => (o.attributes as DataViewAttributes).title)).toEqual([
-      'acme-events-*',
-      'acme-recommendations-*',
-      'acme-models',
-      'acme-models',
-    ]);
+    expect(
+      prefixed
+        .filter((o) => o.type === 'index-pattern')
+        .map((o) => (o.attributes as DataViewAttributes).title),
+    ).toEqual(['acme-events-*', 'acme-recommendations-*', 'acme-models', 'acme-models']);
     for (const [i, o] of prefixed.entries()) {
       expect(o.id).toBe(objects[i]!.id);
       if (o.type !== 'index-pattern') expect(o).toEqual(objects[i]);
@@ -157,7 +184,9 @@ describe('prefix rewrite', () => {
     expect(loadSavedObjects('')).toEqual(objects);
     // the queries follow the prefix
     const qs = visualisationQueries(prefixed, { timeRange: range });
-    expect(new Set(qs.map((q) => q.index))).toEqual(new Set(['acme-events-*', 'acme-recommendations-*', 'acme-models']));
+    expect(new Set(qs.map((q) => q.index))).toEqual(
+      new Set(['acme-events-*', 'acme-recommendations-*', 'acme-models']),
+    );
   });
 });
 
@@ -174,7 +203,11 @@ describe('visualisationQueries', () => {
     const q = queryOf('recsys-lens-events-per-minute');
     expect(q.index).toBe('events-*');
     expect(q.body.query).toEqual({
-      bool: { filter: [{ range: { timestamp: { format: 'strict_date_optional_time', gte: range.from, lte: range.to } } }] },
+      bool: {
+        filter: [
+          { range: { timestamp: { format: 'strict_date_optional_time', gte: range.from, lte: range.to } } },
+        ],
+      },
     });
     expect(q.body.aggs).toEqual({
       'col-type': {
@@ -211,7 +244,9 @@ describe('visualisationQueries', () => {
       const filters = (queryOf(id).body.query as { bool: { filter: unknown[] } }).bool.filter;
       expect(filters[1]).toEqual({ term: { kind: 'served' } });
     }
-    expect(queryOf('recsys-lens-recs-catalogue-coverage').body.aggs).toEqual({ 'col-items': { cardinality: { field: 'items' } } });
+    expect(queryOf('recsys-lens-recs-catalogue-coverage').body.aggs).toEqual({
+      'col-items': { cardinality: { field: 'items' } },
+    });
   });
 
   it('click-through per model: the formula becomes two filter aggs under terms(model_id)', () => {
@@ -231,8 +266,19 @@ describe('visualisationQueries', () => {
   });
 
   it('rates give no slot to unknown or unattributed records: the layer query drops them from numerator and denominator', () => {
-    const attributedOnly = { bool: { filter: [{ bool: { must_not: [{ term: { model_id: 'unknown' } }] } }, { bool: { must_not: [{ term: { kind: 'unattributed' } }] } }] } };
-    for (const id of ['recsys-lens-recs-ctr-by-model', 'recsys-lens-recs-conversion-by-model', 'recsys-lens-recs-ctr-at-position']) {
+    const attributedOnly = {
+      bool: {
+        filter: [
+          { bool: { must_not: [{ term: { model_id: 'unknown' } }] } },
+          { bool: { must_not: [{ term: { kind: 'unattributed' } }] } },
+        ],
+      },
+    };
+    for (const id of [
+      'recsys-lens-recs-ctr-by-model',
+      'recsys-lens-recs-conversion-by-model',
+      'recsys-lens-recs-ctr-at-position',
+    ]) {
       const filters = (queryOf(id).body.query as { bool: { filter: unknown[] } }).bool.filter;
       expect(filters[1], id).toEqual(attributedOnly);
     }
@@ -246,7 +292,10 @@ describe('visualisationQueries', () => {
         aggs: {
           'col-position': {
             terms: { field: 'position', size: 10, order: { _key: 'asc' } },
-            aggs: { 'col-ctrpX0': { filter: { term: { kind: 'click' } } }, 'col-ctrpX1': { filter: { term: { kind: 'served' } } } },
+            aggs: {
+              'col-ctrpX0': { filter: { term: { kind: 'click' } } },
+              'col-ctrpX1': { filter: { term: { kind: 'served' } } },
+            },
           },
         },
       },
@@ -256,10 +305,23 @@ describe('visualisationQueries', () => {
   });
 
   it('metric columns use Lens operation names (average, not the ES aggregation avg)', () => {
-    const lensOperations = new Set(['count', 'unique_count', 'max', 'min', 'sum', 'average', 'median', 'formula', 'math', 'terms', 'date_histogram']);
+    const lensOperations = new Set([
+      'count',
+      'unique_count',
+      'max',
+      'min',
+      'sum',
+      'average',
+      'median',
+      'formula',
+      'math',
+      'terms',
+      'date_histogram',
+    ]);
     for (const o of lensObjects) {
       for (const layer of Object.values(o.attributes.state.datasourceStates.formBased.layers)) {
-        for (const [id, c] of Object.entries(layer.columns)) expect(lensOperations.has(c.operationType), `${o.id}/${id}: ${c.operationType}`).toBe(true);
+        for (const [id, c] of Object.entries(layer.columns))
+          expect(lensOperations.has(c.operationType), `${o.id}/${id}: ${c.operationType}`).toBe(true);
       }
     }
   });
@@ -287,8 +349,13 @@ describe('visualisationQueries', () => {
   it('models: max metrics over created_at; live table has no time filter, nested terms ordered by a metric', () => {
     const ndcg = queryOf('recsys-lens-models-ndcg');
     expect(ndcg.index).toBe('models');
-    expect(ndcg.body.aggs!['col-time']!.aggs).toEqual({ 'col-ndcg': { max: { field: 'metrics.ndcg' } }, 'col-baseline': { max: { field: 'baseline_metrics.ndcg' } } });
-    expect(queryOf('recsys-lens-models-train-seconds').body.aggs!['col-time']!.aggs).toEqual({ 'col-train': { max: { field: 'timings.train_seconds' } } });
+    expect(ndcg.body.aggs!['col-time']!.aggs).toEqual({
+      'col-ndcg': { max: { field: 'metrics.ndcg' } },
+      'col-baseline': { max: { field: 'baseline_metrics.ndcg' } },
+    });
+    expect(queryOf('recsys-lens-models-train-seconds').body.aggs!['col-time']!.aggs).toEqual({
+      'col-train': { max: { field: 'timings.train_seconds' } },
+    });
     const live = queryOf('recsys-lens-models-live');
     expect(live.timeField).toBeUndefined();
     expect(live.body.query).toEqual({ bool: { filter: [{ term: { status: 'live' } }] } });
@@ -298,7 +365,10 @@ describe('visualisationQueries', () => {
         aggs: {
           'col-status': {
             terms: { field: 'status', size: 3, order: { 'col-live-at': 'desc' } },
-            aggs: { 'col-live-at': { max: { field: 'live_at' } }, 'col-ndcg': { max: { field: 'metrics.ndcg' } } },
+            aggs: {
+              'col-live-at': { max: { field: 'live_at' } },
+              'col-ndcg': { max: { field: 'metrics.ndcg' } },
+            },
           },
         },
       },
@@ -307,18 +377,30 @@ describe('visualisationQueries', () => {
 
   it('refuses Lens features it does not translate', () => {
     const broken = structuredClone(objects);
-    const lensObj = broken.find((o) => o.id === 'recsys-lens-events-top-items')! as SavedObject<LensAttributes>;
-    (lensObj.attributes.state.datasourceStates.formBased.layers['layer1']!.columns['col-item']!.params as { otherBucket: boolean }).otherBucket = true;
+    const lensObj = broken.find(
+      (o) => o.id === 'recsys-lens-events-top-items',
+    )! as SavedObject<LensAttributes>;
+    (
+      lensObj.attributes.state.datasourceStates.formBased.layers['layer1']!.columns['col-item']!.params as {
+        otherBucket: boolean;
+      }
+    ).otherBucket = true;
     expect(() => visualisationQueries(broken, { timeRange: range })).toThrow(/otherBucket/);
     const lucene = structuredClone(objects);
-    (lucene.find((o) => o.id === 'recsys-lens-recs-served-per-minute')! as SavedObject<LensAttributes>).attributes.state.query = { query: 'kind:served', language: 'lucene' };
+    (
+      lucene.find((o) => o.id === 'recsys-lens-recs-served-per-minute')! as SavedObject<LensAttributes>
+    ).attributes.state.query = { query: 'kind:served', language: 'lucene' };
     expect(() => visualisationQueries(lucene, { timeRange: range })).toThrow(/lucene/);
     const avg = structuredClone(objects);
-    const ndcgCol = (avg.find((o) => o.id === 'recsys-lens-models-ndcg')! as SavedObject<LensAttributes>).attributes.state.datasourceStates.formBased.layers['layer1']!.columns['col-ndcg']!;
+    const ndcgCol = (avg.find((o) => o.id === 'recsys-lens-models-ndcg')! as SavedObject<LensAttributes>)
+      .attributes.state.datasourceStates.formBased.layers['layer1']!.columns['col-ndcg']!;
     ndcgCol.operationType = 'avg';
     expect(() => visualisationQueries(avg, { timeRange: range })).toThrow(/operation avg is not supported/);
     ndcgCol.operationType = 'average';
-    expect(visualisationQueries(avg, { timeRange: range }).find((q) => q.id === 'recsys-lens-models-ndcg')!.body.aggs!['col-time']!.aggs!['col-ndcg']).toEqual({ avg: { field: 'metrics.ndcg' } });
+    expect(
+      visualisationQueries(avg, { timeRange: range }).find((q) => q.id === 'recsys-lens-models-ndcg')!.body
+        .aggs!['col-time']!.aggs!['col-ndcg'],
+    ).toEqual({ avg: { field: 'metrics.ndcg' } });
     const noView = objects.filter((o) => o.id !== 'recsys-dv-events');
     expect(() => visualisationQueries(noView, { timeRange: range })).toThrow(/recsys-dv-events/);
   });
@@ -349,13 +431,23 @@ describe('tabulate', () => {
     expect(q.intervals['col-time']!.expression).toBe('30m');
     const rows = tabulate(q, {
       hits: { total: 60 },
-      aggregations: { 'col-time': { buckets: [{ key: 0, doc_count: 60 }, { key: 1_800_000, doc_count: 0 }] } },
+      aggregations: {
+        'col-time': {
+          buckets: [
+            { key: 0, doc_count: 60 },
+            { key: 1_800_000, doc_count: 0 },
+          ],
+        },
+      },
     });
     expect(rows.map((r) => r['col-count'])).toEqual([2, null]);
   });
 
   it('reads a metric without buckets from the top level', () => {
-    const rows = tabulate(queryOf('recsys-lens-recs-catalogue-coverage'), { hits: { total: 5 }, aggregations: { 'col-items': { value: 42 } } });
+    const rows = tabulate(queryOf('recsys-lens-recs-catalogue-coverage'), {
+      hits: { total: 5 },
+      aggregations: { 'col-items': { value: 42 } },
+    });
     expect(rows).toEqual([{ 'col-items': 42 }]);
   });
 });
@@ -366,9 +458,20 @@ describe('intervals (Kibana TimeBuckets rules)', () => {
     expect(calcAutoIntervalNear(50, 15 * 60_000)).toBe(30_000);
     expect(calcAutoIntervalNear(50, 30 * 24 * H)).toBe(12 * H);
     expect(calcAutoIntervalLessThan(100, 30 * 24 * H)).toBe(3 * H); // 7.2 h per bucket at most
-    expect(resolveInterval('1d', 3 * 24 * H)).toMatchObject({ expression: '1d', scaled: false, param: { calendar_interval: '1d' } });
-    expect(resolveInterval('1m', 30 * 24 * H)).toMatchObject({ expression: '3h', scaled: true, param: { fixed_interval: '3h' } });
-    expect(resolveInterval('auto', 3 * 24 * H)).toMatchObject({ expression: '1h', param: { calendar_interval: '1h' } });
+    expect(resolveInterval('1d', 3 * 24 * H)).toMatchObject({
+      expression: '1d',
+      scaled: false,
+      param: { calendar_interval: '1d' },
+    });
+    expect(resolveInterval('1m', 30 * 24 * H)).toMatchObject({
+      expression: '3h',
+      scaled: true,
+      param: { fixed_interval: '3h' },
+    });
+    expect(resolveInterval('auto', 3 * 24 * H)).toMatchObject({
+      expression: '1h',
+      param: { calendar_interval: '1h' },
+    });
   });
 
   it('normalises durations to ES expressions like Kibana', () => {
@@ -384,10 +487,22 @@ describe('KQL subset', () => {
     expect(kqlToQuery('kind:served')).toEqual({ term: { kind: 'served' } });
     expect(kqlToQuery('')).toEqual({ match_all: {} });
     expect(kqlToQuery('status:live and not model_id:"a b"')).toEqual({
-      bool: { filter: [{ term: { status: 'live' } }, { bool: { must_not: [{ term: { model_id: 'a b' } }] } }] },
+      bool: {
+        filter: [{ term: { status: 'live' } }, { bool: { must_not: [{ term: { model_id: 'a b' } }] } }],
+      },
     });
     expect(kqlToQuery('(kind:click OR kind:conversion) and live_at:*')).toEqual({
-      bool: { filter: [{ bool: { should: [{ term: { kind: 'click' } }, { term: { kind: 'conversion' } }], minimum_should_match: 1 } }, { exists: { field: 'live_at' } }] },
+      bool: {
+        filter: [
+          {
+            bool: {
+              should: [{ term: { kind: 'click' } }, { term: { kind: 'conversion' } }],
+              minimum_should_match: 1,
+            },
+          },
+          { exists: { field: 'live_at' } },
+        ],
+      },
     });
   });
 
@@ -419,7 +534,12 @@ describe('importSavedObjects (fake Kibana on a local port)', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        recorded.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks) });
+        recorded.push({
+          method: req.method!,
+          url: req.url!,
+          headers: req.headers,
+          body: Buffer.concat(chunks),
+        });
         res.writeHead(reply.status, { 'content-type': 'application/json' });
         res.end(reply.body);
       });
@@ -431,10 +551,18 @@ describe('importSavedObjects (fake Kibana on a local port)', () => {
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it('posts the prefixed NDJSON as multipart `file` with kbn-xsrf and an API key, and returns the summary', async () => {
-    const summary = { success: true, successCount: objects.length, successResults: [{ type: 'dashboard', id: 'recsys-dashboard-events' }] };
+    const summary = {
+      success: true,
+      successCount: objects.length,
+      successResults: [{ type: 'dashboard', id: 'recsys-dashboard-events' }],
+    };
     reply = { status: 200, body: JSON.stringify(summary) };
     recorded.length = 0;
-    const out = await importSavedObjects({ kibanaUrl: `${base}/`, prefix: 'acme-', apiKey: 'a2V5OnNlY3JldA==' });
+    const out = await importSavedObjects({
+      kibanaUrl: `${base}/`,
+      prefix: 'acme-',
+      apiKey: 'a2V5OnNlY3JldA==',
+    });
     expect(out).toEqual(summary);
     expect(recorded).toHaveLength(1);
     const r = recorded[0]!;
@@ -445,7 +573,9 @@ describe('importSavedObjects (fake Kibana on a local port)', () => {
     const contentType = r.headers['content-type']!;
     expect(contentType).toMatch(/^multipart\/form-data; boundary=/);
     const text = r.body.toString('utf8');
-    expect(text).toMatch(/Content-Disposition: form-data; name="file"; filename="recsys\.ndjson"\r\nContent-Type: application\/ndjson\r\n/);
+    expect(text).toMatch(
+      /Content-Disposition: form-data; name="file"; filename="recsys\.ndjson"\r\nContent-Type: application\/ndjson\r\n/,
+    );
     // parse the multipart body with the platform's own parser
     const form = await new Response(r.body, { headers: { 'content-type': contentType } }).formData();
     expect([...form.keys()]).toEqual(['file']);
@@ -459,22 +589,41 @@ describe('importSavedObjects (fake Kibana on a local port)', () => {
   it('uses the space path and basic auth when asked', async () => {
     reply = { status: 200, body: JSON.stringify({ success: true, successCount: 1 }) };
     recorded.length = 0;
-    await importSavedObjects({ kibanaUrl: `${base}/kibana`, spaceId: 'team-a', username: 'elastic', password: 'pw', overwrite: false });
+    await importSavedObjects({
+      kibanaUrl: `${base}/kibana`,
+      spaceId: 'team-a',
+      username: 'elastic',
+      password: 'pw',
+      overwrite: false,
+    });
     const r = recorded[0]!;
     expect(r.url).toBe('/kibana/s/team-a/api/saved_objects/_import?overwrite=false');
     expect(r.headers['authorization']).toBe(`Basic ${Buffer.from('elastic:pw').toString('base64')}`);
-    const form = await new Response(r.body, { headers: { 'content-type': r.headers['content-type']! } }).formData();
+    const form = await new Response(r.body, {
+      headers: { 'content-type': r.headers['content-type']! },
+    }).formData();
     expect(await (form.get('file') as File).text()).toBe(raw);
   });
 
   it('returns per-object errors as Kibana reports them (HTTP 200, success false)', async () => {
-    const summary = { success: false, successCount: 0, errors: [{ type: 'lens', id: 'x', error: { type: 'missing_references' } }] };
+    const summary = {
+      success: false,
+      successCount: 0,
+      errors: [{ type: 'lens', id: 'x', error: { type: 'missing_references' } }],
+    };
     reply = { status: 200, body: JSON.stringify(summary) };
     expect(await importSavedObjects({ kibanaUrl: base })).toEqual(summary);
   });
 
   it('throws a clear error on non-2xx and when Kibana is unreachable', async () => {
-    reply = { status: 415, body: JSON.stringify({ statusCode: 415, error: 'Unsupported Media Type', message: 'Unsupported file extension' }) };
+    reply = {
+      status: 415,
+      body: JSON.stringify({
+        statusCode: 415,
+        error: 'Unsupported Media Type',
+        message: 'Unsupported file extension',
+      }),
+    };
     const err = await importSavedObjects({ kibanaUrl: base }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KibanaImportError);
     expect((err as KibanaImportError).status).toBe(415);
@@ -487,6 +636,8 @@ describe('importSavedObjects (fake Kibana on a local port)', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    await expect(importSavedObjects({ kibanaUrl: `http://127.0.0.1:${port}` })).rejects.toThrow(/cannot reach Kibana.*ECONNREFUSED/);
+    await expect(importSavedObjects({ kibanaUrl: `http://127.0.0.1:${port}` })).rejects.toThrow(
+      /cannot reach Kibana.*ECONNREFUSED/,
+    );
   });
 });

@@ -481,10 +481,29 @@ describe('chooseLshParams with a candidate cap', () => {
     const dims = 16;
     const items = Float32Array.from({ length: 2000 * dims }, rnd);
     const queries = Float32Array.from({ length: 50 * dims }, rnd);
-    const uncapped = chooseLshParams({ items, queries, dims, k: 10, targetRecall: 0.99, mode: 'cosine', seed: 1 });
-    const capped = chooseLshParams({ items, queries, dims, k: 10, targetRecall: 0.99, mode: 'cosine', seed: 1, maxCandidateFraction: 0.1 });
+    const uncapped = chooseLshParams({
+      items,
+      queries,
+      dims,
+      k: 10,
+      targetRecall: 0.99,
+      mode: 'cosine',
+      seed: 1,
+    });
+    const capped = chooseLshParams({
+      items,
+      queries,
+      dims,
+      k: 10,
+      targetRecall: 0.99,
+      mode: 'cosine',
+      seed: 1,
+      maxCandidateFraction: 0.1,
+    });
     expect(uncapped.chosen.candidateFraction).toBeGreaterThan(0.1);
     expect(capped.chosen.candidateFraction).toBeLessThanOrEqual(0.1);
-    expect(capped.chosen.recall).toBe(Math.max(...capped.table.filter((r) => r.candidateFraction <= 0.1).map((r) => r.recall)));
+    expect(capped.chosen.recall).toBe(
+      Math.max(...capped.table.filter((r) => r.candidateFraction <= 0.1).map((r) => r.recall)),
+    );
   });
 });

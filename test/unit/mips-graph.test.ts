@@ -38,7 +38,12 @@ describe('whether a model needs the user → item graph', () => {
     const norms = rowNorms(items, K);
     const sorted = Array.from(norms).sort((a, b) => b - a);
     // the scored count covers, for each query, every item at least as long as its shortest true top-10 item
-    const needed = exactTopK(items, K, qs.map((q) => q.vector), 10).map((rows) => {
+    const needed = exactTopK(
+      items,
+      K,
+      qs.map((q) => q.vector),
+      10,
+    ).map((rows) => {
       const shortest = Math.min(...rows.map((r) => norms[r]!));
       return sorted.filter((x) => x >= shortest).length;
     });
@@ -51,9 +56,21 @@ describe('whether a model needs the user → item graph', () => {
   it('excluded items loosen the bound (fewer long items left to set it), and ANN_EXACT_MAX_SCORED 0 always builds the graph', () => {
     const items = factors(N, 7, 1.5);
     const qs = queries(32, 8);
-    const top = exactTopK(items, K, qs.map((q) => q.vector), 10);
+    const top = exactTopK(
+      items,
+      K,
+      qs.map((q) => q.vector),
+      10,
+    );
     const plain = chooseMipsGraph(ids(N), items, K, qs, 10, 2_000);
-    const excluding = chooseMipsGraph(ids(N), items, K, qs.map((q, j) => ({ ...q, exclude: top[j]!.map((r) => `i${r}`) })), 10, 2_000);
+    const excluding = chooseMipsGraph(
+      ids(N),
+      items,
+      K,
+      qs.map((q, j) => ({ ...q, exclude: top[j]!.map((r) => `i${r}`) })),
+      10,
+      2_000,
+    );
     expect(excluding.bound.scored_p50).toBeGreaterThanOrEqual(plain.bound.scored_p50);
     expect(excluding.bound.scored_p90).toBeGreaterThan(plain.bound.scored_p90);
     expect(chooseMipsGraph(ids(N), items, K, qs, 10, 0).graph).toBe(true);

@@ -65,16 +65,56 @@ describe('norm head', () => {
 
   it('a mips ann body with a norm head adds brute force over the head beside the graph, under the same filters', () => {
     const filters = { terms: { category: ['c1'] }, booleans: {}, ranges: {} };
-    const body = vectorSearchBody({ space: 'mips', mode: 'ann', k: 10, vector: [1, 2], filters, exclude: ['x'], numCandidates: 200, normHead: true }, DEFAULT_QUERY_OPTIONS);
-    const [graph, head] = body.knn as Array<{ field: string; k: number; num_candidates: number; filter: unknown[]; rescore_vector?: unknown }>;
-    expect(graph).toMatchObject({ field: 'factor', k: 10, num_candidates: 200, rescore_vector: { oversample: 5 } });
+    const body = vectorSearchBody(
+      {
+        space: 'mips',
+        mode: 'ann',
+        k: 10,
+        vector: [1, 2],
+        filters,
+        exclude: ['x'],
+        numCandidates: 200,
+        normHead: true,
+      },
+      DEFAULT_QUERY_OPTIONS,
+    );
+    const [graph, head] = body.knn as Array<{
+      field: string;
+      k: number;
+      num_candidates: number;
+      filter: unknown[];
+      rescore_vector?: unknown;
+    }>;
+    expect(graph).toMatchObject({
+      field: 'factor',
+      k: 10,
+      num_candidates: 200,
+      rescore_vector: { oversample: 5 },
+    });
     expect(head).toMatchObject({ field: 'factor_exact', k: 10, num_candidates: 10 });
     expect(head!.rescore_vector).toBeUndefined();
     expect(head!.filter).toEqual([...graph!.filter, { term: { norm_head: true } }]);
     // exact mode, cosine and a model without a head: one clause as before
-    for (const input of [{ mode: 'exact' as const, space: 'mips' as const }, { mode: 'ann' as const, space: 'cosine' as const }]) {
-      expect(Array.isArray(vectorSearchBody({ ...input, k: 10, vector: [1, 2], filters, exclude: [], normHead: true }, DEFAULT_QUERY_OPTIONS).knn)).toBe(false);
+    for (const input of [
+      { mode: 'exact' as const, space: 'mips' as const },
+      { mode: 'ann' as const, space: 'cosine' as const },
+    ]) {
+      expect(
+        Array.isArray(
+          vectorSearchBody(
+            { ...input, k: 10, vector: [1, 2], filters, exclude: [], normHead: true },
+            DEFAULT_QUERY_OPTIONS,
+          ).knn,
+        ),
+      ).toBe(false);
     }
-    expect(Array.isArray(vectorSearchBody({ space: 'mips', mode: 'ann', k: 10, vector: [1, 2], filters, exclude: [] }, DEFAULT_QUERY_OPTIONS).knn)).toBe(false);
+    expect(
+      Array.isArray(
+        vectorSearchBody(
+          { space: 'mips', mode: 'ann', k: 10, vector: [1, 2], filters, exclude: [] },
+          DEFAULT_QUERY_OPTIONS,
+        ).knn,
+      ),
+    ).toBe(false);
   });
 });

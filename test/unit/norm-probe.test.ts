@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { annAnsweredByBound, boundHolds, buildNormProbe, keptByBound, longerThan, minTopKNorm, normBound, NORM_SLACK, PROBE_SIZE, probeColumnKinds } from '../../src/model/norm-probe.ts';
+import {
+  annAnsweredByBound,
+  boundHolds,
+  buildNormProbe,
+  keptByBound,
+  longerThan,
+  minTopKNorm,
+  normBound,
+  NORM_SLACK,
+  PROBE_SIZE,
+  probeColumnKinds,
+} from '../../src/model/norm-probe.ts';
 import { filterPredicate } from '../../src/query/filters.ts';
 import { planVectorSearch } from '../../src/query/plan.ts';
 import type { Filters } from '../../src/query/types.ts';
@@ -9,7 +20,11 @@ import { createRng } from '../../src/random/rng.ts';
 
 const K = 8;
 
-function catalogue(n: number, seed: number, spread: number): Array<{ id: string; vector: number[]; norm: number }> {
+function catalogue(
+  n: number,
+  seed: number,
+  spread: number,
+): Array<{ id: string; vector: number[]; norm: number }> {
   const rng = createRng(seed);
   return Array.from({ length: n }, (_, i) => {
     const s = Math.exp(spread * rng.gaussian());
@@ -21,7 +36,8 @@ function catalogue(n: number, seed: number, spread: number): Array<{ id: string;
 const dot = (a: number[], b: number[]) => a.reduce((s, x, d) => s + x * b[d]!, 0);
 
 /** The probe as the resolver builds it: the `size` longest items. */
-const probeOf = (items: ReturnType<typeof catalogue>, size: number) => buildNormProbe(K, [...items].sort((a, b) => b.norm - a.norm).slice(0, size));
+const probeOf = (items: ReturnType<typeof catalogue>, size: number) =>
+  buildNormProbe(K, [...items].sort((a, b) => b.norm - a.norm).slice(0, size));
 
 describe('norm-pruned exact search', () => {
   it('never cuts an item of the true top k, whatever the probe size and exclusions, and does cut most of the catalogue', () => {
@@ -34,7 +50,10 @@ describe('norm-pruned exact search', () => {
       for (let t = 0; t < 60; t++) {
         const q = Array.from({ length: K }, () => rng.uniform(-1, 1));
         const exclude = new Set(Array.from({ length: 20 }, () => `i${Math.floor(rng.uniform(0, 1) * 300)}`));
-        const top = items.filter((it) => !exclude.has(it.id)).sort((a, b) => dot(q, b.vector) - dot(q, a.vector)).slice(0, 10);
+        const top = items
+          .filter((it) => !exclude.has(it.id))
+          .sort((a, b) => dot(q, b.vector) - dot(q, a.vector))
+          .slice(0, 10);
         const min = minTopKNorm(probe, q, 10, exclude);
         if (min === undefined) continue;
         bounded++;
@@ -59,7 +78,10 @@ describe('norm-pruned exact search', () => {
   it('scores rows of any length, in blocks, as float64 dot products do up to float32 rounding', () => {
     for (const dims of [1, 3, 8, 13, 64]) {
       const rng = createRng(dims);
-      const items = Array.from({ length: 300 }, (_, i) => ({ id: `i${i}`, vector: Array.from({ length: dims }, () => Math.fround(rng.uniform(0.01, 1))) }));
+      const items = Array.from({ length: 300 }, (_, i) => ({
+        id: `i${i}`,
+        vector: Array.from({ length: dims }, () => Math.fround(rng.uniform(0.01, 1))),
+      }));
       const probe = buildNormProbe(dims, items);
       // positive rows and query: every dot is positive, so even the 300th score gives a bound
       const q = Array.from({ length: dims }, () => rng.uniform(0.01, 1));
@@ -70,7 +92,9 @@ describe('norm-pruned exact search', () => {
       expect(Math.abs((got! * Math.hypot(...q)) / (1 - NORM_SLACK) - smallest)).toBeLessThan(1e-5);
       // k = 1: the best row, whichever block it sits in
       const best = Math.max(...probe.ids.map((id) => q.reduce((s, x, d) => s + x * byId.get(id)![d]!, 0)));
-      expect(Math.abs((minTopKNorm(probe, q, 1, new Set())! * Math.hypot(...q)) / (1 - NORM_SLACK) - best)).toBeLessThan(1e-5);
+      expect(
+        Math.abs((minTopKNorm(probe, q, 1, new Set())! * Math.hypot(...q)) / (1 - NORM_SLACK) - best),
+      ).toBeLessThan(1e-5);
     }
   });
 
@@ -82,16 +106,25 @@ describe('norm-pruned exact search', () => {
     expect(minTopKNorm(probe, new Array(K).fill(0), 10, new Set())).toBeUndefined();
     expect(minTopKNorm(probe, [1, 2, 3], 10, new Set())).toBeUndefined();
     // every probe item points away from the query: the k-th score is negative
-    const away = buildNormProbe(K, Array.from({ length: 12 }, (_, i) => ({ id: `n${i}`, vector: new Array(K).fill(-1 - i) })));
+    const away = buildNormProbe(
+      K,
+      Array.from({ length: 12 }, (_, i) => ({ id: `n${i}`, vector: new Array(K).fill(-1 - i) })),
+    );
     expect(minTopKNorm(away, q, 10, new Set())).toBeUndefined();
   });
 
   it('tells how many items a bound keeps only when every kept item is in the probe, or the probe is the whole catalogue', () => {
-    const small = buildNormProbe(1, [5, 4, 3, 2, 1].map((x, i) => ({ id: `s${i}`, vector: [x] })));
+    const small = buildNormProbe(
+      1,
+      [5, 4, 3, 2, 1].map((x, i) => ({ id: `s${i}`, vector: [x] })),
+    );
     expect(keptByBound(small, 3)).toBe(3);
     expect(keptByBound(small, 0.5)).toBe(5);
     expect(keptByBound(small, 9)).toBe(0);
-    const full = buildNormProbe(1, Array.from({ length: PROBE_SIZE }, (_, i) => ({ id: `f${i}`, vector: [PROBE_SIZE - i] })));
+    const full = buildNormProbe(
+      1,
+      Array.from({ length: PROBE_SIZE }, (_, i) => ({ id: `f${i}`, vector: [PROBE_SIZE - i] })),
+    );
     // above the shortest probe item: the kept items are the probe's longest
     expect(keptByBound(full, PROBE_SIZE - 99.5)).toBe(100);
     // at or below it: items outside the probe may pass too, so the count is unknown
@@ -114,24 +147,37 @@ describe('norm-pruned exact search', () => {
 
   it('an exact body with a bound filters on factor_norm inside knn, beside the request filters', () => {
     const filters = { terms: { category: ['a'] }, booleans: {}, ranges: {} };
-    const body = vectorSearchBody({ space: 'mips', mode: 'exact', k: 10, vector: [1, 0], filters, exclude: ['x'], minNorm: 0.25 }, DEFAULT_QUERY_OPTIONS);
+    const body = vectorSearchBody(
+      { space: 'mips', mode: 'exact', k: 10, vector: [1, 0], filters, exclude: ['x'], minNorm: 0.25 },
+      DEFAULT_QUERY_OPTIONS,
+    );
     const knn = body.knn as { field: string; filter: unknown[] };
     expect(knn.field).toBe('factor_exact');
     expect(knn.filter).toContainEqual({ range: { factor_norm: { gte: 0.25 } } });
     expect(knn.filter).toContainEqual({ term: { category: 'a' } });
-    const plain = vectorSearchBody({ space: 'mips', mode: 'exact', k: 10, vector: [1, 0], filters, exclude: [] }, DEFAULT_QUERY_OPTIONS);
+    const plain = vectorSearchBody(
+      { space: 'mips', mode: 'exact', k: 10, vector: [1, 0], filters, exclude: [] },
+      DEFAULT_QUERY_OPTIONS,
+    );
     expect(JSON.stringify(plain)).not.toContain('factor_norm');
   });
 
   it('with a filter, only probe items passing it set the bound, which then never cuts an item of the filtered top k', () => {
     const items = catalogue(4000, 5, 1).map((it, i) => ({ ...it, fields: { category: [`c${i % 5}`] } }));
-    const probe = buildNormProbe(K, [...items].sort((a, b) => b.norm - a.norm).slice(0, 1000), new Map([['category', 'keyword' as const]]));
+    const probe = buildNormProbe(
+      K,
+      [...items].sort((a, b) => b.norm - a.norm).slice(0, 1000),
+      new Map([['category', 'keyword' as const]]),
+    );
     const accept = filterPredicate({ terms: { category: ['c3'] }, booleans: {}, ranges: {} }, probe.columns)!;
     const rng = createRng(6);
     let tighter = 0;
     for (let t = 0; t < 60; t++) {
       const q = Array.from({ length: K }, () => rng.uniform(-1, 1));
-      const top = items.filter((it) => it.fields.category[0] === 'c3').sort((a, b) => dot(q, b.vector) - dot(q, a.vector)).slice(0, 10);
+      const top = items
+        .filter((it) => it.fields.category[0] === 'c3')
+        .sort((a, b) => dot(q, b.vector) - dot(q, a.vector))
+        .slice(0, 10);
       const min = minTopKNorm(probe, q, 10, new Set(), accept)!;
       expect(min).toBeDefined();
       for (const it of top) expect(it.norm).toBeGreaterThanOrEqual(min);
@@ -149,7 +195,11 @@ describe('norm-pruned exact search', () => {
     expect(boundHolds(1, q, 3, [9, 8])).toBe(false);
     expect(boundHolds(0, q, 2, [0, 0])).toBe(false);
     // the bound the probe gives certifies the hits that set it: the slack leaves room for float32
-    const probe = buildNormProbe(2, [{ id: 'a', vector: [1, 1] }, { id: 'b', vector: [2, 0] }, { id: 'c', vector: [0.1, 0.1] }]);
+    const probe = buildNormProbe(2, [
+      { id: 'a', vector: [1, 1] },
+      { id: 'b', vector: [2, 0] },
+      { id: 'c', vector: [0.1, 0.1] },
+    ]);
     const min = minTopKNorm(probe, q, 2, new Set())!;
     expect(boundHolds(min, q, 2, [Math.fround(7), Math.fround(6)])).toBe(true);
   });
@@ -165,7 +215,14 @@ describe('norm-pruned exact search', () => {
       ['created_at', { type: 'date' }],
       ['rating', { type: 'scaled_float' }],
     ]);
-    const kinds = probeColumnKinds({ keyword: ['category', 'brand', 'name', 'tags'], boolean: ['available', 'price'], range: ['price', 'stock', 'created_at', 'rating'] }, mappings);
+    const kinds = probeColumnKinds(
+      {
+        keyword: ['category', 'brand', 'name', 'tags'],
+        boolean: ['available', 'price'],
+        range: ['price', 'stock', 'created_at', 'rating'],
+      },
+      mappings,
+    );
     expect([...kinds]).toEqual([
       ['category', 'keyword'],
       ['available', 'boolean'],
@@ -199,8 +256,19 @@ describe('norm-pruned exact search', () => {
     const items = catalogue(2000, 7, 1).map((it, i) => ({ ...it, fields: { category: [`c${i % 2}`] } }));
     const probe = buildNormProbe(K, items, new Map([['category', 'keyword' as const]]));
     const vector = Array.from({ length: K }, (_, d) => (d % 2 ? 1 : -0.5));
-    const plan = (mode: 'exact' | 'ann', filters: Partial<Filters>, more: { exclude?: Set<string>; max?: number; space?: 'mips' | 'cosine' } = {}) =>
-      planVectorSearch({ space: more.space ?? 'mips', req: { mode, k: 10, filters: { terms: {}, booleans: {}, ranges: {}, ...filters } }, vector, exclude: 'exclude' in more ? more.exclude : new Set(), probe: () => probe, annExactMaxScored: more.max ?? 10_000 });
+    const plan = (
+      mode: 'exact' | 'ann',
+      filters: Partial<Filters>,
+      more: { exclude?: Set<string>; max?: number; space?: 'mips' | 'cosine' } = {},
+    ) =>
+      planVectorSearch({
+        space: more.space ?? 'mips',
+        req: { mode, k: 10, filters: { terms: {}, booleans: {}, ranges: {}, ...filters } },
+        vector,
+        exclude: 'exclude' in more ? more.exclude : new Set(),
+        probe: () => probe,
+        annExactMaxScored: more.max ?? 10_000,
+      });
     expect(plan('exact', {}).minNorm).toBeGreaterThan(0);
     expect(plan('exact', { terms: { category: ['c1'] } }).minNorm).toBeGreaterThan(0);
     expect(plan('exact', { terms: { brand: ['x'] } }).minNorm).toBeUndefined();
@@ -227,13 +295,28 @@ describe('norm-pruned exact search', () => {
     const q = Array.from({ length: K }, (_, d) => (d % 3 ? 0.5 : -1));
     const accept = filterPredicate({ terms: { category: ['c1'] }, booleans: {}, ranges: {} }, whole.columns)!;
     const b = normBound(whole, q, 10, new Set(), accept)!;
-    expect(b.scored).toBe(items.filter((it) => it.norm >= b.minNorm && it.fields.category[0] === 'c1').length);
-    expect(normBound(whole, q, 10, new Set())!.scored).toBe(items.filter((it) => it.norm >= normBound(whole, q, 10, new Set())!.minNorm).length);
+    expect(b.scored).toBe(
+      items.filter((it) => it.norm >= b.minNorm && it.fields.category[0] === 'c1').length,
+    );
+    expect(normBound(whole, q, 10, new Set())!.scored).toBe(
+      items.filter((it) => it.norm >= normBound(whole, q, 10, new Set())!.minNorm).length,
+    );
     // a probe of the 10,000 longest of 40,000 items: a bound below its shortest item is estimated
     const big = catalogue(40_000, 10, 0.3).map((it, i) => ({ ...it, fields: { category: [`c${i % 16}`] } }));
     const sorted = big.map((it) => it.norm).sort((x, y) => x - y);
-    const distribution = { total: big.length, percentiles: Array.from({ length: 101 }, (_, p) => sorted[Math.min(sorted.length - 1, Math.round((p / 100) * (sorted.length - 1)))]!) };
-    const probe = buildNormProbe(K, [...big].sort((x, y) => y.norm - x.norm).slice(0, PROBE_SIZE), kinds, distribution);
+    const distribution = {
+      total: big.length,
+      percentiles: Array.from(
+        { length: 101 },
+        (_, p) => sorted[Math.min(sorted.length - 1, Math.round((p / 100) * (sorted.length - 1)))]!,
+      ),
+    };
+    const probe = buildNormProbe(
+      K,
+      [...big].sort((x, y) => y.norm - x.norm).slice(0, PROBE_SIZE),
+      kinds,
+      distribution,
+    );
     const narrow = filterPredicate({ terms: { category: ['c5'] }, booleans: {}, ranges: {} }, probe.columns)!;
     const rng = createRng(11);
     let estimated = 0;

@@ -7,7 +7,21 @@ import { checkMetadata } from '../../src/catalog/metadata.ts';
 
 describe('metadata schemas', () => {
   it('accepts typed known fields and extra string/number/boolean attributes', () => {
-    expect(checkMetadata('items', [{ item_id: 'a', name: 'A', tags: ['x'], price: 0, available: true, created_at: '2026-01-02T03:04:05Z', color: 'red', weight_g: 120, fragile: false }])).toEqual([]);
+    expect(
+      checkMetadata('items', [
+        {
+          item_id: 'a',
+          name: 'A',
+          tags: ['x'],
+          price: 0,
+          available: true,
+          created_at: '2026-01-02T03:04:05Z',
+          color: 'red',
+          weight_g: 120,
+          fragile: false,
+        },
+      ]),
+    ).toEqual([]);
     expect(checkMetadata('users', [{ user_id: 'u', country: 'DE', vip: true }])).toEqual([]);
   });
 
@@ -29,10 +43,23 @@ describe('metadata schemas', () => {
   });
 
   // a shop whitelists undeclared attributes as filters: they are typed like their mapping
-  const whitelist = { keyword: ['category', 'color'], boolean: ['available', 'fragile'], range: ['price', 'weight_kg'] };
+  const whitelist = {
+    keyword: ['category', 'color'],
+    boolean: ['available', 'fragile'],
+    range: ['price', 'weight_kg'],
+  };
 
   it('accepts whitelisted extras of their filter type (keyword: a string or strings)', () => {
-    expect(checkMetadata('items', [{ item_id: 'a', color: 'red', fragile: true, weight_kg: 1.5 }, { item_id: 'b', color: ['red', 'blue'] }], whitelist)).toEqual([]);
+    expect(
+      checkMetadata(
+        'items',
+        [
+          { item_id: 'a', color: 'red', fragile: true, weight_kg: 1.5 },
+          { item_id: 'b', color: ['red', 'blue'] },
+        ],
+        whitelist,
+      ),
+    ).toEqual([]);
   });
 
   it.each([
@@ -46,22 +73,51 @@ describe('metadata schemas', () => {
     expect(e).toMatchObject({ index: 0, field });
     expect(e!.message).toMatch(message);
     // without the whitelist an undeclared attribute may be any scalar
-    if (field !== 'price' && !Array.isArray((doc as Record<string, unknown>)[field])) expect(checkMetadata('items', [doc])).toEqual([]);
+    if (field !== 'price' && !Array.isArray((doc as Record<string, unknown>)[field]))
+      expect(checkMetadata('items', [doc])).toEqual([]);
   });
 });
 
 describe('OpenAPI document', () => {
-  const options = resolveApiOptions(loadConfig({}), { filterFields: { keyword: ['category', 'tags', 'brand', 'color'] } });
+  const options = resolveApiOptions(loadConfig({}), {
+    filterFields: { keyword: ['category', 'tags', 'brand', 'color'] },
+  });
   const doc = buildOpenApi(recommendationParsers(options), options) as {
     openapi: string;
-    paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; schema: Record<string, unknown> }>; security?: unknown[] }>>;
+    paths: Record<
+      string,
+      Record<
+        string,
+        {
+          parameters?: Array<{ name: string; in: string; schema: Record<string, unknown> }>;
+          security?: unknown[];
+        }
+      >
+    >;
     components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
   };
 
   it('documents the whitelisted filters as query parameters with the validation schema', () => {
     const params = doc.paths['/v1/users/{user_id}/recommendations']!['get']!.parameters!;
-    expect(params.map((p) => p.name)).toEqual(['user_id', 'k', 'mode', 'exclude', 'q', 'exclude_seen', 'category', 'tags', 'brand', 'color', 'available', 'price_min', 'price_max']);
-    expect(params.find((p) => p.name === 'mode')!.schema).toMatchObject({ enum: ['exact', 'ann', 'lsh'], default: 'ann' });
+    expect(params.map((p) => p.name)).toEqual([
+      'user_id',
+      'k',
+      'mode',
+      'exclude',
+      'q',
+      'exclude_seen',
+      'category',
+      'tags',
+      'brand',
+      'color',
+      'available',
+      'price_min',
+      'price_max',
+    ]);
+    expect(params.find((p) => p.name === 'mode')!.schema).toMatchObject({
+      enum: ['exact', 'ann', 'lsh'],
+      default: 'ann',
+    });
     const similar = doc.paths['/v1/items/{item_id}/similar']!['get']!.parameters!.map((p) => p.name);
     expect(similar).not.toContain('q');
     expect(similar).not.toContain('exclude_seen');
@@ -72,7 +128,13 @@ describe('OpenAPI document', () => {
     expect(Object.keys(doc.components.schemas['RecommendationRequest']!.properties!)).toContain('color');
     expect(doc.components.schemas['Event']!.properties).toHaveProperty('recommendation_id');
     expect(doc.components.schemas['ItemMetadata']!.properties).toHaveProperty('price');
-    for (const [p, m] of [['/v1/events', 'post'], ['/v1/items', 'put'], ['/v1/models', 'get'], ['/v1/train', 'post']] as const) expect(doc.paths[p]![m]!.security).toEqual([{ ApiKey: [] }]);
+    for (const [p, m] of [
+      ['/v1/events', 'post'],
+      ['/v1/items', 'put'],
+      ['/v1/models', 'get'],
+      ['/v1/train', 'post'],
+    ] as const)
+      expect(doc.paths[p]![m]!.security).toEqual([{ ApiKey: [] }]);
     expect(doc.paths['/v1/users/{user_id}/recommendations']!['get']!.security).toBeUndefined();
   });
 });

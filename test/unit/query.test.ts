@@ -3,11 +3,24 @@ import { ValidationError } from '../../src/errors/index.ts';
 import { toHttpError } from '../../src/api/http-errors.ts';
 import { checkFilterFields, createParamsParser } from '../../src/query/params.ts';
 import { filterClauses, filtersKey, withDefaultTerm } from '../../src/query/filters.ts';
-import { ANN_OVERSAMPLE, annAnsweredExactly, decodeScore, hybridSearchBodies, numCandidates, popularSearchBody, scaleQuery, tunedNumCandidates, vectorSearchBody } from '../../src/query/search-body.ts';
+import {
+  ANN_OVERSAMPLE,
+  annAnsweredExactly,
+  decodeScore,
+  hybridSearchBodies,
+  numCandidates,
+  popularSearchBody,
+  scaleQuery,
+  tunedNumCandidates,
+  vectorSearchBody,
+} from '../../src/query/search-body.ts';
 import { competitionRanks, reciprocalRankFusion } from '../../src/query/fusion.ts';
 import { DEFAULT_QUERY_OPTIONS, type Filters, type QueryOptions } from '../../src/query/types.ts';
 
-const opts: QueryOptions = { ...DEFAULT_QUERY_OPTIONS, filterFields: { keyword: ['category', 'tags', 'brand', 'color'], boolean: ['available'], range: ['price'] } };
+const opts: QueryOptions = {
+  ...DEFAULT_QUERY_OPTIONS,
+  filterFields: { keyword: ['category', 'tags', 'brand', 'color'], boolean: ['available'], range: ['price'] },
+};
 const user = createParamsParser('user', opts);
 const similar = createParamsParser('similar', opts);
 const noFilters: Filters = { terms: {}, booleans: {}, ranges: {} };
@@ -25,20 +38,51 @@ function fails(fn: () => unknown): ValidationError {
 describe('request parameters', () => {
   it('applies defaults', () => {
     const r = user.parse({}, 'query');
-    expect(r).toMatchObject({ k: 10, mode: 'ann', excludeSeen: true, exclude: [], filters: noFilters, filterParams: {} });
+    expect(r).toMatchObject({
+      k: 10,
+      mode: 'ann',
+      excludeSeen: true,
+      exclude: [],
+      filters: noFilters,
+      filterParams: {},
+    });
     expect(r.q).toBeUndefined();
     expect(similar.parse(undefined, 'query').excludeSeen).toBe(false);
   });
 
   it('coerces GET query strings: single values become lists, numbers and booleans parse', () => {
-    const r = user.parse({ k: '25', mode: 'lsh', category: 'shoes', tags: ['red', 'blue', 'red'], available: 'true', price_min: '10', price_max: '99.5', exclude_seen: 'false', exclude: 'i1', q: ' trail runner ' }, 'query');
+    const r = user.parse(
+      {
+        k: '25',
+        mode: 'lsh',
+        category: 'shoes',
+        tags: ['red', 'blue', 'red'],
+        available: 'true',
+        price_min: '10',
+        price_max: '99.5',
+        exclude_seen: 'false',
+        exclude: 'i1',
+        q: ' trail runner ',
+      },
+      'query',
+    );
     expect(r.k).toBe(25);
     expect(r.mode).toBe('lsh');
     expect(r.q).toBe('trail runner');
     expect(r.excludeSeen).toBe(false);
     expect(r.exclude).toEqual(['i1']);
-    expect(r.filters).toEqual({ terms: { category: ['shoes'], tags: ['red', 'blue'] }, booleans: { available: true }, ranges: { price: { gte: 10, lte: 99.5 } } });
-    expect(r.filterParams).toEqual({ category: ['shoes'], tags: ['red', 'blue'], available: true, price_min: 10, price_max: 99.5 });
+    expect(r.filters).toEqual({
+      terms: { category: ['shoes'], tags: ['red', 'blue'] },
+      booleans: { available: true },
+      ranges: { price: { gte: 10, lte: 99.5 } },
+    });
+    expect(r.filterParams).toEqual({
+      category: ['shoes'],
+      tags: ['red', 'blue'],
+      available: true,
+      price_min: 10,
+      price_max: 99.5,
+    });
   });
 
   it('takes typed POST bodies (string or array for keyword fields) and refuses wrong types', () => {
@@ -85,13 +129,19 @@ describe('request parameters', () => {
     expect(() => checkFilterFields({ keyword: ['k'], boolean: [], range: [] })).toThrow(/clashes/);
     expect(() => checkFilterFields({ keyword: ['factor'], boolean: [], range: [] })).toThrow(/internal/);
     expect(() => checkFilterFields({ keyword: ['a b'], boolean: [], range: [] })).toThrow(/valid/);
-    expect(() => checkFilterFields({ keyword: ['price_min'], boolean: [], range: ['price'] })).toThrow(/twice/);
+    expect(() => checkFilterFields({ keyword: ['price_min'], boolean: [], range: ['price'] })).toThrow(
+      /twice/,
+    );
   });
 });
 
 describe('filters → ES clauses', () => {
   it('term for one value, terms (any-of) for several, term for booleans, inclusive ranges', () => {
-    const f: Filters = { terms: { category: ['shoes'], tags: ['a', 'b'] }, booleans: { available: false }, ranges: { price: { gte: 1 }, weight: { lte: 2 } } };
+    const f: Filters = {
+      terms: { category: ['shoes'], tags: ['a', 'b'] },
+      booleans: { available: false },
+      ranges: { price: { gte: 1 }, weight: { lte: 2 } },
+    };
     expect(filterClauses(f)).toEqual([
       { term: { category: 'shoes' } },
       { terms: { tags: ['a', 'b'] } },
@@ -122,7 +172,10 @@ describe('mode → knn body', () => {
   const filters: Filters = { terms: { category: ['shoes'] }, booleans: {}, ranges: {} };
 
   it('exact: flat inner-product field, num_candidates = k, filters + exclusions in knn.filter (items without a factor have no vector to match)', () => {
-    const b = vectorSearchBody({ space: 'mips', mode: 'exact', k: 7, vector, filters, exclude: ['i1', 'i2'] }, opts);
+    const b = vectorSearchBody(
+      { space: 'mips', mode: 'exact', k: 7, vector, filters, exclude: ['i1', 'i2'] },
+      opts,
+    );
     expect(b.size).toBe(7);
     expect(b.query).toBeUndefined();
     expect(b.knn).toEqual({
@@ -136,7 +189,10 @@ describe('mode → knn body', () => {
   });
 
   it('ann: HNSW field, num_candidates = max(10k, 100) capped at 10,000', () => {
-    const b = vectorSearchBody({ space: 'mips', mode: 'ann', k: 10, vector, filters: noFilters, exclude: [] }, opts);
+    const b = vectorSearchBody(
+      { space: 'mips', mode: 'ann', k: 10, vector, filters: noFilters, exclude: [] },
+      opts,
+    );
     expect(b.knn).toMatchObject({ field: 'factor', k: 10, num_candidates: 100 });
     // nothing to filter: no filter clause at all (a match-all filter still costs a walk per segment)
     expect((b.knn as { filter?: unknown }).filter).toBeUndefined();
@@ -147,9 +203,23 @@ describe('mode → knn body', () => {
   });
 
   it('ann: re-scores k · oversample quantised hits with the float vectors; num_candidates never below that', () => {
-    const b = vectorSearchBody({ space: 'mips', mode: 'ann', k: 200, vector, filters: noFilters, exclude: [], numCandidates: 100 }, opts);
-    expect(b.knn).toMatchObject({ k: 200, num_candidates: 200 * ANN_OVERSAMPLE, rescore_vector: { oversample: ANN_OVERSAMPLE } });
-    expect((vectorSearchBody({ space: 'mips', mode: 'exact', k: 10, vector, filters: noFilters, exclude: [] }, opts).knn as { rescore_vector?: unknown }).rescore_vector).toBeUndefined();
+    const b = vectorSearchBody(
+      { space: 'mips', mode: 'ann', k: 200, vector, filters: noFilters, exclude: [], numCandidates: 100 },
+      opts,
+    );
+    expect(b.knn).toMatchObject({
+      k: 200,
+      num_candidates: 200 * ANN_OVERSAMPLE,
+      rescore_vector: { oversample: ANN_OVERSAMPLE },
+    });
+    expect(
+      (
+        vectorSearchBody(
+          { space: 'mips', mode: 'exact', k: 10, vector, filters: noFilters, exclude: [] },
+          opts,
+        ).knn as { rescore_vector?: unknown }
+      ).rescore_vector,
+    ).toBeUndefined();
   });
 
   it('ann: a model-measured num_candidates replaces the rule, per filtered / unfiltered request, scaled to k', () => {
@@ -161,47 +231,113 @@ describe('mode → knn body', () => {
     expect(tunedNumCandidates(tuned, 100, filters)).toBe(10_000); // ES's cap
     expect(tunedNumCandidates({ k: 10, unfiltered: 400 }, 10, filters)).toBe(400); // nothing measured filtered
     expect(tunedNumCandidates(undefined, 10, noFilters)).toBeUndefined();
-    const b = vectorSearchBody({ space: 'mips', mode: 'ann', k: 10, vector, filters, exclude: [], numCandidates: tunedNumCandidates(tuned, 10, filters) }, opts);
+    const b = vectorSearchBody(
+      {
+        space: 'mips',
+        mode: 'ann',
+        k: 10,
+        vector,
+        filters,
+        exclude: [],
+        numCandidates: tunedNumCandidates(tuned, 10, filters),
+      },
+      opts,
+    );
     expect((b.knn as { num_candidates: number }).num_candidates).toBe(1600);
     // exact and lsh ignore it: they score every candidate
-    expect((vectorSearchBody({ space: 'mips', mode: 'exact', k: 10, vector, filters, exclude: [], numCandidates: 1600 }, opts).knn as { num_candidates: number }).num_candidates).toBe(10);
+    expect(
+      (
+        vectorSearchBody(
+          { space: 'mips', mode: 'exact', k: 10, vector, filters, exclude: [], numCandidates: 1600 },
+          opts,
+        ).knn as { num_candidates: number }
+      ).num_candidates,
+    ).toBe(10);
   });
 
   it('lsh: flat field restricted to the query bucket terms; needs terms', () => {
-    const b = vectorSearchBody({ space: 'mips', mode: 'lsh', k: 10, vector, filters: noFilters, exclude: [], lshTerms: ['0_0101', '1_1100'] }, opts);
+    const b = vectorSearchBody(
+      {
+        space: 'mips',
+        mode: 'lsh',
+        k: 10,
+        vector,
+        filters: noFilters,
+        exclude: [],
+        lshTerms: ['0_0101', '1_1100'],
+      },
+      opts,
+    );
     const knn = b.knn as { field: string; num_candidates: number; filter: unknown[] };
     expect(knn.field).toBe('factor_exact');
     expect(knn.num_candidates).toBe(10);
     expect(knn.filter).toContainEqual({ terms: { lsh: ['0_0101', '1_1100'] } });
-    expect(() => vectorSearchBody({ space: 'mips', mode: 'lsh', k: 10, vector, filters: noFilters, exclude: [] }, opts)).toThrow(/bucket terms/);
+    expect(() =>
+      vectorSearchBody({ space: 'mips', mode: 'lsh', k: 10, vector, filters: noFilters, exclude: [] }, opts),
+    ).toThrow(/bucket terms/);
   });
 
   it('cosine space uses the unit-vector fields and lsh_cos', () => {
-    expect((vectorSearchBody({ space: 'cosine', mode: 'ann', k: 5, vector, filters: noFilters, exclude: [] }, opts).knn as { field: string }).field).toBe('factor_unit');
-    expect((vectorSearchBody({ space: 'cosine', mode: 'exact', k: 5, vector, filters: noFilters, exclude: [] }, opts).knn as { field: string }).field).toBe('factor_unit_exact');
-    const lsh = vectorSearchBody({ space: 'cosine', mode: 'lsh', k: 5, vector, filters: noFilters, exclude: [], lshTerms: ['0_1'] }, opts);
+    expect(
+      (
+        vectorSearchBody(
+          { space: 'cosine', mode: 'ann', k: 5, vector, filters: noFilters, exclude: [] },
+          opts,
+        ).knn as { field: string }
+      ).field,
+    ).toBe('factor_unit');
+    expect(
+      (
+        vectorSearchBody(
+          { space: 'cosine', mode: 'exact', k: 5, vector, filters: noFilters, exclude: [] },
+          opts,
+        ).knn as { field: string }
+      ).field,
+    ).toBe('factor_unit_exact');
+    const lsh = vectorSearchBody(
+      { space: 'cosine', mode: 'lsh', k: 5, vector, filters: noFilters, exclude: [], lshTerms: ['0_1'] },
+      opts,
+    );
     expect((lsh.knn as { filter: unknown[] }).filter).toContainEqual({ terms: { lsh_cos: ['0_1'] } });
   });
 
   it('q: two bodies for one _msearch, knn among the text matches and BM25, same filters and exclusions, candidates long', () => {
-    const { knn, text } = hybridSearchBodies({ space: 'mips', mode: 'exact', k: 10, vector, filters, exclude: new Set(['i9']), q: 'trail' }, opts);
+    const { knn, text } = hybridSearchBodies(
+      { space: 'mips', mode: 'exact', k: 10, vector, filters, exclude: new Set(['i9']), q: 'trail' },
+      opts,
+    );
     const match = { multi_match: { query: 'trail', fields: ['name^2', 'description'] } };
     const shared = [{ term: { category: 'shoes' } }, { bool: { must_not: [{ ids: { values: ['i9'] } }] } }];
-    expect(knn.knn).toMatchObject({ field: 'factor_exact', k: 100, num_candidates: 100, filter: [...shared, match] });
+    expect(knn.knn).toMatchObject({
+      field: 'factor_exact',
+      k: 100,
+      num_candidates: 100,
+      filter: [...shared, match],
+    });
     expect(knn.size).toBe(100);
     expect(knn.query).toBeUndefined();
     expect(text.size).toBe(100);
     expect(text.knn).toBeUndefined();
     expect(text.query).toEqual({ bool: { must: [match], filter: shared } });
     // k above the candidates: both lists are k long
-    const big = hybridSearchBodies({ space: 'mips', mode: 'ann', k: 300, vector, filters, exclude: [], q: 'trail' }, opts);
-    expect([big.knn.size, big.text.size, (big.knn.knn as { num_candidates: number }).num_candidates]).toEqual([300, 300, 3000]);
+    const big = hybridSearchBodies(
+      { space: 'mips', mode: 'ann', k: 300, vector, filters, exclude: [], q: 'trail' },
+      opts,
+    );
+    expect([big.knn.size, big.text.size, (big.knn.knn as { num_candidates: number }).num_candidates]).toEqual(
+      [300, 300, 3000],
+    );
   });
 
   it('popular: filters, exclusions, popularity desc with a stable tiebreak', () => {
     const b = popularSearchBody({ filters, exclude: ['a'], size: 20 });
-    expect(b.query).toEqual({ bool: { filter: [{ term: { category: 'shoes' } }], must_not: [{ ids: { values: ['a'] } }] } });
-    expect(b.sort).toEqual([{ popularity: { order: 'desc', missing: '_last', unmapped_type: 'float' } }, { item_id: { order: 'asc', unmapped_type: 'keyword' } }]);
+    expect(b.query).toEqual({
+      bool: { filter: [{ term: { category: 'shoes' } }], must_not: [{ ids: { values: ['a'] } }] },
+    });
+    expect(b.sort).toEqual([
+      { popularity: { order: 'desc', missing: '_last', unmapped_type: 'float' } },
+      { item_id: { order: 'asc', unmapped_type: 'keyword' } },
+    ]);
     expect(popularSearchBody({ filters: noFilters, exclude: [], size: 5, q: 'x' }).sort).toHaveLength(3);
   });
 
@@ -251,15 +387,31 @@ describe('reciprocal rank fusion', () => {
     expect(f[2]).toEqual({ id: 'b', score: 1 / 62, ranks: [2, undefined] });
   });
 
-  it('scale-free: multiplying one list\'s scores changes nothing', () => {
-    const text = [{ id: 'x', score: 9.1 }, { id: 'y', score: 8.7 }, { id: 'z', score: 8.2 }];
-    const knn = [{ id: 'z', score: 1.3 }, { id: 'y', score: 1.1 }, { id: 'x', score: 0.2 }];
+  it("scale-free: multiplying one list's scores changes nothing", () => {
+    const text = [
+      { id: 'x', score: 9.1 },
+      { id: 'y', score: 8.7 },
+      { id: 'z', score: 8.2 },
+    ];
+    const knn = [
+      { id: 'z', score: 1.3 },
+      { id: 'y', score: 1.1 },
+      { id: 'x', score: 0.2 },
+    ];
     const scaled = text.map((t) => ({ ...t, score: t.score * 1000 }));
     expect(reciprocalRankFusion([knn, scaled], 60)).toEqual(reciprocalRankFusion([knn, text], 60));
   });
 
   it('equal scores share a rank, so a tie in one list leaves the order to the other', () => {
-    expect(competitionRanks([{ id: 'a', score: 3 }, { id: 'b', score: 3 }, { id: 'c', score: 2 }, { id: 'd', score: 2 }, { id: 'e', score: 1 }])).toEqual([1, 1, 3, 3, 5]);
+    expect(
+      competitionRanks([
+        { id: 'a', score: 3 },
+        { id: 'b', score: 3 },
+        { id: 'c', score: 2 },
+        { id: 'd', score: 2 },
+        { id: 'e', score: 1 },
+      ]),
+    ).toEqual([1, 1, 3, 3, 5]);
     const text = ['p', 'q', 'r', 's'].map((id) => ({ id, score: 5 })); // a broad word: one BM25 for all
     const knn = list('s', 'r', 'q', 'p');
     expect(reciprocalRankFusion([knn, text], 60).map((x) => x.id)).toEqual(['s', 'r', 'q', 'p']);
@@ -270,7 +422,11 @@ describe('reciprocal rank fusion', () => {
     expect(reciprocalRankFusion([list('a', 'b')], 0)[0]!.score).toBe(1);
     expect(() => reciprocalRankFusion([list('a')], -1)).toThrow(RangeError);
     // b: ranks 1 and 3, a: 2 and 2 → 1/61 + 1/63 > 2/62, so b before a; x (rank 1 once) last
-    expect(reciprocalRankFusion([list('b', 'a'), list('x', 'a', 'b')], 60).map((x) => x.id)).toEqual(['b', 'a', 'x']);
+    expect(reciprocalRankFusion([list('b', 'a'), list('x', 'a', 'b')], 60).map((x) => x.id)).toEqual([
+      'b',
+      'a',
+      'x',
+    ]);
     const sym = reciprocalRankFusion([list('m', 'n'), list('n', 'm')], 60);
     expect(sym.map((x) => x.id)).toEqual(['m', 'n']); // equal scores and best ranks → by id
   });

@@ -12,7 +12,12 @@ import { MAX_ES_ID_BYTES, utf8Bytes } from '../../src/types/ids.ts';
 const SECRET = 'unit-test-secret-0123456789';
 const servedAt = Date.parse('2026-12-01T20:15:00.123Z');
 const plain: RecommendationTag = { modelId: 'm20261201020000-ab12', servedAt };
-const arm: RecommendationTag = { modelId: 'm20261201020000-ab12', servedAt, experimentId: 'exp-2026.12_a', arm: 'candidate' };
+const arm: RecommendationTag = {
+  modelId: 'm20261201020000-ab12',
+  servedAt,
+  experimentId: 'exp-2026.12_a',
+  arm: 'candidate',
+};
 const URL_SAFE = /^[A-Za-z0-9._~-]+$/;
 
 /** Replaces one character of s at i with another character of the same alphabet. */
@@ -37,7 +42,12 @@ describe('recommendation id codec', () => {
 
   it('stays within 128 URL-safe characters and a valid Elasticsearch _id for the longest tag it accepts', () => {
     const modelId = 'm' + 'x'.repeat(63);
-    const longest: RecommendationTag = { modelId, servedAt: 2 ** 48 - 1, experimentId: 'e'.repeat(13), arm: 'a'.repeat(TAG_BUDGET_CHARS - 64 - 13) };
+    const longest: RecommendationTag = {
+      modelId,
+      servedAt: 2 ** 48 - 1,
+      experimentId: 'e'.repeat(13),
+      arm: 'a'.repeat(TAG_BUDGET_CHARS - 64 - 13),
+    };
     expect(fitsRecommendationId(longest)).toBe(true);
     const id = mintRecommendationId(longest, SECRET);
     expect(id.length).toBeLessThanOrEqual(MAX_RECOMMENDATION_ID_CHARS);
@@ -53,7 +63,8 @@ describe('recommendation id codec', () => {
   it('rejects tampering with any single character, i.e. any field, of the id', () => {
     for (const tag of [plain, arm]) {
       const id = mintRecommendationId(tag, SECRET);
-      for (let i = 0; i < id.length; i++) expect(readRecommendationId(flip(id, i), SECRET), `position ${i} of ${id}`).toBeUndefined();
+      for (let i = 0; i < id.length; i++)
+        expect(readRecommendationId(flip(id, i), SECRET), `position ${i} of ${id}`).toBeUndefined();
     }
   });
 
@@ -66,8 +77,17 @@ describe('recommendation id codec', () => {
     expect(readRecommendationId(id, 'another-secret-0123456789')).toBeUndefined();
     expect(readRecommendationId(id.slice(0, -1), SECRET)).toBeUndefined();
     expect(readRecommendationId(`${id}~x`, SECRET)).toBeUndefined();
-    expect(readRecommendationId(mintRecommendationId(arm, 'another-secret-0123456789'), SECRET)).toBeUndefined();
-    for (const junk of ['', 'garbage', '7f1c6f1e-2f7b-4d35-9a51-0b8f8d5b0b2c', 'r1~~~~', 'r1~m1~~~' + 'A'.repeat(32), '~'.repeat(200)]) {
+    expect(
+      readRecommendationId(mintRecommendationId(arm, 'another-secret-0123456789'), SECRET),
+    ).toBeUndefined();
+    for (const junk of [
+      '',
+      'garbage',
+      '7f1c6f1e-2f7b-4d35-9a51-0b8f8d5b0b2c',
+      'r1~~~~',
+      'r1~m1~~~' + 'A'.repeat(32),
+      '~'.repeat(200),
+    ]) {
       expect(readRecommendationId(junk, SECRET), junk).toBeUndefined();
     }
   });

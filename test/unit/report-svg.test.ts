@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { escapeXml, formatNumber, groupedBarChart, lineChart, logTicks, niceTicks, scatterChart } from '../../src/report/svg.ts';
+import {
+  escapeXml,
+  formatNumber,
+  groupedBarChart,
+  lineChart,
+  logTicks,
+  niceTicks,
+  scatterChart,
+} from '../../src/report/svg.ts';
 
 const count = (svg: string, re: RegExp): number => (svg.match(re) ?? []).length;
 /** cx/cy or x/y/height of the marks, as numbers */
@@ -30,8 +38,21 @@ describe('svg ticks and labels', () => {
 describe('lineChart', () => {
   const svg = lineChart(
     [
-      { name: 'loss', points: [{ x: 2, y: 5 }, { x: 1, y: 10 }, { x: 3, y: 2 }] },
-      { name: 'other <x>', points: [{ x: 1, y: 1 }, { x: 2, y: Number.NaN }] },
+      {
+        name: 'loss',
+        points: [
+          { x: 2, y: 5 },
+          { x: 1, y: 10 },
+          { x: 3, y: 2 },
+        ],
+      },
+      {
+        name: 'other <x>',
+        points: [
+          { x: 1, y: 1 },
+          { x: 2, y: Number.NaN },
+        ],
+      },
     ],
     { title: 'Loss & more', xLabel: 'iteration', yLabel: 'loss' },
   );
@@ -72,7 +93,13 @@ describe('scatterChart', () => {
   it('log x drops non-positive points and orders the rest', () => {
     const svg = scatterChart(
       [
-        { name: 'rung 0', points: [{ x: 0.1, y: 0.2 }, { x: 0, y: 0.3 }] },
+        {
+          name: 'rung 0',
+          points: [
+            { x: 0.1, y: 0.2 },
+            { x: 0, y: 0.3 },
+          ],
+        },
         { name: 'rung 1', points: [{ x: 10, y: 0.25, label: 'α=10' }] },
       ],
       { title: 'trials', xScale: 'log' },
@@ -105,7 +132,14 @@ describe('groupedBarChart', () => {
   });
 
   it('negative values hang below the zero line', () => {
-    const neg = groupedBarChart(['a'], [{ name: 's', values: [-1] }, { name: 't', values: [1] }], { title: 'n' });
+    const neg = groupedBarChart(
+      ['a'],
+      [
+        { name: 's', values: [-1] },
+        { name: 't', values: [1] },
+      ],
+      { title: 'n' },
+    );
     const y = attr(neg, 'bar', 'y');
     expect(y[0]!).toBeGreaterThan(y[1]!);
   });

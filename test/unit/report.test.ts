@@ -1,10 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { renderModelReport, type ReportModel } from '../../src/report/index.ts';
 
-const metrics = (ndcg: number, bias: number) => ({ k: 10, precision: ndcg / 2, recall: ndcg, ndcg, map: ndcg / 3, coverage: 0.4, popularity_bias: bias, users: 120 });
-const charts = (html: string) => [...html.matchAll(/<svg [^>]*data-chart="(\w+)"[^>]*aria-label="([^"]*)"/g)].map((m) => ({ kind: m[1]!, title: m[2]! }));
+const metrics = (ndcg: number, bias: number) => ({
+  k: 10,
+  precision: ndcg / 2,
+  recall: ndcg,
+  ndcg,
+  map: ndcg / 3,
+  coverage: 0.4,
+  popularity_bias: bias,
+  users: 120,
+});
+const charts = (html: string) =>
+  [...html.matchAll(/<svg [^>]*data-chart="(\w+)"[^>]*aria-label="([^"]*)"/g)].map((m) => ({
+    kind: m[1]!,
+    title: m[2]!,
+  }));
 /** the <section id=…> … </section> part */
-const part = (html: string, id: string) => html.slice(html.indexOf(`<section id="${id}"`), html.indexOf('</section>', html.indexOf(`<section id="${id}"`)));
+const part = (html: string, id: string) =>
+  html.slice(
+    html.indexOf(`<section id="${id}"`),
+    html.indexOf('</section>', html.indexOf(`<section id="${id}"`)),
+  );
 
 const model: ReportModel = {
   model_id: 'm-new',
@@ -21,7 +38,11 @@ const model: ReportModel = {
 
 describe('renderModelReport', () => {
   it('one self-contained page: loss, metrics vs popularity vs previous, coverage, bias, timings', () => {
-    const html = renderModelReport({ model, previous: { model_id: 'm-old', metrics: metrics(0.25, 0.3) }, generatedAt: 'now' });
+    const html = renderModelReport({
+      model,
+      previous: { model_id: 'm-old', metrics: metrics(0.25, 0.3) },
+      generatedAt: 'now',
+    });
     expect(html.startsWith('<!doctype html>')).toBe(true);
     expect(html).not.toMatch(/<script|<link|src="http|href="http/);
     expect(charts(html).map((c) => c.kind)).toEqual(['line', 'bar', 'bar', 'bar', 'bar']);
@@ -45,15 +66,32 @@ describe('renderModelReport', () => {
       { params: { alpha: 40, regularization: 0.1, weighting: 'linear' }, ndcg: 0.05, iterations: 2, rung: 0 },
       { params: { alpha: 0.5, regularization: 10, weighting: 'log' }, ndcg: 0.31, iterations: 8, rung: 1 },
     ];
-    const html = renderModelReport({ model: { ...model, tuning: { source: 'search', search_id: 's1', validation_ndcg: 0.31, budget_seconds: 30, used_seconds: 12.5, trials } } });
+    const html = renderModelReport({
+      model: {
+        ...model,
+        tuning: {
+          source: 'search',
+          search_id: 's1',
+          validation_ndcg: 0.31,
+          budget_seconds: 30,
+          used_seconds: 12.5,
+          trials,
+        },
+      },
+    });
     const t = part(html, 'tuning');
     const scatters = charts(t).filter((c) => c.kind === 'scatter');
-    expect(scatters.map((c) => c.title)).toEqual(['validation nDCG@10 vs α (confidence scale)', 'validation nDCG@10 vs λ (regularisation)']);
+    expect(scatters.map((c) => c.title)).toEqual([
+      'validation nDCG@10 vs α (confidence scale)',
+      'validation nDCG@10 vs λ (regularisation)',
+    ]);
     expect(t.match(/class="point"/g)).toHaveLength(8);
     expect(t).toContain('data-series="rung 1"');
     expect(t).toContain('(log scale)');
     expect(t).toContain('12.5 s of 30 s');
-    expect(t).toContain('Best trial: alpha = 0.5, regularization = 10, weighting = log → validation nDCG@10 0.3100');
+    expect(t).toContain(
+      'Best trial: alpha = 0.5, regularization = 10, weighting = log → validation nDCG@10 0.3100',
+    );
   });
 
   it('an old or failed run (only an id and an error) still renders, with notes instead of charts', () => {

@@ -1,12 +1,21 @@
 import { errors } from '@elastic/elasticsearch';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isEsUnavailable } from '../../src/infra/es-errors.ts';
-import { backoffDelay, isRetriable, isRetriableItem, RetriesExhaustedError, RetryAbortedError, RetryError, withRetry } from '../../src/infra/retry.ts';
+import {
+  backoffDelay,
+  isRetriable,
+  isRetriableItem,
+  RetriesExhaustedError,
+  RetryAbortedError,
+  RetryError,
+  withRetry,
+} from '../../src/infra/retry.ts';
 
 function response(statusCode: number, body: unknown = {}): errors.ResponseError {
   return new errors.ResponseError({ statusCode, body, headers: {}, warnings: null, meta: {} as never });
 }
-const esError = (status: number, type: string, extra: Record<string, unknown> = {}) => response(status, { error: { type, reason: `${type} reason`, ...extra }, status });
+const esError = (status: number, type: string, extra: Record<string, unknown> = {}) =>
+  response(status, { error: { type, reason: `${type} reason`, ...extra }, status });
 
 describe('isRetriable: the one rule', () => {
   it.each([
@@ -16,13 +25,31 @@ describe('isRetriable: the one rule', () => {
     ['502', response(502)],
     ['503 unavailable_shards_exception', esError(503, 'unavailable_shards_exception')],
     ['504', response(504)],
-    ['a rejection wrapped in a 500 (caused_by)', esError(500, 'search_phase_execution_exception', { caused_by: { type: 'es_rejected_execution_exception', reason: 'queue full' } })],
-    ['a rejection as a root cause', esError(500, 'search_phase_execution_exception', { root_cause: [{ type: 'es_rejected_execution_exception', reason: 'x' }] })],
-    ['a rejection in failed_shards', esError(500, 'search_phase_execution_exception', { failed_shards: [{ shard: 0, reason: { type: 'es_rejected_execution_exception', reason: 'x' } }] })],
+    [
+      'a rejection wrapped in a 500 (caused_by)',
+      esError(500, 'search_phase_execution_exception', {
+        caused_by: { type: 'es_rejected_execution_exception', reason: 'queue full' },
+      }),
+    ],
+    [
+      'a rejection as a root cause',
+      esError(500, 'search_phase_execution_exception', {
+        root_cause: [{ type: 'es_rejected_execution_exception', reason: 'x' }],
+      }),
+    ],
+    [
+      'a rejection in failed_shards',
+      esError(500, 'search_phase_execution_exception', {
+        failed_shards: [{ shard: 0, reason: { type: 'es_rejected_execution_exception', reason: 'x' } }],
+      }),
+    ],
     ['ConnectionError', new errors.ConnectionError('connect ECONNREFUSED 127.0.0.1:9200')],
     ['TimeoutError', new errors.TimeoutError('Request timed out')],
     ['NoLivingConnectionsError', new errors.NoLivingConnectionsError('no living connections', {} as never)],
-    ['an error wrapping a retriable one (cause)', new Error('deploy step failed', { cause: new errors.ConnectionError('socket hang up') })],
+    [
+      'an error wrapping a retriable one (cause)',
+      new Error('deploy step failed', { cause: new errors.ConnectionError('socket hang up') }),
+    ],
     ['a RetryError asking for a retry', new RetryError('items rejected', { retriable: true })],
   ])('retries %s', (_name, e) => {
     expect(isRetriable(e)).toBe(true);
@@ -35,7 +62,10 @@ describe('isRetriable: the one rule', () => {
     ['403', response(403)],
     ['404 index_not_found_exception', esError(404, 'index_not_found_exception')],
     ['409 version_conflict_engine_exception', esError(409, 'version_conflict_engine_exception')],
-    ['a plain 500 (ES failed; nothing says a retry goes differently)', esError(500, 'illegal_state_exception')],
+    [
+      'a plain 500 (ES failed; nothing says a retry goes differently)',
+      esError(500, 'illegal_state_exception'),
+    ],
     ['a 500 without a body', response(500)],
     ['a plain Error', new Error('boom')],
     ['a TypeError', new TypeError('x is undefined')],
@@ -43,7 +73,10 @@ describe('isRetriable: the one rule', () => {
     ['a string', 'nope'],
     ['undefined', undefined],
     ['a RetryError that is final', new RetryError('bad', { retriable: false })],
-    ['RetriesExhaustedError (final, even with a retriable cause)', new RetriesExhaustedError('gave up', 3, 10, response(429))],
+    [
+      'RetriesExhaustedError (final, even with a retriable cause)',
+      new RetriesExhaustedError('gave up', 3, 10, response(429)),
+    ],
   ])('does not retry %s', (_name, e) => {
     expect(isRetriable(e)).toBe(false);
   });
@@ -86,7 +119,9 @@ describe('withRetry', () => {
 
   it('returns at once when the first attempt succeeds', async () => {
     const onWait = vi.fn();
-    expect(await withRetry(async (attempt) => `ok ${attempt}`, { initialMs: 1, maxMs: 1, onWait })).toBe('ok 1');
+    expect(await withRetry(async (attempt) => `ok ${attempt}`, { initialMs: 1, maxMs: 1, onWait })).toBe(
+      'ok 1',
+    );
     expect(onWait).not.toHaveBeenCalled();
   });
 
@@ -165,7 +200,13 @@ describe('withRetry', () => {
         calls++;
         throw response(429);
       },
-      { initialMs: 1000, maxMs: 4000, deadlineMs: 10_000, random: () => 0.999999, onRetry: (_a, _e, d) => delays.push(d) },
+      {
+        initialMs: 1000,
+        maxMs: 4000,
+        deadlineMs: 10_000,
+        random: () => 0.999999,
+        onRetry: (_a, _e, d) => delays.push(d),
+      },
     ).catch((x: unknown) => x);
     await vi.advanceTimersByTimeAsync(20_000);
     const e = await p;
@@ -187,7 +228,12 @@ describe('withRetry', () => {
         if (++calls < 3) throw down;
         return 'ok';
       },
-      { initialMs: 3500, maxMs: 3500, random: () => 0.999999, onWait: (attempt, error) => void beats.push({ at: Date.now() - start, attempt, error }) },
+      {
+        initialMs: 3500,
+        maxMs: 3500,
+        random: () => 0.999999,
+        onWait: (attempt, error) => void beats.push({ at: Date.now() - start, attempt, error }),
+      },
     );
     await vi.advanceTimersByTimeAsync(7000);
     expect(await p).toBe('ok');

@@ -5,7 +5,13 @@ import { checkEvent } from '../../src/events/validate.ts';
 import { eventWeight } from '../../src/events/rating.ts';
 
 const rules = { weights: DEFAULT_EVENT_WEIGHTS, allowUnknownTypes: false };
-const ok = { event_id: 'e1', user_id: 'u1', item_id: 'i1', event_type: 'purchase', timestamp: '2026-11-01T10:00:00+01:00' };
+const ok = {
+  event_id: 'e1',
+  user_id: 'u1',
+  item_id: 'i1',
+  event_type: 'purchase',
+  timestamp: '2026-11-01T10:00:00+01:00',
+};
 const NOW = Date.parse('2026-11-20T00:00:00Z');
 
 describe('event validation', () => {
@@ -41,12 +47,18 @@ describe('event validation', () => {
     const r = checkEvent({ ...ok, timestamp: '1997-09-20T12:00:00Z' }, rules, { now: NOW });
     expect(r.ok && r.event.timestamp).toBe('1997-09-20T12:00:00.000Z');
     expect(checkEvent({ ...ok, timestamp: 0 }, rules, { now: NOW }).ok).toBe(true);
-    const stricter = checkEvent({ ...ok, timestamp: '1997-09-20T12:00:00Z' }, { ...rules, earliestMs: Date.parse('2000-01-01T00:00:00Z') }, { now: NOW });
+    const stricter = checkEvent(
+      { ...ok, timestamp: '1997-09-20T12:00:00Z' },
+      { ...rules, earliestMs: Date.parse('2000-01-01T00:00:00Z') },
+      { now: NOW },
+    );
     expect(!stricter.ok && stricter.error.message).toMatch(/before 2000-01-01/);
   });
 
   it('accepts unknown types only when configured', () => {
-    expect(checkEvent({ ...ok, event_type: 'share' }, { ...rules, allowUnknownTypes: true }, { now: NOW }).ok).toBe(true);
+    expect(
+      checkEvent({ ...ok, event_type: 'share' }, { ...rules, allowUnknownTypes: true }, { now: NOW }).ok,
+    ).toBe(true);
   });
 
   it('requires event_id on the topic but assigns one at the API edge', () => {

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { BM25_B, BM25_K1, buildCsr, foldInUser, gramian, LOG_EPSILON, trainAls, weightMatrix, weightRow } from '../../src/als/index.ts';
+import {
+  BM25_B,
+  BM25_K1,
+  buildCsr,
+  foldInUser,
+  gramian,
+  LOG_EPSILON,
+  trainAls,
+  weightMatrix,
+  weightRow,
+} from '../../src/als/index.ts';
 import type { AlsParams, RatingsMatrix } from '../../src/types/index.ts';
 
 // users × items; rows are users
@@ -29,7 +39,10 @@ function implicitReference(scheme: 'bm25' | 'tfidf'): Map<string, number> {
     // implicit's idf, with our floor (a user on nearly every item keeps positive weights)
     const idf = Math.max(0.01, Math.log(nItems / (1 + userDegree.get(t.userId)!)));
     const norm = 1 - BM25_B + (BM25_B * itemSum.get(t.itemId)!) / mean;
-    const w = scheme === 'tfidf' ? Math.sqrt(t.weight) * idf : ((t.weight * (BM25_K1 + 1)) / (BM25_K1 * norm + t.weight)) * idf;
+    const w =
+      scheme === 'tfidf'
+        ? Math.sqrt(t.weight) * idf
+        : ((t.weight * (BM25_K1 + 1)) / (BM25_K1 * norm + t.weight)) * idf;
     out.set(`${t.userId}|${t.itemId}`, w);
   }
   return out;
@@ -37,7 +50,9 @@ function implicitReference(scheme: 'bm25' | 'tfidf'): Map<string, number> {
 
 function entries(x: RatingsMatrix): Map<string, number> {
   const out = new Map<string, number>();
-  for (let u = 0; u < x.nUsers; u++) for (let j = x.indptr[u]!; j < x.indptr[u + 1]!; j++) out.set(`${x.userIds[u]}|${x.itemIds[x.indices[j]!]}`, x.data[j]!);
+  for (let u = 0; u < x.nUsers; u++)
+    for (let j = x.indptr[u]!; j < x.indptr[u + 1]!; j++)
+      out.set(`${x.userIds[u]}|${x.itemIds[x.indices[j]!]}`, x.data[j]!);
   return out;
 }
 
@@ -45,7 +60,8 @@ describe('confidence weighting schemes', () => {
   it('linear is the ratings themselves, log is log(1 + r/ε)', () => {
     expect(weightMatrix(m, 'linear').matrix.data).toEqual(m.data);
     const log = weightMatrix(m, 'log').matrix;
-    for (let j = 0; j < m.data.length; j++) expect(log.data[j]).toBeCloseTo(Math.log(1 + m.data[j]! / LOG_EPSILON), 6);
+    for (let j = 0; j < m.data.length; j++)
+      expect(log.data[j]).toBeCloseTo(Math.log(1 + m.data[j]! / LOG_EPSILON), 6);
     expect(log.indices).toEqual(m.indices);
   });
 
@@ -78,7 +94,16 @@ describe('confidence weighting schemes', () => {
   });
 
   it('training applies the scheme of its params: log training = linear training on log-weighted data', async () => {
-    const p: AlsParams = { factors: 3, regularization: 0.1, alpha: 2, iterations: 4, solver: 'cholesky', cgSteps: 3, seed: 5, threads: 1 };
+    const p: AlsParams = {
+      factors: 3,
+      regularization: 0.1,
+      alpha: 2,
+      iterations: 4,
+      solver: 'cholesky',
+      cgSteps: 3,
+      seed: 5,
+      threads: 1,
+    };
     const viaScheme = await trainAls(m, { ...p, weighting: 'log' });
     const byHand = await trainAls({ ...m, data: Float32Array.from(m.data, (r) => Math.log1p(r)) }, p);
     expect(Array.from(viaScheme.userFactors)).toEqual(Array.from(byHand.userFactors));
@@ -90,14 +115,28 @@ describe('confidence weighting schemes', () => {
   it('fold-in with the model’s scheme reproduces the batch user step', async () => {
     // a converged user factor is (nearly) a fixed point of the user step against the final item
     // factors: fold-in weighting the row like training lands on it, raw ratings do not
-    const p: AlsParams = { factors: 3, regularization: 0.5, alpha: 3, iterations: 6, solver: 'cholesky', cgSteps: 3, seed: 2, threads: 1 };
+    const p: AlsParams = {
+      factors: 3,
+      regularization: 0.5,
+      alpha: 3,
+      iterations: 6,
+      solver: 'cholesky',
+      cgSteps: 3,
+      seed: 2,
+      threads: 1,
+    };
     const model = await trainAls(m, { ...p, weighting: 'bm25' });
     const yty = gramian(model.itemFactors, 3);
     const u = m.userIds.indexOf('c');
     const s = m.indptr[u]!;
     const e = m.indptr[u + 1]!;
     const idx = Array.from(m.indices.subarray(s, e));
-    const weights = weightRow('bm25', m.data.subarray(s, e), idx.map((i) => model.itemNorms![i]!), m.nItems);
+    const weights = weightRow(
+      'bm25',
+      m.data.subarray(s, e),
+      idx.map((i) => model.itemNorms![i]!),
+      m.nItems,
+    );
     const same = foldInUser(model.itemFactors, yty, idx, weights, p);
     const raw = foldInUser(model.itemFactors, yty, idx, m.data.subarray(s, e), p);
     const trained = model.userFactors.subarray(u * 3, u * 3 + 3);

@@ -9,12 +9,18 @@ import { endpoint, noQueryParams } from '../middleware.ts';
 function parseLimit(raw: unknown): number {
   if (raw === undefined) return 50;
   const n = Number(raw);
-  if (typeof raw !== 'string' || !Number.isInteger(n) || n < 1 || n > 500) throw new ValidationError('limit must be an integer 1–500', 'limit', 'invalid_parameter');
+  if (typeof raw !== 'string' || !Number.isInteger(n) || n < 1 || n > 500)
+    throw new ValidationError('limit must be an integer 1–500', 'limit', 'invalid_parameter');
   return n;
 }
 
 /** GET /v1/models, GET /v1/models/:model_id/report, POST /v1/models/:model_id/activate|stage, POST /v1/train, GET /v1/train/:run_id */
-export function adminRoutes(admin: AdminOps, live: LiveModelResolver, auth: RequestHandler, json: RequestHandler): Router {
+export function adminRoutes(
+  admin: AdminOps,
+  live: LiveModelResolver,
+  auth: RequestHandler,
+  json: RequestHandler,
+): Router {
   const r = Router();
 
   r.get('/v1/models', endpoint('list_models'), auth, async (req, res) => {
@@ -22,7 +28,10 @@ export function adminRoutes(admin: AdminOps, live: LiveModelResolver, auth: Requ
     const extra = Object.keys(rest)[0];
     if (extra) throw new ValidationError(`unknown parameter ${extra}`, extra, 'unknown_parameter');
     const [models, current] = await Promise.all([admin.listModels(parseLimit(limit)), live.find()]);
-    res.json({ live_model_id: current?.modelId ?? null, models: models.map((m) => ({ ...m, report_url: reportUrl(m.model_id) })) });
+    res.json({
+      live_model_id: current?.modelId ?? null,
+      models: models.map((m) => ({ ...m, report_url: reportUrl(m.model_id) })),
+    });
   });
 
   r.get('/v1/models/:model_id/report', endpoint('model_report'), auth, async (req, res) => {
@@ -51,9 +60,17 @@ export function adminRoutes(admin: AdminOps, live: LiveModelResolver, auth: Requ
   r.post('/v1/train', endpoint('start_training'), auth, json, async (req, res) => {
     noQueryParams(req);
     const body = req.body as unknown;
-    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length)) {
-      const extra = body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body)[0] : undefined;
-      throw new ValidationError(extra ? `unknown parameter ${extra}` : 'the body must be empty or {}', extra, extra ? 'unknown_parameter' : 'invalid_body');
+    if (
+      body !== undefined &&
+      (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length)
+    ) {
+      const extra =
+        body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body)[0] : undefined;
+      throw new ValidationError(
+        extra ? `unknown parameter ${extra}` : 'the body must be empty or {}',
+        extra,
+        extra ? 'unknown_parameter' : 'invalid_body',
+      );
     }
     const run = await admin.startTraining();
     res.status(202).json({ run_id: run.run_id, status_url: `/v1/train/${encodeURIComponent(run.run_id)}` });

@@ -10,7 +10,11 @@ import { batchOf } from './events.ts';
  * (400, nothing written); then bulk upsert — 200 with the report, or 422 with the report when the
  * cluster refused some documents (e.g. an attribute whose type conflicts with its mapping).
  */
-export function catalogRoutes(metadata: MetadataRepository, options: ApiOptions, authThenBody: RequestHandler[]): Router {
+export function catalogRoutes(
+  metadata: MetadataRepository,
+  options: ApiOptions,
+  authThenBody: RequestHandler[],
+): Router {
   const r = Router();
   for (const kind of ['items', 'users'] as const) {
     r.put(`/v1/${kind}`, endpoint(`put_${kind}`), ...authThenBody, async (req, res) => {
@@ -21,16 +25,27 @@ export function catalogRoutes(metadata: MetadataRepository, options: ApiOptions,
         const first = errors[0]!;
         res.status(400).json({
           errors,
-          error: { code: `invalid_${kind}`, message: `${errors.length} of ${list.length} ${kind} are invalid, nothing was written (first: ${first.field} ${first.message})`, field: `${kind}[${first.index}].${first.field}` },
+          error: {
+            code: `invalid_${kind}`,
+            message: `${errors.length} of ${list.length} ${kind} are invalid, nothing was written (first: ${first.field} ${first.message})`,
+            field: `${kind}[${first.index}].${first.field}`,
+          },
         });
         return;
       }
-      const report: UpsertReport = kind === 'items' ? await metadata.upsertItems(list as ItemMetadata[]) : await metadata.upsertUsers(list as UserMetadata[]);
+      const report: UpsertReport =
+        kind === 'items'
+          ? await metadata.upsertItems(list as ItemMetadata[])
+          : await metadata.upsertUsers(list as UserMetadata[]);
       if (report.errors.length) {
         const first = report.errors[0]!;
         res.status(422).json({
           ...report,
-          error: { code: 'not_stored', message: `${report.errors.length} documents were refused by the cluster`, field: `${kind}[${first.index}]${first.field ? `.${first.field}` : ''}` },
+          error: {
+            code: 'not_stored',
+            message: `${report.errors.length} documents were refused by the cluster`,
+            field: `${kind}[${first.index}]${first.field ? `.${first.field}` : ''}`,
+          },
         });
         return;
       }

@@ -9,8 +9,14 @@ import { endpoint, jsonBody, noQueryParams } from '../middleware.ts';
 /** A single object or an array of 1..maxBatch, as an array; `what` names the field in errors. */
 export function batchOf(body: unknown, what: string, maxBatch: number): unknown[] {
   const list = Array.isArray(body) ? body : [body];
-  if (!list.length) throw new ValidationError(`send at least one ${what.replace(/s$/, '')}`, what, 'empty_batch');
-  if (list.length > maxBatch) throw new ValidationError(`at most ${maxBatch} ${what} per request (got ${list.length})`, what, 'batch_too_large');
+  if (!list.length)
+    throw new ValidationError(`send at least one ${what.replace(/s$/, '')}`, what, 'empty_batch');
+  if (list.length > maxBatch)
+    throw new ValidationError(
+      `at most ${maxBatch} ${what} per request (got ${list.length})`,
+      what,
+      'batch_too_large',
+    );
   return list;
 }
 
@@ -23,7 +29,12 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /** POST /v1/events: validate each event, produce the valid ones, report the rest by index. */
-export function eventRoutes(producer: EventProducer, options: ApiOptions, authThenBody: RequestHandler[], log: Logger): Router {
+export function eventRoutes(
+  producer: EventProducer,
+  options: ApiOptions,
+  authThenBody: RequestHandler[],
+  log: Logger,
+): Router {
   const r = Router();
   r.post('/v1/events', endpoint('events'), ...authThenBody, async (req, res) => {
     noQueryParams(req);
@@ -35,7 +46,11 @@ export function eventRoutes(producer: EventProducer, options: ApiOptions, authTh
         accepted: 0,
         ids: [],
         errors,
-        error: { code: 'invalid_events', message: `none of the ${list.length} events is valid (first: [${first.index}].${first.field} ${first.message})`, field: first.field },
+        error: {
+          code: 'invalid_events',
+          message: `none of the ${list.length} events is valid (first: [${first.index}].${first.field} ${first.message})`,
+          field: first.field,
+        },
       });
       return;
     }
@@ -43,7 +58,10 @@ export function eventRoutes(producer: EventProducer, options: ApiOptions, authTh
       await withTimeout(producer.send(accepted), options.eventsSendTimeoutMs);
     } catch (e) {
       log.warn({ err: (e as Error).message, events: accepted.length }, 'could not produce events');
-      throw new UnavailableError('the event stream is unavailable, retry (events that carry an event_id are deduplicated)', 'events_unavailable');
+      throw new UnavailableError(
+        'the event stream is unavailable, retry (events that carry an event_id are deduplicated)',
+        'events_unavailable',
+      );
     }
     res.status(202).json({ accepted: accepted.length, ids: accepted.map((e) => e.event_id), errors });
   });

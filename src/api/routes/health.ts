@@ -13,7 +13,12 @@ interface Check {
 
 function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(`${what} did not answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
+  return Promise.race([
+    p,
+    new Promise<never>(
+      (_, rej) => (t = setTimeout(() => rej(new Error(`${what} did not answer within ${ms} ms`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(t));
 }
 
 export interface WatchedGroup {
@@ -56,7 +61,14 @@ export class KafkaProbe {
           const consumers: Record<string, Check> = {};
           groups.forEach((g, i) => {
             const name = this.groups[i]!.name;
-            consumers[name] = { ok: g.members > 0, group: g.groupId, state: g.state, members: g.members, lag: g.totalLag, lag_by_partition: g.lag };
+            consumers[name] = {
+              ok: g.members > 0,
+              group: g.groupId,
+              state: g.state,
+              members: g.members,
+              lag: g.totalLag,
+              lag_by_partition: g.lag,
+            };
             this.gauges?.members.set({ group: g.groupId }, g.members);
             this.gauges?.lag.set({ group: g.groupId }, g.totalLag);
           });
@@ -77,8 +89,18 @@ export class KafkaProbe {
 export function consumerGroupGauges(registry: Registry): { members: Gauge<'group'>; lag: Gauge<'group'> } {
   const r = { registers: [registry] };
   return {
-    members: new Gauge({ name: 'recsys_consumer_group_members', help: 'Members of a consumer group the platform needs, as the broker reports them', labelNames: ['group'], ...r }),
-    lag: new Gauge({ name: 'recsys_consumer_group_lag', help: 'Messages a consumer group is behind the log end (all partitions)', labelNames: ['group'], ...r }),
+    members: new Gauge({
+      name: 'recsys_consumer_group_members',
+      help: 'Members of a consumer group the platform needs, as the broker reports them',
+      labelNames: ['group'],
+      ...r,
+    }),
+    lag: new Gauge({
+      name: 'recsys_consumer_group_lag',
+      help: 'Messages a consumer group is behind the log end (all partitions)',
+      labelNames: ['group'],
+      ...r,
+    }),
   };
 }
 
@@ -89,7 +111,13 @@ export function consumerGroupGauges(registry: Registry): { members: Gauge<'group
  * itself serves and accepts events.
  * GET /metrics: Prometheus text format.
  */
-export function healthRoutes(cluster: ClusterRepository, probe: KafkaProbe, live: LiveModelResolver, registry: Registry, timeoutMs: number): Router {
+export function healthRoutes(
+  cluster: ClusterRepository,
+  probe: KafkaProbe,
+  live: LiveModelResolver,
+  registry: Registry,
+  timeoutMs: number,
+): Router {
   const r = Router();
   r.get('/health', endpoint('health'), async (_req, res) => {
     const esCheck: Promise<Check> = cluster.health(timeoutMs);
@@ -99,7 +127,12 @@ export function healthRoutes(cluster: ClusterRepository, probe: KafkaProbe, live
         if (!m) return { ok: false, model_id: null };
         const info = await live.modelInfo(m.modelId);
         const liveAt = info?.live_at ?? null;
-        return { ok: true, model_id: m.modelId, live_at: liveAt, age_seconds: liveAt ? Math.round((Date.now() - Date.parse(liveAt)) / 1000) : null };
+        return {
+          ok: true,
+          model_id: m.modelId,
+          live_at: liveAt,
+          age_seconds: liveAt ? Math.round((Date.now() - Date.parse(liveAt)) / 1000) : null,
+        };
       } catch {
         return { ok: false, model_id: null, error: 'could not resolve the live model' };
       }
@@ -111,7 +144,14 @@ export function healthRoutes(cluster: ClusterRepository, probe: KafkaProbe, live
       .filter(([, c]) => !c.ok)
       .map(([name]) => name);
     const status = !up ? 'down' : model.ok && !idle.length ? 'ok' : 'degraded';
-    res.status(up ? 200 : 503).json({ status, ...(idle.length ? { degraded_by: idle.map((n) => `consumer ${n} has no members`) } : {}), elasticsearch, kafka, consumers, model });
+    res.status(up ? 200 : 503).json({
+      status,
+      ...(idle.length ? { degraded_by: idle.map((n) => `consumer ${n} has no members`) } : {}),
+      elasticsearch,
+      kafka,
+      consumers,
+      model,
+    });
   });
   r.get('/metrics', endpoint('metrics'), async (_req, res) => {
     res.setHeader('content-type', registry.contentType);

@@ -14,13 +14,21 @@ export function recommendationParsers(options: QueryOptions): RecommendationPars
 }
 
 /** GET|POST /v1/users/:user_id/recommendations, GET /v1/items/:item_id/similar */
-export function recommendationRoutes(service: RecommendationService, parsers: RecommendationParsers, json: RequestHandler): Router {
+export function recommendationRoutes(
+  service: RecommendationService,
+  parsers: RecommendationParsers,
+  json: RequestHandler,
+): Router {
   const r = Router();
 
   // express answers HEAD with the GET handler: that would run a query and log a served list nobody saw
-  r.head(['/v1/users/:user_id/recommendations', '/v1/items/:item_id/similar'], endpoint('head'), (_req, res) => {
-    res.set('allow', 'GET, POST').status(405).end();
-  });
+  r.head(
+    ['/v1/users/:user_id/recommendations', '/v1/items/:item_id/similar'],
+    endpoint('head'),
+    (_req, res) => {
+      res.set('allow', 'GET, POST').status(405).end();
+    },
+  );
 
   const forUser = async (userId: unknown, params: RecRequest, res: import('express').Response) => {
     const l = locals(res);
@@ -35,7 +43,10 @@ export function recommendationRoutes(service: RecommendationService, parsers: Re
 
   r.post('/v1/users/:user_id/recommendations', endpoint('user_recommendations'), json, async (req, res) => {
     noQueryParams(req);
-    const body = req.body === undefined && !req.headers['content-length'] && !req.headers['transfer-encoding'] ? {} : jsonBody(req);
+    const body =
+      req.body === undefined && !req.headers['content-length'] && !req.headers['transfer-encoding']
+        ? {}
+        : jsonBody(req);
     await forUser(req.params['user_id'], parsers.user.parse(body, 'body'), res);
   });
 

@@ -13,8 +13,12 @@ export function registerBenchCommand(program: Command): void {
     .allowUnknownOption()
     .action((name: string, args: string[]) => {
       const script = path.join(PROJECT_ROOT, 'bench', name, 'run.ts');
-      if (!BENCHES.includes(name) || !existsSync(script)) throw new Error(`unknown benchmark "${name}" (have: ${BENCHES.join(', ')})`);
-      const r = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], { stdio: 'inherit', cwd: PROJECT_ROOT });
+      if (!BENCHES.includes(name) || !existsSync(script))
+        throw new Error(`unknown benchmark "${name}" (have: ${BENCHES.join(', ')})`);
+      const r = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], {
+        stdio: 'inherit',
+        cwd: PROJECT_ROOT,
+      });
       process.exitCode = r.status ?? 1;
     });
 }

@@ -32,25 +32,39 @@ export function registerDataCommands(program: Command): void {
     .option('--out <dir>', 'output folder', 'sample-data')
     .action((o: Record<string, string>) => {
       const days = Number(o['days']);
-      const data = generateDataset({ users: Number(o['users']), items: Number(o['items']), events: Number(o['events']), days, seed: Number(o['seed']), malformedFraction: Number(o['malformed']), startDate: new Date(Date.now() - days * 86_400_000) });
+      const data = generateDataset({
+        users: Number(o['users']),
+        items: Number(o['items']),
+        events: Number(o['events']),
+        days,
+        seed: Number(o['seed']),
+        malformedFraction: Number(o['malformed']),
+        startDate: new Date(Date.now() - days * 86_400_000),
+      });
       const dir = path.resolve(o['out']!);
       mkdirSync(dir, { recursive: true });
       const counts = {
         'items.jsonl': writeJsonl(path.join(dir, 'items.jsonl'), data.items.map(itemMetadata)),
         'users.jsonl': writeJsonl(path.join(dir, 'users.jsonl'), data.users.map(userMetadata)),
         'events.jsonl': writeJsonl(path.join(dir, 'events.jsonl'), data.events),
-        'malformed.jsonl': writeJsonl(path.join(dir, 'malformed.jsonl'), data.malformed.map((m) => m.raw)),
+        'malformed.jsonl': writeJsonl(
+          path.join(dir, 'malformed.jsonl'),
+          data.malformed.map((m) => m.raw),
+        ),
       };
       for (const [f, n] of Object.entries(counts)) console.log(`${path.join(dir, f)}: ${n}`);
     });
 
   program
     .command('import <kind> <file>')
-    .description('import items | users | events from JSON Lines or CSV; rejected rows go to a file with reasons')
+    .description(
+      'import items | users | events from JSON Lines or CSV; rejected rows go to a file with reasons',
+    )
     .option('--rejects <file>', 'where rejected rows are written', '')
     .option('--batch <n>', 'rows per request', '1000')
     .action(async (kind: string, file: string, o: { rejects: string; batch: string }) => {
-      if (!['items', 'users', 'events'].includes(kind)) throw new Error(`kind must be items, users or events (got ${kind})`);
+      if (!['items', 'users', 'events'].includes(kind))
+        throw new Error(`kind must be items, users or events (got ${kind})`);
       const ctx = createContext();
       const rejectsFile = o.rejects || `${file}.rejected.jsonl`;
       const rejects = createWriteStream(rejectsFile);
@@ -67,13 +81,19 @@ export function registerDataCommands(program: Command): void {
       const flush = async (rows: Row[]) => {
         const good = rows.filter((r) => (r.error ? (reject(r, r.error), false) : true));
         if (kind === 'events') {
-          const r = acceptEvents(good.map((g) => g.value), ctx.config.events);
+          const r = acceptEvents(
+            good.map((g) => g.value),
+            ctx.config.events,
+          );
           for (const e of r.errors) reject(good[e.index]!, `${e.field} ${e.message}`);
           await producer.send(r.accepted);
           accepted += r.accepted.length;
         } else {
           const rows = good.map((g) => g.value as Record<string, unknown>);
-          const r = kind === 'items' ? await ctx.repos.metadata.upsertItems(rows) : await ctx.repos.metadata.upsertUsers(rows);
+          const r =
+            kind === 'items'
+              ? await ctx.repos.metadata.upsertItems(rows)
+              : await ctx.repos.metadata.upsertUsers(rows);
           for (const e of r.errors) reject(good[e.index]!, `${e.field ?? ''} ${e.message}`.trim());
           accepted += r.upserted;
         }
@@ -91,7 +111,9 @@ export function registerDataCommands(program: Command): void {
         }
         if (batch.length) await flush(batch);
         bar.stop();
-        console.log(`${kind}: ${accepted} accepted, ${rejected} rejected${rejected ? ` (reasons in ${rejectsFile})` : ''}`);
+        console.log(
+          `${kind}: ${accepted} accepted, ${rejected} rejected${rejected ? ` (reasons in ${rejectsFile})` : ''}`,
+        );
       } finally {
         rejects.end();
         await producer.disconnect();

@@ -15,7 +15,9 @@ import { printRun, trainProgress } from './train.ts';
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('infra up → setup → sample data through Kafka → ingest → train → deploy → API; prints recommendations')
+    .description(
+      'infra up → setup → sample data through Kafka → ingest → train → deploy → API; prints recommendations',
+    )
     .option('--users <n>', 'users', String(DEMO_SIZE.users))
     .option('--items <n>', 'items', String(DEMO_SIZE.items))
     .option('--events <n>', 'approximate events', String(DEMO_SIZE.events))
@@ -25,7 +27,13 @@ export function registerDemoCommand(program: Command): void {
     .action(async (o: Record<string, string | boolean>) => {
       const started = Date.now();
       // The demo lives under its own prefix unless one is configured: it resets what it owns.
-      const env = { ...process.env, RECSYS_INDEX_PREFIX: process.env['RECSYS_INDEX_PREFIX'] ?? 'demo-', RECSYS_TOPIC_PREFIX: process.env['RECSYS_TOPIC_PREFIX'] ?? 'demo-', LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn', API_KEYS: process.env['API_KEYS'] ?? 'demo-key' };
+      const env = {
+        ...process.env,
+        RECSYS_INDEX_PREFIX: process.env['RECSYS_INDEX_PREFIX'] ?? 'demo-',
+        RECSYS_TOPIC_PREFIX: process.env['RECSYS_TOPIC_PREFIX'] ?? 'demo-',
+        LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+        API_KEYS: process.env['API_KEYS'] ?? 'demo-key',
+      };
       // The demo pins what autotune picks for its shop at this size (bench/tune, --scale 1): the same
       // quality as searching (nDCG@10 0.456 vs 0.261 with the defaults) without ~3 fits of search on every run.
       const tuned = { ALS_FACTORS: '16', ALS_REGULARIZATION: '50', ALS_ALPHA: '3', ALS_WEIGHTING: 'log' };
@@ -33,10 +41,17 @@ export function registerDemoCommand(program: Command): void {
       const config = loadConfig(env);
       const step = (s: string) => console.log(`\n▶ ${s}  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
       step('infra up: local Elasticsearch + Kafka (downloaded once into .local/)');
-      for (const s of await infraUp(config, createLogger('warn'))) console.log(`  ${s.service} ${s.running ? 'running' : 'DOWN'} at ${s.where} ${s.version ?? ''}`);
+      for (const s of await infraUp(config, createLogger('warn')))
+        console.log(`  ${s.service} ${s.running ? 'running' : 'DOWN'} at ${s.where} ${s.version ?? ''}`);
       const ctx = createContext(config);
       const bars = new Map<string, ReturnType<typeof progressBar>>();
-      const size = { users: Number(o['users']), items: Number(o['items']), events: Number(o['events']), days: Number(o['days']), seed: Number(o['seed']) };
+      const size = {
+        users: Number(o['users']),
+        items: Number(o['items']),
+        events: Number(o['events']),
+        days: Number(o['days']),
+        seed: Number(o['seed']),
+      };
       const demo = await runDemoPipeline(
         ctx,
         size,
@@ -46,13 +61,16 @@ export function registerDemoCommand(program: Command): void {
             bars.clear();
             step(s);
           },
-          progress: (label, done, total) => (bars.get(label) ?? bars.set(label, progressBar(label, total)).get(label)!).update(done),
+          progress: (label, done, total) =>
+            (bars.get(label) ?? bars.set(label, progressBar(label, total)).get(label)!).update(done),
           train: trainProgress(config.train.iterations),
         },
         { reset: true },
       );
       for (const b of bars.values()) b.stop();
-      console.log(`  stored ${demo.stored} events; ${demo.data.malformed.length} malformed went to ${ctx.names.topics.dlq}`);
+      console.log(
+        `  stored ${demo.stored} events; ${demo.data.malformed.length} malformed went to ${ctx.names.topics.dlq}`,
+      );
       printRun(demo.train);
 
       step('serve: REST API + online fold-in');
@@ -66,13 +84,21 @@ export function registerDemoCommand(program: Command): void {
         console.log(`  recommended (model ${list.model_id}, ${list.source}):`);
         for (const line of describeList(list)) console.log(`   ${line}`);
       }
-      console.log(`\nmodel ${demo.train.modelId}: nDCG@10 ${demo.train.metrics?.ndcg.toFixed(4)} vs popularity ${demo.train.baseline?.ndcg.toFixed(4)} on the held-out latest 20% of each user's items`);
-      console.log(`demo ready in ${((Date.now() - started) / 1000).toFixed(0)} s. API: ${server.url}  (admin key: ${config.api.apiKeys[0]})`);
-      console.log(`  curl '${server.url}/v1/users/${pickShowcaseUsers(demo.data)[0]}/recommendations?k=5&category=books'`);
+      console.log(
+        `\nmodel ${demo.train.modelId}: nDCG@10 ${demo.train.metrics?.ndcg.toFixed(4)} vs popularity ${demo.train.baseline?.ndcg.toFixed(4)} on the held-out latest 20% of each user's items`,
+      );
+      console.log(
+        `demo ready in ${((Date.now() - started) / 1000).toFixed(0)} s. API: ${server.url}  (admin key: ${config.api.apiKeys[0]})`,
+      );
+      console.log(
+        `  curl '${server.url}/v1/users/${pickShowcaseUsers(demo.data)[0]}/recommendations?k=5&category=books'`,
+      );
       console.log(`  curl '${server.url}/v1/items/${demo.data.items[0]!.item_id}/similar?k=5'`);
       console.log(`  curl '${server.url}/health'`);
       if (o['wait'] !== false) {
-        console.log('Ctrl-C stops the API, the ingest and fold-in consumers (local ES/Kafka keep running: `npm run infra:down`).');
+        console.log(
+          'Ctrl-C stops the API, the ingest and fold-in consumers (local ES/Kafka keep running: `npm run infra:down`).',
+        );
         await untilSignal();
       }
       await server.close();

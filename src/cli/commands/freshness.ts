@@ -9,7 +9,13 @@ import { ratingRules } from '../../events/rating.ts';
 import { checkEvent } from '../../events/validate.ts';
 import { pipelineSource } from '../../freshness/pipeline.ts';
 import { renderHtml, stepHeader, stepLine, summaryLines } from '../../freshness/report.ts';
-import { memorySource, runReplay, variantNames, type ReplayEvent, type ReplaySource } from '../../freshness/replay.ts';
+import {
+  memorySource,
+  runReplay,
+  variantNames,
+  type ReplayEvent,
+  type ReplaySource,
+} from '../../freshness/replay.ts';
 import { setup } from '../../setup/index.ts';
 import { readRows } from '../read-rows.ts';
 import { removeDeployment } from '../../setup/teardown.ts';
@@ -22,7 +28,13 @@ export const FRESHNESS_SIZES = {
 } as const;
 
 /** A growing shop over weeks: see ShopDynamics and the README's "What the stream buys". */
-export const FRESHNESS_DYNAMICS: Required<ShopDynamics> = { newUsers: 0.3, newItems: 0.2, novelty: 0.15, drift: 0.3, seasonality: 0.4 };
+export const FRESHNESS_DYNAMICS: Required<ShopDynamics> = {
+  newUsers: 0.3,
+  newItems: 0.2,
+  novelty: 0.15,
+  drift: 0.3,
+  seasonality: 0.4,
+};
 
 interface Opts {
   size: keyof typeof FRESHNESS_SIZES;
@@ -55,7 +67,9 @@ const num = (v: string | undefined, name: string): number | undefined => {
 export function registerFreshnessCommand(program: Command): void {
   program
     .command('evaluate-freshness')
-    .description('prequential replay of a drifting shop: batch retrained every N steps vs batch + online fold-in vs recent popularity, events through Kafka into the event store')
+    .description(
+      'prequential replay of a drifting shop: batch retrained every N steps vs batch + online fold-in vs recent popularity, events through Kafka into the event store',
+    )
     .option('--size <size>', `preset: ${Object.keys(FRESHNESS_SIZES).join(', ')}`, 'small')
     .option('--users <n>')
     .option('--items <n>')
@@ -69,22 +83,50 @@ export function registerFreshnessCommand(program: Command): void {
     .option('--online-lag-hours <h>', 'how far the online consumer is behind the stream', '0')
     .option('--factors <k>', 'ALS factors (default ALS_FACTORS)')
     .option('--iterations <n>', 'ALS iterations (default ALS_ITERATIONS)')
-    .option('--store <es|memory>', 'es: Kafka → ingest → event store → training scan; memory: the same reader without ES/Kafka', 'es')
-    .option('--out <dir>', 'where the JSON and HTML reports go', path.join(PROJECT_ROOT, 'bench', 'freshness', 'results'))
-    .option('--input <file>', 'replay this history (JSON Lines or CSV events, as `import events` reads them) instead of the generated shop; no drift labels')
-    .option('--prefix <prefix>', 'index/topic prefix of the run (default freshness-<time>-; removed afterwards)')
+    .option(
+      '--store <es|memory>',
+      'es: Kafka → ingest → event store → training scan; memory: the same reader without ES/Kafka',
+      'es',
+    )
+    .option(
+      '--out <dir>',
+      'where the JSON and HTML reports go',
+      path.join(PROJECT_ROOT, 'bench', 'freshness', 'results'),
+    )
+    .option(
+      '--input <file>',
+      'replay this history (JSON Lines or CSV events, as `import events` reads them) instead of the generated shop; no drift labels',
+    )
+    .option(
+      '--prefix <prefix>',
+      'index/topic prefix of the run (default freshness-<time>-; removed afterwards)',
+    )
     .option('--keep', 'keep the run’s indices and topics')
     .action(async (o: Opts) => {
       const preset = FRESHNESS_SIZES[o.size];
       if (!preset) throw new Error(`--size must be one of ${Object.keys(FRESHNESS_SIZES).join(', ')}`);
       if (o.store !== 'es' && o.store !== 'memory') throw new Error('--store must be es or memory');
-      const gen = { users: num(o.users, 'users') ?? preset.users, items: num(o.items, 'items') ?? preset.items, days: num(o.days, 'days') ?? preset.days, events: num(o.events, 'events') ?? preset.events, seed: Number(o.seed) };
+      const gen = {
+        users: num(o.users, 'users') ?? preset.users,
+        items: num(o.items, 'items') ?? preset.items,
+        days: num(o.days, 'days') ?? preset.days,
+        events: num(o.events, 'events') ?? preset.events,
+        seed: Number(o.seed),
+      };
       const retrainEvery = o.retrain.split(',').map((s) => num(s.trim(), 'retrain')!);
       const prefix = o.prefix ?? `freshness-${Date.now().toString(36)}-`;
       // a run writes a whole shop's events: never into the configured (maybe production) prefix
-      const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env, RECSYS_INDEX_PREFIX: prefix, RECSYS_TOPIC_PREFIX: prefix });
+      const config = loadConfig({
+        LOG_LEVEL: 'warn',
+        ...process.env,
+        RECSYS_INDEX_PREFIX: prefix,
+        RECSYS_TOPIC_PREFIX: prefix,
+      });
       const rules = ratingRules(config);
-      const params = alsParams(config.train, { ...(o.factors ? { factors: num(o.factors, 'factors')! } : {}), ...(o.iterations ? { iterations: num(o.iterations, 'iterations')! } : {}) });
+      const params = alsParams(config.train, {
+        ...(o.factors ? { factors: num(o.factors, 'factors')! } : {}),
+        ...(o.iterations ? { iterations: num(o.iterations, 'iterations')! } : {}),
+      });
       const t0 = performance.now();
       let events: ReplayEvent[];
       let driftAt = new Map<string, number>();
@@ -95,14 +137,21 @@ export function registerFreshnessCommand(program: Command): void {
         for await (const row of readRows(o.input)) {
           const c = row.error ? undefined : checkEvent(row.value, config.events);
           if (c?.ok) events.push(c.event);
-          else refused.push(`line ${row.line}: ${row.error ?? (c && !c.ok ? `${c.error.field ?? ''} ${c.error.message}` : '')}`);
+          else
+            refused.push(
+              `line ${row.line}: ${row.error ?? (c && !c.ok ? `${c.error.field ?? ''} ${c.error.message}` : '')}`,
+            );
         }
-        console.log(`history: ${events.length} events from ${o.input}${refused.length ? `; ${refused.length} rows refused (${refused.slice(0, 3).join('; ')})` : ''}; store ${o.store}; ALS k=${params.factors}, ${params.iterations} iterations`);
+        console.log(
+          `history: ${events.length} events from ${o.input}${refused.length ? `; ${refused.length} rows refused (${refused.slice(0, 3).join('; ')})` : ''}; store ${o.store}; ALS k=${params.factors}, ${params.iterations} iterations`,
+        );
       } else {
         const ds = generateDataset({ ...gen, malformedFraction: 0, dynamics: FRESHNESS_DYNAMICS });
         events = ds.events;
         driftAt = new Map(ds.users.filter((u) => u._drift).map((u) => [u.user_id, Date.parse(u._drift!.at)]));
-        console.log(`shop: ${gen.users} users (${ds.users.filter((u) => u._arrived).length} arriving, ${driftAt.size} drifting), ${gen.items} items (${ds.items.filter((i) => i.created_at >= ds.events[0]!.timestamp.slice(0, 10)).length} released in the window), ${ds.events.length} events over ${gen.days} days; store ${o.store}${o.store === 'es' ? `, prefix ${prefix}` : ''}; ALS k=${params.factors}, ${params.iterations} iterations`);
+        console.log(
+          `shop: ${gen.users} users (${ds.users.filter((u) => u._arrived).length} arriving, ${driftAt.size} drifting), ${gen.items} items (${ds.items.filter((i) => i.created_at >= ds.events[0]!.timestamp.slice(0, 10)).length} released in the window), ${ds.events.length} events over ${gen.days} days; store ${o.store}${o.store === 'es' ? `, prefix ${prefix}` : ''}; ALS k=${params.factors}, ${params.iterations} iterations`,
+        );
       }
 
       const ctx = o.store === 'es' ? createContext(config) : undefined;
@@ -115,7 +164,10 @@ export function registerFreshnessCommand(program: Command): void {
           source = await pipelineSource(ctx, { rules, roundTrips: () => roundTrips });
         }
         const popularityDays = num(o.popularityDays, 'popularity-days')!;
-        const variants = variantNames([...new Set(retrainEvery)].sort((a, b) => a - b), popularityDays);
+        const variants = variantNames(
+          [...new Set(retrainEvery)].sort((a, b) => a - b),
+          popularityDays,
+        );
         for (const l of stepHeader(variants)) console.log(l);
         const result = await runReplay(events, source, {
           params,
@@ -134,12 +186,36 @@ export function registerFreshnessCommand(program: Command): void {
         for (const l of summaryLines(result)) console.log(l);
         const pipeline = source.stats?.();
         const label = o.input ? 'input' : o.size;
-        console.log(`\n${label}: ${seconds.toFixed(1)} s in all${pipeline ? `; through Kafka → ingest → event store: ${JSON.stringify(pipeline)}` : ''}`);
+        console.log(
+          `\n${label}: ${seconds.toFixed(1)} s in all${pipeline ? `; through Kafka → ingest → event store: ${JSON.stringify(pipeline)}` : ''}`,
+        );
         mkdirSync(o.out, { recursive: true });
         const base = path.join(o.out, `freshness-${label}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-        writeFileSync(`${base}.json`, JSON.stringify({ size: o.size, ...(o.input ? { input: o.input } : { generator: { ...gen, dynamics: FRESHNESS_DYNAMICS } }), store: o.store, params, seconds, pipeline, result }, null, 2));
-        const title = o.input ? `What the stream buys: ${path.basename(o.input)} (${events.length} events)` : `What the stream buys: ${o.size} shop (${gen.users} users, ${gen.items} items, ${events.length} events)`;
-        writeFileSync(`${base}.html`, renderHtml(result, title, [`Store: ${o.store === 'es' ? 'events produced to Kafka, stored by recsys ingest, training read by the sliced scan of the event store' : 'in memory (the same reader, no ES/Kafka)'}. Total ${seconds.toFixed(1)} s.`]));
+        writeFileSync(
+          `${base}.json`,
+          JSON.stringify(
+            {
+              size: o.size,
+              ...(o.input ? { input: o.input } : { generator: { ...gen, dynamics: FRESHNESS_DYNAMICS } }),
+              store: o.store,
+              params,
+              seconds,
+              pipeline,
+              result,
+            },
+            null,
+            2,
+          ),
+        );
+        const title = o.input
+          ? `What the stream buys: ${path.basename(o.input)} (${events.length} events)`
+          : `What the stream buys: ${o.size} shop (${gen.users} users, ${gen.items} items, ${events.length} events)`;
+        writeFileSync(
+          `${base}.html`,
+          renderHtml(result, title, [
+            `Store: ${o.store === 'es' ? 'events produced to Kafka, stored by recsys ingest, training read by the sliced scan of the event store' : 'in memory (the same reader, no ES/Kafka)'}. Total ${seconds.toFixed(1)} s.`,
+          ]),
+        );
         console.log(`wrote ${base}.json and ${base}.html`);
       } finally {
         await source.close?.();

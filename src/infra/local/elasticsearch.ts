@@ -34,7 +34,9 @@ export function esPaths(localDir: string): EsPaths {
 /** Version of whatever answers on 127.0.0.1:9200, or undefined. (This distribution has no `GET /`.) */
 export async function probeEs(url = ES_HTTP): Promise<string | undefined> {
   try {
-    const res = await fetch(`${url}/_nodes/_local?filter_path=nodes.*.version`, { signal: AbortSignal.timeout(2000) });
+    const res = await fetch(`${url}/_nodes/_local?filter_path=nodes.*.version`, {
+      signal: AbortSignal.timeout(2000),
+    });
     if (!res.ok) return undefined;
     const body = (await res.json()) as { nodes?: Record<string, { version: string }> };
     return Object.values(body.nodes ?? {})[0]?.version;
@@ -47,9 +49,13 @@ async function download(p: EsPaths, log: Logger): Promise<void> {
   if (existsSync(p.zip)) return;
   log.info({ artifact: ES_ARTIFACT }, 'downloading Elasticsearch from Maven Central (once)');
   mkdirSync(path.dirname(p.zip), { recursive: true });
-  await execFileAsync('mvn', ['-q', '-B', 'dependency:copy', `-Dartifact=${ES_ARTIFACT}`, `-DoutputDirectory=${path.dirname(p.zip)}`], {
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  await execFileAsync(
+    'mvn',
+    ['-q', '-B', 'dependency:copy', `-Dartifact=${ES_ARTIFACT}`, `-DoutputDirectory=${path.dirname(p.zip)}`],
+    {
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
 }
 
 async function unpack(p: EsPaths, log: Logger): Promise<void> {
@@ -118,7 +124,11 @@ async function ensureUser(p: EsPaths): Promise<{ uid: number; gid: number } | un
   return { uid, gid };
 }
 
-export async function startLocalEs(localDir: string, log: Logger, heap = '2g'): Promise<{ version: string; reused: boolean; seconds: number }> {
+export async function startLocalEs(
+  localDir: string,
+  log: Logger,
+  heap = '2g',
+): Promise<{ version: string; reused: boolean; seconds: number }> {
   const started = Date.now();
   const running = await probeEs();
   if (running) return { version: running, reused: true, seconds: 0 };
@@ -145,9 +155,11 @@ export async function startLocalEs(localDir: string, log: Logger, heap = '2g'): 
   } else {
     startDetached(bin, ['-p', p.pidFile], { logFile, pidFile: path.join(p.run, 'launcher.pid'), env });
   }
-  const version = await waitFor('Elasticsearch on 127.0.0.1:9200', () => probeEs(), 180_000, 1000).catch((e: Error) => {
-    throw new Error(`${e.message}; see ${p.logs}/recsys-local.log and ${logFile}`);
-  });
+  const version = await waitFor('Elasticsearch on 127.0.0.1:9200', () => probeEs(), 180_000, 1000).catch(
+    (e: Error) => {
+      throw new Error(`${e.message}; see ${p.logs}/recsys-local.log and ${logFile}`);
+    },
+  );
   await waitFor(
     'cluster health yellow',
     async () => {

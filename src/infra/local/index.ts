@@ -1,7 +1,14 @@
 import type { Config } from '../../config/index.ts';
 import type { Logger } from '../logger.ts';
 import { ES_VERSION, localEsPid, probeEs, startLocalEs, stopLocalEs } from './elasticsearch.ts';
-import { KAFKA_VERSION, localKafkaPid, localKafkaVersion, probeKafka, startLocalKafka, stopLocalKafka } from './kafka.ts';
+import {
+  KAFKA_VERSION,
+  localKafkaPid,
+  localKafkaVersion,
+  probeKafka,
+  startLocalKafka,
+  stopLocalKafka,
+} from './kafka.ts';
 import { LOCAL_ES_URL, LOCAL_KAFKA_BROKERS, createEsClient, createKafka } from '../clients.ts';
 
 export { ES_VERSION, KAFKA_VERSION };
@@ -59,7 +66,9 @@ export async function infraStatus(config: Config): Promise<ServiceStatus[]> {
       running: Boolean(kafkaBrokers),
       version: config.kafka.local && kafkaBrokers ? localKafkaVersion(config.localDir) : undefined,
       pid: config.kafka.local ? localKafkaPid(config.localDir) : undefined,
-      detail: kafkaBrokers ? `${kafkaBrokers} broker(s)${config.kafka.local ? ', KRaft' : ', external (KAFKA_BROKERS), not managed by infra'}` : undefined,
+      detail: kafkaBrokers
+        ? `${kafkaBrokers} broker(s)${config.kafka.local ? ', KRaft' : ', external (KAFKA_BROKERS), not managed by infra'}`
+        : undefined,
     },
   ];
 }

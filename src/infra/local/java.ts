@@ -29,10 +29,18 @@ export function listJdks(root = process.env['JVM_ROOT'] ?? '/usr/lib/jvm'): Jdk[
 
 /** Newest JDK with major in [min, max]; throws naming what was found. */
 export function pickJdk(min: number, max = 99): Jdk {
-  const jdks = listJdks().filter((j) => j.major >= min && j.major <= max).sort((a, b) => b.major - a.major);
+  const jdks = listJdks()
+    .filter((j) => j.major >= min && j.major <= max)
+    .sort((a, b) => b.major - a.major);
   const best = jdks[0];
   if (!best) {
-    throw new Error(`no JDK ${min}..${max} under /usr/lib/jvm (found: ${listJdks().map((j) => `${j.home} (${j.major})`).join(', ') || 'none'})`);
+    throw new Error(
+      `no JDK ${min}..${max} under /usr/lib/jvm (found: ${
+        listJdks()
+          .map((j) => `${j.home} (${j.major})`)
+          .join(', ') || 'none'
+      })`,
+    );
   }
   return best;
 }

@@ -56,7 +56,12 @@ export function portOpen(hostPort = BROKER, timeoutMs = 1000): Promise<boolean> 
 /** Brokers answering a metadata request (not just an open port). */
 export async function probeKafka(brokers = [BROKER]): Promise<number | undefined> {
   if (!(await portOpen(brokers[0]))) return undefined;
-  const admin = new Kafka({ brokers, clientId: 'recsys-probe', logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+  const admin = new Kafka({
+    brokers,
+    clientId: 'recsys-probe',
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  }).admin();
   try {
     await admin.connect();
     const { brokers: list } = await admin.describeCluster();
@@ -69,12 +74,21 @@ export async function probeKafka(brokers = [BROKER]): Promise<number | undefined
 }
 
 async function download(p: KafkaPaths, log: Logger): Promise<void> {
-  if (existsSync(p.libs) && readdirSync(p.libs).some((f) => f.startsWith(`kafka_2.13-${KAFKA_VERSION}`))) return;
+  if (existsSync(p.libs) && readdirSync(p.libs).some((f) => f.startsWith(`kafka_2.13-${KAFKA_VERSION}`)))
+    return;
   log.info({ version: KAFKA_VERSION }, 'downloading Kafka and its dependencies from Maven Central (once)');
   mkdirSync(p.libs, { recursive: true });
   await execFileAsync(
     'mvn',
-    ['-q', '-B', '-f', path.join(PROJECT_ROOT, 'scripts', 'kafka', 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${p.libs}`, '-DincludeScope=runtime'],
+    [
+      '-q',
+      '-B',
+      '-f',
+      path.join(PROJECT_ROOT, 'scripts', 'kafka', 'pom.xml'),
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${p.libs}`,
+      '-DincludeScope=runtime',
+    ],
     { maxBuffer: 16 * 1024 * 1024 },
   );
 }
@@ -126,9 +140,18 @@ function writeConfig(p: KafkaPaths): void {
   );
 }
 
-export async function startLocalKafka(localDir: string, log: Logger, heap = '1g'): Promise<{ version: string; reused: boolean; seconds: number }> {
+export async function startLocalKafka(
+  localDir: string,
+  log: Logger,
+  heap = '1g',
+): Promise<{ version: string; reused: boolean; seconds: number }> {
   const started = Date.now();
-  if (await probeKafka()) return { version: localKafkaVersion(localDir) ?? 'unknown (not started by us)', reused: true, seconds: 0 };
+  if (await probeKafka())
+    return {
+      version: localKafkaVersion(localDir) ?? 'unknown (not started by us)',
+      reused: true,
+      seconds: 0,
+    };
   const p = kafkaPaths(localDir);
   await download(p, log);
   for (const d of [p.data, p.logs]) mkdirSync(d, { recursive: true });
@@ -138,13 +161,36 @@ export async function startLocalKafka(localDir: string, log: Logger, heap = '1g'
   const cp = `${p.libs}/*`;
   if (!existsSync(path.join(p.data, 'meta.properties'))) {
     log.info('formatting KRaft storage');
-    await execFileAsync(java, ['-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', CLUSTER_ID, '-c', p.props, '--standalone', '--ignore-formatted']);
+    await execFileAsync(java, [
+      '-cp',
+      cp,
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      CLUSTER_ID,
+      '-c',
+      p.props,
+      '--standalone',
+      '--ignore-formatted',
+    ]);
   }
   log.info({ jdk: jdk.home }, 'starting Kafka (KRaft, broker+controller)');
-  startDetached(java, [`-Xms${heap}`, `-Xmx${heap}`, `-Dlog4j2.configurationFile=${p.log4j}`, '-cp', cp, 'kafka.Kafka', p.props], {
-    logFile: path.join(p.logs, 'stdout.log'),
-    pidFile: p.pidFile,
-  });
+  startDetached(
+    java,
+    [
+      `-Xms${heap}`,
+      `-Xmx${heap}`,
+      `-Dlog4j2.configurationFile=${p.log4j}`,
+      '-cp',
+      cp,
+      'kafka.Kafka',
+      p.props,
+    ],
+    {
+      logFile: path.join(p.logs, 'stdout.log'),
+      pidFile: p.pidFile,
+    },
+  );
   await waitFor('Kafka on 127.0.0.1:9092', () => probeKafka(), 120_000, 500).catch((e: Error) => {
     throw new Error(`${e.message}; see ${p.logs}/server.log`);
   });

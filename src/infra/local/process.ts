@@ -20,7 +20,11 @@ export function isAlive(pid: number): boolean {
 }
 
 /** Starts a long-running process detached from ours, output to a log file, pid recorded. */
-export function startDetached(cmd: string, args: string[], opts: { logFile: string; pidFile: string; env?: NodeJS.ProcessEnv; cwd?: string }): number {
+export function startDetached(
+  cmd: string,
+  args: string[],
+  opts: { logFile: string; pidFile: string; env?: NodeJS.ProcessEnv; cwd?: string },
+): number {
   const out = openSync(opts.logFile, 'a');
   const child = spawn(cmd, args, {
     detached: true,
@@ -54,7 +58,12 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 500): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 500,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -66,5 +75,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     }
     await sleep(intervalMs);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+  );
 }

@@ -41,7 +41,8 @@ export async function gridSearch(
   const k = options.k ?? 10;
   const axis = (v: number[] | undefined, d: number): number[] => (v && v.length > 0 ? [...new Set(v)] : [d]);
   const iterations = axis(grid.iterations, baseParams.iterations).sort((a, b) => a - b);
-  if (iterations.some((n) => !Number.isInteger(n) || n < 1)) throw new RangeError('gridSearch: iterations must be integers ≥ 1');
+  if (iterations.some((n) => !Number.isInteger(n) || n < 1))
+    throw new RangeError('gridSearch: iterations must be integers ≥ 1');
   const wanted = new Set(iterations);
   const maxIter = iterations[iterations.length - 1]!;
   const results: GridResult[] = [];
@@ -52,14 +53,23 @@ export async function gridSearch(
         let elapsed = 0;
         const record = (iters: number, loss: number, model: Parameters<typeof alsScorer>[0]): void => {
           const metrics = evaluateRanking(alsScorer(model), train, validation, { k });
-          const result: GridResult = { params: { ...params, iterations: iters }, metrics, trainSeconds: elapsed, loss };
+          const result: GridResult = {
+            params: { ...params, iterations: iters },
+            metrics,
+            trainSeconds: elapsed,
+            loss,
+          };
           results.push(result);
           options.onResult?.(result);
         };
         await trainAls(train, params, (info) => {
           elapsed += info.seconds;
           if (wanted.has(info.iteration)) {
-            record(info.iteration, info.loss, { factors, userFactors: info.userFactors, itemFactors: info.itemFactors });
+            record(info.iteration, info.loss, {
+              factors,
+              userFactors: info.userFactors,
+              itemFactors: info.itemFactors,
+            });
           }
         });
       }

@@ -27,7 +27,9 @@ export interface SearchSpace {
   weighting: WeightingScheme[];
 }
 
-export type SearchPoint = Pick<AlsParams, 'factors' | 'regularization' | 'alpha'> & { weighting: WeightingScheme };
+export type SearchPoint = Pick<AlsParams, 'factors' | 'regularization' | 'alpha'> & {
+  weighting: WeightingScheme;
+};
 
 export interface Trial {
   params: SearchPoint;
@@ -59,7 +61,10 @@ export interface HalvingResult {
 /** The searched grid: every combination, the base point's values on pinned (single-valued) axes. */
 export function gridPoints(space: SearchSpace): SearchPoint[] {
   const out: SearchPoint[] = [];
-  for (const factors of space.factors) for (const regularization of space.regularization) for (const alpha of space.alpha) for (const weighting of space.weighting) out.push({ factors, regularization, alpha, weighting });
+  for (const factors of space.factors)
+    for (const regularization of space.regularization)
+      for (const alpha of space.alpha)
+        for (const weighting of space.weighting) out.push({ factors, regularization, alpha, weighting });
   return out;
 }
 
@@ -68,7 +73,14 @@ export function pointKey(p: SearchPoint): string {
 }
 
 /** Scores one point with `iterations` sweeps on the validation matrix. */
-export async function scorePoint(train: RatingsMatrix, validation: RatingsMatrix, base: AlsParams, point: SearchPoint, iterations: number, k = 10): Promise<{ ndcg: number; seconds: number }> {
+export async function scorePoint(
+  train: RatingsMatrix,
+  validation: RatingsMatrix,
+  base: AlsParams,
+  point: SearchPoint,
+  iterations: number,
+  k = 10,
+): Promise<{ ndcg: number; seconds: number }> {
   const t0 = performance.now();
   const model = await trainAls(train, { ...base, ...point, iterations });
   const ndcg = evaluateRanking(alsScorer(model), train, validation, { k }).ndcg;
@@ -88,7 +100,13 @@ const EVAL_WEIGHT = 7;
  * not a clock: budgets in work make a search on the same data reproduce the same trials and the
  * same winner on any machine and under any load, while the seconds are still measured and reported.
  */
-export function trialWork(m: { nUsers: number; nItems: number; nnz: number }, k: number, iterations: number, cgSteps: number, evalUsers: number): number {
+export function trialWork(
+  m: { nUsers: number; nItems: number; nnz: number },
+  k: number,
+  iterations: number,
+  cgSteps: number,
+  evalUsers: number,
+): number {
   const sweep = cgSteps * ((m.nUsers + m.nItems) * k * k + 4 * m.nnz * k) + m.nnz * k + m.nUsers * k * k;
   return SETUP_WORK + iterations * sweep + EVAL_WEIGHT * evalUsers * m.nItems * (k + 4);
 }
@@ -129,7 +147,13 @@ function usersWithItems(m: RatingsMatrix): number {
 // k first: it sets the price of every later screen (and on small data a smaller k usually wins)
 const AXES = ['factors', 'regularization', 'weighting', 'alpha'] as const;
 
-export async function successiveHalving(train: RatingsMatrix, validation: RatingsMatrix, base: AlsParams, space: SearchSpace, opts: HalvingOptions): Promise<HalvingResult> {
+export async function successiveHalving(
+  train: RatingsMatrix,
+  validation: RatingsMatrix,
+  base: AlsParams,
+  space: SearchSpace,
+  opts: HalvingOptions,
+): Promise<HalvingResult> {
   const eta = opts.eta ?? 3;
   const k = opts.k ?? 10;
   const seed = opts.seed ?? 42;
@@ -139,7 +163,8 @@ export async function successiveHalving(train: RatingsMatrix, validation: Rating
   const shape = { nUsers: train.nUsers, nItems: train.nItems, nnz: train.indptr[train.nUsers]! };
   const screen = sampleRows(validation, SCREEN_USERS, seed);
   const evalUsers = [usersWithItems(screen), usersWithItems(validation)];
-  const work = (p: SearchPoint, rung: number) => trialWork(shape, p.factors, rungs[rung]!, base.cgSteps, evalUsers[rung]!);
+  const work = (p: SearchPoint, rung: number) =>
+    trialWork(shape, p.factors, rungs[rung]!, base.cgSteps, evalUsers[rung]!);
   // one fit = training the configured point with all sweeps: the search's own scoring is paid from the budget
   const fitWork = trialWork(shape, base.factors, base.iterations, base.cgSteps, 0);
   const budget = opts.budgetFactor * fitWork;
@@ -163,7 +188,12 @@ export async function successiveHalving(train: RatingsMatrix, validation: Rating
 
   // rung 0: coordinate descent from the configured point
   const screened = new Map<string, Trial>();
-  let center: SearchPoint = { factors: base.factors, regularization: base.regularization, alpha: base.alpha, weighting: base.weighting ?? 'linear' };
+  let center: SearchPoint = {
+    factors: base.factors,
+    regularization: base.regularization,
+    alpha: base.alpha,
+    weighting: base.weighting ?? 'linear',
+  };
   const first = await run(center, 0, Infinity);
   screened.set(pointKey(center), first!);
   let exhausted = false;
@@ -200,5 +230,11 @@ export async function successiveHalving(train: RatingsMatrix, validation: Rating
   const best = (finals.length ? finals : ranked).reduce((a, b) => (b.ndcg > a.ndcg ? b : a));
   // seconds per work unit as measured on this search: what one fit and the budget took here
   const secondsPerWork = workDone > 0 ? secondsDone / workDone : 0;
-  return { best, trials, fitSeconds: fitWork * secondsPerWork, budgetSeconds: budget * secondsPerWork, usedSeconds: (performance.now() - start) / 1000 };
+  return {
+    best,
+    trials,
+    fitSeconds: fitWork * secondsPerWork,
+    budgetSeconds: budget * secondsPerWork,
+    usedSeconds: (performance.now() - start) / 1000,
+  };
 }

@@ -62,7 +62,9 @@ export function trainPopularity(train: RatingsMatrix): Float64Array {
 export function popularHead(train: RatingsMatrix, share = 0.01): Uint8Array {
   const counts = trainPopularity(train);
   const n = Math.min(train.nItems, Math.max(1, Math.ceil(share * train.nItems)));
-  const order = Array.from({ length: train.nItems }, (_, i) => i).sort((a, b) => counts[b]! - counts[a]! || a - b);
+  const order = Array.from({ length: train.nItems }, (_, i) => i).sort(
+    (a, b) => counts[b]! - counts[a]! || a - b,
+  );
   const head = new Uint8Array(train.nItems);
   for (let r = 0; r < n; r++) head[order[r]!] = 1;
   return head;
@@ -82,7 +84,8 @@ export function evaluateRanking(
 ): RankingMetrics {
   const k = options.k ?? 10;
   const nItems = train.nItems;
-  if (test.nItems > nItems) throw new RangeError('test matrix has more items than train: build it on the train ids');
+  if (test.nItems > nItems)
+    throw new RangeError('test matrix has more items than train: build it on the train ids');
   const scores = new Float64Array(nItems);
   const excluded = new Uint8Array(nItems);
   const shown = new Uint8Array(nItems);

@@ -131,7 +131,12 @@ export function plantedInteractions(opts: PlantedOptions): PlantedData {
 export function plantedToInteractions(d: PlantedData): Interaction[] {
   const rows: Interaction[] = [];
   for (let j = 0; j < d.users.length; j++) {
-    rows.push({ userId: `u${d.users[j]!}`, itemId: `i${d.items[j]!}`, weight: d.weights[j]!, lastTs: d.ts[j]! });
+    rows.push({
+      userId: `u${d.users[j]!}`,
+      itemId: `i${d.items[j]!}`,
+      weight: d.weights[j]!,
+      lastTs: d.ts[j]!,
+    });
   }
   return rows;
 }

@@ -12,7 +12,16 @@ const WEEK = 7 * DAY;
 const MONTH = 30 * DAY;
 const YEAR = 365 * DAY;
 
-export const UNIT_MS: Record<string, number> = { ms: 1, s: SECOND, m: MINUTE, h: HOUR, d: DAY, w: WEEK, M: MONTH, y: YEAR };
+export const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: SECOND,
+  m: MINUTE,
+  h: HOUR,
+  d: DAY,
+  w: WEEK,
+  M: MONTH,
+  y: YEAR,
+};
 
 /** Kibana's advanced-settings defaults */
 export const DEFAULT_BAR_TARGET = 50;
@@ -110,7 +119,12 @@ export interface ResolvedInterval {
   param: { calendar_interval: string } | { fixed_interval: string };
 }
 
-export function resolveInterval(requested: string, rangeMs: number, barTarget = DEFAULT_BAR_TARGET, maxBars = DEFAULT_MAX_BARS): ResolvedInterval {
+export function resolveInterval(
+  requested: string,
+  rangeMs: number,
+  barTarget = DEFAULT_BAR_TARGET,
+  maxBars = DEFAULT_MAX_BARS,
+): ResolvedInterval {
   let ms: number;
   let expression: string;
   if (requested === 'auto') {

@@ -109,12 +109,15 @@ class Parser {
       return q;
     }
     if (t.kind !== 'word') throw new KqlError(this.source, `unexpected "${t.text}"`);
-    if (this.peek()?.kind !== ':') throw new KqlError(this.source, `free-text term "${t.text}" (only field:value is supported)`);
+    if (this.peek()?.kind !== ':')
+      throw new KqlError(this.source, `free-text term "${t.text}" (only field:value is supported)`);
     this.i++;
     const v = this.tokens[this.i++];
-    if (!v || (v.kind !== 'word' && v.kind !== 'quoted')) throw new KqlError(this.source, `missing value after ${t.text}:`);
+    if (!v || (v.kind !== 'word' && v.kind !== 'quoted'))
+      throw new KqlError(this.source, `missing value after ${t.text}:`);
     if (v.kind === 'word' && v.text === '*') return { exists: { field: t.text } };
-    if (v.kind === 'word' && /[*?]/.test(v.text)) throw new KqlError(this.source, `wildcard value "${v.text}"`);
+    if (v.kind === 'word' && /[*?]/.test(v.text))
+      throw new KqlError(this.source, `wildcard value "${v.text}"`);
     if (v.kind === 'word' && /^[<>]=?/.test(v.text)) throw new KqlError(this.source, `range "${v.text}"`);
     return { term: { [t.text]: v.text } };
   }

@@ -13,9 +13,23 @@
 // is reproduced by `tabulate`, so a test can check the numbers a panel would show.
 
 import type { estypes } from '@elastic/elasticsearch';
-import { DEFAULT_BAR_TARGET, DEFAULT_MAX_BARS, UNIT_MS, resolveInterval, type ResolvedInterval } from './intervals.ts';
+import {
+  DEFAULT_BAR_TARGET,
+  DEFAULT_MAX_BARS,
+  UNIT_MS,
+  resolveInterval,
+  type ResolvedInterval,
+} from './intervals.ts';
 import { kqlToQuery } from './kql.ts';
-import type { DataViewAttributes, KibanaQuery, LensAttributes, LensColumn, LensLayer, SavedObject, TinymathNode } from '../../../src/kibana/types.ts';
+import type {
+  DataViewAttributes,
+  KibanaQuery,
+  LensAttributes,
+  LensColumn,
+  LensLayer,
+  SavedObject,
+  TinymathNode,
+} from '../../../src/kibana/types.ts';
 
 export const RECORDS_FIELD = '___records___';
 
@@ -66,7 +80,13 @@ export interface VisualisationQuery {
 }
 
 // Lens operation type → ES aggregation; Lens calls the mean `average` (an `avg` column is refused, as Kibana would)
-const SUPPORTED_METRICS: Record<string, string> = { unique_count: 'cardinality', max: 'max', min: 'min', average: 'avg', sum: 'sum' };
+const SUPPORTED_METRICS: Record<string, string> = {
+  unique_count: 'cardinality',
+  max: 'max',
+  min: 'min',
+  average: 'avg',
+  sum: 'sum',
+};
 const EMPTY_AS_NULL_OPS = new Set(['count', 'unique_count', 'sum']);
 
 export class LensTranslationError extends Error {
@@ -86,9 +106,13 @@ function toMs(t: Date | number | string, now: number): number {
   return ms;
 }
 
-function kibanaQuery(q: KibanaQuery | undefined, objectId: string): estypes.QueryDslQueryContainer | undefined {
+function kibanaQuery(
+  q: KibanaQuery | undefined,
+  objectId: string,
+): estypes.QueryDslQueryContainer | undefined {
   if (!q || !q.query.trim()) return undefined;
-  if (q.language !== 'kuery') throw new LensTranslationError(objectId, `query language ${q.language} is not supported (only kuery)`);
+  if (q.language !== 'kuery')
+    throw new LensTranslationError(objectId, `query language ${q.language} is not supported (only kuery)`);
   return kqlToQuery(q.query);
 }
 
@@ -103,11 +127,15 @@ export function valueAccessors(attributes: LensAttributes, layerId: string): str
     case 'lnsDatatable': {
       if (v['layerId'] !== layerId) return [];
       const layer = attributes.state.datasourceStates.formBased.layers[layerId]!;
-      return ((v['columns'] as Array<{ columnId: string }>) ?? []).map((c) => c.columnId).filter((id) => !layer.columns[id]?.isBucketed);
+      return ((v['columns'] as Array<{ columnId: string }>) ?? [])
+        .map((c) => c.columnId)
+        .filter((id) => !layer.columns[id]?.isBucketed);
     }
     case 'lnsMetric': {
       if (v['layerId'] !== layerId) return [];
-      return ['metricAccessor', 'secondaryMetricAccessor', 'maxAccessor'].map((k) => v[k]).filter((x): x is string => typeof x === 'string');
+      return ['metricAccessor', 'secondaryMetricAccessor', 'maxAccessor']
+        .map((k) => v[k])
+        .filter((x): x is string => typeof x === 'string');
     }
     default:
       throw new Error(`visualisation type ${attributes.visualizationType} is not supported`);
@@ -120,12 +148,16 @@ export function visualisationColumnRefs(attributes: LensAttributes): string[] {
   switch (attributes.visualizationType) {
     case 'lnsXY':
       return ((v['layers'] as Array<Record<string, unknown>>) ?? []).flatMap((l) =>
-        [l['xAccessor'], l['splitAccessor'], ...((l['accessors'] as string[]) ?? [])].filter((x): x is string => typeof x === 'string'),
+        [l['xAccessor'], l['splitAccessor'], ...((l['accessors'] as string[]) ?? [])].filter(
+          (x): x is string => typeof x === 'string',
+        ),
       );
     case 'lnsDatatable':
       return ((v['columns'] as Array<{ columnId: string }>) ?? []).map((c) => c.columnId);
     case 'lnsMetric':
-      return ['metricAccessor', 'secondaryMetricAccessor', 'maxAccessor', 'breakdownByAccessor'].map((k) => v[k]).filter((x): x is string => typeof x === 'string');
+      return ['metricAccessor', 'secondaryMetricAccessor', 'maxAccessor', 'breakdownByAccessor']
+        .map((k) => v[k])
+        .filter((x): x is string => typeof x === 'string');
     default:
       return [];
   }
@@ -136,7 +168,9 @@ const FILTERED_VALUE = 'value';
 
 function metricAgg(col: LensColumn): estypes.AggregationsAggregationContainer | undefined {
   if (col.operationType === 'count') {
-    return !col.sourceField || col.sourceField === RECORDS_FIELD ? undefined : { value_count: { field: col.sourceField } };
+    return !col.sourceField || col.sourceField === RECORDS_FIELD
+      ? undefined
+      : { value_count: { field: col.sourceField } };
   }
   const op = SUPPORTED_METRICS[col.operationType];
   if (!op) throw new Error(`operation ${col.operationType} is not supported`);
@@ -144,7 +178,11 @@ function metricAgg(col: LensColumn): estypes.AggregationsAggregationContainer | 
 }
 
 /** The aggregation a metric column needs at its level, or undefined when doc_count carries it. */
-function columnAgg(id: string, col: LensColumn, objectId: string): estypes.AggregationsAggregationContainer | undefined {
+function columnAgg(
+  id: string,
+  col: LensColumn,
+  objectId: string,
+): estypes.AggregationsAggregationContainer | undefined {
   const inner = metricAgg(col);
   if (!col.filter || !col.filter.query.trim()) return inner;
   const filter = kibanaQuery(col.filter, `${objectId} column ${id}`) ?? { match_all: {} };
@@ -152,7 +190,11 @@ function columnAgg(id: string, col: LensColumn, objectId: string): estypes.Aggre
 }
 
 /** Order path of a terms agg sorted by a metric column, and the agg that must sit beside it. */
-function orderPath(id: string, col: LensColumn, objectId: string): { path: string; agg?: estypes.AggregationsAggregationContainer } {
+function orderPath(
+  id: string,
+  col: LensColumn,
+  objectId: string,
+): { path: string; agg?: estypes.AggregationsAggregationContainer } {
   const agg = columnAgg(id, col, objectId);
   if (!agg) return { path: '_count' };
   if (col.filter && agg.aggs) return { path: `${id}>${FILTERED_VALUE}`, agg };
@@ -168,9 +210,18 @@ interface LayerContext {
   maxBars: number;
 }
 
-function translateLayer(layer: LensLayer, ctx: LayerContext): { aggs?: Record<string, estypes.AggregationsAggregationContainer>; intervals: Record<string, ResolvedInterval>; buckets: string[] } {
+function translateLayer(
+  layer: LensLayer,
+  ctx: LayerContext,
+): {
+  aggs?: Record<string, estypes.AggregationsAggregationContainer>;
+  intervals: Record<string, ResolvedInterval>;
+  buckets: string[];
+} {
   const { objectId } = ctx;
-  for (const id of layer.columnOrder) if (!layer.columns[id]) throw new LensTranslationError(objectId, `columnOrder names missing column ${id}`);
+  for (const id of layer.columnOrder)
+    if (!layer.columns[id])
+      throw new LensTranslationError(objectId, `columnOrder names missing column ${id}`);
   const buckets = layer.columnOrder.filter((id) => layer.columns[id]!.isBucketed);
   const metrics = layer.columnOrder.filter((id) => {
     const c = layer.columns[id]!;
@@ -178,7 +229,8 @@ function translateLayer(layer: LensLayer, ctx: LayerContext): { aggs?: Record<st
   });
   for (const id of layer.columnOrder) {
     for (const ref of layer.columns[id]!.references ?? []) {
-      if (!layer.columns[ref]) throw new LensTranslationError(objectId, `column ${id} references missing column ${ref}`);
+      if (!layer.columns[ref])
+        throw new LensTranslationError(objectId, `column ${id} references missing column ${ref}`);
     }
   }
 
@@ -194,7 +246,10 @@ function translateLayer(layer: LensLayer, ctx: LayerContext): { aggs?: Record<st
   }
 
   const intervals: Record<string, ResolvedInterval> = {};
-  let inner: Record<string, estypes.AggregationsAggregationContainer> | undefined = Object.keys(metricAggs).length ? metricAggs : undefined;
+  let inner: Record<string, estypes.AggregationsAggregationContainer> | undefined = Object.keys(metricAggs)
+    .length
+    ? metricAggs
+    : undefined;
   for (let level = buckets.length - 1; level >= 0; level--) {
     const id = buckets[level]!;
     const col = layer.columns[id]!;
@@ -212,16 +267,27 @@ function translateLayer(layer: LensLayer, ctx: LayerContext): { aggs?: Record<st
         include?: unknown[];
         exclude?: unknown[];
       };
-      if (p.secondaryFields?.length) throw new LensTranslationError(objectId, `column ${id}: multi-field terms are not supported`);
-      if (p.include?.length || p.exclude?.length) throw new LensTranslationError(objectId, `column ${id}: include/exclude is not supported`);
-      if (p.otherBucket) throw new LensTranslationError(objectId, `column ${id}: otherBucket needs Kibana's second request; not supported`);
-      if (p.missingBucket) throw new LensTranslationError(objectId, `column ${id}: missingBucket is not supported`);
+      if (p.secondaryFields?.length)
+        throw new LensTranslationError(objectId, `column ${id}: multi-field terms are not supported`);
+      if (p.include?.length || p.exclude?.length)
+        throw new LensTranslationError(objectId, `column ${id}: include/exclude is not supported`);
+      if (p.otherBucket)
+        throw new LensTranslationError(
+          objectId,
+          `column ${id}: otherBucket needs Kibana's second request; not supported`,
+        );
+      if (p.missingBucket)
+        throw new LensTranslationError(objectId, `column ${id}: missingBucket is not supported`);
       let order: Record<string, 'asc' | 'desc'>;
       if (p.orderBy.type === 'alphabetical') {
         order = { _key: p.orderDirection };
       } else if (p.orderBy.type === 'column' && p.orderBy.columnId) {
         const target = layer.columns[p.orderBy.columnId];
-        if (!target || target.isBucketed) throw new LensTranslationError(objectId, `column ${id}: orders by unknown metric ${p.orderBy.columnId}`);
+        if (!target || target.isBucketed)
+          throw new LensTranslationError(
+            objectId,
+            `column ${id}: orders by unknown metric ${p.orderBy.columnId}`,
+          );
         const o = orderPath(p.orderBy.columnId, target, objectId);
         if (o.agg) sub[p.orderBy.columnId] = o.agg; // Kibana's orderAgg: the metric must exist at this level
         order = { [o.path]: p.orderDirection };
@@ -230,7 +296,14 @@ function translateLayer(layer: LensLayer, ctx: LayerContext): { aggs?: Record<st
       }
       // Lens accuracy mode: shard_size = max(1000, size·1.5 + 10); otherwise ES's default
       const shardSize = p.accuracyMode ? Math.max(1000, p.size * 1.5 + 10) : undefined;
-      agg = { terms: { field: col.sourceField!, size: p.size, ...(shardSize ? { shard_size: shardSize } : {}), order } };
+      agg = {
+        terms: {
+          field: col.sourceField!,
+          size: p.size,
+          ...(shardSize ? { shard_size: shardSize } : {}),
+          order,
+        },
+      };
     } else if (col.operationType === 'date_histogram') {
       const p = col.params as { interval: string; includeEmptyRows?: boolean };
       const interval = resolveInterval(p.interval, ctx.range[1] - ctx.range[0], ctx.barTarget, ctx.maxBars);
@@ -245,7 +318,10 @@ function translateLayer(layer: LensLayer, ctx: LayerContext): { aggs?: Record<st
         } as estypes.AggregationsDateHistogramAggregation,
       };
     } else {
-      throw new LensTranslationError(objectId, `bucket operation ${col.operationType} (column ${id}) is not supported`);
+      throw new LensTranslationError(
+        objectId,
+        `bucket operation ${col.operationType} (column ${id}) is not supported`,
+      );
     }
     if (Object.keys(sub).length) agg.aggs = sub;
     inner = { [id]: agg };
@@ -255,7 +331,9 @@ function translateLayer(layer: LensLayer, ctx: LayerContext): { aggs?: Record<st
 
 /** Data view saved objects by id. */
 function dataViews(objects: SavedObject[]): Map<string, DataViewAttributes> {
-  return new Map(objects.filter((o) => o.type === 'index-pattern').map((o) => [o.id, o.attributes as DataViewAttributes]));
+  return new Map(
+    objects.filter((o) => o.type === 'index-pattern').map((o) => [o.id, o.attributes as DataViewAttributes]),
+  );
 }
 
 /**
@@ -267,18 +345,27 @@ export function visualisationQueries(objects: SavedObject[], opts: QueryOptions 
   const now = (opts.now ?? new Date()).getTime();
   const tr = opts.timeRange ?? { from: 'now-24h', to: 'now' };
   const range: [number, number] = [toMs(tr.from, now), toMs(tr.to, now)];
-  if (!(range[1] > range[0])) throw new Error(`empty time range ${new Date(range[0]).toISOString()} → ${new Date(range[1]).toISOString()}`);
+  if (!(range[1] > range[0]))
+    throw new Error(
+      `empty time range ${new Date(range[0]).toISOString()} → ${new Date(range[1]).toISOString()}`,
+    );
   const views = dataViews(objects);
   const out: VisualisationQuery[] = [];
   for (const o of objects) {
     if (o.type !== 'lens') continue;
     const attributes = o.attributes as unknown as LensAttributes;
     const state = attributes.state;
-    if (state.filters?.length) throw new LensTranslationError(o.id, 'filter pills are not supported; put the condition in the KQL query');
+    if (state.filters?.length)
+      throw new LensTranslationError(
+        o.id,
+        'filter pills are not supported; put the condition in the KQL query',
+      );
     const layers = state.datasourceStates?.formBased?.layers;
     if (!layers) throw new LensTranslationError(o.id, 'no formBased datasource layers');
     for (const [layerId, layer] of Object.entries(layers)) {
-      const ref = o.references.find((r) => r.type === 'index-pattern' && r.name === `indexpattern-datasource-layer-${layerId}`);
+      const ref = o.references.find(
+        (r) => r.type === 'index-pattern' && r.name === `indexpattern-datasource-layer-${layerId}`,
+      );
       if (!ref) throw new LensTranslationError(o.id, `layer ${layerId} has no data view reference`);
       const view = views.get(ref.id);
       if (!view) throw new LensTranslationError(o.id, `data view ${ref.id} is not among the saved objects`);
@@ -286,7 +373,11 @@ export function visualisationQueries(objects: SavedObject[], opts: QueryOptions 
       if (view.timeFieldName) {
         filters.push({
           range: {
-            [view.timeFieldName]: { format: 'strict_date_optional_time', gte: new Date(range[0]).toISOString(), lte: new Date(range[1]).toISOString() },
+            [view.timeFieldName]: {
+              format: 'strict_date_optional_time',
+              gte: new Date(range[0]).toISOString(),
+              lte: new Date(range[1]).toISOString(),
+            },
           },
         });
       }
@@ -301,7 +392,12 @@ export function visualisationQueries(objects: SavedObject[], opts: QueryOptions 
         maxBars: opts.maxBars ?? DEFAULT_MAX_BARS,
       });
       const valueColumns = valueAccessors(attributes, layerId);
-      for (const c of valueColumns) if (!layer.columns[c]) throw new LensTranslationError(o.id, `visualisation accessor ${c} is not a column of layer ${layerId}`);
+      for (const c of valueColumns)
+        if (!layer.columns[c])
+          throw new LensTranslationError(
+            o.id,
+            `visualisation accessor ${c} is not a column of layer ${layerId}`,
+          );
       out.push({
         id: o.id,
         title: attributes.title,
@@ -310,7 +406,12 @@ export function visualisationQueries(objects: SavedObject[], opts: QueryOptions 
         dataViewId: ref.id,
         index: view.title,
         ...(view.timeFieldName ? { timeField: view.timeFieldName } : {}),
-        body: { size: 0, track_total_hits: true, query: { bool: { filter: filters } }, ...(aggs ? { aggs } : {}) },
+        body: {
+          size: 0,
+          track_total_hits: true,
+          query: { bool: { filter: filters } },
+          ...(aggs ? { aggs } : {}),
+        },
         intervals,
         valueColumns,
         bucketColumns: buckets,
@@ -345,14 +446,23 @@ function metricValue(id: string, col: LensColumn, container: Record<string, unkn
   const hasFilter = !!col.filter?.query.trim();
   let value: number | null | undefined;
   if (isRecords) {
-    value = hasFilter ? (container[id] as { doc_count?: number } | undefined)?.doc_count : (container['doc_count'] as number | undefined);
+    value = hasFilter
+      ? (container[id] as { doc_count?: number } | undefined)?.doc_count
+      : (container['doc_count'] as number | undefined);
   } else {
-    const node = (hasFilter ? (container[id] as Record<string, unknown> | undefined)?.[FILTERED_VALUE] : container[id]) as { value?: number | null } | undefined;
+    const node = (
+      hasFilter ? (container[id] as Record<string, unknown> | undefined)?.[FILTERED_VALUE] : container[id]
+    ) as { value?: number | null } | undefined;
     value = node?.value;
   }
   if (value === undefined || value === null || Number.isNaN(value)) return null;
   // emptyAsNull (count, unique_count, sum): a bucket without documents shows no value rather than 0
-  if (value === 0 && EMPTY_AS_NULL_OPS.has(col.operationType) && (col.params as { emptyAsNull?: boolean } | undefined)?.emptyAsNull) return null;
+  if (
+    value === 0 &&
+    EMPTY_AS_NULL_OPS.has(col.operationType) &&
+    (col.params as { emptyAsNull?: boolean } | undefined)?.emptyAsNull
+  )
+    return null;
   return value;
 }
 
@@ -386,7 +496,8 @@ function evalMath(node: TinymathNode, row: Row): number | null {
 export function tabulate(q: VisualisationQuery, response: AggResponse): Row[] {
   const { layer } = q;
   const rows: Row[] = [];
-  const total = typeof response.hits.total === 'number' ? response.hits.total : (response.hits.total?.value ?? 0);
+  const total =
+    typeof response.hits.total === 'number' ? response.hits.total : (response.hits.total?.value ?? 0);
   const metrics = q.layer.columnOrder.filter((id) => {
     const c = layer.columns[id]!;
     return !c.isBucketed && c.operationType !== 'formula' && c.operationType !== 'math';
@@ -403,7 +514,9 @@ export function tabulate(q: VisualisationQuery, response: AggResponse): Row[] {
       r[id] = v;
     }
     // math, then formula columns (a formula's value is its root math/metric column)
-    const pending = q.layer.columnOrder.filter((id) => ['math', 'formula'].includes(layer.columns[id]!.operationType));
+    const pending = q.layer.columnOrder.filter((id) =>
+      ['math', 'formula'].includes(layer.columns[id]!.operationType),
+    );
     for (let guard = 0; pending.length && guard < 100; guard++) {
       const id = pending.shift()!;
       const col = layer.columns[id]!;
@@ -412,7 +525,8 @@ export function tabulate(q: VisualisationQuery, response: AggResponse): Row[] {
         pending.push(id);
         continue;
       }
-      if (col.operationType === 'math') r[id] = evalMath((col.params as { tinymathAst: TinymathNode }).tinymathAst, r);
+      if (col.operationType === 'math')
+        r[id] = evalMath((col.params as { tinymathAst: TinymathNode }).tinymathAst, r);
       else r[id] = refs[0] !== undefined ? (r[refs[0]] ?? null) : null;
     }
     rows.push(r);
