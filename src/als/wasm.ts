@@ -747,3 +747,8 @@ export function instantiateKernels(memory: WasmMemory): WasmKernels {
   const instance = new WA.Instance(compiled, { env: { mem: memory } });
   return instance.exports as WasmKernels;
 }
+
+/** The hand-assembled module's bytes, for test/unit/wasm-equivalence.test.ts against kernels.wat. */
+export function handAssembledKernels(): Uint8Array {
+  return assemble([wsum, symv, syrk, loss, dot64, cholesky, rowdots]);
+}
