@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { InitMessage, LossMessage, SolveMessage, WorkerReply } from './protocol.ts';
+import { kernelModule } from './wasm.ts';
 
 type Task = Omit<SolveMessage, 'id'> | Omit<LossMessage, 'id'>;
 type Done = Extract<WorkerReply, { type: 'done' }>;
@@ -40,7 +41,10 @@ export class AlsWorkerPool {
     return this.slots.length;
   }
 
-  static async create(n: number, init: Omit<InitMessage, 'type' | 'slot'>): Promise<AlsWorkerPool> {
+  static async create(
+    n: number,
+    init: Omit<InitMessage, 'type' | 'slot' | 'kernels'>,
+  ): Promise<AlsWorkerPool> {
     const slots: Slot[] = [];
     const ready: Promise<void>[] = [];
     for (let w = 0; w < n; w++) {
@@ -66,7 +70,7 @@ export class AlsWorkerPool {
           worker.on('exit', (code) => failAll(new Error(`ALS worker exited with code ${code}`)));
         }),
       );
-      worker.postMessage({ type: 'init', ...init, slot: w } satisfies InitMessage);
+      worker.postMessage({ type: 'init', ...init, kernels: kernelModule(), slot: w } satisfies InitMessage);
     }
     const pool = new AlsWorkerPool(slots);
     try {

@@ -1,10 +1,12 @@
 import type { AlsSolver } from '../types/index.ts';
 import type { AlsLayout } from './engine.ts';
-import type { WasmMemory } from './wasm.ts';
+import type { KernelModule, WasmMemory } from './wasm.ts';
 
 /** Messages between the trainer (pool.ts) and worker.ts. All data lives in the shared memory. */
 export interface InitMessage {
   type: 'init';
+  /** the trainer's compiled kernels, so that workers do not assemble them again */
+  kernels: KernelModule;
   memory: WasmMemory;
   layout: AlsLayout;
   slot: number;

@@ -7,6 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import { AlsEngine } from './engine.ts';
 import type { WorkerReply, WorkerRequest } from './protocol.ts';
+import { useKernelModule } from './wasm.ts';
 
 let engine: AlsEngine | null = null;
 
@@ -16,6 +17,7 @@ function reply(msg: WorkerReply): void {
 
 parentPort!.on('message', (msg: WorkerRequest) => {
   if (msg.type === 'init') {
+    useKernelModule(msg.kernels);
     engine = new AlsEngine(msg.memory, msg.layout, msg.slot);
     reply({ type: 'ready' });
     return;
