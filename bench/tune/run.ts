@@ -45,7 +45,7 @@ const { values: opt } = parseArgs({
   },
 });
 const scale = Number(opt.scale);
-const config = loadConfig({ ALS_THREADS: opt.threads });
+const config = loadConfig({ env: {}, file: null, overrides: { als: { threads: Number(opt.threads) } } });
 
 function demoRows(): Interaction[] {
   const data = generateDataset({
@@ -86,7 +86,7 @@ function plantedRows(): Interaction[] {
   );
 }
 
-const base: AlsParams = alsParams(config.train);
+const base: AlsParams = alsParams(config.als);
 const fmt = (x: number, d = 4) => x.toFixed(d);
 const show = (p: SearchPoint) => `k=${p.factors} λ=${p.regularization} α=${p.alpha} ${p.weighting}`;
 

@@ -381,7 +381,7 @@ export async function deployModel(
   const refusedItems = new Set<string>();
   let deployed: { ids: string[]; factors: Float32Array } | undefined;
   let ann: Record<Space, SpaceAnn> | undefined;
-  const similarSetting = opts.similarAnn ?? ctx.config.train.deploySimilarAnn;
+  const similarSetting = opts.similarAnn ?? ctx.config.deploy.similarAnn;
   let similarSkip: SimilarSkip | undefined;
   try {
     if (similarSetting === 'auto') similarSkip = await similarGraphVerdict(ctx, lifecycle);
@@ -393,7 +393,7 @@ export async function deployModel(
       );
     let t = Date.now();
     let hashers: ModelHashers | undefined;
-    if (input.lsh || (opts.buildLsh ?? ctx.config.train.deployLsh)) {
+    if (input.lsh || (opts.buildLsh ?? ctx.config.deploy.lsh)) {
       lsh = chooseModelLsh({
         factors: k,
         itemFactors: input.itemFactors,
@@ -424,9 +424,9 @@ export async function deployModel(
       k,
       sample,
       10,
-      ctx.config.api.annExactMaxScored,
+      ctx.config.serving.annExactMaxScored,
     );
-    const mipsSetting = opts.mipsAnn ?? ctx.config.train.deployMipsAnn;
+    const mipsSetting = opts.mipsAnn ?? ctx.config.deploy.mipsAnn;
     const graphs = { similarGraph, mipsGraph: mipsSetting === 'auto' ? choice.graph : mipsSetting };
     lap('mips_graph', t);
     log.info(
@@ -451,7 +451,7 @@ export async function deployModel(
         'norm head: the longest item vectors are searched exactly beside the MIPS graph',
       );
 
-    await repos.modelIndices.create(modelId, k, filterFieldMappings(ctx.config.api.filterFields), graphs);
+    await repos.modelIndices.create(modelId, k, filterFieldMappings(ctx.config.serving.filterFields), graphs);
     t = Date.now();
     await repos.modelIndices.load(
       modelId,

@@ -18,11 +18,11 @@ export interface RatingRules {
   halfLifeDays: number;
 }
 
-export function ratingRules(config: Pick<Config, 'events' | 'train'>): RatingRules {
+export function ratingRules(config: Pick<Config, 'events' | 'training'>): RatingRules {
   return {
     weights: config.events.weights,
-    windowDays: config.train.windowDays,
-    halfLifeDays: config.train.halfLifeDays,
+    windowDays: config.training.windowDays,
+    halfLifeDays: config.training.halfLifeDays,
   };
 }
 

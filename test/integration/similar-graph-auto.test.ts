@@ -25,7 +25,7 @@ afterAll(() => Promise.all(contexts.map((c) => c.dispose())));
 
 /** A shop of its own (its own prefix, so no live model of another test), deployed into with auto. */
 async function shop(label: string) {
-  const ctx = testContext(label, { DEPLOY_SIMILAR_ANN: 'auto' });
+  const ctx = testContext(label, { deploy: { similarAnn: 'auto' } });
   contexts.push(ctx);
   const { es, names } = ctx;
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);

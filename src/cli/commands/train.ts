@@ -119,7 +119,7 @@ export function registerTrainCommands(program: Command): void {
             deploy: o.deploy,
             stage: o.stage ?? false,
             params,
-            onProgress: trainProgress(params.iterations ?? ctx.config.train.iterations),
+            onProgress: trainProgress(params.iterations ?? ctx.config.als.iterations),
           });
           printRun(r);
           if (r.status === 'failed') process.exitCode = 1;
