@@ -210,7 +210,7 @@ async function main() {
       `\nbackfill benchmark: ${written.toLocaleString('en')} generated events over ${YEARS} years (${new Date(first).toISOString().slice(0, 10)} … ${new Date(last).toISOString().slice(0, 10)}), ${users} users, ${items} items`,
     );
     console.log(
-      `  path: JSON Lines file → recsys import events (batch ${a.batch}) → Kafka (${a.partitions} partitions) → recsys ingest (bulk ${a.bulk}, dedup ledger) → ${names.eventsIndexPrefix}<${g}>; EVENTS_BUCKET=${g}\n`,
+      `  path: JSON Lines file → recsys import events (batch ${a.batch}) → Kafka (${a.partitions} partitions) → recsys ingest (bulk ${a.bulk}, dedup ledger) → ${names.eventsIndexPrefix}<${g}>; [events] bucket = ${g}\n`,
     );
     console.table([
       {

@@ -174,7 +174,7 @@ async function deploy(): Promise<Record<string, unknown>> {
       popularity: new Map(model.itemIds.map((id, i) => [id, model.popularity[i]!])),
     },
     {
-      // LSH is off by default (DEPLOY_LSH); build it only when its rows are asked for
+      // LSH is off by default ([deploy] lsh); build it only when its rows are asked for
       buildLsh: MODES.includes('lsh'),
       onProgress: (phase, done, total) => {
         if (Date.now() - lastLog > 15_000 || done === total) {

@@ -1,5 +1,5 @@
 /**
- * Autotune benchmark: the tuner's pick (successive halving within TUNE_BUDGET_FACTOR fits, on a
+ * Autotune benchmark: the tuner's pick (successive halving within [tune] budget_factor fits, on a
  * validation split of the training part) against a full grid search of the same space on the same
  * validation split; both picks are then trained on the training part and scored on the same
  * holdout (the latest 20 % of each user).

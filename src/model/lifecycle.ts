@@ -297,7 +297,7 @@ export class ModelLifecycle {
   }
 }
 
-/** The lifecycle of a context's models (keep-N from MODELS_KEEP). */
+/** The lifecycle of a context's models (keep-N from [models] keep). */
 export function modelLifecycle(
   ctx: { repos: Repositories; names: Names; log: Logger; config: { models: { keep: number } } },
   resolver?: LiveModelResolver,

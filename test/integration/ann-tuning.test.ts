@@ -139,7 +139,7 @@ describe('ann tuning at deploy', () => {
     expect(await ctx.repos.modelIndices.countItems(MODEL)).toBe(N_ITEMS);
   });
 
-  it('without the item graph (DEPLOY_SIMILAR_ANN off): no factor_unit field, the model says so, and similar items with mode ann are the exact ones', async () => {
+  it('without the item graph ([deploy] similar_ann off): no factor_unit field, the model says so, and similar items with mode ann are the exact ones', async () => {
     const flat = 'mtuneflat';
     await deployModel(
       ctx,
