@@ -23,6 +23,12 @@ const code = (s: string): string => `\`${s}\``;
 const inSection = (sec: Section) => (s: Setting) =>
   s.path.length === sec.path.length + 1 && sec.path.every((p, i) => s.path[i] === p);
 
+/** A literal default in code quotes (a cron expression is no emphasis); a described one as written. */
+function envDefault(s: Setting): string {
+  const d = describeDefault(s);
+  return s.schema.docDefault || s.schema.default === undefined || d === '(empty)' ? d : code(d);
+}
+
 export function renderConfigDoc(): string {
   const out: string[] = [
     '# Configuration',
@@ -66,7 +72,7 @@ export function renderConfigDoc(): string {
     const t = describeType(s.schema);
     const type = (s.schema as { type?: string }).type === 'array' ? `comma-separated ${t.slice(8)}` : t;
     out.push(
-      `| ${code(s.name)} | ${cell(type)} | ${cell(describeDefault(s))} | ${cell(s.schema.description ?? '')} |`,
+      `| ${code(s.name)} | ${cell(type)} | ${cell(envDefault(s))} | ${cell(s.schema.description ?? '')} |`,
     );
   }
   out.push('', '## Settings file', '');

@@ -60,7 +60,7 @@ export const DEPLOYMENT = Type.Object({
     Type.String({
       minLength: 1,
       env: 'RECSYS_CONFIG',
-      docDefault: './recsys.toml if it exists',
+      docDefault: '`./recsys.toml` if it exists',
       description:
         'Path of the settings file (TOML). A missing file is an error; unset, ./recsys.toml in the working directory is read when it exists, else every setting keeps its default',
     }),
@@ -142,7 +142,7 @@ export const DEPLOYMENT = Type.Object({
     Type.String({
       minLength: 1,
       env: 'RECSYS_LOCAL_DIR',
-      docDefault: '<repo>/.local',
+      docDefault: '`<repo>/.local`',
       description: 'Where local ES/Kafka are downloaded and keep data',
     }),
   ),
@@ -150,7 +150,7 @@ export const DEPLOYMENT = Type.Object({
     Type.String({
       minLength: 1,
       env: 'MODEL_DIR',
-      docDefault: '<RECSYS_LOCAL_DIR>/models',
+      docDefault: '`<RECSYS_LOCAL_DIR>/models`',
       description: 'Where trained factors are kept for deploy/rollback',
     }),
   ),
