@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   ConfigError,
   DEFAULT_EVENT_WEIGHTS,
@@ -27,8 +27,14 @@ import { ENV_SETTINGS, FILE_SETTINGS, SECTIONS } from '../../src/config/settings
 const load = (sources: ConfigSources = {}) => loadConfig({ env: {}, file: null, ...sources });
 const env = (vars: Record<string, string>) => load({ env: vars });
 
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
 function settingsFile(text: string, name = 'recsys.toml'): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'recsys-config-'));
+  dirs.push(dir);
   const file = path.join(dir, name);
   writeFileSync(file, text);
   return file;
