@@ -1,5 +1,5 @@
 // Shared by the benchmarks: a context under its own throw-away prefix, and its removal.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,6 +33,7 @@ export function benchContext(
 export function settingsEnv(name: string, settings: SettingsOverrides): { RECSYS_CONFIG: string } {
   const file = path.join(tmpdir(), `recsys-bench-${name}-${process.pid}.toml`);
   writeFileSync(file, settingsToml(settings));
+  process.once('exit', () => rmSync(file, { force: true }));
   return { RECSYS_CONFIG: file };
 }
 

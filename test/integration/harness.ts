@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, settingsToml, type Config, type SettingsOverrides } from '../../src/config/index.ts';
@@ -51,6 +51,7 @@ export function testContext(
 export function settingsEnv(settings: SettingsOverrides): { RECSYS_CONFIG: string } {
   const file = path.join(tmpdir(), `recsys-test-${randomBytes(4).toString('hex')}.toml`);
   writeFileSync(file, settingsToml(settings));
+  process.once('exit', () => rmSync(file, { force: true }));
   return { RECSYS_CONFIG: file };
 }
 
