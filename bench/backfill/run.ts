@@ -17,7 +17,7 @@ import { bucketOf } from '../../src/config/buckets.ts';
 import { PROJECT_ROOT } from '../../src/config/index.ts';
 import { iterateEvents } from '../../src/demo/generate.ts';
 import { setup } from '../../src/setup/index.ts';
-import { benchContext, disposeBench } from '../common.ts';
+import { benchContext, disposeBench, settingsEnv } from '../common.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -37,7 +37,11 @@ const N = Number(a.events);
 const YEARS = Number(a.years);
 const DAYS = Math.round(YEARS * 365.25);
 const DAY = 86_400_000;
-const ctx = benchContext('backfill', { KAFKA_PARTITIONS: a.partitions, INGEST_BATCH_SIZE: a.bulk });
+const ctx = benchContext(
+  'backfill',
+  { ingest: { batchSize: Number(a.bulk) } },
+  { KAFKA_PARTITIONS: a.partitions },
+);
 const { es, names, config } = ctx;
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
@@ -62,7 +66,7 @@ function recsys(args: string[], env: Record<string, string>) {
         RECSYS_INDEX_PREFIX: ctx.tag,
         RECSYS_TOPIC_PREFIX: ctx.tag,
         KAFKA_PARTITIONS: a.partitions!,
-        INGEST_BATCH_SIZE: a.bulk!,
+        ...settingsEnv('backfill', { ingest: { batchSize: Number(a.bulk) } }),
         LOG_LEVEL: 'warn',
         ...env,
       },
@@ -206,7 +210,7 @@ async function main() {
       `\nbackfill benchmark: ${written.toLocaleString('en')} generated events over ${YEARS} years (${new Date(first).toISOString().slice(0, 10)} … ${new Date(last).toISOString().slice(0, 10)}), ${users} users, ${items} items`,
     );
     console.log(
-      `  path: JSON Lines file → recsys import events (batch ${a.batch}) → Kafka (${a.partitions} partitions) → recsys ingest (bulk ${a.bulk}, dedup ledger) → ${names.eventsIndexPrefix}<${g}>; EVENTS_BUCKET=${g}\n`,
+      `  path: JSON Lines file → recsys import events (batch ${a.batch}) → Kafka (${a.partitions} partitions) → recsys ingest (bulk ${a.bulk}, dedup ledger) → ${names.eventsIndexPrefix}<${g}>; [events] bucket = ${g}\n`,
     );
     console.table([
       {

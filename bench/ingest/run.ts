@@ -25,7 +25,11 @@ const RATE = Number(a.rate);
 const LAT_N = Number(a['latency-events']);
 /** sustained events/s the ingest must reach (issue 15, "Performance at 1M items"; 20,000 before) */
 const TARGET = 50_000;
-const ctx = benchContext('ingest', { KAFKA_PARTITIONS: a.partitions, INGEST_BATCH_SIZE: a.bulk });
+const ctx = benchContext(
+  'ingest',
+  { ingest: { batchSize: Number(a.bulk) } },
+  { KAFKA_PARTITIONS: a.partitions },
+);
 const { es, names } = ctx;
 
 async function storedCount(): Promise<number> {

@@ -11,8 +11,8 @@
 //   npx tsx bench/query/run.ts --reuse --modes ann --ann-factor 50   # ann with num_candidates = 50·k
 //   npx tsx bench/query/run.ts --modes exact,ann,lsh                 # also LSH (deploys with its tables)
 //   npx tsx bench/query/run.ts --factors-source als  # factors ALS trained on a generated shop (100k users)
-//   npx tsx bench/query/run.ts --similar-ann false   # deploy without the item graph (DEPLOY_SIMILAR_ANN)
-//   ANN_EXACT_MAX_SCORED=0 npx tsx bench/query/run.ts --reuse   # ann always on the graph (API and the straight-to-ES body)
+//   npx tsx bench/query/run.ts --similar-ann false   # deploy without the item graph ([deploy] similar_ann)
+//   npx tsx bench/query/run.ts --reuse --ann-exact-max-scored 0   # ann always on the graph (API and the straight-to-ES body)
 //
 // Not part of npm test. Uses its own index/topic prefix (default bq-<items>-).
 
@@ -22,11 +22,11 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createContext } from '../../src/app/context.ts';
-import { loadConfig, PROJECT_ROOT } from '../../src/config/index.ts';
+import { loadConfig, PROJECT_ROOT, type SettingsOverrides } from '../../src/config/index.ts';
 import { deployModel } from '../../src/deploy/index.ts';
 import { setup } from '../../src/setup/index.ts';
 import { alsBenchModel, generateBenchModel, rng } from './data.ts';
-import { httpLoad, percentile, type LoadResult } from '../common.ts';
+import { httpLoad, percentile, settingsEnv, type LoadResult } from '../common.ts';
 import { LiveModelResolver } from '../../src/model/live-model.ts';
 import { planVectorSearch } from '../../src/query/plan.ts';
 import { vectorSearchBody } from '../../src/query/search-body.ts';
@@ -55,8 +55,10 @@ const { values: args } = parseArgs({
     cleanup: { type: 'boolean', default: false },
     // similar items rows (item → item, cosine space) for these modes, e.g. --similar ann,exact
     similar: { type: 'string', default: 'ann' },
-    // DEPLOY_SIMILAR_ANN for the deploy: false builds no graph for similar items
+    // [deploy] similar_ann: false builds no graph for similar items
     'similar-ann': { type: 'string' },
+    // [serving] ann_exact_max_scored for the API and the straight-to-ES bodies (0: ann always on the graph)
+    'ann-exact-max-scored': { type: 'string' },
     // factors: planted (clustered, log-normal norms) or als (trained on a generated shop, see data.ts)
     'factors-source': { type: 'string', default: 'planted' },
     'als-users': { type: 'string', default: '100000' },
@@ -74,15 +76,24 @@ const prefix = args.prefix ?? `bq-${N_ITEMS}${ALS ? '-als' : ''}-`;
 const MODEL_ID = 'mbench';
 
 const SIMILAR = args.similar ? (args.similar.split(',') as Array<'exact' | 'ann'>) : [];
+const settings: SettingsOverrides = {
+  serving: {
+    defaultMode: 'ann',
+    ...(args['ann-exact-max-scored'] ? { annExactMaxScored: Number(args['ann-exact-max-scored']) } : {}),
+  },
+  ...(args['similar-ann']
+    ? { deploy: { similarAnn: args['similar-ann'] === 'auto' ? 'auto' : args['similar-ann'] === 'true' } }
+    : {}),
+};
 const env = {
   ...process.env,
   RECSYS_INDEX_PREFIX: prefix,
   RECSYS_TOPIC_PREFIX: prefix,
   LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
-  DEFAULT_MODE: 'ann',
-  ...(args['similar-ann'] ? { DEPLOY_SIMILAR_ANN: args['similar-ann'] } : {}),
+  // the API child reads the same settings
+  ...settingsEnv('query', settings),
 };
-const ctx = createContext(loadConfig(env));
+const ctx = createContext(loadConfig({ env, overrides: settings }));
 const { es, names } = ctx;
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
@@ -163,7 +174,7 @@ async function deploy(): Promise<Record<string, unknown>> {
       popularity: new Map(model.itemIds.map((id, i) => [id, model.popularity[i]!])),
     },
     {
-      // LSH is off by default (DEPLOY_LSH); build it only when its rows are asked for
+      // LSH is off by default ([deploy] lsh); build it only when its rows are asked for
       buildLsh: MODES.includes('lsh'),
       onProgress: (phase, done, total) => {
         if (Date.now() - lastLog > 15_000 || done === total) {
@@ -286,7 +297,7 @@ async function direct(
 }> {
   const n = Math.min(Number(args['direct-users']), N_USERS);
   const modelId = (await liveModel())!.slice(names.itemsIndex('').length);
-  const resolver = new LiveModelResolver(ctx.repos, names, ctx.log, 5_000, ctx.config.api.filterFields);
+  const resolver = new LiveModelResolver(ctx.repos, names, ctx.log, 5_000, ctx.config.serving.filterFields);
   const tuned = (await resolver.annCandidates(modelId))?.mips;
   const hashers = mode === 'lsh' ? await resolver.hashers(modelId) : undefined;
   // the body is planned as the API plans it (query/plan.ts): exact narrowed by the norm probe,
@@ -300,9 +311,7 @@ async function direct(
     ...DEFAULT_QUERY_OPTIONS,
     ...(args['ann-factor'] ? { annCandidatesFactor: Number(args['ann-factor']) } : {}),
     ...(args['ann-min'] ? { annMinCandidates: Number(args['ann-min']) } : {}),
-    ...(process.env['ANN_EXACT_MAX_SCORED']
-      ? { annExactMaxScored: Number(process.env['ANN_EXACT_MAX_SCORED']) }
-      : {}),
+    annExactMaxScored: ctx.config.serving.annExactMaxScored,
   };
   const api: number[] = [];
   const direct: number[] = [];
@@ -374,7 +383,7 @@ async function direct(
       : {};
   if (probe && mode === 'ann')
     log(
-      `ann${filtered ? ' +category' : ''}: ${routed} of ${api.length} requests answered by exact search over ≤ ${options.annExactMaxScored} items (ANN_EXACT_MAX_SCORED)`,
+      `ann${filtered ? ' +category' : ''}: ${routed} of ${api.length} requests answered by exact search over ≤ ${options.annExactMaxScored} items ([serving] ann_exact_max_scored)`,
     );
   return {
     apiP50: percentile(api, 50),

@@ -1,5 +1,5 @@
 // Ratings read benchmark: the ways training can read the event store, on the same events:
-// a point-in-time scan aggregated in Node with 1, 2 and 4 parallel slices (TRAIN_READ_SLICES), and a
+// a point-in-time scan aggregated in Node with 1, 2 and 4 parallel slices ([training] read_slices), and a
 // composite aggregation in Elasticsearch. Each row is compared with the single-slice scan (the
 // reference) and with the composite reader, as ratios of events/s.
 //   npx tsx bench/ratings/run.ts [--events 1000000] [--slices 1,2,4] [--reps 2] [--half-life 0|14] [--days 60] [--no-composite] [--keep]

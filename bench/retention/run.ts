@@ -24,7 +24,14 @@ import {
 } from '../../src/demo/generate.ts';
 import { createRng } from '../../src/random/rng.ts';
 import { setup } from '../../src/setup/index.ts';
-import { benchContext, disposeBench, httpLoad, loadEventsDirect, type LoadResult } from '../common.ts';
+import {
+  benchContext,
+  disposeBench,
+  httpLoad,
+  loadEventsDirect,
+  settingsEnv,
+  type LoadResult,
+} from '../common.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -128,7 +135,7 @@ async function startApi(): Promise<{ url: string; child: ChildProcess }> {
     RECSYS_INDEX_PREFIX: ctx.tag,
     RECSYS_TOPIC_PREFIX: ctx.tag,
     LOG_LEVEL: 'warn',
-    DEFAULT_MODE: a.mode!,
+    ...settingsEnv('retention', { serving: { defaultMode: a.mode as 'exact' | 'ann' | 'lsh' } }),
   };
   const child = spawn(
     process.execPath,

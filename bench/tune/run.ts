@@ -1,5 +1,5 @@
 /**
- * Autotune benchmark: the tuner's pick (successive halving within TUNE_BUDGET_FACTOR fits, on a
+ * Autotune benchmark: the tuner's pick (successive halving within [tune] budget_factor fits, on a
  * validation split of the training part) against a full grid search of the same space on the same
  * validation split; both picks are then trained on the training part and scored on the same
  * holdout (the latest 20 % of each user).
@@ -45,7 +45,7 @@ const { values: opt } = parseArgs({
   },
 });
 const scale = Number(opt.scale);
-const config = loadConfig({ ALS_THREADS: opt.threads });
+const config = loadConfig({ env: {}, file: null, overrides: { als: { threads: Number(opt.threads) } } });
 
 function demoRows(): Interaction[] {
   const data = generateDataset({
@@ -86,7 +86,7 @@ function plantedRows(): Interaction[] {
   );
 }
 
-const base: AlsParams = alsParams(config.train);
+const base: AlsParams = alsParams(config.als);
 const fmt = (x: number, d = 4) => x.toFixed(d);
 const show = (p: SearchPoint) => `k=${p.factors} λ=${p.regularization} α=${p.alpha} ${p.weighting}`;
 

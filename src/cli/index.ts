@@ -16,6 +16,7 @@ import { registerDemoCommand } from './commands/demo.ts';
 import { registerEventStoreCommands } from './commands/event-store.ts';
 import { registerFreshnessCommand } from './commands/freshness.ts';
 import { registerReportCommand } from './commands/report.ts';
+import { registerConfigCommand } from './commands/config.ts';
 
 function printStatus(rows: ServiceStatus[]): void {
   for (const r of rows) {
@@ -86,7 +87,7 @@ export function buildProgram(): Command {
     .action(async () => {
       const ctx = createContext();
       const service = await startIngest(ctx, createRegistry(), {
-        metricsPort: ctx.config.ingest.metricsPort,
+        metricsPort: ctx.config.metricsPort,
       });
       const signal = await untilSignal();
       ctx.log.info({ signal }, 'finishing the batch in hand, committing, exiting');
@@ -103,6 +104,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerEventStoreCommands(program);
   registerFreshnessCommand(program);
+  registerConfigCommand(program);
   return program;
 }
 

@@ -89,7 +89,7 @@ async function tuneAnn(
 
 /**
  * What the model document records (pure): the tuning, with the norm-bound sample that decided the
- * mips graph and, when DEPLOY_SIMILAR_ANN=auto left the item graph out, the timing that did.
+ * mips graph and, when [deploy] similar_ann = "auto" left the item graph out, the timing that did.
  */
 export function recordedAnn(tuned: AnnRecord, plan: Pick<GraphPlan, 'bound' | 'similarSkip'>): AnnRecord {
   return {
@@ -150,8 +150,8 @@ function warnShortfalls(ctx: AppContext, modelId: string, ann: AnnRecord, simila
       ctx.log.warn(
         { modelId, space: s.space, unfiltered: s.unfiltered, filtered: s.filtered, setting: similarSetting },
         similarSetting === 'auto'
-          ? 'the item → item graph is no faster than exact search at the recall target on this catalogue: similar items are answered exactly, and the next deploy will not build it (DEPLOY_SIMILAR_ANN=auto)'
-          : 'the item → item graph is no faster than exact search at the recall target on this catalogue: similar items are answered exactly; DEPLOY_SIMILAR_ANN=auto or false would save building it',
+          ? 'the item → item graph is no faster than exact search at the recall target on this catalogue: similar items are answered exactly, and the next deploy will not build it ([deploy] similar_ann = "auto")'
+          : 'the item → item graph is no faster than exact search at the recall target on this catalogue: similar items are answered exactly; [deploy] similar_ann = "auto" or false would save building it',
       );
   }
 }

@@ -67,9 +67,9 @@ async function buildVersion(
   timings: StepTimings,
 ): Promise<BuiltVersion> {
   const { modelId } = input;
-  const similarSetting = opts.similarAnn ?? ctx.config.train.deploySimilarAnn;
+  const similarSetting = opts.similarAnn ?? ctx.config.deploy.similarAnn;
   const similar = await planSimilarGraph(ctx, lifecycle, modelId, similarSetting);
-  const { lsh, hashers } = prepareLsh(input, opts.buildLsh ?? ctx.config.train.deployLsh, timings);
+  const { lsh, hashers } = prepareLsh(input, opts.buildLsh ?? ctx.config.deploy.lsh, timings);
   const catalogue = await readCatalogue(ctx, input, timings);
   const skips = new DeploySkips(
     skipLog,
@@ -77,12 +77,12 @@ async function buildVersion(
     input.userIds.length,
     opts.skipLimit ?? DEFAULT_SKIP_LIMIT,
   );
-  const plan = planGraphs(ctx, input, similar, opts.mipsAnn ?? ctx.config.train.deployMipsAnn, timings);
+  const plan = planGraphs(ctx, input, similar, opts.mipsAnn ?? ctx.config.deploy.mipsAnn, timings);
 
   await ctx.repos.modelIndices.create(
     modelId,
     input.factors,
-    filterFieldMappings(ctx.config.api.filterFields),
+    filterFieldMappings(ctx.config.serving.filterFields),
     plan.graphs,
   );
   const loaded = await loadItems(ctx, input, catalogue, hashers, plan, skips, opts.onProgress, timings);

@@ -1,5 +1,5 @@
 // Which HNSW graphs a new version's items index maps, decided before anything is built: the item →
-// item graph (DEPLOY_SIMILAR_ANN), the user → item graph (DEPLOY_MIPS_ANN, ./mips-graph.ts) and the
+// item graph ([deploy] similar_ann), the user → item graph ([deploy] mips_ann, ./mips-graph.ts) and the
 // norm head beside the latter (./norm-head.ts).
 
 import type { AppContext } from '../app/context.ts';
@@ -20,7 +20,7 @@ export interface Graphs {
   mipsGraph: boolean;
 }
 
-/** Why DEPLOY_SIMILAR_ANN=auto left the item → item graph out: the live model's deploy timed it. */
+/** Why [deploy] similar_ann = "auto" left the item → item graph out: the live model's deploy timed it. */
 export interface SimilarSkip {
   measured_on: string;
   unfiltered?: AnnTuning['unfiltered'];
@@ -34,7 +34,7 @@ export interface SimilarGraphPlan {
 }
 
 /**
- * The verdict DEPLOY_SIMILAR_ANN=auto reads off the live model's document: the graph is left out
+ * The verdict [deploy] similar_ann = "auto" reads off the live model's document: the graph is left out
  * when that model's deploy built one and timed it no faster than exact search for every kind of
  * request (ann-tuning.ts graphNoFaster). A model deployed without it has no timing, so the deploy
  * after it builds and times the graph again: the verdict is never more than one model old,
@@ -72,7 +72,7 @@ export async function planSimilarGraph(
   if (!skip) return { similarGraph: true };
   ctx.log.info(
     { modelId, skipped: skip },
-    'no item → item graph: the live model timed its graph no faster than exact search (DEPLOY_SIMILAR_ANN=auto); the next deploy builds and times it again',
+    'no item → item graph: the live model timed its graph no faster than exact search ([deploy] similar_ann = "auto"); the next deploy builds and times it again',
   );
   return { similarGraph: false, skip };
 }
@@ -126,7 +126,7 @@ export function planGraphs(
 ): GraphPlan {
   const { modelId } = input;
   const mips = timings.time('mips_graph', () =>
-    planMipsGraph(input, mipsSetting, ctx.config.api.annExactMaxScored),
+    planMipsGraph(input, mipsSetting, ctx.config.serving.annExactMaxScored),
   );
   ctx.log.info(
     { modelId, mipsGraph: mips.mipsGraph, setting: mipsSetting, bound: mips.bound },

@@ -30,18 +30,18 @@ export interface DeployOptions {
   /** build and keep the version (status staged, for an experiment) instead of making it live */
   stage?: boolean;
   /**
-   * Build LSH tables and bucket terms (mode=lsh); default DEPLOY_LSH, always when input.lsh fixes
+   * Build LSH tables and bucket terms (mode=lsh); default [deploy] lsh, always when input.lsh fixes
    * them. Without them mode=lsh answers 409 lsh_unavailable.
    */
   buildLsh?: boolean;
   /**
-   * Build the unit vectors' HNSW graph (similar items, mode=ann); default DEPLOY_SIMILAR_ANN.
+   * Build the unit vectors' HNSW graph (similar items, mode=ann); default [deploy] similar_ann.
    * Without it similar items are searched exactly and the deploy builds one graph, not two.
    * 'auto': unless the live model's deploy timed its graph no faster than exact search.
    */
   similarAnn?: 'auto' | boolean;
   /**
-   * Build the raw factors' HNSW graph (user → item, mode=ann); default DEPLOY_MIPS_ANN. 'auto':
+   * Build the raw factors' HNSW graph (user → item, mode=ann); default [deploy] mips_ann. 'auto':
    * only when the norm-bounded exact search would be too large for the sampled users (./mips-graph.ts).
    */
   mipsAnn?: 'auto' | boolean;

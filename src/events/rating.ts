@@ -18,11 +18,11 @@ export interface RatingRules {
   halfLifeDays: number;
 }
 
-export function ratingRules(config: Pick<Config, 'events' | 'train'>): RatingRules {
+export function ratingRules(config: Pick<Config, 'events' | 'training'>): RatingRules {
   return {
     weights: config.events.weights,
-    windowDays: config.train.windowDays,
-    halfLifeDays: config.train.halfLifeDays,
+    windowDays: config.training.windowDays,
+    halfLifeDays: config.training.halfLifeDays,
   };
 }
 
@@ -31,7 +31,7 @@ export function typeWeight(eventType: string, weights: Readonly<Record<string, n
   return Object.hasOwn(weights, eventType) ? weights[eventType] : undefined;
 }
 
-/** Explicit weight wins, else the type's configured weight, else 1 (types admitted by ALLOW_UNKNOWN_EVENT_TYPES). */
+/** Explicit weight wins, else the type's configured weight, else 1 (types admitted by [events] allow_unknown_types). */
 export function eventWeight(
   event: { event_type: string; weight?: number },
   weights: Readonly<Record<string, number>>,

@@ -306,7 +306,7 @@ export function boundHolds(
 
 /**
  * Whether a user → item ann request is answered by the bounded exact search: it scores at most
- * maxScored items (ANN_EXACT_MAX_SCORED; 0 never), which costs less than the graph search and has
+ * maxScored items ([serving] ann_exact_max_scored; 0 never), which costs less than the graph search and has
  * recall 1. With a filter the count is often an estimate; a wrong one costs time, not recall.
  */
 export function annAnsweredByBound(bound: NormBound | undefined, maxScored: number): boolean {

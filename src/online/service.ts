@@ -58,9 +58,9 @@ export async function startOnline(
     repos: ctx.repos,
     rules: ratingRules(config),
     history: FOLD_IN_HISTORY,
-    seen: config.api.seenEventsLimit,
+    seen: config.serving.seenEventsLimit,
   };
-  const defaults = { regularization: config.train.regularization, alpha: config.train.alpha };
+  const defaults = { regularization: config.als.regularization, alpha: config.als.alpha };
   type Candidate = { model: LiveModel; fm: FoldInModel; salt: string; share: number };
   /** The running experiment's candidate, when it is not the live model: its own indices and YᵀY, from the one resolver. */
   const experimentCandidate = async (liveModelId: string): Promise<Candidate | undefined> => {

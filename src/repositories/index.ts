@@ -33,7 +33,7 @@ export interface Repositories {
 }
 
 export interface RepositoryOptions {
-  /** the filter whitelist (config.api.filterFields): item metadata upserts type-check it */
+  /** the filter whitelist (config.serving.filterFields): item metadata upserts type-check it */
   filterFields?: FilterFieldLists;
 }
 

@@ -49,7 +49,7 @@ export async function setup(
   });
 
   // the filter whitelist's undeclared fields, mapped explicitly (the item indices map nothing dynamically)
-  const filterMappings = filterFieldMappings(config.api.filterFields);
+  const filterMappings = filterFieldMappings(config.serving.filterFields);
   for (const [index, file] of [
     [names.itemMetadata, 'indices/item-metadata.json'],
     [names.userMetadata, 'indices/user-metadata.json'],

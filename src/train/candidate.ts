@@ -101,7 +101,7 @@ function servingExtras(rows: Interaction[], now: number) {
 
 /** The data window a run reads, as recorded on its model document. */
 export function dataWindow(ctx: AppContext, now: number): Record<string, unknown> {
-  const t = ctx.config.train;
+  const t = ctx.config.training;
   return {
     window_days: t.windowDays,
     half_life_days: t.halfLifeDays,
@@ -113,9 +113,9 @@ export function dataWindow(ctx: AppContext, now: number): Record<string, unknown
 
 export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): Promise<Candidate> {
   const { config } = ctx;
-  const t = config.train;
+  const t = config.training;
   const progress = opts.onProgress ?? (() => undefined);
-  const configured = alsParams(t, opts.params);
+  const configured = alsParams(config.als, opts.params);
   const now = opts.now ?? Date.now();
   const timings = opts.timings ?? {};
   const counts = opts.counts ?? {};

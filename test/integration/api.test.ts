@@ -17,8 +17,8 @@ import { startOnline } from '../../src/online/service.ts';
 // A planted model: known item/user factors and catalogue, deployed with the real deployModel; every
 // personalised answer of the API is checked against brute force over the same numbers.
 
-// mode=lsh is tested here, and LSH is off by default (DEPLOY_LSH)
-const ctx = testContext('api', { DEPLOY_LSH: 'true' });
+// mode=lsh is tested here, and LSH is off by default ([deploy] lsh)
+const ctx = testContext('api', { deploy: { lsh: true } });
 const { es, names } = ctx;
 const KEY = 'test-admin-key';
 const MODEL = 'mapi1';

@@ -24,7 +24,7 @@ const planted = (modelId: string, seed: number) =>
  * what an earlier one left live; removed when the test ends.
  */
 async function freshDeployment() {
-  const ctx = testContext('deploy', { MODELS_KEEP: '3' });
+  const ctx = testContext('deploy', { models: { keep: 3 } });
   onTestFinished(() => ctx.dispose());
   await setup(ctx.es, ctx.kafka, ctx.config, ctx.names, ctx.log);
   // catalogue: every factor item plus 10 new items the model has never seen

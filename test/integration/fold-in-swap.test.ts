@@ -36,7 +36,7 @@ function expectedFactor(model: DeployInput, items: Array<[number, number]>): num
     gramian(model.itemFactors, K),
     items.map((_, n) => n),
     items.map(([, r]) => r),
-    { factors: K, regularization: ctx.config.train.regularization, alpha: ctx.config.train.alpha },
+    { factors: K, regularization: ctx.config.als.regularization, alpha: ctx.config.als.alpha },
   );
   return Array.from(x);
 }
@@ -120,7 +120,7 @@ describe('fold-in across a model swap', () => {
         gramian(a.itemFactors, K),
         [0, 1],
         [5, 1],
-        { factors: K, regularization: ctx.config.train.regularization, alpha: ctx.config.train.alpha },
+        { factors: K, regularization: ctx.config.als.regularization, alpha: ctx.config.als.alpha },
       ),
     );
     expect(withOldGram.some((x, d) => Math.abs(x - want[d]!) > 1e-3)).toBe(true);

@@ -12,12 +12,8 @@ import { loadDirect, testContext } from './harness.ts';
 
 // bm25 (the one scheme that needs per-item data at fold-in time), a 14-day window and a 7-day half-life
 const ctx = testContext('foldw', {
-  ALS_FACTORS: '8',
-  ALS_ITERATIONS: '5',
-  ALS_THREADS: '1',
-  ALS_WEIGHTING: 'bm25',
-  TRAIN_WINDOW_DAYS: '14',
-  TRAIN_HALF_LIFE_DAYS: '7',
+  als: { factors: 8, iterations: 5, threads: 1, weighting: 'bm25' },
+  training: { windowDays: 14, halfLifeDays: 7 },
 });
 const { es, names } = ctx;
 const data = generateDataset({
@@ -48,7 +44,7 @@ describe('fold-in rates and weights like training', () => {
     expect(fm.weighting).toBe('bm25');
 
     // training's view: the same reader, window and decay, aggregated per pair, at the same `now`
-    const t = ctx.config.train;
+    const t = ctx.config.training;
     const rows = filterMinInteractions(
       await readRatingsByScan(ctx.repos.events, { rules: ratingRules(ctx.config), now }),
       t.minUserInteractions,

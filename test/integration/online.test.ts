@@ -10,7 +10,7 @@ import { loadDirect, testContext } from './harness.ts';
 import { endOffsets, waitForGroupAssigned } from './kafka-wait.ts';
 import { waitUntil } from './wait.ts';
 
-const ctx = testContext('online', { ALS_FACTORS: '16', ALS_ITERATIONS: '10', ALS_THREADS: '1' });
+const ctx = testContext('online', { als: { factors: 16, iterations: 10, threads: 1 } });
 const { es, names } = ctx;
 const data = generateDataset({
   users: 400,

@@ -27,11 +27,7 @@ import { countColour, decodePng } from '../support/png.ts';
 import { loadDirect, testContext } from './harness.ts';
 
 const ITERATIONS = 6;
-const ctx = testContext('report', {
-  ALS_FACTORS: '12',
-  ALS_ITERATIONS: String(ITERATIONS),
-  ALS_THREADS: '1',
-});
+const ctx = testContext('report', { als: { factors: 12, iterations: ITERATIONS, threads: 1 } });
 const { es, names } = ctx;
 const KEY = 'report-key';
 const data = generateDataset({
@@ -74,7 +70,7 @@ beforeAll(async () => {
     train,
     test,
     { alpha: [0.5, 5, 40], regularization: [0.1, 10], iterations: [2, 6] },
-    alsParams(ctx.config.train, { factors: 8, threads: 1 }),
+    alsParams(ctx.config.als, { factors: 8, threads: 1 }),
   );
   trials = grid.map((g) => ({
     params: { alpha: g.params.alpha, regularization: g.params.regularization },

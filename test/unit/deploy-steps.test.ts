@@ -39,7 +39,7 @@ const tuning = (t: Partial<AnnTuning> = {}): AnnTuning => ({
   ...t,
 });
 
-describe('the item → item graph left out by DEPLOY_SIMILAR_ANN=auto', () => {
+describe('the item → item graph left out by [deploy] similar_ann = "auto"', () => {
   it('is left out when the live model timed its graph no faster than exact search for every kind of request', () => {
     const slow = choice({ ann_ms: 5, exact_ms: 4 });
     const missed = choice({ recall: 0.9, ann_ms: 2, exact_ms: 4 });
@@ -146,7 +146,7 @@ describe('what the model document records of ann', () => {
     });
   });
 
-  it("the live model's timing when DEPLOY_SIMILAR_ANN=auto left the item graph out", () => {
+  it('the live model timing when [deploy] similar_ann = "auto" left the item graph out', () => {
     const skip = { measured_on: 'm-live', unfiltered: choice({ ann_ms: 5, exact_ms: 4 }) };
     const r = recordedAnn({ mips: { graph: false }, cosine: { graph: false } }, { bound, similarSkip: skip });
     expect(r.cosine).toEqual({ graph: false, skipped: skip });
