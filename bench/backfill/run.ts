@@ -18,6 +18,7 @@ import { PROJECT_ROOT } from '../../src/config/index.ts';
 import { iterateEvents } from '../../src/demo/generate.ts';
 import { setup } from '../../src/setup/index.ts';
 import { benchContext, disposeBench, settingsEnv } from '../common.ts';
+import { recordFigures, type BenchFigures } from '../record.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -140,6 +141,7 @@ async function main() {
     `generated ${written} events (${users} users, ${items} items, ${DAYS} days) into ${file} (${(statSync(file).size / 1e6).toFixed(0)} MB) in ${((Date.now() - t) / 1000).toFixed(0)} s`,
   );
 
+  let figures: Omit<BenchFigures, 'bench'> | undefined;
   try {
     await setup(es, ctx.kafka, config, names, ctx.log);
     // 2. ingest first (as in production: it runs all the time), then the import
@@ -212,7 +214,7 @@ async function main() {
     console.log(
       `  path: JSON Lines file → recsys import events (batch ${a.batch}) → Kafka (${a.partitions} partitions) → recsys ingest (bulk ${a.bulk}, dedup ledger) → ${names.eventsIndexPrefix}<${g}>; [events] bucket = ${g}\n`,
     );
-    console.table([
+    const table = [
       {
         figure: 'end to end (import start → all searchable)',
         value: `${Math.round(finalStored / e2eSeconds)} events/s`,
@@ -262,11 +264,25 @@ async function main() {
         reference: '',
         ratio: '',
       },
-    ]);
+    ];
+    console.table(table);
+    figures = {
+      title: `backfill: ${written.toLocaleString('en')} events over ${YEARS} years (${users.toLocaleString('en')} users, ${items.toLocaleString('en')} items), JSON Lines → recsys import events → Kafka → recsys ingest, EVENTS_BUCKET=${g}`,
+      tables: [
+        {
+          title: 'end to end, shards and completeness',
+          columns: ['figure', 'value', 'detail', 'reference', 'ratio'],
+          rows: table.map((r) => [r.figure, r.value, r.detail, r.reference || null, r.ratio || null]),
+          reference: 'the previous layout: one index of one shard per day with events',
+          ratio: 'ratio',
+        },
+      ],
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await disposeBench(ctx, a.keep);
   }
+  if (figures) await recordFigures({ bench: 'backfill', ...figures });
 }
 
 await main();

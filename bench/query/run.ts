@@ -27,6 +27,7 @@ import { deployModel } from '../../src/deploy/index.ts';
 import { setup } from '../../src/setup/index.ts';
 import { alsBenchModel, generateBenchModel, rng } from './data.ts';
 import { httpLoad, percentile, settingsEnv, type LoadResult } from '../common.ts';
+import { recordFigures, round } from '../record.ts';
 import { LiveModelResolver } from '../../src/model/live-model.ts';
 import { planVectorSearch } from '../../src/query/plan.ts';
 import { vectorSearchBody } from '../../src/query/search-body.ts';
@@ -442,6 +443,7 @@ async function similarRecall(url: string): Promise<Record<string, number>> {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  let figures: Parameters<typeof recordQueryFigures>[0] | undefined;
   let deployInfo: Record<string, unknown> = { reused: true };
   if (args.reuse && (await liveModel())) log(`reusing the live model under prefix ${prefix}`);
   else deployInfo = await deploy();
@@ -551,6 +553,7 @@ async function main(): Promise<void> {
       ),
     );
     console.log(`\nwritten to ${path.relative(PROJECT_ROOT, file)}`);
+    figures = { rows, segments, deployInfo, ann };
   } finally {
     api.child.kill('SIGTERM');
     await new Promise((r) => api.child.once('exit', r));
@@ -567,6 +570,53 @@ async function main(): Promise<void> {
     }
     await ctx.close();
   }
+  if (figures) await recordQueryFigures(figures);
+}
+
+/** 1000000 → 1m, 100000 → 100k: the variant's name in bench/figures/. */
+const short = (n: number) => (n % 1e6 === 0 ? `${n / 1e6}m` : n % 1e3 === 0 ? `${n / 1e3}k` : String(n));
+
+async function recordQueryFigures(f: {
+  rows: Array<Record<string, string | number>>;
+  segments: number;
+  deployInfo: Record<string, unknown>;
+  ann: unknown;
+}): Promise<void> {
+  const columns = [...new Set(f.rows.flatMap((r) => Object.keys(r)))];
+  const asCell = (x: string | number | undefined) =>
+    x === undefined || x === '-' ? null : typeof x === 'string' && /^-?\d+(\.\d+)?$/.test(x) ? Number(x) : x;
+  const timings = (f.deployInfo['deploy_timings'] ?? {}) as Record<string, number>;
+  const deploySeconds = f.deployInfo['deploy_s'];
+  await recordFigures({
+    bench: 'query',
+    variant: `${ALS ? 'als' : 'planted'}-${short(N_ITEMS)}`,
+    title: `query: ${N_ITEMS.toLocaleString('en')} items × ${FACTORS} (${ALS ? 'factors trained by trainAls on a generated shop' : 'planted clustered factors'}), ${N_USERS.toLocaleString('en')} users, ${args.connections} connections through the API; recall@${K} against exact, and the same search sent straight to Elasticsearch`,
+    tables: [
+      {
+        title: `${f.segments} segments, ${args.duration} s per row, exclude_seen on; seq = one connection, sequential, ${args['direct-users']} users`,
+        columns,
+        rows: f.rows.map((r) => columns.map((c) => asCell(r[c]))),
+        reference:
+          'recall: mode=exact over the same users; API/ES: the same knn body sent straight to Elasticsearch',
+        ratio: 'API/ES',
+      },
+      ...(typeof deploySeconds === 'number'
+        ? [
+            {
+              title: 'the deploy before the load',
+              columns: ['phase', 's'],
+              rows: [
+                ['deploy', round(deploySeconds, 1)],
+                ...Object.entries(timings).map(([p, v]): [string, number] => [p, round(v, 1)]),
+              ],
+            },
+          ]
+        : []),
+    ],
+    notes: [
+      `ann tuning of the live model (num_candidates, as the deploy measured it): ${JSON.stringify(f.ann)}`,
+    ],
+  });
 }
 
 await main();

@@ -28,6 +28,7 @@ import {
   popularityBaseline,
   type PlantedOptions,
 } from '../../src/train/evaluate/index.ts';
+import { recordFigures } from '../record.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const benchDir = resolve(here, '..');
@@ -477,6 +478,26 @@ async function parent(): Promise<void> {
       .join(' ')} on ${cpus().length} cores (best of ${repeat} runs each)`,
   );
   writeFileSync(join(dir, 'results.json'), JSON.stringify({ params, size, rows, popularity: pop }, null, 2));
+
+  const implicitVersion = rows.find((r) => r.lib === 'implicit')?.run['implicit'];
+  const asCell = (x: string) => (x === '' ? null : /^-?\d+(\.\d+)?$/.test(x) ? Number(x) : x);
+  await recordFigures({
+    bench: 'train',
+    variant: size,
+    title: `implicit ALS: trainAls vs the Python implicit library (CPU) on a planted MovieLens-like matrix (${size}: ${train.nUsers.toLocaleString('en')} users × ${train.nItems.toLocaleString('en')} items), same holdout`,
+    tables: [
+      {
+        title: `k=${params.factors} λ=${params.regularization} α=${params.alpha}, ${params.iterations} iterations, ${params.threads} threads, cgSteps ${params.cgSteps}; best of ${repeat} runs each; ${nEval.toLocaleString('en')} evaluation users`,
+        columns: header,
+        rows: table.map((row) => row.map(asCell)),
+        ...(py
+          ? {
+              reference: `implicit${typeof implicitVersion === 'string' ? ` ${implicitVersion}` : ''} (Python, CPU), same data, holdout, parameters and threads; the "ours/implicit" rows are the ratios`,
+            }
+          : {}),
+      },
+    ],
+  });
 }
 
 if (opt.child) await child();
