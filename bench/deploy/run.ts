@@ -5,7 +5,7 @@
 // --redeploy deploys the same factors again as a second model once the first is live: with
 // --similar-ann auto it shows the second deploy leaving out an item graph the first timed no
 // faster than exact search (DEPLOY_SIMILAR_ANN=auto).
-// --factors-source als deploys factors trainAls fitted on a generated shop (bench/query/data.ts):
+// --factors-source als deploys factors AlsModel.fit fitted on a generated shop (bench/query/data.ts):
 // norms spread as ALS spreads them, which is what DEPLOY_MIPS_ANN=auto measures.
 import { parseArgs } from 'node:util';
 import { benchContext, disposeBench, percentile as pct } from '../common.ts';

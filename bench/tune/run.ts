@@ -32,7 +32,7 @@ import {
   type Interaction,
   type SearchPoint,
 } from '../../src/train/evaluate/index.ts';
-import { trainAls } from '../../src/als/index.ts';
+import { AlsModel } from '../../src/als/index.ts';
 import type { AlsParams } from '../../src/types/index.ts';
 
 const { values: opt } = parseArgs({
@@ -106,7 +106,7 @@ for (const name of opt.data.split(',')) {
   );
   const score = async (p: SearchPoint): Promise<{ ndcg: number; seconds: number }> => {
     const t0 = performance.now();
-    const model = await trainAls(train, { ...base, ...p });
+    const model = await AlsModel.fit(train, { ...base, ...p });
     const seconds = (performance.now() - t0) / 1000;
     return { ndcg: evaluateRanking(alsScorer(model), train, test, { k: 10 }).ndcg, seconds };
   };
@@ -156,7 +156,7 @@ for (const name of opt.data.split(',')) {
   let best = -1;
   for (const p of gridPoints(space)) {
     const t1 = performance.now();
-    const model = await trainAls(v.train, { ...base, ...p });
+    const model = await AlsModel.fit(v.train, { ...base, ...p });
     const ndcg = evaluateRanking(alsScorer(model), v.train, v.validation, { k: 10 }).ndcg;
     gridSeconds += (performance.now() - t1) / 1000;
     grid.set(pointKey(p), ndcg);

@@ -4,16 +4,16 @@
 //
 // The loop owns only the order of things; the pieces are the pipeline's own: the trainer's read
 // (a ReplaySource: the real one reads the event store the events reached through Kafka), ALS
-// (trainAls), the fold-in (rateHistory + foldInRatings of src/online, with training's rating of an
-// event) and the ranking metrics of src/train/evaluate. Every list scored is checked against what
+// (AlsModel.fit), the fold-in (training's rating of the user's events, then
+// AlsModel.recalculateUser) and the ranking metrics of src/train/evaluate. Every list scored is checked against what
 // its variant knew: an interaction at or before the newest event behind it is a leak and stops the
 // run, so a source that reads ahead cannot produce figures.
 
-import { buildCsr, gramian, scoreAll, topKFromScores, trainAls } from '../als/index.ts';
-import { eventWeight, type RatingRules } from '../events/rating.ts';
+import { AlsModel, buildCsr } from '../als/index.ts';
+import { eventWeight, rateUserHistory, type RatingRules } from '../events/rating.ts';
 import type { EventRow, EventsRepository, RecentEvent } from '../repositories/events.ts';
 import { canonicalOrder, readRatingsByScan } from '../train/ratings.ts';
-import { FOLD_IN_HISTORY, foldInRatings, rateHistory } from '../online/fold-in.ts';
+import { FOLD_IN_HISTORY } from '../online/user-refresh.ts';
 import { rankingMetricsAtK, type Interaction } from '../train/evaluate/index.ts';
 import type { AlsParams } from '../types/index.ts';
 
@@ -101,7 +101,7 @@ export interface VariantCost {
   readSeconds: number;
   trainSeconds: number;
   foldIns: number;
-  /** what src/online/fold-in.ts issues per fold-in: one search of the user's latest events, one mget of item factors, one index */
+  /** what src/online/user-refresh.ts issues per fold-in: one search of the user's latest events, one mget of item factors, one index */
   foldInRoundTrips: number;
   foldInDocsRead: number;
   foldInSeconds: number;
@@ -135,15 +135,7 @@ interface BatchModel {
   cutoff: number;
   /** newest training row: nothing at or before it may be scored against this model */
   dataMaxTs: number;
-  k: number;
-  itemIds: string[];
-  userIndex: Map<string, number>;
-  userFactors: Float32Array;
-  itemFactors: Float32Array;
-  /** bm25's per-item length norms, when the params weight that way (the fold-in needs them) */
-  itemNorms?: Float32Array;
-  itemIndex: Map<string, number>;
-  yty: Float64Array;
+  als: AlsModel;
   /** items of each user in the training rows: what exclude_seen knows without the stream */
   seen: Map<string, Set<string>>;
   popular: Popular;
@@ -186,16 +178,12 @@ function topPopular(p: Popular, k: number, seen: ReadonlySet<string> | undefined
 
 function topAls(
   m: BatchModel,
-  x: ArrayLike<number>,
+  user: number | Float32Array,
   k: number,
   seen: ReadonlySet<string> | undefined,
 ): string[] {
-  const top = topKFromScores(
-    scoreAll(x, m.itemFactors),
-    k,
-    seen ? (i) => seen.has(m.itemIds[i]!) : undefined,
-  );
-  return top.map((t) => m.itemIds[t.index]!);
+  const ids = m.als.itemIds;
+  return m.als.recommend(user, k, seen ? (i) => seen.has(ids[i]!) : undefined).map((t) => ids[t.index]!);
 }
 
 function emptyCell(): MetricCell {
@@ -324,8 +312,7 @@ export async function runReplay(
     const readSeconds = (performance.now() - t0) / 1000;
     // the same order as a training run's: the same figures from the event store and the in-memory source
     canonicalOrder(rows);
-    const matrix = buildCsr(rows);
-    const als = await trainAls(matrix, params);
+    const als = await AlsModel.fit(buildCsr(rows), params);
     const seen = new Map<string, Set<string>>();
     let dataMaxTs = -Infinity;
     for (const r of rows) {
@@ -340,20 +327,7 @@ export async function runReplay(
       cut,
       popDays,
     );
-    const model: BatchModel = {
-      cutoff: cut,
-      dataMaxTs,
-      k: als.factors,
-      itemIds: matrix.itemIds,
-      itemIndex: new Map(matrix.itemIds.map((id, i) => [id, i])),
-      userIndex: new Map(matrix.userIds.map((id, i) => [id, i])),
-      userFactors: als.userFactors,
-      itemFactors: als.itemFactors,
-      ...(als.itemNorms ? { itemNorms: als.itemNorms } : {}),
-      yty: gramian(als.itemFactors, als.factors),
-      seen,
-      popular,
-    };
+    const model: BatchModel = { cutoff: cut, dataMaxTs, als, seen, popular };
     return { model, read, readSeconds, seconds: (performance.now() - t0) / 1000 };
   };
 
@@ -399,32 +373,13 @@ export async function runReplay(
         const h = history.get(u)!;
         const n = upTo(h);
         const latest = h.slice(Math.max(0, n - FOLD_IN_HISTORY), n);
-        const { ratings } = rateHistory(
+        const { ratings } = rateUserHistory(
           latest.map((b) => b.e),
           rules,
           cut,
           seenLimit,
         );
-        const x = foldInRatings(
-          ratings,
-          (id) => {
-            const i = m.itemIndex.get(id);
-            return i === undefined
-              ? undefined
-              : {
-                  factor: m.itemFactors.subarray(i * m.k, (i + 1) * m.k),
-                  ...(m.itemNorms ? { weightNorm: m.itemNorms[i]! } : {}),
-                };
-          },
-          {
-            factors: m.k,
-            yty: m.yty,
-            regularization: params.regularization,
-            alpha: params.alpha,
-            weighting: params.weighting ?? 'linear',
-            nItems: m.itemIndex.size,
-          },
-        );
+        const x = m.als.recalculateUser(m.als.ratedByIds(ratings));
         c.foldIns++;
         c.foldInRoundTrips += 3;
         c.foldInDocsRead += latest.length + ratings.size;
@@ -465,13 +420,11 @@ export async function runReplay(
       const lists: Array<[string, string[], number]> = [];
       for (const n of periods) {
         const m = models.get(n)!;
-        const ui = m.userIndex.get(u);
+        const ui = m.als.userIndex(u);
         const seen = m.seen.get(u);
         lists.push([
           `batch-${n}`,
-          ui === undefined
-            ? topPopular(m.popular, k, seen)
-            : topAls(m, m.userFactors.subarray(ui * m.k, (ui + 1) * m.k), k, seen),
+          ui === undefined ? topPopular(m.popular, k, seen) : topAls(m, ui, k, seen),
           ui === undefined ? Math.max(m.dataMaxTs, m.popular.maxTs) : m.dataMaxTs,
         ]);
         if (n === 1) continue;
@@ -485,12 +438,7 @@ export async function runReplay(
                 ...(history.get(u) ?? []).slice(0, upTo(history.get(u) ?? [])).map((b) => b.e.item_id),
               ]);
         if (f) lists.push([`batch-${n}+online`, topAls(m, f.x, k, fresh), Math.max(m.dataMaxTs, f.maxTs)]);
-        else if (ui !== undefined)
-          lists.push([
-            `batch-${n}+online`,
-            topAls(m, m.userFactors.subarray(ui * m.k, (ui + 1) * m.k), k, fresh),
-            m.dataMaxTs,
-          ]);
+        else if (ui !== undefined) lists.push([`batch-${n}+online`, topAls(m, ui, k, fresh), m.dataMaxTs]);
         else
           lists.push([
             `batch-${n}+online`,
