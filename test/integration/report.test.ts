@@ -162,9 +162,9 @@ describe('run report', () => {
   it('recsys report writes the same page to a file; an unknown model is an error', async () => {
     const env = { ...process.env, RECSYS_INDEX_PREFIX: names.prefix, LOG_LEVEL: 'warn' };
     const out = path.join(dir, 'cli.html');
-    const cli = path.join(PROJECT_ROOT, 'src/cli/index.ts');
-    const tsx = path.join(PROJECT_ROOT, 'node_modules/.bin/tsx');
-    const ok = spawnSync(tsx, [cli, 'report', second, '--out', out], {
+    // the user's entry point: the compiled build when npm test built it, else the source
+    const cli = path.join(PROJECT_ROOT, 'bin/recsys.js');
+    const ok = spawnSync(process.execPath, [cli, 'report', second, '--out', out], {
       env,
       encoding: 'utf8',
       timeout: 120_000,
@@ -173,11 +173,15 @@ describe('run report', () => {
     expect(ok.stdout).toContain(out);
     const strip = (h: string) => h.replace(/ · generated [^<]*/, '');
     expect(strip(readFileSync(out, 'utf8'))).toBe(strip(readFileSync(path.join(dir, 'report.html'), 'utf8')));
-    const missing = spawnSync(tsx, [cli, 'report', 'no-such-model', '--out', path.join(dir, 'x.html')], {
-      env,
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const missing = spawnSync(
+      process.execPath,
+      [cli, 'report', 'no-such-model', '--out', path.join(dir, 'x.html')],
+      {
+        env,
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('does not exist');
   });

@@ -53,6 +53,19 @@ describe('rankingMetricsAtK (hand-computed)', () => {
     // short list: precision still divides by k
     expect(rankingMetricsAtK([5], new Set([5]), 4).precision).toBe(0.25);
   });
+
+  it('more relevant items than k: a perfect top k is nDCG 1 and AP 1 (the ideal is min(k, |rel|) deep)', () => {
+    // eight held-out items, a list of three that are all relevant: nothing could be better at k = 3
+    const relevant = new Set([1, 2, 3, 4, 5, 6, 7, 8]);
+    const m = rankingMetricsAtK([1, 2, 3], relevant, 3);
+    expect(m.ndcg).toBe(1);
+    expect(m.ap).toBe(1);
+    expect(m.recall).toBeCloseTo(3 / 8, 12);
+    // one hit at rank 2 of k = 3: DCG 1/log2(3) over the three-deep ideal, AP (1/2) / 3
+    const one = rankingMetricsAtK([9, 4, 10], relevant, 3);
+    expect(one.ndcg).toBeCloseTo(1 / LOG2_3 / (1 + 1 / LOG2_3 + 0.5), 12);
+    expect(one.ap).toBeCloseTo(0.5 / 3, 12);
+  });
 });
 
 describe('evaluateRanking', () => {
