@@ -15,11 +15,11 @@ import {
 } from './figures.ts';
 
 /**
- * Settings read from the environment that change what a bench measures; recorded in front of the
- * command so it can be run again as it was. Named by prefix, never credentials (no ES_ or KAFKA_SASL_).
+ * Environment variables that change what a bench measures, recorded in front of the command so it
+ * can be run again as it was: algorithm settings live in the settings file RECSYS_CONFIG names (the
+ * only other variables are deployment settings: hosts, credentials, prefixes). Never credentials.
  */
-const RECORDED_ENV =
-  /^(?:ALS|ANN|DEPLOY|EVENTS|TRAIN|TUNE|HYBRID|INGEST|API_FILTER)_|^(?:RECSYS_CONFIG|KAFKA_PARTITIONS)$/;
+const RECORDED_ENV = /^(?:RECSYS_CONFIG|KAFKA_PARTITIONS|KAFKA_REPLICATION_FACTOR)$/;
 
 function quote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;

@@ -267,7 +267,7 @@ async function main() {
     ];
     console.table(table);
     figures = {
-      title: `backfill: ${written.toLocaleString('en')} events over ${YEARS} years (${users.toLocaleString('en')} users, ${items.toLocaleString('en')} items), JSON Lines → recsys import events → Kafka → recsys ingest, EVENTS_BUCKET=${g}`,
+      title: `backfill: ${written.toLocaleString('en')} events over ${YEARS} years (${users.toLocaleString('en')} users, ${items.toLocaleString('en')} items), JSON Lines → recsys import events → Kafka → recsys ingest, [events] bucket = ${g}`,
       tables: [
         {
           title: 'end to end, shards and completeness',

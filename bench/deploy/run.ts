@@ -5,7 +5,7 @@
 // --redeploy deploys the same factors again as a second model once the first is live: with
 // --similar-ann auto it shows the second deploy leaving out an item graph the first timed no
 // faster than exact search ([deploy] similar_ann = "auto").
-// --factors-source als deploys factors trainAls fitted on a generated shop (bench/query/data.ts):
+// --factors-source als deploys factors AlsModel.fit fitted on a generated shop (bench/query/data.ts):
 // norms spread as ALS spreads them, which is what [deploy] mips_ann = "auto" measures.
 import { parseArgs } from 'node:util';
 import { benchContext, disposeBench, percentile as pct } from '../common.ts';
@@ -15,7 +15,6 @@ import { createRegistry } from '../../src/infra/metrics.ts';
 import { EventProducer } from '../../src/ingest/producer.ts';
 import { setup } from '../../src/setup/index.ts';
 import { startOnline } from '../../src/online/service.ts';
-import { recordFigures, round } from '../record.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -188,68 +187,7 @@ async function main() {
   console.log(
     `  online fold-in event → user factor: p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (n=${lat.length}; target p99 ≤ 1000 ms)`,
   );
-  const firstCosine = second ? await cosineOf('bench') : undefined;
   await disposeBench(ctx, a.keep);
-
-  const itemGraph =
-    a['similar-ann'] === 'auto'
-      ? 'auto'
-      : a['similar-ann'] !== 'false'
-        ? 'on'
-        : 'off (DEPLOY_SIMILAR_ANN=false)';
-  const phaseNames = [...new Set([...Object.keys(report.timings), ...Object.keys(second?.timings ?? {})])];
-  await recordFigures({
-    bench: 'deploy',
-    title: `deploy: ${nItems.toLocaleString('en')} items × ${k} factors (${a['factors-source']}) + ${nUsers.toLocaleString('en')} users into versioned indices behind the aliases, and online fold-in latency`,
-    tables: [
-      {
-        title: `item graph ${itemGraph}; user → item graph ${mips?.graph === false ? 'not built' : 'built'} (DEPLOY_MIPS_ANN=${a['mips-ann']})`,
-        columns: ['figure', 'value', 'target', '× target'],
-        rows: [
-          ['deploy, s', round(deploySecs, 1), '≤ 180', round(deploySecs / 180, 2)],
-          ...(second
-            ? [
-                [
-                  'second deploy of the same factors, s',
-                  round(second.secs, 1),
-                  '≤ 180',
-                  round(second.secs / 180, 2),
-                ],
-              ]
-            : []),
-          ['items index segments', segments, null, null],
-          ['items index size, GB', round(gb, 2), null, null],
-          ['online fold-in event → user factor, p50 ms', pct(lat, 50), null, null],
-          [
-            'online fold-in event → user factor, p99 ms',
-            pct(lat, 99),
-            '≤ 1,000',
-            round(pct(lat, 99) / 1000, 2),
-          ],
-        ],
-        reference: 'the targets: a 1M-item deploy within 180 s, fold-in p99 within 1 s',
-        ratio: '× target',
-      },
-      {
-        title: 'deploy phases, s',
-        columns: ['phase', 'deploy', ...(second ? ['second deploy'] : [])],
-        rows: phaseNames.map((p) => [
-          p,
-          report.timings[p] === undefined ? null : round(report.timings[p], 1),
-          ...(second ? [second.timings[p] === undefined ? null : round(second.timings[p], 1)] : []),
-        ]),
-      },
-    ],
-    notes: [
-      `user → item bound sample as the deploy recorded it: ${JSON.stringify(mips?.bound ?? null)}`,
-      ...(second
-        ? [
-            `item graph as the first deploy recorded it: ${firstCosine}`,
-            `item graph as the second deploy recorded it: ${second.cosine}`,
-          ]
-        : []),
-    ],
-  });
 }
 
 await main();

@@ -1,5 +1,5 @@
 /**
- * Implicit ALS benchmark: this repo's trainAls against the Python `implicit` library (CPU) on the
+ * Implicit ALS benchmark: this repo's AlsModel.fit against the Python `implicit` library (CPU) on the
  * same planted MovieLens-like matrix, the same holdout and the same k, λ, α, iterations, threads.
  *
  *   npx tsx bench/train/run.ts [--size 1m|10m] [--factors 64] [--regularization 0.1] [--alpha 2]
@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { AlsSolver, RatingsMatrix } from '../../src/types/index.ts';
-import { csrFromCoo, gramian, trainAls } from '../../src/als/index.ts';
+import { AlsModel, csrFromCoo, gramian } from '../../src/als/index.ts';
 import { createScratch, lossRows, maxRowNnz, sumSquares } from '../../src/als/kernels.ts';
 import { uniformSource } from '../../src/random/rng.ts';
 import {
@@ -144,7 +144,7 @@ async function child(): Promise<void> {
   const solver = opt.solver as AlsSolver;
   const train = readCsr(join(dir, 'train.bin'));
   const t0 = performance.now();
-  const model = await trainAls(train, { ...params, solver });
+  const model = await AlsModel.fit(train, { ...params, solver });
   const total = (performance.now() - t0) / 1000;
   writeF32(join(dir, `ours-${solver}-user.f32`), model.userFactors);
   writeF32(join(dir, `ours-${solver}-item.f32`), model.itemFactors);

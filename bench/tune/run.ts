@@ -32,7 +32,7 @@ import {
   type Interaction,
   type SearchPoint,
 } from '../../src/train/evaluate/index.ts';
-import { trainAls } from '../../src/als/index.ts';
+import { AlsModel } from '../../src/als/index.ts';
 import type { AlsParams } from '../../src/types/index.ts';
 import { recordFigures, round } from '../record.ts';
 
@@ -109,7 +109,7 @@ for (const name of opt.data.split(',')) {
   );
   const score = async (p: SearchPoint): Promise<{ ndcg: number; seconds: number }> => {
     const t0 = performance.now();
-    const model = await trainAls(train, { ...base, ...p });
+    const model = await AlsModel.fit(train, { ...base, ...p });
     const seconds = (performance.now() - t0) / 1000;
     return { ndcg: evaluateRanking(alsScorer(model), train, test, { k: 10 }).ndcg, seconds };
   };
@@ -171,7 +171,7 @@ for (const name of opt.data.split(',')) {
   let best = -1;
   for (const p of gridPoints(space)) {
     const t1 = performance.now();
-    const model = await trainAls(v.train, { ...base, ...p });
+    const model = await AlsModel.fit(v.train, { ...base, ...p });
     const ndcg = evaluateRanking(alsScorer(model), v.train, v.validation, { k: 10 }).ndcg;
     gridSeconds += (performance.now() - t1) / 1000;
     grid.set(pointKey(p), ndcg);
@@ -222,7 +222,7 @@ if (kinds.length > 1) {
 await recordFigures({
   bench: 'tune',
   title:
-    'autotune: the tuner (coordinate descent, then the best third confirmed, within TUNE_BUDGET_FACTOR fits) against a full grid search of the same space, on the demo shop and planted star ratings',
+    'autotune: the tuner (coordinate descent, then the best third confirmed, within [tune] budget_factor fits) against a full grid search of the same space, on the demo shop and planted star ratings',
   tables: [
     {
       title: `holdout nDCG@10 (latest 20 % of each user); both pick on a validation split of the training part; scale ${opt.scale}, budget ${opt.budget} fits`,

@@ -35,8 +35,8 @@ export class ModelIndicesRepository {
   /**
    * Creates both indices of a version, tuned for loading. `extraItemProperties` are mapped in the
    * items index on top of its mapping file (the filter whitelist's fields: filterFieldMappings).
-   * `similarGraph: false` leaves out the unit vectors' HNSW field (DEPLOY_SIMILAR_ANN), `mipsGraph:
-   * false` the raw factors' one (DEPLOY_MIPS_ANN, deploy/mips-graph.ts).
+   * `similarGraph: false` leaves out the unit vectors' HNSW field ([deploy] similar_ann), `mipsGraph:
+   * false` the raw factors' one ([deploy] mips_ann, deploy/mips-graph.ts).
    */
   async create(
     modelId: string,

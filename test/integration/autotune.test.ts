@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trainAls } from '../../src/als/index.ts';
+import { AlsModel } from '../../src/als/index.ts';
 import { alsParams } from '../../src/config/als-params.ts';
 import { generateDataset } from '../../src/demo/generate.ts';
 import { ratingRules } from '../../src/events/rating.ts';
@@ -90,13 +90,13 @@ async function gridBest(ctx: Ctx): Promise<number> {
   const v = validationSplit(split.train, 0.2, 42);
   let best = { ndcg: -1, point: gridPoints(space)[0]! };
   for (const p of gridPoints(space)) {
-    const model = await trainAls(v.train, { ...alsParams(ctx.config.als), ...p });
+    const model = await AlsModel.fit(v.train, { ...alsParams(ctx.config.als), ...p });
     const ndcg = evaluateRanking(alsScorer(model), v.train, v.validation, { k: 10 }).ndcg;
     if (ndcg > best.ndcg) best = { ndcg, point: p };
   }
   const { train, test } = splitToMatrices(split);
   return evaluateRanking(
-    alsScorer(await trainAls(train, { ...alsParams(ctx.config.als), ...best.point })),
+    alsScorer(await AlsModel.fit(train, { ...alsParams(ctx.config.als), ...best.point })),
     train,
     test,
     {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCsr, foldInUser, gramian, itemLengthNorms, weightRow } from '../../src/als/index.ts';
+import { buildCsr, gramian, itemLengthNorms, recalculateUser } from '../../src/als/index.ts';
 import { generateDataset } from '../../src/demo/generate.ts';
 import { ratingRules } from '../../src/events/rating.ts';
 import { loadArtifact } from '../../src/model/artifacts.ts';
 import { LiveModelResolver } from '../../src/model/live-model.ts';
-import { foldInAndStore } from '../../src/online/fold-in.ts';
+import { refreshUser } from '../../src/online/user-refresh.ts';
 import { runTraining } from '../../src/release/run.ts';
 import { setup } from '../../src/setup/index.ts';
 import { filterMinInteractions, readRatingsByScan } from '../../src/train/ratings.ts';
@@ -54,7 +54,6 @@ describe('fold-in rates and weights like training', () => {
     expect(fm.nItems).toBe(full.nItems);
     const norms = itemLengthNorms(full);
     const a = loadArtifact(ctx.config.modelDir, model.modelId);
-    const yty = gramian(a.itemFactors, a.factors);
     // a user with events both inside and outside the 14-day window
     const windowStart = now - 14 * 86_400_000;
     const user = data.users
@@ -65,23 +64,22 @@ describe('fold-in rates and weights like training', () => {
       })!;
     expect(user).toBeDefined();
     const mine = rows.filter((r) => r.userId === user);
-    const idx = mine.map((r) => a.itemIds.indexOf(r.itemId));
+    const k = a.factors;
+    const rated = mine.map((r) => {
+      const i = a.itemIds.indexOf(r.itemId);
+      return {
+        factor: a.itemFactors.subarray(i * k, (i + 1) * k),
+        rating: r.weight,
+        weightNorm: norms[full.itemIds.indexOf(r.itemId)]!,
+      };
+    });
+    // the artefact's own YᵀY, not the one the deploy wrote
+    const yty = gramian(a.itemFactors, k);
     const expected = (scheme: 'bm25' | 'linear') =>
-      foldInUser(
-        a.itemFactors,
-        yty,
-        idx,
-        weightRow(
-          scheme,
-          mine.map((r) => r.weight),
-          idx.map((i) => norms[full.itemIds.indexOf(a.itemIds[i]!)]!),
-          full.nItems,
-        ),
-        fm,
-      );
+      recalculateUser({ ...fm, weighting: scheme, nItems: full.nItems, yty }, rated)!;
 
     expect(
-      await foldInAndStore(
+      await refreshUser(
         { repos: ctx.repos, rules: ratingRules(ctx.config), history: 500, seen: 50 },
         model,
         fm,

@@ -60,12 +60,12 @@ describe('figures files', () => {
         'ann,exact',
       ],
       {
-        ANN_EXACT_MAX_SCORED: '0',
+        RECSYS_CONFIG: 'bench.toml',
         ES_API_KEY: 'secret',
         KAFKA_SASL_PASSWORD: 'secret',
         HOME: '/root',
       },
     );
-    expect(line).toBe('ANN_EXACT_MAX_SCORED=0 npx tsx bench/query/run.ts --items 1000 --similar ann,exact');
+    expect(line).toBe('RECSYS_CONFIG=bench.toml npx tsx bench/query/run.ts --items 1000 --similar ann,exact');
   });
 });

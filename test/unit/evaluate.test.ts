@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AlsParams } from '../../src/types/index.ts';
-import { buildCsr, trainAls } from '../../src/als/index.ts';
+import { AlsModel, buildCsr } from '../../src/als/index.ts';
 import {
   alsScorer,
   evaluateRanking,
@@ -255,7 +255,7 @@ describe('gridSearch', () => {
     const r2 = results.find(
       (r) => r.params.factors === 6 && r.params.regularization === 0.1 && r.params.iterations === 2,
     )!;
-    const model = await trainAls(train, r2.params);
+    const model = await AlsModel.fit(train, r2.params);
     expect(evaluateRanking(alsScorer(model), train, test)).toEqual(r2.metrics);
     expect(r2.loss).toBe(model.loss.at(-1));
     await expect(gridSearch(train, test, { iterations: [0] }, baseParams)).rejects.toThrow(RangeError);
