@@ -271,9 +271,8 @@ export interface AnnTuneInput {
   concurrency?: number;
   /**
    * Time the chosen rung against the exact search (see AnnChoice.ann_ms). For item → item: no
-   * bound narrows its exact search, and on the 1M ALS factors the cosine graph needed
-   * num_candidates 2,400 for 0.95, which cost what brute force did (bench/query: similar ann 184 ms
-   * p50 at 36 req/s, recall 0.975; exact 196 ms, 34 req/s; with a category filter 81 vs 62 ms).
+   * bound narrows its exact search, and on ALS item factors at 1M the cosine graph needed so many
+   * candidates for the recall target that it cost what brute force did (bench/query, docs/benchmarks.md).
    */
   compareExact?: boolean;
   /** the clock compareExact reads, in ms */

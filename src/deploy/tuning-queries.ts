@@ -19,7 +19,7 @@ export interface TuningQuery {
 /**
  * Query vectors sampled for ann tuning: users' factors (mips) or items' own (cosine), zero rows left
  * out. 256: per-query graph recall is heavy-tailed at 1M items, and 64 missed the tail (ann-tuning.ts
- * CLIMB_QUERIES); the exact top k of 256 queries over 1M × 64 takes ~2.3 s in the wasm kernel.
+ * CLIMB_QUERIES), and the exact top k of 256 queries stays a small share of a 1M deploy (bench/deploy).
  */
 const TUNING_SAMPLE = 256;
 export function tuningQueries(

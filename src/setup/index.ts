@@ -115,7 +115,7 @@ async function putMapping(es: Client, index: string, mappings: Record<string, un
       (e as Error).message;
     // a field an older version left to dynamic mapping (e.g. a metric mapped long): types cannot change in place
     const hint = /cannot be changed from type/.test(reason)
-      ? '; the index was created with another type for this field: reindex it into a new index made by setup (README: "Checking an existing models index")'
+      ? '; the index was created with another type for this field: reindex it into a new index made by setup (docs/operations.md: "Checking an existing models index")'
       : '';
     throw new Error(`setup: the mapping of ${index} cannot be updated: ${reason}${hint}`, { cause: e });
   }

@@ -29,7 +29,7 @@ import {
 export const SEARCHED = ['factors', 'regularization', 'alpha', 'weighting'] as const;
 export type Searched = (typeof SEARCHED)[number];
 
-/** The grid the tuner searches (k is further bounded by the data); see the README for the evidence. */
+/** The grid the tuner searches (k is further bounded by the data); the evidence is bench/tune (docs/benchmarks.md). */
 export const DEFAULT_SPACE: SearchSpace = {
   factors: [16, 32, 64, 128],
   regularization: [0.1, 1, 10, 50],

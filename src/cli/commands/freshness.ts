@@ -27,7 +27,7 @@ export const FRESHNESS_SIZES = {
   large: { users: 4_000, items: 1_200, days: 35, events: 100_000, warmup: 14 },
 } as const;
 
-/** A growing shop over weeks: see ShopDynamics and the README's "What the stream buys". */
+/** A growing shop over weeks: see ShopDynamics, and docs/operations.md "Measuring what the stream buys on your data". */
 export const FRESHNESS_DYNAMICS: Required<ShopDynamics> = {
   newUsers: 0.3,
   newItems: 0.2,
