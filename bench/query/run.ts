@@ -590,7 +590,7 @@ async function recordQueryFigures(f: {
   await recordFigures({
     bench: 'query',
     variant: `${ALS ? 'als' : 'planted'}-${short(N_ITEMS)}`,
-    title: `query: ${N_ITEMS.toLocaleString('en')} items × ${FACTORS} (${ALS ? 'factors trained by trainAls on a generated shop' : 'planted clustered factors'}), ${N_USERS.toLocaleString('en')} users, ${args.connections} connections through the API; recall@${K} against exact, and the same search sent straight to Elasticsearch`,
+    title: `query: ${N_ITEMS.toLocaleString('en')} items × ${FACTORS} (${ALS ? 'factors trained by AlsModel.fit on a generated shop' : 'planted clustered factors'}), ${N_USERS.toLocaleString('en')} users, ${args.connections} connections through the API; recall@${K} against exact, and the same search sent straight to Elasticsearch`,
     tables: [
       {
         title: `${f.segments} segments, ${args.duration} s per row, exclude_seen on; seq = one connection, sequential, ${args['direct-users']} users`,

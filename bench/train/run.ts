@@ -484,7 +484,7 @@ async function parent(): Promise<void> {
   await recordFigures({
     bench: 'train',
     variant: size,
-    title: `implicit ALS: trainAls vs the Python implicit library (CPU) on a planted MovieLens-like matrix (${size}: ${train.nUsers.toLocaleString('en')} users × ${train.nItems.toLocaleString('en')} items), same holdout`,
+    title: `implicit ALS: AlsModel.fit vs the Python implicit library (CPU) on a planted MovieLens-like matrix (${size}: ${train.nUsers.toLocaleString('en')} users × ${train.nItems.toLocaleString('en')} items), same holdout`,
     tables: [
       {
         title: `k=${params.factors} λ=${params.regularization} α=${params.alpha}, ${params.iterations} iterations, ${params.threads} threads, cgSteps ${params.cgSteps}; best of ${repeat} runs each; ${nEval.toLocaleString('en')} evaluation users`,

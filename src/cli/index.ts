@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config/index.ts';
+import { DomainError } from '../errors/index.ts';
 import { infraDown, infraStatus, infraUp, type ServiceStatus } from '../infra/local/index.ts';
 import { createLogger } from '../infra/logger.ts';
 import { setup } from '../setup/index.ts';
@@ -117,7 +118,10 @@ async function main(argv: string[]): Promise<void> {
       console.error(e.message);
       process.exit(2);
     }
-    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+    // a refusal in the domain's words (unknown model, bad argument) is one line; anything else is
+    // unexpected, and its stack is what a bug report needs
+    if (e instanceof DomainError) console.error(`recsys: ${e.message}`);
+    else console.error(e instanceof Error ? (e.stack ?? e.message) : e);
     process.exit(1);
   }
 }
