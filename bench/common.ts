@@ -1,24 +1,40 @@
 // Shared by the benchmarks: a context under its own throw-away prefix, and its removal.
+import { rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createContext, type AppContext } from '../src/app/context.ts';
-import { loadConfig } from '../src/config/index.ts';
+import { loadConfig, settingsToml, type SettingsOverrides } from '../src/config/index.ts';
 import { removeDeployment } from '../src/setup/teardown.ts';
 
+/**
+ * A context under its own prefix: `settings` override the settings file (./recsys.toml or
+ * RECSYS_CONFIG), `env` adds deployment variables to the process environment.
+ */
 export function benchContext(
   name: string,
+  settings: SettingsOverrides = {},
   env: Record<string, string | undefined> = {},
 ): AppContext & { tag: string } {
   const tag = `bench-${name}-${Date.now().toString(36)}-`;
   const ctx = createContext(
     loadConfig({
-      ...process.env,
-      RECSYS_INDEX_PREFIX: tag,
-      RECSYS_TOPIC_PREFIX: tag,
-      LOG_LEVEL: 'warn',
-      ...env,
+      env: { ...process.env, RECSYS_INDEX_PREFIX: tag, RECSYS_TOPIC_PREFIX: tag, LOG_LEVEL: 'warn', ...env },
+      overrides: settings,
     }),
   );
   return { ...ctx, tag };
+}
+
+/**
+ * The environment that gives a child process (a CLI command, the API) these settings: a settings
+ * file written for it, named by RECSYS_CONFIG.
+ */
+export function settingsEnv(name: string, settings: SettingsOverrides): { RECSYS_CONFIG: string } {
+  const file = path.join(tmpdir(), `recsys-bench-${name}-${process.pid}.toml`);
+  writeFileSync(file, settingsToml(settings));
+  process.once('exit', () => rmSync(file, { force: true }));
+  return { RECSYS_CONFIG: file };
 }
 
 /** Deletes the benchmark's indices (unless kept for inspection) and topics, then closes the clients. */

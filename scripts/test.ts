@@ -1,14 +1,17 @@
-// `npm test`: bring the local infrastructure up if needed (or use ES_URL / KAFKA_BROKERS),
-// then typecheck, lint and run every vitest project. Any failure exits non-zero.
+// `npm test`: bring what the tests need (local infrastructure unless ES_URL / KAFKA_BROKERS, headless
+// Chromium), then typecheck, lint, check formatting, build, and run every vitest project. Any failure
+// exits non-zero.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../src/config/index.ts';
 import { infraUp } from '../src/infra/local/index.ts';
 import { createLogger } from '../src/infra/logger.ts';
+import { ensureChromium } from './test-tools.ts';
 
 function run(label: string, cmd: string, args: string[]): void {
   const started = Date.now();
+  ensureChromium();
   console.log(`\n── ${label}: ${cmd} ${args.join(' ')}`);
   const r = spawnSync(cmd, args, { stdio: 'inherit' });
   const secs = ((Date.now() - started) / 1000).toFixed(1);
@@ -30,6 +33,10 @@ for (const s of await infraUp(config, log)) {
 const extra = process.argv.slice(2);
 run('typecheck', 'npx', ['tsc', '--noEmit', '-p', '.']);
 run('lint', 'npx', ['eslint', '.']);
+run('format', 'npx', ['prettier', '--check', '.']);
+// production runs the compiled build (bin/recsys.js prefers it): it must compile and start
+run('build', 'npm', ['run', '--silent', 'build']);
+run('build starts', process.execPath, ['dist/cli/index.js', '--help']);
 const report = path.join(config.localDir, 'vitest-report.json');
 mkdirSync(config.localDir, { recursive: true });
 run('tests', 'npx', [

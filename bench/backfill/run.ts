@@ -17,7 +17,8 @@ import { bucketOf } from '../../src/config/buckets.ts';
 import { PROJECT_ROOT } from '../../src/config/index.ts';
 import { iterateEvents } from '../../src/demo/generate.ts';
 import { setup } from '../../src/setup/index.ts';
-import { benchContext, disposeBench } from '../common.ts';
+import { benchContext, disposeBench, settingsEnv } from '../common.ts';
+import { recordFigures, type BenchFigures } from '../record.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -37,7 +38,11 @@ const N = Number(a.events);
 const YEARS = Number(a.years);
 const DAYS = Math.round(YEARS * 365.25);
 const DAY = 86_400_000;
-const ctx = benchContext('backfill', { KAFKA_PARTITIONS: a.partitions, INGEST_BATCH_SIZE: a.bulk });
+const ctx = benchContext(
+  'backfill',
+  { ingest: { batchSize: Number(a.bulk) } },
+  { KAFKA_PARTITIONS: a.partitions },
+);
 const { es, names, config } = ctx;
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
@@ -62,7 +67,7 @@ function recsys(args: string[], env: Record<string, string>) {
         RECSYS_INDEX_PREFIX: ctx.tag,
         RECSYS_TOPIC_PREFIX: ctx.tag,
         KAFKA_PARTITIONS: a.partitions!,
-        INGEST_BATCH_SIZE: a.bulk!,
+        ...settingsEnv('backfill', { ingest: { batchSize: Number(a.bulk) } }),
         LOG_LEVEL: 'warn',
         ...env,
       },
@@ -136,6 +141,7 @@ async function main() {
     `generated ${written} events (${users} users, ${items} items, ${DAYS} days) into ${file} (${(statSync(file).size / 1e6).toFixed(0)} MB) in ${((Date.now() - t) / 1000).toFixed(0)} s`,
   );
 
+  let figures: Omit<BenchFigures, 'bench'> | undefined;
   try {
     await setup(es, ctx.kafka, config, names, ctx.log);
     // 2. ingest first (as in production: it runs all the time), then the import
@@ -206,9 +212,9 @@ async function main() {
       `\nbackfill benchmark: ${written.toLocaleString('en')} generated events over ${YEARS} years (${new Date(first).toISOString().slice(0, 10)} … ${new Date(last).toISOString().slice(0, 10)}), ${users} users, ${items} items`,
     );
     console.log(
-      `  path: JSON Lines file → recsys import events (batch ${a.batch}) → Kafka (${a.partitions} partitions) → recsys ingest (bulk ${a.bulk}, dedup ledger) → ${names.eventsIndexPrefix}<${g}>; EVENTS_BUCKET=${g}\n`,
+      `  path: JSON Lines file → recsys import events (batch ${a.batch}) → Kafka (${a.partitions} partitions) → recsys ingest (bulk ${a.bulk}, dedup ledger) → ${names.eventsIndexPrefix}<${g}>; [events] bucket = ${g}\n`,
     );
-    console.table([
+    const table = [
       {
         figure: 'end to end (import start → all searchable)',
         value: `${Math.round(finalStored / e2eSeconds)} events/s`,
@@ -258,11 +264,25 @@ async function main() {
         reference: '',
         ratio: '',
       },
-    ]);
+    ];
+    console.table(table);
+    figures = {
+      title: `backfill: ${written.toLocaleString('en')} events over ${YEARS} years (${users.toLocaleString('en')} users, ${items.toLocaleString('en')} items), JSON Lines → recsys import events → Kafka → recsys ingest, [events] bucket = ${g}`,
+      tables: [
+        {
+          title: 'end to end, shards and completeness',
+          columns: ['figure', 'value', 'detail', 'reference', 'ratio'],
+          rows: table.map((r) => [r.figure, r.value, r.detail, r.reference || null, r.ratio || null]),
+          reference: 'the previous layout: one index of one shard per day with events',
+          ratio: 'ratio',
+        },
+      ],
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await disposeBench(ctx, a.keep);
   }
+  if (figures) await recordFigures({ bench: 'backfill', ...figures });
 }
 
 await main();

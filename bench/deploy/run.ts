@@ -4,9 +4,9 @@
 //                               [--mips-ann auto|true|false] [--factors-source clustered|als] [--similar-ann auto --redeploy]
 // --redeploy deploys the same factors again as a second model once the first is live: with
 // --similar-ann auto it shows the second deploy leaving out an item graph the first timed no
-// faster than exact search (DEPLOY_SIMILAR_ANN=auto).
-// --factors-source als deploys factors trainAls fitted on a generated shop (bench/query/data.ts):
-// norms spread as ALS spreads them, which is what DEPLOY_MIPS_ANN=auto measures.
+// faster than exact search ([deploy] similar_ann = "auto").
+// --factors-source als deploys factors AlsModel.fit fitted on a generated shop (bench/query/data.ts):
+// norms spread as ALS spreads them, which is what [deploy] mips_ann = "auto" measures.
 import { parseArgs } from 'node:util';
 import { benchContext, disposeBench, percentile as pct } from '../common.ts';
 import { alsBenchModel } from '../query/data.ts';
@@ -23,10 +23,10 @@ const { values: a } = parseArgs({
     factors: { type: 'string', default: '64' },
     foldins: { type: 'string', default: '300' },
     keep: { type: 'boolean', default: false },
-    // DEPLOY_SIMILAR_ANN: false builds one HNSW graph (user → item) instead of two; auto: see --redeploy
+    // [deploy] similar_ann: false builds one HNSW graph (user → item) instead of two; auto: see --redeploy
     'similar-ann': { type: 'string', default: 'true' },
     redeploy: { type: 'boolean', default: false },
-    // DEPLOY_MIPS_ANN: auto builds the user → item graph only when the norm bound is too wide
+    // [deploy] mips_ann: auto builds the user → item graph only when the norm bound is too wide
     'mips-ann': { type: 'string', default: 'auto' },
     'factors-source': { type: 'string', default: 'clustered' },
   },
@@ -162,7 +162,7 @@ async function main() {
       { ann?: { mips?: { graph?: boolean; bound?: unknown } } } | undefined
   )?.ann?.mips;
   console.log(
-    `\ndeploy benchmark (this machine): ${nItems} items × ${k} factors (${a['factors-source']}), ${nUsers} users, item graph ${a['similar-ann'] === 'auto' ? 'auto' : a['similar-ann'] !== 'false' ? 'on' : 'off (DEPLOY_SIMILAR_ANN=false)'}, user → item graph ${mips?.graph === false ? 'not built' : 'built'} (DEPLOY_MIPS_ANN=${a['mips-ann']}; bound sample ${JSON.stringify(mips?.bound)})`,
+    `\ndeploy benchmark (this machine): ${nItems} items × ${k} factors (${a['factors-source']}), ${nUsers} users, item graph ${a['similar-ann'] === 'auto' ? 'auto' : a['similar-ann'] !== 'false' ? 'on' : 'off ([deploy] similar_ann = false)'}, user → item graph ${mips?.graph === false ? 'not built' : 'built'} ([deploy] mips_ann = ${a['mips-ann']}; bound sample ${JSON.stringify(mips?.bound)})`,
   );
   console.log(`  items index: ${segments} segments, ${gb.toFixed(2)} GB`);
   console.log(
@@ -176,7 +176,7 @@ async function main() {
   if (second) {
     console.log(`  item graph as the first deploy recorded it: ${await cosineOf('bench')}`);
     console.log(
-      `  second deploy of the same factors (DEPLOY_SIMILAR_ANN=${a['similar-ann']}): ${second.secs.toFixed(1)} s (ratio ${(second.secs / 180).toFixed(2)}× target); phases (s): ${Object.entries(
+      `  second deploy of the same factors ([deploy] similar_ann = ${a['similar-ann']}): ${second.secs.toFixed(1)} s (ratio ${(second.secs / 180).toFixed(2)}× target); phases (s): ${Object.entries(
         second.timings,
       )
         .map(([p, s]) => `${p} ${s.toFixed(1)}`)

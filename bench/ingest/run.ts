@@ -9,6 +9,7 @@ import { createRegistry } from '../../src/infra/metrics.ts';
 import { EventProducer } from '../../src/ingest/producer.ts';
 import { startIngest } from '../../src/ingest/service.ts';
 import { setup } from '../../src/setup/index.ts';
+import { recordFigures, round } from '../record.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -25,7 +26,11 @@ const RATE = Number(a.rate);
 const LAT_N = Number(a['latency-events']);
 /** sustained events/s the ingest must reach (issue 15, "Performance at 1M items"; 20,000 before) */
 const TARGET = 50_000;
-const ctx = benchContext('ingest', { KAFKA_PARTITIONS: a.partitions, INGEST_BATCH_SIZE: a.bulk });
+const ctx = benchContext(
+  'ingest',
+  { ingest: { batchSize: Number(a.bulk) } },
+  { KAFKA_PARTITIONS: a.partitions },
+);
 const { es, names } = ctx;
 
 async function storedCount(): Promise<number> {
@@ -226,6 +231,10 @@ async function main() {
   console.log(
     `  chunks in flight on average: ${((total - (phases.get('kafka_fetch') ?? 0)) / drainSecs).toFixed(2)} (steps other than kafka_fetch, summed, over the drain)`,
   );
+  const phaseRows = PHASES.map((p) => {
+    const v = phases.get(p) ?? 0;
+    return [p, round(v, 1), round(chunks ? (v * 1000) / chunks : 0, 1), round((100 * v) / (total || 1), 1)];
+  });
   const d = (k: 'events' | 'ledger') => ({
     docs: esAfter[k].docs - esBefore[k].docs,
     index: (esAfter[k].indexMs - esBefore[k].indexMs) / 1000,
@@ -242,6 +251,51 @@ async function main() {
     `  CPU during the drain: Elasticsearch ${((esAfter.cpuMs - esBefore.cpuMs) / 1000).toFixed(1)} s (${((esAfter.cpuMs - esBefore.cpuMs) / 1000 / drainSecs).toFixed(2)} cores), this Node process ${((nodeCpu.user + nodeCpu.system) / 1e6).toFixed(1)} s (${((nodeCpu.user + nodeCpu.system) / 1e6 / drainSecs).toFixed(2)} cores)`,
   );
   await disposeBench(ctx, a.keep);
+
+  const perDoc = (x: ReturnType<typeof d>) => (x.docs ? round((x.index * 1e6) / x.docs, 0) : null);
+  const cores = (ms: number) => round(ms / 1000 / drainSecs, 2);
+  await recordFigures({
+    bench: 'ingest',
+    title: `ingest: ${produced.toLocaleString('en')} events Kafka → Elasticsearch (dedup ledger, ${a.partitions} partitions, bulk ${a.bulk}), sustained events/s and produce → searchable latency`,
+    tables: [
+      {
+        title: 'throughput and latency',
+        columns: ['figure', 'value', 'target', '× target'],
+        rows: [
+          ['produce (idempotent, acks=all), events/s', Math.round(produced / produceSecs), null, null],
+          [
+            'sustained ingest, events/s',
+            Math.round(produced / drainSecs),
+            `≥ ${TARGET.toLocaleString('en')}`,
+            round(produced / drainSecs / TARGET, 2),
+          ],
+          [`produce → searchable at ${Math.round(achievedRate)} ev/s, p50 ms`, pct(lat, 50), null, null],
+          [
+            `produce → searchable at ${Math.round(achievedRate)} ev/s, p99 ms`,
+            pct(lat, 99),
+            '< 2,000',
+            round(pct(lat, 99) / 2000, 2),
+          ],
+          ['ES indexing per event, µs', perDoc(d('events')), null, null],
+          ['ES indexing per ledger claim, µs', perDoc(d('ledger')), null, null],
+          ['CPU during the drain: Elasticsearch, cores', cores(esAfter.cpuMs - esBefore.cpuMs), null, null],
+          [
+            'CPU during the drain: the consumer, cores',
+            cores((nodeCpu.user + nodeCpu.system) / 1000),
+            null,
+            null,
+          ],
+        ],
+        reference: `the target of ${TARGET.toLocaleString('en')} events/s sustained and p99 < 2 s`,
+        ratio: '× target',
+      },
+      {
+        title: `where the consumer's time went during the drain (wall s summed over ${chunks} chunks, up to 6 partitions at once)`,
+        columns: ['phase', 'total s', 'ms/chunk', 'share %'],
+        rows: phaseRows,
+      },
+    ],
+  });
 }
 
 await main();

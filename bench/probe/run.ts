@@ -7,6 +7,7 @@ import { alsBenchModel, generateBenchModel, type BenchModel } from '../query/dat
 import { buildNormProbe, minTopKNorm, PROBE_SIZE } from '../../src/model/norm-probe.ts';
 import { minTopKNormScalar } from './scalar-reference.ts';
 import { percentile } from '../common.ts';
+import { recordFigures, round } from '../record.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -69,6 +70,7 @@ function time(scan: Scan, filtered: boolean): { us: number[]; bounds: Array<numb
 console.log(
   `\nnorm probe scan: ${probe.ids.length.toLocaleString('en')} longest of ${N.toLocaleString('en')} items × ${DIMS} (${a['factors-source']} factors), ${users.length} users × ${a.rounds} rounds, k=${K}, seen items excluded`,
 );
+const figureRows: Array<Array<string | number>> = [];
 console.log(
   '  rows          wasm p50 / mean µs   scalar JS p50 / mean µs   JS ÷ wasm (mean)   bounds equal to float32',
 );
@@ -83,7 +85,38 @@ for (const filtered of [false, true]) {
     const r = js.bounds[i];
     return b === undefined ? r === undefined : r !== undefined && Math.abs(b - r) <= 1e-5 * r;
   }).length;
+  figureRows.push([
+    filtered ? 'category filter' : 'unfiltered',
+    round(percentile(wasm.us, 50), 0),
+    round(mean(wasm.us), 0),
+    round(percentile(js.us, 50), 0),
+    round(mean(js.us), 0),
+    round(mean(js.us) / mean(wasm.us), 2),
+    `${agree} of ${users.length}`,
+  ]);
   console.log(
     `  ${(filtered ? 'category' : 'unfiltered').padEnd(12)}  ${percentile(wasm.us, 50).toFixed(0).padStart(6)} / ${mean(wasm.us).toFixed(0).padEnd(12)} ${percentile(js.us, 50).toFixed(0).padStart(8)} / ${mean(js.us).toFixed(0).padEnd(15)} ${(mean(js.us) / mean(wasm.us)).toFixed(2).padStart(8)}×          ${agree} of ${users.length}`,
   );
 }
+
+await recordFigures({
+  bench: 'probe',
+  title: `norm probe scan (minTopKNorm, every bounded exact/ann request): wasm kernel vs the scalar JS loop it replaced, ${probe.ids.length.toLocaleString('en')} longest of ${N.toLocaleString('en')} ${a['factors-source']} items × ${DIMS}, ${users.length} users`,
+  tables: [
+    {
+      title: `µs per request, ${users.length} users × ${a.rounds} rounds, k=${K}, seen items excluded`,
+      columns: [
+        'rows',
+        'wasm p50 µs',
+        'wasm mean µs',
+        'scalar JS p50 µs',
+        'scalar JS mean µs',
+        'JS ÷ wasm (mean)',
+        'bounds equal to float32',
+      ],
+      rows: figureRows,
+      reference: 'the scalar JS loop (bench/probe/scalar-reference.ts), same probe, same users, same process',
+      ratio: 'JS ÷ wasm (mean)',
+    },
+  ],
+});

@@ -71,7 +71,7 @@ export function generateBenchModel(opts: {
 
 /**
  * The same shape of model, but with factors ALS really produced: a generated shop's interactions
- * fitted with this repo's trainAls. Unlike the clustered benchmark factors, item norms then spread
+ * fitted with this repo's AlsModel.fit. Unlike the clustered benchmark factors, item norms then spread
  * as ALS spreads them (popular items long, items seen once or twice short, items never seen left
  * without a vector), which is where MIPS graphs lose recall. The shop is sampled in time linear in
  * its interactions (the planted generator of src/train/evaluate scores every user against every
@@ -88,7 +88,7 @@ export async function alsBenchModel(opts: {
   meanPerUser: number;
   iterations: number;
 }): Promise<BenchModel & { interactions: number; trainSeconds: number }> {
-  const { csrFromCoo, trainAls } = await import('../../src/als/index.ts');
+  const { AlsModel, csrFromCoo } = await import('../../src/als/index.ts');
   const { items: nItems, users: nUsers, clusters } = opts;
   const r = rng(opts.seed);
   const clusterOf = new Uint16Array(nItems);
@@ -121,7 +121,7 @@ export async function alsBenchModel(opts: {
   const itemIds = Array.from({ length: nItems }, (_, i) => `i${i}`);
   const userIds = Array.from({ length: nUsers }, (_, u) => `u${u}`);
   const t = performance.now();
-  const model = await trainAls(
+  const model = await AlsModel.fit(
     { ...m, userIds, itemIds },
     {
       factors: opts.factors,

@@ -11,8 +11,8 @@
 //   npx tsx bench/query/run.ts --reuse --modes ann --ann-factor 50   # ann with num_candidates = 50·k
 //   npx tsx bench/query/run.ts --modes exact,ann,lsh                 # also LSH (deploys with its tables)
 //   npx tsx bench/query/run.ts --factors-source als  # factors ALS trained on a generated shop (100k users)
-//   npx tsx bench/query/run.ts --similar-ann false   # deploy without the item graph (DEPLOY_SIMILAR_ANN)
-//   ANN_EXACT_MAX_SCORED=0 npx tsx bench/query/run.ts --reuse   # ann always on the graph (API and the straight-to-ES body)
+//   npx tsx bench/query/run.ts --similar-ann false   # deploy without the item graph ([deploy] similar_ann)
+//   npx tsx bench/query/run.ts --reuse --ann-exact-max-scored 0   # ann always on the graph (API and the straight-to-ES body)
 //
 // Not part of npm test. Uses its own index/topic prefix (default bq-<items>-).
 
@@ -22,11 +22,12 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createContext } from '../../src/app/context.ts';
-import { loadConfig, PROJECT_ROOT } from '../../src/config/index.ts';
+import { loadConfig, PROJECT_ROOT, type SettingsOverrides } from '../../src/config/index.ts';
 import { deployModel } from '../../src/deploy/index.ts';
 import { setup } from '../../src/setup/index.ts';
 import { alsBenchModel, generateBenchModel, rng } from './data.ts';
-import { httpLoad, percentile, type LoadResult } from '../common.ts';
+import { httpLoad, percentile, settingsEnv, type LoadResult } from '../common.ts';
+import { recordFigures, round } from '../record.ts';
 import { LiveModelResolver } from '../../src/model/live-model.ts';
 import { planVectorSearch } from '../../src/query/plan.ts';
 import { vectorSearchBody } from '../../src/query/search-body.ts';
@@ -55,8 +56,10 @@ const { values: args } = parseArgs({
     cleanup: { type: 'boolean', default: false },
     // similar items rows (item → item, cosine space) for these modes, e.g. --similar ann,exact
     similar: { type: 'string', default: 'ann' },
-    // DEPLOY_SIMILAR_ANN for the deploy: false builds no graph for similar items
+    // [deploy] similar_ann: false builds no graph for similar items
     'similar-ann': { type: 'string' },
+    // [serving] ann_exact_max_scored for the API and the straight-to-ES bodies (0: ann always on the graph)
+    'ann-exact-max-scored': { type: 'string' },
     // factors: planted (clustered, log-normal norms) or als (trained on a generated shop, see data.ts)
     'factors-source': { type: 'string', default: 'planted' },
     'als-users': { type: 'string', default: '100000' },
@@ -74,15 +77,24 @@ const prefix = args.prefix ?? `bq-${N_ITEMS}${ALS ? '-als' : ''}-`;
 const MODEL_ID = 'mbench';
 
 const SIMILAR = args.similar ? (args.similar.split(',') as Array<'exact' | 'ann'>) : [];
+const settings: SettingsOverrides = {
+  serving: {
+    defaultMode: 'ann',
+    ...(args['ann-exact-max-scored'] ? { annExactMaxScored: Number(args['ann-exact-max-scored']) } : {}),
+  },
+  ...(args['similar-ann']
+    ? { deploy: { similarAnn: args['similar-ann'] === 'auto' ? 'auto' : args['similar-ann'] === 'true' } }
+    : {}),
+};
 const env = {
   ...process.env,
   RECSYS_INDEX_PREFIX: prefix,
   RECSYS_TOPIC_PREFIX: prefix,
   LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
-  DEFAULT_MODE: 'ann',
-  ...(args['similar-ann'] ? { DEPLOY_SIMILAR_ANN: args['similar-ann'] } : {}),
+  // the API child reads the same settings
+  ...settingsEnv('query', settings),
 };
-const ctx = createContext(loadConfig(env));
+const ctx = createContext(loadConfig({ env, overrides: settings }));
 const { es, names } = ctx;
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
@@ -163,7 +175,7 @@ async function deploy(): Promise<Record<string, unknown>> {
       popularity: new Map(model.itemIds.map((id, i) => [id, model.popularity[i]!])),
     },
     {
-      // LSH is off by default (DEPLOY_LSH); build it only when its rows are asked for
+      // LSH is off by default ([deploy] lsh); build it only when its rows are asked for
       buildLsh: MODES.includes('lsh'),
       onProgress: (phase, done, total) => {
         if (Date.now() - lastLog > 15_000 || done === total) {
@@ -286,7 +298,7 @@ async function direct(
 }> {
   const n = Math.min(Number(args['direct-users']), N_USERS);
   const modelId = (await liveModel())!.slice(names.itemsIndex('').length);
-  const resolver = new LiveModelResolver(ctx.repos, names, ctx.log, 5_000, ctx.config.api.filterFields);
+  const resolver = new LiveModelResolver(ctx.repos, names, ctx.log, 5_000, ctx.config.serving.filterFields);
   const tuned = (await resolver.annCandidates(modelId))?.mips;
   const hashers = mode === 'lsh' ? await resolver.hashers(modelId) : undefined;
   // the body is planned as the API plans it (query/plan.ts): exact narrowed by the norm probe,
@@ -300,9 +312,7 @@ async function direct(
     ...DEFAULT_QUERY_OPTIONS,
     ...(args['ann-factor'] ? { annCandidatesFactor: Number(args['ann-factor']) } : {}),
     ...(args['ann-min'] ? { annMinCandidates: Number(args['ann-min']) } : {}),
-    ...(process.env['ANN_EXACT_MAX_SCORED']
-      ? { annExactMaxScored: Number(process.env['ANN_EXACT_MAX_SCORED']) }
-      : {}),
+    annExactMaxScored: ctx.config.serving.annExactMaxScored,
   };
   const api: number[] = [];
   const direct: number[] = [];
@@ -374,7 +384,7 @@ async function direct(
       : {};
   if (probe && mode === 'ann')
     log(
-      `ann${filtered ? ' +category' : ''}: ${routed} of ${api.length} requests answered by exact search over ≤ ${options.annExactMaxScored} items (ANN_EXACT_MAX_SCORED)`,
+      `ann${filtered ? ' +category' : ''}: ${routed} of ${api.length} requests answered by exact search over ≤ ${options.annExactMaxScored} items ([serving] ann_exact_max_scored)`,
     );
   return {
     apiP50: percentile(api, 50),
@@ -433,6 +443,7 @@ async function similarRecall(url: string): Promise<Record<string, number>> {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  let figures: Parameters<typeof recordQueryFigures>[0] | undefined;
   let deployInfo: Record<string, unknown> = { reused: true };
   if (args.reuse && (await liveModel())) log(`reusing the live model under prefix ${prefix}`);
   else deployInfo = await deploy();
@@ -542,6 +553,7 @@ async function main(): Promise<void> {
       ),
     );
     console.log(`\nwritten to ${path.relative(PROJECT_ROOT, file)}`);
+    figures = { rows, segments, deployInfo, ann };
   } finally {
     api.child.kill('SIGTERM');
     await new Promise((r) => api.child.once('exit', r));
@@ -558,6 +570,53 @@ async function main(): Promise<void> {
     }
     await ctx.close();
   }
+  if (figures) await recordQueryFigures(figures);
+}
+
+/** 1000000 → 1m, 100000 → 100k: the variant's name in bench/figures/. */
+const short = (n: number) => (n % 1e6 === 0 ? `${n / 1e6}m` : n % 1e3 === 0 ? `${n / 1e3}k` : String(n));
+
+async function recordQueryFigures(f: {
+  rows: Array<Record<string, string | number>>;
+  segments: number;
+  deployInfo: Record<string, unknown>;
+  ann: unknown;
+}): Promise<void> {
+  const columns = [...new Set(f.rows.flatMap((r) => Object.keys(r)))];
+  const asCell = (x: string | number | undefined) =>
+    x === undefined || x === '-' ? null : typeof x === 'string' && /^-?\d+(\.\d+)?$/.test(x) ? Number(x) : x;
+  const timings = (f.deployInfo['deploy_timings'] ?? {}) as Record<string, number>;
+  const deploySeconds = f.deployInfo['deploy_s'];
+  await recordFigures({
+    bench: 'query',
+    variant: `${ALS ? 'als' : 'planted'}-${short(N_ITEMS)}`,
+    title: `query: ${N_ITEMS.toLocaleString('en')} items × ${FACTORS} (${ALS ? 'factors trained by AlsModel.fit on a generated shop' : 'planted clustered factors'}), ${N_USERS.toLocaleString('en')} users, ${args.connections} connections through the API; recall@${K} against exact, and the same search sent straight to Elasticsearch`,
+    tables: [
+      {
+        title: `${f.segments} segments, ${args.duration} s per row, exclude_seen on; seq = one connection, sequential, ${args['direct-users']} users`,
+        columns,
+        rows: f.rows.map((r) => columns.map((c) => asCell(r[c]))),
+        reference:
+          'recall: mode=exact over the same users; API/ES: the same knn body sent straight to Elasticsearch',
+        ratio: 'API/ES',
+      },
+      ...(typeof deploySeconds === 'number'
+        ? [
+            {
+              title: 'the deploy before the load',
+              columns: ['phase', 's'],
+              rows: [
+                ['deploy', round(deploySeconds, 1)],
+                ...Object.entries(timings).map(([p, v]): [string, number] => [p, round(v, 1)]),
+              ],
+            },
+          ]
+        : []),
+    ],
+    notes: [
+      `ann tuning of the live model (num_candidates, as the deploy measured it): ${JSON.stringify(f.ann)}`,
+    ],
+  });
 }
 
 await main();

@@ -1,5 +1,5 @@
 // Ratings read benchmark: the ways training can read the event store, on the same events:
-// a point-in-time scan aggregated in Node with 1, 2 and 4 parallel slices (TRAIN_READ_SLICES), and a
+// a point-in-time scan aggregated in Node with 1, 2 and 4 parallel slices ([training] read_slices), and a
 // composite aggregation in Elasticsearch. Each row is compared with the single-slice scan (the
 // reference) and with the composite reader, as ratios of events/s.
 //   npx tsx bench/ratings/run.ts [--events 1000000] [--slices 1,2,4] [--reps 2] [--half-life 0|14] [--days 60] [--no-composite] [--keep]
@@ -8,6 +8,7 @@ import { iterateEvents } from '../../src/demo/generate.ts';
 import { setup } from '../../src/setup/index.ts';
 import { readRatingsByComposite, readRatingsByScan, type RatingsReader } from '../../src/train/ratings.ts';
 import { benchContext, disposeBench, loadEventsDirect } from '../common.ts';
+import { recordFigures, round } from '../record.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -105,6 +106,36 @@ async function main() {
     `  scaling with slices (events/s relative to ${ref.name}): ${scans.map((r) => `${r.slices}: ${(ref.seconds / r.seconds).toFixed(2)}×`).join(', ')}`,
   );
   await disposeBench(ctx, a.keep);
+  const refColumn = `× ${ref.name}`;
+  await recordFigures({
+    bench: 'ratings',
+    title: `ratings read: the training read of ${stored.toLocaleString('en')} events (${DAYS} days of monthly buckets), PIT scan with 1–n slices vs a composite aggregation`,
+    tables: [
+      {
+        title: `best of ${REPS}, half-life ${rules.halfLifeDays} d; target ≥ ${TARGET.toLocaleString('en')} events/s`,
+        columns: [
+          'reader',
+          'seconds',
+          'events/s',
+          refColumn,
+          '× composite',
+          '× target',
+          '(user, item) pairs',
+        ],
+        rows: results.map((r) => [
+          r.name,
+          round(r.seconds, 2),
+          Math.round(rate(r.seconds)),
+          round(ref.seconds / r.seconds, 2),
+          comp ? round(comp.seconds / r.seconds, 2) : null,
+          round(rate(r.seconds) / TARGET, 2),
+          r.pairs,
+        ]),
+        reference: ref.name,
+        ratio: refColumn,
+      },
+    ],
+  });
 }
 
 await main();

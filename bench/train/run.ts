@@ -1,5 +1,5 @@
 /**
- * Implicit ALS benchmark: this repo's trainAls against the Python `implicit` library (CPU) on the
+ * Implicit ALS benchmark: this repo's AlsModel.fit against the Python `implicit` library (CPU) on the
  * same planted MovieLens-like matrix, the same holdout and the same k, λ, α, iterations, threads.
  *
  *   npx tsx bench/train/run.ts [--size 1m|10m] [--factors 64] [--regularization 0.1] [--alpha 2]
@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { AlsSolver, RatingsMatrix } from '../../src/types/index.ts';
-import { csrFromCoo, gramian, trainAls } from '../../src/als/index.ts';
+import { AlsModel, csrFromCoo, gramian } from '../../src/als/index.ts';
 import { createScratch, lossRows, maxRowNnz, sumSquares } from '../../src/als/kernels.ts';
 import { uniformSource } from '../../src/random/rng.ts';
 import {
@@ -28,6 +28,7 @@ import {
   popularityBaseline,
   type PlantedOptions,
 } from '../../src/train/evaluate/index.ts';
+import { recordFigures } from '../record.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const benchDir = resolve(here, '..');
@@ -143,7 +144,7 @@ async function child(): Promise<void> {
   const solver = opt.solver as AlsSolver;
   const train = readCsr(join(dir, 'train.bin'));
   const t0 = performance.now();
-  const model = await trainAls(train, { ...params, solver });
+  const model = await AlsModel.fit(train, { ...params, solver });
   const total = (performance.now() - t0) / 1000;
   writeF32(join(dir, `ours-${solver}-user.f32`), model.userFactors);
   writeF32(join(dir, `ours-${solver}-item.f32`), model.itemFactors);
@@ -477,6 +478,26 @@ async function parent(): Promise<void> {
       .join(' ')} on ${cpus().length} cores (best of ${repeat} runs each)`,
   );
   writeFileSync(join(dir, 'results.json'), JSON.stringify({ params, size, rows, popularity: pop }, null, 2));
+
+  const implicitVersion = rows.find((r) => r.lib === 'implicit')?.run['implicit'];
+  const asCell = (x: string) => (x === '' ? null : /^-?\d+(\.\d+)?$/.test(x) ? Number(x) : x);
+  await recordFigures({
+    bench: 'train',
+    variant: size,
+    title: `implicit ALS: AlsModel.fit vs the Python implicit library (CPU) on a planted MovieLens-like matrix (${size}: ${train.nUsers.toLocaleString('en')} users × ${train.nItems.toLocaleString('en')} items), same holdout`,
+    tables: [
+      {
+        title: `k=${params.factors} λ=${params.regularization} α=${params.alpha}, ${params.iterations} iterations, ${params.threads} threads, cgSteps ${params.cgSteps}; best of ${repeat} runs each; ${nEval.toLocaleString('en')} evaluation users`,
+        columns: header,
+        rows: table.map((row) => row.map(asCell)),
+        ...(py
+          ? {
+              reference: `implicit${typeof implicitVersion === 'string' ? ` ${implicitVersion}` : ''} (Python, CPU), same data, holdout, parameters and threads; the "ours/implicit" rows are the ratios`,
+            }
+          : {}),
+      },
+    ],
+  });
 }
 
 if (opt.child) await child();

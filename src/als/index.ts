@@ -1,12 +1,21 @@
 /**
  * Implicit-feedback ALS (Hu, Koren & Volinsky 2008). Pure code: no Elasticsearch or Kafka.
+ * AlsModel (model.ts) is the model: fit, recalculateUser, recommend, similarItems, explain.
  */
-export { trainAls, splitRows } from './train.ts';
-export type { AlsIterationInfo, AlsIterationCallback } from './train.ts';
+export { AlsModel, recalculateUser, explainUser } from './model.ts';
+export type {
+  AlsModelInit,
+  AlsModelParams,
+  Explanation,
+  RatedItem,
+  RatedItems,
+  UserStepBasis,
+} from './model.ts';
+export { splitRows } from './fit.ts';
+export type { AlsFit, AlsIterationInfo, AlsIterationCallback } from './fit.ts';
 export { buildCsr, csrFromCoo, transposeCsr } from './csr.ts';
 export type { RatingTriple, BuildCsrOptions } from './csr.ts';
 export { gramian, choleskyInPlace, choleskySolveInPlace } from './kernels.ts';
-export { foldInUser } from './foldin.ts';
 export { recommendTopK, topKFromScores, scoreAll } from './recommend.ts';
 export type { ScoredIndex } from './recommend.ts';
 export {

@@ -1,6 +1,7 @@
 // The one step that turns aggregated ratings r_ui into what ALS multiplies by α: confidence
-// c_ui = 1 + α·w(r_ui). Training (trainAls) and the online fold-in both call it, with the scheme
-// and the per-item statistics of the model itself, so an online vector is weighted like a batch one.
+// c_ui = 1 + α·w(r_ui). The fit (fit.ts) and the user step of a fold-in (model.ts recalculateUser)
+// both call it, with the scheme and the per-item statistics of the model itself, so an online
+// vector is weighted like a batch one.
 //
 //   linear  w = r                                        (Hu, Koren & Volinsky's 1 + α·r)
 //   log     w = log(1 + r/ε)                             (their alternative, ε = LOG_EPSILON)

@@ -36,7 +36,7 @@ export interface AppDeps {
   registry: Registry;
   /** admin operations; default: the real model lifecycle and release step */
   admin?: AdminOps;
-  /** overrides of the defaults (which come from ctx.config: API_KEYS, DEFAULT_MODE, event rules) */
+  /** overrides of the defaults (which come from ctx.config: API_KEYS, [serving] default_mode, event rules) */
   options?: ApiOptionsInput;
 }
 

@@ -96,7 +96,7 @@ const RESPONSE_SCHEMA: Json = {
     },
     user_id: { type: 'string' },
     item_id: { type: 'string' },
-    mode: { enum: ['exact', 'ann', 'lsh'], description: 'the mode asked for (or DEFAULT_MODE)' },
+    mode: { enum: ['exact', 'ann', 'lsh'], description: 'the mode asked for (or [serving] default_mode)' },
     search: {
       enum: ['exact', 'ann', 'lsh'],
       description:

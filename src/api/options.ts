@@ -33,18 +33,18 @@ export type ApiOptionsInput = Partial<Omit<ApiOptions, 'hybrid' | 'filterFields'
   servedLog?: Partial<ApiOptions['servedLog']>;
 };
 
-/** Options from the validated config (API_KEYS, DEFAULT_MODE, event rules) plus explicit overrides. */
+/** Options from the validated config (API_KEYS, [serving], [events]) plus explicit overrides. */
 export function resolveApiOptions(config: Config, input: ApiOptionsInput = {}): ApiOptions {
   const d = DEFAULT_QUERY_OPTIONS;
   return {
     ...d,
     apiKeys: config.api.apiKeys,
-    defaultMode: config.api.defaultMode,
-    annCandidatesFactor: config.api.annCandidatesFactor,
-    annMinCandidates: config.api.annMinCandidates,
-    annExactMaxScored: config.api.annExactMaxScored,
-    popularCacheMs: config.api.popularCacheMs,
-    seenEventsLimit: config.api.seenEventsLimit,
+    defaultMode: config.serving.defaultMode,
+    annCandidatesFactor: config.serving.annCandidatesFactor,
+    annMinCandidates: config.serving.annMinCandidates,
+    annExactMaxScored: config.serving.annExactMaxScored,
+    popularCacheMs: config.serving.popularCacheSeconds * 1000,
+    seenEventsLimit: config.serving.seenEventsLimit,
     bodyLimit: '1mb',
     maxBatch: 1000,
     eventsSendTimeoutMs: 10_000,
@@ -53,8 +53,8 @@ export function resolveApiOptions(config: Config, input: ApiOptionsInput = {}): 
     healthConsumerGroups: config.api.healthConsumerGroups,
     eventRules: config.events,
     ...input,
-    hybrid: { ...d.hybrid, ...config.api.hybrid, ...input.hybrid },
-    filterFields: { ...d.filterFields, ...config.api.filterFields, ...input.filterFields },
+    hybrid: { ...d.hybrid, rrfK: config.serving.hybridRrfK, ...input.hybrid },
+    filterFields: { ...d.filterFields, ...config.serving.filterFields, ...input.filterFields },
     servedLog: { lingerMs: 20, maxQueue: 10_000, ...input.servedLog },
   };
 }

@@ -31,7 +31,7 @@ export function createContext(config: Config = loadConfig()): AppContext {
     log,
     es,
     kafka,
-    repos: createRepositories(es, names, { filterFields: config.api.filterFields }),
+    repos: createRepositories(es, names, { filterFields: config.serving.filterFields }),
     close: () => es.close(),
   };
 }

@@ -66,7 +66,7 @@ export function itemDisplaySchema(): Record<string, object> {
   return out;
 }
 
-/** The filter whitelist (API_FILTER_*_FIELDS): item fields clients may filter on, by filter kind. */
+/** The filter whitelist ([serving.filter_fields]): item fields clients may filter on, by filter kind. */
 export interface FilterFieldLists {
   keyword: readonly string[];
   boolean: readonly string[];

@@ -146,7 +146,7 @@ function describe(
 
 /**
  * Validates a batch; each invalid document gives one error naming its index and field. Items are
- * checked against the filter whitelist the item mappings are built from (config.api.filterFields).
+ * checked against the filter whitelist the item mappings are built from (config.serving.filterFields).
  */
 export function checkMetadata(
   kind: 'items' | 'users',

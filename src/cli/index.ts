@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config/index.ts';
+import { DomainError } from '../errors/index.ts';
 import { infraDown, infraStatus, infraUp, type ServiceStatus } from '../infra/local/index.ts';
 import { createLogger } from '../infra/logger.ts';
 import { setup } from '../setup/index.ts';
@@ -16,6 +17,7 @@ import { registerDemoCommand } from './commands/demo.ts';
 import { registerEventStoreCommands } from './commands/event-store.ts';
 import { registerFreshnessCommand } from './commands/freshness.ts';
 import { registerReportCommand } from './commands/report.ts';
+import { registerConfigCommand } from './commands/config.ts';
 
 function printStatus(rows: ServiceStatus[]): void {
   for (const r of rows) {
@@ -86,7 +88,7 @@ export function buildProgram(): Command {
     .action(async () => {
       const ctx = createContext();
       const service = await startIngest(ctx, createRegistry(), {
-        metricsPort: ctx.config.ingest.metricsPort,
+        metricsPort: ctx.config.metricsPort,
       });
       const signal = await untilSignal();
       ctx.log.info({ signal }, 'finishing the batch in hand, committing, exiting');
@@ -103,6 +105,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerEventStoreCommands(program);
   registerFreshnessCommand(program);
+  registerConfigCommand(program);
   return program;
 }
 
@@ -115,7 +118,10 @@ async function main(argv: string[]): Promise<void> {
       console.error(e.message);
       process.exit(2);
     }
-    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+    // a refusal in the domain's words (unknown model, bad argument) is one line; anything else is
+    // unexpected, and its stack is what a bug report needs
+    if (e instanceof DomainError) console.error(`recsys: ${e.message}`);
+    else console.error(e instanceof Error ? (e.stack ?? e.message) : e);
     process.exit(1);
   }
 }

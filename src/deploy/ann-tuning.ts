@@ -271,9 +271,8 @@ export interface AnnTuneInput {
   concurrency?: number;
   /**
    * Time the chosen rung against the exact search (see AnnChoice.ann_ms). For item → item: no
-   * bound narrows its exact search, and on the 1M ALS factors the cosine graph needed
-   * num_candidates 2,400 for 0.95, which cost what brute force did (bench/query: similar ann 184 ms
-   * p50 at 36 req/s, recall 0.975; exact 196 ms, 34 req/s; with a category filter 81 vs 62 ms).
+   * bound narrows its exact search, and on ALS item factors at 1M the cosine graph needed so many
+   * candidates for the recall target that it cost what brute force did (bench/query, docs/benchmarks.md).
    */
   compareExact?: boolean;
   /** the clock compareExact reads, in ms */
@@ -294,13 +293,39 @@ async function mapLimit<T, R>(xs: T[], limit: number, fn: (x: T) => Promise<R>):
   return out;
 }
 
-/** Measures recall of ann against the exact top-k over the sample and picks num_candidates. */
-export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning> {
-  const k = input.k ?? 10;
-  const target = input.target ?? 0.95;
+/** The sample's exact answers, computed in process over the deployed factors. */
+interface TuningTruth {
+  /** the items as searched: unit vectors for cosine (dot_product on them is what factor_unit serves) */
+  items: Float32Array;
+  /** rows with a non-zero vector (the others are not indexed) */
+  usable: Uint8Array;
+  /** per query, the rows serving excludes from its answer */
+  excluded: Set<number>[];
+  /** the query vectors the truth is computed for (cosine: unit) */
+  raw: number[][];
+  /** per query, its true top-k rows and their ids, exclusions left out */
+  rows: number[][];
+  ids: string[][];
+}
+
+/** Exact top-k rows per query with its exclusions left out: k more than the most any query excludes, then dropped. */
+function topKExcluding(
+  items: Float32Array,
+  dims: number,
+  queries: number[][],
+  k: number,
+  excluded: Set<number>[],
+  opts: Parameters<typeof exactTopK>[4],
+): number[][] {
+  const extra = Math.max(0, ...excluded.map((e) => e.size));
+  return exactTopK(items, dims, queries, k + extra, opts).map((rows, j) =>
+    rows.filter((r) => !excluded[j]!.has(r)).slice(0, k),
+  );
+}
+
+function exactTruth(input: AnnTuneInput, k: number): TuningTruth {
   const { dims, itemIds } = input;
   const n = itemIds.length;
-  // cosine: unit item vectors (dot_product on unit vectors is what factor_unit serves)
   let items = input.itemFactors;
   if (input.space === 'cosine') {
     items = new Float32Array(input.itemFactors.length);
@@ -316,19 +341,24 @@ export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning>
   const excluded = input.queries.map(
     (q) => new Set((q.exclude ?? []).map((id) => rowOf.get(id)).filter((r): r is number => r !== undefined)),
   );
-  const extra = Math.max(0, ...excluded.map((e) => e.size));
   const raw = input.queries.map((q) =>
     input.space === 'cosine' ? Array.from(normalizeVector(q.vector)) : q.vector,
   );
-  // k more than each query's exclusions, which are then dropped: they are excluded when serving
-  const truthRows = exactTopK(items, dims, raw, k + extra, { usable }).map((rows, j) =>
-    rows.filter((r) => !excluded[j]!.has(r)).slice(0, k),
-  );
-  const truth = truthRows.map((rows) => rows.map((r) => itemIds[r]!));
-  let vectors = raw;
-  const climb = Math.min(CLIMB_QUERIES, raw.length);
-  // searches queries [from, to)
-  const run = (numCandidates: number, categories: (string | undefined)[] | undefined, to: number, from = 0) =>
+  // excluded when serving, so excluded from the truth
+  const rows = topKExcluding(items, dims, raw, k, excluded, { usable });
+  return {
+    items,
+    usable,
+    excluded,
+    raw,
+    rows,
+    ids: rows.map((r) => r.map((i) => itemIds[i]!)),
+  };
+}
+
+/** Searches queries [from, to) of the sample with these vectors, as serving would. */
+function sampleSearcher(input: AnnTuneInput, k: number, vectors: number[][]) {
+  return (numCandidates: number, categories: (string | undefined)[] | undefined, to: number, from = 0) =>
     mapLimit(
       Array.from({ length: to - from }, (_, i) => from + i),
       input.concurrency ?? 2,
@@ -341,100 +371,169 @@ export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning>
           exclude: input.queries[j]!.exclude ?? [],
         }),
     );
-  // mips: the query scale first, at the ladder's first rung (the scale that ranks best there
-  // needs the fewest candidates), then num_candidates at that scale
-  let queryRms: number | undefined;
+}
+
+type SampleSearch = ReturnType<typeof sampleSearcher>;
+
+interface QueryScale {
+  /** the query vectors the ladder is climbed with */
+  vectors: number[][];
+  /** mips: the rms component chosen (undefined: unscaled) */
+  queryRms: number | undefined;
+  /** mips: recall at the first rung per scale tried */
+  scales: Record<string, number> | undefined;
+}
+
+/**
+ * mips: the query scale first, at the ladder's first rung (the scale that ranks best there needs
+ * the fewest candidates); num_candidates is then tuned at that scale. Cosine is never rescaled.
+ */
+async function chooseQueryScale(
+  input: AnnTuneInput,
+  k: number,
+  truth: TuningTruth,
+  climb: number,
+): Promise<QueryScale> {
+  const sigma = input.space === 'mips' ? componentRms(truth.items, input.dims) : 0;
+  if (!(sigma > 0)) return { vectors: truth.raw, queryRms: undefined, scales: undefined };
+  const head = truth.ids.slice(0, climb);
+  const firstRung = async (vectors: number[][]) =>
+    meanRecall(head, await sampleSearcher(input, k, vectors)(CANDIDATE_LADDER[0], undefined, climb));
   const scales: Record<string, number> = {};
-  const sigma = input.space === 'mips' ? componentRms(items, dims) : 0;
-  if (sigma > 0) {
-    const head = truth.slice(0, climb);
-    let best = (scales['none'] = meanRecall(head, await run(CANDIDATE_LADDER[0], undefined, climb)));
-    for (const c of QUERY_SCALE_LADDER) {
-      vectors = raw.map((v) => scaleQuery(v, c * sigma).vector);
-      const r = (scales[String(c)] = meanRecall(head, await run(CANDIDATE_LADDER[0], undefined, climb)));
-      if (r > best) [best, queryRms] = [r, c * sigma];
-    }
-    vectors = queryRms === undefined ? raw : raw.map((v) => scaleQuery(v, queryRms).vector);
+  let best = (scales['none'] = await firstRung(truth.raw));
+  let queryRms: number | undefined;
+  for (const c of QUERY_SCALE_LADDER) {
+    const r = (scales[String(c)] = await firstRung(truth.raw.map((v) => scaleQuery(v, c * sigma).vector)));
+    if (r > best) [best, queryRms] = [r, c * sigma];
   }
-  // each rung is judged by its mean recall less one standard error; the choice reports both. The
-  // ladder is climbed on the first CLIMB_QUERIES queries, then the rung reached and those above
-  // it are judged on the whole sample, which the choice must pass
-  const choose = async (t: string[][], categories?: (string | undefined)[]): Promise<AnnChoice> => {
-    const stats = new Map<number, { mean: number; se: number }>();
-    const cache = new Map<number, string[][]>();
-    const judge = async (nc: number, m: number) => {
-      const done = cache.get(nc) ?? [];
-      const got = done.length >= m ? done : [...done, ...(await run(nc, categories, m, done.length))];
-      cache.set(nc, got);
-      const st = recallStats(t.slice(0, m), got.slice(0, m));
-      if (m === t.length) stats.set(nc, st);
-      return st.mean - st.se;
-    };
-    const first = await smallestReaching(target, (nc) => judge(nc, climb));
-    const c = await smallestReaching(
-      target,
-      (nc) => judge(nc, t.length),
-      CANDIDATE_LADDER.slice(
-        CANDIDATE_LADDER.indexOf(first.num_candidates as (typeof CANDIDATE_LADDER)[number]),
-      ),
-    );
-    const st = stats.get(c.num_candidates)!;
-    return { num_candidates: c.num_candidates, recall: st.mean, recall_low: st.mean - st.se };
+  const rms = queryRms;
+  return {
+    vectors: rms === undefined ? truth.raw : truth.raw.map((v) => scaleQuery(v, rms).vector),
+    queryRms: rms,
+    scales,
   };
-  const timed = async (choice: AnnChoice, categories?: (string | undefined)[]): Promise<AnnChoice> => {
-    if (!input.compareExact) return choice;
-    const now = input.now ?? (() => performance.now());
-    const took: Record<'ann' | 'exact', number[]> = { ann: [], exact: [] };
-    for (let j = 0; j < Math.min(TIMED_QUERIES, vectors.length); j++) {
-      if (categories && categories[j] === undefined) continue;
-      for (const mode of ['ann', 'exact'] as const) {
-        const t = now();
-        await input.search({
-          vector: vectors[j]!,
-          numCandidates: choice.num_candidates,
-          k,
-          category: categories?.[j],
-          exclude: input.queries[j]!.exclude ?? [],
-          mode,
-        });
-        took[mode].push(now() - t);
-      }
+}
+
+/**
+ * The rung for one kind of request. Each rung is judged by its mean recall less one standard
+ * error; the choice reports both. The ladder is climbed on the first `climb` queries, then the
+ * rung reached and those above it are judged on the whole sample, which the choice must pass.
+ */
+async function climbLadder(
+  search: SampleSearch,
+  target: number,
+  truth: string[][],
+  climb: number,
+  categories?: (string | undefined)[],
+): Promise<AnnChoice> {
+  const stats = new Map<number, { mean: number; se: number }>();
+  const cache = new Map<number, string[][]>();
+  const judge = async (nc: number, m: number) => {
+    const done = cache.get(nc) ?? [];
+    const got = done.length >= m ? done : [...done, ...(await search(nc, categories, m, done.length))];
+    cache.set(nc, got);
+    const st = recallStats(truth.slice(0, m), got.slice(0, m));
+    if (m === truth.length) stats.set(nc, st);
+    return st.mean - st.se;
+  };
+  const first = await smallestReaching(target, (nc) => judge(nc, climb));
+  const c = await smallestReaching(
+    target,
+    (nc) => judge(nc, truth.length),
+    CANDIDATE_LADDER.slice(
+      CANDIDATE_LADDER.indexOf(first.num_candidates as (typeof CANDIDATE_LADDER)[number]),
+    ),
+  );
+  const st = stats.get(c.num_candidates)!;
+  return {
+    num_candidates: c.num_candidates,
+    recall: st.mean,
+    recall_low: st.mean - st.se,
+  };
+}
+
+/** compareExact: the choice with the median time of its rung and of the exact search (AnnChoice.ann_ms). */
+async function timeAgainstExact(
+  input: AnnTuneInput,
+  k: number,
+  vectors: number[][],
+  choice: AnnChoice,
+  categories?: (string | undefined)[],
+): Promise<AnnChoice> {
+  if (!input.compareExact) return choice;
+  const now = input.now ?? (() => performance.now());
+  const took: Record<'ann' | 'exact', number[]> = { ann: [], exact: [] };
+  for (let j = 0; j < Math.min(TIMED_QUERIES, vectors.length); j++) {
+    if (categories && categories[j] === undefined) continue;
+    for (const mode of ['ann', 'exact'] as const) {
+      const t = now();
+      await input.search({
+        vector: vectors[j]!,
+        numCandidates: choice.num_candidates,
+        k,
+        category: categories?.[j],
+        exclude: input.queries[j]!.exclude ?? [],
+        mode,
+      });
+      took[mode].push(now() - t);
     }
-    if (!took.ann.length) return choice;
-    return { ...choice, ann_ms: median(took.ann), exact_ms: median(took.exact) };
-  };
-  const unfiltered = await timed(await choose(truth));
+  }
+  if (!took.ann.length) return choice;
+  return { ...choice, ann_ms: median(took.ann), exact_ms: median(took.exact) };
+}
+
+/**
+ * The filtered case's truth: each query filtered to the category of its true best item, so the
+ * filter keeps the query's own neighbourhood. Undefined when no query's best item has a category.
+ */
+function categoryTruth(
+  input: AnnTuneInput,
+  k: number,
+  truth: TuningTruth,
+): { categories: (string | undefined)[]; ids: string[][] } | undefined {
+  const category = input.category;
+  if (!category) return undefined;
+  const byCategory = new Map<string, number[]>();
+  for (let i = 0; i < input.itemIds.length; i++) {
+    const c = truth.usable[i] ? category(i) : undefined;
+    if (c === undefined) continue;
+    let rows = byCategory.get(c);
+    if (!rows) byCategory.set(c, (rows = []));
+    rows.push(i);
+  }
+  const categories = truth.rows.map((rows) => (rows.length ? category(rows[0]!) : undefined));
+  if (!categories.some((c) => c !== undefined)) return undefined;
+  const rows = topKExcluding(truth.items, input.dims, truth.raw, k, truth.excluded, {
+    rowsOf: (j) => (categories[j] === undefined ? [] : byCategory.get(categories[j]!)!),
+  });
+  return { categories, ids: rows.map((r) => r.map((i) => input.itemIds[i]!)) };
+}
+
+/** Measures recall of ann against the exact top-k over the sample and picks num_candidates. */
+export async function tuneAnnCandidates(input: AnnTuneInput): Promise<AnnTuning> {
+  const k = input.k ?? 10;
+  const target = input.target ?? 0.95;
+  const truth = exactTruth(input, k);
+  const climb = Math.min(CLIMB_QUERIES, truth.raw.length);
+  const scale = await chooseQueryScale(input, k, truth, climb);
+  const search = sampleSearcher(input, k, scale.vectors);
+  const rung = async (t: string[][], categories?: (string | undefined)[]) =>
+    timeAgainstExact(
+      input,
+      k,
+      scale.vectors,
+      await climbLadder(search, target, t, climb, categories),
+      categories,
+    );
   const tuning: AnnTuning = {
     k,
     target,
-    sample: vectors.length,
-    unfiltered,
-    ...(sigma > 0 ? { query_scales: scales } : {}),
-    ...(queryRms !== undefined ? { query_rms: queryRms } : {}),
+    sample: scale.vectors.length,
+    unfiltered: await rung(truth.ids),
+    ...(scale.scales ? { query_scales: scale.scales } : {}),
+    ...(scale.queryRms !== undefined ? { query_rms: scale.queryRms } : {}),
   };
-
-  if (input.category) {
-    const byCategory = new Map<string, number[]>();
-    for (let i = 0; i < n; i++) {
-      const c = usable[i] ? input.category(i) : undefined;
-      if (c === undefined) continue;
-      let rows = byCategory.get(c);
-      if (!rows) byCategory.set(c, (rows = []));
-      rows.push(i);
-    }
-    const cats = truthRows.map((rows) => (rows.length ? input.category!(rows[0]!) : undefined));
-    if (cats.some((c) => c !== undefined)) {
-      const fRows = exactTopK(items, dims, raw, k + extra, {
-        rowsOf: (j) => (cats[j] === undefined ? [] : byCategory.get(cats[j]!)!),
-      });
-      const fTruth = fRows.map((rows, j) =>
-        rows
-          .filter((r) => !excluded[j]!.has(r))
-          .slice(0, k)
-          .map((r) => itemIds[r]!),
-      );
-      tuning.filtered = await timed(await choose(fTruth, cats), cats);
-    }
-  }
+  const filtered = categoryTruth(input, k, truth);
+  if (filtered) tuning.filtered = await rung(filtered.ids, filtered.categories);
   return tuning;
 }

@@ -15,7 +15,7 @@ const VECTOR_FIELDS = [
 export interface ItemDocumentOptions {
   /** the model's BM25 item norm: fold-in weights a user's row with it, as training did */
   weightNorm?: number;
-  /** write factor_unit (the similar items' graph); off when DEPLOY_SIMILAR_ANN is, as it is then unmapped */
+  /** write factor_unit (the similar items' graph); off when [deploy] similar_ann is, as it is then unmapped */
   similarGraph?: boolean;
   /** write factor (the user → item graph); off when the deploy builds no MIPS graph (./mips-graph.ts), as it is then unmapped */
   mipsGraph?: boolean;

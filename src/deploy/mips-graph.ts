@@ -1,13 +1,13 @@
 // Whether a model needs the user → item HNSW graph at all, measured on its own factors at deploy.
 //
 // Serving answers a user → item ann request by the norm-bounded exact search whenever that search
-// scores at most ANN_EXACT_MAX_SCORED items (src/query/plan.ts): fewer vectors than the graph
+// scores at most [serving] ann_exact_max_scored items (src/query/plan.ts): fewer vectors than the graph
 // visits, and recall 1. On factors ALS trains, item norms spread over orders of magnitude and the
 // bound keeps a few thousand of a million items (1M ALS bench: 0.4 % on average), so every sampled
 // request went that way and the graph served nothing, yet building it was about half of the
 // deploy (two int8 HNSW graphs over 1M vectors). So deploy runs the serving probe's arithmetic on
 // the sampled users first: when the bounded search of at least ROUTED_SHARE of them scores at most
-// ANN_EXACT_MAX_SCORED items, the `factor` graph is not built and ann requests are answered by the
+// [serving] ann_exact_max_scored items, the `factor` graph is not built and ann requests are answered by the
 // bounded exact search (the model document says `ann.mips.graph: false`, with this measurement).
 // Where norms are narrow (the planted bench factors: the bound kept 13.5 %), the graph is built.
 // A request the sample did not foresee only costs time: without a graph it is still answered
@@ -23,7 +23,7 @@ export const ROUTED_SHARE = 0.9;
 export interface MipsBoundSample {
   /** users sampled */
   sample: number;
-  /** ANN_EXACT_MAX_SCORED at deploy */
+  /** [serving] ann_exact_max_scored at deploy */
   max_scored: number;
   /** share of them whose bounded exact search scores at most max_scored items */
   routed_share: number;

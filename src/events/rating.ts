@@ -18,11 +18,11 @@ export interface RatingRules {
   halfLifeDays: number;
 }
 
-export function ratingRules(config: Pick<Config, 'events' | 'train'>): RatingRules {
+export function ratingRules(config: Pick<Config, 'events' | 'training'>): RatingRules {
   return {
     weights: config.events.weights,
-    windowDays: config.train.windowDays,
-    halfLifeDays: config.train.halfLifeDays,
+    windowDays: config.training.windowDays,
+    halfLifeDays: config.training.halfLifeDays,
   };
 }
 
@@ -31,7 +31,7 @@ export function typeWeight(eventType: string, weights: Readonly<Record<string, n
   return Object.hasOwn(weights, eventType) ? weights[eventType] : undefined;
 }
 
-/** Explicit weight wins, else the type's configured weight, else 1 (types admitted by ALLOW_UNKNOWN_EVENT_TYPES). */
+/** Explicit weight wins, else the type's configured weight, else 1 (types admitted by [events] allow_unknown_types). */
 export function eventWeight(
   event: { event_type: string; weight?: number },
   weights: Readonly<Record<string, number>>,
@@ -63,3 +63,28 @@ export function rateEvent(
 
 /** Half a day: the composite reader decays a whole day's bucket at its midpoint. */
 export const DAY_MIDPOINT_MS = DAY / 2;
+
+/**
+ * A user's history as a fold-in sees it: each item's rating r_ui (every event rated as training
+ * rates it, summed) and the `seen` most recently touched items, newest first. The online consumer
+ * and the freshness replay both rate a history with it.
+ */
+export function rateUserHistory(
+  events: Iterable<{ item_id: string; event_type: string; weight?: number; timestamp: string }>,
+  rules: RatingRules,
+  now: number,
+  seen: number,
+): { ratings: Map<string, number>; recent: string[] } {
+  const ratings = new Map<string, number>();
+  const lastSeen = new Map<string, string>();
+  for (const e of events) {
+    const r = rateEvent(e, Date.parse(e.timestamp), rules, now);
+    if (r > 0) ratings.set(e.item_id, (ratings.get(e.item_id) ?? 0) + r);
+    if ((lastSeen.get(e.item_id) ?? '') < e.timestamp) lastSeen.set(e.item_id, e.timestamp);
+  }
+  const recent = [...lastSeen]
+    .sort((a, b) => b[1].localeCompare(a[1]))
+    .slice(0, seen)
+    .map(([itemId]) => itemId);
+  return { ratings, recent };
+}

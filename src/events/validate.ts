@@ -6,7 +6,7 @@ import { toFieldError, validateEventShape, type FieldError, type StoredEvent } f
 export type EventCheck = { ok: true; event: StoredEvent } | { ok: false; error: FieldError };
 
 // History from any year is normal (public rating datasets start in the 1990s); the configured
-// earliest date (EVENTS_EARLIEST, 1970 by default) guards against zero or garbage clocks, and more
+// earliest date ([events] earliest, 1970 by default) guards against zero or garbage clocks, and more
 // than a day ahead is a clock error.
 const DEFAULT_EARLIEST = 0;
 const MAX_FUTURE_MS = 86_400_000;
@@ -57,7 +57,7 @@ export function checkEvent(
       ok: false,
       error: {
         field: 'timestamp',
-        message: `is before ${new Date(earliest).toISOString().slice(0, 10)} (EVENTS_EARLIEST)`,
+        message: `is before ${new Date(earliest).toISOString().slice(0, 10)} ([events] earliest)`,
       },
     };
   if (ms > now + MAX_FUTURE_MS)

@@ -1,6 +1,6 @@
 // GET /v1/experiments/<id>: per-arm counts → rates, intervals and the verdict. Pure.
 
-import type { ArmCounts } from '../repositories/recommendations.ts';
+import type { ArmCounts } from '../repositories/served-lists.ts';
 import type { Arm } from './assignment.ts';
 import { compareRates, wilsonInterval, type Verdict } from './stats.ts';
 

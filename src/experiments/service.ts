@@ -16,7 +16,7 @@ import { experimentResults, type ExperimentResults } from './report.ts';
 import type { ExperimentResolver } from './resolver.ts';
 
 export interface ExperimentServiceDeps {
-  repos: Pick<Repositories, 'experiments' | 'recommendations'>;
+  repos: Pick<Repositories, 'experiments' | 'servedLists'>;
   lifecycle: ModelLifecycle;
   resolver: ExperimentResolver;
   log: Logger;
@@ -128,7 +128,7 @@ export class ExperimentService {
     const doc = await this.found(experimentId);
     return {
       ...doc,
-      results: experimentResults(await this.deps.repos.recommendations.experimentCounts(experimentId)),
+      results: experimentResults(await this.deps.repos.servedLists.experimentCounts(experimentId)),
     };
   }
 

@@ -76,7 +76,7 @@ export async function pipelineSource(ctx: AppContext, opts: PipelineSourceOption
       const rows = await readRatingsByScan(counted as unknown as EventsRepository, {
         rules: opts.rules,
         now: cutoff,
-        slices: ctx.config.train.readSlices,
+        slices: ctx.config.training.readSlices,
       });
       return { rows, cost: { esRoundTrips: opts.roundTrips() - before, esDocsRead: docs } };
     },

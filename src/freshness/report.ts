@@ -40,7 +40,7 @@ export function summaryLines(r: ReplayResult): string[] {
   }
   out.push('');
   out.push(
-    `cost: train s = event-store read (measured) + ALS; fold-in = the ES requests src/online/fold-in.ts makes per update (search + mget + index)`,
+    `cost: train s = event-store read (measured) + ALS; fold-in = the ES requests src/online/user-refresh.ts makes per update (search + mget + index)`,
   );
   out.push(
     `${'variant'.padEnd(w)}  retrains  read RTs  read docs  read s  train s  fold-ins  fold-in RTs  fold-in docs  fold-in s`,

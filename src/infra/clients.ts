@@ -1,6 +1,7 @@
 import { Client } from '@elastic/elasticsearch';
 import { Kafka, Partitioners, logLevel, type KafkaConfig, type Producer } from 'kafkajs';
 import type { Config } from '../config/index.ts';
+import { kafkajsLogCreator } from './kafka-log.ts';
 import type { Logger } from './logger.ts';
 
 export const LOCAL_ES_URL = 'http://127.0.0.1:9200';
@@ -28,22 +29,6 @@ export function createKafka(config: Config, logger?: Logger): Kafka {
     logCreator: logger ? kafkajsLogCreator(logger) : undefined,
   };
   return new Kafka(kafkaConfig);
-}
-
-// kafkajs logs its own way; route it into pino so all output is one JSON stream.
-function kafkajsLogCreator(logger: Logger) {
-  return () =>
-    ({ level, log }: { level: number; log: { message: string } & Record<string, unknown> }) => {
-      const { message, ...extra } = log;
-      // Our producers retry a bounded number of times on purpose (an API request must not hang);
-      // exactly-once comes from event_id as the ES _id, not from Kafka's EoS, so this is noise.
-      if (message.startsWith('Limiting retries for the idempotent producer')) return;
-      const child = { kafkajs: true, ...extra };
-      if (level === logLevel.ERROR) logger.error(child, message);
-      else if (level === logLevel.WARN) logger.warn(child, message);
-      else if (level === logLevel.INFO) logger.info(child, message);
-      else logger.debug(child, message);
-    };
 }
 
 /**

@@ -5,6 +5,7 @@
 
 import type { Consumer, ConsumerConfig, ConsumerRunConfig, Kafka } from 'kafkajs';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { isTransientKafkaError } from './kafka-log.ts';
 import type { Logger } from './logger.ts';
 import { backoffDelay } from './retry.ts';
 
@@ -120,7 +121,13 @@ export class SupervisedConsumer {
     c.on(c.events.CRASH, (event) => {
       const { error, restart } = event.payload;
       this.status.lastError = `${error.name}: ${error.message}`.slice(0, 500);
-      this.log.error({ err: this.status.lastError, kafkajsRestarts: restart }, 'consumer crashed');
+      // a forming group's retried errors ("coordinator is loading") are expected on a fresh broker;
+      // they still count as restarts in the metrics and /health, but are no error-level news
+      const transient = restart && isTransientKafkaError(error.message);
+      this.log[transient ? 'debug' : 'error'](
+        { err: this.status.lastError, kafkajsRestarts: restart },
+        'consumer crashed',
+      );
       // kafkajs restarts by itself after retriable failures; every other crash is ours to restart
       if (restart) this.countRestart();
       else if (!this.stopping) this.scheduleRestart();

@@ -29,9 +29,9 @@ import type {
   DocRef,
   PositionOutcome,
   PositionUpdate,
-  RecommendationsRepository,
+  ServedListsRepository,
   ServedList,
-} from '../repositories/recommendations.ts';
+} from '../repositories/served-lists.ts';
 
 /** Which attribution kind an action on a served list counts as. */
 export function attributionKind(eventType: string): 'click' | 'conversion' | 'action' {
@@ -62,7 +62,7 @@ export interface Action {
 }
 
 export interface AttributionDeps {
-  recommendations: RecommendationsRepository;
+  servedLists: ServedListsRepository;
   names: Names;
   /** the current signing secret first, then those of a rotation whose ids may still come back */
   secrets: string[];
@@ -106,7 +106,7 @@ export class Attributor {
       if (tag) refs.push({ index: names.recommendationsIndex(new Date(tag.servedAt)), id });
       else if (LEGACY_ID.test(id)) for (const index of this.legacyIndices(a.event)) refs.push({ index, id });
     });
-    const served = await this.deps.recommendations.servedLists(refs);
+    const served = await this.deps.servedLists.byRefs(refs);
 
     const docs: SinkDoc[] = [];
     const pending: Planned[] = [];
@@ -128,7 +128,7 @@ export class Attributor {
   private async resolveServed(lists: ServedList[]): Promise<void> {
     if (!lists.length) return;
     const byId = new Map(lists.map((l) => [l.recommendation_id, l]));
-    const { pending, more } = await this.deps.recommendations.pendingAttributions([...byId.keys()]);
+    const { pending, more } = await this.deps.servedLists.pendingAttributions([...byId.keys()]);
     if (more)
       this.deps.log.warn(
         { lists: lists.length, found: pending.length },
@@ -218,9 +218,9 @@ export class Attributor {
       in_list: p.doc.doc['in_list'] as boolean,
     }));
     if (open.length) {
-      const { recommendations } = this.deps;
-      await recommendations.refresh([...new Set(open.map((p) => p.doc.index))]);
-      const served = await recommendations.servedLists(
+      const { servedLists } = this.deps;
+      await servedLists.refresh([...new Set(open.map((p) => p.doc.index))]);
+      const served = await servedLists.byRefs(
         open.filter((p) => p.servedIndex).map((p) => ({ index: p.servedIndex, id: p.recommendationId })),
       );
       for (const p of open) {
@@ -233,7 +233,7 @@ export class Attributor {
 
   private async apply(updates: PositionUpdate[]): Promise<PositionOutcome | undefined> {
     if (!updates.length) return undefined;
-    const out = await this.deps.recommendations.setPositions(updates);
+    const out = await this.deps.servedLists.setPositions(updates);
     // overloaded: hold the batch (it is redelivered, and every step is idempotent)
     const retriable = out.failed.filter((f) => isRetriableItem(f.status, f.reason));
     if (retriable.length)

@@ -14,7 +14,7 @@ export interface RetentionReport {
   kept: number;
 }
 
-/** Drops every bucket whose whole time range is older than EVENTS_RETENTION_DAYS (0 = keep all). */
+/** Drops every bucket whose whole time range is older than [events] retention_days (0 = keep all). */
 export async function applyRetention(
   ctx: AppContext,
   opts: { now?: number; dryRun?: boolean; retentionDays?: number } = {},

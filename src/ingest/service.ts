@@ -34,7 +34,7 @@ export async function startIngest(
     consumerMetrics: consumerMetrics(registry),
   };
   const attributor = new Attributor({
-    recommendations: repos.recommendations,
+    servedLists: repos.servedLists,
     names,
     secrets: [config.recommendationIds.secret, ...config.recommendationIds.previousSecrets],
     log: log.child({ part: 'attribution' }),

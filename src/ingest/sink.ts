@@ -98,8 +98,8 @@ export class KafkaToEsSink {
         topic: this.opts.topic,
         fromBeginning: this.opts.fromBeginning ?? true,
         // kafkajs fetches, hands every partition's batch to a worker and fetches again only when all are
-        // done; its default 10 MB per fetch held ~2.5 partitions' 4 MiB, so ~2 of the 6 workers had a
-        // batch (bench/ingest: 2.1–2.5 chunks in flight). One fetch now has room for every partition in flight.
+        // done; its default 10 MB per fetch held only a few partitions' 4 MiB, so most workers sat idle
+        // (bench/ingest prints the chunks in flight). One fetch now has room for every partition in flight.
         consumer: {
           sessionTimeout: 30_000,
           heartbeatInterval: 3_000,

@@ -6,7 +6,7 @@
 //
 // Reproducibility: the values are the first L·b·dims draws of
 // `new Rng(seed, PROJECTION_STREAM).gaussian()` (xoshiro128** + Box–Muller,
-// see random.ts), rounded to float32, written in row order. Hence
+// see src/random/rng.ts), rounded to float32, written in row order. Hence
 //   - same {tables, bits, dims, seed} → identical projections;
 //   - for fixed {bits, dims, seed}, a larger `tables` only appends tables
 //     (the first L tables are shared) — chooseLshParams relies on this;

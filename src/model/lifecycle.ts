@@ -297,9 +297,9 @@ export class ModelLifecycle {
   }
 }
 
-/** The lifecycle of a context's models (keep-N from MODELS_KEEP). */
+/** The lifecycle of a context's models (keep-N from [models] keep). */
 export function modelLifecycle(
-  ctx: { repos: Repositories; names: Names; log: Logger; config: { train: { keepVersions: number } } },
+  ctx: { repos: Repositories; names: Names; log: Logger; config: { models: { keep: number } } },
   resolver?: LiveModelResolver,
   keep?: number,
 ): ModelLifecycle {
@@ -307,7 +307,7 @@ export function modelLifecycle(
     repos: ctx.repos,
     names: ctx.names,
     log: ctx.log,
-    keep: keep ?? ctx.config.train.keepVersions,
+    keep: keep ?? ctx.config.models.keep,
     resolver,
   });
 }

@@ -22,6 +22,7 @@ import type { FilterFieldLists } from '../catalog/item-fields.ts';
 import { answeredExactly, type RecordedChoice } from './ann-choice.ts';
 import { buildNormProbe, PROBE_SIZE, probeColumnKinds, type NormProbe } from './norm-probe.ts';
 import type { WeightingScheme } from '../types/index.ts';
+import type { UserStepBasis } from '../als/model.ts';
 
 export interface LiveModel {
   modelId: string;
@@ -38,16 +39,9 @@ export interface ModelInfo {
   params?: Record<string, unknown>;
 }
 
-/** What fold-in needs from a model besides its item factors. */
-export interface FoldInModel {
+/** What fold-in needs from a served model besides its item factors (which stay in its items index). */
+export interface FoldInModel extends UserStepBasis {
   modelId: string;
-  factors: number;
-  regularization: number;
-  alpha: number;
-  /** the confidence weighting the model was trained with, and its catalogue size (idf of a row) */
-  weighting: WeightingScheme;
-  nItems: number;
-  yty: Float64Array;
 }
 
 /** ann num_candidates a model's deploy measured for k results (deploy/ann-tuning.ts); empty for older models. */

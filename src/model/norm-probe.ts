@@ -7,8 +7,8 @@
 // costs the long items only. The answer is the same list, not an approximation. The items index is
 // sorted by factor_norm, longest first (es-mappings/versioned/items.json): the kept items are one
 // run of doc ids at the front of each segment, which the range finds without walking the points
-// and the scorer reads in order (unsorted, a filtered brute force cost ~2.5× per vector what the
-// unfiltered one did, and narrowing to 13.5 % of 1M items only took 66 → 45 ms).
+// and the scorer reads in order (unsorted, a filtered brute force cost several times per vector what
+// the unfiltered one did, so narrowing the catalogue saved little; bench/query measures both).
 //
 // The bound b comes from the probe: the catalogue's longest item vectors, loaded once per model
 // (LiveModelResolver.normProbe), scored in process in norm order. The scan stops as soon as the
@@ -306,7 +306,7 @@ export function boundHolds(
 
 /**
  * Whether a user → item ann request is answered by the bounded exact search: it scores at most
- * maxScored items (ANN_EXACT_MAX_SCORED; 0 never), which costs less than the graph search and has
+ * maxScored items ([serving] ann_exact_max_scored; 0 never), which costs less than the graph search and has
  * recall 1. With a filter the count is often an estimate; a wrong one costs time, not recall.
  */
 export function annAnsweredByBound(bound: NormBound | undefined, maxScored: number): boolean {

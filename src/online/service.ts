@@ -12,7 +12,7 @@ import { deadLetter, sendDeadLetters } from '../infra/dead-letter.ts';
 import { LiveModelResolver, type FoldInModel, type LiveModel } from '../model/live-model.ts';
 import { assignArm } from '../experiments/assignment.ts';
 import { ExperimentResolver } from '../experiments/resolver.ts';
-import { FOLD_IN_HISTORY, foldInAndStore, type FoldInDeps } from './fold-in.ts';
+import { FOLD_IN_HISTORY, refreshUser, type UserRefreshDeps } from './user-refresh.ts';
 
 export interface OnlineService {
   status(): ConsumerStatus;
@@ -54,13 +54,13 @@ export async function startOnline(
   });
   const resolver = opts.resolver ?? new LiveModelResolver(ctx.repos, names, log);
   const experiments = opts.experiments ?? new ExperimentResolver(ctx.repos.experiments);
-  const deps: FoldInDeps = {
+  const deps: UserRefreshDeps = {
     repos: ctx.repos,
     rules: ratingRules(config),
     history: FOLD_IN_HISTORY,
-    seen: config.api.seenEventsLimit,
+    seen: config.serving.seenEventsLimit,
   };
-  const defaults = { regularization: config.train.regularization, alpha: config.train.alpha };
+  const defaults = { regularization: config.als.regularization, alpha: config.als.alpha };
   type Candidate = { model: LiveModel; fm: FoldInModel; salt: string; share: number };
   /** The running experiment's candidate, when it is not the live model: its own indices and YᵀY, from the one resolver. */
   const experimentCandidate = async (liveModelId: string): Promise<Candidate | undefined> => {
@@ -75,7 +75,7 @@ export async function startOnline(
   // stops). A failure here is counted and logged, not dead-lettered: the events are fine.
   const foldIntoCandidate = async (c: Candidate, userId: string, events: StoredEvent[]) => {
     try {
-      const ok = await foldInAndStore(deps, c.model, c.fm, userId, events);
+      const ok = await refreshUser(deps, c.model, c.fm, userId, events);
       updated.inc({ outcome: ok ? 'candidate_updated' : 'candidate_no_known_items' });
     } catch (e) {
       if (isTransient(e)) throw e;
@@ -130,7 +130,7 @@ export async function startOnline(
                 await foldIntoCandidate(candidate, userId, events);
               let ok: boolean;
               try {
-                ok = await foldInAndStore(deps, model, fm, userId, events);
+                ok = await refreshUser(deps, model, fm, userId, events);
               } catch (e) {
                 if (isTransient(e)) throw e;
                 log.warn(

@@ -53,7 +53,7 @@ export const ANN_OVERSAMPLE = 5;
  * query's scale: on the 200k bench index (recall@10, num_candidates 100, no rescoring) the users'
  * own factors give 0.33, the same vectors × 3 give 0.63, × 10 0.58, × 0.3 0.04. Scaling a query
  * does not change its inner-product order, so deploy measures which root-mean-square component
- * ranks best on the built index (ann-tuning.ts) and every ann query is rescaled to it. The
+ * ranks best on the built index (deploy/ann-tuning.ts) and every ann query is rescaled to it. The
  * returned factor divides the scores back to the unscaled inner products.
  */
 export function scaleQuery(

@@ -8,7 +8,7 @@
 // engines. V8 (Node) uses the same fdlibm port on every platform, so results are
 // identical across Node versions/OSes in practice; where bit-exactness must be
 // guaranteed (LSH projections stored with a model), serialise the values
-// instead of regenerating them (see projections.ts).
+// instead of regenerating them (see src/lsh/projections.ts).
 
 const TWO_POW_32 = 4294967296;
 

@@ -57,7 +57,7 @@ export async function runTraining(ctx: AppContext, opts: TrainRunOptions = {}): 
   await lifecycle.register({
     model_id: modelId,
     trigger: opts.trigger ?? 'cli',
-    params: { ...alsParams(config.train, opts.params) },
+    params: { ...alsParams(config.als, opts.params) },
     data_window: dataWindow(ctx, now),
   });
   try {
@@ -67,7 +67,7 @@ export async function runTraining(ctx: AppContext, opts: TrainRunOptions = {}): 
       candidate: c.metrics,
       baseline: c.baseline,
       ...liveOnExam(config.modelDir, live, c, log),
-      tolerance: config.train.gateTolerance,
+      tolerance: config.gate.tolerance,
     });
     log.info({ modelId, metrics: c.metrics, baseline: c.baseline, gate }, 'evaluated');
     const willDeploy = gate.passed && (opts.deploy ?? true);

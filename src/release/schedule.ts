@@ -21,7 +21,7 @@ export function startScheduler(
   opts: { cron?: string; lockTtlMs?: number; run?: TrainRunOptions; start?: boolean } = {},
 ): Scheduler {
   const owner = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
-  const expression = opts.cron ?? ctx.config.train.schedule;
+  const expression = opts.cron ?? ctx.config.trainSchedule;
   if (!cron.validate(expression)) throw new Error(`invalid cron expression "${expression}" (TRAIN_SCHEDULE)`);
   let running: Promise<TrainRunResult | undefined> | undefined;
 

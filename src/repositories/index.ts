@@ -13,7 +13,7 @@ import { LocksRepository } from './locks.ts';
 import { MetadataRepository } from './metadata.ts';
 import { ModelIndicesRepository } from './model-indices.ts';
 import { ModelsRepository } from './models.ts';
-import { RecommendationsRepository } from './recommendations.ts';
+import { ServedListsRepository } from './served-lists.ts';
 import { TuningRepository } from './tuning.ts';
 import { UsersRepository } from './users.ts';
 
@@ -24,7 +24,7 @@ export interface Repositories {
   models: ModelsRepository;
   modelIndices: ModelIndicesRepository;
   experiments: ExperimentsRepository;
-  recommendations: RecommendationsRepository;
+  servedLists: ServedListsRepository;
   locks: LocksRepository;
   tuning: TuningRepository;
   cluster: ClusterRepository;
@@ -33,7 +33,7 @@ export interface Repositories {
 }
 
 export interface RepositoryOptions {
-  /** the filter whitelist (config.api.filterFields): item metadata upserts type-check it */
+  /** the filter whitelist (config.serving.filterFields): item metadata upserts type-check it */
   filterFields?: FilterFieldLists;
 }
 
@@ -47,7 +47,7 @@ export function createRepositories(es: Client, names: Names, opts: RepositoryOpt
     models: new ModelsRepository(es, names),
     modelIndices,
     experiments: new ExperimentsRepository(es, names),
-    recommendations: new RecommendationsRepository(es, names),
+    servedLists: new ServedListsRepository(es, names),
     locks: new LocksRepository(es, names),
     tuning: new TuningRepository(es, names),
     cluster: new ClusterRepository(es),

@@ -7,8 +7,8 @@ import { bulkLoad, type BulkLoadOptions, type LoadDoc } from './bulk-load.ts';
 
 // No replicas, no refreshes and no periodic flushes while loading; serving settings are restored
 // before the swap. Each flush cuts every in-memory segment, and each segment is one more HNSW graph
-// a knn search walks: with the default flush every minute a 1M-item deploy ended in 24 segments on
-// a quiet machine and ~50 on a busy one, so the load flushes only when the translog reaches 4 GB
+// a knn search walks: with the default flush every minute a 1M-item deploy ended in dozens of
+// segments, more on a busy machine (bench/deploy), so the load flushes only when the translog reaches 4 GB
 // (about 800k items with four vectors) or the node's indexing buffer fills. The translog holds the
 // loaded documents until then (disk about the size of the index), and makeServable flushes it.
 const LOAD_SETTINGS = {
@@ -35,8 +35,8 @@ export class ModelIndicesRepository {
   /**
    * Creates both indices of a version, tuned for loading. `extraItemProperties` are mapped in the
    * items index on top of its mapping file (the filter whitelist's fields: filterFieldMappings).
-   * `similarGraph: false` leaves out the unit vectors' HNSW field (DEPLOY_SIMILAR_ANN), `mipsGraph:
-   * false` the raw factors' one (DEPLOY_MIPS_ANN, deploy/mips-graph.ts).
+   * `similarGraph: false` leaves out the unit vectors' HNSW field ([deploy] similar_ann), `mipsGraph:
+   * false` the raw factors' one ([deploy] mips_ann, deploy/mips-graph.ts).
    */
   async create(
     modelId: string,

@@ -49,7 +49,7 @@ export async function setup(
   });
 
   // the filter whitelist's undeclared fields, mapped explicitly (the item indices map nothing dynamically)
-  const filterMappings = filterFieldMappings(config.api.filterFields);
+  const filterMappings = filterFieldMappings(config.serving.filterFields);
   for (const [index, file] of [
     [names.itemMetadata, 'indices/item-metadata.json'],
     [names.userMetadata, 'indices/user-metadata.json'],
@@ -115,7 +115,7 @@ async function putMapping(es: Client, index: string, mappings: Record<string, un
       (e as Error).message;
     // a field an older version left to dynamic mapping (e.g. a metric mapped long): types cannot change in place
     const hint = /cannot be changed from type/.test(reason)
-      ? '; the index was created with another type for this field: reindex it into a new index made by setup (README: "Checking an existing models index")'
+      ? '; the index was created with another type for this field: reindex it into a new index made by setup (docs/operations.md: "Checking an existing models index")'
       : '';
     throw new Error(`setup: the mapping of ${index} cannot be updated: ${reason}${hint}`, { cause: e });
   }

@@ -1,11 +1,11 @@
 // Which ALS parameters a training run uses, and why (the model document's `tuning`):
 //
-//   config    every searched parameter is pinned (ALS_* set, or given for this run)
-//   defaults  TUNE_MODE=off with nothing pinned, or too little data to carve a validation split
+//   config    every searched parameter is pinned (set under [als], or given for this run)
+//   defaults  [tune] mode "off" with nothing pinned, or too little data to carve a validation split
 //   reused    the newest stored search for this data is young enough and the data has not grown
-//             past TUNE_GROWTH_FACTOR since: its winner, without searching
-//   search    otherwise (or TUNE_MODE=always): successive halving on a validation split carved
-//             from the run's training part (never its holdout), within TUNE_BUDGET_FACTOR fits
+//             past [tune] growth_factor since: its winner, without searching
+//   search    otherwise (or mode "always"): successive halving on a validation split carved
+//             from the run's training part (never its holdout), within [tune] budget_factor fits
 //
 // Pinned parameters win over tuning everywhere: the search does not vary them and a reused winner
 // does not override them.
@@ -29,7 +29,7 @@ import {
 export const SEARCHED = ['factors', 'regularization', 'alpha', 'weighting'] as const;
 export type Searched = (typeof SEARCHED)[number];
 
-/** The grid the tuner searches (k is further bounded by the data); see the README for the evidence. */
+/** The grid the tuner searches (k is further bounded by the data); the evidence is bench/tune (docs/benchmarks.md). */
 export const DEFAULT_SPACE: SearchSpace = {
   factors: [16, 32, 64, 128],
   regularization: [0.1, 1, 10, 50],
@@ -62,7 +62,7 @@ export interface TuningRecord {
 export interface AutotuneOptions {
   /** the run's configured parameters (config + per-run overrides) */
   base: AlsParams;
-  /** per-run overrides: pinned for this run like ALS_* variables */
+  /** per-run overrides: pinned for this run like settings under [als] */
   overrides?: Partial<AlsParams>;
   rules: RatingRules;
   /** per-user holdout carved from `rows` as validation */
@@ -112,9 +112,9 @@ export function staleness(
   if (!w) return 'no tuned parameters for this data yet';
   const ageDays = (now - Date.parse(w.created_at)) / DAY;
   if (ageDays > tune.maxAgeDays)
-    return `tuned parameters are ${ageDays.toFixed(1)} days old (> TUNE_MAX_AGE_DAYS ${tune.maxAgeDays})`;
+    return `tuned parameters are ${ageDays.toFixed(1)} days old (> [tune] max_age_days ${tune.maxAgeDays})`;
   if (interactions >= w.interactions * tune.growthFactor)
-    return `interactions grew from ${w.interactions} to ${interactions} (≥ ${tune.growthFactor}×, TUNE_GROWTH_FACTOR)`;
+    return `interactions grew from ${w.interactions} to ${interactions} (≥ ${tune.growthFactor}×, [tune] growth_factor)`;
   return undefined;
 }
 
@@ -185,7 +185,7 @@ export async function autotune(
   opts: AutotuneOptions,
 ): Promise<Autotuned> {
   const { config } = ctx;
-  const t = config.train;
+  const t = config.tune;
   const progress = opts.onProgress ?? (() => undefined);
   const pinned = new Set<Searched>([
     ...t.pinned,
@@ -199,13 +199,13 @@ export async function autotune(
   });
 
   if (pinned.size === SEARCHED.length) return fixed('config', 'k, λ, α and weighting are all pinned');
-  if (t.tune.mode === 'off') return fixed(pinned.size ? 'config' : 'defaults', 'TUNE_MODE=off');
+  if (t.mode === 'off') return fixed(pinned.size ? 'config' : 'defaults', '[tune] mode = "off"');
 
-  const key = dataKey(opts.rules, t.minUserInteractions, t.minItemInteractions);
-  let reason = 'TUNE_MODE=always';
-  if (t.tune.mode === 'auto') {
+  const key = dataKey(opts.rules, config.training.minUserInteractions, config.training.minItemInteractions);
+  let reason = '[tune] mode = "always"';
+  if (t.mode === 'auto') {
     const winner = await ctx.repos.tuning.latestWinner(key);
-    const stale = staleness(winner, rows.length, opts.now, t.tune);
+    const stale = staleness(winner, rows.length, opts.now, t);
     if (!stale && winner) {
       const reused = pick(winner.params);
       for (const p of pinned) delete reused[p];
@@ -218,7 +218,7 @@ export async function autotune(
           budget_seconds: winner.budget_seconds,
           used_seconds: winner.used_seconds,
           pinned: pinnedList,
-          reason: `search ${winner.search_id} (${winner.created_at}) tuned on ${winner.interactions} interactions; now ${rows.length}, below ${t.tune.growthFactor}× and younger than ${t.tune.maxAgeDays} days`,
+          reason: `search ${winner.search_id} (${winner.created_at}) tuned on ${winner.interactions} interactions; now ${rows.length}, below ${t.growthFactor}× and younger than ${t.maxAgeDays} days`,
         },
       };
     }
@@ -231,7 +231,7 @@ export async function autotune(
     pinned,
     space: opts.space ?? DEFAULT_SPACE,
     holdout: opts.holdout,
-    budgetFactor: t.tune.budgetFactor,
+    budgetFactor: t.budgetFactor,
     onTrial: (trial) =>
       progress('tune_trial', {
         ...trial.params,

@@ -5,9 +5,9 @@
 import type { AppContext } from '../app/context.ts';
 import { alsParams } from '../config/als-params.ts';
 import { ratingRules } from '../events/rating.ts';
-import { buildCsr, trainAls } from '../als/index.ts';
+import { AlsModel, buildCsr } from '../als/index.ts';
 import { saveArtifact } from '../model/artifacts.ts';
-import type { AlsModel, AlsParams, RankingMetrics, RatingsMatrix } from '../types/index.ts';
+import type { AlsParams, RankingMetrics, RatingsMatrix } from '../types/index.ts';
 import { autotune, type TuningRecord } from './autotune.ts';
 import type { SearchSpace } from './evaluate/index.ts';
 import { SkipLog, type SkipSummary } from '../types/skipped.ts';
@@ -37,7 +37,7 @@ export interface CandidateOptions {
   holdout?: number;
   /** retrain on all interactions (train + holdout) for serving: the served model sees the newest data */
   refit?: boolean;
-  /** the tuner's grid (default DEFAULT_SPACE); TUNE_MODE decides whether it is searched */
+  /** the tuner's grid (default DEFAULT_SPACE); [tune] mode decides whether it is searched */
   tuneSpace?: SearchSpace;
   onProgress?: (phase: string, detail?: Record<string, unknown>) => void;
   /** replaces the event-store reader (tests inject failures with it) */
@@ -60,8 +60,8 @@ export interface Candidate {
   metrics: RankingMetrics;
   baseline: RankingMetrics;
   loss: number[];
-  /** the factors to serve (refit on everything unless refit is off) */
-  served: AlsModel & { userIds: string[]; itemIds: string[] };
+  /** the model to serve (refit on everything unless refit is off), with its user and item ids */
+  served: AlsModel;
   recentItems: Map<string, string[]>;
   popularity: Map<string, number>;
   artifact: string;
@@ -101,7 +101,7 @@ function servingExtras(rows: Interaction[], now: number) {
 
 /** The data window a run reads, as recorded on its model document. */
 export function dataWindow(ctx: AppContext, now: number): Record<string, unknown> {
-  const t = ctx.config.train;
+  const t = ctx.config.training;
   return {
     window_days: t.windowDays,
     half_life_days: t.halfLifeDays,
@@ -113,9 +113,9 @@ export function dataWindow(ctx: AppContext, now: number): Record<string, unknown
 
 export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): Promise<Candidate> {
   const { config } = ctx;
-  const t = config.train;
+  const t = config.training;
   const progress = opts.onProgress ?? (() => undefined);
-  const configured = alsParams(t, opts.params);
+  const configured = alsParams(config.als, opts.params);
   const now = opts.now ?? Date.now();
   const timings = opts.timings ?? {};
   const counts = opts.counts ?? {};
@@ -169,14 +169,15 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   progress('params', { ...params, tuning: tuning.source });
 
   progress('train', { users: train.nUsers, items: train.nItems, nnz: counts['train_interactions'] });
-  const model = await trainAls(train, params, (it) =>
-    progress('iteration', {
-      iteration: it.iteration,
-      of: params.iterations,
-      loss: it.loss,
-      seconds: it.seconds,
-    }),
-  );
+  const model = await AlsModel.fit(train, params, {
+    onIteration: (it) =>
+      progress('iteration', {
+        iteration: it.iteration,
+        of: params.iterations,
+        loss: it.loss,
+        seconds: it.seconds,
+      }),
+  });
   phase('train_seconds');
 
   progress('evaluate');
@@ -185,20 +186,18 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   phase('evaluate_seconds');
 
   let served = model;
-  let ids = { userIds: train.userIds, itemIds: train.itemIds };
   if (opts.refit ?? true) {
     progress('refit');
-    const full = buildCsr(rows);
-    served = await trainAls(full, params);
-    ids = { userIds: full.userIds, itemIds: full.itemIds };
+    served = await AlsModel.fit(buildCsr(rows), params);
     phase('refit_seconds');
   }
   const extras = servingExtras(rows, now);
-  counts['served_items'] = ids.itemIds.length;
+  counts['served_items'] = served.nItems;
   const artifact = saveArtifact(config.modelDir, {
     modelId: opts.modelId,
     factors: params.factors,
-    ...ids,
+    userIds: served.userIds,
+    itemIds: served.itemIds,
     itemFactors: served.itemFactors,
     userFactors: served.userFactors,
     recentItems: Object.fromEntries(extras.recent),
@@ -221,7 +220,7 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
     metrics,
     baseline,
     loss: model.loss,
-    served: { ...served, ...ids },
+    served,
     recentItems: extras.recent,
     popularity: extras.popularity,
     artifact,

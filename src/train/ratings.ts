@@ -20,7 +20,7 @@ export interface RatingsReadOptions {
   rules: RatingRules;
   now?: number;
   pageSize?: number;
-  /** parallel sliced reads of the scan (TRAIN_READ_SLICES) */
+  /** parallel sliced reads of the scan ([training] read_slices) */
   slices?: number;
   /** where skipped events are counted (stage "events"); they are skipped either way */
   skipped?: SkipLog;

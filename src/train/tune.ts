@@ -28,7 +28,7 @@ export async function runTuning(
   opts: TuneOptions,
 ): Promise<{ runId: string; results: GridResult[] }> {
   const { config } = ctx;
-  const t = config.train;
+  const t = config.training;
   const rows = filterMinInteractions(
     await readRatingsByScan(ctx.repos.events, { rules: ratingRules(config) }),
     t.minUserInteractions,
@@ -37,7 +37,7 @@ export async function runTuning(
   const holdout = opts.holdout ?? 0.2;
   const { train: rest } = temporalSplit(rows, holdout);
   const { train, test: validation } = splitToMatrices(temporalSplit(rest, holdout));
-  const base = alsParams(t);
+  const base = alsParams(config.als);
   const runId = `tune-${newModelId()}`;
   const results = await gridSearch(train, validation, opts.grid, base, { k: 10, onResult: opts.onResult });
   await ctx.repos.tuning.record(

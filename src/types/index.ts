@@ -37,19 +37,6 @@ export interface AlsParams {
   threads: number;
 }
 
-export interface AlsModel {
-  factors: number;
-  /** nUsers × factors, row-major */
-  userFactors: Float32Array;
-  /** nItems × factors, row-major */
-  itemFactors: Float32Array;
-  /** weighted implicit loss after each iteration */
-  loss: number[];
-  secondsPerIteration: number[];
-  /** per-item BM25 length norms of the weighting (bm25 only): fold-in weights a new row with them */
-  itemNorms?: Float32Array;
-}
-
 export interface RankingMetrics {
   k: number;
   precision: number;

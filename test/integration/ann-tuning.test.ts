@@ -90,7 +90,7 @@ describe('ann tuning at deploy', () => {
     }
     // mips has its own routing (the norm bound per request) and is not timed
     expect((t['mips']!.unfiltered as Timed).ann_ms).toBeUndefined();
-    const resolver = new LiveModelResolver(ctx.repos, names, ctx.log, 5_000, ctx.config.api.filterFields);
+    const resolver = new LiveModelResolver(ctx.repos, names, ctx.log, 5_000, ctx.config.serving.filterFields);
     const tuned = (await resolver.annCandidates(MODEL))!.cosine!;
     expect(tuned.exactUnfiltered === true).toBe(cosine.unfiltered.exact_ms! <= cosine.unfiltered.ann_ms!);
     expect(tuned.exactFiltered === true).toBe(cosine.filtered!.exact_ms! <= cosine.filtered!.ann_ms!);
@@ -139,7 +139,7 @@ describe('ann tuning at deploy', () => {
     expect(await ctx.repos.modelIndices.countItems(MODEL)).toBe(N_ITEMS);
   });
 
-  it('without the item graph (DEPLOY_SIMILAR_ANN off): no factor_unit field, the model says so, and similar items with mode ann are the exact ones', async () => {
+  it('without the item graph ([deploy] similar_ann off): no factor_unit field, the model says so, and similar items with mode ann are the exact ones', async () => {
     const flat = 'mtuneflat';
     await deployModel(
       ctx,

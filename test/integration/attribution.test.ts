@@ -20,7 +20,7 @@ import { waitUntil } from './wait.ts';
 // at the right position; ids we did not sign end unattributed and outside the CTR panel.
 
 const PREVIOUS_SECRET = 'the-secret-before-rotation';
-const ctx = testContext('attrib', { RECOMMENDATION_ID_PREVIOUS_SECRETS: PREVIOUS_SECRET });
+const ctx = testContext('attrib', {}, { RECOMMENDATION_ID_PREVIOUS_SECRETS: PREVIOUS_SECRET });
 const { es, names } = ctx;
 const MODEL = `mattr-${Date.now().toString(36)}`;
 const K = 5;

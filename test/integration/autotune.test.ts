@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trainAls } from '../../src/als/index.ts';
+import { AlsModel } from '../../src/als/index.ts';
 import { alsParams } from '../../src/config/als-params.ts';
 import { generateDataset } from '../../src/demo/generate.ts';
 import { ratingRules } from '../../src/events/rating.ts';
@@ -16,11 +16,12 @@ import {
 } from '../../src/train/evaluate/index.ts';
 import { filterMinInteractions, readRatingsByScan } from '../../src/train/ratings.ts';
 import { validationSplit } from '../../src/train/autotune.ts';
+import type { SettingsOverrides } from '../../src/config/index.ts';
 import { testContext } from './harness.ts';
 
-// No ALS_FACTORS / _REGULARIZATION / _ALPHA / _WEIGHTING: nothing is pinned. One thread: the
+// No [als] factors / regularization / alpha / weighting: nothing is pinned. One thread: the
 // machine is shared. A test-sized grid (the tuner and the reference grid search the same one).
-const env = { TUNE_MODE: 'auto', ALS_THREADS: '1' };
+const settings: SettingsOverrides = { tune: { mode: 'auto' }, als: { threads: 1 } };
 const space: SearchSpace = {
   factors: [8, 16, 32],
   regularization: [0.1, 1, 10, 50],
@@ -79,7 +80,7 @@ function ratingEvents(seed: number, offset: number, nUsers: number): Ev[] {
  * holdout — the tuner's pick gets exactly the same treatment from runTraining.
  */
 async function gridBest(ctx: Ctx): Promise<number> {
-  const t = ctx.config.train;
+  const t = ctx.config.training;
   const rows = filterMinInteractions(
     await readRatingsByScan(ctx.repos.events, { rules: ratingRules(ctx.config) }),
     t.minUserInteractions,
@@ -89,18 +90,23 @@ async function gridBest(ctx: Ctx): Promise<number> {
   const v = validationSplit(split.train, 0.2, 42);
   let best = { ndcg: -1, point: gridPoints(space)[0]! };
   for (const p of gridPoints(space)) {
-    const model = await trainAls(v.train, { ...alsParams(t), ...p });
+    const model = await AlsModel.fit(v.train, { ...alsParams(ctx.config.als), ...p });
     const ndcg = evaluateRanking(alsScorer(model), v.train, v.validation, { k: 10 }).ndcg;
     if (ndcg > best.ndcg) best = { ndcg, point: p };
   }
   const { train, test } = splitToMatrices(split);
-  return evaluateRanking(alsScorer(await trainAls(train, { ...alsParams(t), ...best.point })), train, test, {
-    k: 10,
-  }).ndcg;
+  return evaluateRanking(
+    alsScorer(await AlsModel.fit(train, { ...alsParams(ctx.config.als), ...best.point })),
+    train,
+    test,
+    {
+      k: 10,
+    },
+  ).ndcg;
 }
 
-const ratings = testContext('autotune-r', env);
-const shop = testContext('autotune-d', env);
+const ratings = testContext('autotune-r', settings);
+const shop = testContext('autotune-d', settings);
 
 beforeAll(async () => {
   for (const ctx of [ratings, shop]) await setup(ctx.es, ctx.kafka, ctx.config, ctx.names, ctx.log);
@@ -123,7 +129,7 @@ afterAll(async () => {
 
 describe('autotune', () => {
   it('planted explicit ratings: the first run searches and lands within 3 % of the full grid; the next reuses; grown data searches again', async () => {
-    expect(ratings.config.train.pinned).toEqual([]);
+    expect(ratings.config.tune.pinned).toEqual([]);
     const first = await runTraining(ratings, run);
     expect(first.status).toBe('candidate');
     expect(first.tuning?.source).toBe('search');
@@ -132,7 +138,7 @@ describe('autotune', () => {
     expect(first.metrics!.ndcg).toBeGreaterThanOrEqual(0.97 * best);
     // the configured point was screened first; survivors went on to more sweeps
     const tuning = first.tuning!;
-    const configured = alsParams(ratings.config.train);
+    const configured = alsParams(ratings.config.als);
     expect(tuning.trials![0]).toMatchObject({
       params: { factors: configured.factors, alpha: configured.alpha, weighting: configured.weighting },
       rung: 0,
@@ -152,7 +158,7 @@ describe('autotune', () => {
     for (const p of ['factors', 'regularization', 'alpha', 'weighting'])
       expect(second.params![p]).toEqual(first.params![p]);
 
-    // as many new users again: the interactions more than double (TUNE_GROWTH_FACTOR 2)
+    // as many new users again: the interactions more than double ([tune] growth_factor 2)
     await load(ratings, ratingEvents(22, 1000, 320));
     const third = await runTraining(ratings, run);
     expect(third.tuning?.source).toBe('search');
@@ -165,15 +171,14 @@ describe('autotune', () => {
     expect(first.tuning?.source).toBe('search');
     expect(first.metrics!.ndcg).toBeGreaterThanOrEqual(0.97 * (await gridBest(shop)));
 
-    // same indices, α and weighting pinned in the environment: the stored search is reused for k and λ only
-    const pinned = testContext('autotune-p', {
-      ...env,
-      ALS_ALPHA: '2',
-      ALS_WEIGHTING: 'log',
-      RECSYS_INDEX_PREFIX: shop.config.indexPrefix,
-    });
+    // same indices, α and weighting pinned in the settings: the stored search is reused for k and λ only
+    const pinned = testContext(
+      'autotune-p',
+      { ...settings, als: { ...settings.als, alpha: 2, weighting: 'log' } },
+      { RECSYS_INDEX_PREFIX: shop.config.indexPrefix },
+    );
     try {
-      expect(pinned.config.train.pinned).toEqual(['alpha', 'weighting']);
+      expect(pinned.config.tune.pinned).toEqual(['alpha', 'weighting']);
       const r = await runTraining(pinned, run);
       expect(r.tuning?.source).toBe('reused');
       expect(r.params).toMatchObject({

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runDemoPipeline } from '../../src/demo/pipeline.ts';
 import { testContext } from './harness.ts';
 
-const ctx = testContext('demo', { ALS_FACTORS: '32', ALS_ITERATIONS: '10' });
+const ctx = testContext('demo', { als: { factors: 32, iterations: 10 } });
 
 afterAll(() => ctx.dispose());
 

@@ -12,7 +12,7 @@ import type { SkipSummary } from '../../src/types/skipped.ts';
 import { testContext } from './harness.ts';
 
 // weight_kg is whitelisted as a range filter now; the catalogue was filled before it was
-const ctx = testContext('deployskip', { API_FILTER_RANGE_FIELDS: 'price,weight_kg' });
+const ctx = testContext('deployskip', { serving: { filterFields: { range: ['price', 'weight_kg'] } } });
 const { es, names } = ctx;
 const K = 4;
 const N_ITEMS = 300;
@@ -45,7 +45,10 @@ const reasons = (s: SkipSummary | undefined) =>
 beforeAll(async () => {
   const before: Config = {
     ...ctx.config,
-    api: { ...ctx.config.api, filterFields: { ...ctx.config.api.filterFields, range: ['price'] } },
+    serving: {
+      ...ctx.config.serving,
+      filterFields: { ...ctx.config.serving.filterFields, range: ['price'] },
+    },
   };
   await setup(es, ctx.kafka, before, names, ctx.log);
   const docs = [

@@ -2,7 +2,8 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { deployModel } from '../../src/deploy/index.ts';
 import { modelLifecycle } from '../../src/model/lifecycle.ts';
 import { setup } from '../../src/setup/index.ts';
-import { testContext } from './harness.ts';
+import type { Client } from '@elastic/elasticsearch';
+import { onClient, testContext } from './harness.ts';
 import { waitUntil } from './wait.ts';
 import { plantedModel } from './planted.ts';
 
@@ -24,7 +25,7 @@ const planted = (modelId: string, seed: number) =>
  * what an earlier one left live; removed when the test ends.
  */
 async function freshDeployment() {
-  const ctx = testContext('deploy', { MODELS_KEEP: '3' });
+  const ctx = testContext('deploy', { models: { keep: 3 } });
   onTestFinished(() => ctx.dispose());
   await setup(ctx.es, ctx.kafka, ctx.config, ctx.names, ctx.log);
   // catalogue: every factor item plus 10 new items the model has never seen
@@ -113,6 +114,29 @@ describe('deploy', () => {
     expect((await ctx.repos.models.get('mone'))?.status).toBe('retired');
   });
 
+  it('swaps in one step: right after every alias change, the items and users aliases name one model', async () => {
+    const { ctx, es, names } = await freshDeployment();
+    await deployModel(ctx, planted('mone', 1));
+    // Rather than sample for the swap instant, stop the deploy right after each alias change it
+    // makes and look: were the swap two changes (items, then users), the look between them would
+    // find the two aliases on different models.
+    const looks: string[][] = [];
+    const look = async () => {
+      const r = await es.search({
+        index: `${names.itemsAlias},${names.usersAlias}`,
+        size: 0,
+        aggs: { models: { terms: { field: 'model_id' } } },
+      });
+      looks.push(
+        (r.aggregations!['models'] as { buckets: Array<{ key: string }> }).buckets.map((b) => b.key),
+      );
+    };
+    await deployModel(onClient(ctx, afterAliasChanges(es, look)), planted('mtwo', 2));
+    expect(looks.length).toBeGreaterThan(0);
+    for (const models of looks) expect(models).toHaveLength(1);
+    expect(looks.at(-1)).toEqual(['mtwo']);
+  });
+
   it('rollback returns the previous model in one action, and roll forward works too', async () => {
     const { ctx, es, names } = await freshDeployment();
     await deployModel(ctx, planted('mone', 1));
@@ -156,3 +180,22 @@ describe('deploy', () => {
     expect(await es.indices.exists({ index: names.itemsIndex('mone') })).toBe(false);
   });
 });
+
+/** The same client, calling `after` once each alias change has been acknowledged. */
+function afterAliasChanges(es: Client, after: () => Promise<void>): Client {
+  const bind = (target: object, prop: string | symbol) => {
+    const v = Reflect.get(target, prop) as unknown;
+    return typeof v === 'function' ? v.bind(target) : v;
+  };
+  const indices = new Proxy(es.indices, {
+    get(target, prop) {
+      if (prop !== 'updateAliases') return bind(target, prop);
+      return async (...args: Parameters<Client['indices']['updateAliases']>) => {
+        const r = await target.updateAliases(...args);
+        await after();
+        return r;
+      };
+    },
+  });
+  return new Proxy(es, { get: (target, prop) => (prop === 'indices' ? indices : bind(target, prop)) });
+}

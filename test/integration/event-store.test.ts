@@ -13,15 +13,16 @@ import { startIngest } from '../../src/ingest/service.ts';
 import { startOnline } from '../../src/online/service.ts';
 import { runTraining } from '../../src/release/run.ts';
 import { setup } from '../../src/setup/index.ts';
+import type { SettingsOverrides } from '../../src/config/index.ts';
 import { testContext } from './harness.ts';
 import { waitForGroupAssigned } from './kafka-wait.ts';
 import { waitUntil } from './wait.ts';
 
 async function fresh(
   label: string,
-  env: Record<string, string> = {},
+  settings: SettingsOverrides = {},
 ): Promise<AppContext & { dispose(): Promise<void> }> {
-  const ctx = testContext(label, env);
+  const ctx = testContext(label, settings);
   onTestFinished(() => ctx.dispose());
   await setup(ctx.es, ctx.kafka, ctx.config, ctx.names, ctx.log);
   return ctx;
@@ -152,9 +153,9 @@ describe('event store through Kafka', () => {
   });
 });
 
-describe('event store without the dedup ledger (EVENTS_DEDUP_LEDGER=false)', () => {
+describe('event store without the dedup ledger ([events] dedup_ledger = false)', () => {
   it('still stores a replayed message once, but a copy dated into another month twice: the documented trade-off', async () => {
-    const ctx = await fresh('noledger', { EVENTS_DEDUP_LEDGER: 'false' });
+    const ctx = await fresh('noledger', { events: { dedupLedger: false } });
     const producer = new EventProducer(ctx.kafka, ctx.names.topics.events);
     const ingest = await startIngest(ctx, createRegistry(false), { lagIntervalMs: 60_000 });
     onTestFinished(async () => {
@@ -183,7 +184,7 @@ describe('event store without the dedup ledger (EVENTS_DEDUP_LEDGER=false)', () 
 
 describe('event store maintenance', () => {
   it('retention drops whole buckets older than the limit, and their ledger entries', async () => {
-    const ctx = await fresh('retain', { EVENTS_RETENTION_DAYS: '365' });
+    const ctx = await fresh('retain', { events: { retentionDays: 365 } });
     const now = Date.parse('2026-11-23T00:00:00Z');
     const docs = [
       ['r-old', '2024-03-10T00:00:00Z'],
@@ -244,7 +245,7 @@ describe('event store maintenance', () => {
 
 describe('the request path does not touch the event store', () => {
   it('100 recommendation requests run no search on the events indices; a purchase one second ago is excluded for users with and without a factor', async () => {
-    const ctx = await fresh('reqpath', { ALS_FACTORS: '8', ALS_ITERATIONS: '5', ALS_THREADS: '1' });
+    const ctx = await fresh('reqpath', { als: { factors: 8, iterations: 5, threads: 1 } });
     const data = generateDataset({
       users: 120,
       items: 100,

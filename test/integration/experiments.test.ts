@@ -24,7 +24,7 @@ import { waitUntil } from './wait.ts';
 // part A of issue 13 (branch attribution), not on this branch.
 
 const modelDir = mkdtempSync(path.join(tmpdir(), 'recsys-exp-'));
-const ctx = testContext('experiments', { MODEL_DIR: modelDir });
+const ctx = testContext('experiments', {}, { MODEL_DIR: modelDir });
 const { es, names } = ctx;
 const KEY = 'exp-key';
 const LIVE = 'mexplive';

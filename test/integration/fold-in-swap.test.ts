@@ -4,7 +4,7 @@
 // right after a swap is computed entirely from the new model and written to its users index.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { foldInUser, gramian } from '../../src/als/index.ts';
+import { AlsModel, gramian, recalculateUser } from '../../src/als/index.ts';
 import { deployModel, type DeployInput } from '../../src/deploy/index.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { EventProducer } from '../../src/ingest/producer.ts';
@@ -28,17 +28,20 @@ function planted(modelId: string, seed: number) {
 }
 
 /** What the ALS user step gives for these (item index, rating) pairs against one model. */
+const modelParams = {
+  factors: K,
+  regularization: ctx.config.als.regularization,
+  alpha: ctx.config.als.alpha,
+  weighting: 'linear' as const,
+};
+
 function expectedFactor(model: DeployInput, items: Array<[number, number]>): number[] {
-  const rows = new Float32Array(items.length * K);
-  items.forEach(([i], n) => rows.set(model.itemFactors.subarray(i * K, (i + 1) * K), n * K));
-  const x = foldInUser(
-    rows,
-    gramian(model.itemFactors, K),
-    items.map((_, n) => n),
-    items.map(([, r]) => r),
-    { factors: K, regularization: ctx.config.train.regularization, alpha: ctx.config.train.alpha },
-  );
-  return Array.from(x);
+  const als = new AlsModel({
+    params: modelParams,
+    userFactors: model.userFactors,
+    itemFactors: model.itemFactors,
+  });
+  return Array.from(als.recalculateUser(items)!);
 }
 
 async function userDoc(index: string, id: string) {
@@ -115,13 +118,10 @@ describe('fold-in across a model swap', () => {
     doc.factor.forEach((x, d) => expect(x).toBeCloseTo(want[d]!, 4));
     // the mixed pairing the review feared (B's factors, A's YᵀY) gives a measurably different vector
     const withOldGram = Array.from(
-      foldInUser(
-        Float32Array.from([...b.itemFactors.subarray(K, 2 * K), ...b.itemFactors.subarray(2 * K, 3 * K)]),
-        gramian(a.itemFactors, K),
-        [0, 1],
-        [5, 1],
-        { factors: K, regularization: ctx.config.train.regularization, alpha: ctx.config.train.alpha },
-      ),
+      recalculateUser({ ...modelParams, nItems: N_ITEMS, yty: gramian(a.itemFactors, K) }, [
+        { factor: b.itemFactors.subarray(K, 2 * K), rating: 5 },
+        { factor: b.itemFactors.subarray(2 * K, 3 * K), rating: 1 },
+      ])!,
     );
     expect(withOldGram.some((x, d) => Math.abs(x - want[d]!) > 1e-3)).toBe(true);
     // nothing about u1 was written to the retired model's index

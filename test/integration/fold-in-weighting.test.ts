@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCsr, foldInUser, gramian, itemLengthNorms, weightRow } from '../../src/als/index.ts';
+import { buildCsr, gramian, itemLengthNorms, recalculateUser } from '../../src/als/index.ts';
 import { generateDataset } from '../../src/demo/generate.ts';
 import { ratingRules } from '../../src/events/rating.ts';
 import { loadArtifact } from '../../src/model/artifacts.ts';
 import { LiveModelResolver } from '../../src/model/live-model.ts';
-import { foldInAndStore } from '../../src/online/fold-in.ts';
+import { refreshUser } from '../../src/online/user-refresh.ts';
 import { runTraining } from '../../src/release/run.ts';
 import { setup } from '../../src/setup/index.ts';
 import { filterMinInteractions, readRatingsByScan } from '../../src/train/ratings.ts';
@@ -12,12 +12,8 @@ import { loadDirect, testContext } from './harness.ts';
 
 // bm25 (the one scheme that needs per-item data at fold-in time), a 14-day window and a 7-day half-life
 const ctx = testContext('foldw', {
-  ALS_FACTORS: '8',
-  ALS_ITERATIONS: '5',
-  ALS_THREADS: '1',
-  ALS_WEIGHTING: 'bm25',
-  TRAIN_WINDOW_DAYS: '14',
-  TRAIN_HALF_LIFE_DAYS: '7',
+  als: { factors: 8, iterations: 5, threads: 1, weighting: 'bm25' },
+  training: { windowDays: 14, halfLifeDays: 7 },
 });
 const { es, names } = ctx;
 const data = generateDataset({
@@ -48,7 +44,7 @@ describe('fold-in rates and weights like training', () => {
     expect(fm.weighting).toBe('bm25');
 
     // training's view: the same reader, window and decay, aggregated per pair, at the same `now`
-    const t = ctx.config.train;
+    const t = ctx.config.training;
     const rows = filterMinInteractions(
       await readRatingsByScan(ctx.repos.events, { rules: ratingRules(ctx.config), now }),
       t.minUserInteractions,
@@ -58,7 +54,6 @@ describe('fold-in rates and weights like training', () => {
     expect(fm.nItems).toBe(full.nItems);
     const norms = itemLengthNorms(full);
     const a = loadArtifact(ctx.config.modelDir, model.modelId);
-    const yty = gramian(a.itemFactors, a.factors);
     // a user with events both inside and outside the 14-day window
     const windowStart = now - 14 * 86_400_000;
     const user = data.users
@@ -69,23 +64,22 @@ describe('fold-in rates and weights like training', () => {
       })!;
     expect(user).toBeDefined();
     const mine = rows.filter((r) => r.userId === user);
-    const idx = mine.map((r) => a.itemIds.indexOf(r.itemId));
+    const k = a.factors;
+    const rated = mine.map((r) => {
+      const i = a.itemIds.indexOf(r.itemId);
+      return {
+        factor: a.itemFactors.subarray(i * k, (i + 1) * k),
+        rating: r.weight,
+        weightNorm: norms[full.itemIds.indexOf(r.itemId)]!,
+      };
+    });
+    // the artefact's own YᵀY, not the one the deploy wrote
+    const yty = gramian(a.itemFactors, k);
     const expected = (scheme: 'bm25' | 'linear') =>
-      foldInUser(
-        a.itemFactors,
-        yty,
-        idx,
-        weightRow(
-          scheme,
-          mine.map((r) => r.weight),
-          idx.map((i) => norms[full.itemIds.indexOf(a.itemIds[i]!)]!),
-          full.nItems,
-        ),
-        fm,
-      );
+      recalculateUser({ ...fm, weighting: scheme, nItems: full.nItems, yty }, rated)!;
 
     expect(
-      await foldInAndStore(
+      await refreshUser(
         { repos: ctx.repos, rules: ratingRules(ctx.config), history: 500, seen: 50 },
         model,
         fm,

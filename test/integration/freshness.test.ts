@@ -112,12 +112,12 @@ describe('recsys evaluate-freshness (real Kafka and Elasticsearch)', () => {
       ds.users.filter((u) => u._drift).map((u) => [u.user_id, Date.parse(u._drift!.at)]),
     );
     const direct = await runReplay(ds.events, memorySource(rules), {
-      params: alsParams(ctx.config.train, { factors: 8, iterations: 4 }),
+      params: alsParams(ctx.config.als, { factors: 8, iterations: 4 }),
       rules,
       warmupSteps: FRESHNESS_SIZES.tiny.warmup,
       retrainEvery: [1, 3],
       popularityDays: 7,
-      seenLimit: ctx.config.api.seenEventsLimit,
+      seenLimit: ctx.config.serving.seenEventsLimit,
       driftAt,
     });
     expect(r.overall).toEqual(direct.overall);

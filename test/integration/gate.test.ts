@@ -9,7 +9,7 @@ import { scoreLiveOnExam } from '../../src/train/live-exam.ts';
 import { filterMinInteractions, readRatingsByScan } from '../../src/train/ratings.ts';
 import { loadDirect, testContext } from './harness.ts';
 
-const ctx = testContext('gate', { ALS_FACTORS: '16', ALS_ITERATIONS: '8', ALS_THREADS: '1' });
+const ctx = testContext('gate', { als: { factors: 16, iterations: 8, threads: 1 } });
 const { es, names } = ctx;
 
 beforeAll(async () => {
@@ -60,7 +60,7 @@ describe('fair gate', () => {
     expect(gate.live_model_id).toBe(live.modelId);
     expect(gate.live_factors).toBe('exam');
     expect(gate.candidate_ndcg).toBe(worse.metrics!.ndcg);
-    expect(gate.candidate_ndcg).toBeLessThan(gate.live_ndcg! * (1 - ctx.config.train.gateTolerance));
+    expect(gate.candidate_ndcg).toBeLessThan(gate.live_ndcg! * (1 - ctx.config.gate.tolerance));
     expect(gate.reason).toMatch(/below the live model .* on this holdout|does not beat the popularity/);
     // the live number is a new exam, not the one from the live model's own run
     expect(gate.live_ndcg).not.toBeCloseTo(ownNdcg, 6);
@@ -70,7 +70,7 @@ describe('fair gate', () => {
     expect(gate.live_coverage!.users_scored).toBeGreaterThan(200);
 
     // re-scoring the live model's kept factors on the split this run evaluated on gives the recorded number
-    const t = ctx.config.train;
+    const t = ctx.config.training;
     const rows = filterMinInteractions(
       await readRatingsByScan(ctx.repos.events, { rules: ratingRules(ctx.config) }),
       t.minUserInteractions,

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { loadConfig, type Config } from '../../src/config/index.ts';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig, settingsToml, type Config, type SettingsOverrides } from '../../src/config/index.ts';
 import type { Client } from '@elastic/elasticsearch';
 import { createContext, type AppContext } from '../../src/app/context.ts';
 import { createRepositories } from '../../src/repositories/index.ts';
@@ -8,22 +11,28 @@ import { itemMetadata, type DemoItem } from '../../src/demo/generate.ts';
 
 /**
  * A context on the real ES and Kafka with its own index prefix and topic prefix, so test files
- * never see each other's data. `dispose` deletes everything under the prefix.
+ * never see each other's data. `settings` override the defaults (no settings file is read, so a
+ * developer's ./recsys.toml never changes a test); `env` adds deployment variables.
+ * `dispose` deletes everything under the prefix.
  */
 export function testContext(
   label: string,
+  settings: SettingsOverrides = {},
   env: Record<string, string> = {},
 ): AppContext & { dispose(): Promise<void> } {
   const id = `${label}-${randomBytes(3).toString('hex')}`.toLowerCase();
   const config: Config = loadConfig({
-    ...process.env,
-    RECSYS_INDEX_PREFIX: `t-${id}-`,
-    RECSYS_TOPIC_PREFIX: `t-${id}-`,
-    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
-    KAFKA_PARTITIONS: '3',
+    env: {
+      ...process.env,
+      RECSYS_INDEX_PREFIX: `t-${id}-`,
+      RECSYS_TOPIC_PREFIX: `t-${id}-`,
+      LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+      KAFKA_PARTITIONS: '3',
+      ...env,
+    },
+    file: null,
     // a test about something else trains with what it configures; tuning tests turn the tuner on
-    TUNE_MODE: 'off',
-    ...env,
+    overrides: { ...settings, tune: { mode: 'off', ...settings.tune } },
   });
   const ctx = createContext(config);
   return {
@@ -35,12 +44,23 @@ export function testContext(
   };
 }
 
+/**
+ * The environment that gives a child process (`recsys ingest`, …) these settings: a settings file
+ * written for it, named by RECSYS_CONFIG.
+ */
+export function settingsEnv(settings: SettingsOverrides): { RECSYS_CONFIG: string } {
+  const file = path.join(tmpdir(), `recsys-test-${randomBytes(4).toString('hex')}.toml`);
+  writeFileSync(file, settingsToml(settings));
+  process.once('exit', () => rmSync(file, { force: true }));
+  return { RECSYS_CONFIG: file };
+}
+
 /** The same context talking to Elasticsearch through another client (a proxy that cuts or throttles it). */
 export function onClient<T extends AppContext>(ctx: T, es: Client): T {
   return {
     ...ctx,
     es,
-    repos: createRepositories(es, ctx.names, { filterFields: ctx.config.api.filterFields }),
+    repos: createRepositories(es, ctx.names, { filterFields: ctx.config.serving.filterFields }),
   };
 }
 

@@ -30,6 +30,7 @@ import {
   waitForGroupAssigned,
   waitForGroupCommittedToEnd,
 } from './kafka-wait.ts';
+import { settingsEnv } from './harness.ts';
 import { waitUntil } from './wait.ts';
 
 // Poison messages on the events topic (poison-proof pipeline issue, findings 1 and 2): one oversized
@@ -109,11 +110,7 @@ function expectBoundedLetter(
 
 describe('1. one oversized message does not kill ingest', () => {
   it('800 KB binary and ~2 MB gzip text: dead-lettered as bounded letters, valid events on every partition stored, group alive at lag 0, training still deploys', async () => {
-    const { ctx, defer } = await freshDeployment('hbig', {
-      ALS_FACTORS: '16',
-      ALS_ITERATIONS: '8',
-      ALS_THREADS: '1',
-    });
+    const { ctx, defer } = await freshDeployment('hbig', { als: { factors: 16, iterations: 8, threads: 1 } });
     const { names, kafka } = ctx;
     const topic = names.topics.events;
     const ingest = await startIngest(ctx, createRegistry(false), { lagIntervalMs: 1000 });
@@ -229,7 +226,7 @@ describe('2. a poison message at the head of a partition survives a SIGKILL of t
       RECSYS_INDEX_PREFIX: ctx.config.indexPrefix,
       RECSYS_TOPIC_PREFIX: ctx.config.topicPrefix,
       INGEST_METRICS_PORT: '0',
-      INGEST_BATCH_SIZE: '500',
+      ...settingsEnv({ ingest: { batchSize: 500 } }),
       LOG_LEVEL: 'warn',
     };
     // node itself (not the tsx wrapper, which forks) so the signals reach the consumer process

@@ -7,6 +7,7 @@ import { onTestFinished } from 'vitest';
 import type { Kafka } from 'kafkajs';
 import { setup } from '../../src/setup/index.ts';
 import { consumerLag } from '../../src/infra/consumer-groups.ts';
+import type { SettingsOverrides } from '../../src/config/index.ts';
 import { testContext } from './harness.ts';
 import { topicSize, withAdmin } from './kafka-wait.ts';
 import { waitUntil } from './wait.ts';
@@ -15,8 +16,8 @@ import type { DeadLetter } from '../../src/infra/dead-letter.ts';
 export type Ctx = ReturnType<typeof testContext>;
 
 /** A context with mappings and topics set up, removed (last-first with `defer`red cleanups) when the test ends. */
-export async function freshDeployment(label: string, env: Record<string, string> = {}) {
-  const ctx = testContext(label, env);
+export async function freshDeployment(label: string, settings: SettingsOverrides = {}) {
+  const ctx = testContext(label, settings);
   const cleanups: Array<() => Promise<void> | void> = [];
   const defer = (fn: () => Promise<void> | void) => void cleanups.push(fn);
   onTestFinished(async () => {

@@ -165,17 +165,22 @@ describe('setup', () => {
 });
 
 describe('config', () => {
-  it('names the bad variable', () => {
-    expect(() => loadConfig({ PORT: 'eighty' })).toThrowError(ConfigError);
-    expect(() => loadConfig({ PORT: 'eighty' })).toThrowError(/PORT/);
-    expect(() => loadConfig({ ES_URL: 'not a url' })).toThrowError(/ES_URL/);
-    expect(() => loadConfig({ KAFKA_BROKERS: 'a:1,,b:2' })).toThrowError(/KAFKA_BROKERS/);
-    expect(() => loadConfig({ EVENT_WEIGHTS: '{"purchase":-1}' })).toThrowError(/EVENT_WEIGHTS/);
-    expect(() => loadConfig({ ALS_SOLVER: 'sgd' })).toThrowError(/ALS_SOLVER/);
+  const env = (vars: Record<string, string>) => ({ env: vars, file: null });
+  it('names the bad variable or setting', () => {
+    expect(() => loadConfig(env({ PORT: 'eighty' }))).toThrowError(ConfigError);
+    expect(() => loadConfig(env({ PORT: 'eighty' }))).toThrowError(/PORT/);
+    expect(() => loadConfig(env({ ES_URL: 'not a url' }))).toThrowError(/ES_URL/);
+    expect(() => loadConfig(env({ KAFKA_BROKERS: 'a:1,,b:2' }))).toThrowError(/KAFKA_BROKERS/);
+    expect(() =>
+      loadConfig({ ...env({}), overrides: { events: { weights: { purchase: -1 } } } }),
+    ).toThrowError(/\[events\.weights\] purchase/);
+    expect(() => loadConfig({ ...env({}), overrides: { als: { solver: 'sgd' as 'cg' } } })).toThrowError(
+      /\[als\] solver/,
+    );
   });
 
   it('selects external clusters when ES_URL / KAFKA_BROKERS are set', () => {
-    const c = loadConfig({ ES_URL: 'https://es.example:9200', KAFKA_BROKERS: 'k1:9092,k2:9092' });
+    const c = loadConfig(env({ ES_URL: 'https://es.example:9200', KAFKA_BROKERS: 'k1:9092,k2:9092' }));
     expect(c.es.local).toBe(false);
     expect(c.kafka.local).toBe(false);
     expect(c.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);

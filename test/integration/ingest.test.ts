@@ -9,7 +9,7 @@ import { consumerLag } from '../../src/infra/consumer-groups.ts';
 import { EventProducer } from '../../src/ingest/producer.ts';
 import { startIngest } from '../../src/ingest/service.ts';
 import { setup } from '../../src/setup/index.ts';
-import { onClient, testContext } from './harness.ts';
+import { onClient, settingsEnv, testContext } from './harness.ts';
 import { startTcpProxy } from './tcp-proxy.ts';
 import { topicSize } from './kafka-wait.ts';
 import { waitUntil } from './wait.ts';
@@ -75,7 +75,7 @@ type Letter = {
  * lag and dead letters are that test's alone, whatever ran before it. Removed when the test ends.
  */
 async function freshIngest() {
-  const ctx = testContext('ingest', { INGEST_BATCH_SIZE: '1000' });
+  const ctx = testContext('ingest', { ingest: { batchSize: 1000 } });
   const { es, names } = ctx;
   const producer = new EventProducer(ctx.kafka, names.topics.events);
   // undone last-first when the test ends, pass or fail
@@ -248,7 +248,7 @@ describe('ingest: Kafka → event store', () => {
       RECSYS_INDEX_PREFIX: ctx.config.indexPrefix,
       RECSYS_TOPIC_PREFIX: ctx.config.topicPrefix,
       INGEST_METRICS_PORT: '0',
-      INGEST_BATCH_SIZE: '500',
+      ...settingsEnv({ ingest: { batchSize: 500 } }),
       LOG_LEVEL: 'warn',
     };
     // node itself (not the tsx wrapper, which forks) so SIGKILL hits the consumer process

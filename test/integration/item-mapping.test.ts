@@ -11,9 +11,13 @@ import { setup } from '../../src/setup/index.ts';
 import { testContext } from './harness.ts';
 
 const ctx = testContext('itemmap', {
-  API_FILTER_KEYWORD_FIELDS: 'category,tags,brand,color',
-  API_FILTER_BOOLEAN_FIELDS: 'available,fragile',
-  API_FILTER_RANGE_FIELDS: 'price,weight_kg',
+  serving: {
+    filterFields: {
+      keyword: ['category', 'tags', 'brand', 'color'],
+      boolean: ['available', 'fragile'],
+      range: ['price', 'weight_kg'],
+    },
+  },
 });
 const { es, names } = ctx;
 const KEY = 'itemmap-key';
@@ -216,7 +220,9 @@ describe('item mappings do not grow with free-form attributes', () => {
 
 describe('setup on indices created with the old dynamic mapping', () => {
   it('switches item-metadata and deployed items indices to dynamic: false and maps the whitelist', async () => {
-    const old = testContext('itemmapold', { API_FILTER_KEYWORD_FIELDS: 'category,tags,brand,color' });
+    const old = testContext('itemmapold', {
+      serving: { filterFields: { keyword: ['category', 'tags', 'brand', 'color'] } },
+    });
     try {
       const templates = [
         {

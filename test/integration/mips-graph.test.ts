@@ -8,6 +8,7 @@ import { startServer } from '../../src/api/app.ts';
 import { deployModel } from '../../src/deploy/index.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { setup } from '../../src/setup/index.ts';
+import type { SettingsOverrides } from '../../src/config/index.ts';
 import { testContext } from './harness.ts';
 import { plantedModel } from './planted.ts';
 
@@ -23,8 +24,8 @@ const row = (m: Float32Array, r: number) => Array.from(m.subarray(r * K, (r + 1)
 const dot = (a: number[], b: number[]) => a.reduce((s, x, d) => s + x * b[d]!, 0);
 
 /** Deploys a model in a fresh prefix and reads back its mapping and model document. */
-async function deployed(label: string, env: Record<string, string>, normSpread: number) {
-  const ctx = testContext(label, env);
+async function deployed(label: string, settings: SettingsOverrides, normSpread: number) {
+  const ctx = testContext(label, settings);
   contexts.push(ctx);
   await setup(ctx.es, ctx.kafka, ctx.config, ctx.names, ctx.log);
   const ops = Array.from({ length: N_ITEMS }, (_, i) => [
@@ -126,8 +127,8 @@ describe('the user → item graph, decided at deploy', () => {
     }
   });
 
-  it('is built when the bound keeps more than ANN_EXACT_MAX_SCORED items for the sampled users', async () => {
-    const d = await deployed('mipsbuilt', { ANN_EXACT_MAX_SCORED: '100' }, 0);
+  it('is built when the bound keeps more than [serving] ann_exact_max_scored items for the sampled users', async () => {
+    const d = await deployed('mipsbuilt', { serving: { annExactMaxScored: 100 } }, 0);
     expect(d.mapping['factor']).toMatchObject({ index_options: { type: 'int8_hnsw' } });
     expect(d.mips['graph']).toBeUndefined();
     expect(d.mips).toMatchObject({ bound: { max_scored: 100 } });
@@ -138,8 +139,12 @@ describe('the user → item graph, decided at deploy', () => {
     expect(r).toMatchObject({ field: 'factor', mode: 'ann', search: 'ann' });
   });
 
-  it('DEPLOY_MIPS_ANN=false leaves it out even then, and ann stays exact', async () => {
-    const d = await deployed('mipsoff', { ANN_EXACT_MAX_SCORED: '100', DEPLOY_MIPS_ANN: 'false' }, 0);
+  it('[deploy] mips_ann = false leaves it out even then, and ann stays exact', async () => {
+    const d = await deployed(
+      'mipsoff',
+      { serving: { annExactMaxScored: 100 }, deploy: { mipsAnn: false } },
+      0,
+    );
     expect(d.mapping['factor']).toBeUndefined();
     expect(d.mips).toMatchObject({ graph: false });
     expect((d.mips['bound'] as { routed_share: number }).routed_share).toBeLessThan(0.9);

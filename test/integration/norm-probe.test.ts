@@ -214,7 +214,7 @@ describe('norm-pruned exact search', () => {
     expect(after.widened).toBe(before.widened);
   });
 
-  it('an ann request whose bound keeps few items is answered by that exact search, filtered or not; with ANN_EXACT_MAX_SCORED 0 by the graph', async () => {
+  it('an ann request whose bound keeps few items is answered by that exact search, filtered or not; with [serving] ann_exact_max_scored 0 by the graph', async () => {
     await server.app.live.loadNormProbe(MODEL);
     const graphOnly = await startServer({
       ctx,

@@ -5,11 +5,12 @@ import { EventProducer } from '../../src/ingest/producer.ts';
 import { setup } from '../../src/setup/index.ts';
 import { runTraining } from '../../src/release/run.ts';
 import { startOnline, type OnlineService } from '../../src/online/service.ts';
+import { startServer, type RunningServer } from '../../src/api/app.ts';
 import { loadDirect, testContext } from './harness.ts';
 import { endOffsets, waitForGroupAssigned } from './kafka-wait.ts';
 import { waitUntil } from './wait.ts';
 
-const ctx = testContext('online', { ALS_FACTORS: '16', ALS_ITERATIONS: '10', ALS_THREADS: '1' });
+const ctx = testContext('online', { als: { factors: 16, iterations: 10, threads: 1 } });
 const { es, names } = ctx;
 const data = generateDataset({
   users: 400,
@@ -20,6 +21,7 @@ const data = generateDataset({
   malformedFraction: 0,
 });
 let online: OnlineService;
+let server: RunningServer;
 let liveModel: string;
 const producer = new EventProducer(ctx.kafka, names.topics.events);
 
@@ -30,6 +32,7 @@ beforeAll(async () => {
   expect(run.status).toBe('live');
   liveModel = run.modelId;
   online = await startOnline(ctx, createRegistry(false));
+  server = await startServer({ ctx, registry: createRegistry(false), port: 0, host: '127.0.0.1' });
   await waitUntilPositioned();
 });
 
@@ -83,6 +86,7 @@ async function waitUntilPositioned(): Promise<void> {
 }
 
 afterAll(async () => {
+  await server?.close();
   await online?.stop();
   await producer.disconnect();
   await ctx.dispose();
@@ -130,18 +134,21 @@ describe('online fold-in', () => {
     expect(factor).toHaveLength(16);
     expect(user).toMatchObject({ model_id: liveModel, source: 'online' });
 
-    const res = await es.search<{ category: string; item_id: string }>({
-      index: names.itemsAlias,
-      knn: {
-        field: 'factor_exact',
-        query_vector: factor!,
-        k: 10,
-        num_candidates: 10,
-        filter: { bool: { must_not: { ids: { values: picks.map((p) => p.item_id) } } } },
-      },
-      _source: ['category', 'item_id'],
-    });
-    const cats = res.hits.hits.map((h) => h._source!.category);
+    // what the user is served: the API's recommendation path, which reads the folded-in factor
+    const res = await fetch(`${server.url}/v1/users/${userId}/recommendations?k=10&mode=exact`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      source: string;
+      model_id: string;
+      items: Array<{ item_id: string }>;
+    };
+    expect(body).toMatchObject({ source: 'personal', model_id: liveModel });
+    const categoryOf = new Map(data.items.map((i) => [i.item_id, i.category]));
+    const served = body.items.map((i) => i.item_id);
+    expect(served).toHaveLength(10);
+    // the three items the user just touched are seen, so never served back
+    for (const p of picks) expect(served).not.toContain(p.item_id);
+    const cats = served.map((id) => categoryOf.get(id));
     const share = cats.filter((c) => c === category).length / cats.length;
     expect(share).toBeGreaterThanOrEqual(0.6);
   });

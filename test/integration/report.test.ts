@@ -27,11 +27,7 @@ import { countColour, decodePng } from '../support/png.ts';
 import { loadDirect, testContext } from './harness.ts';
 
 const ITERATIONS = 6;
-const ctx = testContext('report', {
-  ALS_FACTORS: '12',
-  ALS_ITERATIONS: String(ITERATIONS),
-  ALS_THREADS: '1',
-});
+const ctx = testContext('report', { als: { factors: 12, iterations: ITERATIONS, threads: 1 } });
 const { es, names } = ctx;
 const KEY = 'report-key';
 const data = generateDataset({
@@ -74,7 +70,7 @@ beforeAll(async () => {
     train,
     test,
     { alpha: [0.5, 5, 40], regularization: [0.1, 10], iterations: [2, 6] },
-    alsParams(ctx.config.train, { factors: 8, threads: 1 }),
+    alsParams(ctx.config.als, { factors: 8, threads: 1 }),
   );
   trials = grid.map((g) => ({
     params: { alpha: g.params.alpha, regularization: g.params.regularization },
@@ -162,9 +158,9 @@ describe('run report', () => {
   it('recsys report writes the same page to a file; an unknown model is an error', async () => {
     const env = { ...process.env, RECSYS_INDEX_PREFIX: names.prefix, LOG_LEVEL: 'warn' };
     const out = path.join(dir, 'cli.html');
-    const cli = path.join(PROJECT_ROOT, 'src/cli/index.ts');
-    const tsx = path.join(PROJECT_ROOT, 'node_modules/.bin/tsx');
-    const ok = spawnSync(tsx, [cli, 'report', second, '--out', out], {
+    // the user's entry point: the compiled build when npm test built it, else the source
+    const cli = path.join(PROJECT_ROOT, 'bin/recsys.js');
+    const ok = spawnSync(process.execPath, [cli, 'report', second, '--out', out], {
       env,
       encoding: 'utf8',
       timeout: 120_000,
@@ -173,11 +169,15 @@ describe('run report', () => {
     expect(ok.stdout).toContain(out);
     const strip = (h: string) => h.replace(/ · generated [^<]*/, '');
     expect(strip(readFileSync(out, 'utf8'))).toBe(strip(readFileSync(path.join(dir, 'report.html'), 'utf8')));
-    const missing = spawnSync(tsx, [cli, 'report', 'no-such-model', '--out', path.join(dir, 'x.html')], {
-      env,
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const missing = spawnSync(
+      process.execPath,
+      [cli, 'report', 'no-such-model', '--out', path.join(dir, 'x.html')],
+      {
+        env,
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('does not exist');
   });

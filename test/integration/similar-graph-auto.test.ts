@@ -1,4 +1,4 @@
-// DEPLOY_SIMILAR_ANN=auto: the item → item graph is left out when the live model's deploy timed it
+// [deploy] similar_ann = "auto": the item → item graph is left out when the live model's deploy timed it
 // no faster than exact search, and built (and timed) again by the deploy after that. The timing
 // itself is unit-tested with a fake clock (test/unit/ann-tuning.test.ts); here the live model's
 // recorded verdict is set by hand, so the decision is tested whatever this machine's speed.
@@ -25,7 +25,7 @@ afterAll(() => Promise.all(contexts.map((c) => c.dispose())));
 
 /** A shop of its own (its own prefix, so no live model of another test), deployed into with auto. */
 async function shop(label: string) {
-  const ctx = testContext(label, { DEPLOY_SIMILAR_ANN: 'auto' });
+  const ctx = testContext(label, { deploy: { similarAnn: 'auto' } });
   contexts.push(ctx);
   const { es, names } = ctx;
   await setup(es, ctx.kafka, ctx.config, names, ctx.log);
@@ -62,7 +62,7 @@ async function shop(label: string) {
   };
 }
 
-describe('the item → item graph with DEPLOY_SIMILAR_ANN=auto', () => {
+describe('the item → item graph with [deploy] similar_ann = "auto"', () => {
   it('is built and timed with no live model, left out after a model whose graph exact search matched, and built again after that', async () => {
     const s = await shop('simauto');
     const a = await s.deploy('sa', 1);

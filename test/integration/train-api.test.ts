@@ -9,7 +9,7 @@ import { waitUntil } from './wait.ts';
 // POST /v1/train end to end: the real admin operations (lock, runTraining, deploy) behind the real
 // API, on a small generated dataset in the event store. api.test.ts covers the routes with stubs.
 
-const ctx = testContext('trainapi', { ALS_FACTORS: '16', ALS_ITERATIONS: '8', ALS_THREADS: '1' });
+const ctx = testContext('trainapi', { als: { factors: 16, iterations: 8, threads: 1 } });
 const { es, names } = ctx;
 const KEY = 'train-api-key';
 const auth = { 'x-api-key': KEY };

@@ -11,7 +11,7 @@ import { readRatingsByComposite, readRatingsByScan } from '../../src/train/ratin
 import { SkipLog } from '../../src/types/skipped.ts';
 import { loadDirect, testContext } from './harness.ts';
 
-const ctx = testContext('trainskip', { ALS_FACTORS: '16', ALS_ITERATIONS: '8', ALS_THREADS: '1' });
+const ctx = testContext('trainskip', { als: { factors: 16, iterations: 8, threads: 1 } });
 const { es, names } = ctx;
 const data = generateDataset({
   users: 300,

@@ -12,7 +12,7 @@ import { runTuning } from '../../src/train/tune.ts';
 import { loadDirect, testContext } from './harness.ts';
 import { startTcpProxy } from './tcp-proxy.ts';
 
-const ctx = testContext('train', { ALS_FACTORS: '16', ALS_ITERATIONS: '8', ALS_THREADS: '1' });
+const ctx = testContext('train', { als: { factors: 16, iterations: 8, threads: 1 } });
 const { es, names } = ctx;
 const data = generateDataset({
   users: 300,

@@ -1,5 +1,5 @@
 // Headless Chromium for render checks. Missing Chromium is an error, not a skip: a render test
-// that silently passes without a browser cannot fail (CI installs the package in .ci/run).
+// that silently passes without a browser cannot fail (npm test installs it: scripts/test-tools.ts).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,11 +7,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const CANDIDATES = ['chromium', 'chromium-browser', 'google-chrome'];
+/** Names a Chromium binary goes by, tried in order (CHROMIUM overrides them). */
+export const CHROMIUM_NAMES = ['chromium', 'chromium-browser', 'google-chrome'];
 
 export async function findChromium(): Promise<string> {
   const given = process.env['CHROMIUM'];
-  for (const bin of given ? [given] : CANDIDATES) {
+  for (const bin of given ? [given] : CHROMIUM_NAMES) {
     try {
       await run(bin, ['--version'], { timeout: 30_000 });
       return bin;
@@ -20,7 +21,7 @@ export async function findChromium(): Promise<string> {
     }
   }
   throw new Error(
-    `headless Chromium not found (tried ${given ?? CANDIDATES.join(', ')}): apt-get install -y chromium, or set CHROMIUM`,
+    `headless Chromium not found (tried ${given ?? CHROMIUM_NAMES.join(', ')}): apt-get install -y chromium, or set CHROMIUM`,
   );
 }
 

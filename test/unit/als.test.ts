@@ -3,15 +3,14 @@ import { gaussianSource, uniformSource } from '../../src/random/rng.ts';
 import { describe, expect, it } from 'vitest';
 import type { AlsParams, RatingsMatrix } from '../../src/types/index.ts';
 import {
+  AlsModel,
   buildCsr,
   choleskyInPlace,
   choleskySolveInPlace,
-  foldInUser,
   gramian,
   recommendTopK,
   splitRows,
   topKFromScores,
-  trainAls,
   transposeCsr,
 } from '../../src/als/index.ts';
 import { AlsEngine, createAlsMemory } from '../../src/als/engine.ts';
@@ -350,7 +349,7 @@ describe('topK', () => {
   });
 });
 
-describe('trainAls', () => {
+describe('AlsModel.fit', () => {
   it('hand-checked tiny example: co-consumption drives the ranking', async () => {
     // users 0 and 1 both like items 0 and 1; user 1 also likes item 2; user 2 only likes item 3.
     // User 0's best unseen item must be 2 (liked by the look-alike user 1), not 3.
@@ -365,7 +364,7 @@ describe('trainAls', () => {
     // k = 2 < 3 distinct tastes, λ = 1: the model has to share a direction between users 0 and 1.
     const p = { factors: 2, regularization: 1, alpha: 10 };
     for (const solver of ['cholesky', 'cg'] as const) {
-      const model = await trainAls(m, { ...base, ...p, iterations: 20, solver });
+      const model = await AlsModel.fit(m, { ...base, ...p, iterations: 20, solver });
       const scores = allScores(model);
       const s = (u: number, i: number): number => scores[u * 4 + i]!;
       expect(s(0, 2)).toBeGreaterThan(s(0, 3) + 0.3); // observed ≈ 0.79 vs 0.04
@@ -377,23 +376,25 @@ describe('trainAls', () => {
       expect(rec.map((r) => r.index)).toEqual([2, 3]);
 
       // a new user who likes items 0 and 1, folded in against the trained item factors, also gets item 2
-      const YtY = gramian(model.itemFactors, 2);
-      const x = foldInUser(model.itemFactors, YtY, [0, 1], [1, 1], p);
-      expect(recommendTopK(x, model.itemFactors, 1, new Set([0, 1]))[0]!.index).toBe(2);
+      const x = model.recalculateUser([
+        [0, 1],
+        [1, 1],
+      ]);
+      expect(recommendTopK(x!, model.itemFactors, 1, new Set([0, 1]))[0]!.index).toBe(2);
     }
   });
 
   it('is reproducible for a seed and depends on it', async () => {
-    const a = await trainAls(plantedTrain, { ...base, iterations: 3 });
-    const b = await trainAls(plantedTrain, { ...base, iterations: 3 });
-    const c = await trainAls(plantedTrain, { ...base, iterations: 3, seed: 2 });
+    const a = await AlsModel.fit(plantedTrain, { ...base, iterations: 3 });
+    const b = await AlsModel.fit(plantedTrain, { ...base, iterations: 3 });
+    const c = await AlsModel.fit(plantedTrain, { ...base, iterations: 3, seed: 2 });
     expect(b.userFactors).toEqual(a.userFactors);
     expect(b.itemFactors).toEqual(a.itemFactors);
     expect(c.userFactors).not.toEqual(a.userFactors);
   });
 
   it('recovers planted structure: precision@10 well above popularity; loss non-increasing', async () => {
-    const model = await trainAls(plantedTrain, { ...base, iterations: 15 });
+    const model = await AlsModel.fit(plantedTrain, { ...base, iterations: 15 });
     const als = evaluateRanking(alsScorer(model), plantedTrain, plantedTest);
     const pop = evaluateRanking(popularityBaseline(plantedTrain), plantedTrain, plantedTest);
     // Random ranking expects 10 · (held-out / unseen) / 10 ≈ 5 / 180 ≈ 0.028 precision.
@@ -431,8 +432,8 @@ describe('trainAls', () => {
 
   it('CG and Cholesky agree on the planted data', async () => {
     const params = { ...base, iterations: 15 };
-    const chol = await trainAls(plantedTrain, { ...params, solver: 'cholesky' });
-    const cg = await trainAls(plantedTrain, { ...params, solver: 'cg' });
+    const chol = await AlsModel.fit(plantedTrain, { ...params, solver: 'cholesky' });
+    const cg = await AlsModel.fit(plantedTrain, { ...params, solver: 'cg' });
     expect(pearson(allScores(chol), allScores(cg))).toBeGreaterThan(0.99);
     expect(Math.abs(cg.loss.at(-1)! - chol.loss.at(-1)!) / chol.loss.at(-1)!).toBeLessThan(0.02);
     const mChol = evaluateRanking(alsScorer(chol), plantedTrain, plantedTest);
@@ -442,8 +443,8 @@ describe('trainAls', () => {
 
   it.each(['cholesky', 'cg'] as const)('threads = 2 gives the threads = 1 result (%s)', async (solver) => {
     const params = { ...base, factors: 8, iterations: 4, solver };
-    const one = await trainAls(plantedTrain, params);
-    const two = await trainAls(plantedTrain, { ...params, threads: 2 });
+    const one = await AlsModel.fit(plantedTrain, params);
+    const two = await AlsModel.fit(plantedTrain, { ...params, threads: 2 });
     expect(two.userFactors.buffer).toBeInstanceOf(ArrayBuffer);
     for (let j = 0; j < one.userFactors.length; j++)
       expect(two.userFactors[j]).toBeCloseTo(one.userFactors[j]!, 6);
@@ -457,43 +458,61 @@ describe('trainAls', () => {
     const params = { ...base, iterations: 6 };
     let previousY = new Float32Array(0);
     let lastY = new Float32Array(0);
-    const model = await trainAls(plantedTrain, params, (info) => {
-      previousY = lastY;
-      lastY = Float32Array.from(info.itemFactors);
+    const model = await AlsModel.fit(plantedTrain, params, {
+      onIteration: (info) => {
+        previousY = lastY;
+        lastY = Float32Array.from(info.itemFactors);
+      },
     });
-    const YtY = gramian(previousY, 5);
+    // the model as it stood before the last item sweep
+    const before = new AlsModel({
+      params: model.params,
+      userFactors: model.userFactors,
+      itemFactors: previousY,
+    });
+    const rated = (u: number): Array<[number, number]> =>
+      Array.from({ length: plantedTrain.indptr[u + 1]! - plantedTrain.indptr[u]! }, (_, j) => [
+        plantedTrain.indices[plantedTrain.indptr[u]! + j]!,
+        plantedTrain.data[plantedTrain.indptr[u]! + j]!,
+      ]);
     for (const u of [0, 17, 123, 299]) {
-      const from = plantedTrain.indptr[u]!;
-      const to = plantedTrain.indptr[u + 1]!;
-      const x = foldInUser(
-        previousY,
-        YtY,
-        plantedTrain.indices.subarray(from, to),
-        plantedTrain.data.subarray(from, to),
-        params,
-      );
-      const xu = model.userFactors.subarray(u * 5, u * 5 + 5);
+      const x = before.recalculateUser(rated(u))!;
+      const xu = model.userFactor(u);
       // training accumulates in float32 (wasm SIMD), fold-in in float64: equal to ~1e-6 relative
       for (let a = 0; a < 5; a++)
         expect(Math.abs(x[a]! - xu[a]!)).toBeLessThan(1e-5 * (1 + Math.abs(xu[a]!)));
     }
     // duplicates are summed, like buildCsr does
-    const dup = foldInUser(previousY, YtY, [3, 3, 4], [1, 2, 1], params);
-    const merged = foldInUser(previousY, YtY, [4, 3], [1, 3], params);
+    const dup = before.recalculateUser([
+      [3, 1],
+      [3, 2],
+      [4, 1],
+    ])!;
+    const merged = before.recalculateUser([
+      [4, 1],
+      [3, 3],
+    ])!;
     for (let a = 0; a < 5; a++) expect(dup[a]).toBeCloseTo(merged[a]!, 6);
-    expect(foldInUser(previousY, YtY, [], [], params)).toEqual(new Float32Array(5));
-    expect(() => foldInUser(previousY, YtY, [100000], [1], params)).toThrow(RangeError);
+    expect(before.recalculateUser([])).toBeUndefined();
+    expect(before.recalculateUser([[3, 0]])).toBeUndefined();
+    expect(() => before.recalculateUser([[100000, 1]])).toThrow(RangeError);
   });
 
   it('calls onIteration and validates params', async () => {
     const seen: number[] = [];
-    await trainAls(plantedTrain, { ...base, iterations: 2 }, (info) => {
-      seen.push(info.iteration);
-      expect(info.userFactors).toHaveLength(plantedTrain.nUsers * 5);
-    });
+    await AlsModel.fit(
+      plantedTrain,
+      { ...base, iterations: 2 },
+      {
+        onIteration: (info) => {
+          seen.push(info.iteration);
+          expect(info.userFactors).toHaveLength(plantedTrain.nUsers * 5);
+        },
+      },
+    );
     expect(seen).toEqual([1, 2]);
-    await expect(trainAls(plantedTrain, { ...base, factors: 0 })).rejects.toThrow(RangeError);
-    await expect(trainAls(plantedTrain, { ...base, threads: 1.5 })).rejects.toThrow(RangeError);
+    await expect(AlsModel.fit(plantedTrain, { ...base, factors: 0 })).rejects.toThrow(RangeError);
+    await expect(AlsModel.fit(plantedTrain, { ...base, threads: 1.5 })).rejects.toThrow(RangeError);
   });
 
   it.each([1, 2])(
@@ -504,7 +523,7 @@ describe('trainAls', () => {
         { userId: 'u1', itemId: 'i1', weight: 1 },
       ]);
       await expect(
-        trainAls(m, { ...base, factors: 8, regularization: 0, iterations: 2, threads }),
+        AlsModel.fit(m, { ...base, factors: 8, regularization: 0, iterations: 2, threads }),
       ).rejects.toThrow(/positive definite/);
     },
   );

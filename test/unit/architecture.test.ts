@@ -105,6 +105,13 @@ describe('architecture', () => {
     ).toEqual([]);
   });
 
+  it('ALS is fitted and a user recalculated through the model object (als/model.ts), not its parts', () => {
+    const parts = /^als\/(fit|engine|pool|worker|protocol|kernels)\.ts$/;
+    expect(
+      edges.filter((e) => e.fromTop !== 'als' && parts.test(e.to)).map((e) => `${e.from} → ${e.to}`),
+    ).toEqual([]);
+  });
+
   it('the raw Elasticsearch Client appears only in repositories, the client factory, setup and the app context', () => {
     const allowed = (f: string) =>
       /^(repositories|setup)\//.test(f) || f === 'infra/clients.ts' || f === 'app/context.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AlsParams } from '../../src/types/index.ts';
-import { buildCsr, trainAls } from '../../src/als/index.ts';
+import { AlsModel, buildCsr } from '../../src/als/index.ts';
 import {
   alsScorer,
   evaluateRanking,
@@ -52,6 +52,19 @@ describe('rankingMetricsAtK (hand-computed)', () => {
     expect(cut.recall).toBe(0);
     // short list: precision still divides by k
     expect(rankingMetricsAtK([5], new Set([5]), 4).precision).toBe(0.25);
+  });
+
+  it('more relevant items than k: a perfect top k is nDCG 1 and AP 1 (the ideal is min(k, |rel|) deep)', () => {
+    // eight held-out items, a list of three that are all relevant: nothing could be better at k = 3
+    const relevant = new Set([1, 2, 3, 4, 5, 6, 7, 8]);
+    const m = rankingMetricsAtK([1, 2, 3], relevant, 3);
+    expect(m.ndcg).toBe(1);
+    expect(m.ap).toBe(1);
+    expect(m.recall).toBeCloseTo(3 / 8, 12);
+    // one hit at rank 2 of k = 3: DCG 1/log2(3) over the three-deep ideal, AP (1/2) / 3
+    const one = rankingMetricsAtK([9, 4, 10], relevant, 3);
+    expect(one.ndcg).toBeCloseTo(1 / LOG2_3 / (1 + 1 / LOG2_3 + 0.5), 12);
+    expect(one.ap).toBeCloseTo(0.5 / 3, 12);
   });
 });
 
@@ -242,7 +255,7 @@ describe('gridSearch', () => {
     const r2 = results.find(
       (r) => r.params.factors === 6 && r.params.regularization === 0.1 && r.params.iterations === 2,
     )!;
-    const model = await trainAls(train, r2.params);
+    const model = await AlsModel.fit(train, r2.params);
     expect(evaluateRanking(alsScorer(model), train, test)).toEqual(r2.metrics);
     expect(r2.loss).toBe(model.loss.at(-1));
     await expect(gridSearch(train, test, { iterations: [0] }, baseParams)).rejects.toThrow(RangeError);

@@ -53,7 +53,7 @@ describe('whether a model needs the user → item graph', () => {
     expect(c.bound.scored_p90).toBeGreaterThanOrEqual(neededSorted[Math.ceil(0.9 * needed.length) - 1]!);
   });
 
-  it('excluded items loosen the bound (fewer long items left to set it), and ANN_EXACT_MAX_SCORED 0 always builds the graph', () => {
+  it('excluded items loosen the bound (fewer long items left to set it), and [serving] ann_exact_max_scored 0 always builds the graph', () => {
     const items = factors(N, 7, 1.5);
     const qs = queries(32, 8);
     const top = exactTopK(

@@ -49,11 +49,17 @@ describe('norm-pruned exact search', () => {
       const probe = probeOf(items, size);
       for (let t = 0; t < 60; t++) {
         const q = Array.from({ length: K }, () => rng.uniform(-1, 1));
-        const exclude = new Set(Array.from({ length: 20 }, () => `i${Math.floor(rng.uniform(0, 1) * 300)}`));
-        const top = items
-          .filter((it) => !exclude.has(it.id))
-          .sort((a, b) => dot(q, b.vector) - dot(q, a.vector))
-          .slice(0, 10);
+        // exclusions drawn from this query's own top 10 (seen items are what a user would score
+        // highest), plus random ones: a bound that ignored them would sit above the true k-th score
+        const ranked = [...items].sort((a, b) => dot(q, b.vector) - dot(q, a.vector));
+        const exclude = new Set([
+          ...ranked
+            .slice(0, 10)
+            .filter(() => rng.uniform(0, 1) < 0.5)
+            .map((it) => it.id),
+          ...Array.from({ length: 10 }, () => `i${Math.floor(rng.uniform(0, 1) * 300)}`),
+        ]);
+        const top = ranked.filter((it) => !exclude.has(it.id)).slice(0, 10);
         const min = minTopKNorm(probe, q, 10, exclude);
         if (min === undefined) continue;
         bounded++;

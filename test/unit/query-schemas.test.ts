@@ -79,7 +79,7 @@ describe('metadata schemas', () => {
 });
 
 describe('OpenAPI document', () => {
-  const options = resolveApiOptions(loadConfig({}), {
+  const options = resolveApiOptions(loadConfig({ env: {}, file: null }), {
     filterFields: { keyword: ['category', 'tags', 'brand', 'color'] },
   });
   const doc = buildOpenApi(recommendationParsers(options), options) as {

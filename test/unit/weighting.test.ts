@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  AlsModel,
   BM25_B,
   BM25_K1,
   buildCsr,
-  foldInUser,
-  gramian,
   LOG_EPSILON,
-  trainAls,
   weightMatrix,
   weightRow,
 } from '../../src/als/index.ts';
@@ -104,12 +102,12 @@ describe('confidence weighting schemes', () => {
       seed: 5,
       threads: 1,
     };
-    const viaScheme = await trainAls(m, { ...p, weighting: 'log' });
-    const byHand = await trainAls({ ...m, data: Float32Array.from(m.data, (r) => Math.log1p(r)) }, p);
+    const viaScheme = await AlsModel.fit(m, { ...p, weighting: 'log' });
+    const byHand = await AlsModel.fit({ ...m, data: Float32Array.from(m.data, (r) => Math.log1p(r)) }, p);
     expect(Array.from(viaScheme.userFactors)).toEqual(Array.from(byHand.userFactors));
     expect(viaScheme.itemNorms).toBeUndefined();
-    expect((await trainAls(m, { ...p, weighting: 'bm25' })).itemNorms).toHaveLength(m.nItems);
-    await expect(trainAls(m, { ...p, weighting: 'cubic' as never })).rejects.toThrow(/weighting/);
+    expect((await AlsModel.fit(m, { ...p, weighting: 'bm25' })).itemNorms).toHaveLength(m.nItems);
+    await expect(AlsModel.fit(m, { ...p, weighting: 'cubic' as never })).rejects.toThrow(/weighting/);
   });
 
   it('fold-in with the model’s scheme reproduces the batch user step', async () => {
@@ -125,21 +123,20 @@ describe('confidence weighting schemes', () => {
       seed: 2,
       threads: 1,
     };
-    const model = await trainAls(m, { ...p, weighting: 'bm25' });
-    const yty = gramian(model.itemFactors, 3);
+    const model = await AlsModel.fit(m, { ...p, weighting: 'bm25' });
     const u = m.userIds.indexOf('c');
     const s = m.indptr[u]!;
     const e = m.indptr[u + 1]!;
-    const idx = Array.from(m.indices.subarray(s, e));
-    const weights = weightRow(
-      'bm25',
-      m.data.subarray(s, e),
-      idx.map((i) => model.itemNorms![i]!),
-      m.nItems,
-    );
-    const same = foldInUser(model.itemFactors, yty, idx, weights, p);
-    const raw = foldInUser(model.itemFactors, yty, idx, m.data.subarray(s, e), p);
-    const trained = model.userFactors.subarray(u * 3, u * 3 + 3);
+    const rated = Array.from(m.indices.subarray(s, e), (i, j): [number, number] => [i, m.data[s + j]!]);
+    const same = model.recalculateUser(rated)!;
+    // the same item factors with the ratings taken as confidences unweighted
+    const unweighted = new AlsModel({
+      params: { ...model.params, weighting: 'linear' },
+      userFactors: model.userFactors,
+      itemFactors: model.itemFactors,
+    });
+    const raw = unweighted.recalculateUser(rated)!;
+    const trained = model.userFactor(u);
     const dist = (a: ArrayLike<number>) => Math.hypot(...Array.from(trained, (x, i) => x - a[i]!));
     expect(dist(same)).toBeLessThan(dist(raw));
     expect(dist(same)).toBeLessThan(0.05 * Math.hypot(...trained));

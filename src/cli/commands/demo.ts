@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { startServer } from '../../api/app.ts';
-import { loadConfig } from '../../config/index.ts';
+import { loadConfig, loadSettings } from '../../config/index.ts';
 import { DEMO_SIZE, runDemoPipeline } from '../../demo/pipeline.ts';
 import { describeList, describeUser, pickShowcaseUsers, type ServedList } from '../../demo/report.ts';
 import { infraUp } from '../../infra/local/index.ts';
@@ -36,9 +36,13 @@ export function registerDemoCommand(program: Command): void {
       };
       // The demo pins what autotune picks for its shop at this size (bench/tune, --scale 1): the same
       // quality as searching (nDCG@10 0.456 vs 0.261 with the defaults) without ~3 fits of search on every run.
-      const tuned = { ALS_FACTORS: '16', ALS_REGULARIZATION: '50', ALS_ALPHA: '3', ALS_WEIGHTING: 'log' };
-      for (const [k, v] of Object.entries(tuned)) (env as Record<string, string | undefined>)[k] ??= v;
-      const config = loadConfig(env);
+      // A settings file's [als] values win over these, key by key.
+      const tuned = { factors: 16, regularization: 50, alpha: 3, weighting: 'log' } as const;
+      const loaded = loadSettings({ env });
+      const als = Object.fromEntries(
+        Object.entries(tuned).filter(([k]) => loaded.sources[`[als] ${k}`] !== 'file'),
+      ) as Partial<typeof tuned>;
+      const config = loadConfig({ env, overrides: { als } });
       const step = (s: string) => console.log(`\n▶ ${s}  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
       step('infra up: local Elasticsearch + Kafka (downloaded once into .local/)');
       for (const s of await infraUp(config, createLogger('warn')))
@@ -63,7 +67,7 @@ export function registerDemoCommand(program: Command): void {
           },
           progress: (label, done, total) =>
             (bars.get(label) ?? bars.set(label, progressBar(label, total)).get(label)!).update(done),
-          train: trainProgress(config.train.iterations),
+          train: trainProgress(config.als.iterations),
         },
         { reset: true },
       );

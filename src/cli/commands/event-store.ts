@@ -7,9 +7,9 @@ export function registerEventStoreCommands(program: Command): void {
   program
     .command('retention')
     .description(
-      'drop event-store buckets wholly older than EVENTS_RETENTION_DAYS (also run by every scheduled training)',
+      'drop event-store buckets wholly older than [events] retention_days (also run by every scheduled training)',
     )
-    .option('--days <n>', 'override EVENTS_RETENTION_DAYS')
+    .option('--days <n>', 'override [events] retention_days')
     .option('--dry-run', 'only list what would be dropped')
     .action(async (o: { days?: string; dryRun?: boolean }) => {
       const ctx = createContext();
@@ -19,7 +19,7 @@ export function registerEventStoreCommands(program: Command): void {
           ...(o.days !== undefined ? { retentionDays: Number(o.days) } : {}),
         });
         if (r.retentionDays <= 0)
-          console.log(`retention is off (EVENTS_RETENTION_DAYS=0): ${r.kept} buckets kept`);
+          console.log(`retention is off ([events] retention_days = 0): ${r.kept} buckets kept`);
         else
           console.log(
             `${o.dryRun ? 'would drop' : 'dropped'} ${r.dropped.length} buckets older than ${r.retentionDays} days${r.dropped.length ? `: ${r.dropped.join(', ')}` : ''}; ${r.kept} kept`,
@@ -32,7 +32,7 @@ export function registerEventStoreCommands(program: Command): void {
   program
     .command('migrate-events')
     .description(
-      'move buckets of another granularity (e.g. daily indices) into the EVENTS_BUCKET layout and claim every event id in the dedup ledger; idempotent, resumable',
+      'move buckets of another granularity (e.g. daily indices) into the [events] bucket layout and claim every event id in the dedup ledger; idempotent, resumable',
     )
     .action(async () => {
       const ctx = createContext();

@@ -27,7 +27,7 @@ export const FRESHNESS_SIZES = {
   large: { users: 4_000, items: 1_200, days: 35, events: 100_000, warmup: 14 },
 } as const;
 
-/** A growing shop over weeks: see ShopDynamics and the README's "What the stream buys". */
+/** A growing shop over weeks: see ShopDynamics, and docs/operations.md "Measuring what the stream buys on your data". */
 export const FRESHNESS_DYNAMICS: Required<ShopDynamics> = {
   newUsers: 0.3,
   newItems: 0.2,
@@ -81,8 +81,8 @@ export function registerFreshnessCommand(program: Command): void {
     .option('--step-hours <h>', 'step length', '24')
     .option('--popularity-days <d>', 'window of the popularity floor', '7')
     .option('--online-lag-hours <h>', 'how far the online consumer is behind the stream', '0')
-    .option('--factors <k>', 'ALS factors (default ALS_FACTORS)')
-    .option('--iterations <n>', 'ALS iterations (default ALS_ITERATIONS)')
+    .option('--factors <k>', 'ALS factors (default [als] factors)')
+    .option('--iterations <n>', 'ALS iterations (default [als] iterations)')
     .option(
       '--store <es|memory>',
       'es: Kafka → ingest → event store → training scan; memory: the same reader without ES/Kafka',
@@ -117,13 +117,10 @@ export function registerFreshnessCommand(program: Command): void {
       const prefix = o.prefix ?? `freshness-${Date.now().toString(36)}-`;
       // a run writes a whole shop's events: never into the configured (maybe production) prefix
       const config = loadConfig({
-        LOG_LEVEL: 'warn',
-        ...process.env,
-        RECSYS_INDEX_PREFIX: prefix,
-        RECSYS_TOPIC_PREFIX: prefix,
+        env: { LOG_LEVEL: 'warn', ...process.env, RECSYS_INDEX_PREFIX: prefix, RECSYS_TOPIC_PREFIX: prefix },
       });
       const rules = ratingRules(config);
-      const params = alsParams(config.train, {
+      const params = alsParams(config.als, {
         ...(o.factors ? { factors: num(o.factors, 'factors')! } : {}),
         ...(o.iterations ? { iterations: num(o.iterations, 'iterations')! } : {}),
       });
@@ -177,7 +174,7 @@ export function registerFreshnessCommand(program: Command): void {
           retrainEvery,
           popularityDays,
           onlineLagMs: Number(o.onlineLagHours) * 3_600_000,
-          seenLimit: config.api.seenEventsLimit,
+          seenLimit: config.serving.seenEventsLimit,
           driftAt,
           onStep: (s) => console.log(stepLine(s, variants)),
         });

@@ -91,8 +91,8 @@ export function registerTrainCommands(program: Command): void {
     .option('--reader <reader>', 'scan | composite', 'scan')
     .option('--split <split>', 'temporal | random', 'temporal')
     .option('--holdout <n>', 'per-user holdout: count ≥ 1 or fraction', '0.2')
-    .option('--factors <k>', 'override ALS_FACTORS')
-    .option('--iterations <n>', 'override ALS_ITERATIONS')
+    .option('--factors <k>', 'override [als] factors')
+    .option('--iterations <n>', 'override [als] iterations')
     .option('--no-deploy', 'stop after the gate')
     .option('--stage', 'if the gate passes, deploy without going live (candidate of an experiment)')
     .action(
@@ -119,7 +119,7 @@ export function registerTrainCommands(program: Command): void {
             deploy: o.deploy,
             stage: o.stage ?? false,
             params,
-            onProgress: trainProgress(params.iterations ?? ctx.config.train.iterations),
+            onProgress: trainProgress(params.iterations ?? ctx.config.als.iterations),
           });
           printRun(r);
           if (r.status === 'failed') process.exitCode = 1;

@@ -93,9 +93,8 @@ function writeConfig(p: EsPaths, heap: string): void {
       // A developer disk nearly full must not turn the node read-only mid-test.
       'cluster.routing.allocation.disk.threshold_enabled: false',
       // A deploy's HNSW segments are as large as the indexing buffer lets them grow, and ann cost
-      // grows with the segment count (1M items: 16 segments → 12 ms per knn, 4 → 6 ms). 10 % of this
-      // 2 GB heap cut a 1M deploy into 16–24 segments; 30 % is the buffer a production node's
-      // default 10 % of a 6 GB heap gives.
+      // grows with the segment count. The default 10 % of this small heap cut a 1M deploy into many
+      // segments (bench/deploy); 30 % is the buffer a production node's default 10 % of a 6 GB heap gives.
       'indices.memory.index_buffer_size: 30%',
       '',
     ].join('\n'),

@@ -1,5 +1,5 @@
 import type { AlsParams, RankingMetrics, RatingsMatrix } from '../../types/index.ts';
-import { trainAls } from '../../als/train.ts';
+import { AlsModel } from '../../als/model.ts';
 import { alsScorer, evaluateRanking } from './metrics.ts';
 
 export interface AlsGrid {
@@ -62,15 +62,17 @@ export async function gridSearch(
           results.push(result);
           options.onResult?.(result);
         };
-        await trainAls(train, params, (info) => {
-          elapsed += info.seconds;
-          if (wanted.has(info.iteration)) {
-            record(info.iteration, info.loss, {
-              factors,
-              userFactors: info.userFactors,
-              itemFactors: info.itemFactors,
-            });
-          }
+        await AlsModel.fit(train, params, {
+          onIteration: (info) => {
+            elapsed += info.seconds;
+            if (wanted.has(info.iteration)) {
+              record(info.iteration, info.loss, {
+                factors,
+                userFactors: info.userFactors,
+                itemFactors: info.itemFactors,
+              });
+            }
+          },
         });
       }
     }

@@ -15,7 +15,7 @@
 // Budgets are in work units (trialWork), not seconds: the same data gives the same trials and the
 // same winner on any machine and under any load; seconds are measured and reported alongside.
 
-import { trainAls } from '../../als/train.ts';
+import { AlsModel } from '../../als/model.ts';
 import { createRng } from '../../random/rng.ts';
 import type { AlsParams, RatingsMatrix, WeightingScheme } from '../../types/index.ts';
 import { alsScorer, evaluateRanking } from './metrics.ts';
@@ -82,7 +82,7 @@ export async function scorePoint(
   k = 10,
 ): Promise<{ ndcg: number; seconds: number }> {
   const t0 = performance.now();
-  const model = await trainAls(train, { ...base, ...point, iterations });
+  const model = await AlsModel.fit(train, { ...base, ...point, iterations });
   const ndcg = evaluateRanking(alsScorer(model), train, validation, { k }).ndcg;
   return { ndcg, seconds: (performance.now() - t0) / 1000 };
 }

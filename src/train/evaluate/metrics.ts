@@ -1,4 +1,5 @@
-import type { AlsModel, RankingMetrics, RatingsMatrix } from '../../types/index.ts';
+import type { RankingMetrics, RatingsMatrix } from '../../types/index.ts';
+import type { AlsModel } from '../../als/model.ts';
 import { scoreAll, topKFromScores } from '../../als/recommend.ts';
 
 /** Writes a score for every item (length nItems) for user index `user`; higher = better. */

@@ -63,8 +63,11 @@ export interface ArmCounts {
  */
 const EXACT_BELOW = 40_000;
 
-/** Served lists and their attributed actions (recommendations-*). */
-export class RecommendationsRepository {
+/**
+ * The served-list log (recommendations-*): each list the API served, and the attribution records
+ * of the clicks and conversions that fell on it. The recommendation query itself is src/query.
+ */
+export class ServedListsRepository {
   constructor(
     private readonly es: Client,
     private readonly names: Names,
@@ -75,7 +78,7 @@ export class RecommendationsRepository {
    * as its write is acknowledged, refresh or not. One request for any number of refs; a ref into an
    * index that does not exist (yet) is simply not found.
    */
-  async servedLists(refs: DocRef[]): Promise<Map<string, ServedList>> {
+  async byRefs(refs: DocRef[]): Promise<Map<string, ServedList>> {
     const unique = [...new Map(refs.map((r) => [`${r.index}\u0000${r.id}`, r])).values()];
     if (!unique.length) return new Map();
     const res = await this.es.mget<ServedList>({

@@ -1,4 +1,9 @@
-import type { AlsModel, AlsParams, RatingsMatrix } from '../types/index.ts';
+// Fitting ALS: drives the engine (engine.ts: both factor matrices and both CSR orientations in one
+// shared WebAssembly memory) through the user and item sweeps, on the worker pool (pool.ts) when
+// threads > 1. AlsModel.fit (model.ts) is how the rest of the code fits a model; this file returns
+// the bare factors it wraps.
+
+import type { AlsParams, RatingsMatrix } from '../types/index.ts';
 import { transposeCsr } from './csr.ts';
 import { AlsEngine, createAlsMemory } from './engine.ts';
 import { sumSquares } from './kernels.ts';
@@ -18,6 +23,20 @@ export interface AlsIterationInfo {
 }
 
 export type AlsIterationCallback = (info: AlsIterationInfo) => void | Promise<void>;
+
+/** What a fit produces: the factors and how the loss went. */
+export interface AlsFit {
+  factors: number;
+  /** nUsers × factors, row-major */
+  userFactors: Float32Array;
+  /** nItems × factors, row-major */
+  itemFactors: Float32Array;
+  /** weighted implicit loss after each iteration */
+  loss: number[];
+  secondsPerIteration: number[];
+  /** per-item BM25 length norms of the weighting (bm25 only): fold-in weights a new row with them */
+  itemNorms?: Float32Array;
+}
 
 function validate(matrix: RatingsMatrix, p: AlsParams): void {
   const int = (v: number, min: number, name: string): void => {
@@ -74,11 +93,11 @@ export function splitRows(indptr: Int32Array, parts: number, rowOverhead: number
  * WebAssembly SIMD kernels over one shared memory (see engine.ts), on `threads` worker threads
  * when threads > 1, else on the calling thread.
  */
-export async function trainAls(
+export async function fitAls(
   ratings: RatingsMatrix,
   params: AlsParams,
   onIteration?: AlsIterationCallback,
-): Promise<AlsModel> {
+): Promise<AlsFit> {
   validate(ratings, params);
   const { matrix, itemNorms } = weightMatrix(ratings, params.weighting ?? 'linear');
   const k = params.factors;

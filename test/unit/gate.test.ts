@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import type { RankingMetrics } from '../../src/types/index.ts';
+import { evaluateGate } from '../../src/train/gate.ts';
+
+function metrics(ndcg: number): RankingMetrics {
+  return { k: 10, precision: 0, recall: 0, ndcg, map: 0, coverage: 0, popularity_bias: 0 } as RankingMetrics;
+}
+
+const live = { modelId: 'm-live', ndcg: 0.4 };
+const tolerance = 0.05;
+
+describe('the release gate', () => {
+  it('refuses a candidate that beats popularity but falls more than the tolerance below the live model', () => {
+    // popularity 0.1 < candidate 0.3 < live · (1 − tolerance) = 0.38
+    const g = evaluateGate({ candidate: metrics(0.3), baseline: metrics(0.1), live, tolerance });
+    expect(g.passed).toBe(false);
+    expect(g.reason).toMatch(/more than 5\.0% below the live model m-live \(0\.4000 on this holdout\)/);
+    expect(g.live_model_id).toBe('m-live');
+    expect(g.live_ndcg).toBe(0.4);
+  });
+
+  it('passes a candidate within the tolerance below the live model, and one above it', () => {
+    // 0.381 ≥ 0.38: within the tolerance
+    expect(evaluateGate({ candidate: metrics(0.381), baseline: metrics(0.1), live, tolerance }).passed).toBe(
+      true,
+    );
+    expect(evaluateGate({ candidate: metrics(0.5), baseline: metrics(0.1), live, tolerance }).passed).toBe(
+      true,
+    );
+    // the bound is live · (1 − tolerance), not live − tolerance: 0.36 is within 0.05 of 0.4 but 10 % below it
+    expect(evaluateGate({ candidate: metrics(0.36), baseline: metrics(0.1), live, tolerance }).passed).toBe(
+      false,
+    );
+  });
+
+  it('refuses a candidate that does not beat popularity, even with no live model and even when tied', () => {
+    const tied = evaluateGate({ candidate: metrics(0.2), baseline: metrics(0.2), tolerance });
+    expect(tied.passed).toBe(false);
+    expect(tied.reason).toMatch(/does not beat the popularity baseline/);
+    const below = evaluateGate({ candidate: metrics(0.15), baseline: metrics(0.2), live, tolerance });
+    expect(below.passed).toBe(false);
+    expect(below.reason).toMatch(/popularity/);
+  });
+
+  it('with no live model, beating popularity is enough; the exam of the live number is named', () => {
+    const first = evaluateGate({ candidate: metrics(0.21), baseline: metrics(0.2), tolerance });
+    expect(first.passed).toBe(true);
+    expect(first.live_model_id).toBeUndefined();
+    const own = evaluateGate({
+      candidate: metrics(0.3),
+      baseline: metrics(0.1),
+      live,
+      tolerance,
+      exam: 'live_own_holdout',
+    });
+    expect(own.exam).toBe('live_own_holdout');
+    expect(own.reason).toMatch(/on its own run's holdout/);
+  });
+});
