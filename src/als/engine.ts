@@ -1,7 +1,7 @@
 /**
  * The per-thread ALS engine: all training state (both CSR orientations, both factor matrices, the
  * k × k system matrix of the current sweep and per-thread scratch) lives in one shared
- * WebAssembly memory, so the SIMD kernels in wasm.ts can read it directly and worker threads
+ * WebAssembly memory, so the SIMD kernels (kernels.wat, loaded by wasm.ts) read it directly and worker threads
  * share it without copies. JS orchestrates each row solve; the O(nnz·k) and O(nnz·k²) loops run
  * in wasm.
  *

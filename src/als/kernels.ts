@@ -1,7 +1,7 @@
 /**
  * Plain-JS float64 numeric kernels for implicit ALS (Hu, Koren & Volinsky 2008): the exact
  * single-row solve used by fold-in, Cholesky, Gram matrices and the loss. Training itself runs
- * the float32 WebAssembly SIMD kernels of engine.ts / wasm.ts; these are also their reference
+ * the float32 WebAssembly SIMD kernels (kernels.wat, driven by engine.ts); these are also their reference
  * in the tests. Factor matrices are row-major Float32Array (rows × k).
  *
  * Objective: Σ_u Σ_i c_ui (p_ui − x_uᵀ y_i)² + λ (Σ‖x_u‖² + Σ‖y_i‖²), with p_ui = 1 and

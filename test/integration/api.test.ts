@@ -999,7 +999,11 @@ describe('admin, health, metrics, OpenAPI', () => {
       kafka: { ok: true },
       model: { ok: true, model_id: MODEL },
     });
-    expect((res.body['model'] as { age_seconds: number }).age_seconds).toBeGreaterThanOrEqual(0);
+    // the age is counted from when the model went live, as its registry document records it
+    const model = res.body['model'] as { age_seconds: number; live_at: string };
+    expect(model.live_at).toBe((await ctx.repos.models.get(MODEL))?.live_at);
+    const sinceLive = (Date.now() - Date.parse(model.live_at)) / 1000;
+    expect(Math.abs(model.age_seconds - sinceLive)).toBeLessThanOrEqual(2);
   });
 
   it('metrics expose latency by endpoint/mode/status and request counts', async () => {
