@@ -6,7 +6,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import * as prettier from 'prettier';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const FIGURES_DIR = path.join(REPO_ROOT, 'bench', 'figures');
@@ -192,6 +191,9 @@ export function renderBenchmarks(all: readonly Figures[]): string {
 
 /** The page as committed: rendered, then formatted with the repository's prettier settings. */
 export async function renderBenchmarksDoc(all: readonly Figures[], file = BENCHMARKS_DOC): Promise<string> {
+  // loaded here, not at import: a bench's measured child process imports this module too, and
+  // prettier would add its ~100 MB to the peak RSS that child reports
+  const prettier = await import('prettier');
   const options = (await prettier.resolveConfig(file)) ?? {};
   return prettier.format(renderBenchmarks(all), { ...options, filepath: file });
 }

@@ -3,7 +3,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as prettier from 'prettier';
 import {
   checkFigures,
   FIGURES_DIR,
@@ -77,6 +76,9 @@ export async function recordFigures(f: BenchFigures, dir = FIGURES_DIR): Promise
     },
     file,
   );
+  // loaded here, not at import: a bench's measured child process imports this module too, and
+  // prettier would add its ~100 MB to the peak RSS that child reports
+  const prettier = await import('prettier');
   const options = (await prettier.resolveConfig(file)) ?? {};
   mkdirSync(dir, { recursive: true });
   writeFileSync(file, await prettier.format(JSON.stringify(figures), { ...options, filepath: file }));

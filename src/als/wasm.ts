@@ -2,15 +2,14 @@
  * Loads the WebAssembly SIMD (128-bit, f32x4) kernels for the ALS inner loops and for one query
  * against many rows (row-scorer.ts: the norm probe's scan, the deploy's exact top k), and
  * instantiates them on a shared memory. The kernels' source is the text in kernels.wat (layouts
- * and accumulator choices are explained there); wabt assembles it once per process, and the ALS
- * worker threads are handed the compiled module (pool.ts) instead of assembling it again.
+ * and accumulator choices are explained there); kernels.wasm is its assembly by wabt
+ * (scripts/assemble-kernels.ts), committed so that no process loads an assembler. It is compiled
+ * once per thread, and the ALS worker threads are handed the compiled module (pool.ts).
  *
- * The build must copy kernels.wat next to the compiled wasm.js: it is read relative to this file.
+ * The build copies kernels.wasm next to the compiled wasm.js: it is read relative to this file.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 
 export interface WasmKernels {
   wsum(
@@ -51,78 +50,18 @@ const PAGE = 65536;
 /** The maximum kernels.wat declares for the imported memory (4 GiB). */
 const MAX_PAGES = 65536;
 
-const SOURCE = fileURLToPath(new URL('./kernels.wat', import.meta.url));
-/** The post-MVP features kernels.wat uses: v128 (simd), a shared memory (threads). */
-const FEATURES = { simd: true, threads: true };
-
-/**
- * Runs in a helper thread: wabt only loads asynchronously, instantiateKernels is synchronous (the
- * engine and the row scorer call it from constructors), and a top-level await here would break
- * worker.ts, which runs from source through tsx's CommonJS hook. Posts the binary or the error.
- */
-const ASSEMBLER = `
-const { workerData } = require('node:worker_threads');
-const { wabtPath, file, text, features, done, port } = workerData;
-Promise.resolve()
-  .then(() => require(wabtPath)())
-  .then((wabt) => {
-    const module = wabt.parseWat(file, text, features);
-    try {
-      module.resolveNames();
-      module.validate(features);
-      port.postMessage({ bytes: module.toBinary({}).buffer });
-    } finally {
-      module.destroy();
-    }
-  })
-  .catch((err) => port.postMessage({ error: String(err && err.message ? err.message : err) }))
-  .finally(() => {
-    Atomics.store(done, 0, 1);
-    Atomics.notify(done, 0);
-  });
-`;
-
-/** kernels.wat as a wasm binary, assembled by wabt in a helper thread this thread waits for. */
-function assembleKernels(): Uint8Array {
-  const done = new Int32Array(new SharedArrayBuffer(4));
-  const { port1, port2 } = new MessageChannel();
-  let worker: Worker | null = null;
-  try {
-    worker = new Worker(ASSEMBLER, {
-      eval: true,
-      execArgv: [],
-      workerData: {
-        wabtPath: createRequire(import.meta.url).resolve('wabt'),
-        file: SOURCE,
-        text: readFileSync(SOURCE, 'utf8'),
-        features: FEATURES,
-        done,
-        port: port2,
-      },
-      transferList: [port2],
-    });
-    worker.unref();
-    if (Atomics.wait(done, 0, 0, 60_000) === 'timed-out') throw new Error('timed out');
-    const reply = receiveMessageOnPort(port1)?.message as { bytes?: Uint8Array; error?: string } | undefined;
-    if (!reply?.bytes) throw new Error(reply?.error ?? 'the assembler thread sent nothing');
-    return reply.bytes;
-  } catch (err) {
-    throw new Error(`wasm: assembling ${SOURCE}: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    port1.close();
-    void worker?.terminate();
-  }
-}
+/** The assembled kernels.wat (npm run build:kernels; a unit test keeps the two in step). */
+const BINARY = fileURLToPath(new URL('./kernels.wasm', import.meta.url));
 
 let compiled: KernelModule | null = null;
 
-/** The compiled kernels, assembled on first use in this thread unless handed over (useKernelModule). */
+/** The compiled kernels, compiled on first use in this thread unless handed over (useKernelModule). */
 export function kernelModule(): KernelModule {
-  compiled ??= new WA.Module(assembleKernels());
+  compiled ??= new WA.Module(readFileSync(BINARY));
   return compiled;
 }
 
-/** Adopts kernels compiled by another thread (worker threads get them from the pool), so they skip wabt. */
+/** Adopts kernels compiled by another thread (worker threads get them from the pool). */
 export function useKernelModule(module: KernelModule): void {
   compiled = module;
 }
