@@ -236,7 +236,7 @@ export const SETTINGS = Type.Object({
         default: true,
         retiredEnv: 'EVENTS_DEDUP_LEDGER',
         description:
-          'Claim each event_id in the event-ids ledger so a copy dated into another bucket is a duplicate; off: dedup only within a bucket, ~30 % more ingest throughput',
+          'Claim each event_id in the event-ids ledger so a copy dated into another bucket is a duplicate; off: dedup only within a bucket, for faster ingest (bench/ingest measures both)',
       }),
       allowUnknownTypes: Type.Boolean({
         default: false,
@@ -496,7 +496,7 @@ export const SETTINGS = Type.Object({
         default: false,
         retiredEnv: 'DEPLOY_LSH',
         description:
-          'Build LSH tables and bucket terms at deploy (mode=lsh). Off by default: at 1M items its recall@10 stayed ≤ 0.73 and it was slower than ann, while costing deploy time',
+          'Build LSH tables and bucket terms at deploy (mode=lsh). Off by default: at catalogue scale its recall stayed well below ann while it was slower and cost deploy time (docs/decisions/0005-lsh-off-by-default.md)',
       }),
       similarAnn: autoOrBool({
         default: 'auto',
