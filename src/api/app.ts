@@ -1,7 +1,6 @@
 // The REST API: createApp wires the query service, event producer, metadata upserts and admin
 // operations into an express app (no listen); startServer listens and returns {url, close}.
 
-import { kernelModule } from '../als/wasm.ts';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
@@ -149,9 +148,6 @@ export interface RunningServer {
 /** createApp + listen (port 0 = any free port). close() stops accepting, then flushes and disconnects. */
 export async function startServer(deps: AppDeps & { port?: number; host?: string }): Promise<RunningServer> {
   const app = createApp(deps);
-  // the scoring kernels are assembled once per process (wabt, a few hundred ms): before the port
-  // opens, so no shopper's first request waits for it
-  kernelModule();
   const secretWarning = recommendationIdSecretWarning(deps.ctx.config);
   if (secretWarning) deps.ctx.log.warn(secretWarning);
   const host = deps.host ?? deps.ctx.config.api.host;
