@@ -26,7 +26,14 @@ if (r.status !== 0) process.exit(r.status ?? 1);
 const report = JSON.parse(readFileSync(at(config.jsonReporter.fileName), 'utf8')) as MutationReport;
 const floors = JSON.parse(readFileSync(at('mutation/floors.json'), 'utf8')) as Record<string, number>;
 const scores = moduleScores(report);
-writeFileSync(at('docs/mutation.md'), renderMutationDoc(scores, floors, new Date()));
+const doc = at('docs/mutation.md');
+// formatted as the rest of the tree is, so prettier --check stays green after a run
+const prettier = await import('prettier');
+const formatted = await prettier.format(renderMutationDoc(scores, floors, new Date()), {
+  ...((await prettier.resolveConfig(doc)) ?? {}),
+  filepath: doc,
+});
+writeFileSync(doc, formatted);
 const failing = belowFloor(scores, floors, config.mutate);
 for (const f of failing) console.error(`mutation: ${f}`);
 if (failing.length > 0) process.exit(1);

@@ -56,4 +56,39 @@ describe('the release gate', () => {
     expect(own.exam).toBe('live_own_holdout');
     expect(own.reason).toMatch(/on its own run's holdout/);
   });
+
+  it('a candidate exactly at live · (1 − tolerance) passes: the bound itself is within tolerance', () => {
+    // 0.5 · (1 − 0.5) = 0.25 exactly in floating point
+    const g = evaluateGate({
+      candidate: metrics(0.25),
+      baseline: metrics(0.1),
+      live: { modelId: 'm', ndcg: 0.5 },
+      tolerance: 0.5,
+    });
+    expect(g.passed).toBe(true);
+  });
+
+  it('says why it passed, naming the live model only when there is one', () => {
+    const withLive = evaluateGate({ candidate: metrics(0.39), baseline: metrics(0.1), live, tolerance });
+    expect(withLive.reason).toBe(
+      'nDCG@10 0.3900 beats popularity 0.1000 and is within tolerance of live m-live (0.4000 on this holdout)',
+    );
+    const alone = evaluateGate({ candidate: metrics(0.39), baseline: metrics(0.1), tolerance });
+    expect(alone.reason).toBe('nDCG@10 0.3900 beats popularity 0.1000');
+  });
+
+  it("records the live model's exam details when given, and leaves them out when not", () => {
+    const coverage = { users_scored: 90, users_unknown: 10 } as never;
+    const full = evaluateGate({
+      candidate: metrics(0.39),
+      baseline: metrics(0.1),
+      live: { ...live, coverage, factors: 'exam', ownNdcg: 0 },
+      tolerance,
+    });
+    expect(full).toMatchObject({ live_coverage: coverage, live_factors: 'exam', live_own_ndcg: 0 });
+    const bare = evaluateGate({ candidate: metrics(0.39), baseline: metrics(0.1), live, tolerance });
+    expect(Object.keys(bare)).not.toContain('live_coverage');
+    expect(Object.keys(bare)).not.toContain('live_factors');
+    expect(Object.keys(bare)).not.toContain('live_own_ndcg');
+  });
 });

@@ -429,5 +429,20 @@ describe('reciprocal rank fusion', () => {
     ]);
     const sym = reciprocalRankFusion([list('m', 'n'), list('n', 'm')], 60);
     expect(sym.map((x) => x.id)).toEqual(['m', 'n']); // equal scores and best ranks → by id
+    expect(reciprocalRankFusion([list('n', 'm'), list('m', 'n')], 60).map((x) => x.id)).toEqual(['m', 'n']);
+    // k = 0: z and y (rank 1 in one list) score 1, as does a (rank 2 in both): equal scores, so the
+    // better best rank goes first, and between z and y the id decides
+    const tied = reciprocalRankFusion([list('z', 'a'), list('y', 'a')], 0);
+    expect(tied.map((x) => [x.id, x.score])).toEqual([
+      ['y', 1],
+      ['z', 1],
+      ['a', 1],
+    ]);
+    expect(() => reciprocalRankFusion([list('a')], -1)).toThrow(/RRF constant must be ≥ 0/);
+  });
+
+  it('an id repeated within a list keeps its first (best) rank and counts once', () => {
+    const f = reciprocalRankFusion([list('a', 'b', 'a')], 60);
+    expect(f.find((x) => x.id === 'a')).toEqual({ id: 'a', score: 1 / 61, ranks: [1] });
   });
 });
