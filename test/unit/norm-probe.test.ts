@@ -210,6 +210,19 @@ describe('norm-pruned exact search', () => {
     expect(boundHolds(min, q, 2, [Math.fround(7), Math.fround(6)])).toBe(true);
   });
 
+  it('the margins of a bounded answer: relative 1e-5 on ‖q‖ · bound plus 5e-7 · (1 + k-th score), no more, no less', () => {
+    // ‖q‖ = 1, bound 2: the k-th score must reach t = 2 · (1 + 1e-5) + 5e-7 · (1 + t)
+    const q = [0.6, 0.8];
+    const t = (2 * (1 + 1e-5) + 5e-7) / (1 - 5e-7);
+    expect(boundHolds(2, q, 2, [9, t + 1e-9])).toBe(true);
+    expect(boundHolds(2, q, 2, [9, t - 1e-9])).toBe(false);
+    // only the first k hits count, the k-th being the smallest of them whatever the order
+    expect(boundHolds(2, q, 2, [t - 1e-9, 9, 9])).toBe(false);
+    expect(boundHolds(2, q, 1, [9, 0])).toBe(true);
+    // k < 1 asks nothing a search could answer
+    expect(boundHolds(2, q, 0, [9])).toBe(false);
+  });
+
   it('the probe carries a whitelisted field only when doc values are what its filter kind matches', () => {
     const mappings = new Map([
       ['category', { type: 'keyword' }],
