@@ -1,10 +1,7 @@
 // Shared by the benchmarks: a context under its own throw-away prefix, and its removal.
-import { rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { createContext, type AppContext } from '../src/app/context.ts';
-import { loadConfig, settingsToml, type SettingsOverrides } from '../src/config/index.ts';
+import { loadConfig, settingsFileEnv, type SettingsOverrides } from '../src/config/index.ts';
 import { removeDeployment } from '../src/setup/teardown.ts';
 
 /**
@@ -26,15 +23,9 @@ export function benchContext(
   return { ...ctx, tag };
 }
 
-/**
- * The environment that gives a child process (a CLI command, the API) these settings: a settings
- * file written for it, named by RECSYS_CONFIG.
- */
+/** The environment that gives a child process these settings (src/config/settings-file.ts). */
 export function settingsEnv(name: string, settings: SettingsOverrides): { RECSYS_CONFIG: string } {
-  const file = path.join(tmpdir(), `recsys-bench-${name}-${process.pid}.toml`);
-  writeFileSync(file, settingsToml(settings));
-  process.once('exit', () => rmSync(file, { force: true }));
-  return { RECSYS_CONFIG: file };
+  return settingsFileEnv(`bench-${name}`, settings);
 }
 
 /** Deletes the benchmark's indices (unless kept for inspection) and topics, then closes the clients. */

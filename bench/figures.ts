@@ -3,6 +3,7 @@
 // nobody edits the page by hand, so the published figures are always what a bench printed.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { formatLikeTree } from '../scripts/format-like-tree.ts';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -191,9 +192,5 @@ export function renderBenchmarks(all: readonly Figures[]): string {
 
 /** The page as committed: rendered, then formatted with the repository's prettier settings. */
 export async function renderBenchmarksDoc(all: readonly Figures[], file = BENCHMARKS_DOC): Promise<string> {
-  // loaded here, not at import: a bench's measured child process imports this module too, and
-  // prettier would add its ~100 MB to the peak RSS that child reports
-  const prettier = await import('prettier');
-  const options = (await prettier.resolveConfig(file)) ?? {};
-  return prettier.format(renderBenchmarks(all), { ...options, filepath: file });
+  return formatLikeTree(file, renderBenchmarks(all));
 }

@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { formatLikeTree } from '../scripts/format-like-tree.ts';
 import {
   checkFigures,
   FIGURES_DIR,
@@ -76,12 +77,8 @@ export async function recordFigures(f: BenchFigures, dir = FIGURES_DIR): Promise
     },
     file,
   );
-  // loaded here, not at import: a bench's measured child process imports this module too, and
-  // prettier would add its ~100 MB to the peak RSS that child reports
-  const prettier = await import('prettier');
-  const options = (await prettier.resolveConfig(file)) ?? {};
   mkdirSync(dir, { recursive: true });
-  writeFileSync(file, await prettier.format(JSON.stringify(figures), { ...options, filepath: file }));
+  writeFileSync(file, await formatLikeTree(file, JSON.stringify(figures)));
   console.log(`\nfigures written to ${path.relative(REPO_ROOT, file)} (publish with npm run bench:docs)`);
   return file;
 }

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config/index.ts';
+import { formatLikeTree } from './format-like-tree.ts';
 import { belowFloor, moduleScores, renderMutationDoc, type MutationReport } from './mutation-scores.ts';
 
 const at = (p: string) => path.join(PROJECT_ROOT, p);
@@ -27,13 +28,7 @@ const report = JSON.parse(readFileSync(at(config.jsonReporter.fileName), 'utf8')
 const floors = JSON.parse(readFileSync(at('mutation/floors.json'), 'utf8')) as Record<string, number>;
 const scores = moduleScores(report);
 const doc = at('docs/mutation.md');
-// formatted as the rest of the tree is, so prettier --check stays green after a run
-const prettier = await import('prettier');
-const formatted = await prettier.format(renderMutationDoc(scores, floors, new Date()), {
-  ...((await prettier.resolveConfig(doc)) ?? {}),
-  filepath: doc,
-});
-writeFileSync(doc, formatted);
+writeFileSync(doc, await formatLikeTree(doc, renderMutationDoc(scores, floors, new Date())));
 const failing = belowFloor(scores, floors, config.mutate);
 for (const f of failing) console.error(`mutation: ${f}`);
 if (failing.length > 0) process.exit(1);

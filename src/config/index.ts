@@ -22,6 +22,7 @@ export {
   type Source,
 } from './load.ts';
 export { settingsToml } from './settings.ts';
+export { settingsFileEnv } from './settings-file.ts';
 
 /**
  * A warning for `serve` / `ingest` when the public development secret signs ids against a cluster

@@ -1,8 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { loadConfig, settingsToml, type Config, type SettingsOverrides } from '../../src/config/index.ts';
+import { loadConfig, settingsFileEnv, type Config, type SettingsOverrides } from '../../src/config/index.ts';
 import type { Client } from '@elastic/elasticsearch';
 import { createContext, type AppContext } from '../../src/app/context.ts';
 import { createRepositories } from '../../src/repositories/index.ts';
@@ -44,15 +41,9 @@ export function testContext(
   };
 }
 
-/**
- * The environment that gives a child process (`recsys ingest`, …) these settings: a settings file
- * written for it, named by RECSYS_CONFIG.
- */
+/** The environment that gives a child process these settings (src/config/settings-file.ts). */
 export function settingsEnv(settings: SettingsOverrides): { RECSYS_CONFIG: string } {
-  const file = path.join(tmpdir(), `recsys-test-${randomBytes(4).toString('hex')}.toml`);
-  writeFileSync(file, settingsToml(settings));
-  process.once('exit', () => rmSync(file, { force: true }));
-  return { RECSYS_CONFIG: file };
+  return settingsFileEnv('test', settings);
 }
 
 /** The same context talking to Elasticsearch through another client (a proxy that cuts or throttles it). */
