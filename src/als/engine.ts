@@ -98,12 +98,13 @@ interface Csr {
 }
 
 /**
- * Allocates the shared memory for a training run and copies both CSR orientations into it,
- * storing w = c − 1 = α·r per non-zero. Factors are left at 0.
+ * Allocates the shared memory for a training run, copies the user orientation into it and builds
+ * the item orientation (the transpose) in place, storing w = c − 1 = α·r per non-zero: no
+ * JavaScript-side copy of the transpose, so a fit holds the caller's matrix plus this memory.
+ * Factors are left at 0.
  */
 export function createAlsMemory(
   users: Csr,
-  items: Csr,
   nUsers: number,
   nItems: number,
   k: number,
@@ -117,15 +118,25 @@ export function createAlsMemory(
   const i32 = new Int32Array(memory.buffer);
   i32.set(users.indptr.subarray(0, nUsers + 1), layout.userIndptr >> 2);
   i32.set(users.indices.subarray(0, nnz), layout.userIdx >> 2);
-  i32.set(items.indptr.subarray(0, nItems + 1), layout.itemIndptr >> 2);
-  i32.set(items.indices.subarray(0, nnz), layout.itemIdx >> 2);
-  for (let j = 0, uw = layout.userW >> 2, iw = layout.itemW >> 2; j < nnz; j++) {
-    f32[uw + j] = alpha * users.data[j]!;
-    f32[iw + j] = alpha * items.data[j]!;
+  const uw = layout.userW >> 2;
+  for (let j = 0; j < nnz; j++) f32[uw + j] = alpha * users.data[j]!;
+  // the transpose: count per item, prefix sums, then rows in order (so each item's users ascend)
+  const ip = layout.itemIndptr >> 2;
+  for (let j = 0; j < nnz; j++) i32[ip + users.indices[j]! + 1]!++;
+  for (let i = 0; i < nItems; i++) i32[ip + i + 1]! += i32[ip + i]!;
+  const pos = i32.slice(ip, ip + nItems);
+  const ii = layout.itemIdx >> 2;
+  const iw = layout.itemW >> 2;
+  for (let u = 0; u < nUsers; u++) {
+    for (let j = users.indptr[u]!; j < users.indptr[u + 1]!; j++) {
+      const p = pos[users.indices[j]!]!++;
+      i32[ii + p] = u;
+      f32[iw + p] = alpha * users.data[j]!;
+    }
   }
   const n = Math.max(nUsers, nItems);
-  for (let j = 0, ii = layout.ident >> 2, oi = layout.ones >> 2; j < n; j++) {
-    i32[ii + j] = j;
+  for (let j = 0, id = layout.ident >> 2, oi = layout.ones >> 2; j < n; j++) {
+    i32[id + j] = j;
     f32[oi + j] = 1;
   }
   return { memory, layout };

@@ -228,12 +228,23 @@ describe('wasm engine', () => {
 
   /** An engine whose Y holds random factors (real k columns, padding 0) and X zeros. */
   function setup(k: number) {
-    const { memory, layout } = createAlsMemory(m, t, m.nUsers, m.nItems, k, alpha, 1);
+    const { memory, layout } = createAlsMemory(m, m.nUsers, m.nItems, k, alpha, 1);
     const engine = new AlsEngine(memory, layout, 0);
     const Yk = randomFactors(m.nItems, k, 11);
     for (let i = 0; i < m.nItems; i++) engine.Y.set(Yk.subarray(i * k, (i + 1) * k), i * layout.kp);
     return { engine, kp: layout.kp, Yk, layout };
   }
+
+  it('builds the item orientation in its memory exactly as transposeCsr does, w = α·r', () => {
+    const { engine, layout } = setup(4);
+    const nnz = m.indptr[m.nUsers]!;
+    const view = (at: number, n: number) => [...engine.i32.subarray(at >> 2, (at >> 2) + n)];
+    expect(view(layout.itemIndptr, m.nItems + 1)).toEqual([...t.indptr]);
+    expect(view(layout.itemIdx, nnz)).toEqual([...t.indices]);
+    expect([...engine.f32.subarray(layout.itemW >> 2, (layout.itemW >> 2) + nnz)]).toEqual([
+      ...t.data.map((r) => Math.fround(alpha * r)),
+    ]);
+  });
 
   /** Dense solve of (Yᵀ C_u Y + λI) x = Yᵀ C_u p(u) for every user. */
   function denseSolutions(Yk: Float32Array, k: number): number[][] {
