@@ -18,7 +18,7 @@ import {
   type ReadFootprint,
   type RatingsTableReader,
 } from './ratings.ts';
-import { filterTable, holdoutOf, pairCount, subTable, tableMatrix } from './ratings-table.ts';
+import { filterTable, holdoutOf, pairCount, subTable, tableMatrix, withoutTimes } from './ratings-table.ts';
 import { servingExtras } from './serving-extras.ts';
 
 export interface CandidateOptions {
@@ -97,13 +97,18 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   progress('read');
   const reader = opts.readRatings ?? (opts.reader === 'composite' ? compositeRatingsTable : scanRatingsTable);
   const footprint: ReadFootprint = { events: 0, pairs: 0, bytes: 0 };
-  const all = await reader(ctx.repos.events, {
-    rules: ratingRules(config),
-    now,
-    slices: t.readSlices,
-    skipped,
-    footprint,
-  });
+  // read straight into the filter: the unfiltered table is not kept for the rest of the run
+  let table = filterTable(
+    await reader(ctx.repos.events, {
+      rules: ratingRules(config),
+      now,
+      slices: t.readSlices,
+      skipped,
+      footprint,
+    }),
+    t.minUserInteractions,
+    t.minItemInteractions,
+  );
   counts['skipped_rows'] = skipped.total;
   if (skipped.total)
     ctx.log.warn(
@@ -121,7 +126,6 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
       },
       'ratings read',
     );
-  const table = filterTable(all, t.minUserInteractions, t.minItemInteractions);
   counts['interactions'] = pairCount(table);
   phase('read_seconds');
   if (pairCount(table) === 0) throw new Error('the event store holds no interactions in the training window');
@@ -135,6 +139,8 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   counts['items'] = train.nItems;
   counts['train_interactions'] = train.indptr[train.nUsers]!;
   counts['test_interactions'] = test.indptr[test.nUsers]!;
+  const extras = servingExtras(table, now, RECENT_PER_USER, POPULARITY_DAYS);
+  table = withoutTimes(table);
   phase('split_seconds');
 
   const { params, tuning } = await autotune(ctx, trainPart, {
@@ -172,7 +178,6 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
     served = await AlsModel.fit(tableMatrix(table), params);
     phase('refit_seconds');
   }
-  const extras = servingExtras(table, now, RECENT_PER_USER, POPULARITY_DAYS);
   counts['served_items'] = served.nItems;
   const artifact = saveArtifact(config.modelDir, {
     modelId: opts.modelId,

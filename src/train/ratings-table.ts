@@ -288,3 +288,11 @@ export function sampleUsers(t: RatingsTable, n: number, seed: number): Uint8Arra
   for (let q = n; q < nUsers; q++) keep.fill(0, t.indptr[users[q]!]!, t.indptr[users[q]! + 1]!);
   return keep;
 }
+
+/**
+ * The table without its pairs' times, once the split and the serving extras are done with them:
+ * what a fit needs (items and ratings) stays, 8 bytes a pair go. Not to be split again.
+ */
+export function withoutTimes(t: RatingsTable): RatingsTable {
+  return { ...t, lastTs: new Float64Array(0) };
+}
