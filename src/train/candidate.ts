@@ -18,7 +18,15 @@ import {
   type ReadFootprint,
   type RatingsTableReader,
 } from './ratings.ts';
-import { filterTable, holdoutOf, pairCount, subTable, tableMatrix, withoutTimes } from './ratings-table.ts';
+import {
+  filterTable,
+  holdoutOf,
+  pairCount,
+  subTable,
+  tableMatrix,
+  withoutTimes,
+  type RatingsTable,
+} from './ratings-table.ts';
 import { servingExtras } from './serving-extras.ts';
 
 export interface CandidateOptions {
@@ -66,6 +74,18 @@ export interface Candidate {
 
 const RECENT_PER_USER = 200;
 const POPULARITY_DAYS = 30;
+
+/** The run's holdout split: the training part (the tuner carves its validation from it) and the exam's matrices. */
+function examSplit(
+  table: RatingsTable,
+  holdout: number,
+  seed: number | undefined,
+): { trainPart?: RatingsTable; train: RatingsMatrix; test: RatingsMatrix } {
+  const mask = holdoutOf(table, holdout, seed);
+  const trainPart = subTable(table, mask, 0);
+  const train = tableMatrix(trainPart);
+  return { trainPart, train, test: tableMatrix(subTable(table, mask, 1), train) };
+}
 
 /** The data window a run reads, as recorded on its model document. */
 export function dataWindow(ctx: AppContext, now: number): Record<string, unknown> {
@@ -131,10 +151,8 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   if (pairCount(table) === 0) throw new Error('the event store holds no interactions in the training window');
 
   const holdout = opts.holdout ?? 0.2;
-  const mask = holdoutOf(table, holdout, opts.split === 'random' ? configured.seed : undefined);
-  const trainPart = subTable(table, mask, 0);
-  const train = tableMatrix(trainPart);
-  const test = tableMatrix(subTable(table, mask, 1), train);
+  const exam = examSplit(table, holdout, opts.split === 'random' ? configured.seed : undefined);
+  const { train, test } = exam;
   counts['users'] = train.nUsers;
   counts['items'] = train.nItems;
   counts['train_interactions'] = train.indptr[train.nUsers]!;
@@ -143,7 +161,7 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   table = withoutTimes(table);
   phase('split_seconds');
 
-  const { params, tuning } = await autotune(ctx, trainPart, {
+  const { params, tuning } = await autotune(ctx, exam.trainPart!, {
     base: configured,
     overrides: opts.params,
     rules: ratingRules(config),
@@ -152,6 +170,8 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
     space: opts.tuneSpace,
     onProgress: progress,
   });
+  // the tuner was the training part's last reader: the fits need only the matrices
+  exam.trainPart = undefined;
   if (tuning.source === 'search') phase('tune_seconds');
   progress('params', { ...params, tuning: tuning.source });
 
