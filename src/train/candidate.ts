@@ -118,7 +118,7 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   const reader = opts.readRatings ?? (opts.reader === 'composite' ? compositeRatingsTable : scanRatingsTable);
   const footprint: ReadFootprint = { events: 0, pairs: 0, bytes: 0 };
   // read straight into the filter: the unfiltered table is not kept for the rest of the run
-  let table = filterTable(
+  let table: RatingsTable | undefined = filterTable(
     await reader(ctx.repos.events, {
       rules: ratingRules(config),
       now,
@@ -195,7 +195,10 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   let served = model;
   if (opts.refit ?? true) {
     progress('refit');
-    served = await AlsModel.fit(tableMatrix(table), params);
+    const all = tableMatrix(table);
+    // the refit is the table's last reader: its matrix is all the fit needs
+    table = undefined;
+    served = await AlsModel.fit(all, params);
     phase('refit_seconds');
   }
   counts['served_items'] = served.nItems;
