@@ -122,7 +122,7 @@ export async function fitAls(
   const overhead = Math.max(1, params.solver === 'cg' ? kp / 2 : kp);
   const userChunks = splitRows(matrix.indptr, threads, overhead);
   const itemChunks = splitRows(
-    engine.i32.subarray(L.itemIndptr >> 2, (L.itemIndptr >> 2) + nItems + 1),
+    engine.i32.subarray(L.itemIndptr >>> 2, (L.itemIndptr >>> 2) + nItems + 1),
     threads,
     overhead,
   );

@@ -13,7 +13,7 @@ import {
   topKFromScores,
   transposeCsr,
 } from '../../src/als/index.ts';
-import { AlsEngine, createAlsMemory } from '../../src/als/engine.ts';
+import { AlsEngine, createAlsMemory, planLayout } from '../../src/als/engine.ts';
 import { createScratch, lossRows } from '../../src/als/kernels.ts';
 import { createSharedMemory, instantiateKernels } from '../../src/als/wasm.ts';
 import {
@@ -159,6 +159,19 @@ describe('gramian', () => {
     const expected = M.transpose().mmul(M);
     for (let a = 0; a < k; a++)
       for (let c = 0; c < k; c++) expect(G[a * k + c]).toBeCloseTo(expected.get(a, c), 5);
+  });
+});
+
+describe('planLayout', () => {
+  it('keeps every offset positive, ordered and 16-byte aligned past 2 GiB (100M non-zeros, 6M users)', () => {
+    const L = planLayout(32, 6_000_000, 2_500_000, 100_000_000, 2);
+    const offsets = [L.X, L.Y, L.userIndptr, L.userIdx, L.userW, L.itemIndptr, L.itemIdx, L.itemW, L.M];
+    expect(L.totalBytes).toBeGreaterThan(2 ** 31);
+    expect(L.totalBytes).toBeLessThanOrEqual(2 ** 32);
+    for (let j = 1; j < offsets.length; j++) expect(offsets[j]!).toBeGreaterThan(offsets[j - 1]!);
+    for (const o of [...offsets, L.ident, L.ones, L.scratch]) expect(o % 16).toBe(0);
+    expect(L.itemW - L.itemIdx).toBe(100_000_000 * 4);
+    expect(L.scratch).toBeLessThan(L.totalBytes);
   });
 });
 
