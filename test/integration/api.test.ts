@@ -898,7 +898,8 @@ describe('dependencies down', () => {
       admin: noop,
       port: 0,
       host: '127.0.0.1',
-      options: { apiKeys: [KEY], defaultMode: 'exact', healthTimeoutMs: 1000 },
+      // the 503 is what this test is about (the degraded answer: deadlines.test.ts)
+      options: { apiKeys: [KEY], defaultMode: 'exact', healthTimeoutMs: 1000, degradedAnswers: false },
     });
     const b = await startServer({
       ctx: { ...ctx, kafka: deadKafka },
