@@ -85,7 +85,13 @@ export function createApp(deps: AppDeps): RecsysApp {
   // admin activations, promotions and API-started runs swap through the same resolver the queries use
   const lifecycle = modelLifecycle(ctx, live);
   const admin = deps.admin ?? createAdminOps(ctx, lifecycle);
-  const experiments = new ExperimentService({ repos, lifecycle, resolver: running, log });
+  const experiments = new ExperimentService({
+    repos,
+    lifecycle,
+    resolver: running,
+    log,
+    minShare: ctx.config.experiments.minShare,
+  });
   const popular = new PopularItems(repos.items, {
     ttlMs: options.popularCacheMs,
     poolSize: options.popularPoolSize,

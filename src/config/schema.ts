@@ -400,6 +400,18 @@ export const SETTINGS = Type.Object({
     },
     { description: 'How the API answers recommendation requests' },
   ),
+  experiments: Type.Object(
+    {
+      minShare: Type.Number({
+        minimum: 0.0001,
+        maximum: 0.5,
+        default: 0.01,
+        description:
+          'Smallest share of users either arm of an A/B experiment may get: treatment_share must lie in [min_share, 1 − min_share]',
+      }),
+    },
+    { description: 'A/B experiments started through the API' },
+  ),
   als: Type.Object(
     {
       factors: Type.Integer({

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/api/app.ts';
 import { deployModel } from '../../src/deploy/index.ts';
@@ -14,10 +15,15 @@ import { waitUntil } from './wait.ts';
 // is measured by bench/deadlines, not asserted here.
 
 const CLIENT_TIMEOUT_MS = 15_000;
-const ctx = testContext('deadl');
+// the shipped budgets ([serving] defaults), not the harness's roomy ones
+const ctx = testContext('deadl', {
+  serving: { deadlineMs: 500, writeDeadlineMs: 2000, adminDeadlineMs: 10_000 },
+});
 const esPort = Number(new URL(ctx.config.es.url ?? LOCAL_ES_URL).port || 9200);
 const ITEMS = Array.from({ length: 20 }, (_, i) => `i${i}`);
 let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
+/** Elasticsearch calls the API's client has sent and not yet seen end (answer, error or abort) */
+const openCalls = new Set<unknown>();
 let server: RunningServer;
 
 interface Answer {
@@ -55,12 +61,19 @@ beforeAll(async () => {
     ...ctx.config,
     es: { ...ctx.config.es, url: `http://127.0.0.1:${proxy.port}` },
   });
+  es.diagnostic.on('request', (_err, r) => openCalls.add(r?.meta.request.id));
+  es.diagnostic.on('response', (_err, r) => openCalls.delete(r?.meta.request.id));
   server = await startServer({
     ctx: onClient(ctx, es),
     registry: createRegistry(false),
     port: 0,
     host: '127.0.0.1',
-    options: { defaultMode: 'exact', healthConsumerGroups: [], breaker: { failures: 3, openMs: 1000 } },
+    options: {
+      defaultMode: 'exact',
+      healthConsumerGroups: [],
+      breaker: { failures: 3, openMs: 1000 },
+      apiKeys: ['deadline-key'],
+    },
   });
 }, 120_000);
 
@@ -68,6 +81,28 @@ afterAll(async () => {
   await server?.close();
   await proxy?.close();
   await ctx.dispose();
+});
+
+describe('response headers', () => {
+  it('every response says nosniff; the HTML report carries a strict CSP that admits its own stylesheet only', async () => {
+    for (const p of [
+      '/live',
+      '/openapi.json',
+      '/nowhere',
+      '/v1/users/u1/recommendations?k=2',
+      '/v1/users/u1/recommendations?k=0',
+    ])
+      expect((await fetch(`${server.url}${p}`)).headers.get('x-content-type-options'), p).toBe('nosniff');
+    const r = await fetch(`${server.url}/v1/models/mdl1/report`, {
+      headers: { 'x-api-key': 'deadline-key' },
+    });
+    expect(r.status).toBe(200);
+    const csp = r.headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/default-src 'none'/);
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|script-src/);
+    const style = /<style>([\s\S]*?)<\/style>/.exec(await r.text())![1]!;
+    expect(csp).toContain(`'sha256-${createHash('sha256').update(style).digest('base64')}'`);
+  });
 });
 
 describe('an Elasticsearch that never answers', () => {
@@ -86,6 +121,8 @@ describe('an Elasticsearch that never answers', () => {
         )?.length,
       ),
     );
+    // and the norm probe, the other shared load a first request starts on its own budget
+    await server.app.live.loadNormProbe('mdl1');
     proxy.hang();
     for (let i = 0; i < 50; i++) {
       const a = await get(`/v1/users/u${1 + (i % 2)}/recommendations?k=5&exclude=i0`);
@@ -106,7 +143,11 @@ describe('an Elasticsearch that never answers', () => {
       ]);
     }
     // every call the budget cut short was cancelled, not left waiting for its 60 s timeout
-    await waitUntil('no abandoned Elasticsearch call is still open', async () => proxy.open === 0, 10_000);
+    await waitUntil(
+      'no abandoned Elasticsearch call is still open',
+      async () => openCalls.size === 0,
+      10_000,
+    );
     // the breaker stopped sending: far fewer connections reached the black hole than requests were made
     expect(server.app.breaker.state).not.toBe('closed');
     expect(proxy.held).toBeLessThan(25);

@@ -28,8 +28,14 @@ export function testContext(
       ...env,
     },
     file: null,
-    // a test about something else trains with what it configures; tuning tests turn the tuner on
-    overrides: { ...settings, tune: { mode: 'off', ...settings.tune } },
+    // a test about something else trains with what it configures; tuning tests turn the tuner on.
+    // Request budgets suit an interactive page, not a cold first request on a shared test machine:
+    // tests about something else get room (deadlines.test.ts runs with the defaults)
+    overrides: {
+      ...settings,
+      tune: { mode: 'off', ...settings.tune },
+      serving: { deadlineMs: 15_000, writeDeadlineMs: 15_000, adminDeadlineMs: 60_000, ...settings.serving },
+    },
   });
   const ctx = createContext(config);
   return {
