@@ -1,17 +1,18 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactMissingError, ArtifactStore } from '../../src/model/artifact-store.ts';
-import { loadArtifact, saveArtifact, type ModelArtifact } from '../../src/model/artifacts.ts';
+import { artifactStore, loadArtifact, saveArtifact, type ModelArtifact } from '../../src/model/artifacts.ts';
+import { modelLifecycle } from '../../src/model/lifecycle.ts';
 import { setup } from '../../src/setup/index.ts';
 import { testContext } from './harness.ts';
 
 // The artefact store on the real cluster: files cut into chunk documents, a manifest with sizes and
 // checksums, per-machine caches that never override the store, and deletion of every document.
 
-const ctx = testContext('artifacts');
-const dirs: string[] = [];
+const dirs: string[] = [mkdtempSync(path.join(tmpdir(), 'recsys-artifacts-'))];
+const ctx = testContext('artifacts', {}, { MODEL_DIR: dirs[0]! });
 /** a store with its own cache folder (another "machine") and tiny chunks, so files span many */
 function machine(): ArtifactStore {
   const dir = mkdtempSync(path.join(tmpdir(), 'recsys-artifacts-'));
@@ -123,5 +124,23 @@ describe('artefact store', () => {
     await saveArtifact(store, art);
     expect(await loadArtifact(machine(), 'mstore6')).toEqual(art);
     await expect(loadArtifact(machine(), 'mstore7')).rejects.toBeInstanceOf(ArtifactMissingError);
+  });
+
+  it('keep-N deletes artefacts with their models: undeployed ones beyond the newest N go, a running one stays', async () => {
+    const store = artifactStore(ctx);
+    const lifecycle = modelLifecycle(ctx, undefined, 1);
+    const ids = ['mkeep1', 'mkeep2', 'mkeep3', 'mkeep4'];
+    for (const id of ids) {
+      await lifecycle.ensureRegistered(id, { factors: 1 });
+      await store.write(id, { 'x.bin': bytes(1_500, 10) });
+    }
+    // mkeep1 is still training (its run wrote the artefact and has not finished): never removed
+    await ctx.repos.models.update('mkeep1', { status: 'training' });
+    await lifecycle.removeOldVersions();
+    const left = (await store.modelIds()).filter((id) => id.startsWith('mkeep'));
+    expect(left.sort()).toEqual(['mkeep1', 'mkeep4']);
+    expect(await chunkCount('mkeep2')).toBe(0);
+    expect(existsSync(path.join(store.cacheDir, 'mkeep2'))).toBe(false);
+    expect(existsSync(path.join(store.cacheDir, 'mkeep4'))).toBe(true);
   });
 });
