@@ -296,8 +296,9 @@ export class ModelLifecycle {
 
   /**
    * Artefacts go with their model. Kept: every version that still has indices (live, staged, the
-   * kept ones), a run still training or deploying, and the newest `keep` of the others (candidates
-   * the gate held back, which `stage` may still deploy). The rest are deleted.
+   * kept ones), a run still training or deploying, and the newest `keep` of the models never
+   * deployed (candidates the gate held back, which `stage` may still deploy). A version whose
+   * indices keep-N removed loses its artefact with them, as does everything older.
    */
   private async pruneArtifacts(keep: number, staged: Set<string>): Promise<string[]> {
     const store = this.deps.artifacts;
@@ -308,7 +309,13 @@ export class ModelLifecycle {
       ...(await this.models.idsWithStatus('training')),
       ...(await this.models.idsWithStatus('deploying')),
     ]);
-    const newest = new Set((await store.modelIds()).filter((id) => !held.has(id)).slice(0, keep));
+    const undeployed: string[] = [];
+    for (const id of await store.modelIds()) {
+      if (held.has(id)) continue;
+      const doc = await this.models.get(id, { includes: ['deploy.status', 'live_at'] });
+      if (!doc?.live_at && doc?.deploy?.['status'] !== 'removed') undeployed.push(id);
+    }
+    const newest = new Set(undeployed.slice(0, keep));
     const removed = await store.prune((id) => held.has(id) || newest.has(id));
     if (removed.length) this.deps.log.info({ removed }, 'artefacts removed with their versions');
     return removed;

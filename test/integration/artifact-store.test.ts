@@ -126,20 +126,27 @@ describe('artefact store', () => {
     await expect(loadArtifact(machine(), 'mstore7')).rejects.toBeInstanceOf(ArtifactMissingError);
   });
 
-  it('keep-N deletes artefacts with their models: undeployed ones beyond the newest N go, a running one stays', async () => {
+  it('keep-N deletes artefacts with their models: a removed version’s and undeployed ones beyond the newest N go, a running one stays', async () => {
     const store = artifactStore(ctx);
     const lifecycle = modelLifecycle(ctx, undefined, 1);
-    const ids = ['mkeep1', 'mkeep2', 'mkeep3', 'mkeep4'];
+    const ids = ['mkeep1', 'mkeep2', 'mkeep3', 'mkeep4', 'mkeep5'];
     for (const id of ids) {
       await lifecycle.ensureRegistered(id, { factors: 1 });
       await store.write(id, { 'x.bin': bytes(1_500, 10) });
     }
     // mkeep1 is still training (its run wrote the artefact and has not finished): never removed
     await ctx.repos.models.update('mkeep1', { status: 'training' });
+    // mkeep5 was live once and keep-N has removed its indices: its artefact goes although it is the newest
+    await ctx.repos.models.update('mkeep5', {
+      status: 'retired',
+      live_at: new Date().toISOString(),
+      deploy: { status: 'removed' },
+    });
     await lifecycle.removeOldVersions();
     const left = (await store.modelIds()).filter((id) => id.startsWith('mkeep'));
     expect(left.sort()).toEqual(['mkeep1', 'mkeep4']);
     expect(await chunkCount('mkeep2')).toBe(0);
+    expect(await chunkCount('mkeep5')).toBe(0);
     expect(existsSync(path.join(store.cacheDir, 'mkeep2'))).toBe(false);
     expect(existsSync(path.join(store.cacheDir, 'mkeep4'))).toBe(true);
   });
