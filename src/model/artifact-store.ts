@@ -95,15 +95,22 @@ export class ArtifactStore {
       for (const [name, bytes] of Object.entries(files)) {
         const buf = asBuffer(bytes);
         const chunks = Math.ceil(buf.length / this.chunkBytes);
-        for (let seq = 0; seq < chunks; seq++)
-          await this.repo.putChunk(
+        await inWindows(chunks, (seq) =>
+          this.repo.putChunk(
             modelId,
             name,
             generation,
             seq,
             buf.subarray(seq * this.chunkBytes, (seq + 1) * this.chunkBytes),
-          );
-        written[name] = { bytes: buf.length, sha256: sha256(buf), chunks, generation };
+          ),
+        );
+        written[name] = {
+          bytes: buf.length,
+          sha256: sha256(buf),
+          chunks,
+          chunk_bytes: this.chunkBytes,
+          generation,
+        };
       }
       const now = new Date().toISOString();
       await this.repo.putManifest(
@@ -146,18 +153,14 @@ export class ArtifactStore {
       const cached = this.cached(dir, name, entry);
       if (cached) return cached;
       const buf = Buffer.allocUnsafe(entry.bytes);
-      let offset = 0;
       let complete = true;
-      for (let seq = 0; seq < entry.chunks; seq++) {
+      await inWindows(entry.chunks, async (seq) => {
         const chunk = await this.repo.getChunk(modelId, name, entry.generation, seq);
-        if (!chunk || offset + chunk.length > entry.bytes) {
-          complete = false;
-          break;
-        }
-        chunk.copy(buf, offset);
-        offset += chunk.length;
-      }
-      if (complete && offset === entry.bytes && sha256(buf) === entry.sha256) {
+        const at = seq * entry.chunk_bytes;
+        if (chunk?.length !== Math.min(entry.chunk_bytes, entry.bytes - at)) complete = false;
+        else chunk.copy(buf, at);
+      });
+      if (complete && sha256(buf) === entry.sha256) {
         this.cache(dir, name, buf);
         return buf;
       }
@@ -226,4 +229,12 @@ function chunkIdsOf(modelId: string, files: ArtifactManifest['files']): string[]
   return Object.entries(files).flatMap(([name, f]) =>
     Array.from({ length: f.chunks }, (_, seq) => chunkId(modelId, name, f.generation, seq)),
   );
+}
+
+/** Chunk requests in flight per file: a few, so one large artefact neither crawls nor floods the node. */
+const IN_FLIGHT = 4;
+
+async function inWindows(n: number, fn: (i: number) => Promise<void>): Promise<void> {
+  for (let from = 0; from < n; from += IN_FLIGHT)
+    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, n - from) }, (_, j) => fn(from + j)));
 }

@@ -8,6 +8,8 @@ export interface ArtifactFileEntry {
   /** hex sha256 of the whole file */
   sha256: string;
   chunks: number;
+  /** bytes per chunk (the last may be shorter) */
+  chunk_bytes: number;
   /** the write that produced these chunks: a rewrite uses a new one, so readers never mix two */
   generation: string;
 }
