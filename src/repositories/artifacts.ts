@@ -1,6 +1,8 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Names } from '../config/names.ts';
 import { esStatus, isIndexNotFound } from '../infra/es-errors.ts';
+import { createIndexIfMissing } from '../setup/index.ts';
+import { loadMapping } from '../setup/mappings.ts';
 
 /** One named file of a model's artefact as its manifest records it. */
 export interface ArtifactFileEntry {
@@ -50,8 +52,27 @@ export class ArtifactsRepository {
     private readonly names: Names,
   ) {}
 
+  private ready: Promise<void> | undefined;
+
   private get index() {
     return this.names.artifacts;
+  }
+
+  /**
+   * Before the first write: the index exists with its mapping. A deployment set up before artefacts
+   * moved here gets it without another `recsys setup`; auto-creation would map the chunks' base64
+   * as text. A key without the right to check or create it (setup made it) just goes on to write.
+   */
+  private ensureIndex(): Promise<void> {
+    this.ready ??= createIndexIfMissing(this.es, this.index, loadMapping('indices/artifacts.json')).then(
+      () => undefined,
+      (e: unknown) => {
+        if (esStatus(e) === 403) return;
+        this.ready = undefined;
+        throw e;
+      },
+    );
+    return this.ready;
   }
 
   async getManifest(modelId: string): Promise<VersionedManifest | undefined> {
@@ -73,6 +94,7 @@ export class ArtifactsRepository {
     manifest: ArtifactManifest,
     expected?: Pick<VersionedManifest, 'seqNo' | 'primaryTerm'>,
   ): Promise<void> {
+    await this.ensureIndex();
     await this.es.index({
       index: this.index,
       id: manifest.model_id,
@@ -90,6 +112,7 @@ export class ArtifactsRepository {
     seq: number,
     data: Buffer,
   ): Promise<void> {
+    await this.ensureIndex();
     await this.es.index({
       index: this.index,
       id: chunkId(modelId, name, generation, seq),

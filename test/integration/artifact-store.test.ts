@@ -150,4 +150,19 @@ describe('artefact store', () => {
     expect(existsSync(path.join(store.cacheDir, 'mkeep2'))).toBe(false);
     expect(existsSync(path.join(store.cacheDir, 'mkeep4'))).toBe(true);
   });
+
+  it('a deployment set up before the artefacts index existed gets it with its mapping at the first write', async () => {
+    const fresh = testContext('artifacts-nosetup', {}, { MODEL_DIR: dirs[0]! });
+    try {
+      await new ArtifactStore(fresh.repos.artifacts, dirs[0]!, 1000).write('mfresh', {
+        'x.bin': bytes(10, 1),
+      });
+      const mapping = await fresh.es.indices.getMapping({ index: fresh.names.artifacts });
+      const m = mapping[fresh.names.artifacts]!.mappings;
+      expect(m.dynamic).toBe('strict');
+      expect(m.properties!['data']).toMatchObject({ type: 'binary' });
+    } finally {
+      await fresh.dispose();
+    }
+  });
 });
