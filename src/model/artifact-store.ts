@@ -178,11 +178,11 @@ export class ArtifactStore {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  /** Model ids with a complete artefact, newest write first. */
+  /** Model ids with a complete artefact, newest first (by when it was first written, not rewritten). */
   async modelIds(): Promise<string[]> {
     return (await this.repo.owners())
       .filter((o) => o.hasManifest)
-      .sort((a, b) => b.newestWrite - a.newestWrite)
+      .sort((a, b) => b.createdAt - a.createdAt)
       .map((o) => o.modelId);
   }
 

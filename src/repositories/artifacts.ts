@@ -34,6 +34,8 @@ export interface VersionedManifest {
 export interface ArtifactOwner {
   modelId: string;
   hasManifest: boolean;
+  /** when the manifest was first written (epoch ms; 0 without one): the model's age here */
+  createdAt: number;
   newestWrite: number;
 }
 
@@ -193,7 +195,10 @@ export class ArtifactsRepository {
           models: {
             terms: { field: 'model_id', size: 10_000 },
             aggs: {
-              manifests: { filter: { term: { kind: 'manifest' } } },
+              manifests: {
+                filter: { term: { kind: 'manifest' } },
+                aggs: { created: { max: { field: 'created_at' } } },
+              },
               newest: { max: { field: 'created_at' } },
               updated: { max: { field: 'updated_at' } },
             },
@@ -204,7 +209,7 @@ export class ArtifactsRepository {
         r.aggregations?.['models'] as {
           buckets: Array<{
             key: string;
-            manifests: { doc_count: number };
+            manifests: { doc_count: number; created: { value: number | null } };
             newest: { value: number | null };
             updated: { value: number | null };
           }>;
@@ -213,6 +218,7 @@ export class ArtifactsRepository {
       return buckets.map((b) => ({
         modelId: b.key,
         hasManifest: b.manifests.doc_count > 0,
+        createdAt: b.manifests.created.value ?? 0,
         newestWrite: Math.max(b.newest.value ?? 0, b.updated.value ?? 0),
       }));
     } catch (e) {
