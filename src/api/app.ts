@@ -79,6 +79,15 @@ export function createApp(deps: AppDeps): RecsysApp {
   );
   metrics.breakerState.set({ backend: 'elasticsearch' }, BREAKER_GAUGE[breaker.state]);
   const onFallback = (endpoint: string, answer: string) => metrics.fallbacks.inc({ endpoint, answer });
+  // the event producer's own: a broker known to be down gets no sends, the client a certain 503
+  const kafkaBreaker = new CircuitBreaker('kafka', {
+    failureThreshold: options.breaker.failures,
+    openMs: options.breaker.openMs,
+    onChange: (state) => {
+      metrics.breakerState.set({ backend: 'kafka' }, BREAKER_GAUGE[state]);
+      log.warn({ backend: 'kafka', state }, 'circuit breaker');
+    },
+  });
 
   const live = new LiveModelResolver(repos, names, log, options.liveModelCacheMs, options.filterFields);
   const running = new ExperimentResolver(repos.experiments, options.liveModelCacheMs);
@@ -151,7 +160,9 @@ export function createApp(deps: AppDeps): RecsysApp {
   app.use(
     recommendationRoutes(service, parsers, json, { degradedAnswers: options.degradedAnswers, onFallback }),
   );
-  app.use(eventRoutes(producer, options, [auth, json], log, (answer) => onFallback('events', answer)));
+  app.use(
+    eventRoutes(producer, options, [auth, json], log, (answer) => onFallback('events', answer), kafkaBreaker),
+  );
   app.use(catalogRoutes(repos.metadata, options, [auth, json]));
   app.use(adminRoutes(admin, live, auth, json));
   app.use(experimentRoutes(experiments, auth, json, () => live.invalidate()));

@@ -937,6 +937,24 @@ describe('dependencies down', () => {
         body: JSON.stringify({ user_id: 'u', item_id: 'i', event_type: 'click', timestamp: Date.now() }),
       });
       expect(events.status).toBe(503);
+      // sends that failed open the broker's breaker: then nothing is sent at all, and the 503 says so
+      let last: { status: number; body: { error: { message: string }; ids: string[] } } | undefined;
+      for (let i = 0; i < 10 && !last?.body.error.message.includes('nothing was sent'); i++) {
+        const r = await fetch(`${b.url}/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+          body: JSON.stringify({
+            user_id: 'u',
+            item_id: 'i',
+            event_type: 'click',
+            timestamp: 1_700_000_000_000,
+          }),
+        });
+        last = { status: r.status, body: (await r.json()) as never };
+      }
+      expect(last!.status).toBe(503);
+      expect(last!.body.error.message).toMatch(/nothing was sent/);
+      expect(last!.body.ids).toHaveLength(1);
     } finally {
       await a.close();
       await b.close();

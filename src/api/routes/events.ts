@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import { ValidationError } from '../../errors/index.ts';
 import { HttpError } from '../http-errors.ts';
 import { setOnDeadline } from '../deadlines.ts';
+import type { CircuitBreaker } from '../../infra/circuit-breaker.ts';
 import type { Logger } from '../../infra/logger.ts';
 import { acceptEvents } from '../../ingest/accept.ts';
 import type { EventProducer } from '../../ingest/producer.ts';
@@ -35,6 +36,8 @@ export function eventRoutes(
   authThenBody: RequestHandler[],
   log: Logger,
   onFallback?: (answer: 'pending' | 'unavailable') => void,
+  /** the broker's breaker: while open, nothing is sent and the answer is a 503 that is certain */
+  breaker?: CircuitBreaker,
 ): Router {
   const r = Router();
   r.post('/v1/events', endpoint('events'), ...authThenBody, async (req, res) => {
@@ -56,6 +59,19 @@ export function eventRoutes(
       return;
     }
     const ids = accepted.map((e) => e.event_id);
+    const unavailable = (retryAfterMs: number, message: string) => {
+      onFallback?.('unavailable');
+      res
+        .status(503)
+        .set('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))))
+        .json({ ...new HttpError(503, 'events_unavailable', message).toJSON(), ids });
+    };
+    const permit = breaker?.acquire() ?? 'pass';
+    if (permit === 'reject')
+      return unavailable(
+        breaker!.retryInMs(),
+        'the event stream is unavailable (recent sends failed); nothing was sent, send again later (they keep these ids)',
+      );
     setOnDeadline(res, () => {
       res.status(202).json({ accepted: accepted.length, ids, errors, delivery: 'pending' });
       onFallback?.('pending');
@@ -63,7 +79,9 @@ export function eventRoutes(
     });
     try {
       await producer.send(accepted);
+      breaker?.success(permit);
     } catch (e) {
+      breaker?.failure(permit);
       if (res.headersSent) {
         // answered "pending" already: the client holds the ids and may send them again
         log.error(
@@ -73,18 +91,10 @@ export function eventRoutes(
         return;
       }
       log.warn({ err: (e as Error).message, events: accepted.length }, 'could not produce events');
-      onFallback?.('unavailable');
-      res
-        .status(503)
-        .set('retry-after', '1')
-        .json({
-          ...new HttpError(
-            503,
-            'events_unavailable',
-            'the event stream refused the events; sending them again is safe (they keep these ids)',
-          ).toJSON(),
-          ids,
-        });
+      unavailable(
+        1000,
+        'the event stream refused the events; sending them again is safe (they keep these ids)',
+      );
       return;
     }
     if (!res.headersSent)
