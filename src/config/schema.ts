@@ -261,6 +261,20 @@ export const SETTINGS = Type.Object({
         retiredEnv: 'INGEST_BATCH_SIZE',
         description: 'Events per bulk request',
       }),
+      attributionWindowHours: Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 48,
+        default: 24,
+        description:
+          'How long after its list was served an action still earns the list credit (up to the 48 h a served record is kept findable)',
+      }),
+      attributionClockSkewSeconds: Type.Integer({
+        minimum: 0,
+        maximum: 3600,
+        default: 60,
+        description:
+          'How far an action may be stamped before its serve time and still count (client clocks run behind the API hosts); older actions are not credited',
+      }),
     },
     { description: 'The Kafka → event store consumer (`recsys ingest`)' },
   ),
