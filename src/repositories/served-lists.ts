@@ -153,9 +153,7 @@ export class ServedListsRepository {
    * Writes records that must exist once (op create: a record already there is not written again,
    * so a replayed batch adds nothing). Retriable rejections are returned with the refused.
    */
-  async createOnce(
-    docs: Array<DocRef & { doc: Record<string, unknown> }>,
-  ): Promise<{
+  async createOnce(docs: Array<DocRef & { doc: Record<string, unknown> }>): Promise<{
     created: number;
     existing: number;
     failed: Array<{ id: string; status: number; reason: string }>;
