@@ -6,7 +6,7 @@ import {
   positionIn,
   servedUser,
   type CreditInput,
-} from '../../src/ingest/attribution.ts';
+} from '../../src/ingest/credit.ts';
 import type { ReadTag } from '../../src/events/recommendation-id.ts';
 
 describe('attribution maths', () => {
