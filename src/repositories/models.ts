@@ -53,6 +53,8 @@ export interface ModelDoc {
   lsh?: Record<string, unknown>;
   artifact?: string;
   deploy?: Record<string, unknown>;
+  /** held by the process deploying this model, renewed while it runs (null once the deploy ended) */
+  deploy_lease?: { owner: string; until: string } | null;
   /** base64 little-endian float64 k×k gramian YᵀY of the deployed item factors (online fold-in) */
   yty?: string;
 }
