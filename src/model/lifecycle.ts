@@ -205,12 +205,18 @@ export class ModelLifecycle {
     else await this.models.update(modelId, { status: 'deploying', deploy_lease: this.lease(now.getTime()) });
   }
 
-  /** Extends a running deploy's lease; false (and nothing written) when the deploy is no longer this process's. */
+  /**
+   * Extends a running deploy's lease; false (nothing written) when the deploy is no longer this
+   * process's, or its record changed since the read (a step's own write, or the outcome: the next
+   * renewal tries again, and a finished deploy's lease is never brought back).
+   */
   async renewLease(modelId: string): Promise<boolean> {
-    const model = await this.models.get(modelId, { includes: ['status', 'deploy_lease'] });
-    if (model?.status !== 'deploying' || model.deploy_lease?.owner !== DEPLOY_OWNER) return false;
-    await this.models.update(modelId, { deploy_lease: this.lease() });
-    return true;
+    return this.models.updateIf(
+      modelId,
+      ['status', 'deploy_lease'],
+      (m) => m.status === 'deploying' && m.deploy_lease?.owner === DEPLOY_OWNER,
+      { deploy_lease: this.lease() },
+    );
   }
 
   /**
