@@ -135,12 +135,17 @@ export class Attributor {
       else if (LEGACY_ID.test(id)) for (const index of this.legacyIndices(a.event)) refs.push({ index, id });
     });
     const served = await this.deps.servedLists.byRefs(refs);
-    const lists = actions.map((a) => served.get(a.event.recommendation_id!));
+    const found = actions.map((a) => served.get(a.event.recommendation_id!));
     actions.forEach((a, i) => {
-      const owner = lists[i]?.user_id;
+      const owner = found[i]?.user_id;
       if (verified[i]!.tag || owner === undefined || owner === a.event.user_id) return;
       verified[i] = this.verify(a.event.recommendation_id!, [owner]);
     });
+    // A record alone vouches only for an unsigned (UUID) id: the topic is writable by any producer,
+    // so a record naming the acting user must not make a signed id that did not verify count.
+    const lists = actions.map((a, i) =>
+      verified[i]!.tag || LEGACY_ID.test(a.event.recommendation_id!) ? found[i] : undefined,
+    );
     const merged = await this.merges(actions, verified, lists);
 
     const docs: SinkDoc[] = [];

@@ -363,6 +363,38 @@ describe('attribution that cannot miss', () => {
     // the very same event again: a copy, not a repeat
     await click('u9', item, id, 'replay-3');
     await click('u10', item, id, 'other-user');
+    // a producer on the recommendations topic writes a record naming itself for u11's id (never
+    // served): a record alone does not make a signed id that does not verify for u12 count
+    const u11 = mintRecommendationId(
+      { modelId: MODEL, servedAt: Date.now(), userId: 'u11' },
+      ctx.config.recommendationIds.secret,
+    );
+    await producer.send({
+      topic: names.topics.recommendations,
+      acks: -1,
+      messages: [
+        {
+          key: 'u12',
+          value: JSON.stringify({
+            recommendation_id: u11,
+            request_id: 'req-forged',
+            model_id: MODEL,
+            endpoint: 'user_recommendations',
+            mode: 'exact',
+            source: 'personal',
+            user_id: 'u12',
+            items: [item],
+            k: 1,
+            count: 1,
+            filters: {},
+            latency_ms: 1,
+            timestamp: new Date().toISOString(),
+          }),
+        },
+      ],
+    });
+    await waitForServed(u11);
+    await click('u12', item, u11, 'forged-record');
     await click('u9', list.items[2]!.item_id, id, 'before-serve', Date.now() - 3 * 3_600_000);
 
     const mine = (a: Attribution) => a.recommendation_id === id;
@@ -385,12 +417,19 @@ describe('attribution that cannot miss', () => {
     const byEvent = new Map(docs.map((a) => [a.event_id, a]));
     expect(byEvent.get('other-user')).toMatchObject({ kind: 'unattributed', reason: 'other_user' });
     expect(byEvent.get('before-serve')).toMatchObject({ kind: 'unattributed', reason: 'before_serve' });
+    let forged: Attribution | undefined;
+    await waitUntil(
+      'the click on the forged record is stored',
+      async () => (forged = (await attributions()).find((a) => a.event_id === 'forged-record')) !== undefined,
+      60_000,
+    );
+    expect(forged).toMatchObject({ kind: 'unattributed', reason: 'invalid_id' });
 
     const after = await counter('recsys_ingest_attributions_total');
     const delta = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
     expect(delta('attributed')).toBe(1);
     expect(delta('repeat')).toBe(19);
-    expect(delta('unattributed')).toBe(2);
+    expect(delta('unattributed')).toBe(3);
     const reasons = await counter('recsys_ingest_unattributed_total');
     for (const reason of ['other_user', 'before_serve'])
       expect((reasons.get(reason) ?? 0) - (reasonsBefore.get(reason) ?? 0), reason).toBe(1);
