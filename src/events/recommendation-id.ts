@@ -80,10 +80,13 @@ function tagProblem(tag: Omit<RecommendationTag, 'userId'>): string | undefined 
   return undefined;
 }
 
-/** user undefined: the r1 MAC (no user); '' : an r2 list served without a user (ids are never empty). */
+/**
+ * user undefined: the r1 MAC (no user); '' : an r2 list served without a user (ids are never
+ * empty). `fixed` has a fixed length, so the user needs no separator after it.
+ */
 function mac(secret: string, head: string, fixed: Buffer, user: string | undefined): Buffer {
   const h = createHmac('sha256', secret).update(head).update('\u0000').update(fixed);
-  if (user !== undefined) h.update('\u0000').update(user);
+  if (user !== undefined) h.update(user);
   return h.digest().subarray(0, MAC_BYTES);
 }
 

@@ -127,11 +127,29 @@ describe('recommendation id codec', () => {
     expect(readRecommendationId(id, SECRET, [''])).toBeUndefined();
     // a list served without a user binds nobody: any user's action verifies, as bound to none
     const open = mintRecommendationId(plain, SECRET);
-    expect(readRecommendationId(open, SECRET, ['mallory'])).toEqual({ ...plain, binding: 'none' });
+    expect(readRecommendationId(open, SECRET, ['mallory'])).toStrictEqual({ ...plain, binding: 'none' });
+    // an empty candidate is nobody, not a user bound as ''
+    expect(readRecommendationId(open, SECRET, [''])).toStrictEqual({ ...plain, binding: 'none' });
     // the user is not in the id, and claimedServedAt reads only the (unverified) serve time
     expect(id).not.toContain('alice');
     expect(claimedServedAt(id)).toBe(servedAt);
     expect(claimedServedAt('garbage')).toBeUndefined();
+  });
+
+  it('reads no other version, even one signed with the same secret', () => {
+    const fixed = Buffer.alloc(12);
+    fixed.writeUIntBE(servedAt, 0, 6);
+    for (const version of ['r3', 'r0', 'R2']) {
+      const head = `${version}~${plain.modelId}~~`;
+      const mac = createHmac('sha256', SECRET)
+        .update(head)
+        .update('\u0000')
+        .update(fixed)
+        .update('')
+        .digest();
+      const id = `${head}~${Buffer.concat([fixed, mac.subarray(0, 12)]).toString('base64url')}`;
+      expect(readRecommendationId(id, SECRET), version).toBeUndefined();
+    }
   });
 
   it('still verifies r1 ids, minted before the binding, as legacy, with the MAC they had', () => {
