@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/index.ts';
 import { deployModel } from '../../src/deploy/index.ts';
-import { saveArtifact } from '../../src/model/artifacts.ts';
+import { artifactStore, saveArtifact } from '../../src/model/artifacts.ts';
 import { leaseLapsed, modelLifecycle } from '../../src/model/lifecycle.ts';
 import { createAdminOps } from '../../src/release/admin-ops.ts';
 import { startScheduler } from '../../src/release/schedule.ts';
@@ -27,9 +27,9 @@ const LIVE = 'mcrashlive';
 // large enough that each loading phase lasts long enough to be caught
 const shape = { factors: 8, items: 25_000, users: 25_000, extras: true };
 
-function saveModel(modelId: string, seed: number): void {
+async function saveModel(modelId: string, seed: number): Promise<void> {
   const p = plantedModel(modelId, seed, shape);
-  saveArtifact(modelDir, {
+  await saveArtifact(artifactStore(ctx), {
     ...p,
     recentItems: Object.fromEntries(p.recentItems!),
     popularity: Object.fromEntries(p.popularity!),
@@ -119,7 +119,7 @@ afterAll(async () => {
 describe('a deploy killed at any point is recovered, and the same model deploys again', () => {
   it('killed once its indices exist: the API stages it after recovering it, and can activate it', async () => {
     const id = 'mcrashone';
-    saveModel(id, 11);
+    await saveModel(id, 11);
     await killAt(id, 'indices created');
     // before the lease lapses a second deploy is refused, not run over the first
     const lifecycle = modelLifecycle(ctx);
@@ -146,7 +146,7 @@ describe('a deploy killed at any point is recovered, and the same model deploys 
 
   it('killed while loading items: a scheduler tick recovers it, and a deploy of the same model goes live', async () => {
     const id = 'mcrashtwo';
-    saveModel(id, 12);
+    await saveModel(id, 12);
     await killAt(id, 'items loading');
     await waitForLapse(id);
     // a tick with nothing to train on: its run fails, but recovers the deploy first
@@ -164,7 +164,7 @@ describe('a deploy killed at any point is recovered, and the same model deploys 
 
   it('killed while loading users: the next `recsys deploy` of it recovers it and completes', async () => {
     const id = 'mcrashthree';
-    saveModel(id, 13);
+    await saveModel(id, 13);
     await killAt(id, 'users loading');
     await waitForLapse(id);
     // the recovery alone first (what the next run does before anything else)
