@@ -2,14 +2,14 @@ import type { Command } from 'commander';
 import { deployModel } from '../../deploy/index.ts';
 import { modelLifecycle } from '../../model/lifecycle.ts';
 import { createRegistry } from '../../infra/metrics.ts';
-import { loadArtifact } from '../../model/artifacts.ts';
+import { artifactStore, loadArtifact } from '../../model/artifacts.ts';
 import { startOnline } from '../../online/service.ts';
 import { runTraining, type TrainRunOptions, type TrainRunResult } from '../../release/run.ts';
 import { startScheduler } from '../../release/schedule.ts';
 import { runTuning } from '../../train/tune.ts';
 import { createContext } from '../../app/context.ts';
 import { progressBar } from '../progress.ts';
-import { untilSignal } from '../signals.ts';
+import { stopOnSignal } from '../shutdown.ts';
 
 function fmt(x: number | undefined): string {
   return x === undefined ? '-' : x.toFixed(4);
@@ -169,12 +169,12 @@ export function registerTrainCommands(program: Command): void {
 
   program
     .command('deploy <model_id>')
-    .description('deploy a trained model (factors from MODEL_DIR) and make it live')
+    .description('deploy a trained model (factors from the artefact store) and make it live')
     .option('--stage', 'build and keep its indices without going live (candidate of an experiment)')
     .action(async (modelId: string, o: { stage?: boolean }) => {
       const ctx = createContext();
       try {
-        const a = loadArtifact(ctx.config.modelDir, modelId);
+        const a = await loadArtifact(artifactStore(ctx), modelId);
         const bars = new Map<string, ReturnType<typeof progressBar>>();
         const r = await deployModel(
           ctx,
@@ -241,9 +241,13 @@ export function registerTrainCommands(program: Command): void {
       const ctx = createContext();
       const s = startScheduler(ctx);
       if (o.now) void s.tick().then((r) => r && printRun(r));
-      await untilSignal();
-      await s.stop();
-      await ctx.close();
+      await stopOnSignal(
+        async () => {
+          await s.stop();
+          await ctx.close();
+        },
+        { log: ctx.log, graceMs: ctx.config.shutdownGraceSeconds * 1000 },
+      );
     });
 
   program
@@ -252,8 +256,12 @@ export function registerTrainCommands(program: Command): void {
     .action(async () => {
       const ctx = createContext();
       const svc = await startOnline(ctx, createRegistry());
-      await untilSignal();
-      await svc.stop();
-      await ctx.close();
+      await stopOnSignal(
+        async () => {
+          await svc.stop();
+          await ctx.close();
+        },
+        { log: ctx.log, graceMs: ctx.config.shutdownGraceSeconds * 1000 },
+      );
     });
 }
