@@ -10,6 +10,10 @@ import { readRatingsByComposite, readRatingsByScan, scanRatingsTable } from '../
 import { startScheduler } from '../../src/release/schedule.ts';
 import { runTuning } from '../../src/train/tune.ts';
 import { loadDirect, testContext } from './harness.ts';
+import { ndcgOnExam, referenceModel } from './reference-quality.ts';
+import { artifactStore, loadArtifact } from '../../src/model/artifacts.ts';
+import { alsParams } from '../../src/config/als-params.ts';
+import { ratingRules } from '../../src/events/rating.ts';
 import { startTcpProxy } from './tcp-proxy.ts';
 
 const ctx = testContext('train', { als: { factors: 16, iterations: 8, threads: 1 } });
@@ -78,6 +82,31 @@ describe('training pipeline', () => {
     expect(doc?.gate?.passed).toBe(true);
     expect(doc?.loss?.length).toBe(8);
     expect(await modelLifecycle(ctx).liveModelId()).toBe(r.modelId);
+  });
+
+  it('trains a model as good as a float64 reference fitted apart from the pipeline on the same events', async () => {
+    const now = Date.parse(data.events.at(-1)!.timestamp) + 3_600_000;
+    const r = await runTraining(ctx, { ...small, now, deploy: false });
+    const t = ctx.config.training;
+    const params = alsParams(ctx.config.als, small.params); // [tune] is off in tests: what the run used
+    const reference = referenceModel(data.events, {
+      rules: ratingRules(ctx.config),
+      now,
+      holdout: 0.2,
+      params,
+      minUser: t.minUserInteractions,
+      minItem: t.minItemInteractions,
+    });
+    // the pipeline's evaluated (pre-refit) factors, judged on the reference's exam rather than on
+    // its own: a pipeline that lost or mis-rated events would also have moved its own exam
+    const { exam } = await loadArtifact(artifactStore(ctx), r.modelId);
+    const pipeline = ndcgOnExam(reference, { factors: params.factors, ...exam! });
+    // the reference is a real model, far above popularity, so "within 5 % of it" is a tight floor
+    expect(reference.ndcg).toBeGreaterThan(1.5 * r.baseline!.ndcg);
+    expect(pipeline, `pipeline ${pipeline} vs reference ${reference.ndcg}`).toBeGreaterThan(
+      0.95 * reference.ndcg,
+    );
+    expect(r.metrics!.ndcg).toBeCloseTo(pipeline, 2); // same exam, read two ways
   });
 
   it('a run whose read fails (ES unreachable mid-read) is recorded as failed and the live model is untouched', async () => {
