@@ -1,6 +1,7 @@
 import {
   chmodSync,
   chownSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -127,13 +128,22 @@ function securityConfig(s: EsSecurity | undefined): string[] {
   return [
     'xpack.security.enabled: true',
     'xpack.security.http.ssl.enabled: true',
-    `xpack.security.http.ssl.certificate: ${s.certFile}`,
-    `xpack.security.http.ssl.key: ${s.keyFile}`,
-    `xpack.security.http.ssl.certificate_authorities: [ "${s.caFile}" ]`,
+    // relative to the config folder, the only place the node may read them from
+    'xpack.security.http.ssl.certificate: certs/node.crt',
+    'xpack.security.http.ssl.key: certs/node.key',
+    'xpack.security.http.ssl.certificate_authorities: [ "certs/ca.crt" ]',
     `xpack.security.http.ssl.client_authentication: ${s.requireClientCert ? 'required' : 'none'}`,
     // single-node discovery: the transport layer talks to no one, so it needs no TLS
     'xpack.security.transport.ssl.enabled: false',
   ];
+}
+
+function copyCertificates(s: EsSecurity, p: EsPaths): void {
+  const dir = path.join(p.config, 'certs');
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(s.caFile, path.join(dir, 'ca.crt'));
+  copyFileSync(s.certFile, path.join(dir, 'node.crt'));
+  copyFileSync(s.keyFile, path.join(dir, 'node.key'));
 }
 
 function writeConfig(node: EsNode, p: EsPaths): void {
@@ -186,18 +196,12 @@ async function ensureUser(node: EsNode): Promise<{ uid: number; gid: number } | 
   const uid = Number((await execFileAsync('id', ['-u', ES_USER])).stdout.trim());
   const gid = Number((await execFileAsync('id', ['-g', ES_USER])).stdout.trim());
   await execFileAsync('chown', ['-R', `${uid}:${gid}`, node.dir]);
-  const owned = node.security
-    ? [node.security.caFile, node.security.certFile, node.security.keyFile].map((f) => path.dirname(f))
-    : [];
-  for (const dir of new Set(owned)) await execFileAsync('chown', ['-R', `${uid}:${gid}`, dir]);
-  // The ES user must be able to reach its folders through every parent directory.
-  for (const start of [node.dir, ...owned]) {
-    let dir = path.dirname(start);
-    while (dir !== path.dirname(dir)) {
-      const mode = statSync(dir).mode;
-      if ((mode & 0o001) === 0) chmodSync(dir, mode | 0o001);
-      dir = path.dirname(dir);
-    }
+  // The ES user must be able to reach its folder through every parent directory.
+  let dir = path.dirname(node.dir);
+  while (dir !== path.dirname(dir)) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) chmodSync(dir, mode | 0o001);
+    dir = path.dirname(dir);
   }
   return { uid, gid };
 }
@@ -244,7 +248,10 @@ export async function startLocalEs(
   writeConfig(node, p);
   const jdk = pickJdk(node.version.startsWith('8.') ? 17 : 21, 25);
   const env = { ...process.env, ES_JAVA_HOME: jdk.home, ES_PATH_CONF: p.config };
-  if (node.security) await writeKeystore(p, node.security.bootstrapPassword, env);
+  if (node.security) {
+    copyCertificates(node.security, p);
+    await writeKeystore(p, node.security.bootstrapPassword, env);
+  }
   const owner = await ensureUser(node);
   log.info(
     { jdk: jdk.home, asUser: owner ? ES_USER : 'current', port: node.httpPort },
