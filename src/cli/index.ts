@@ -5,6 +5,8 @@ import { infraDown, infraStatus, infraUp, type ServiceStatus } from '../infra/lo
 import { createLogger } from '../infra/logger.ts';
 import { checkConnections } from '../infra/connection-check.ts';
 import { setup } from '../setup/index.ts';
+import { esRoles, kafkaAcls } from '../setup/roles.ts';
+import { namesFor } from '../config/names.ts';
 import { createContext } from '../app/context.ts';
 import { startIngest } from '../ingest/service.ts';
 import { createRegistry } from '../infra/metrics.ts';
@@ -73,6 +75,18 @@ export function buildProgram(): Command {
       const r = await checkConnections(loadConfig());
       console.log(`elasticsearch: ok (${r.elasticsearch})`);
       console.log(`kafka: ok (${r.kafkaBrokers} broker(s))`);
+    });
+
+  program
+    .command('roles')
+    .description(
+      "each process's Elasticsearch role (PUT _security/role body) and Kafka ACLs for this deployment's prefixes, as JSON",
+    )
+    .action(() => {
+      const config = loadConfig();
+      const names = namesFor(config);
+      const out = { elasticsearch: esRoles(names), kafka: kafkaAcls(names, config.topicPrefix) };
+      console.log(JSON.stringify(out, null, 2));
     });
 
   program

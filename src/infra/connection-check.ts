@@ -141,6 +141,12 @@ async function classifyEsFailure(
       'ES_CLIENT_CERT_FILE',
       `is not set, and ${where} requires a client certificate: set ES_CLIENT_CERT_FILE and ES_CLIENT_KEY_FILE`,
     );
+  // TLS 1.3: the server checks the client certificate after the handshake, then hangs up
+  if (!clientCert && target.startsWith('https:') && /other side closed|socket hang up|ECONNRESET/i.test(text))
+    return new ConnectionSettingError(
+      'ES_CLIENT_CERT_FILE',
+      `is not set, and ${where} closed the connection after the TLS handshake: it requires a client certificate (set ES_CLIENT_CERT_FILE and ES_CLIENT_KEY_FILE)`,
+    );
   if (/wrong version number|packet length too long|ERR_SSL_/i.test(text) || codes.has('EPROTO'))
     return new ConnectionSettingError(where, `is https:// but ${target} answers plain HTTP: use http://`);
   if (codes.has('ECONNREFUSED') || /ECONNREFUSED/.test(text))

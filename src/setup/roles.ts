@@ -44,7 +44,10 @@ export function esRoles(n: Names): Record<RecsysProcess, EsRole> {
     ingest: {
       cluster: ['monitor'],
       indices: [
-        { names: [...f.events, ...f.served], privileges: [...READ, 'create_doc', 'create_index', 'write'] },
+        {
+          names: [...f.events, ...f.served],
+          privileges: [...READ, 'create_doc', 'create_index', 'write', 'maintenance'],
+        },
         { names: f.ledger, privileges: [...READ, 'write'] },
         { names: [...f.control, ...f.metadata], privileges: READ },
       ],
@@ -53,7 +56,7 @@ export function esRoles(n: Names): Record<RecsysProcess, EsRole> {
     trainer: {
       cluster: ['monitor'],
       indices: [
-        { names: [...f.events, ...f.served], privileges: [...READ, 'delete_index'] },
+        { names: [...f.events, ...f.served], privileges: [...READ, 'maintenance', 'delete_index'] },
         { names: [...f.ledger, ...f.metadata], privileges: [...READ, 'write'] },
         { names: [...f.itemFactors, ...f.userFactors], privileges: ['manage', 'read', 'write'] },
         { names: f.control, privileges: [...READ, 'write'] },

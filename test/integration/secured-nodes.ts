@@ -85,7 +85,13 @@ export function makePki(dir: string): TestPki {
   mkdirSync(dir, { recursive: true });
   makeCa(dir, 'ca');
   makeCa(dir, 'other-ca');
-  signed(dir, 'server', 'ca', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  // clientAuth too: the infrastructure's readiness probe presents the node's own certificate
+  signed(
+    dir,
+    'server',
+    'ca',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
+  );
   signed(dir, 'client', 'ca', 'extendedKeyUsage=clientAuth\n');
   const f = (n: string) => path.join(dir, n);
   writeFileSync(
@@ -110,7 +116,13 @@ export function makePki(dir: string): TestPki {
 export const SECURED_ES_PORT = 19251;
 export const ES_BOOTSTRAP_PASSWORD = 'bootstrap-secret-1';
 
-export function securedEsNode(config: Config, pki: TestPki): EsNode {
+/** File-realm roles and users for the node (see EsSecurity). */
+export interface FileRealm {
+  roles: Record<string, unknown>;
+  users: Array<{ name: string; password: string; roles: string[] }>;
+}
+
+export function securedEsNode(config: Config, pki: TestPki, realm?: FileRealm): EsNode {
   return {
     version: config.es.localVersion,
     dir: path.join(config.localDir, 'test-secured', 'elasticsearch'),
@@ -124,6 +136,7 @@ export function securedEsNode(config: Config, pki: TestPki): EsNode {
       keyFile: pki.serverKey,
       bootstrapPassword: ES_BOOTSTRAP_PASSWORD,
       requireClientCert: true,
+      ...realm,
     },
   };
 }
@@ -173,6 +186,7 @@ export function tlsKafkaNode(config: Config, pki: TestPki): KafkaNode {
 export async function startSecuredNodes(
   config: Config,
   log: Logger,
+  realm?: FileRealm,
 ): Promise<{ pki: TestPki; es: EsNode; kafka: KafkaNode }> {
   const base = path.join(config.localDir, 'test-secured');
   // stopping needs only the folders: no certificate is read
@@ -187,7 +201,7 @@ export async function startSecuredNodes(
     force: true,
   });
   const pki = makePki(path.join(base, 'pki'));
-  const es = securedEsNode(config, pki);
+  const es = securedEsNode(config, pki, realm);
   const kafka = tlsKafkaNode(config, pki);
   await startLocalKafka(kafka, log);
   await startLocalEs(es, log);

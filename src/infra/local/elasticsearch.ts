@@ -39,6 +39,13 @@ export interface EsSecurity {
   bootstrapPassword: string;
   /** require a client certificate signed by the CA on HTTPS */
   requireClientCert?: boolean;
+  /**
+   * File-realm roles and users (config/roles.yml, elasticsearch-users). The integ-test-zip cannot
+   * create the .security index (its mapping needs the analysis-common module the zip lacks), so
+   * native users, native roles and API keys are not available on it; file-realm ones are.
+   */
+  roles?: Record<string, unknown>;
+  users?: Array<{ name: string; password: string; roles: string[] }>;
 }
 
 export interface EsPaths {
@@ -185,6 +192,16 @@ async function writeKeystore(p: EsPaths, password: string, env: NodeJS.ProcessEn
   });
 }
 
+/** Roles as YAML (JSON is YAML) and users through the distribution's own tool, which hashes passwords. */
+async function writeFileRealm(s: EsSecurity, p: EsPaths, env: NodeJS.ProcessEnv): Promise<void> {
+  writeFileSync(path.join(p.config, 'roles.yml'), `${JSON.stringify(s.roles ?? {}, null, 2)}\n`);
+  const tool = path.join(p.home, 'bin', 'elasticsearch-users');
+  for (const u of s.users ?? []) {
+    await execFileAsync(tool, ['userdel', u.name], { env }).catch(() => undefined);
+    await execFileAsync(tool, ['useradd', u.name, '-p', u.password, '-r', u.roles.join(',')], { env });
+  }
+}
+
 /** Elasticsearch refuses to run as root; as root we create a system user and hand it the folders. */
 async function ensureUser(node: EsNode): Promise<{ uid: number; gid: number } | undefined> {
   if (process.getuid?.() !== 0) return undefined;
@@ -251,6 +268,7 @@ export async function startLocalEs(
   if (node.security) {
     copyCertificates(node.security, p);
     await writeKeystore(p, node.security.bootstrapPassword, env);
+    await writeFileRealm(node.security, p, env);
   }
   const owner = await ensureUser(node);
   log.info(
