@@ -24,10 +24,12 @@ export function createEsClient(config: Config): Client {
 
 /** Node TLS options for Elasticsearch, or undefined for the system's CAs and no client certificate. */
 export function esTls(config: Config): TlsOptions | undefined {
-  const { caFile, clientCert } = config.es;
-  if (!caFile && !clientCert) return undefined;
+  const { caFile, caFingerprint, clientCert } = config.es;
+  if (!caFile && !caFingerprint && !clientCert) return undefined;
   return {
     ca: caFile ? readFileSync(caFile) : undefined,
+    // a fingerprint alone: the client checks the chain's CA against it instead of against known CAs
+    ...(caFingerprint && !caFile ? { rejectUnauthorized: false } : {}),
     cert: clientCert ? readFileSync(clientCert.certFile) : undefined,
     key: clientCert ? readFileSync(clientCert.keyFile) : undefined,
   };

@@ -94,17 +94,17 @@ export function makePki(dir: string): TestPki {
   );
   signed(dir, 'client', 'ca', 'extendedKeyUsage=clientAuth\n');
   const f = (n: string) => path.join(dir, n);
-  writeFileSync(
-    f('server.pem'),
-    readFileSync(f('server.key'), 'utf8') + readFileSync(f('server.crt'), 'utf8'),
-  );
+  // the server sends its chain up to the CA, as certificates from elasticsearch-certutil do
+  const chain = readFileSync(f('server.crt'), 'utf8') + readFileSync(f('ca.crt'), 'utf8');
+  writeFileSync(f('server-chain.crt'), chain);
+  writeFileSync(f('server.pem'), readFileSync(f('server.key'), 'utf8') + chain);
   const der = new X509Certificate(readFileSync(f('ca.crt'))).raw;
   const hex = createHash('sha256').update(der).digest('hex').toUpperCase();
   return {
     dir,
     ca: f('ca.crt'),
     otherCa: f('other-ca.crt'),
-    serverCert: f('server.crt'),
+    serverCert: f('server-chain.crt'),
     serverKey: f('server.key'),
     serverPem: f('server.pem'),
     clientCert: f('client.crt'),

@@ -192,9 +192,16 @@ async function writeKeystore(p: EsPaths, password: string, env: NodeJS.ProcessEn
   });
 }
 
-/** Roles as YAML (JSON is YAML) and users through the distribution's own tool, which hashes passwords. */
+/** Roles as YAML (flow-style values) and users through the distribution's own tool, which hashes passwords. */
 async function writeFileRealm(s: EsSecurity, p: EsPaths, env: NodeJS.ProcessEnv): Promise<void> {
-  writeFileSync(path.join(p.config, 'roles.yml'), `${JSON.stringify(s.roles ?? {}, null, 2)}\n`);
+  // one line per key: the roles file is read role by role, each a block of indented lines
+  const yaml = Object.entries(s.roles ?? {}).map(
+    ([name, role]) =>
+      `${name}:\n${Object.entries(role as Record<string, unknown>)
+        .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}\n`)
+        .join('')}`,
+  );
+  writeFileSync(path.join(p.config, 'roles.yml'), yaml.join(''));
   const tool = path.join(p.home, 'bin', 'elasticsearch-users');
   for (const u of s.users ?? []) {
     await execFileAsync(tool, ['userdel', u.name], { env }).catch(() => undefined);
