@@ -128,3 +128,31 @@ export function kafkaAcls(n: Names, topicPrefix: string): Record<RecsysProcess, 
     ],
   };
 }
+
+/** The two tables docs/security.md shows, for the placeholder prefixes `<p>` and `<t>`. */
+export function rolesMarkdown(n: Names, topicPrefix: string): { elasticsearch: string; kafka: string } {
+  const r = esRoles(n);
+  const code = (x: string) => `\`${x}\``;
+  const es = [
+    '| process | cluster | indices → privileges |',
+    '| --- | --- | --- |',
+    ...PROCESSES.map(
+      (p) =>
+        `| ${p} | ${r[p].cluster.join(', ')} | ${r[p].indices
+          .map((i) => `${i.names.map(code).join(' ')} → ${i.privileges.join(', ')}`)
+          .join('<br>')} |`,
+    ),
+  ];
+  const k = kafkaAcls(n, topicPrefix);
+  const kafka = [
+    '| process | resource | name | operations |',
+    '| --- | --- | --- | --- |',
+    ...PROCESSES.flatMap((p) =>
+      k[p].map(
+        (a) =>
+          `| ${p} | ${a.resource} | ${code(a.name)}${a.prefixed ? ' (prefixed)' : ''} | ${a.operations.join(', ')} |`,
+      ),
+    ),
+  ];
+  return { elasticsearch: es.join('\n'), kafka: kafka.join('\n') };
+}

@@ -271,7 +271,8 @@ describe('least privilege: each process as a user holding only its role', () => 
 
     const ingestCtx = contextFor('ingest');
     const producer = new EventProducer(ingestCtx.kafka, ingestCtx.names.topics.events);
-    await producer.sendRaw(data.events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })));
+    const messages = data.events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) }));
+    for (let i = 0; i < messages.length; i += 2000) await producer.sendRaw(messages.slice(i, i + 2000));
     await producer.disconnect();
     const ingest = await startIngest(ingestCtx, createRegistry(false));
     const trainer = contextFor('trainer');
