@@ -9,7 +9,11 @@ import type { Logger } from './logger.ts';
 export const LOCAL_ES_URL = 'http://127.0.0.1:9200';
 export const LOCAL_KAFKA_BROKERS = ['127.0.0.1:9092'];
 
-export function createEsClient(config: Config): Client {
+/** `limits`: the startup check asks once, briefly, where the services retry. */
+export function createEsClient(
+  config: Config,
+  limits: { requestTimeout?: number; maxRetries?: number } = {},
+): Client {
   const { url, cloudId, username, password, apiKey } = config.es;
   return new Client({
     ...(cloudId ? { cloud: { id: cloudId } } : { node: url ?? LOCAL_ES_URL }),
@@ -17,8 +21,8 @@ export function createEsClient(config: Config): Client {
     tls: esTls(config),
     // the client compares it with the SHA-256 of the CA certificate in the chain the server sends
     caFingerprint: config.es.caFingerprint ? fingerprintWithColons(config.es.caFingerprint) : undefined,
-    requestTimeout: 60_000,
-    maxRetries: 3,
+    requestTimeout: limits.requestTimeout ?? 60_000,
+    maxRetries: limits.maxRetries ?? 3,
   });
 }
 

@@ -2,10 +2,10 @@
 // TLS port becomes one line naming the setting to change, instead of a stack trace from deep in a
 // client or minutes of retries. Nothing here retries: a misconfiguration does not heal.
 import tls from 'node:tls';
-import { Client, errors as esErrors } from '@elastic/elasticsearch';
+import { errors as esErrors } from '@elastic/elasticsearch';
 import { Kafka, logLevel } from 'kafkajs';
 import { ConfigError, type Config } from '../config/index.ts';
-import { esTls, fingerprintWithColons, kafkaTls, LOCAL_ES_URL, LOCAL_KAFKA_BROKERS } from './clients.ts';
+import { createEsClient, kafkaTls, LOCAL_ES_URL, LOCAL_KAFKA_BROKERS } from './clients.ts';
 
 /** A connection that cannot work as configured; the message names the setting. */
 export class ConnectionSettingError extends ConfigError {
@@ -64,17 +64,10 @@ function hostPort(hostAndPort: string, defaultPort: number): { host: string; por
 
 /** Checks Elasticsearch as the processes will reach it; returns who we are there. */
 export async function checkElasticsearch(config: Config): Promise<string> {
-  const { url, cloudId, apiKey, username, password, caFingerprint } = config.es;
+  const { url, cloudId, apiKey, username } = config.es;
   const where = cloudId ? 'ES_CLOUD_ID' : url ? 'ES_URL' : 'the local Elasticsearch';
   const target = url ?? LOCAL_ES_URL;
-  const es = new Client({
-    ...(cloudId ? { cloud: { id: cloudId } } : { node: target }),
-    auth: apiKey ? { apiKey } : username ? { username, password: password ?? '' } : undefined,
-    tls: esTls(config),
-    caFingerprint: caFingerprint ? fingerprintWithColons(caFingerprint) : undefined,
-    requestTimeout: TIMEOUT_MS,
-    maxRetries: 0,
-  });
+  const es = createEsClient(config, { requestTimeout: TIMEOUT_MS, maxRetries: 0 });
   const credential = apiKey ? 'ES_API_KEY' : username ? 'ES_PASSWORD' : undefined;
   try {
     // needs no privilege at all: any valid credential may ask who it is
