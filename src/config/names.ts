@@ -23,6 +23,8 @@ export interface Names {
   models: string;
   experiments: string;
   locks: string;
+  /** model artefacts: manifests and chunked files (src/repositories/artifacts.ts) */
+  artifacts: string;
   tuning: string;
   recommendationsTemplate: string;
   recommendationsPattern: string;
@@ -57,6 +59,7 @@ export function createNames(
     models: `${p}models`,
     experiments: `${p}experiments`,
     locks: `${p}locks`,
+    artifacts: `${p}artifacts`,
     tuning: `${p}tuning`,
     recommendationsTemplate: `${p}recommendations`,
     recommendationsPattern: `${p}recommendations-*`,
