@@ -27,6 +27,7 @@ function families(n: Names) {
     userFactors: [n.usersPattern, n.usersAlias],
     served: [n.recommendationsPattern],
     control: [n.models, n.experiments, n.locks, n.tuning],
+    artifacts: [n.artifacts],
   };
 }
 
@@ -60,13 +61,15 @@ export function esRoles(n: Names): Record<RecsysProcess, EsRole> {
         { names: [...f.ledger, ...f.metadata], privileges: [...READ, 'write'] },
         { names: [...f.itemFactors, ...f.userFactors], privileges: ['manage', 'read', 'write'] },
         { names: f.control, privileges: [...READ, 'write'] },
+        // model files: written by training, listed after a refresh; created here if setup has not
+        { names: f.artifacts, privileges: [...READ, 'write', 'maintenance', 'create_index'] },
       ],
     },
     // serves; writes only the catalogue (PUT /v1/items, /v1/users) and model/experiment state
     api: {
       cluster: ['monitor'],
       indices: [
-        { names: [...f.events, ...f.served, ...f.ledger], privileges: READ },
+        { names: [...f.events, ...f.served, ...f.ledger, ...f.artifacts], privileges: READ },
         { names: [...f.metadata, ...f.itemFactors, ...f.userFactors], privileges: [...READ, 'write'] },
         { names: f.control, privileges: [...READ, 'write'] },
       ],
