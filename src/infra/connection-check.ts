@@ -66,7 +66,7 @@ function hostPort(hostAndPort: string, defaultPort: number): { host: string; por
 export async function checkElasticsearch(config: Config): Promise<string> {
   const { url, cloudId, apiKey, username } = config.es;
   const where = cloudId ? 'ES_CLOUD_ID' : url ? 'ES_URL' : 'the local Elasticsearch';
-  const target = url ?? LOCAL_ES_URL;
+  const target = url ?? (cloudId ? 'the Elastic Cloud deployment' : LOCAL_ES_URL);
   const es = createEsClient(config, { requestTimeout: TIMEOUT_MS, maxRetries: 0 });
   const credential = apiKey ? 'ES_API_KEY' : username ? 'ES_PASSWORD' : undefined;
   try {
