@@ -337,15 +337,16 @@ describe('least privilege: each process as a user holding only its role', () => 
   it("the API's role cannot write events or delete indices", async () => {
     const api = contextFor('api');
     const bucket = api.names.eventsIndex(new Date());
+    // the admin's role can, and so the bucket exists: the refusals below are the api role's doing
+    const admin = contextFor('admin');
+    await admin.es.index({ index: bucket, id: 'allowed', document: { user_id: 'u', item_id: 'i' } });
     const forbidden = { meta: { statusCode: 403 } };
     await expect(
       api.es.index({ index: bucket, id: 'forged', document: { user_id: 'u', item_id: 'i' } }),
     ).rejects.toMatchObject(forbidden);
+    await expect(api.es.delete({ index: bucket, id: 'allowed' })).rejects.toMatchObject(forbidden);
     await expect(api.es.indices.delete({ index: api.names.itemMetadata })).rejects.toMatchObject(forbidden);
     await expect(api.es.indices.delete({ index: api.names.itemsPattern })).rejects.toMatchObject(forbidden);
-    // the admin's role can: the refusals are the role's doing
-    const admin = contextFor('admin');
-    await admin.es.index({ index: bucket, id: 'allowed', document: { user_id: 'u', item_id: 'i' } });
     await admin.es.delete({ index: bucket, id: 'allowed' });
   });
 });
