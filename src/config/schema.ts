@@ -268,6 +268,14 @@ export const DEPLOYMENT = Type.Object({
         "Comma-separated secrets that signed ids still in clients' hands (during a rotation): the ingest accepts them, the API signs with RECOMMENDATION_ID_SECRET only",
     }),
   }),
+  shutdownGraceSeconds: Type.Number({
+    minimum: 1,
+    maximum: 600,
+    default: 10,
+    env: 'SHUTDOWN_GRACE_SECONDS',
+    description:
+      'After SIGTERM/SIGINT, `recsys serve|ingest|online` finish what they can within this, then exit anyway (uncommitted messages are redelivered)',
+  }),
   trainSchedule: Type.String({
     minLength: 9,
     default: '0 3 * * *',
@@ -333,6 +341,20 @@ export const SETTINGS = Type.Object({
         retiredEnv: 'INGEST_BATCH_SIZE',
         description: 'Events per bulk request',
       }),
+      attributionWindowHours: Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 48,
+        default: 24,
+        description:
+          'How long after its list was served an action still earns the list credit (up to the 48 h a served record is kept findable)',
+      }),
+      attributionClockSkewSeconds: Type.Integer({
+        minimum: 0,
+        maximum: 3600,
+        default: 60,
+        description:
+          'How far an action may be stamped before its serve time and still count (client clocks run behind the API hosts); older actions are not credited',
+      }),
     },
     { description: 'The Kafka → event store consumer (`recsys ingest`)' },
   ),
@@ -393,6 +415,53 @@ export const SETTINGS = Type.Object({
         description:
           'Distinct recent items of a user kept on the user document (by fold-in) and excluded as seen',
       }),
+      deadlineMs: Type.Integer({
+        minimum: 20,
+        maximum: 60000,
+        default: 500,
+        description:
+          'End-to-end budget of a recommendation / similar-items request (ms): Elasticsearch calls get what is left of it as their timeout and are cancelled when it runs out; then the answer is degraded or 503',
+      }),
+      writeDeadlineMs: Type.Integer({
+        minimum: 50,
+        maximum: 60000,
+        default: 2000,
+        description:
+          'Budget of POST /v1/events and PUT /v1/items|users (ms); an event send still under way when it runs out is answered 202 with its ids (it may still be delivered)',
+      }),
+      adminDeadlineMs: Type.Integer({
+        minimum: 100,
+        maximum: 600000,
+        default: 10000,
+        description:
+          'Budget of admin and experiment routes (ms); training and deploys they start run in the background on their own budgets',
+      }),
+      healthDeadlineMs: Type.Integer({
+        minimum: 50,
+        maximum: 1000,
+        default: 800,
+        description:
+          '/health and /ready answer within this (ms) whatever the backends do, naming what did not answer (orchestrator probes wait 1 s by default)',
+      }),
+      degradedAnswers: Type.Boolean({
+        default: true,
+        description:
+          'When Elasticsearch times out or is unavailable, answer recommendation requests from the cached popular list (200, "degraded": true) where one is cached; off: 503 with Retry-After',
+      }),
+      breakerFailures: Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        default: 5,
+        description:
+          'Consecutive Elasticsearch failures or timeouts of request-path calls that open the circuit breaker: requests then fail fast without calling it',
+      }),
+      breakerOpenMs: Type.Integer({
+        minimum: 100,
+        maximum: 600000,
+        default: 5000,
+        description:
+          'How long an open breaker refuses before letting one probe request through (half-open); its success closes the breaker, its failure opens it again',
+      }),
       filterFields: Type.Object(
         {
           keyword: Type.Array(Type.String({ pattern: fieldName }), {
@@ -416,6 +485,18 @@ export const SETTINGS = Type.Object({
       ),
     },
     { description: 'How the API answers recommendation requests' },
+  ),
+  experiments: Type.Object(
+    {
+      minShare: Type.Number({
+        minimum: 0.0001,
+        maximum: 0.5,
+        default: 0.01,
+        description:
+          'Smallest share of users either arm of an A/B experiment may get: treatment_share must lie in [min_share, 1 − min_share]',
+      }),
+    },
+    { description: 'A/B experiments started through the API' },
   ),
   als: Type.Object(
     {
@@ -582,8 +663,15 @@ export const SETTINGS = Type.Object({
         description:
           'Build the HNSW graph of the raw factors for user → item ann. auto: only when, on the sampled users, the norm-bounded exact search that answers ann instead would score more than [serving] ann_exact_max_scored items for over 10 % of them; false: ann is always that exact search (recall 1)',
       }),
+      leaseSeconds: Type.Integer({
+        minimum: 2,
+        maximum: 86_400,
+        default: 300,
+        description:
+          'A running deploy renews a lease on its model this often × 3; a model left `deploying` whose lease has lapsed (its process died) is marked failed and its half-built indices removed by the next deploy, training run or scheduler tick. Longer than any step that blocks the deploying process',
+      }),
     },
-    { description: 'What a deploy builds besides the exact vectors' },
+    { description: 'What a deploy builds besides the exact vectors, and how a crashed one is recovered' },
   ),
 });
 

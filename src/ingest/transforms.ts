@@ -5,9 +5,12 @@ import type { BatchTransform, Rejection } from './sink.ts';
 import { checkEvent, type EventRules } from '../events/validate.ts';
 import { checkServedRecord, type ServedRecord } from '../events/served-record.ts';
 import { Attributor, type Action } from './attribution.ts';
-import { parseJsonBounded, type JsonParse } from '../infra/json.ts';
+import { MAX_JSON_BYTES, parseJsonBounded, type JsonParse } from '../infra/json.ts';
 
 function parseJson(message: KafkaMessage): JsonParse {
+  // the size is refused on the buffer, before it becomes a string
+  if (message.value && message.value.length > MAX_JSON_BYTES)
+    return { ok: false, reason: 'too_large', error: `larger than ${MAX_JSON_BYTES} bytes` };
   return parseJsonBounded(message.value?.toString('utf8'));
 }
 
@@ -36,7 +39,8 @@ export function eventsTransform(
       if (!parsed.ok)
         return void rejected.push({
           origin,
-          reason: parsed.reason === 'too_deep' ? 'too_deep' : 'invalid_json',
+          reason:
+            parsed.reason === 'too_deep' || parsed.reason === 'too_large' ? parsed.reason : 'invalid_json',
           message: parsed.error,
         });
       const check = checkEvent(parsed.value, rules);
@@ -82,7 +86,8 @@ export function servedTransform(names: Names, attributor: Attributor): BatchTran
       if (!parsed.ok)
         return void rejected.push({
           origin,
-          reason: parsed.reason === 'too_deep' ? 'too_deep' : 'invalid_json',
+          reason:
+            parsed.reason === 'too_deep' || parsed.reason === 'too_large' ? parsed.reason : 'invalid_json',
           message: parsed.error,
         });
       const check = checkServedRecord(parsed.value, now);
