@@ -3,7 +3,10 @@ import { ConfigError, loadConfig } from '../config/index.ts';
 import { DomainError } from '../errors/index.ts';
 import { infraDown, infraStatus, infraUp, type ServiceStatus } from '../infra/local/index.ts';
 import { createLogger } from '../infra/logger.ts';
+import { checkConnections } from '../infra/connection-check.ts';
 import { setup } from '../setup/index.ts';
+import { esRoles, kafkaAcls } from '../setup/roles.ts';
+import { namesFor } from '../config/names.ts';
 import { createContext } from '../app/context.ts';
 import { startIngest } from '../ingest/service.ts';
 import { createRegistry } from '../infra/metrics.ts';
@@ -64,11 +67,35 @@ export function buildProgram(): Command {
     .action(async () => printStatus(await infraStatus(loadConfig())));
 
   program
+    .command('check')
+    .description(
+      'connect to Elasticsearch and Kafka as configured; a wrong CA, credential or protocol is one line naming the setting',
+    )
+    .action(async () => {
+      const r = await checkConnections(loadConfig());
+      console.log(`elasticsearch: ok (${r.elasticsearch})`);
+      console.log(`kafka: ok (${r.kafkaBrokers} broker(s))`);
+    });
+
+  program
+    .command('roles')
+    .description(
+      "each process's Elasticsearch role (PUT _security/role body) and Kafka ACLs for this deployment's prefixes, as JSON",
+    )
+    .action(() => {
+      const config = loadConfig();
+      const names = namesFor(config);
+      const out = { elasticsearch: esRoles(names), kafka: kafkaAcls(names, config.topicPrefix) };
+      console.log(JSON.stringify(out, null, 2));
+    });
+
+  program
     .command('setup')
     .description('apply es-mappings/ (templates, indices) and create Kafka topics; idempotent')
     .action(async () => {
       const ctx = createContext();
       try {
+        await checkConnections(ctx.config);
         const r = await setup(ctx.es, ctx.kafka, ctx.config, ctx.names, ctx.log);
         console.log(`templates: ${r.templates.join(', ')}`);
         console.log(

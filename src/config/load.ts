@@ -228,13 +228,19 @@ function mergeSettings(
 }
 
 function derive(deployment: Deployment, settings: Settings, sourceOf: Record<string, Source>): Config {
+  checkConnectionFiles(deployment);
   const localDir = path.resolve(deployment.localDir ?? path.join(PROJECT_ROOT, '.local'));
   const secret = deployment.recommendationIds.secret;
   return {
     ...deployment,
     ...settings,
-    es: { ...deployment.es, local: !deployment.es.url },
-    kafka: { ...deployment.kafka, local: !deployment.kafka.brokers },
+    es: { ...deployment.es, local: !deployment.es.url && !deployment.es.cloudId },
+    kafka: {
+      ...deployment.kafka,
+      // a CA or a client certificate only means something over TLS
+      ssl: deployment.kafka.ssl || Boolean(deployment.kafka.caFile ?? deployment.kafka.clientCert),
+      local: !deployment.kafka.brokers,
+    },
     localDir,
     modelDir: path.resolve(deployment.modelDir ?? path.join(localDir, 'models')),
     recommendationIds: {
@@ -247,6 +253,28 @@ function derive(deployment: Deployment, settings: Settings, sourceOf: Record<str
       pinned: SEARCHED_ALS.filter((p) => sourceOf[`[als] ${p}`] !== 'default'),
     },
   };
+}
+
+/** Connection settings that contradict each other, or name files that are not there. */
+function checkConnectionFiles(d: Deployment): void {
+  if (d.es.url && d.es.cloudId)
+    throw new ConfigError('ES_CLOUD_ID', 'and ES_URL are both set: a cloud id already names the cluster');
+  if (d.es.url?.startsWith('http:') && (d.es.caFile ?? d.es.caFingerprint ?? d.es.clientCert))
+    throw new ConfigError(
+      'ES_URL',
+      `is plain http:// (${d.es.url}) while TLS settings are given (ES_CA_FILE, ES_CA_FINGERPRINT or a client certificate): use https://`,
+    );
+  const files: Array<[string, string | undefined]> = [
+    ['ES_CA_FILE', d.es.caFile],
+    ['ES_CLIENT_CERT_FILE', d.es.clientCert?.certFile],
+    ['ES_CLIENT_KEY_FILE', d.es.clientCert?.keyFile],
+    ['KAFKA_CA_FILE', d.kafka.caFile],
+    ['KAFKA_CLIENT_CERT_FILE', d.kafka.clientCert?.certFile],
+    ['KAFKA_CLIENT_KEY_FILE', d.kafka.clientCert?.keyFile],
+  ];
+  for (const [name, file] of files)
+    if (file !== undefined && !existsSync(file))
+      throw new ConfigError(name, `names ${file}, which does not exist`);
 }
 
 /** The first validation error as one line naming the setting and the value it got. */

@@ -7,6 +7,7 @@
 // The Config type, validation, defaults, docs/configuration.md and recsys.example.toml all derive
 // from these two trees (load.ts, docs.ts).
 import { Type, type SchemaOptions, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { ES_VERSION, ES_VERSIONS } from './es-versions.ts';
 
 /** Annotations this project reads from a setting's schema besides JSON Schema's own keywords. */
 export interface SettingAnnotations {
@@ -81,9 +82,53 @@ export const DEPLOYMENT = Type.Object({
       Type.String({
         env: 'ES_API_KEY',
         secret: true,
-        description: 'API key for ES_URL (instead of user/password)',
+        description: 'API key for ES_URL (instead of user/password): the encoded form (base64 of id:key)',
       }),
     ),
+    cloudId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'ES_CLOUD_ID',
+        description: 'Elastic Cloud deployment id, instead of ES_URL (use with ES_API_KEY or user/password)',
+      }),
+    ),
+    caFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'ES_CA_FILE',
+        description:
+          "PEM file of the CA that signed the cluster's HTTPS certificate (a private CA, e.g. the one `elasticsearch-certutil` made)",
+      }),
+    ),
+    caFingerprint: Type.Optional(
+      Type.String({
+        pattern: '^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$',
+        env: 'ES_CA_FINGERPRINT',
+        description:
+          "SHA-256 fingerprint (hex, colons optional) of the CA certificate in the cluster's chain: trust it without a CA file",
+      }),
+    ),
+    // both or none: the loader names the missing one
+    clientCert: Type.Optional(
+      Type.Object({
+        certFile: Type.String({
+          minLength: 1,
+          env: 'ES_CLIENT_CERT_FILE',
+          description: 'PEM client certificate presented to Elasticsearch (TLS client authentication)',
+        }),
+        keyFile: Type.String({
+          minLength: 1,
+          env: 'ES_CLIENT_KEY_FILE',
+          description: 'PEM private key of ES_CLIENT_CERT_FILE',
+        }),
+      }),
+    ),
+    localVersion: Type.String({
+      pattern: '^(8|9)\\.[0-9]+\\.[0-9]+$',
+      default: ES_VERSION,
+      env: 'ES_LOCAL_VERSION',
+      description: `Version of the local Elasticsearch \`recsys infra up\` downloads and runs (tested: ${ES_VERSIONS.join(', ')})`,
+    }),
   }),
   kafka: Type.Object({
     brokers: Type.Optional(
@@ -99,7 +144,33 @@ export const DEPLOYMENT = Type.Object({
       env: 'KAFKA_CLIENT_ID',
       description: 'Kafka client id',
     }),
-    ssl: Type.Boolean({ default: false, env: 'KAFKA_SSL', description: 'Use TLS to the brokers' }),
+    ssl: Type.Boolean({
+      default: false,
+      env: 'KAFKA_SSL',
+      description: 'Use TLS to the brokers (implied by KAFKA_CA_FILE or a client certificate)',
+    }),
+    caFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'KAFKA_CA_FILE',
+        description: "PEM file of the CA that signed the brokers' certificates (else the system's CAs)",
+      }),
+    ),
+    // both or none: the loader names the missing one
+    clientCert: Type.Optional(
+      Type.Object({
+        certFile: Type.String({
+          minLength: 1,
+          env: 'KAFKA_CLIENT_CERT_FILE',
+          description: 'PEM client certificate for brokers that require one (mTLS)',
+        }),
+        keyFile: Type.String({
+          minLength: 1,
+          env: 'KAFKA_CLIENT_KEY_FILE',
+          description: 'PEM private key of KAFKA_CLIENT_CERT_FILE',
+        }),
+      }),
+    ),
     // all three or none: the loader names the missing ones
     sasl: Type.Optional(
       Type.Object({

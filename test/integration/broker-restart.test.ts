@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../src/api/app.ts';
 import { PROJECT_ROOT } from '../../src/config/index.ts';
 import { describeGroups } from '../../src/infra/consumer-groups.ts';
-import { kafkaPaths, startLocalKafka, stopLocalKafka } from '../../src/infra/local/kafka.ts';
+import { startLocalKafka, stopLocalKafka, type KafkaNode } from '../../src/infra/local/kafka.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { startIngest } from '../../src/ingest/service.ts';
 import { setup } from '../../src/setup/index.ts';
@@ -24,10 +24,18 @@ const GRACE_SECONDS = 5;
 const KEY = 'restart-key';
 const ctx = testContext('brst', {}, { KAFKA_BROKERS: `127.0.0.1:${PORTS.broker}`, API_KEYS: KEY });
 const dir = mkdtempSync(path.join(os.tmpdir(), 'recsys-private-kafka-'));
+// its own folder and ports; the Kafka libraries are the shared broker's (downloaded if there are none)
+const node: KafkaNode = {
+  localDir: ctx.config.localDir,
+  dir: path.join(dir, 'kafka'),
+  controllerPort: PORTS.controller,
+  listeners: [{ name: 'PLAINTEXT', port: PORTS.broker, protocol: 'PLAINTEXT' }],
+  heap: '512m',
+};
 
 async function restartBroker(): Promise<void> {
-  await stopLocalKafka(dir);
-  await startLocalKafka(dir, ctx.log, '512m', PORTS);
+  await stopLocalKafka(node);
+  await startLocalKafka(node, ctx.log);
 }
 
 async function storedEvents(userId: string): Promise<number> {
@@ -37,19 +45,13 @@ async function storedEvents(userId: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  // the libraries the shared broker was started from; downloaded if there are none
-  const libs = path.dirname(kafkaPaths(ctx.config.localDir ?? path.join(PROJECT_ROOT, '.local')).libs);
-  if (existsSync(libs)) {
-    mkdirSync(path.join(dir, 'kafka'), { recursive: true });
-    symlinkSync(libs, path.join(dir, 'kafka', path.basename(libs)));
-  }
-  await startLocalKafka(dir, ctx.log, '512m', PORTS);
+  await startLocalKafka(node, ctx.log);
   await setup(ctx.es, ctx.kafka, ctx.config, ctx.names, ctx.log);
 }, 300_000);
 
 afterAll(async () => {
   await ctx.dispose().catch(() => undefined);
-  await stopLocalKafka(dir);
+  await stopLocalKafka(node);
   rmSync(dir, { recursive: true, force: true });
 }, 120_000);
 
@@ -84,7 +86,7 @@ describe('a broker outage', () => {
       const id = first.body.ids[0]!;
       expect(id).toMatch(/^h-/);
 
-      await stopLocalKafka(dir);
+      await stopLocalKafka(node);
       // the send cannot finish within the write budget: the answer is "pending" with the id, or a
       // 503 only once the send failed; either way the id is the one a retry gets
       for (let i = 0; i < 2; i++) {
@@ -93,7 +95,7 @@ describe('a broker outage', () => {
         if (during.status === 202) expect(during.body.delivery).toBe('pending');
         expect(during.body.ids).toEqual([id]);
       }
-      await startLocalKafka(dir, ctx.log, '512m', PORTS);
+      await startLocalKafka(node, ctx.log);
       const after = await post();
       expect(after.status).toBe(202);
       expect(after.body.ids).toEqual([id]);

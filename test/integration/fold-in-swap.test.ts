@@ -45,8 +45,11 @@ function expectedFactor(model: DeployInput, items: Array<[number, number]>): num
 }
 
 async function userDoc(index: string, id: string) {
-  return (await es.get<{ model_id: string; factor: number[] }>({ index, id }).catch(() => undefined))
-    ?._source;
+  return (
+    await es
+      .get<{ model_id: string; factor: number[] }>({ index, id, _source_includes: ['model_id', 'factor'] })
+      .catch(() => undefined)
+  )?._source;
 }
 
 beforeAll(async () => {

@@ -144,7 +144,11 @@ function figures(lists: string[][], users: number[], word: string): Figures {
 
 /** The search the API made before: BM25 + knn score in one search, both boosts 1. */
 async function oldSum(user: number, word: string): Promise<string[]> {
-  const doc = await es.get<{ factor: number[] }>({ index: names.usersIndex(MODEL), id: `u${user}` });
+  const doc = await es.get<{ factor: number[] }>({
+    index: names.usersIndex(MODEL),
+    id: `u${user}`,
+    _source_includes: ['factor'], // by name: 9.x leaves vectors out of a whole _source
+  });
   const r = await es.search({
     index: names.itemsIndex(MODEL),
     size: 10,

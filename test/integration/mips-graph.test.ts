@@ -110,7 +110,11 @@ describe('the user → item graph, decided at deploy', () => {
     });
     expect(d.report.timings).toHaveProperty('mips_graph');
     const doc = (
-      await d.ctx.es.get<Record<string, unknown>>({ index: d.ctx.names.itemsIndex('mg'), id: 'i3' })
+      await d.ctx.es.get<Record<string, unknown>>({
+        index: d.ctx.names.itemsIndex('mg'),
+        id: 'i3',
+        _source_includes: ['factor', 'factor_exact'], // by name: 9.x leaves vectors out of a whole _source
+      })
     )._source!;
     expect(doc['factor']).toBeUndefined();
     expect((doc['factor_exact'] as number[]).length).toBe(K);

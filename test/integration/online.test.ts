@@ -71,7 +71,11 @@ async function waitUntilPositioned(): Promise<void> {
         }
         for (const p of [...pending]) {
           const got = await es
-            .get<{ factor?: number[] }>({ index: names.usersAlias, id: `probe-${p}` })
+            .get<{ factor?: number[] }>({
+              index: names.usersAlias,
+              id: `probe-${p}`,
+              _source_includes: ['factor'],
+            })
             .catch(() => undefined);
           if (got?._source?.factor) pending.delete(p);
         }
@@ -122,6 +126,7 @@ describe('online fold-in', () => {
             .get<{ factor?: number[]; model_id?: string; source?: string }>({
               index: names.usersAlias,
               id: userId,
+              _source_includes: ['factor', 'model_id', 'source'],
             })
             .catch(() => undefined)
         )?._source;

@@ -83,7 +83,11 @@ describe('training skips events with refused ids', () => {
     await es.indices.refresh({ index: names.usersAlias });
     expect((await es.count({ index: names.usersAlias })).count).toBe(validUsers.size);
     const some = [...validUsers].slice(0, 20);
-    const got = await es.mget<{ factor: number[] }>({ index: names.usersAlias, ids: some });
+    const got = await es.mget<{ factor: number[] }>({
+      index: names.usersAlias,
+      ids: some,
+      _source: ['factor'],
+    });
     for (const d of got.docs) expect('found' in d && d.found && d._source!.factor.length).toBe(16);
   });
 });

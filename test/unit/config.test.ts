@@ -200,7 +200,7 @@ describe('config: sources', () => {
   it('every environment variable is a deployment setting', () => {
     const names = ENV_SETTINGS.map((s) => s.name);
     expect(names.filter((n) => RETIRED.includes(n))).toEqual([]);
-    expect(names).toHaveLength(27);
+    expect(names).toHaveLength(36);
   });
 });
 
@@ -264,6 +264,30 @@ describe('config: errors name the setting', () => {
       );
     // an empty variable is no setting at all
     expect(env({ ALS_FACTORS: '' }).als.factors).toBe(64);
+  });
+});
+
+describe('config: TLS and credentials', () => {
+  it('a CA or client certificate turns Kafka TLS on; files must exist; cloud id and URL exclude each other', () => {
+    const file = settingsFile('not read here', 'ca.crt');
+    expect(env({}).kafka.ssl).toBe(false);
+    expect(env({ KAFKA_CA_FILE: file }).kafka.ssl).toBe(true);
+    expect(errorOf(() => env({ KAFKA_CA_FILE: '/nowhere/ca.crt' })).message).toMatch(
+      /^Invalid configuration: KAFKA_CA_FILE names \/nowhere\/ca.crt, which does not exist/,
+    );
+    expect(errorOf(() => env({ ES_CLIENT_CERT_FILE: file })).message).toMatch(
+      /ES_CLIENT_KEY_FILE must be set together with ES_CLIENT_CERT_FILE/,
+    );
+    expect(errorOf(() => env({ ES_URL: 'http://x:9200', ES_CLOUD_ID: 'a:b' })).message).toMatch(
+      /ES_CLOUD_ID and ES_URL are both set/,
+    );
+    expect(errorOf(() => env({ ES_URL: 'http://x:9200', ES_CA_FILE: file })).message).toMatch(
+      /ES_URL is plain http:\/\/ .* use https:\/\//,
+    );
+    expect(env({ ES_CLOUD_ID: 'a:b' }).es.local).toBe(false);
+    expect(errorOf(() => env({ ES_CA_FINGERPRINT: 'AB:CD' })).message).toMatch(/ES_CA_FINGERPRINT/);
+    expect(env({ ES_CA_FINGERPRINT: 'ab'.repeat(32) }).es.caFingerprint).toBe('ab'.repeat(32));
+    expect(errorOf(() => env({ ES_LOCAL_VERSION: '7.17.0' })).message).toMatch(/ES_LOCAL_VERSION/);
   });
 });
 

@@ -65,7 +65,7 @@ describe('startup rules', () => {
   it('names RECSYS_/ES_/KAFKA_ variables no setting reads, not the tools’ own or unrelated ones', () => {
     const env = {
       ES_URL: 'http://x:9200',
-      ES_CA_FINGERPRINT: 'ab:cd',
+      ES_CA_FINGERPRNT: 'ab:cd',
       KAFKA_BROKER: 'x:9092',
       KAFKA_HEAP_OPTS: '-Xmx1g',
       RECSYS_INDEX_PREFIX: 'a-',
@@ -73,8 +73,8 @@ describe('startup rules', () => {
       PATH: '/bin',
       ESX: '1',
     };
-    expect(unknownEnvVariables(env)).toEqual(['ES_CA_FINGERPRINT', 'KAFKA_BROKER', 'RECSYS_INDEXPREFIX']);
-    expect(unknownEnvWarning(env)).toMatch(/ES_CA_FINGERPRINT, KAFKA_BROKER, RECSYS_INDEXPREFIX/);
+    expect(unknownEnvVariables(env)).toEqual(['ES_CA_FINGERPRNT', 'KAFKA_BROKER', 'RECSYS_INDEXPREFIX']);
+    expect(unknownEnvWarning(env)).toMatch(/ES_CA_FINGERPRNT, KAFKA_BROKER, RECSYS_INDEXPREFIX/);
     expect(unknownEnvWarning({ ES_URL: 'http://x:9200' })).toBeUndefined();
   });
 

@@ -13,14 +13,38 @@ import { execFileAsync, isAlive, readPid, startDetached, stopByPidFile, waitFor 
  */
 export const KAFKA_VERSION = '4.1.1';
 const BROKER = '127.0.0.1:9092';
-
-/** Where a local broker listens; another pair runs a second, private one (a test that restarts it). */
-export interface KafkaPorts {
-  broker: number;
-  controller: number;
-}
-const DEFAULT_PORTS: KafkaPorts = { broker: 9092, controller: 9093 };
 const CLUSTER_ID = 'c2VlZC1yZWNzeXMtbG9jYWw'; // fixed base64 uuid: one local cluster per folder
+
+/** One listener of a local broker; the first of a node is plaintext: probes and the broker itself use it. */
+export interface KafkaListener {
+  name: string;
+  port: number;
+  protocol: 'PLAINTEXT' | 'SSL' | 'SASL_SSL';
+}
+
+/** A local single-node KRaft cluster: its folder, ports and any extra broker properties. */
+export interface KafkaNode {
+  /** the project's local folder: the Kafka jars are downloaded once under it */
+  localDir: string;
+  /** this node's data, logs, properties and pid */
+  dir: string;
+  controllerPort: number;
+  listeners: KafkaListener[];
+  /** more server.properties lines (TLS stores, SASL) */
+  extraProps?: string[];
+  /** more `StorageTool format` arguments (SCRAM users exist from the first start) */
+  formatArgs?: string[];
+  heap?: string;
+}
+
+export function defaultKafkaNode(localDir: string): KafkaNode {
+  return {
+    localDir,
+    dir: path.join(localDir, 'kafka'),
+    controllerPort: 9093,
+    listeners: [{ name: 'PLAINTEXT', port: 9092, protocol: 'PLAINTEXT' }],
+  };
+}
 
 export interface KafkaPaths {
   base: string;
@@ -32,17 +56,21 @@ export interface KafkaPaths {
   pidFile: string;
 }
 
-export function kafkaPaths(localDir: string): KafkaPaths {
-  const base = path.join(localDir, 'kafka');
+export function kafkaPaths(node: KafkaNode): KafkaPaths {
+  const base = node.dir;
   return {
     base,
-    libs: path.join(base, `kafka-${KAFKA_VERSION}`, 'libs'),
+    libs: path.join(node.localDir, 'kafka', `kafka-${KAFKA_VERSION}`, 'libs'),
     data: path.join(base, 'data'),
     logs: path.join(base, 'logs'),
     props: path.join(base, 'server.properties'),
     log4j: path.join(base, 'log4j2.yaml'),
     pidFile: path.join(base, 'kafka.pid'),
   };
+}
+
+function plaintextBroker(node: KafkaNode): string {
+  return `127.0.0.1:${node.listeners[0]!.port}`;
 }
 
 /** True when something accepts TCP on the broker port. */
@@ -100,18 +128,20 @@ async function download(p: KafkaPaths, log: Logger): Promise<void> {
   );
 }
 
-function writeConfig(p: KafkaPaths, ports: KafkaPorts): void {
+function writeConfig(node: KafkaNode, p: KafkaPaths): void {
+  const listeners = node.listeners.map((l) => `${l.name}://127.0.0.1:${l.port}`);
+  const protocols = node.listeners.map((l) => `${l.name}:${l.protocol}`);
   writeFileSync(
     p.props,
     [
       'process.roles=broker,controller',
       'node.id=1',
-      `controller.quorum.bootstrap.servers=127.0.0.1:${ports.controller}`,
-      `listeners=PLAINTEXT://127.0.0.1:${ports.broker},CONTROLLER://127.0.0.1:${ports.controller}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${ports.broker}`,
+      `controller.quorum.bootstrap.servers=127.0.0.1:${node.controllerPort}`,
+      `listeners=${[...listeners, `CONTROLLER://127.0.0.1:${node.controllerPort}`].join(',')}`,
+      `advertised.listeners=${listeners.join(',')}`,
       'controller.listener.names=CONTROLLER',
-      'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-      'inter.broker.listener.name=PLAINTEXT',
+      `listener.security.protocol.map=${[...protocols, 'CONTROLLER:PLAINTEXT'].join(',')}`,
+      `inter.broker.listener.name=${node.listeners[0]!.name}`,
       `log.dirs=${p.data}`,
       'num.partitions=3',
       // A single broker: internal topics must have replication factor 1 or groups never get a coordinator.
@@ -125,6 +155,7 @@ function writeConfig(p: KafkaPaths, ports: KafkaPorts): void {
       // Topics come from `recsys setup` with their configured partition counts.
       'auto.create.topics.enable=false',
       'delete.topic.enable=true',
+      ...(node.extraProps ?? []),
       '',
     ].join('\n'),
   );
@@ -148,23 +179,21 @@ function writeConfig(p: KafkaPaths, ports: KafkaPorts): void {
 }
 
 export async function startLocalKafka(
-  localDir: string,
+  node: KafkaNode,
   log: Logger,
-  heap = '1g',
-  ports: KafkaPorts = DEFAULT_PORTS,
 ): Promise<{ version: string; reused: boolean; seconds: number }> {
   const started = Date.now();
-  const broker = `127.0.0.1:${ports.broker}`;
+  const broker = plaintextBroker(node);
   if (await probeKafka([broker]))
     return {
-      version: localKafkaVersion(localDir) ?? 'unknown (not started by us)',
+      version: localKafkaVersion(node) ?? 'unknown (not started by us)',
       reused: true,
       seconds: 0,
     };
-  const p = kafkaPaths(localDir);
+  const p = kafkaPaths(node);
   await download(p, log);
   for (const d of [p.data, p.logs]) mkdirSync(d, { recursive: true });
-  writeConfig(p, ports);
+  writeConfig(node, p);
   const jdk = pickJdk(17);
   const java = path.join(jdk.home, 'bin', 'java');
   const cp = `${p.libs}/*`;
@@ -181,9 +210,11 @@ export async function startLocalKafka(
       p.props,
       '--standalone',
       '--ignore-formatted',
+      ...(node.formatArgs ?? []),
     ]);
   }
-  log.info({ jdk: jdk.home }, 'starting Kafka (KRaft, broker+controller)');
+  log.info({ jdk: jdk.home, broker }, 'starting Kafka (KRaft, broker+controller)');
+  const heap = node.heap ?? '1g';
   startDetached(
     java,
     [
@@ -206,15 +237,15 @@ export async function startLocalKafka(
   return { version: KAFKA_VERSION, reused: false, seconds: (Date.now() - started) / 1000 };
 }
 
-export async function stopLocalKafka(localDir: string): Promise<'stopped' | 'not-running'> {
-  return stopByPidFile(kafkaPaths(localDir).pidFile, 60_000);
+export async function stopLocalKafka(node: KafkaNode): Promise<'stopped' | 'not-running'> {
+  return stopByPidFile(kafkaPaths(node).pidFile, 60_000);
 }
 
-export function localKafkaPid(localDir: string): number | undefined {
-  const pid = readPid(kafkaPaths(localDir).pidFile);
+export function localKafkaPid(node: KafkaNode): number | undefined {
+  const pid = readPid(kafkaPaths(node).pidFile);
   return pid && isAlive(pid) ? pid : undefined;
 }
 
-export function localKafkaVersion(localDir: string): string | undefined {
-  return existsSync(kafkaPaths(localDir).libs) ? KAFKA_VERSION : undefined;
+export function localKafkaVersion(node: KafkaNode): string | undefined {
+  return existsSync(kafkaPaths(node).libs) ? KAFKA_VERSION : undefined;
 }
