@@ -24,6 +24,14 @@ export interface Names {
   experiments: string;
   locks: string;
   tuning: string;
+  /** forgotten users and removed items (hashed ids) that ingest, fold-in and training skip */
+  tombstones: string;
+  /** privacy jobs (forget, remove item, merge): state, per-store progress and counts */
+  privacyJobs: string;
+  /** one audit record per finished privacy job: who, when, counts (never the data) */
+  privacyAudit: string;
+  /** anonymous id (hashed) → the user it was merged into */
+  userMerges: string;
   recommendationsTemplate: string;
   recommendationsPattern: string;
   recommendationsIndex(date: Date): string;
@@ -58,6 +66,10 @@ export function createNames(
     experiments: `${p}experiments`,
     locks: `${p}locks`,
     tuning: `${p}tuning`,
+    tombstones: `${p}tombstones`,
+    privacyJobs: `${p}privacy-jobs`,
+    privacyAudit: `${p}privacy-audit`,
+    userMerges: `${p}user-merges`,
     recommendationsTemplate: `${p}recommendations`,
     recommendationsPattern: `${p}recommendations-*`,
     recommendationsIndex: (date) => `${p}recommendations-${bucketOf(date, bucket)}`,

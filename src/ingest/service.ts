@@ -46,7 +46,7 @@ export async function startIngest(
       topic: names.topics.events,
       groupId: names.groups.ingest,
       dlqTopic: names.topics.dlq,
-      transform: eventsTransform(attributor, names, config.events, names.topics.events),
+      transform: eventsTransform(attributor, names, config.events, names.topics.events, repos.tombstones),
       bulkSize: config.ingest.batchSize,
     }),
     new KafkaToEsSink(deps, {
@@ -54,7 +54,7 @@ export async function startIngest(
       topic: names.topics.recommendations,
       groupId: names.groups.recommendations,
       dlqTopic: names.topics.dlq,
-      transform: servedTransform(names, attributor),
+      transform: servedTransform(names, attributor, repos.tombstones),
       bulkSize: config.ingest.batchSize,
     }),
   ];

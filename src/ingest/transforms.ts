@@ -6,6 +6,13 @@ import { checkEvent, type EventRules } from '../events/validate.ts';
 import { checkServedRecord, type ServedRecord } from '../events/served-record.ts';
 import { Attributor, type Action } from './attribution.ts';
 import { parseJsonBounded, type JsonParse } from '../infra/json.ts';
+import type { TombstonesRepository } from '../repositories/tombstones.ts';
+import type { StoredEvent } from '../events/schema.ts';
+
+/** What a transform asks of the tombstones: one lookup per consumed chunk. */
+export type TombstoneLookup = Pick<TombstonesRepository, 'dropped'>;
+
+const noneDropped = Promise.resolve(new Set<number>());
 
 function parseJson(message: KafkaMessage): JsonParse {
   return parseJsonBounded(message.value?.toString('utf8'));
@@ -23,6 +30,8 @@ export function eventsTransform(
   names: Names,
   rules: EventRules & { dedupLedger?: boolean },
   topic: string,
+  /** forgotten users' and removed items' events still in the topic are dropped (privacy) */
+  tombstones?: TombstoneLookup,
 ): BatchTransform {
   const claim = rules.dedupLedger ?? true;
   return async (messages, partition) => {
@@ -31,6 +40,7 @@ export function eventsTransform(
     const actions: Action[] = [];
     const ingestedAt = new Date().toISOString();
     const now = Date.now();
+    const valid: Array<{ origin: number; event: StoredEvent }> = [];
     messages.forEach((m, origin) => {
       const parsed = parseJson(m);
       if (!parsed.ok)
@@ -47,7 +57,18 @@ export function eventsTransform(
           field: check.error.field,
           message: `${check.error.field} ${check.error.message}`,
         });
-      const e = check.event;
+      valid.push({ origin, event: check.event });
+    });
+    const dropped = await (tombstones?.dropped(
+      valid.map((v) => ({
+        userId: v.event.user_id,
+        itemId: v.event.item_id,
+        producedMs: Number(messages[v.origin]!.timestamp),
+      })),
+    ) ?? noneDropped);
+    valid.forEach(({ origin, event: e }, i) => {
+      if (dropped.has(i)) return;
+      const m = messages[origin]!;
       const bucket = names.eventsIndex(new Date(e.timestamp));
       const ledger = claim ? { id: e.event_id, bucket } : undefined;
       docs.push({
@@ -71,12 +92,18 @@ export function eventsTransform(
  * recommendations topic (written by our own API) → recommendations-*, `_id` = recommendation_id;
  * once stored, the attributions that arrived first and wait for their position get it.
  */
-export function servedTransform(names: Names, attributor: Attributor): BatchTransform {
+export function servedTransform(
+  names: Names,
+  attributor: Attributor,
+  /** a forgotten user's served lists still in the topic are dropped (privacy) */
+  tombstones?: TombstoneLookup,
+): BatchTransform {
   return async (messages) => {
     const docs: SinkDoc[] = [];
     const rejected: Rejection[] = [];
     const lists: ServedRecord[] = [];
     const now = Date.now();
+    const valid: Array<{ origin: number; rec: ServedRecord }> = [];
     messages.forEach((m, origin) => {
       const parsed = parseJson(m);
       if (!parsed.ok)
@@ -93,7 +120,16 @@ export function servedTransform(names: Names, attributor: Attributor): BatchTran
           field: check.field,
           message: `${check.field} ${check.message}`,
         });
-      const rec = check.record;
+      valid.push({ origin, rec: check.record });
+    });
+    const dropped = await (tombstones?.dropped(
+      valid.map((v) => ({
+        ...(v.rec.user_id ? { userId: v.rec.user_id } : {}),
+        producedMs: Number(messages[v.origin]!.timestamp),
+      })),
+    ) ?? noneDropped);
+    valid.forEach(({ origin, rec }, i) => {
+      if (dropped.has(i)) return;
       lists.push(rec);
       // the positions it showed (1..n): terms(position) then counts a list in the denominator of CTR@p for every p it had
       const position = rec.items.map((_, i) => i + 1);

@@ -27,6 +27,7 @@ import {
   readRatingsByScan,
   type RatingsReader,
 } from './ratings.ts';
+import { withoutTombstoned } from './tombstoned.ts';
 
 export interface CandidateOptions {
   modelId: string;
@@ -129,12 +130,14 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   progress('read');
   const reader =
     opts.readRatings ?? (opts.reader === 'composite' ? readRatingsByComposite : readRatingsByScan);
-  const raw = await reader(ctx.repos.events, {
+  const read = await reader(ctx.repos.events, {
     rules: ratingRules(config),
     now,
     slices: t.readSlices,
     skipped,
   });
+  const raw = withoutTombstoned(read, await ctx.repos.tombstones.active());
+  counts['tombstoned_rows'] = read.length - raw.length;
   counts['skipped_rows'] = skipped.total;
   if (skipped.total)
     ctx.log.warn(

@@ -1,0 +1,222 @@
+// The per-store reads and writes of the privacy jobs (src/privacy): one user's or one item's
+// documents found, deleted, pseudonymised or re-keyed. Deletion is a point-in-time scan of the
+// matching ids and bulk deletes, unless the cluster has the reindex module (delete-by-query).
+
+import type { Client, estypes } from '@elastic/elasticsearch';
+import type { Names } from '../config/names.ts';
+import { esStatus, isIndexNotFound } from '../infra/es-errors.ts';
+import { withRetry } from '../infra/retry.ts';
+import { DEFAULT_SCAN_RETRY, scanPages } from './scan.ts';
+
+const ALL = { ignore_unavailable: true, allow_no_indices: true } as const;
+const BULK_RETRY = { ...DEFAULT_SCAN_RETRY, label: 'privacy bulk' };
+
+export interface Hit {
+  index: string;
+  id: string;
+  source: Record<string, unknown>;
+}
+
+/** How many documents of a bulk request did what was asked, and how many were already gone. */
+export interface BulkCount {
+  done: number;
+  missing: number;
+}
+
+export class PersonalDataRepository {
+  private dbq?: Promise<boolean>;
+
+  constructor(
+    private readonly es: Client,
+    private readonly names: Names,
+  ) {}
+
+  /**
+   * Whether the cluster offers _delete_by_query (the reindex module). The local test build does
+   * not; a full distribution does. Asked once per repository.
+   */
+  deleteByQueryAvailable(): Promise<boolean> {
+    this.dbq ??= this.es.nodes
+      .info({ metric: 'plugins', filter_path: 'nodes.*.modules.name' })
+      .then((r) =>
+        Object.values(
+          (r as { nodes?: Record<string, { modules?: Array<{ name: string }> }> }).nodes ?? {},
+        ).every((n) => (n.modules ?? []).some((m) => m.name === 'reindex')),
+      )
+      .catch(() => false);
+    return this.dbq;
+  }
+
+  /** Concrete indices matching a pattern (open ones). */
+  async indices(pattern: string): Promise<string[]> {
+    const rows = (await this.es.cat
+      .indices({ index: pattern, h: ['index'], format: 'json', expand_wildcards: 'open' })
+      .catch((e: unknown) => {
+        if (esStatus(e) === 404) return [];
+        throw e;
+      })) as Array<{ index?: string }>;
+    return rows
+      .map((r) => r.index ?? '')
+      .filter(Boolean)
+      .sort();
+  }
+
+  async refresh(indices: string | string[]): Promise<void> {
+    const index = Array.isArray(indices) ? indices : [indices];
+    if (!index.length) return;
+    await this.es.indices.refresh({ index, ...ALL });
+  }
+
+  /** Documents where `field` = `value` in `index` (a pattern or a list), in pages, with _source unless `source` is false. */
+  async *matching(
+    index: string,
+    field: string,
+    value: string,
+    opts: { source?: boolean | string[]; pageSize?: number } = {},
+  ): AsyncGenerator<Hit[]> {
+    try {
+      for await (const hits of scanPages<Record<string, unknown>>(this.es, {
+        index,
+        query: { term: { [field]: value } },
+        source: opts.source ?? true,
+        pageSize: opts.pageSize ?? 5_000,
+      }))
+        yield hits.map((h) => ({ index: h._index, id: h._id!, source: h._source ?? {} }));
+    } catch (e) {
+      if (!isIndexNotFound(e)) throw e;
+    }
+  }
+
+  async count(index: string, field: string, value: string): Promise<number> {
+    await this.refresh(index);
+    return (await this.es.count({ index, ...ALL, query: { term: { [field]: value } } })).count;
+  }
+
+  /** Deletes these documents; already gone counts as missing. */
+  async deleteDocs(refs: ReadonlyArray<{ index: string; id: string }>): Promise<BulkCount> {
+    if (!refs.length) return { done: 0, missing: 0 };
+    const ops = refs.map((r) => ({ delete: { _index: r.index, _id: r.id } }));
+    return this.bulk(ops, 'delete');
+  }
+
+  /**
+   * Deletes every document of `index` matching `field` = `value`: one delete-by-query when the
+   * cluster has it, else a scan and bulk deletes. Returns how many went.
+   */
+  async deleteWhere(index: string, field: string, value: string): Promise<number> {
+    await this.refresh(index);
+    if (await this.deleteByQueryAvailable()) {
+      const r = await this.es.deleteByQuery({
+        index,
+        ...ALL,
+        query: { term: { [field]: value } },
+        conflicts: 'proceed',
+        refresh: true,
+      });
+      return r.deleted ?? 0;
+    }
+    let deleted = 0;
+    for await (const hits of this.matching(index, field, value, { source: false }))
+      deleted += (await this.deleteDocs(hits)).done;
+    await this.refresh(index);
+    return deleted;
+  }
+
+  /**
+   * Deletes events and their claims in the dedup ledger, in one bulk request; an event or claim
+   * already gone counts as missing.
+   */
+  async deleteEventsWithClaims(
+    events: ReadonlyArray<{ index: string; id: string }>,
+  ): Promise<{ events: number; claims: number }> {
+    if (!events.length) return { events: 0, claims: 0 };
+    // claims first in the request: a claim without its event only lets a replay write it again,
+    // and the tombstone drops that replay
+    const claims = await this.deleteDocs(events.map((e) => ({ index: this.names.eventIds, id: e.id })));
+    const deleted = await this.deleteDocs(events);
+    return { events: deleted.done, claims: claims.done };
+  }
+
+  /** Partial updates of documents (no scripts: the same fields set on each). */
+  async updateDocs(
+    refs: ReadonlyArray<{ index: string; id: string }>,
+    doc: (ref: { index: string; id: string }) => Record<string, unknown>,
+  ): Promise<BulkCount> {
+    if (!refs.length) return { done: 0, missing: 0 };
+    const ops = refs.flatMap((r) => [
+      { update: { _index: r.index, _id: r.id, retry_on_conflict: 3 } },
+      { doc: doc(r) },
+    ]);
+    return this.bulk(ops, 'update');
+  }
+
+  /** Writes documents under new ids and deletes the old ones, in one bulk request (re-identifying documents whose _id carries an id). */
+  async replaceDocs(
+    moves: ReadonlyArray<{
+      from: { index: string; id: string };
+      to: { index: string; id: string };
+      doc: Record<string, unknown>;
+    }>,
+  ): Promise<BulkCount> {
+    if (!moves.length) return { done: 0, missing: 0 };
+    const ops = moves.flatMap((m) => [
+      { index: { _index: m.to.index, _id: m.to.id } },
+      m.doc,
+      { delete: { _index: m.from.index, _id: m.from.id } },
+    ]);
+    const r = await this.bulk(ops, 'delete');
+    return r;
+  }
+
+  /** One document, or undefined. */
+  async get(index: string, id: string): Promise<Record<string, unknown> | undefined> {
+    try {
+      return (await this.es.get<Record<string, unknown>>({ index, id }))._source;
+    } catch (e) {
+      if (esStatus(e) === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /** Where a document id is found among `indices` (one mget), with its _source. */
+  async findById(indices: string[], id: string): Promise<Hit[]> {
+    if (!indices.length) return [];
+    const r = await this.es.mget<Record<string, unknown>>({
+      docs: indices.map((index) => ({ _index: index, _id: id })),
+      realtime: true,
+    });
+    const out: Hit[] = [];
+    for (const d of r.docs)
+      if ('found' in d && d.found) out.push({ index: d._index, id: d._id, source: d._source ?? {} });
+    return out;
+  }
+
+  /** The dedup ledger's index name (its claims are deleted with their events). */
+  get ledger(): string {
+    return this.names.eventIds;
+  }
+
+  private async bulk(operations: unknown[], counted: 'delete' | 'update'): Promise<BulkCount> {
+    const r = await withRetry(
+      () =>
+        this.es.bulk({
+          operations: operations as estypes.BulkOperationContainer[],
+          filter_path: 'errors,items.*.status,items.*.result,items.*.error.type',
+        }),
+      BULK_RETRY,
+    );
+    const out: BulkCount = { done: 0, missing: 0 };
+    for (const item of r.items) {
+      const [op, res] = Object.entries(item)[0]!;
+      if (op !== counted) {
+        if (res.status >= 300)
+          throw new Error(`privacy bulk: ${op} failed (${res.error?.type ?? res.status})`);
+        continue;
+      }
+      if (res.status === 404) out.missing++;
+      else if (res.status < 300) out.done++;
+      else throw new Error(`privacy bulk: ${op} failed (${res.error?.type ?? res.status})`);
+    }
+    return out;
+  }
+}
