@@ -26,8 +26,11 @@ export interface StoreStep {
 export interface JobHooks {
   /** called once the job document is written, before the first store (the API answers then) */
   onOpen?(job: PrivacyJob): void;
-  /** called after each store's checkpoint; a test throws here to stop a job midway, as a crash would */
-  afterStore?(store: string, job: PrivacyJob): void | Promise<void>;
+  /**
+   * Called after every checkpoint: each part of a long store (`part` set) and each finished store.
+   * A test throws here to stop a job midway, as a crash would.
+   */
+  afterCheckpoint?(store: string, part: string | undefined, job: PrivacyJob): void | Promise<void>;
 }
 
 export interface JobSpec {
@@ -75,10 +78,13 @@ export async function runPrivacyJob(
     for (const step of steps) {
       const progress = job.stores[step.store]!;
       if (progress.status === 'done') continue;
-      await step.run(progress, save);
+      await step.run(progress, async () => {
+        await save();
+        await hooks.afterCheckpoint?.(step.store, progress.parts?.at(-1), job);
+      });
       progress.status = 'done';
       await save();
-      await hooks.afterStore?.(step.store, job);
+      await hooks.afterCheckpoint?.(step.store, undefined, job);
     }
   } catch (e) {
     job.status = 'failed';
