@@ -86,7 +86,7 @@ export function mergePlan(
       store: 'events',
       run: async (p, checkpoint) => {
         // re-keyed in place: same event id, same bucket, so the dedup ledger's claims stay right
-        await perBucket(ctx, p, checkpoint, async (index) => {
+        await perBucket(ctx, p, checkpoint, 'user_id', anonymousId, async (index) => {
           let moved = 0;
           for await (const hits of pd.matching(index, 'user_id', anonymousId, { source: false }))
             moved += (await pd.updateDocs(hits, () => ({ user_id: userId }))).done;
@@ -169,29 +169,37 @@ function tombstoneStep(
               ),
             );
       await ctx.repos.tombstones.put(id, { ...t, at, expiresAt });
+      // expired ones are no longer read; removing them here keeps the index to the live ones
+      await ctx.repos.tombstones.purgeExpired();
       p.counts = { written: 1, ...(expiresAt ? { expires_at_ms: expiresAt.getTime() } : {}) };
     },
   };
 }
 
-/** Runs `bucket` over every event-store bucket not done yet, checkpointing after each. */
+/**
+ * Runs `bucket` over every event-store bucket holding `field` = `value` and not done yet,
+ * checkpointing after each. The buckets are found by one aggregation: of 120 monthly buckets, a
+ * user who was active for a year is in twelve.
+ */
 async function perBucket(
   ctx: PrivacyContext,
   p: StoreProgress,
   checkpoint: () => Promise<void>,
+  field: 'user_id' | 'item_id',
+  value: string,
   bucket: (index: string) => Promise<Record<string, number>>,
 ): Promise<void> {
   const pd = ctx.repos.personalData;
-  const buckets = await pd.indices(`${ctx.names.eventsIndexPrefix}*`);
+  const pattern = `${ctx.names.eventsIndexPrefix}*`;
   const done = new Set(p.parts ?? []);
-  for (const index of buckets) {
+  const holding = await pd.indicesHolding(pattern, field, value);
+  for (const index of holding) {
     if (done.has(index)) continue;
-    await pd.refresh(index);
     add(p, await bucket(index));
-    await pd.refresh(index);
     p.parts = [...(p.parts ?? []), index];
     await checkpoint();
   }
+  await pd.refresh(pattern);
 }
 
 /** Deletes the events where `field` = `value` in every bucket, with their dedup-ledger claims. */
@@ -200,7 +208,7 @@ function eventsStep(ctx: PrivacyContext, field: 'user_id' | 'item_id', value: st
   return {
     store: 'events',
     run: (p, checkpoint) =>
-      perBucket(ctx, p, checkpoint, async (index) => {
+      perBucket(ctx, p, checkpoint, field, value, async (index) => {
         const counts = { events: 0, ledger_claims: 0 };
         for await (const hits of pd.matching(index, field, value, { source: false })) {
           const r = await pd.deleteEventsWithClaims(hits);

@@ -87,6 +87,19 @@ export class PersonalDataRepository {
     }
   }
 
+  /** The indices of `pattern` holding a document where `field` = `value` (one aggregation, after a refresh). */
+  async indicesHolding(pattern: string, field: string, value: string): Promise<string[]> {
+    await this.refresh(pattern);
+    const r = await this.es.search<unknown, { at: { buckets: Array<{ key: string }> } }>({
+      index: pattern,
+      ...ALL,
+      size: 0,
+      query: { term: { [field]: value } },
+      aggs: { at: { terms: { field: '_index', size: 10_000 } } },
+    });
+    return (r.aggregations?.at.buckets ?? []).map((b) => b.key).sort();
+  }
+
   async count(index: string, field: string, value: string): Promise<number> {
     await this.refresh(index);
     return (await this.es.count({ index, ...ALL, query: { term: { [field]: value } } })).count;
