@@ -35,8 +35,6 @@ const data = generateDataset({
 });
 const FORGET = 'forget-me-q7x';
 const KEEP = 'keep-me-z3k';
-const MERGE_USER = 'logged-in-m4p';
-const ANON = 'anon-cookie-w2j';
 const producer = new EventProducer(ctx.kafka, names.topics.events);
 let ingest: IngestService | undefined;
 let server: RunningServer;
