@@ -89,6 +89,7 @@ export class LshHasher {
     const P = this.projections;
     const rows = tables * bits;
     const out = new Uint8Array(rows);
+    // Stryker disable next-line EqualityOperator: a write past a typed array's end is dropped, so `<=` is invisible
     for (let r = 0; r < rows; r++) {
       let dot = 0;
       const base = r * dims;
@@ -102,6 +103,7 @@ export class LshHasher {
   bucketTerms(vec: Vector): string[] {
     const bitsArr = this.signBits(vec);
     const { tables, bits } = this.params;
+    // Stryker disable next-line ArrayDeclaration: pre-sizing is only an allocation hint
     const terms: string[] = new Array<string>(tables);
     for (let t = 0; t < tables; t++) {
       let s = '';
@@ -125,6 +127,7 @@ export class LshHasher {
     const { tables, dims } = this.params;
     if (rows.length < n * dims) throw new RangeError(`need ${n}×${dims} values, got ${rows.length}`);
     const out = new Uint32Array(n * tables);
+    // Stryker disable next-line EqualityOperator: row n would write past the end of out, which a typed array drops
     for (let i = 0; i < n; i++) this.codesAt(rows, i * dims, out, i * tables);
     return out;
   }
@@ -132,6 +135,7 @@ export class LshHasher {
   /** Terms for n row-major vectors (convenience for indexing). */
   bucketTermsBatch(rows: Float32Array | Float64Array, n: number): string[][] {
     const { tables, bits } = this.params;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: the per-vector path gives the same terms, only slower
     if (bits > 32) {
       const { dims } = this.params;
       return Array.from({ length: n }, (_, i) => this.bucketTerms(rows.subarray(i * dims, (i + 1) * dims)));
@@ -146,6 +150,7 @@ export class LshHasher {
     const { tables, bits, dims } = this.params;
     if (bits > 32) throw new RangeError(`numeric codes need bits ≤ 32 (have ${bits}); use bucketTerms`);
     const P = this.projections;
+    // Stryker disable next-line EqualityOperator: table L's slot is the next row's first, rewritten by it (or past the end)
     for (let t = 0; t < tables; t++) {
       let code = 0;
       for (let j = 0; j < bits; j++) {
