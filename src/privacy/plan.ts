@@ -86,9 +86,9 @@ export function mergePlan(
       store: 'events',
       run: async (p, checkpoint) => {
         // re-keyed in place: same event id, same bucket, so the dedup ledger's claims stay right
-        await perBucket(ctx, p, checkpoint, 'user_id', anonymousId, async (index) => {
+        await perBucket(ctx, p, checkpoint, 'user_id', anonymousId, async (index, count) => {
           let moved = 0;
-          for await (const hits of pd.matching(index, 'user_id', anonymousId, { source: false }))
+          for await (const hits of pd.idsWhere(index, 'user_id', anonymousId, count))
             moved += (await pd.updateDocs(hits, () => ({ user_id: userId }))).done;
           return { events: moved };
         });
@@ -187,15 +187,15 @@ async function perBucket(
   checkpoint: () => Promise<void>,
   field: 'user_id' | 'item_id',
   value: string,
-  bucket: (index: string) => Promise<Record<string, number>>,
+  bucket: (index: string, count: number) => Promise<Record<string, number>>,
 ): Promise<void> {
   const pd = ctx.repos.personalData;
   const pattern = `${ctx.names.eventsIndexPrefix}*`;
   const done = new Set(p.parts ?? []);
   const holding = await pd.indicesHolding(pattern, field, value);
-  for (const index of holding) {
+  for (const { index, count } of holding) {
     if (done.has(index)) continue;
-    add(p, await bucket(index));
+    add(p, await bucket(index, count));
     p.parts = [...(p.parts ?? []), index];
     await checkpoint();
   }
@@ -208,9 +208,9 @@ function eventsStep(ctx: PrivacyContext, field: 'user_id' | 'item_id', value: st
   return {
     store: 'events',
     run: (p, checkpoint) =>
-      perBucket(ctx, p, checkpoint, field, value, async (index) => {
+      perBucket(ctx, p, checkpoint, field, value, async (index, count) => {
         const counts = { events: 0, ledger_claims: 0 };
-        for await (const hits of pd.matching(index, field, value, { source: false })) {
+        for await (const hits of pd.idsWhere(index, field, value, count)) {
           const r = await pd.deleteEventsWithClaims(hits);
           counts.events += r.events;
           counts.ledger_claims += r.claims;

@@ -87,17 +87,48 @@ export class PersonalDataRepository {
     }
   }
 
-  /** The indices of `pattern` holding a document where `field` = `value` (one aggregation, after a refresh). */
-  async indicesHolding(pattern: string, field: string, value: string): Promise<string[]> {
+  /**
+   * The indices of `pattern` holding documents where `field` = `value`, with how many each holds
+   * (one aggregation, after a refresh).
+   */
+  async indicesHolding(
+    pattern: string,
+    field: string,
+    value: string,
+  ): Promise<Array<{ index: string; count: number }>> {
     await this.refresh(pattern);
-    const r = await this.es.search<unknown, { at: { buckets: Array<{ key: string }> } }>({
+    const r = await this.es.search<unknown, { at: { buckets: Array<{ key: string; doc_count: number }> } }>({
       index: pattern,
       ...ALL,
       size: 0,
       query: { term: { [field]: value } },
       aggs: { at: { terms: { field: '_index', size: 10_000 } } },
     });
-    return (r.aggregations?.at.buckets ?? []).map((b) => b.key).sort();
+    return (r.aggregations?.at.buckets ?? [])
+      .map((b) => ({ index: b.key, count: b.doc_count }))
+      .sort((a, b) => a.index.localeCompare(b.index));
+  }
+
+  /**
+   * Ids of the documents of one index where `field` = `value`, in pages: one search when `expected`
+   * (from indicesHolding) fits a page, else a point-in-time scan.
+   */
+  async *idsWhere(index: string, field: string, value: string, expected: number): AsyncGenerator<Hit[]> {
+    if (expected > 10_000) {
+      yield* this.matching(index, field, value, { source: false });
+      return;
+    }
+    const r = await this.es.search({
+      index,
+      ...ALL,
+      size: 10_000,
+      query: { term: { [field]: value } },
+      _source: false,
+      track_total_hits: false,
+      filter_path: 'hits.hits._index,hits.hits._id',
+    });
+    const hits = (r.hits?.hits ?? []).map((h) => ({ index: h._index, id: h._id!, source: {} }));
+    if (hits.length) yield hits;
   }
 
   async count(index: string, field: string, value: string): Promise<number> {
@@ -143,11 +174,27 @@ export class PersonalDataRepository {
     events: ReadonlyArray<{ index: string; id: string }>,
   ): Promise<{ events: number; claims: number }> {
     if (!events.length) return { events: 0, claims: 0 };
-    // claims first in the request: a claim without its event only lets a replay write it again,
-    // and the tombstone drops that replay
-    const claims = await this.deleteDocs(events.map((e) => ({ index: this.names.eventIds, id: e.id })));
-    const deleted = await this.deleteDocs(events);
-    return { events: deleted.done, claims: claims.done };
+    // one request; a claim left without its event (or the reverse) by a crash midway only lets a
+    // replay write the event again, which the tombstone drops, and the rerun deletes the rest
+    const r = await withRetry(
+      () =>
+        this.es.bulk({
+          operations: [
+            ...events.map((e) => ({ delete: { _index: this.names.eventIds, _id: e.id } })),
+            ...events.map((e) => ({ delete: { _index: e.index, _id: e.id } })),
+          ],
+          filter_path: 'items.*.status,items.*.error.type',
+        }),
+      BULK_RETRY,
+    );
+    const out = { events: 0, claims: 0 };
+    r.items.forEach((item, i) => {
+      const res = item.delete!;
+      if (res.status >= 300 && res.status !== 404)
+        throw new Error(`privacy bulk: delete failed (${res.error?.type ?? res.status})`);
+      if (res.status < 300) out[i < events.length ? 'claims' : 'events']++;
+    });
+    return out;
   }
 
   /** Partial updates of documents (no scripts: the same fields set on each). */
