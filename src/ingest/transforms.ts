@@ -1,7 +1,8 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { Names } from '../config/names.ts';
 import type { SinkDoc } from '../repositories/bulk-store.ts';
-import type { BatchTransform, Rejection } from './sink.ts';
+import type { BatchTransform, HoldPolicy, Rejection } from './sink.ts';
+import { withRetry } from '../infra/retry.ts';
 import { checkEvent, type EventRules } from '../events/validate.ts';
 import { checkServedRecord, type ServedRecord } from '../events/served-record.ts';
 import { Attributor, type Action } from './attribution.ts';
@@ -12,7 +13,23 @@ import type { StoredEvent } from '../events/schema.ts';
 /** What a transform asks of the tombstones: one lookup per consumed chunk. */
 export type TombstoneLookup = Pick<TombstonesRepository, 'dropped'>;
 
-const noneDropped = Promise.resolve(new Set<number>());
+/**
+ * The positions a tombstone covers, read like the write waits: while the cluster is unavailable the
+ * batch is held (and retried) instead of failing the chunk.
+ */
+function droppedOf(
+  tombstones: TombstoneLookup | undefined,
+  messages: Parameters<TombstoneLookup['dropped']>[0],
+  hold: HoldPolicy | undefined,
+): Promise<Set<number>> {
+  if (!tombstones || !messages.length) return Promise.resolve(new Set());
+  return withRetry(() => tombstones.dropped(messages), {
+    initialMs: 200,
+    maxMs: 10_000,
+    ...hold,
+    label: 'tombstone lookup',
+  });
+}
 
 function parseJson(message: KafkaMessage): JsonParse {
   return parseJsonBounded(message.value?.toString('utf8'));
@@ -34,7 +51,7 @@ export function eventsTransform(
   tombstones?: TombstoneLookup,
 ): BatchTransform {
   const claim = rules.dedupLedger ?? true;
-  return async (messages, partition) => {
+  return async (messages, partition, hold) => {
     const docs: SinkDoc[] = [];
     const rejected: Rejection[] = [];
     const actions: Action[] = [];
@@ -59,13 +76,15 @@ export function eventsTransform(
         });
       valid.push({ origin, event: check.event });
     });
-    const dropped = await (tombstones?.dropped(
+    const dropped = await droppedOf(
+      tombstones,
       valid.map((v) => ({
         userId: v.event.user_id,
         itemId: v.event.item_id,
         producedMs: Number(messages[v.origin]!.timestamp),
       })),
-    ) ?? noneDropped);
+      hold,
+    );
     valid.forEach(({ origin, event: e }, i) => {
       if (dropped.has(i)) return;
       const m = messages[origin]!;
@@ -98,7 +117,7 @@ export function servedTransform(
   /** a forgotten user's served lists still in the topic are dropped (privacy) */
   tombstones?: TombstoneLookup,
 ): BatchTransform {
-  return async (messages) => {
+  return async (messages, _partition, hold) => {
     const docs: SinkDoc[] = [];
     const rejected: Rejection[] = [];
     const lists: ServedRecord[] = [];
@@ -122,12 +141,14 @@ export function servedTransform(
         });
       valid.push({ origin, rec: check.record });
     });
-    const dropped = await (tombstones?.dropped(
+    const dropped = await droppedOf(
+      tombstones,
       valid.map((v) => ({
         ...(v.rec.user_id ? { userId: v.rec.user_id } : {}),
         producedMs: Number(messages[v.origin]!.timestamp),
       })),
-    ) ?? noneDropped);
+      hold,
+    );
     valid.forEach(({ origin, rec }, i) => {
       if (dropped.has(i)) return;
       lists.push(rec);
