@@ -1,6 +1,7 @@
 // The per-store reads and writes of the privacy jobs (src/privacy): one user's or one item's
-// documents found, deleted, pseudonymised or re-keyed. Deletion is a point-in-time scan of the
-// matching ids and bulk deletes, unless the cluster has the reindex module (delete-by-query).
+// documents found, deleted, pseudonymised or re-keyed. Deletion is by id, in bulk: an event's
+// claim in the dedup ledger is found by the event's id, so the ids are read even where the cluster
+// offers _delete_by_query (the local 8.19 build does not), and the other stores are addressed by id.
 
 import type { Client, estypes } from '@elastic/elasticsearch';
 import type { Names } from '../config/names.ts';
@@ -24,28 +25,10 @@ export interface BulkCount {
 }
 
 export class PersonalDataRepository {
-  private dbq?: Promise<boolean>;
-
   constructor(
     private readonly es: Client,
     private readonly names: Names,
   ) {}
-
-  /**
-   * Whether the cluster offers _delete_by_query (the reindex module). The local test build does
-   * not; a full distribution does. Asked once per repository.
-   */
-  deleteByQueryAvailable(): Promise<boolean> {
-    this.dbq ??= this.es.nodes
-      .info({ metric: 'plugins', filter_path: 'nodes.*.modules.name' })
-      .then((r) =>
-        Object.values(
-          (r as { nodes?: Record<string, { modules?: Array<{ name: string }> }> }).nodes ?? {},
-        ).every((n) => (n.modules ?? []).some((m) => m.name === 'reindex')),
-      )
-      .catch(() => false);
-    return this.dbq;
-  }
 
   /** Concrete indices matching a pattern (open ones). */
   async indices(pattern: string): Promise<string[]> {
@@ -141,29 +124,6 @@ export class PersonalDataRepository {
     if (!refs.length) return { done: 0, missing: 0 };
     const ops = refs.map((r) => ({ delete: { _index: r.index, _id: r.id } }));
     return this.bulk(ops, 'delete');
-  }
-
-  /**
-   * Deletes every document of `index` matching `field` = `value`: one delete-by-query when the
-   * cluster has it, else a scan and bulk deletes. Returns how many went.
-   */
-  async deleteWhere(index: string, field: string, value: string): Promise<number> {
-    await this.refresh(index);
-    if (await this.deleteByQueryAvailable()) {
-      const r = await this.es.deleteByQuery({
-        index,
-        ...ALL,
-        query: { term: { [field]: value } },
-        conflicts: 'proceed',
-        refresh: true,
-      });
-      return r.deleted ?? 0;
-    }
-    let deleted = 0;
-    for await (const hits of this.matching(index, field, value, { source: false }))
-      deleted += (await this.deleteDocs(hits)).done;
-    await this.refresh(index);
-    return deleted;
   }
 
   /**

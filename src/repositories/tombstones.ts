@@ -77,12 +77,6 @@ export class TombstonesRepository {
     });
   }
 
-  /** The tombstone of one subject, expired or not (a job reads back the time it wrote). */
-  async get(kind: SubjectKind, id: string): Promise<TombstoneHit | undefined> {
-    const found = await this.lookup([{ kind, id }], -Infinity);
-    return found.get(key(kind, id));
-  }
-
   /**
    * The live tombstones among these subjects, in one search whatever their number: what a consumed
    * batch costs. A terms query on the subject hash (tombstones are written with a refresh, so a
