@@ -23,6 +23,8 @@ export interface Names {
   models: string;
   experiments: string;
   locks: string;
+  /** model artefacts: manifests and chunked files (src/repositories/artifacts.ts) */
+  artifacts: string;
   tuning: string;
   /** forgotten users and removed items (hashed ids) that ingest, fold-in and training skip */
   tombstones: string;
@@ -65,6 +67,7 @@ export function createNames(
     models: `${p}models`,
     experiments: `${p}experiments`,
     locks: `${p}locks`,
+    artifacts: `${p}artifacts`,
     tuning: `${p}tuning`,
     tombstones: `${p}tombstones`,
     privacyJobs: `${p}privacy-jobs`,

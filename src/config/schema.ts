@@ -151,7 +151,8 @@ export const DEPLOYMENT = Type.Object({
       minLength: 1,
       env: 'MODEL_DIR',
       docDefault: '`<RECSYS_LOCAL_DIR>/models`',
-      description: 'Where trained factors are kept for deploy/rollback',
+      description:
+        "This machine's cache of model artefacts; the artefacts themselves are kept in Elasticsearch (<prefix>artifacts)",
     }),
   ),
   api: Type.Object({

@@ -1,12 +1,15 @@
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import path from 'node:path';
-import { ValidationError } from '../errors/index.ts';
-import { isModelId } from '../types/ids.ts';
+import type { Config } from '../config/index.ts';
+import type { Repositories } from '../repositories/index.ts';
+import { ArtifactMissingError, ArtifactStore } from './artifact-store.ts';
+
+export { ArtifactMissingError, ArtifactStore, artifactPath } from './artifact-store.ts';
 
 /**
- * A trained model's factors on disk: <dir>/<model_id>/{meta.json, items.f32, users.f32, ...}.
- * Files, not ES, because a deploy reads them once in bulk (1M × 64 floats is 256 MB: a staging
- * index would double the indexing work) and ES gets them in items-/users-<id> anyway.
+ * A trained model's factors as named files in the artefact store (artifact-store.ts): meta.json,
+ * items.f32, users.f32, recent.json, popularity.json and, for the fair gate, exam.json,
+ * exam-items.f32, exam-users.f32. Not the items-/users-<id> indices, because a deploy reads them
+ * once in bulk (1M × 64 floats is 256 MB: a staging index would double the indexing work) and a
+ * candidate the gate held back has no indices at all.
  */
 export interface ModelArtifact {
   modelId: string;
@@ -32,73 +35,63 @@ export interface ExamFactors {
   itemFactors: Float32Array;
 }
 
-/** The model's folder under `dir`; refuses an id that is not a model id or would leave `dir`. */
-export function artifactPath(dir: string, modelId: string): string {
-  if (!isModelId(modelId))
-    throw new ValidationError(
-      `"${String(modelId).slice(0, 80)}" is not a model id (lower-case letters, digits, '.', '_', '-')`,
-      'model_id',
-    );
-  const root = path.resolve(dir);
-  const p = path.resolve(root, modelId);
-  if (path.dirname(p) !== root)
-    throw new ValidationError(`model id ${modelId} would leave MODEL_DIR`, 'model_id');
-  return p;
+/** The context's artefact store: Elasticsearch, with MODEL_DIR as this machine's cache. */
+export function artifactStore(ctx: {
+  repos: Pick<Repositories, 'artifacts'>;
+  config: Pick<Config, 'modelDir'>;
+}): ArtifactStore {
+  return new ArtifactStore(ctx.repos.artifacts, ctx.config.modelDir);
 }
 
-export function saveArtifact(dir: string, a: ModelArtifact): string {
-  const p = artifactPath(dir, a.modelId);
-  mkdirSync(p, { recursive: true });
-  writeFileSync(
-    path.join(p, 'meta.json'),
-    JSON.stringify({ modelId: a.modelId, factors: a.factors, itemIds: a.itemIds, userIds: a.userIds }),
-  );
-  writeFileSync(path.join(p, 'items.f32'), f32Bytes(a.itemFactors));
-  writeFileSync(path.join(p, 'users.f32'), f32Bytes(a.userFactors));
-  writeFileSync(path.join(p, 'recent.json'), JSON.stringify(a.recentItems));
-  writeFileSync(path.join(p, 'popularity.json'), JSON.stringify(a.popularity));
-  if (a.exam) {
-    writeFileSync(
-      path.join(p, 'exam.json'),
-      JSON.stringify({ userIds: a.exam.userIds, itemIds: a.exam.itemIds }),
-    );
-    writeFileSync(path.join(p, 'exam-items.f32'), f32Bytes(a.exam.itemFactors));
-    writeFileSync(path.join(p, 'exam-users.f32'), f32Bytes(a.exam.userFactors));
-  }
-  return p;
+function json(v: unknown): Buffer {
+  return Buffer.from(JSON.stringify(v));
 }
 
 function f32Bytes(a: Float32Array): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
-function f32(file: string): Float32Array {
-  const b = readFileSync(file);
+function f32(b: Buffer): Float32Array {
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
 
-export function loadArtifact(dir: string, modelId: string): ModelArtifact {
-  const p = artifactPath(dir, modelId);
-  if (!existsSync(path.join(p, 'meta.json'))) throw new Error(`no factors for model ${modelId} under ${p}`);
-  const meta = JSON.parse(readFileSync(path.join(p, 'meta.json'), 'utf8')) as Pick<
-    ModelArtifact,
-    'modelId' | 'factors' | 'itemIds' | 'userIds'
-  >;
+/** Writes the whole artefact of `a.modelId`, replacing an earlier one. */
+export async function saveArtifact(store: ArtifactStore, a: ModelArtifact): Promise<void> {
+  await store.write(a.modelId, {
+    'meta.json': json({ modelId: a.modelId, factors: a.factors, itemIds: a.itemIds, userIds: a.userIds }),
+    'items.f32': f32Bytes(a.itemFactors),
+    'users.f32': f32Bytes(a.userFactors),
+    'recent.json': json(a.recentItems),
+    'popularity.json': json(a.popularity),
+    ...(a.exam
+      ? {
+          'exam.json': json({ userIds: a.exam.userIds, itemIds: a.exam.itemIds }),
+          'exam-items.f32': f32Bytes(a.exam.itemFactors),
+          'exam-users.f32': f32Bytes(a.exam.userFactors),
+        }
+      : {}),
+  });
+}
+
+/** The artefact of `modelId`; ArtifactMissingError when the store has none. */
+export async function loadArtifact(store: ArtifactStore, modelId: string): Promise<ModelArtifact> {
+  const files = await store.files(modelId);
+  if (!files?.['meta.json']) throw new ArtifactMissingError(modelId);
+  const read = (name: string) => store.read(modelId, name);
+  const parse = async <T>(name: string) => JSON.parse((await read(name)).toString('utf8')) as T;
+  const meta = await parse<Pick<ModelArtifact, 'modelId' | 'factors' | 'itemIds' | 'userIds'>>('meta.json');
   return {
     ...meta,
-    itemFactors: f32(path.join(p, 'items.f32')),
-    userFactors: f32(path.join(p, 'users.f32')),
-    recentItems: JSON.parse(readFileSync(path.join(p, 'recent.json'), 'utf8')) as Record<string, string[]>,
-    popularity: JSON.parse(readFileSync(path.join(p, 'popularity.json'), 'utf8')) as Record<string, number>,
-    ...(existsSync(path.join(p, 'exam.json'))
+    itemFactors: f32(await read('items.f32')),
+    userFactors: f32(await read('users.f32')),
+    recentItems: await parse<Record<string, string[]>>('recent.json'),
+    popularity: await parse<Record<string, number>>('popularity.json'),
+    ...(files['exam.json']
       ? {
           exam: {
-            ...(JSON.parse(readFileSync(path.join(p, 'exam.json'), 'utf8')) as Pick<
-              ExamFactors,
-              'userIds' | 'itemIds'
-            >),
-            itemFactors: f32(path.join(p, 'exam-items.f32')),
-            userFactors: f32(path.join(p, 'exam-users.f32')),
+            ...(await parse<Pick<ExamFactors, 'userIds' | 'itemIds'>>('exam.json')),
+            itemFactors: f32(await read('exam-items.f32')),
+            userFactors: f32(await read('exam-users.f32')),
           },
         }
       : {}),

@@ -19,6 +19,7 @@ import { ConflictError, NotFoundError } from '../errors/index.ts';
 import type { Repositories } from '../repositories/index.ts';
 import { INTERNAL_MODEL_FIELDS, type ModelDoc } from '../repositories/models.ts';
 import { LiveModelResolver } from './live-model.ts';
+import { ArtifactStore } from './artifact-store.ts';
 
 export interface LifecycleDeps {
   repos: Pick<Repositories, 'models' | 'modelIndices' | 'items'>;
@@ -28,6 +29,8 @@ export interface LifecycleDeps {
   keep: number;
   /** in-process resolver to invalidate on a swap (others see the swap within their TTL) */
   resolver?: LiveModelResolver;
+  /** where trained factors are kept: keep-N deletes a removed version's artefact with its indices */
+  artifacts?: ArtifactStore;
 }
 
 export interface Activation {
@@ -284,7 +287,38 @@ export class ModelLifecycle {
         .update(id, { deploy: { status: 'removed', at: new Date().toISOString() } })
         .catch(() => undefined);
     }
+    // the versions are gone whatever happens to their artefacts: a failed prune is retried by the next one
+    await this.pruneArtifacts(keep, staged).catch((e: Error) =>
+      this.deps.log.warn({ err: e.message }, 'artefact clean-up failed; the next keep-N retries it'),
+    );
     return doomed;
+  }
+
+  /**
+   * Artefacts go with their model. Kept: every version that still has indices (live, staged, the
+   * kept ones), a run still training or deploying, and the newest `keep` of the models never
+   * deployed (candidates the gate held back, which `stage` may still deploy). A version whose
+   * indices keep-N removed loses its artefact with them, as does everything older.
+   */
+  private async pruneArtifacts(keep: number, staged: Set<string>): Promise<string[]> {
+    const store = this.deps.artifacts;
+    if (!store) return [];
+    const held = new Set([
+      ...(await this.indices.versions()),
+      ...staged,
+      ...(await this.models.idsWithStatus('training')),
+      ...(await this.models.idsWithStatus('deploying')),
+    ]);
+    const undeployed: string[] = [];
+    for (const id of await store.modelIds()) {
+      if (held.has(id)) continue;
+      const doc = await this.models.get(id, { includes: ['deploy.status', 'live_at'] });
+      if (!doc?.live_at && doc?.deploy?.['status'] !== 'removed') undeployed.push(id);
+    }
+    const newest = new Set(undeployed.slice(0, keep));
+    const removed = await store.prune((id) => held.has(id) || newest.has(id));
+    if (removed.length) this.deps.log.info({ removed }, 'artefacts removed with their versions');
+    return removed;
   }
 
   private async swap(modelId: string, previousModelId: string | undefined): Promise<void> {
@@ -299,7 +333,12 @@ export class ModelLifecycle {
 
 /** The lifecycle of a context's models (keep-N from [models] keep). */
 export function modelLifecycle(
-  ctx: { repos: Repositories; names: Names; log: Logger; config: { models: { keep: number } } },
+  ctx: {
+    repos: Repositories;
+    names: Names;
+    log: Logger;
+    config: { models: { keep: number }; modelDir: string };
+  },
   resolver?: LiveModelResolver,
   keep?: number,
 ): ModelLifecycle {
@@ -309,5 +348,6 @@ export function modelLifecycle(
     log: ctx.log,
     keep: keep ?? ctx.config.models.keep,
     resolver,
+    artifacts: new ArtifactStore(ctx.repos.artifacts, ctx.config.modelDir),
   });
 }

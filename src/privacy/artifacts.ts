@@ -1,8 +1,15 @@
 // A user's rows in the trained models' artefacts: their factor (served and exam) and recent items,
 // keyed by the user id. An item's rows likewise (factor and popularity). Rewritten without them
-// through the artefact module's own load/save, whatever stores the artefacts.
+// through the artefact module's own load/save: the store replaces the whole artefact (new chunks,
+// then the manifest, then the old chunks deleted) and this machine's cached copy.
 
-import { loadArtifact, saveArtifact, type ModelArtifact } from '../model/artifacts.ts';
+import {
+  ArtifactMissingError,
+  loadArtifact,
+  saveArtifact,
+  type ArtifactStore,
+  type ModelArtifact,
+} from '../model/artifacts.ts';
 
 export interface ArtifactScrub {
   /** artefacts that held the subject and were rewritten */
@@ -11,27 +18,27 @@ export interface ArtifactScrub {
   clean: number;
 }
 
-/** Removes a user's or an item's rows from the artefacts of these models (a missing artefact is skipped). */
-export function scrubArtifacts(
-  modelDir: string,
-  modelIds: readonly string[],
+/** Removes a user's or an item's rows from every artefact in the store. */
+export async function scrubArtifacts(
+  store: ArtifactStore,
   kind: 'user' | 'item',
   id: string,
-): ArtifactScrub {
+): Promise<ArtifactScrub> {
   const out: ArtifactScrub = { rewritten: 0, clean: 0 };
-  for (const modelId of modelIds) {
+  for (const modelId of await store.modelIds()) {
     let a: ModelArtifact;
     try {
-      a = loadArtifact(modelDir, modelId);
-    } catch {
-      continue; // no artefact for this model (failed run, removed, another host's disk)
+      a = await loadArtifact(store, modelId);
+    } catch (e) {
+      if (e instanceof ArtifactMissingError) continue; // deleted meanwhile (keep-N pruning)
+      throw e;
     }
     const next = kind === 'user' ? withoutUser(a, id) : withoutItem(a, id);
     if (!next) {
       out.clean++;
       continue;
     }
-    saveArtifact(modelDir, next);
+    await saveArtifact(store, next);
     out.rewritten++;
   }
   return out;

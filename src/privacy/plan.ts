@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { AppContext } from '../app/context.ts';
 import { ratingRules } from '../events/rating.ts';
+import { artifactStore } from '../model/artifacts.ts';
 import { LiveModelResolver } from '../model/live-model.ts';
 import { FOLD_IN_HISTORY, refreshUser } from '../online/user-refresh.ts';
 import type { PrivacyJob, StoreProgress } from '../repositories/privacy-jobs.ts';
@@ -290,8 +291,7 @@ function artifactsStep(ctx: PrivacyContext, kind: 'user' | 'item', id: string): 
   return {
     store: 'artifacts',
     run: async (p) => {
-      const models = (await ctx.repos.models.list(10_000)).map((m) => m.model_id);
-      const r = scrubArtifacts(ctx.config.modelDir, models, kind, id);
+      const r = await scrubArtifacts(artifactStore(ctx), kind, id);
       add(p, { rewritten: r.rewritten, clean: r.clean });
     },
   };

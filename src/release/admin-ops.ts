@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import type { AppContext } from '../app/context.ts';
 import { deployModel } from '../deploy/index.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../errors/index.ts';
-import { loadArtifact } from '../model/artifacts.ts';
+import { ConflictError, NotFoundError } from '../errors/index.ts';
+import { ArtifactMissingError, artifactStore, loadArtifact } from '../model/artifacts.ts';
 import type { ModelLifecycle } from '../model/lifecycle.ts';
 import { newModelId } from '../model/lifecycle.ts';
 import type { ModelDoc } from '../repositories/models.ts';
@@ -42,10 +42,14 @@ export function createAdminOps(ctx: AppContext, lifecycle: ModelLifecycle): Admi
         );
       let a;
       try {
-        a = loadArtifact(ctx.config.modelDir, modelId);
+        a = await loadArtifact(artifactStore(ctx), modelId);
       } catch (e) {
-        if (e instanceof ValidationError) throw e;
-        throw new ConflictError(`model ${modelId} has no kept factors in MODEL_DIR to deploy`, 'no_artifact');
+        if (e instanceof ArtifactMissingError)
+          throw new ConflictError(
+            `model ${modelId} has no kept factors in the artefact store to deploy`,
+            'no_artifact',
+          );
+        throw e;
       }
       await lifecycle.markDeploying(modelId);
       const input = {

@@ -6,7 +6,7 @@ import type { AppContext } from '../app/context.ts';
 import { alsParams } from '../config/als-params.ts';
 import { deployModel, type DeployReport } from '../deploy/index.ts';
 import { modelLifecycle, newModelId, type ModelLifecycle } from '../model/lifecycle.ts';
-import { loadArtifact } from '../model/artifacts.ts';
+import { ArtifactMissingError, artifactStore, loadArtifact, type ArtifactStore } from '../model/artifacts.ts';
 import type { ModelDoc } from '../repositories/models.ts';
 import type { TuningRecord } from '../train/autotune.ts';
 import { dataWindow, trainCandidate, type Candidate, type CandidateOptions } from '../train/candidate.ts';
@@ -66,7 +66,7 @@ export async function runTraining(ctx: AppContext, opts: TrainRunOptions = {}): 
     const gate = evaluateGate({
       candidate: c.metrics,
       baseline: c.baseline,
-      ...liveOnExam(config.modelDir, live, c, log),
+      ...(await liveOnExam(artifactStore(ctx), live, c, log)),
       tolerance: config.gate.tolerance,
     });
     log.info({ modelId, metrics: c.metrics, baseline: c.baseline, gate }, 'evaluated');
@@ -144,46 +144,54 @@ export async function runTraining(ctx: AppContext, opts: TrainRunOptions = {}): 
 
 /**
  * The live model's side of the gate: its kept factors re-scored on this candidate's holdout. Only
- * when they cannot be read (an artefact folder not shared with this machine, or pruned) does the
- * gate fall back to the live model's own-run nDCG, and says so on the record.
+ * when its artefact cannot be read (never written, pruned, or the store failing) does the gate fall
+ * back to the live model's own-run nDCG; the record then says so and why (gate.fallback).
  */
-function liveOnExam(
-  modelDir: string,
+async function liveOnExam(
+  store: ArtifactStore,
   live: ModelDoc | undefined,
   c: Candidate,
   log: Logger,
-): Pick<GateInput, 'live' | 'exam'> {
+): Promise<Pick<GateInput, 'live' | 'exam' | 'fallback'>> {
   if (!live) return {};
-  try {
-    const a = loadArtifact(modelDir, live.model_id);
-    const model = a.exam ?? {
-      userIds: a.userIds,
-      itemIds: a.itemIds,
-      userFactors: a.userFactors,
-      itemFactors: a.itemFactors,
-    };
-    const { metrics, coverage } = scoreLiveOnExam(c.exam, {
-      factors: a.factors,
-      model,
-      popularity: a.popularity,
-    });
-    return {
-      exam: 'candidate_holdout',
-      live: {
-        modelId: live.model_id,
-        ndcg: metrics.ndcg,
-        coverage,
-        factors: a.exam ? 'exam' : 'served',
-        ...(live.metrics ? { ownNdcg: live.metrics.ndcg } : {}),
-      },
-    };
-  } catch (e) {
-    log.warn(
-      { liveModelId: live.model_id, err: (e as Error).message },
-      'live model factors unreadable; the gate compares with its own-run nDCG',
-    );
+  const fallback = (why: string): Pick<GateInput, 'live' | 'exam' | 'fallback'> => {
+    log.warn({ liveModelId: live.model_id, why }, 'the live model cannot sit this exam');
+    const f = { modelId: live.model_id, why };
     return live.metrics
-      ? { exam: 'live_own_holdout', live: { modelId: live.model_id, ndcg: live.metrics.ndcg } }
-      : {};
+      ? { exam: 'live_own_holdout', live: { modelId: live.model_id, ndcg: live.metrics.ndcg }, fallback: f }
+      : { fallback: f };
+  };
+  let a;
+  try {
+    a = await loadArtifact(store, live.model_id);
+  } catch (e) {
+    return fallback(
+      e instanceof ArtifactMissingError
+        ? 'its artefact is not in the artefact store'
+        : `its artefact could not be read (${(e as Error).message})`,
+    );
   }
+  const model = a.exam ?? {
+    userIds: a.userIds,
+    itemIds: a.itemIds,
+    userFactors: a.userFactors,
+    itemFactors: a.itemFactors,
+  };
+  let scored;
+  try {
+    scored = scoreLiveOnExam(c.exam, { factors: a.factors, model, popularity: a.popularity });
+  } catch (e) {
+    return fallback(`its factors could not be scored (${(e as Error).message})`);
+  }
+  const { metrics, coverage } = scored;
+  return {
+    exam: 'candidate_holdout',
+    live: {
+      modelId: live.model_id,
+      ndcg: metrics.ndcg,
+      coverage,
+      factors: a.exam ? 'exam' : 'served',
+      ...(live.metrics ? { ownNdcg: live.metrics.ndcg } : {}),
+    },
+  };
 }

@@ -4,6 +4,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { FilterFieldLists } from '../catalog/item-fields.ts';
 import type { Names } from '../config/names.ts';
+import { ArtifactsRepository } from './artifacts.ts';
 import { ClusterRepository } from './cluster.ts';
 import { DocumentWriter } from './documents.ts';
 import { EventsRepository } from './events.ts';
@@ -29,6 +30,7 @@ export interface Repositories {
   experiments: ExperimentsRepository;
   servedLists: ServedListsRepository;
   locks: LocksRepository;
+  artifacts: ArtifactsRepository;
   tuning: TuningRepository;
   cluster: ClusterRepository;
   documents: DocumentWriter;
@@ -55,6 +57,7 @@ export function createRepositories(es: Client, names: Names, opts: RepositoryOpt
     experiments: new ExperimentsRepository(es, names),
     servedLists: new ServedListsRepository(es, names),
     locks: new LocksRepository(es, names),
+    artifacts: new ArtifactsRepository(es, names),
     tuning: new TuningRepository(es, names),
     cluster: new ClusterRepository(es),
     documents: new DocumentWriter(es, names),

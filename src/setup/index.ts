@@ -56,6 +56,7 @@ export async function setup(
     [names.models, 'indices/models.json'],
     [names.experiments, 'indices/experiments.json'],
     [names.locks, 'indices/locks.json'],
+    [names.artifacts, 'indices/artifacts.json'],
     [names.tuning, 'indices/tuning.json'],
     [names.eventIds, 'indices/event-ids.json'],
     [names.tombstones, 'indices/tombstones.json'],

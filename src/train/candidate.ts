@@ -6,7 +6,7 @@ import type { AppContext } from '../app/context.ts';
 import { alsParams } from '../config/als-params.ts';
 import { ratingRules } from '../events/rating.ts';
 import { AlsModel, buildCsr } from '../als/index.ts';
-import { saveArtifact } from '../model/artifacts.ts';
+import { artifactStore, saveArtifact } from '../model/artifacts.ts';
 import type { AlsParams, RankingMetrics, RatingsMatrix } from '../types/index.ts';
 import { autotune, type TuningRecord } from './autotune.ts';
 import type { SearchSpace } from './evaluate/index.ts';
@@ -65,6 +65,7 @@ export interface Candidate {
   served: AlsModel;
   recentItems: Map<string, string[]>;
   popularity: Map<string, number>;
+  /** where the artefact is: `<artifacts index>/<model_id>` */
   artifact: string;
   counts: Record<string, number>;
   timings: Record<string, number>;
@@ -196,7 +197,7 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   }
   const extras = servingExtras(rows, now);
   counts['served_items'] = served.nItems;
-  const artifact = saveArtifact(config.modelDir, {
+  await saveArtifact(artifactStore(ctx), {
     modelId: opts.modelId,
     factors: params.factors,
     userIds: served.userIds,
@@ -215,6 +216,7 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
     },
   });
   phase('save_seconds');
+  const artifact = `${ctx.names.artifacts}/${opts.modelId}`;
   return {
     modelId: opts.modelId,
     params,

@@ -17,6 +17,12 @@ export interface GateInput {
    * live model's factors cannot be read — the live model's own run
    */
   exam?: 'candidate_holdout' | 'live_own_holdout';
+  /**
+   * the live model could not sit the candidate's exam (its artefact is missing or unreadable):
+   * which model and why. Recorded and named in the reason, never silent; without `live` the
+   * candidate is compared with popularity only.
+   */
+  fallback?: { modelId: string; why: string };
   /** max relative nDCG drop vs the live model, e.g. 0.02 = 2 % */
   tolerance: number;
 }
@@ -34,6 +40,8 @@ export interface GateResult {
   live_factors?: 'exam' | 'served';
   /** the live model's nDCG from its own run (a different holdout), for comparison only */
   live_own_ndcg?: number;
+  /** why the live model was not re-scored on this holdout (GateInput.fallback) */
+  fallback?: string;
 }
 
 /** A candidate may go live only if it beats popularity and is not much worse than what serves now. */
@@ -43,6 +51,7 @@ export function evaluateGate({
   live,
   tolerance,
   exam = 'candidate_holdout',
+  fallback,
 }: GateInput): GateResult {
   const c = candidate.ndcg;
   const fmt = (x: number) => x.toFixed(4);
@@ -58,26 +67,32 @@ export function evaluateGate({
           ...(live.factors ? { live_factors: live.factors } : {}),
           ...(live.ownNdcg !== undefined ? { live_own_ndcg: live.ownNdcg } : {}),
         }
-      : {}),
+      : fallback
+        ? { live_model_id: fallback.modelId }
+        : {}),
+    ...(fallback ? { fallback: fallback.why } : {}),
   };
+  const unfair = fallback
+    ? `; the live model ${fallback.modelId} was not re-scored on this holdout: ${fallback.why}${live ? ", so it is compared by its own run's nDCG" : ', so only popularity was compared'}`
+    : '';
   const on = exam === 'candidate_holdout' ? 'on this holdout' : "on its own run's holdout";
   if (!(c > baseline.ndcg)) {
     return {
       passed: false,
-      reason: `nDCG@${candidate.k} ${fmt(c)} does not beat the popularity baseline ${fmt(baseline.ndcg)}`,
+      reason: `nDCG@${candidate.k} ${fmt(c)} does not beat the popularity baseline ${fmt(baseline.ndcg)}${unfair}`,
       ...record,
     };
   }
   if (live && c < live.ndcg * (1 - tolerance)) {
     return {
       passed: false,
-      reason: `nDCG@${candidate.k} ${fmt(c)} is more than ${(tolerance * 100).toFixed(1)}% below the live model ${live.modelId} (${fmt(live.ndcg)} ${on})`,
+      reason: `nDCG@${candidate.k} ${fmt(c)} is more than ${(tolerance * 100).toFixed(1)}% below the live model ${live.modelId} (${fmt(live.ndcg)} ${on})${unfair}`,
       ...record,
     };
   }
   return {
     passed: true,
-    reason: `nDCG@${candidate.k} ${fmt(c)} beats popularity ${fmt(baseline.ndcg)}${live ? ` and is within tolerance of live ${live.modelId} (${fmt(live.ndcg)} ${on})` : ''}`,
+    reason: `nDCG@${candidate.k} ${fmt(c)} beats popularity ${fmt(baseline.ndcg)}${live ? ` and is within tolerance of live ${live.modelId} (${fmt(live.ndcg)} ${on})` : ''}${unfair}`,
     ...record,
   };
 }

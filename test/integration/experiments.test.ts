@@ -8,7 +8,7 @@ import { deployModel } from '../../src/deploy/index.ts';
 import { assignArm } from '../../src/experiments/assignment.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { startIngest, type IngestService } from '../../src/ingest/service.ts';
-import { saveArtifact } from '../../src/model/artifacts.ts';
+import { artifactStore, saveArtifact } from '../../src/model/artifacts.ts';
 import { modelLifecycle } from '../../src/model/lifecycle.ts';
 import { startOnline, type OnlineService } from '../../src/online/service.ts';
 import { setup } from '../../src/setup/index.ts';
@@ -115,7 +115,7 @@ describe('staging a candidate', () => {
   it("POST /v1/models/<id>/stage deploys a trained model's kept factors as staged, in the background", async () => {
     const THIRD = 'mexpthird';
     const p = plantedModel(THIRD, 3, shape);
-    saveArtifact(modelDir, {
+    await saveArtifact(artifactStore(ctx), {
       ...p,
       recentItems: Object.fromEntries(p.recentItems!),
       popularity: Object.fromEntries(p.popularity!),

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCsr, gramian, itemLengthNorms, recalculateUser } from '../../src/als/index.ts';
 import { generateDataset } from '../../src/demo/generate.ts';
 import { ratingRules } from '../../src/events/rating.ts';
-import { loadArtifact } from '../../src/model/artifacts.ts';
+import { artifactStore, loadArtifact } from '../../src/model/artifacts.ts';
 import { LiveModelResolver } from '../../src/model/live-model.ts';
 import { refreshUser } from '../../src/online/user-refresh.ts';
 import { runTraining } from '../../src/release/run.ts';
@@ -53,7 +53,7 @@ describe('fold-in rates and weights like training', () => {
     const full = buildCsr(rows);
     expect(fm.nItems).toBe(full.nItems);
     const norms = itemLengthNorms(full);
-    const a = loadArtifact(ctx.config.modelDir, model.modelId);
+    const a = await loadArtifact(artifactStore(ctx), model.modelId);
     // a user with events both inside and outside the 14-day window
     const windowStart = now - 14 * 86_400_000;
     const user = data.users

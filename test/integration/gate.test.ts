@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDataset } from '../../src/demo/generate.ts';
 import { ratingRules } from '../../src/events/rating.ts';
-import { loadArtifact } from '../../src/model/artifacts.ts';
+import { artifactStore, loadArtifact } from '../../src/model/artifacts.ts';
 import { runTraining } from '../../src/release/run.ts';
 import { setup } from '../../src/setup/index.ts';
 import { splitToMatrices, temporalSplit } from '../../src/train/evaluate/index.ts';
@@ -78,7 +78,7 @@ describe('fair gate', () => {
     );
     const exam = splitToMatrices(temporalSplit(rows, 0.2));
     expect(exam.test.nUsers).toBeGreaterThan(0);
-    const a = loadArtifact(ctx.config.modelDir, live.modelId);
+    const a = await loadArtifact(artifactStore(ctx), live.modelId);
     const again = scoreLiveOnExam(exam, { factors: a.factors, model: a.exam!, popularity: a.popularity });
     expect(again.metrics.ndcg).toBeCloseTo(gate.live_ndcg!, 10);
     expect(again.coverage).toEqual(gate.live_coverage);

@@ -3,7 +3,7 @@ import { startServer, type RunningServer } from '../../src/api/app.ts';
 import { generateDataset } from '../../src/demo/generate.ts';
 import type { StoredEvent } from '../../src/events/schema.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
-import { loadArtifact } from '../../src/model/artifacts.ts';
+import { artifactStore, loadArtifact } from '../../src/model/artifacts.ts';
 import { PrivacyService } from '../../src/privacy/service.ts';
 import { runTraining } from '../../src/release/run.ts';
 import type { SinkDoc } from '../../src/repositories/bulk-store.ts';
@@ -146,7 +146,7 @@ describe('privacy jobs', () => {
     expect(counts(clean)['users_indices']).toMatchObject({ documents: 1 });
     expect(await mentions(ctx, TWIN_A)).toEqual([]);
     expect(await mentions(ctx, TWIN_B)).toEqual([]);
-    expect(loadArtifact(ctx.config.modelDir, liveModel).userIds).not.toContain(TWIN_A);
+    expect((await loadArtifact(artifactStore(ctx), liveModel)).userIds).not.toContain(TWIN_A);
   }, 120_000);
 
   it('a removed item is gone from user lists and similar-items lists as soon as the call returns, and from the next model', async () => {
@@ -182,7 +182,7 @@ describe('privacy jobs', () => {
 
     const next = await runTraining(ctx, { trigger: 'test' });
     expect(next.status).toBe('live');
-    expect(loadArtifact(ctx.config.modelDir, next.modelId).itemIds).not.toContain(removed);
+    expect((await loadArtifact(artifactStore(ctx), next.modelId)).itemIds).not.toContain(removed);
     expect(await count(names.itemsIndex(next.modelId), { ids: { values: [removed!] } })).toBe(0);
     liveModel = next.modelId;
   }, 180_000);

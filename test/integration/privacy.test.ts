@@ -5,7 +5,7 @@ import type { StoredEvent } from '../../src/events/schema.ts';
 import { createRegistry } from '../../src/infra/metrics.ts';
 import { EventProducer } from '../../src/ingest/producer.ts';
 import { startIngest, type IngestService } from '../../src/ingest/service.ts';
-import { loadArtifact } from '../../src/model/artifacts.ts';
+import { artifactStore, loadArtifact } from '../../src/model/artifacts.ts';
 import { runTraining } from '../../src/release/run.ts';
 import type { PrivacyJob } from '../../src/repositories/privacy-jobs.ts';
 import { setup } from '../../src/setup/index.ts';
@@ -169,7 +169,7 @@ describe('forget a user', () => {
     models.push(second.modelId);
     for (const m of models)
       expect((await ctx.repos.personalData.findById([names.usersIndex(m)], FORGET)).length).toBe(1);
-    expect(loadArtifact(ctx.config.modelDir, models[0]!).userIds).toContain(FORGET);
+    expect((await loadArtifact(artifactStore(ctx), models[0]!)).userIds).toContain(FORGET);
 
     // export first: it holds every event the store holds
     const direct = await count(names.eventsPattern, { term: { user_id: FORGET } });
@@ -246,7 +246,7 @@ describe('forget a user', () => {
     expect((await ctx.repos.personalData.findById([names.usersIndex(third.modelId)], KEEP)).length).toBe(1);
     expect(await mentions(ctx, FORGET)).toEqual([]);
     for (const m of [...models, third.modelId])
-      expect(loadArtifact(ctx.config.modelDir, m).userIds).not.toContain(FORGET);
+      expect((await loadArtifact(artifactStore(ctx), m)).userIds).not.toContain(FORGET);
 
     // everybody else's documents are all there: each index lost exactly the user's, no more
     for (const [index, n] of before) {

@@ -91,4 +91,41 @@ describe('the release gate', () => {
     expect(Object.keys(bare)).not.toContain('live_factors');
     expect(Object.keys(bare)).not.toContain('live_own_ndcg');
   });
+
+  it('names a live model that could not sit the exam in the record and the reason, never silently', () => {
+    const fallback = { modelId: 'm-live', why: 'its artefact is not in the artefact store' };
+    const own = evaluateGate({
+      candidate: metrics(0.5),
+      baseline: metrics(0.1),
+      live,
+      exam: 'live_own_holdout',
+      fallback,
+      tolerance,
+    });
+    expect(own.passed).toBe(true);
+    expect(own.exam).toBe('live_own_holdout');
+    expect(own.fallback).toBe(fallback.why);
+    expect(own.reason).toBe(
+      "nDCG@10 0.5000 beats popularity 0.1000 and is within tolerance of live m-live (0.4000 on its own run's holdout); the live model m-live was not re-scored on this holdout: its artefact is not in the artefact store, so it is compared by its own run's nDCG",
+    );
+    // no nDCG of its own either: popularity is the only comparison, and the record still names the live model
+    const none = evaluateGate({ candidate: metrics(0.05), baseline: metrics(0.1), fallback, tolerance });
+    expect(none.passed).toBe(false);
+    expect(none.live_model_id).toBe('m-live');
+    expect(none.live_ndcg).toBeUndefined();
+    expect(none.reason).toMatch(
+      /does not beat the popularity baseline 0\.1000; the live model m-live was not re-scored on this holdout: its artefact is not in the artefact store, so only popularity was compared$/,
+    );
+    const below = evaluateGate({
+      candidate: metrics(0.3),
+      baseline: metrics(0.1),
+      live,
+      fallback,
+      tolerance,
+    });
+    expect(below.reason).toMatch(/below the live model m-live .*; the live model m-live was not re-scored/);
+    expect(
+      evaluateGate({ candidate: metrics(0.5), baseline: metrics(0.1), live, tolerance }).fallback,
+    ).toBeUndefined();
+  });
 });

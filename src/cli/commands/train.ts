@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { deployModel } from '../../deploy/index.ts';
 import { modelLifecycle } from '../../model/lifecycle.ts';
 import { createRegistry } from '../../infra/metrics.ts';
-import { loadArtifact } from '../../model/artifacts.ts';
+import { artifactStore, loadArtifact } from '../../model/artifacts.ts';
 import { startOnline } from '../../online/service.ts';
 import { runTraining, type TrainRunOptions, type TrainRunResult } from '../../release/run.ts';
 import { startScheduler } from '../../release/schedule.ts';
@@ -169,12 +169,12 @@ export function registerTrainCommands(program: Command): void {
 
   program
     .command('deploy <model_id>')
-    .description('deploy a trained model (factors from MODEL_DIR) and make it live')
+    .description('deploy a trained model (factors from the artefact store) and make it live')
     .option('--stage', 'build and keep its indices without going live (candidate of an experiment)')
     .action(async (modelId: string, o: { stage?: boolean }) => {
       const ctx = createContext();
       try {
-        const a = loadArtifact(ctx.config.modelDir, modelId);
+        const a = await loadArtifact(artifactStore(ctx), modelId);
         const bars = new Map<string, ReturnType<typeof progressBar>>();
         const r = await deployModel(
           ctx,
