@@ -28,6 +28,11 @@ import { eventRoutes } from './routes/events.ts';
 import { consumerGroupGauges, KafkaProbe, healthRoutes } from './routes/health.ts';
 import { recommendationParsers, recommendationRoutes } from './routes/recommendations.ts';
 import { recommendationIdSecretWarning } from '../config/index.ts';
+import { CircuitBreaker, type BreakerState } from '../infra/circuit-breaker.ts';
+import { guardElasticsearch } from '../infra/es-guard.ts';
+import { deadlines } from './deadlines.ts';
+
+const BREAKER_GAUGE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
 export type { AdminOps } from '../release/admin-ops.ts';
 export type { ApiOptions, ApiOptionsInput } from './options.ts';
@@ -49,6 +54,8 @@ export type RecsysApp = Express & {
   readonly experiments: ExperimentService;
   readonly popular: PopularItems;
   readonly servedLog: ServedLog;
+  /** the Elasticsearch circuit breaker of request-path calls */
+  readonly breaker: CircuitBreaker;
   /** flushes the served-list log and disconnects the producers */
   shutdown(): Promise<void>;
 };
@@ -58,13 +65,44 @@ export function createApp(deps: AppDeps): RecsysApp {
   const { repos, kafka, names, log } = ctx;
   const options = resolveApiOptions(ctx.config, deps.options);
   const metrics = apiMetrics(registry);
+  // request-path Elasticsearch calls: bounded by the request's deadline, and refused while the
+  // cluster is known to be down (one breaker per client: apps sharing a context share it)
+  const breaker = guardElasticsearch(
+    ctx.es,
+    () =>
+      new CircuitBreaker('elasticsearch', {
+        failureThreshold: options.breaker.failures,
+        openMs: options.breaker.openMs,
+        onChange: (state) => {
+          metrics.breakerState.set({ backend: 'elasticsearch' }, BREAKER_GAUGE[state]);
+          log.warn({ backend: 'elasticsearch', state }, 'circuit breaker');
+        },
+      }),
+  );
+  metrics.breakerState.set({ backend: 'elasticsearch' }, BREAKER_GAUGE[breaker.state]);
+  const onFallback = (endpoint: string, answer: string) => metrics.fallbacks.inc({ endpoint, answer });
+  // the event producer's own: a broker known to be down gets no sends, the client a certain 503
+  const kafkaBreaker = new CircuitBreaker('kafka', {
+    failureThreshold: options.breaker.failures,
+    openMs: options.breaker.openMs,
+    onChange: (state) => {
+      metrics.breakerState.set({ backend: 'kafka' }, BREAKER_GAUGE[state]);
+      log.warn({ backend: 'kafka', state }, 'circuit breaker');
+    },
+  });
 
   const live = new LiveModelResolver(repos, names, log, options.liveModelCacheMs, options.filterFields);
   const running = new ExperimentResolver(repos.experiments, options.liveModelCacheMs);
   // admin activations, promotions and API-started runs swap through the same resolver the queries use
   const lifecycle = modelLifecycle(ctx, live);
   const admin = deps.admin ?? createAdminOps(ctx, lifecycle);
-  const experiments = new ExperimentService({ repos, lifecycle, resolver: running, log });
+  const experiments = new ExperimentService({
+    repos,
+    lifecycle,
+    resolver: running,
+    log,
+    minShare: ctx.config.experiments.minShare,
+  });
   const popular = new PopularItems(repos.items, {
     ttlMs: options.popularCacheMs,
     poolSize: options.popularPoolSize,
@@ -98,6 +136,9 @@ export function createApp(deps: AppDeps): RecsysApp {
   app.set('query parser', 'simple');
   app.use(requestId);
   app.use(recordMetrics(metrics, log));
+  app.use(
+    deadlines(options, (res, answer) => onFallback(String(res.locals['endpoint'] ?? 'unmatched'), answer)),
+  );
 
   app.get('/openapi.json', (_req, res) => {
     res.locals['endpoint'] = 'openapi';
@@ -115,9 +156,15 @@ export function createApp(deps: AppDeps): RecsysApp {
     watched,
     consumerGroupGauges(registry),
   );
-  app.use(healthRoutes(repos.cluster, probe, live, registry, options.healthTimeoutMs));
-  app.use(recommendationRoutes(service, parsers, json));
-  app.use(eventRoutes(producer, options, [auth, json], log));
+  // the first /health must not wait for a broker connection: the probe starts with the app
+  void probe.check();
+  app.use(healthRoutes({ cluster: repos.cluster, probe, live, registry, breaker }));
+  app.use(
+    recommendationRoutes(service, parsers, json, { degradedAnswers: options.degradedAnswers, onFallback }),
+  );
+  app.use(
+    eventRoutes(producer, options, [auth, json], log, (answer) => onFallback('events', answer), kafkaBreaker),
+  );
   app.use(catalogRoutes(repos.metadata, options, [auth, json]));
   app.use(adminRoutes(admin, live, auth, json));
   app.use(privacyRoutes(new PrivacyService(ctx), auth, json, () => popular.clear()));
@@ -133,6 +180,7 @@ export function createApp(deps: AppDeps): RecsysApp {
     experiments,
     popular,
     servedLog,
+    breaker,
     shutdown: () =>
       (shutdown ??= (async () => {
         await servedLog.close();

@@ -1,10 +1,14 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface ApiMetrics {
   duration: Histogram<'endpoint' | 'mode' | 'status'>;
   requests: Counter<'endpoint' | 'status'>;
   servedLogFailures: Counter;
   normBound: Counter<'outcome'>;
+  /** answers given when a request's budget ran out or its backend was unavailable */
+  fallbacks: Counter<'endpoint' | 'answer'>;
+  /** 0 closed, 1 half-open, 2 open */
+  breakerState: Gauge<'backend'>;
 }
 
 /** API metrics on the given registry (reused if this registry already has them). */
@@ -50,6 +54,26 @@ export function apiMetrics(registry: Registry): ApiMetrics {
           name: 'recsys_api_norm_bound_total',
           help: "Norm-bounded exact searches: held = the answer proved exact, widened = searched again without the bound (the probe's copy of item attributes was stale)",
           labelNames: ['outcome'],
+          registers,
+        }),
+    ),
+    fallbacks: reuse(
+      'recsys_api_fallback_answers_total',
+      () =>
+        new Counter({
+          name: 'recsys_api_fallback_answers_total',
+          help: 'Requests answered without their backend: answer = degraded (cached popular list), unavailable (503 + Retry-After) or pending (events accepted, broker acknowledgement still outstanding)',
+          labelNames: ['endpoint', 'answer'],
+          registers,
+        }),
+    ),
+    breakerState: reuse(
+      'recsys_circuit_breaker_state',
+      () =>
+        new Gauge({
+          name: 'recsys_circuit_breaker_state',
+          help: 'Circuit breaker per backend: 0 closed, 1 half-open (probing), 2 open (failing fast)',
+          labelNames: ['backend'],
           registers,
         }),
     ),

@@ -33,6 +33,8 @@ export const requestId: RequestHandler = (req, res, next) => {
   res.locals['requestId'] = id;
   res.locals['startedAt'] = performance.now();
   res.setHeader('x-request-id', id);
+  // no response of this API is meant to be sniffed into another type (a JSON error rendered as HTML)
+  res.setHeader('x-content-type-options', 'nosniff');
   next();
 };
 
@@ -160,10 +162,18 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       app = new HttpError(bp.status, 'invalid_request', 'malformed request');
     } else app = toHttpError(err);
     const l = locals(res);
+    // the budget ran out and the request was answered already: what failed below is its echo
+    if (res.headersSent && (res.locals['deadline'] as { expired?: boolean } | undefined)?.expired) return;
     const where = { requestId: l.requestId, endpoint: l.endpoint, path: req.path, code: app.code };
     const e = err as Error;
     if (app.status === 500)
       log.error({ ...where, err: { name: e?.name, message: e?.message, stack: e?.stack } }, 'request failed');
+    else if (
+      app.code === 'deadline_exceeded' ||
+      (err as { retryAfterMs?: unknown })?.retryAfterMs !== undefined
+    )
+      // one per request while a backend is down: counted in metrics, the breaker logs the outage once
+      log.debug({ ...where }, 'request answered without its backend');
     else if (app.status >= 500)
       log.warn(
         { ...where, cause: err === app ? undefined : `${e?.name}: ${e?.message}` },
@@ -171,6 +181,11 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       );
     else log.debug({ ...where, field: app.field }, 'request rejected');
     if (res.headersSent) return;
+    // a 503 always says when to try again: when an open circuit breaker lets a probe through, else soon
+    if (app.status === 503) {
+      const ms = (err as { retryAfterMs?: unknown })?.retryAfterMs;
+      res.set('retry-after', String(Math.max(1, Math.ceil((typeof ms === 'number' ? ms : 1000) / 1000))));
+    }
     res.status(app.status).json(app.toJSON());
   };
 }

@@ -111,7 +111,12 @@ const RESPONSE_SCHEMA: Json = {
       description:
         'dot: user·item inner product; cosine: item-item cosine; rrf (with q): reciprocal rank fusion Σ 1/(k + rank) of the knn list (among text matches) and the BM25 list; popularity',
     },
-    reason: { enum: ['unknown_user', 'no_user_factor', 'item_has_no_factor'] },
+    reason: { enum: ['unknown_user', 'no_user_factor', 'item_has_no_factor', 'degraded'] },
+    degraded: {
+      const: true,
+      description:
+        'present when Elasticsearch did not answer within the request budget or is down: the list is the cached popular list (header x-recsys-degraded too)',
+    },
     items: { type: 'array', items: ref('RecommendedItem') },
   },
 };
@@ -146,7 +151,13 @@ const EVENTS_RESPONSE: Json = {
     ids: {
       type: 'array',
       items: { type: 'string' },
-      description: 'event_id of each accepted event, in request order',
+      description:
+        'event_id of each accepted event, in request order; an event sent without one gets a hash of its body, so sending it again is stored once',
+    },
+    delivery: {
+      enum: ['acknowledged', 'pending'],
+      description:
+        'acknowledged: the broker has the events; pending: the write budget ran out while the send was under way (they may still be stored, under these ids; a retry is harmless)',
     },
     errors: {
       type: 'array',
@@ -297,7 +308,9 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
             '400': json(ref('EventsResponse'), 'no valid event, empty or too large batch'),
             ...authErrors,
             '413': errorResponse(`body larger than ${options.bodyLimit}`),
-            '503': errorResponse('the event stream is unavailable'),
+            '503': errorResponse(
+              'the send to the event stream failed (body carries the ids; a retry is harmless)',
+            ),
           },
         },
       },
@@ -632,6 +645,22 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
           responses: {
             '200': json({ type: 'object' }, 'Elasticsearch and Kafka reachable'),
             '503': json({ type: 'object' }, 'a dependency is down'),
+          },
+        },
+      },
+      '/live': {
+        get: {
+          summary: 'Liveness: the process serves HTTP (asks no backend)',
+          responses: { '200': json({ type: 'object' }, 'alive') },
+        },
+      },
+      '/ready': {
+        get: {
+          summary:
+            'Readiness: Elasticsearch and Kafka answer and a live model is resolved (within [serving] health_deadline_ms)',
+          responses: {
+            '200': json({ type: 'object' }, 'ready'),
+            '503': json({ type: 'object' }, 'not ready; `missing` names what (Retry-After)'),
           },
         },
       },

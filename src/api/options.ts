@@ -15,11 +15,21 @@ export interface ApiOptions extends QueryOptions {
   bodyLimit: string;
   /** max events / metadata documents per request */
   maxBatch: number;
-  /** a POST /v1/events whose produce takes longer answers 503 */
-  eventsSendTimeoutMs: number;
+  /** end-to-end budget of recommendation / similar-items requests ([serving] deadline_ms) */
+  deadlineMs: number;
+  /** budget of POST /v1/events and PUT /v1/items|users ([serving] write_deadline_ms) */
+  writeDeadlineMs: number;
+  /** budget of admin and experiment routes ([serving] admin_deadline_ms) */
+  adminDeadlineMs: number;
+  /** /health and /ready answer within this ([serving] health_deadline_ms) */
+  healthDeadlineMs: number;
+  /** on timeout / unavailability, answer recommendations from the cached popular list, marked degraded */
+  degradedAnswers: boolean;
+  /** the Elasticsearch circuit breaker: consecutive failures that open it, and how long it stays open */
+  breaker: { failures: number; openMs: number };
   /** Kafka reachability is probed at most this often by /health */
   healthCacheMs: number;
-  /** a Kafka probe slower than this counts as unreachable */
+  /** a Kafka probe slower than this counts as unreachable (/health reports the last finished one meanwhile) */
   healthTimeoutMs: number;
   /** consumer groups that must have members for /health to say ok */
   healthConsumerGroups: Array<'ingest' | 'recommendations' | 'online'>;
@@ -47,7 +57,12 @@ export function resolveApiOptions(config: Config, input: ApiOptionsInput = {}): 
     seenEventsLimit: config.serving.seenEventsLimit,
     bodyLimit: '1mb',
     maxBatch: 1000,
-    eventsSendTimeoutMs: 10_000,
+    deadlineMs: config.serving.deadlineMs,
+    writeDeadlineMs: config.serving.writeDeadlineMs,
+    adminDeadlineMs: config.serving.adminDeadlineMs,
+    healthDeadlineMs: config.serving.healthDeadlineMs,
+    degradedAnswers: config.serving.degradedAnswers,
+    breaker: { failures: config.serving.breakerFailures, openMs: config.serving.breakerOpenMs },
     healthCacheMs: 5_000,
     healthTimeoutMs: 2_000,
     healthConsumerGroups: config.api.healthConsumerGroups,

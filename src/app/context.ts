@@ -4,7 +4,7 @@
 
 import type { Client } from '@elastic/elasticsearch';
 import type { Kafka } from 'kafkajs';
-import { loadConfig, type Config } from '../config/index.ts';
+import { loadConfig, unknownEnvWarning, type Config } from '../config/index.ts';
 import { namesFor, type Names } from '../config/names.ts';
 import { createEsClient, createKafka } from '../infra/clients.ts';
 import { createLogger, type Logger } from '../infra/logger.ts';
@@ -22,6 +22,8 @@ export interface AppContext {
 
 export function createContext(config: Config = loadConfig()): AppContext {
   const log = createLogger(config.logLevel);
+  const unknownEnv = unknownEnvWarning(process.env);
+  if (unknownEnv) log.warn(unknownEnv);
   const es = createEsClient(config);
   const kafka = createKafka(config, log);
   const names = namesFor(config);

@@ -7,7 +7,7 @@ import { setup } from '../setup/index.ts';
 import { createContext } from '../app/context.ts';
 import { startIngest } from '../ingest/service.ts';
 import { createRegistry } from '../infra/metrics.ts';
-import { untilSignal } from './signals.ts';
+import { stopOnSignal } from './shutdown.ts';
 import { registerTrainCommands } from './commands/train.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerKibanaCommands } from './commands/kibana.ts';
@@ -91,10 +91,13 @@ export function buildProgram(): Command {
       const service = await startIngest(ctx, createRegistry(), {
         metricsPort: ctx.config.metricsPort,
       });
-      const signal = await untilSignal();
-      ctx.log.info({ signal }, 'finishing the batch in hand, committing, exiting');
-      await service.stop();
-      await ctx.close();
+      await stopOnSignal(
+        async () => {
+          await service.stop();
+          await ctx.close();
+        },
+        { log: ctx.log, graceMs: ctx.config.shutdownGraceSeconds * 1000 },
+      );
     });
 
   registerTrainCommands(program);

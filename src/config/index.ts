@@ -22,6 +22,7 @@ export {
   type Source,
 } from './load.ts';
 export { settingsToml } from './settings.ts';
+export { unknownEnvVariables, unknownEnvWarning } from './unknown-env.ts';
 export { settingsFileEnv } from './settings-file.ts';
 
 /**

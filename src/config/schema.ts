@@ -197,6 +197,14 @@ export const DEPLOYMENT = Type.Object({
         "Comma-separated secrets that signed ids still in clients' hands (during a rotation): the ingest accepts them, the API signs with RECOMMENDATION_ID_SECRET only",
     }),
   }),
+  shutdownGraceSeconds: Type.Number({
+    minimum: 1,
+    maximum: 600,
+    default: 10,
+    env: 'SHUTDOWN_GRACE_SECONDS',
+    description:
+      'After SIGTERM/SIGINT, `recsys serve|ingest|online` finish what they can within this, then exit anyway (uncommitted messages are redelivered)',
+  }),
   trainSchedule: Type.String({
     minLength: 9,
     default: '0 3 * * *',
@@ -322,6 +330,53 @@ export const SETTINGS = Type.Object({
         description:
           'Distinct recent items of a user kept on the user document (by fold-in) and excluded as seen',
       }),
+      deadlineMs: Type.Integer({
+        minimum: 20,
+        maximum: 60000,
+        default: 500,
+        description:
+          'End-to-end budget of a recommendation / similar-items request (ms): Elasticsearch calls get what is left of it as their timeout and are cancelled when it runs out; then the answer is degraded or 503',
+      }),
+      writeDeadlineMs: Type.Integer({
+        minimum: 50,
+        maximum: 60000,
+        default: 2000,
+        description:
+          'Budget of POST /v1/events and PUT /v1/items|users (ms); an event send still under way when it runs out is answered 202 with its ids (it may still be delivered)',
+      }),
+      adminDeadlineMs: Type.Integer({
+        minimum: 100,
+        maximum: 600000,
+        default: 10000,
+        description:
+          'Budget of admin and experiment routes (ms); training and deploys they start run in the background on their own budgets',
+      }),
+      healthDeadlineMs: Type.Integer({
+        minimum: 50,
+        maximum: 1000,
+        default: 800,
+        description:
+          '/health and /ready answer within this (ms) whatever the backends do, naming what did not answer (orchestrator probes wait 1 s by default)',
+      }),
+      degradedAnswers: Type.Boolean({
+        default: true,
+        description:
+          'When Elasticsearch times out or is unavailable, answer recommendation requests from the cached popular list (200, "degraded": true) where one is cached; off: 503 with Retry-After',
+      }),
+      breakerFailures: Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        default: 5,
+        description:
+          'Consecutive Elasticsearch failures or timeouts of request-path calls that open the circuit breaker: requests then fail fast without calling it',
+      }),
+      breakerOpenMs: Type.Integer({
+        minimum: 100,
+        maximum: 600000,
+        default: 5000,
+        description:
+          'How long an open breaker refuses before letting one probe request through (half-open); its success closes the breaker, its failure opens it again',
+      }),
       filterFields: Type.Object(
         {
           keyword: Type.Array(Type.String({ pattern: fieldName }), {
@@ -345,6 +400,18 @@ export const SETTINGS = Type.Object({
       ),
     },
     { description: 'How the API answers recommendation requests' },
+  ),
+  experiments: Type.Object(
+    {
+      minShare: Type.Number({
+        minimum: 0.0001,
+        maximum: 0.5,
+        default: 0.01,
+        description:
+          'Smallest share of users either arm of an A/B experiment may get: treatment_share must lie in [min_share, 1 − min_share]',
+      }),
+    },
+    { description: 'A/B experiments started through the API' },
   ),
   als: Type.Object(
     {

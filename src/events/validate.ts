@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/index.ts';
+import { deterministicEventId } from './event-id.ts';
 import { typeWeight } from './rating.ts';
 import { toFieldError, validateEventShape, type FieldError, type StoredEvent } from './schema.ts';
 
@@ -25,7 +25,8 @@ export function eventRules(config: Config): EventRules {
 /**
  * Schema check plus the rules a schema cannot say (known event types, ratings carry a value,
  * plausible time), then normalisation. `assignId` is for the API edge only: an event without an
- * id gets one before it reaches Kafka, so replays of that message keep it.
+ * id gets one before it reaches Kafka, so replays of that message keep it; the id is a hash of the
+ * event (events/event-id.ts), so a client's retry of the same event keeps it too.
  */
 export function checkEvent(
   input: unknown,
@@ -62,24 +63,21 @@ export function checkEvent(
     };
   if (ms > now + MAX_FUTURE_MS)
     return { ok: false, error: { field: 'timestamp', message: 'is more than a day in the future' } };
-  let eventId = e.event_id;
-  if (!eventId) {
-    if (!opts.assignId)
-      return {
-        ok: false,
-        error: { field: 'event_id', message: 'is required on the topic (the API assigns one)' },
-      };
-    eventId = randomUUID();
-  }
-  const event: StoredEvent = {
-    event_id: eventId,
+  if (!e.event_id && !opts.assignId)
+    return {
+      ok: false,
+      error: { field: 'event_id', message: 'is required on the topic (the API assigns one)' },
+    };
+  const body: Omit<StoredEvent, 'event_id'> = {
     user_id: e.user_id,
     item_id: e.item_id,
     event_type: e.event_type,
     timestamp: new Date(ms).toISOString(),
   };
-  if (e.weight !== undefined) event.weight = e.weight;
-  if (e.recommendation_id !== undefined) event.recommendation_id = e.recommendation_id;
-  if (e.context !== undefined) event.context = e.context;
+  if (e.weight !== undefined) body.weight = e.weight;
+  if (e.recommendation_id !== undefined) body.recommendation_id = e.recommendation_id;
+  if (e.context !== undefined) body.context = e.context;
+  // an id from the body itself: a retried send of the same event is stored once
+  const event: StoredEvent = { event_id: e.event_id || deterministicEventId(body), ...body };
   return { ok: true, event };
 }

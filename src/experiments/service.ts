@@ -20,6 +20,8 @@ export interface ExperimentServiceDeps {
   lifecycle: ModelLifecycle;
   resolver: ExperimentResolver;
   log: Logger;
+  /** the smallest share either arm may get ([experiments] min_share) */
+  minShare?: number;
 }
 
 export interface StartInput {
@@ -27,15 +29,20 @@ export interface StartInput {
   treatment_share: unknown;
 }
 
+export const DEFAULT_MIN_SHARE = 0.01;
+
 export function newExperimentId(now = new Date()): string {
   return `e${now.toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${randomBytes(2).toString('hex')}`;
 }
 
-/** 0 < share < 1: an arm of nothing or of everyone is no experiment. */
-export function checkShare(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v >= 1)
+/**
+ * minShare ≤ share ≤ 1 − minShare: an arm of (next to) nothing or of (next to) everyone is no
+ * experiment (a share of 1e-300 once started one with no treatment traffic at all).
+ */
+export function checkShare(v: unknown, minShare = DEFAULT_MIN_SHARE): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < minShare || v > 1 - minShare)
     throw new ValidationError(
-      'treatment_share must be a number strictly between 0 and 1',
+      `treatment_share must be a number from ${minShare} to ${1 - minShare} ([experiments] min_share)`,
       'treatment_share',
       'invalid_parameter',
     );
@@ -57,7 +64,7 @@ export class ExperimentService {
         'candidate_model_id',
         'invalid_parameter',
       );
-    const share = checkShare(input.treatment_share);
+    const share = checkShare(input.treatment_share, this.deps.minShare);
     const experimentId = newExperimentId();
     // every list it serves carries model, experiment and arm in its signed id, which has a length budget
     if (!fitsRecommendationId({ modelId: candidate, experimentId, arm: 'treatment' })) {

@@ -32,7 +32,14 @@ export function jsonDepth(text: string | Uint8Array, limit = Infinity): number {
 }
 
 export type JsonParse =
-  { ok: true; value: unknown } | { ok: false; reason: 'empty' | 'too_deep' | 'invalid_json'; error: string };
+  | { ok: true; value: unknown }
+  | { ok: false; reason: 'empty' | 'too_large' | 'too_deep' | 'invalid_json'; error: string };
+
+/**
+ * Larger than any valid event or served-list record (a record lists at most 500 items): a message
+ * over it is refused before it is parsed, whatever the broker's own message size limit allows.
+ */
+export const MAX_JSON_BYTES = 256 * 1024;
 
 /**
  * Whether the text opens at most `limit` objects and arrays in all (strings not skipped, so a
@@ -48,9 +55,16 @@ function fewOpeners(s: string, limit: number): boolean {
   return true;
 }
 
-/** JSON.parse with the depth refused first. */
-export function parseJsonBounded(text: string | undefined, maxDepth = MAX_JSON_DEPTH): JsonParse {
+/** JSON.parse with the size and the depth refused first. */
+export function parseJsonBounded(
+  text: string | undefined,
+  maxDepth = MAX_JSON_DEPTH,
+  maxBytes = MAX_JSON_BYTES,
+): JsonParse {
   if (!text) return { ok: false, reason: 'empty', error: 'empty message' };
+  // characters ≤ bytes: a text of more characters than the bound is over it whatever its encoding
+  if (text.length > maxBytes || Buffer.byteLength(text) > maxBytes)
+    return { ok: false, reason: 'too_large', error: `larger than ${maxBytes} bytes` };
   if (!fewOpeners(text, maxDepth) && jsonDepth(text, maxDepth) > maxDepth)
     return { ok: false, reason: 'too_deep', error: `nested deeper than ${maxDepth} levels` };
   try {

@@ -7,7 +7,7 @@ import { consumerLag } from '../infra/consumer-groups.ts';
 import { KafkaToEsSink } from './sink.ts';
 import { eventsTransform, servedTransform } from './transforms.ts';
 import { Attributor } from './attribution.ts';
-import { recommendationIdSecretWarning } from '../config/index.ts';
+import { ConfigError, recommendationIdSecretWarning } from '../config/index.ts';
 
 export interface IngestService {
   stop(): Promise<void>;
@@ -40,6 +40,13 @@ export async function startIngest(
     log: log.child({ part: 'attribution' }),
     metrics,
   });
+  // the port first: a process that cannot serve its metrics must fail before it claims a single
+  // event (it once wrote 6,000 ledger claims, then died of EADDRINUSE)
+  const server =
+    opts.metricsPort === undefined
+      ? undefined
+      : await listenMetrics(registry, opts.metricsPort, config.api.host);
+  if (server) log.info({ port: opts.metricsPort }, 'ingest metrics at /metrics');
   const sinks = [
     new KafkaToEsSink(deps, {
       name: 'events',
@@ -58,7 +65,12 @@ export async function startIngest(
       bulkSize: config.ingest.batchSize,
     }),
   ];
-  for (const s of sinks) await s.start();
+  try {
+    for (const s of sinks) await s.start();
+  } catch (e) {
+    server?.close();
+    throw e;
+  }
 
   const admin = kafka.admin();
   await admin.connect();
@@ -95,21 +107,6 @@ export async function startIngest(
   }, opts.lagIntervalMs ?? 10_000);
   lagTimer.unref();
 
-  let server: http.Server | undefined;
-  if (opts.metricsPort !== undefined) {
-    server = http.createServer(async (req, res) => {
-      if (req.url === '/metrics') {
-        res.setHeader('content-type', registry.contentType);
-        res.end(await registry.metrics());
-      } else {
-        res.statusCode = 404;
-        res.end();
-      }
-    });
-    await new Promise<void>((r) => server!.listen(opts.metricsPort, config.api.host, r));
-    log.info({ port: opts.metricsPort }, 'ingest metrics at /metrics');
-  }
-
   return {
     async stop() {
       clearInterval(lagTimer);
@@ -118,4 +115,32 @@ export async function startIngest(
       await new Promise((r) => (server ? server.close(r) : r(undefined)));
     },
   };
+}
+
+/** /metrics on its own port; a port that is taken is an error naming it, not an unhandled event. */
+export async function listenMetrics(registry: Registry, port: number, host: string): Promise<http.Server> {
+  const server = http.createServer(async (req, res) => {
+    res.setHeader('x-content-type-options', 'nosniff');
+    if (req.url === '/metrics') {
+      res.setHeader('content-type', registry.contentType);
+      res.end(await registry.metrics());
+    } else {
+      res.statusCode = 404;
+      res.end();
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new ConfigError(
+              'INGEST_METRICS_PORT',
+              `${port}: the port is taken on ${host}; nothing was consumed`,
+            )
+          : e,
+      ),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  return server;
 }

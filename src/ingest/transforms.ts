@@ -6,7 +6,7 @@ import { withRetry } from '../infra/retry.ts';
 import { checkEvent, type EventRules } from '../events/validate.ts';
 import { checkServedRecord, type ServedRecord } from '../events/served-record.ts';
 import { Attributor, type Action } from './attribution.ts';
-import { parseJsonBounded, type JsonParse } from '../infra/json.ts';
+import { MAX_JSON_BYTES, parseJsonBounded, type JsonParse } from '../infra/json.ts';
 import type { TombstonesRepository } from '../repositories/tombstones.ts';
 import type { StoredEvent } from '../events/schema.ts';
 
@@ -32,6 +32,9 @@ function droppedOf(
 }
 
 function parseJson(message: KafkaMessage): JsonParse {
+  // the size is refused on the buffer, before it becomes a string
+  if (message.value && message.value.length > MAX_JSON_BYTES)
+    return { ok: false, reason: 'too_large', error: `larger than ${MAX_JSON_BYTES} bytes` };
   return parseJsonBounded(message.value?.toString('utf8'));
 }
 
@@ -63,7 +66,8 @@ export function eventsTransform(
       if (!parsed.ok)
         return void rejected.push({
           origin,
-          reason: parsed.reason === 'too_deep' ? 'too_deep' : 'invalid_json',
+          reason:
+            parsed.reason === 'too_deep' || parsed.reason === 'too_large' ? parsed.reason : 'invalid_json',
           message: parsed.error,
         });
       const check = checkEvent(parsed.value, rules);
@@ -128,7 +132,8 @@ export function servedTransform(
       if (!parsed.ok)
         return void rejected.push({
           origin,
-          reason: parsed.reason === 'too_deep' ? 'too_deep' : 'invalid_json',
+          reason:
+            parsed.reason === 'too_deep' || parsed.reason === 'too_large' ? parsed.reason : 'invalid_json',
           message: parsed.error,
         });
       const check = checkServedRecord(parsed.value, now);

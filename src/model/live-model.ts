@@ -11,6 +11,7 @@
 // after deploy, so it is cached by model id for the life of the process (a few versions).
 
 import { CachedLookup } from '../infra/cached.ts';
+import { detached } from '../infra/deadline.ts';
 import type { Logger } from '../infra/logger.ts';
 import { ModelHashers, type ModelLsh } from '../lsh/index.ts';
 import { UnavailableError } from '../errors/index.ts';
@@ -231,7 +232,8 @@ export class LiveModelResolver {
     // a load that failed (ES busy, a max_result_window below PROBE_SIZE) is tried again only after
     // PROBE_RETRY_MS: requests must not each send a search for ten thousand vectors meanwhile
     if ((!s.ready || stale) && !s.loading && now >= s.retryAt) {
-      this.startProbeLoad(modelId, s).catch((e: unknown) => {
+      // shared by every later request, so loaded on its own budget, not the one that starts it
+      detached(() => this.startProbeLoad(modelId, s)).catch((e: unknown) => {
         s.retryAt = Date.now() + PROBE_RETRY_MS;
         this.log.warn(
           { modelId, err: (e as Error).message, retryInMs: PROBE_RETRY_MS },

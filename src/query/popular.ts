@@ -26,6 +26,8 @@ interface Entry {
 
 export class PopularItems {
   private readonly cache = new Map<string, Entry>();
+  /** the last pool fetched per key, whatever its age: what a degraded answer is made of */
+  private readonly lastGood = new Map<string, ServedItem[]>();
   /** pools fetched from ES (for tests and metrics) */
   fetches = 0;
 
@@ -57,6 +59,16 @@ export class PopularItems {
 
   clear(): void {
     this.cache.clear();
+    this.lastGood.clear();
+  }
+
+  /**
+   * Up to n items of the last pool fetched for (index, filters), however old, without asking
+   * Elasticsearch; undefined when none was ever fetched. For answering while the cluster is not.
+   */
+  cached(index: string, filters: Filters, exclude: ReadonlySet<string>, n: number): ServedItem[] | undefined {
+    const pool = this.lastGood.get(`${index}\u0000${filtersKey(filters)}`);
+    return pool?.filter((i) => !exclude.has(i.item_id)).slice(0, n);
   }
 
   private pool(index: string, filters: Filters): Promise<ServedItem[]> {
@@ -67,7 +79,14 @@ export class PopularItems {
     const items = this.fetch(index, filters, new Set(), this.opts.poolSize);
     this.cache.delete(key);
     this.cache.set(key, { at: now, items });
-    items.catch(() => this.cache.get(key)?.items === items && this.cache.delete(key));
+    items.then(
+      (pool) => {
+        this.lastGood.delete(key);
+        this.lastGood.set(key, pool);
+        while (this.lastGood.size > max) this.lastGood.delete(this.lastGood.keys().next().value!);
+      },
+      () => this.cache.get(key)?.items === items && this.cache.delete(key),
+    );
     const max = this.opts.maxEntries ?? 500;
     while (this.cache.size > max) this.cache.delete(this.cache.keys().next().value!);
     return items;

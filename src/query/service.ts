@@ -22,6 +22,7 @@ import {
   type RecommendationTag,
 } from '../events/recommendation-id.ts';
 import type { Logger } from '../infra/logger.ts';
+import { detached } from '../infra/deadline.ts';
 import { isIndexNotFound } from '../infra/es-errors.ts';
 import { withDefaultTerm } from './filters.ts';
 import { boundHolds } from '../model/norm-probe.ts';
@@ -36,6 +37,7 @@ import { reciprocalRankFusion } from './fusion.ts';
 import { decodeScore, hybridSearchBodies, vectorSearchBody, type Space } from './search-body.ts';
 import type { ServedLog, ServedRecord } from './served-log.ts';
 import type {
+  Filters,
   ListSource,
   Mode,
   QueryOptions,
@@ -74,8 +76,43 @@ interface SeedItem {
   factor_unit_exact?: number[];
 }
 
+const NO_FILTERS: Filters = { terms: {}, booleans: {}, ranges: {} };
+
 export class RecommendationService {
+  /** the model the last request was served by: whose cached popular list a degraded answer uses */
+  private lastModel?: LiveModel;
+
   constructor(private readonly deps: ServiceDeps) {}
+
+  /**
+   * A degraded answer, made without Elasticsearch: the cached popular list of the last live model
+   * (for the request's filters, minus its exclusions), source popular, reason degraded. Undefined
+   * when there is nothing to answer with (no list cached for these filters, or a text query).
+   */
+  degraded(
+    req: RecRequest,
+    call: CallContext,
+    target: { userId: string } | { itemId: string },
+  ): RecResponse | undefined {
+    const model = this.lastModel;
+    if (!model || req.q) return undefined;
+    const exclude = new Set(req.exclude);
+    if ('itemId' in target) exclude.add(target.itemId);
+    const popular = this.deps.popular.cached(model.itemsIndex, req.filters, exclude, req.k);
+    if (!popular?.length) return undefined;
+    const response = this.respond({
+      model,
+      req,
+      call,
+      startedAt: call.startedAt ?? performance.now(),
+      personal: [],
+      popular,
+      reason: 'degraded',
+      ...('userId' in target ? { userId: target.userId } : { seedItemId: target.itemId }),
+      space: 'userId' in target ? 'mips' : 'cosine',
+    });
+    return { ...response, degraded: true };
+  }
 
   async forUser(userId: string, req: RecRequest, call: CallContext): Promise<RecResponse> {
     const startedAt = call.startedAt ?? performance.now();
@@ -172,6 +209,13 @@ export class RecommendationService {
    */
   private async withModel<T>(fn: (model: LiveModel) => Promise<T>): Promise<T> {
     const model = await this.deps.live.current();
+    if (model.modelId !== this.lastModel?.modelId) {
+      this.lastModel = model;
+      // the unfiltered popular list, fetched on its own budget, so a degraded answer has one
+      detached(() => this.deps.popular.top(model.itemsIndex, NO_FILTERS, new Set(), 1)).catch(
+        () => undefined,
+      );
+    }
     try {
       return await fn(model);
     } catch (e) {

@@ -132,7 +132,9 @@ export interface RecResponse {
   source: ListSource;
   /** how `score` of the personal items is to be read */
   score_type: ScoreKind;
-  /** why the list is not personal, when it is not (unknown_user, no_user_factor, item_has_no_factor) */
+  /** why the list is not personal, when it is not (unknown_user, no_user_factor, item_has_no_factor, degraded) */
   reason?: string;
+  /** answered without Elasticsearch (it timed out or is down): the cached popular list */
+  degraded?: true;
   items: ServedItem[];
 }

@@ -6,6 +6,7 @@ import { ArtifactMissingError, artifactStore, loadArtifact } from '../model/arti
 import type { ModelLifecycle } from '../model/lifecycle.ts';
 import { newModelId } from '../model/lifecycle.ts';
 import type { ModelDoc } from '../repositories/models.ts';
+import { detached } from '../infra/deadline.ts';
 import { runTraining } from './run.ts';
 import { TRAIN_LOCK, TRAIN_LOCK_TTL_MS } from './training-lock.ts';
 
@@ -58,7 +59,8 @@ export function createAdminOps(ctx: AppContext, lifecycle: ModelLifecycle): Admi
         popularity: new Map(Object.entries(a.popularity)),
       };
       // the deploy records its own outcome (staged, or failed with the reason) on the model document
-      void deployModel(ctx, input, { lifecycle, stage: true }).catch((e: Error) =>
+      // on the deploy's own budget, not the admin request's that started it
+      void detached(() => deployModel(ctx, input, { lifecycle, stage: true })).catch((e: Error) =>
         ctx.log.error({ modelId, err: e.message }, 'staging deploy failed'),
       );
       return { model_id: modelId, status: 'deploying' };
@@ -68,7 +70,7 @@ export function createAdminOps(ctx: AppContext, lifecycle: ModelLifecycle): Admi
       const lock = await ctx.repos.locks.acquire(TRAIN_LOCK, owner, TRAIN_LOCK_TTL_MS);
       if (!lock) throw new ConflictError('a training run is already in progress', 'training_in_progress');
       const modelId = newModelId();
-      const run = runTraining(ctx, { modelId, trigger: 'api', lifecycle });
+      const run = detached(() => runTraining(ctx, { modelId, trigger: 'api', lifecycle }));
       void run
         .catch((e: Error) => ctx.log.error({ modelId, err: e.message }, 'API training run crashed'))
         .finally(() => lock.release());

@@ -3,6 +3,7 @@
 // Pure: the caller loads the documents. Every field but the id is optional, because documents of
 // older runs (and failed runs) lack most of them; a missing part renders as a short note.
 
+import { createHash } from 'node:crypto';
 import type { RankingMetrics } from '../types/index.ts';
 import {
   escapeXml,
@@ -358,6 +359,19 @@ table.grid th:first-child{text-align:left}
 .note{color:#555;margin:0 0 8px}.ok{color:#00795a;font-weight:600}.bad{color:#b3261e;font-weight:600}
 svg.chart{background:#fff;max-width:100%;height:auto}footer{color:#777;font-size:12px}
 `;
+
+/**
+ * The Content-Security-Policy the report is served with: nothing may load or run but its own
+ * stylesheet (by hash), so even a payload that slipped past escaping could not execute or send.
+ */
+export const REPORT_CSP = [
+  "default-src 'none'",
+  `style-src 'sha256-${createHash('sha256').update(CSS).digest('base64')}'`,
+  'img-src data:',
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
 
 /** The whole report as one HTML document. */
 export function renderModelReport(input: ReportInput): string {

@@ -788,7 +788,7 @@ describe('served lists and events through Kafka', () => {
     expect(res.body['accepted']).toBe(3);
     const ids = res.body['ids'] as string[];
     expect(ids.slice(0, 2)).toEqual([`ev-${now}-0`, `ev-${now}-2`]);
-    expect(ids[2]).toMatch(/^[0-9a-f-]{36}$/); // assigned
+    expect(ids[2]).toMatch(/^h-[0-9a-f]{40}$/); // assigned: a hash of the event, so a retry keeps it
     expect(res.body['errors']).toEqual([
       { index: 1, field: 'event_type', message: expect.any(String) },
       { index: 3, field: 'item_id', message: 'is required' },
@@ -898,7 +898,8 @@ describe('dependencies down', () => {
       admin: noop,
       port: 0,
       host: '127.0.0.1',
-      options: { apiKeys: [KEY], defaultMode: 'exact', healthTimeoutMs: 1000 },
+      // the 503 is what this test is about (the degraded answer: deadlines.test.ts)
+      options: { apiKeys: [KEY], defaultMode: 'exact', healthTimeoutMs: 1000, degradedAnswers: false },
     });
     const b = await startServer({
       ctx: { ...ctx, kafka: deadKafka },
@@ -936,6 +937,24 @@ describe('dependencies down', () => {
         body: JSON.stringify({ user_id: 'u', item_id: 'i', event_type: 'click', timestamp: Date.now() }),
       });
       expect(events.status).toBe(503);
+      // sends that failed open the broker's breaker: then nothing is sent at all, and the 503 says so
+      let last: { status: number; body: { error: { message: string }; ids: string[] } } | undefined;
+      for (let i = 0; i < 10 && !last?.body.error.message.includes('nothing was sent'); i++) {
+        const r = await fetch(`${b.url}/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+          body: JSON.stringify({
+            user_id: 'u',
+            item_id: 'i',
+            event_type: 'click',
+            timestamp: 1_700_000_000_000,
+          }),
+        });
+        last = { status: r.status, body: (await r.json()) as never };
+      }
+      expect(last!.status).toBe(503);
+      expect(last!.body.error.message).toMatch(/nothing was sent/);
+      expect(last!.body.ids).toHaveLength(1);
     } finally {
       await a.close();
       await b.close();

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../src/config/index.ts';
 import type { AppContext } from '../../src/app/context.ts';
+import { settingsEnv } from './harness.ts';
 
 // `recsys` commands as real child processes, each its own "machine" (its own working directory and
 // environment). bin/recsys.js runs the CLI in its own process (tsx registered in-process, no fork),
@@ -18,6 +19,8 @@ export function childEnv(ctx: AppContext, extra: Record<string, string> = {}): R
     RECSYS_INDEX_PREFIX: ctx.config.indexPrefix,
     RECSYS_TOPIC_PREFIX: ctx.config.topicPrefix,
     LOG_LEVEL: 'warn',
+    // the harness's roomy request budgets, unless the test gives a settings file of its own
+    ...settingsEnv({}),
     ...extra,
   };
 }

@@ -7,6 +7,12 @@ import { removeDeployment } from '../../src/setup/teardown.ts';
 import { itemMetadata, type DemoItem } from '../../src/demo/generate.ts';
 
 /**
+ * Request budgets ([serving] *_deadline_ms) suit an interactive page, not a cold first request on a
+ * shared test machine: tests about something else get room (deadlines.test.ts runs with the defaults).
+ */
+const ROOMY_BUDGETS = { deadlineMs: 15_000, writeDeadlineMs: 15_000, adminDeadlineMs: 60_000 };
+
+/**
  * A context on the real ES and Kafka with its own index prefix and topic prefix, so test files
  * never see each other's data. `settings` override the defaults (no settings file is read, so a
  * developer's ./recsys.toml never changes a test); `env` adds deployment variables.
@@ -29,7 +35,11 @@ export function testContext(
     },
     file: null,
     // a test about something else trains with what it configures; tuning tests turn the tuner on
-    overrides: { ...settings, tune: { mode: 'off', ...settings.tune } },
+    overrides: {
+      ...settings,
+      tune: { mode: 'off', ...settings.tune },
+      serving: { ...ROOMY_BUDGETS, ...settings.serving },
+    },
   });
   const ctx = createContext(config);
   return {
@@ -41,9 +51,9 @@ export function testContext(
   };
 }
 
-/** The environment that gives a child process these settings (src/config/settings-file.ts). */
+/** The environment that gives a child process these settings (src/config/settings-file.ts), with the same roomy request budgets. */
 export function settingsEnv(settings: SettingsOverrides): { RECSYS_CONFIG: string } {
-  return settingsFileEnv('test', settings);
+  return settingsFileEnv('test', { ...settings, serving: { ...ROOMY_BUDGETS, ...settings.serving } });
 }
 
 /** The same context talking to Elasticsearch through another client (a proxy that cuts or throttles it). */

@@ -2,23 +2,37 @@ import net from 'node:net';
 
 /**
  * A loopback TCP proxy in front of a real server, to cut the network between a client and it:
- * `cut()` drops every connection and refuses new ones; `restore()` lets traffic through again.
- * `refused` counts the connections refused while cut: each one is a client trying (again).
+ * `cut()` drops every connection and refuses new ones; `hang()` drops every connection and turns
+ * the proxy into a black hole (new connections are accepted and never answered, as a wedged server
+ * does); `restore()` lets traffic through again. `refused` counts the connections refused while
+ * cut: each one is a client trying (again); `held` the connections swallowed while hung.
  */
 export async function startTcpProxy(target: { host: string; port: number }): Promise<{
   port: number;
   readonly refused: number;
+  readonly held: number;
+  /** connections open right now (through the proxy, or swallowed by it) */
+  readonly open: number;
   cut(): void;
+  hang(): void;
   restore(): void;
   close(): Promise<void>;
 }> {
-  let open = true;
+  let mode: 'open' | 'cut' | 'hang' = 'open';
   let refused = 0;
+  let held = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
-    if (!open) {
+    if (mode === 'cut') {
       refused++;
       return void client.destroy();
+    }
+    if (mode === 'hang') {
+      held++;
+      sockets.add(client);
+      client.on('close', () => sockets.delete(client));
+      client.on('error', () => undefined);
+      return client.resume(); // read and drop: the client's request is "sent" and never answered
     }
     const upstream = net.connect(target);
     for (const s of [client, upstream]) {
@@ -37,12 +51,22 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     get refused() {
       return refused;
     },
+    get held() {
+      return held;
+    },
+    get open() {
+      return sockets.size;
+    },
     cut() {
-      open = false;
+      mode = 'cut';
+      for (const s of sockets) s.destroy();
+    },
+    hang() {
+      mode = 'hang';
       for (const s of sockets) s.destroy();
     },
     restore() {
-      open = true;
+      mode = 'open';
     },
     close: () =>
       new Promise((r) => {

@@ -113,9 +113,12 @@ describe('architecture', () => {
     ).toEqual([]);
   });
 
-  it('the raw Elasticsearch Client appears only in repositories, the client factory, setup and the app context', () => {
+  it('the raw Elasticsearch Client appears only in repositories, the client factory and its request guard, setup and the app context', () => {
     const allowed = (f: string) =>
-      /^(repositories|setup)\//.test(f) || f === 'infra/clients.ts' || f === 'app/context.ts';
+      /^(repositories|setup)\//.test(f) ||
+      f === 'infra/clients.ts' ||
+      f === 'infra/es-guard.ts' ||
+      f === 'app/context.ts';
     expect(clientImports.filter((f) => !allowed(f))).toEqual([]);
   });
 });

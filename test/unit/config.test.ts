@@ -200,7 +200,7 @@ describe('config: sources', () => {
   it('every environment variable is a deployment setting', () => {
     const names = ENV_SETTINGS.map((s) => s.name);
     expect(names.filter((n) => RETIRED.includes(n))).toEqual([]);
-    expect(names).toHaveLength(26);
+    expect(names).toHaveLength(27);
   });
 });
 

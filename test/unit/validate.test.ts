@@ -65,7 +65,14 @@ describe('event validation', () => {
     const { event_id: _e, ...noId } = ok;
     expect(checkEvent(noId, rules, { now: NOW }).ok).toBe(false);
     const r = checkEvent(noId, rules, { now: NOW, assignId: true });
-    expect(r.ok && r.event.event_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(r.ok && r.event.event_id).toMatch(/^h-[0-9a-f]{40}$/);
+    // the same event sent again (a client's retry) gets the same id; a different one does not
+    const again = checkEvent({ ...noId }, rules, { now: NOW + 5000, assignId: true });
+    expect(again.ok && again.event.event_id).toBe(r.ok && r.event.event_id);
+    const other = checkEvent({ ...noId, item_id: 'other' }, rules, { now: NOW, assignId: true });
+    expect(other.ok && other.event.event_id).not.toBe(r.ok && r.event.event_id);
+    const keyOrder = Object.fromEntries(Object.entries(noId).reverse());
+    expect(checkEvent(keyOrder, rules, { now: NOW, assignId: true })).toEqual(r);
   });
 
   it('splits a batch into accepted events and per-index errors', () => {

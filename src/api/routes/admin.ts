@@ -4,6 +4,7 @@ import type { LiveModelResolver } from '../../model/live-model.ts';
 import { checkModelId } from '../../query/params.ts';
 import type { AdminOps } from '../../release/admin-ops.ts';
 import { modelReport, reportUrl } from '../../release/report.ts';
+import { REPORT_CSP } from '../../report/index.ts';
 import { endpoint, noQueryParams } from '../middleware.ts';
 
 function parseLimit(raw: unknown): number {
@@ -39,7 +40,7 @@ export function adminRoutes(
     const id = checkModelId(req.params['model_id'], 'model_id');
     const html = await modelReport((m) => admin.getModel(m), id);
     if (!html) throw new NotFoundError(`model ${id} does not exist`, 'model_not_found');
-    res.type('html').send(html);
+    res.type('html').set('content-security-policy', REPORT_CSP).send(html);
   });
 
   r.post('/v1/models/:model_id/activate', endpoint('activate_model'), auth, async (req, res) => {

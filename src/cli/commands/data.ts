@@ -6,7 +6,10 @@ import { acceptEvents } from '../../ingest/accept.ts';
 import { EventProducer } from '../../ingest/producer.ts';
 import { createContext } from '../../app/context.ts';
 import { progressBar } from '../progress.ts';
-import { readRows, type Row } from '../read-rows.ts';
+import { excerpt, readRows, type Row } from '../read-rows.ts';
+
+/** A rejected row up to this size (as JSON) is written whole to the rejects file, a longer one as its start. */
+const REJECT_ROW_CHARS = 4096;
 
 function writeJsonl(file: string, rows: Iterable<unknown>): number {
   const out = createWriteStream(file);
@@ -76,7 +79,13 @@ export function registerDataCommands(program: Command): void {
       const bar = progressBar(kind, 0);
       const reject = (row: Row, reason: string) => {
         rejected++;
-        rejects.write(`${JSON.stringify({ line: row.line, reason, row: row.value ?? null })}\n`);
+        // a row as given when it is small; else its start: a hostile row is not copied whole
+        const json = row.value === undefined ? undefined : JSON.stringify(row.value);
+        const shown =
+          json !== undefined && json.length <= REJECT_ROW_CHARS
+            ? { row: row.value }
+            : { row: null, excerpt: row.excerpt ?? (json === undefined ? undefined : excerpt(json)) };
+        rejects.write(`${JSON.stringify({ line: row.line, reason: excerpt(reason), ...shown })}\n`);
       };
       const flush = async (rows: Row[]) => {
         const good = rows.filter((r) => (r.error ? (reject(r, r.error), false) : true));

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { startServer } from '../../api/app.ts';
 import { createRegistry } from '../../infra/metrics.ts';
 import { createContext } from '../../app/context.ts';
-import { untilSignal } from '../signals.ts';
+import { stopOnSignal } from '../shutdown.ts';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -12,8 +12,12 @@ export function registerServeCommand(program: Command): void {
       const ctx = createContext();
       const server = await startServer({ ctx, registry: createRegistry() });
       console.log(`API listening on ${server.url} (OpenAPI at ${server.url}/openapi.json)`);
-      await untilSignal();
-      await server.close();
-      await ctx.close();
+      await stopOnSignal(
+        async () => {
+          await server.close();
+          await ctx.close();
+        },
+        { log: ctx.log, graceMs: ctx.config.shutdownGraceSeconds * 1000 },
+      );
     });
 }

@@ -9,7 +9,7 @@ import { startScheduler } from '../../release/schedule.ts';
 import { runTuning } from '../../train/tune.ts';
 import { createContext } from '../../app/context.ts';
 import { progressBar } from '../progress.ts';
-import { untilSignal } from '../signals.ts';
+import { stopOnSignal } from '../shutdown.ts';
 
 function fmt(x: number | undefined): string {
   return x === undefined ? '-' : x.toFixed(4);
@@ -241,9 +241,13 @@ export function registerTrainCommands(program: Command): void {
       const ctx = createContext();
       const s = startScheduler(ctx);
       if (o.now) void s.tick().then((r) => r && printRun(r));
-      await untilSignal();
-      await s.stop();
-      await ctx.close();
+      await stopOnSignal(
+        async () => {
+          await s.stop();
+          await ctx.close();
+        },
+        { log: ctx.log, graceMs: ctx.config.shutdownGraceSeconds * 1000 },
+      );
     });
 
   program
@@ -252,8 +256,12 @@ export function registerTrainCommands(program: Command): void {
     .action(async () => {
       const ctx = createContext();
       const svc = await startOnline(ctx, createRegistry());
-      await untilSignal();
-      await svc.stop();
-      await ctx.close();
+      await stopOnSignal(
+        async () => {
+          await svc.stop();
+          await ctx.close();
+        },
+        { log: ctx.log, graceMs: ctx.config.shutdownGraceSeconds * 1000 },
+      );
     });
 }

@@ -13,6 +13,13 @@ import { execFileAsync, isAlive, readPid, startDetached, stopByPidFile, waitFor 
  */
 export const KAFKA_VERSION = '4.1.1';
 const BROKER = '127.0.0.1:9092';
+
+/** Where a local broker listens; another pair runs a second, private one (a test that restarts it). */
+export interface KafkaPorts {
+  broker: number;
+  controller: number;
+}
+const DEFAULT_PORTS: KafkaPorts = { broker: 9092, controller: 9093 };
 const CLUSTER_ID = 'c2VlZC1yZWNzeXMtbG9jYWw'; // fixed base64 uuid: one local cluster per folder
 
 export interface KafkaPaths {
@@ -93,15 +100,15 @@ async function download(p: KafkaPaths, log: Logger): Promise<void> {
   );
 }
 
-function writeConfig(p: KafkaPaths): void {
+function writeConfig(p: KafkaPaths, ports: KafkaPorts): void {
   writeFileSync(
     p.props,
     [
       'process.roles=broker,controller',
       'node.id=1',
-      'controller.quorum.bootstrap.servers=127.0.0.1:9093',
-      'listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093',
-      'advertised.listeners=PLAINTEXT://127.0.0.1:9092',
+      `controller.quorum.bootstrap.servers=127.0.0.1:${ports.controller}`,
+      `listeners=PLAINTEXT://127.0.0.1:${ports.broker},CONTROLLER://127.0.0.1:${ports.controller}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${ports.broker}`,
       'controller.listener.names=CONTROLLER',
       'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
       'inter.broker.listener.name=PLAINTEXT',
@@ -144,9 +151,11 @@ export async function startLocalKafka(
   localDir: string,
   log: Logger,
   heap = '1g',
+  ports: KafkaPorts = DEFAULT_PORTS,
 ): Promise<{ version: string; reused: boolean; seconds: number }> {
   const started = Date.now();
-  if (await probeKafka())
+  const broker = `127.0.0.1:${ports.broker}`;
+  if (await probeKafka([broker]))
     return {
       version: localKafkaVersion(localDir) ?? 'unknown (not started by us)',
       reused: true,
@@ -155,7 +164,7 @@ export async function startLocalKafka(
   const p = kafkaPaths(localDir);
   await download(p, log);
   for (const d of [p.data, p.logs]) mkdirSync(d, { recursive: true });
-  writeConfig(p);
+  writeConfig(p, ports);
   const jdk = pickJdk(17);
   const java = path.join(jdk.home, 'bin', 'java');
   const cp = `${p.libs}/*`;
@@ -191,7 +200,7 @@ export async function startLocalKafka(
       pidFile: p.pidFile,
     },
   );
-  await waitFor('Kafka on 127.0.0.1:9092', () => probeKafka(), 120_000, 500).catch((e: Error) => {
+  await waitFor(`Kafka on ${broker}`, () => probeKafka([broker]), 120_000, 500).catch((e: Error) => {
     throw new Error(`${e.message}; see ${p.logs}/server.log`);
   });
   return { version: KAFKA_VERSION, reused: false, seconds: (Date.now() - started) / 1000 };
