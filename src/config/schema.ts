@@ -270,6 +270,20 @@ export const SETTINGS = Type.Object({
         retiredEnv: 'INGEST_BATCH_SIZE',
         description: 'Events per bulk request',
       }),
+      attributionWindowHours: Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 48,
+        default: 24,
+        description:
+          'How long after its list was served an action still earns the list credit (up to the 48 h a served record is kept findable)',
+      }),
+      attributionClockSkewSeconds: Type.Integer({
+        minimum: 0,
+        maximum: 3600,
+        default: 60,
+        description:
+          'How far an action may be stamped before its serve time and still count (client clocks run behind the API hosts); older actions are not credited',
+      }),
     },
     { description: 'The Kafka → event store consumer (`recsys ingest`)' },
   ),
@@ -578,8 +592,15 @@ export const SETTINGS = Type.Object({
         description:
           'Build the HNSW graph of the raw factors for user → item ann. auto: only when, on the sampled users, the norm-bounded exact search that answers ann instead would score more than [serving] ann_exact_max_scored items for over 10 % of them; false: ann is always that exact search (recall 1)',
       }),
+      leaseSeconds: Type.Integer({
+        minimum: 2,
+        maximum: 86_400,
+        default: 300,
+        description:
+          'A running deploy renews a lease on its model this often × 3; a model left `deploying` whose lease has lapsed (its process died) is marked failed and its half-built indices removed by the next deploy, training run or scheduler tick. Longer than any step that blocks the deploying process',
+      }),
     },
-    { description: 'What a deploy builds besides the exact vectors' },
+    { description: 'What a deploy builds besides the exact vectors, and how a crashed one is recovered' },
   ),
 });
 

@@ -206,7 +206,9 @@ async function publish(
 /**
  * Builds items-<id> and users-<id> next to the live pair, then hands the version to the model
  * lifecycle to go live in one alias action. Anything that fails before the swap deletes the
- * half-built indices and records the error; the live model keeps serving throughout. A few bad
+ * half-built indices and records the error; the live model keeps serving throughout. A process
+ * that dies mid-deploy leaves a lease that lapses: the next deploy (this one's first step), run or
+ * tick recovers it, and a retry of the same model starts from clean indices. A few bad
  * documents (an id today's rules refuse, a value the mapping cannot hold) are skipped, counted and
  * recorded instead of failing the deploy; more than the skip limit fails it.
  */
@@ -219,10 +221,17 @@ export async function deployModel(
   const started = Date.now();
   const timings = new StepTimings();
   checkFactorShapes(input);
-  await lifecycle.ensureRegistered(input.modelId, { factors: input.factors });
-  const skipLog = new SkipLog();
-  const built = await abandonOnFailure(ctx, lifecycle, input.modelId, skipLog, () =>
-    buildVersion(ctx, lifecycle, input, opts, skipLog, timings),
-  );
-  return publish(ctx, lifecycle, input, opts, built, skipLog, timings, started);
+  // deploys that died before this one are cleaned up first (their lease has lapsed)
+  await lifecycle.recoverInterruptedDeploys();
+  await lifecycle.beginDeploy(input.modelId, { factors: input.factors });
+  const lease = lifecycle.holdLease(input.modelId);
+  try {
+    const skipLog = new SkipLog();
+    const built = await abandonOnFailure(ctx, lifecycle, input.modelId, skipLog, () =>
+      buildVersion(ctx, lifecycle, input, opts, skipLog, timings),
+    );
+    return await publish(ctx, lifecycle, input, opts, built, skipLog, timings, started);
+  } finally {
+    lease.stop();
+  }
 }

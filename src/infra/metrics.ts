@@ -27,6 +27,8 @@ export interface IngestMetrics {
   esUnavailable: Gauge;
   /** actions on served lists: attributed (model known) or unattributed (id not ours / forged / unknown) */
   attributions: Counter<'result'>;
+  /** actions carrying a recommendation_id that earned no credit, by reason (see ingest/attribution.ts) */
+  unattributed: Counter<'reason'>;
   /** how attributions got their position: immediate, pending, resolved_by_events, resolved_by_served, failed */
   attributionPositions: Counter<'outcome'>;
 }
@@ -96,8 +98,14 @@ export function ingestMetrics(registry: Registry): IngestMetrics {
     }),
     attributions: new Counter({
       name: 'recsys_ingest_attributions_total',
-      help: 'Actions carrying a recommendation_id, by result (attributed | unattributed)',
+      help: 'Actions carrying a recommendation_id, by result (attributed | repeat | unattributed)',
       labelNames: ['result'],
+      ...r,
+    }),
+    unattributed: new Counter({
+      name: 'recsys_ingest_unattributed_total',
+      help: 'Actions carrying a recommendation_id that earned no credit, by reason (invalid_id | other_user | before_serve | outside_window | list_not_found)',
+      labelNames: ['reason'],
       ...r,
     }),
     attributionPositions: new Counter({

@@ -1,10 +1,26 @@
 // Attribution of actions (click, page_view, add_to_cart, purchase, …) to the served list whose
 // recommendation_id they carry.
 //
-// Model, arm and serve time come from the signed id itself (src/events/recommendation-id.ts), so
-// they cannot miss however early the action arrives. An id that does not verify is `unattributed`:
-// stored apart (kind "unattributed", no model_id), counted, outside every CTR. Ids minted before
-// signed ids (UUIDs) are looked up by _id in the buckets their action's time allows.
+// Credit. An action earns its list credit only if (creditVerdict, ./credit.ts):
+//   - its id verifies (the current secret or one of a rotation's previous ones);
+//   - its user is the user the list was served to, or an anonymous id later merged into them (the
+//     id is bound to that user: see src/events/recommendation-id.ts; a list served without a user
+//     binds no one);
+//   - its time lies after the serve time (less a clock-skew allowance) and within the window;
+//   - ids that carry no user binding (r1, minted before binding; UUIDs) or verify only with a
+//     previous secret need the served record itself: a retired key must not mint credit for a
+//     model or experiment that never served. Ids of the current secret do not, so a click that
+//     overtakes its served record is still credited at once;
+//   - it is the first action of its kind for that (list, item): the credit record's _id is made of
+//     list, item and kind, written with op create, so the first wins and every later action (a
+//     replay with a new event id, a second click) is stored as a `repeat` record instead. A copy
+//     of the same event finds the credit record holding its own event id and adds nothing.
+// Anything else is stored apart as kind "unattributed" with its reason, counted by reason, outside
+// every rate.
+//
+// Model, arm and serve time come from the signed id itself, so they cannot miss however early the
+// action arrives. Ids minted before signed ids (UUIDs) are looked up by _id in the buckets their
+// action's time allows.
 //
 // The position of the item in the list needs the served record, which may not be stored yet. It
 // is read by realtime mget of its _id in the index its serve time names (no search, no refresh
@@ -16,15 +32,26 @@
 // If the served sink's search missed the attribution, the attribution was not yet searchable, so
 // its refresh (and the events sink's second mget) came after the served record was acknowledged
 // and that mget finds it. Setting a position is an idempotent partial update, so both may do it.
+//
+// All of it runs per consumed batch (one mget of served lists, one of merges when a user differs,
+// one of credit holders when a credit was taken): nothing is added to the request path.
 
 import type { Names } from '../config/names.ts';
-import { readRecommendationId, type RecommendationTag } from '../events/recommendation-id.ts';
+import { claimedServedAt, readRecommendationId, type ReadTag } from '../events/recommendation-id.ts';
 import type { StoredEvent } from '../events/schema.ts';
 import { SERVED_MAX_AGE_MS } from '../events/served-record.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { IngestMetrics } from '../infra/metrics.ts';
 import { isRetriableItem, isTransient, RetryError } from '../infra/retry.ts';
 import type { SinkDoc, StoreOutcome } from '../repositories/bulk-store.ts';
+import {
+  attributionKind,
+  creditId,
+  creditVerdict,
+  positionIn,
+  servedUser,
+  type CreditRules,
+} from './credit.ts';
 import type {
   DocRef,
   PositionOutcome,
@@ -33,21 +60,16 @@ import type {
   ServedList,
 } from '../repositories/served-lists.ts';
 
-/** Which attribution kind an action on a served list counts as. */
-export function attributionKind(eventType: string): 'click' | 'conversion' | 'action' {
-  if (eventType === 'click' || eventType === 'page_view') return 'click';
-  if (eventType === 'add_to_cart' || eventType === 'purchase') return 'conversion';
-  return 'action';
+/**
+ * The user each of some anonymous ids was merged into (the privacy module keeps the mapping).
+ * Asked once per consumed batch, and only for lists whose user is not the acting user.
+ */
+export interface MergeLookup {
+  mergedInto(anonIds: readonly string[]): Promise<Map<string, string>>;
 }
 
-/** 1-based place of the item in the served list; null (and in_list false) when it was not in it. */
-export function positionIn(
-  items: readonly string[],
-  itemId: string,
-): { position: number | null; in_list: boolean } {
-  const i = items.indexOf(itemId);
-  return i < 0 ? { position: null, in_list: false } : { position: i + 1, in_list: true };
-}
+/** No merges known: every list counts for its own user only. */
+export const NO_MERGES: MergeLookup = { mergedInto: () => Promise.resolve(new Map()) };
 
 /** The format of recommendation ids before they were signed (randomUUID). */
 const LEGACY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -66,8 +88,10 @@ export interface AttributionDeps {
   names: Names;
   /** the current signing secret first, then those of a rotation whose ids may still come back */
   secrets: string[];
+  rules: CreditRules;
+  merges?: MergeLookup;
   log: Logger;
-  metrics?: Pick<IngestMetrics, 'attributions' | 'attributionPositions'>;
+  metrics?: Pick<IngestMetrics, 'attributions' | 'attributionPositions' | 'unattributed'>;
 }
 
 interface Planned {
@@ -75,6 +99,14 @@ interface Planned {
   recommendationId: string;
   servedIndex: string;
   itemId: string;
+  eventId: string;
+  /** a credit record (else an unattributed one) */
+  credit: boolean;
+}
+
+interface Verified {
+  tag?: ReadTag;
+  secretIndex?: number;
 }
 
 export class Attributor {
@@ -87,37 +119,68 @@ export class Attributor {
 
   /**
    * The attribution documents of one batch (one mget of the served lists), and what to do once
-   * they are stored: close the position race for those still pending.
+   * they are stored: record repeats of credits already taken, close the position race.
    */
   async attribute(
     actions: Action[],
   ): Promise<{ docs: SinkDoc[]; settle: (outcome: StoreOutcome) => Promise<void> }> {
-    const { names, secrets } = this.deps;
-    const tags = actions.map((a) =>
-      secrets.reduce<RecommendationTag | undefined>(
-        (tag, secret) => tag ?? readRecommendationId(a.event.recommendation_id!, secret),
-        undefined,
-      ),
-    );
+    const { names } = this.deps;
+    const verified = actions.map((a) => this.verify(a.event.recommendation_id!, [a.event.user_id]));
     const refs: DocRef[] = [];
     actions.forEach((a, i) => {
-      const tag = tags[i];
       const id = a.event.recommendation_id!;
-      if (tag) refs.push({ index: names.recommendationsIndex(new Date(tag.servedAt)), id });
+      // unverified but shaped like ours: another user's list, whose record names its user
+      const servedAt = verified[i]!.tag?.servedAt ?? claimedServedAt(id);
+      if (servedAt !== undefined) refs.push({ index: names.recommendationsIndex(new Date(servedAt)), id });
       else if (LEGACY_ID.test(id)) for (const index of this.legacyIndices(a.event)) refs.push({ index, id });
     });
     const served = await this.deps.servedLists.byRefs(refs);
+    const found = actions.map((a) => served.get(a.event.recommendation_id!));
+    actions.forEach((a, i) => {
+      const owner = found[i]?.user_id;
+      if (verified[i]!.tag || owner === undefined || owner === a.event.user_id) return;
+      verified[i] = this.verify(a.event.recommendation_id!, [owner]);
+    });
+    // A record alone vouches only for an unsigned (UUID) id: the topic is writable by any producer,
+    // so a record naming the acting user must not make a signed id that did not verify count.
+    const lists = actions.map((a, i) =>
+      verified[i]!.tag || LEGACY_ID.test(a.event.recommendation_id!) ? found[i] : undefined,
+    );
+    const merged = await this.merges(actions, verified, lists);
 
     const docs: SinkDoc[] = [];
-    const pending: Planned[] = [];
-    const replayable: Planned[] = [];
+    const planned: Planned[] = [];
     actions.forEach((a, i) => {
-      const planned = this.plan(a, tags[i], served.get(a.event.recommendation_id!));
-      docs.push(planned.doc);
-      if (planned.doc.doc['position_pending'] === true) pending.push(planned);
-      else if (planned.doc.doc['in_list'] !== undefined) replayable.push(planned);
+      const p = this.plan(a, verified[i]!, lists[i], merged);
+      planned.push(p);
+      docs.push(p.doc);
     });
-    return { docs, settle: (outcome) => this.guard(() => this.settleEvents(pending, replayable, outcome)) };
+    return { docs, settle: (outcome) => this.guard(() => this.settleEvents(planned, outcome)) };
+  }
+
+  /** The first secret (current, then previous ones) under which the id verifies for one of these users. */
+  private verify(id: string, users: string[]): Verified {
+    const { secrets } = this.deps;
+    for (let i = 0; i < secrets.length; i++) {
+      const tag = readRecommendationId(id, secrets[i]!, users);
+      if (tag) return { tag, secretIndex: i };
+    }
+    return {};
+  }
+
+  /** Merges of the served users that are not the acting user (one lookup per batch, none when all match). */
+  private async merges(
+    actions: Action[],
+    verified: Verified[],
+    lists: Array<ServedList | undefined>,
+  ): Promise<Map<string, string>> {
+    const anon = new Set<string>();
+    actions.forEach((a, i) => {
+      const owner = servedUser(verified[i]!.tag, lists[i]);
+      if (owner !== undefined && owner !== a.event.user_id) anon.add(owner);
+    });
+    if (!anon.size) return new Map();
+    return (this.deps.merges ?? NO_MERGES).mergedInto([...anon]);
   }
 
   /** After the served sink stored these lists: positions of the attributions that waited for them. */
@@ -142,10 +205,20 @@ export class Attributor {
     this.count(await this.apply(updates), 'resolved_by_served');
   }
 
-  private plan(a: Action, tag: RecommendationTag | undefined, list: ServedList | undefined): Planned {
-    const { names } = this.deps;
+  private plan(a: Action, v: Verified, list: ServedList | undefined, merged: Map<string, string>): Planned {
+    const { names, metrics } = this.deps;
     const e = a.event;
-    const modelId = tag?.modelId ?? list?.model_id;
+    const { tag } = v;
+    const verdict = creditVerdict(
+      {
+        user: e.user_id,
+        at: Date.parse(e.timestamp),
+        ...(tag ? { tag, secretIndex: v.secretIndex! } : {}),
+        ...(list ? { list } : {}),
+        mergedInto: (anon) => merged.get(anon),
+      },
+      this.deps.rules,
+    );
     const base = {
       recommendation_id: e.recommendation_id,
       user_id: e.user_id,
@@ -154,41 +227,58 @@ export class Attributor {
       event_type: e.event_type,
       timestamp: e.timestamp,
     };
-    let doc: Record<string, unknown>;
-    if (!modelId) {
-      this.deps.metrics?.attributions.inc({ result: 'unattributed' });
-      doc = { kind: 'unattributed', ...base };
-    } else {
-      this.deps.metrics?.attributions.inc({ result: 'attributed' });
-      this.deps.metrics?.attributionPositions.inc({ outcome: list ? 'immediate' : 'pending' });
-      // the id carries them; a list whose id had no room for them still names them on its served record
-      const experimentId = tag?.experimentId ?? list?.experiment_id;
-      const arm = tag?.arm ?? list?.arm;
-      doc = {
-        kind: attributionKind(e.event_type),
-        ...base,
-        model_id: modelId,
-        ...(list?.endpoint ? { endpoint: list.endpoint } : {}),
-        ...(experimentId ? { experiment_id: experimentId } : {}),
-        ...(arm ? { arm } : {}),
-        served_at: tag ? new Date(tag.servedAt).toISOString() : list!.timestamp,
-        ...(list
-          ? { ...positionIn(list.items, e.item_id), position_pending: false }
-          : { position: null, position_pending: true }),
+    if (!verdict.credit) {
+      metrics?.attributions.inc({ result: 'unattributed' });
+      metrics?.unattributed.inc({ reason: verdict.reason });
+      return {
+        doc: {
+          index: names.recommendationsIndex(new Date(e.timestamp)),
+          id: `attr-${e.event_id}`,
+          op: 'create',
+          origin: a.origin,
+          ...(a.ledger ? { ledger: a.ledger } : {}),
+          doc: { kind: 'unattributed', reason: verdict.reason, ...base },
+        },
+        recommendationId: e.recommendation_id!,
+        servedIndex: '',
+        itemId: e.item_id,
+        eventId: e.event_id,
+        credit: false,
       };
     }
+    // a list whose id had no room for them still names them on its served record
+    const modelId = tag?.modelId ?? list!.model_id;
+    const experimentId = tag?.experimentId ?? list?.experiment_id;
+    const arm = tag?.arm ?? list?.arm;
+    const servedAt = tag ? new Date(tag.servedAt) : new Date(list!.timestamp);
+    const kind = attributionKind(e.event_type);
+    // the list's own index: every action on (list, item) of this kind meets the same _id there
+    const servedIndex = names.recommendationsIndex(servedAt);
     return {
       doc: {
-        index: names.recommendationsIndex(new Date(e.timestamp)),
-        id: `attr-${e.event_id}`,
+        index: servedIndex,
+        id: creditId(e.recommendation_id!, e.item_id, kind),
         op: 'create',
         origin: a.origin,
         ...(a.ledger ? { ledger: a.ledger } : {}),
-        doc,
+        doc: {
+          kind,
+          ...base,
+          model_id: modelId,
+          ...(list?.endpoint ? { endpoint: list.endpoint } : {}),
+          ...(experimentId ? { experiment_id: experimentId } : {}),
+          ...(arm ? { arm } : {}),
+          served_at: servedAt.toISOString(),
+          ...(list
+            ? { ...positionIn(list.items, e.item_id), position_pending: false }
+            : { position: null, position_pending: true }),
+        },
       },
       recommendationId: e.recommendation_id!,
-      servedIndex: tag ? names.recommendationsIndex(new Date(tag.servedAt)) : '',
+      servedIndex: tag ? servedIndex : '',
       itemId: e.item_id,
+      eventId: e.event_id,
+      credit: true,
     };
   }
 
@@ -201,16 +291,23 @@ export class Attributor {
     return [...out];
   }
 
-  private async settleEvents(
-    pending: Planned[],
-    replayable: Planned[],
-    outcome: StoreOutcome,
-  ): Promise<void> {
+  private async settleEvents(planned: Planned[], outcome: StoreOutcome): Promise<void> {
     const failed = new Set(outcome.failures.map((f) => f.origin));
     const duplicate = new Set(outcome.duplicateDocs);
+    const credits = planned.filter((p) => p.credit && !failed.has(p.doc.origin));
+    const taken = credits.filter((p) => duplicate.has(p.doc));
+    for (const p of credits) {
+      if (duplicate.has(p.doc)) continue;
+      this.deps.metrics?.attributions.inc({ result: 'attributed' });
+      this.deps.metrics?.attributionPositions.inc({
+        outcome: p.doc.doc['position_pending'] === true ? 'pending' : 'immediate',
+      });
+    }
+    await this.recordRepeats(taken);
+
     // a replay after a crash between write and double check: the stored copy may still be pending
-    const replayed = replayable.filter((p) => duplicate.has(p.doc));
-    const open = pending.filter((p) => !failed.has(p.doc.origin));
+    const replayed = taken.filter((p) => p.doc.doc['position_pending'] === false);
+    const open = credits.filter((p) => p.doc.doc['position_pending'] === true);
     const updates: PositionUpdate[] = replayed.map((p) => ({
       index: p.doc.index,
       id: p.doc.id,
@@ -229,6 +326,46 @@ export class Attributor {
       }
     }
     this.count(await this.apply(updates), 'resolved_by_events');
+  }
+
+  /**
+   * Credits whose record was already there: a copy of the same event (the record holds its event
+   * id) adds nothing; any other action is a repeat, recorded once under its own event id (op
+   * create again, so a redelivered batch records no second repeat).
+   */
+  private async recordRepeats(taken: Planned[]): Promise<void> {
+    if (!taken.length) return;
+    const { servedLists } = this.deps;
+    const holders = await servedLists.creditHolders(taken.map((p) => ({ index: p.doc.index, id: p.doc.id })));
+    const repeats = taken
+      .filter((p) => {
+        const holder = holders.get(`${p.doc.index}\u0000${p.doc.id}`);
+        return holder !== undefined && holder !== p.eventId;
+      })
+      .map((p) => {
+        const {
+          position_pending: _pending,
+          position: _position,
+          in_list: _inList,
+          kind,
+          ...rest
+        } = p.doc.doc;
+        return {
+          index: p.doc.index,
+          id: `repeat-${p.eventId}`,
+          doc: { ...rest, kind: 'repeat', repeat_of: kind },
+        };
+      });
+    const out = await servedLists.createOnce(repeats);
+    if (out.created) this.deps.metrics?.attributions.inc({ result: 'repeat' }, out.created);
+    const retriable = out.failed.filter((f) => isRetriableItem(f.status, f.reason));
+    if (retriable.length)
+      throw new RetryError(`${retriable.length} repeat records rejected retriably`, { retriable: true });
+    if (out.failed.length)
+      this.deps.log.warn(
+        { failed: out.failed.slice(0, 5), count: out.failed.length },
+        'repeat records refused',
+      );
   }
 
   private async apply(updates: PositionUpdate[]): Promise<PositionOutcome | undefined> {

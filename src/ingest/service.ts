@@ -6,7 +6,7 @@ import { consumerMetrics } from '../infra/supervised-consumer.ts';
 import { consumerLag } from '../infra/consumer-groups.ts';
 import { KafkaToEsSink } from './sink.ts';
 import { eventsTransform, servedTransform } from './transforms.ts';
-import { Attributor } from './attribution.ts';
+import { Attributor, type MergeLookup } from './attribution.ts';
 import { ConfigError, recommendationIdSecretWarning } from '../config/index.ts';
 
 export interface IngestService {
@@ -20,7 +20,7 @@ export interface IngestService {
 export async function startIngest(
   ctx: AppContext,
   registry: Registry,
-  opts: { metricsPort?: number; lagIntervalMs?: number } = {},
+  opts: { metricsPort?: number; lagIntervalMs?: number; merges?: MergeLookup } = {},
 ): Promise<IngestService> {
   const { repos, kafka, names, log, config } = ctx;
   const metrics = ingestMetrics(registry);
@@ -37,6 +37,11 @@ export async function startIngest(
     servedLists: repos.servedLists,
     names,
     secrets: [config.recommendationIds.secret, ...config.recommendationIds.previousSecrets],
+    rules: {
+      windowMs: config.ingest.attributionWindowHours * 3_600_000,
+      skewMs: config.ingest.attributionClockSkewSeconds * 1000,
+    },
+    ...(opts.merges ? { merges: opts.merges } : {}),
     log: log.child({ part: 'attribution' }),
     metrics,
   });

@@ -12,7 +12,15 @@
 // Every status change, the atomic alias swap that makes a version live, and the keep-N clean-up of
 // old versions happen here and nowhere else. Training and deploy report what they did; this module
 // decides what that means for the model's record and for serving.
+//
+// A deploy can die anywhere (kill -9, OOM, a lost host). It holds a lease on its model document,
+// renewed while it runs; the next deploy, training run or scheduler tick recovers every `deploying`
+// model whose lease has lapsed: failed, its half-built indices removed (or live, when the alias
+// already points at it: the swap happened, the record of it did not). The live model serves
+// throughout, since nothing before the swap touches the aliases.
 
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from '../infra/logger.ts';
 import type { Names } from '../config/names.ts';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
@@ -29,8 +37,34 @@ export interface LifecycleDeps {
   keep: number;
   /** in-process resolver to invalidate on a swap (others see the swap within their TTL) */
   resolver?: LiveModelResolver;
+  /** how long a deploy's lease lasts without renewal ([deploy] lease_seconds) */
+  deployLeaseMs?: number;
   /** where trained factors are kept: keep-N deletes a removed version's artefact with its indices */
   artifacts?: ArtifactStore;
+}
+
+/** The process that holds a deploy lease: a deploy's own steps in this process never find it foreign. */
+export const DEPLOY_OWNER = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+const DEFAULT_LEASE_MS = 300_000;
+
+/** What a recovery found: deploys marked failed (indices removed), and deploys whose swap had happened. */
+export interface Recovery {
+  failed: string[];
+  live: string[];
+  /** failed models whose indices were still there */
+  debris: string[];
+}
+
+/** Whether a deploying model's lease has lapsed (pure): no lease at all counts from its last record. */
+export function leaseLapsed(
+  model: Pick<ModelDoc, 'deploy_lease' | 'finished_at' | 'created_at'>,
+  leaseMs: number,
+  now: number,
+): boolean {
+  const until = model.deploy_lease
+    ? Date.parse(model.deploy_lease.until)
+    : Date.parse(model.finished_at ?? model.created_at) + leaseMs;
+  return !(until > now);
 }
 
 export interface Activation {
@@ -59,6 +93,14 @@ export class ModelLifecycle {
 
   constructor(private readonly deps: LifecycleDeps) {
     this.resolver = deps.resolver ?? new LiveModelResolver(deps.repos, deps.names, deps.log);
+  }
+
+  private get leaseMs(): number {
+    return this.deps.deployLeaseMs ?? DEFAULT_LEASE_MS;
+  }
+
+  private lease(now = Date.now()): { owner: string; until: string } {
+    return { owner: DEPLOY_OWNER, until: new Date(now + this.leaseMs).toISOString() };
   }
 
   private get models() {
@@ -122,12 +164,134 @@ export class ModelLifecycle {
       ...record,
       status: deploying ? 'deploying' : 'candidate',
       finished_at: new Date().toISOString(),
+      ...(deploying ? { deploy_lease: this.lease() } : {}),
     });
   }
 
   /** A kept version's factors are being deployed again (a poller sees `deploying` until the outcome). */
   async markDeploying(modelId: string): Promise<void> {
-    await this.models.update(modelId, { status: 'deploying' });
+    await this.models.update(modelId, { status: 'deploying', deploy_lease: this.lease() });
+  }
+
+  /**
+   * A deploy of this model starts in this process. Refused for the live model (its indices serve)
+   * and while another process holds an unexpired lease on it. Indices left by an earlier,
+   * interrupted deploy of it are removed, so the retry creates them afresh.
+   */
+  async beginDeploy(modelId: string, params: Record<string, unknown>): Promise<void> {
+    const model = await this.models.get(modelId, {
+      includes: ['status', 'deploy_lease', 'finished_at', 'created_at'],
+    });
+    if ((await this.indices.aliasedModelIds()).includes(modelId))
+      throw new ConflictError(`model ${modelId} is live; there is nothing to deploy`, 'model_is_live');
+    const lease = model?.deploy_lease;
+    if (
+      model?.status === 'deploying' &&
+      lease &&
+      lease.owner !== DEPLOY_OWNER &&
+      !leaseLapsed(model, this.leaseMs, Date.now())
+    )
+      throw new ConflictError(
+        `model ${modelId} is being deployed by ${lease.owner} (lease until ${lease.until})`,
+        'deploy_in_progress',
+      );
+    await this.indices.remove(modelId);
+    const now = new Date();
+    if (!model)
+      await this.models.put({
+        model_id: modelId,
+        status: 'deploying',
+        created_at: now.toISOString(),
+        params,
+        deploy_lease: this.lease(now.getTime()),
+      });
+    else await this.models.update(modelId, { status: 'deploying', deploy_lease: this.lease(now.getTime()) });
+  }
+
+  /**
+   * Extends a running deploy's lease; false (nothing written) when the deploy is no longer this
+   * process's, or its record changed since the read (a step's own write, or the outcome: the next
+   * renewal tries again, and a finished deploy's lease is never brought back).
+   */
+  async renewLease(modelId: string): Promise<boolean> {
+    return this.models.updateIf(
+      modelId,
+      ['status', 'deploy_lease'],
+      (m) => m.status === 'deploying' && m.deploy_lease?.owner === DEPLOY_OWNER,
+      { deploy_lease: this.lease() },
+    );
+  }
+
+  /**
+   * Renews the lease every third of its length until stopped. A renewal that fails is logged: the
+   * next one may succeed before the lease runs out.
+   */
+  holdLease(modelId: string): { stop(): void } {
+    const timer = setInterval(
+      () => {
+        this.renewLease(modelId).catch((e: Error) =>
+          this.deps.log.warn({ modelId, err: e.message }, 'could not renew the deploy lease'),
+        );
+      },
+      Math.max(500, Math.floor(this.leaseMs / 3)),
+    );
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
+  }
+
+  /**
+   * Recovers deploys whose process died: every `deploying` model with a lapsed lease is marked
+   * failed and its indices removed, unless the alias already points at it (then it is live, and
+   * whatever the record still called live is retired). Failed models' leftover indices go too.
+   * Cheap when there is nothing to do: one search per status.
+   */
+  async recoverInterruptedDeploys(now = Date.now()): Promise<Recovery> {
+    const out: Recovery = { failed: [], live: [], debris: [] };
+    const deploying = await this.models.idsWithStatus('deploying');
+    const failed = await this.models.idsWithStatus('failed');
+    if (!deploying.length && !failed.length) return out;
+    const aliased = await this.indices.aliasedModelIds();
+    const at = new Date(now).toISOString();
+    for (const id of deploying) {
+      const m = await this.models.get(id, { includes: ['deploy_lease', 'finished_at', 'created_at'] });
+      if (!m || !leaseLapsed(m, this.leaseMs, now)) continue;
+      if (aliased.includes(id)) {
+        await this.models.update(id, {
+          status: 'live',
+          live_at: at,
+          deploy_lease: null,
+          deploy: { status: 'done', at, recovered: true },
+        });
+        out.live.push(id);
+        continue;
+      }
+      await this.indices.remove(id);
+      await this.recordFailure(
+        id,
+        `deploy interrupted: its lease lapsed at ${m.deploy_lease?.until ?? 'an unknown time'} (the deploying process died); its indices were removed`,
+        { deploy: { status: 'failed', at, interrupted: true } },
+      );
+      out.failed.push(id);
+    }
+    if (out.live.length)
+      for (const id of await this.models.idsWithStatus('live'))
+        if (!aliased.includes(id)) await this.models.update(id, { status: 'retired', retired_at: at });
+    if (failed.length) {
+      const present = new Set(await this.indices.versionIds());
+      for (const id of failed)
+        if (
+          present.has(id) &&
+          !aliased.includes(id) &&
+          // a retry may have begun since the search (it marks the model deploying before it creates)
+          (await this.models.get(id, { includes: ['status'] }))?.status === 'failed'
+        ) {
+          await this.indices.remove(id);
+          out.debris.push(id);
+        }
+    }
+    if (out.failed.length || out.live.length || out.debris.length)
+      this.deps.log.warn({ ...out }, 'recovered interrupted deploys');
+    return out;
   }
 
   /** Extra facts on the record without a status change (e.g. timings after deploy). */
@@ -146,6 +310,7 @@ export class ModelLifecycle {
         status: 'failed',
         error,
         finished_at: new Date().toISOString(),
+        deploy_lease: null,
       });
     } catch (e) {
       this.deps.log.error(
@@ -181,6 +346,7 @@ export class ModelLifecycle {
     await this.writeServingData(modelId, serving);
     await this.models.update(modelId, {
       status: 'staged',
+      deploy_lease: null,
       status_reason: 'deployed without going live (experiment candidate)',
       deploy: { status: 'done', staged: true, at: new Date().toISOString(), ...serving.deploy },
     });
@@ -325,7 +491,7 @@ export class ModelLifecycle {
     await this.indices.swap(modelId);
     this.resolver.invalidate();
     const now = new Date().toISOString();
-    await this.models.update(modelId, { status: 'live', live_at: now });
+    await this.models.update(modelId, { status: 'live', live_at: now, deploy_lease: null });
     if (previousModelId && previousModelId !== modelId)
       await this.models.update(previousModelId, { status: 'retired', retired_at: now });
   }
@@ -337,7 +503,7 @@ export function modelLifecycle(
     repos: Repositories;
     names: Names;
     log: Logger;
-    config: { models: { keep: number }; modelDir: string };
+    config: { models: { keep: number }; modelDir: string; deploy: { leaseSeconds: number } };
   },
   resolver?: LiveModelResolver,
   keep?: number,
@@ -347,6 +513,7 @@ export function modelLifecycle(
     names: ctx.names,
     log: ctx.log,
     keep: keep ?? ctx.config.models.keep,
+    deployLeaseMs: ctx.config.deploy.leaseSeconds * 1000,
     resolver,
     artifacts: new ArtifactStore(ctx.repos.artifacts, ctx.config.modelDir),
   });

@@ -409,9 +409,13 @@ export class RecommendationService {
     if (!personal.length && source === 'popular') scoreType = 'popularity';
     const servedAt = Date.now();
     const response: RecResponse = {
-      // carries model and serve time, signed: a click is credited however soon it follows
+      // carries model and serve time, signed and bound to the user: a click is credited however
+      // soon it follows, and only to the user it was served to
       recommendation_id: mintRecommendationId(
-        recommendationTag(model.modelId, servedAt, a.experiment),
+        {
+          ...recommendationTag(model.modelId, servedAt, a.experiment),
+          ...(a.userId !== undefined ? { userId: a.userId } : {}),
+        },
         this.deps.recommendationIdSecret,
       ),
       request_id: a.call.requestId,

@@ -32,6 +32,8 @@ export function createAdminOps(ctx: AppContext, lifecycle: ModelLifecycle): Admi
       await lifecycle.activate(modelId);
     },
     async stageModel(modelId) {
+      // a model left deploying by a process that died is failed (and cleaned) first, then stageable
+      await lifecycle.recoverInterruptedDeploys();
       const model = await lifecycle.get(modelId);
       if (!model) throw new NotFoundError(`model ${modelId} does not exist`, 'model_not_found');
       if (model.status === 'training' || model.status === 'deploying')

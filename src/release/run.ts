@@ -54,6 +54,12 @@ export async function runTraining(ctx: AppContext, opts: TrainRunOptions = {}): 
   const timings: Record<string, number> = {};
   const counts: Record<string, number> = {};
   const skipped = new SkipLog();
+  // a deploy that died in an earlier run (or anywhere) is recovered before this one starts
+  await lifecycle
+    .recoverInterruptedDeploys()
+    .catch((e: Error) =>
+      log.error({ err: e.message }, 'could not recover interrupted deploys; training anyway'),
+    );
   await lifecycle.register({
     model_id: modelId,
     trigger: opts.trigger ?? 'cli',

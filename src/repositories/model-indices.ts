@@ -249,6 +249,21 @@ export class ModelIndicesRepository {
       .sort();
   }
 
+  /** Model ids with at least one of their two indices on the cluster (a half-built version too). */
+  async versionIds(): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const [pattern, prefix] of [
+      [this.names.itemsPattern, this.names.itemsIndex('')],
+      [this.names.usersPattern, this.names.usersIndex('')],
+    ] as const) {
+      const rows = (await this.es.cat
+        .indices({ index: pattern, h: ['index'], format: 'json' })
+        .catch(() => [])) as Array<{ index?: string }>;
+      for (const r of rows) if (r.index?.startsWith(prefix)) ids.add(r.index.slice(prefix.length));
+    }
+    return [...ids];
+  }
+
   /** Versions that have both of their indices on the cluster, newest first by index creation. */
   async versions(): Promise<string[]> {
     const rows = await this.es.cat

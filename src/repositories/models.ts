@@ -53,6 +53,8 @@ export interface ModelDoc {
   lsh?: Record<string, unknown>;
   artifact?: string;
   deploy?: Record<string, unknown>;
+  /** held by the process deploying this model, renewed while it runs (null once the deploy ended) */
+  deploy_lease?: { owner: string; until: string } | null;
   /** base64 little-endian float64 k×k gramian YᵀY of the deployed item factors (online fold-in) */
   yty?: string;
 }
@@ -100,6 +102,44 @@ export class ModelsRepository {
       refresh: true,
       retry_on_conflict: 3,
     });
+  }
+
+  /**
+   * Applies the patch only if `check` holds for the document as read and nothing writes it between
+   * the read and the write (compare-and-swap on seq_no); false otherwise.
+   */
+  async updateIf(
+    modelId: string,
+    includes: string[],
+    check: (doc: Partial<ModelDoc>) => boolean,
+    patch: Partial<ModelDoc>,
+  ): Promise<boolean> {
+    let current;
+    try {
+      current = await this.es.get<Partial<ModelDoc>>({
+        index: this.names.models,
+        id: modelId,
+        _source_includes: includes,
+      });
+    } catch (e) {
+      if (esStatus(e) === 404) return false;
+      throw e;
+    }
+    if (!current._source || !check(current._source)) return false;
+    try {
+      await this.es.update({
+        index: this.names.models,
+        id: modelId,
+        doc: patch,
+        if_seq_no: current._seq_no!,
+        if_primary_term: current._primary_term!,
+        refresh: true,
+      });
+      return true;
+    } catch (e) {
+      if (esStatus(e) === 409) return false;
+      throw e;
+    }
   }
 
   /** Newest first, without the internal fields. */

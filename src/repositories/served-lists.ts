@@ -10,6 +10,8 @@ export interface ServedList {
   timestamp: string;
   experiment_id?: string;
   arm?: string;
+  /** the user it was served to (none for lists served without one) */
+  user_id?: string;
 }
 
 export interface DocRef {
@@ -43,6 +45,7 @@ const SERVED_FIELDS = [
   'timestamp',
   'experiment_id',
   'arm',
+  'user_id',
 ];
 
 /** Per arm of an experiment: served lists, and attributed actions by kind. */
@@ -131,6 +134,51 @@ export class ServedListsRepository {
     };
   }
 
+  /** The event that holds each of these credit records (realtime mget; absent: no such record). */
+  async creditHolders(refs: DocRef[]): Promise<Map<string, string>> {
+    const unique = [...new Map(refs.map((r) => [refKey(r), r])).values()];
+    if (!unique.length) return new Map();
+    const res = await this.es.mget<{ event_id: string }>({
+      docs: unique.map((r) => ({ _index: r.index, _id: r.id, _source: ['event_id'] })),
+      realtime: true,
+    });
+    const out = new Map<string, string>();
+    for (const d of res.docs)
+      if ('found' in d && d.found && d._source)
+        out.set(refKey({ index: d._index, id: d._id }), d._source.event_id);
+    return out;
+  }
+
+  /**
+   * Writes records that must exist once (op create: a record already there is not written again,
+   * so a replayed batch adds nothing). Retriable rejections are returned with the refused.
+   */
+  async createOnce(docs: Array<DocRef & { doc: Record<string, unknown> }>): Promise<{
+    created: number;
+    existing: number;
+    failed: Array<{ id: string; status: number; reason: string }>;
+  }> {
+    const out = {
+      created: 0,
+      existing: 0,
+      failed: [] as Array<{ id: string; status: number; reason: string }>,
+    };
+    if (!docs.length) return out;
+    const res = await this.es.bulk({
+      operations: docs.flatMap((d) => [{ create: { _index: d.index, _id: d.id } }, d.doc]),
+      filter_path: 'errors,items.*.status,items.*.error.type',
+    });
+    if (!res.errors) return { ...out, created: docs.length };
+    res.items.forEach((item, i) => {
+      const r = Object.values(item)[0]!;
+      if (r.status < 300) out.created++;
+      else if (r.status === 409) out.existing++;
+      else
+        out.failed.push({ id: docs[i]!.id, status: r.status, reason: r.error?.type ?? `http_${r.status}` });
+    });
+    return out;
+  }
+
   /** Sets positions with partial updates (no scripts); idempotent, so both sides of a race may do it. */
   async setPositions(updates: PositionUpdate[]): Promise<PositionOutcome> {
     const out: PositionOutcome = { updated: 0, missing: 0, failed: [] };
@@ -207,4 +255,8 @@ export class ServedListsRepository {
     }
     return out;
   }
+}
+
+function refKey(r: DocRef): string {
+  return `${r.index}\u0000${r.id}`;
 }

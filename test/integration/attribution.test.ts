@@ -64,20 +64,61 @@ async function attributions(): Promise<Attribution[]> {
   return r.hits.hits.map((h) => h._source!);
 }
 
-async function click(user: string, item: string, recommendationId: string, eventId: string): Promise<void> {
-  const event = {
+function clickEvent(user: string, item: string, recommendationId: string, eventId: string, at = Date.now()) {
+  return {
     event_id: eventId,
     user_id: user,
     item_id: item,
     event_type: 'click',
-    timestamp: new Date().toISOString(),
+    timestamp: new Date(at).toISOString(),
     recommendation_id: recommendationId,
   };
+}
+
+async function click(
+  user: string,
+  item: string,
+  recommendationId: string,
+  eventId: string,
+  at?: number,
+): Promise<void> {
   await producer.send({
     topic: names.topics.events,
     acks: -1,
-    messages: [{ key: user, value: JSON.stringify(event) }],
+    messages: [{ key: user, value: JSON.stringify(clickEvent(user, item, recommendationId, eventId, at)) }],
   });
+}
+
+interface Served {
+  recommendation_id: string;
+  model_id: string;
+  items: Array<{ item_id: string }>;
+}
+
+/** A list served by the API and its record stored (so the ingest can read its user). */
+async function serveStored(user: string): Promise<Served> {
+  const res = await fetch(`${server.url}/v1/users/${user}/recommendations?k=${K}&exclude_seen=false`);
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as Served;
+  await server.app.servedLog.flush();
+  await waitForServed(body.recommendation_id);
+  return body;
+}
+
+async function waitForServed(id: string): Promise<void> {
+  await waitUntil(
+    `served record ${id} stored`,
+    async () => {
+      await es.indices.refresh({
+        index: names.recommendationsPattern,
+        ignore_unavailable: true,
+        allow_no_indices: true,
+      });
+      const r = await es.count({ index: names.recommendationsPattern, query: { ids: { values: [id] } } });
+      return r.count === 1;
+    },
+    60_000,
+  );
 }
 
 async function counter(name: string): Promise<Map<string, number>> {
@@ -159,7 +200,7 @@ describe('attribution that cannot miss', () => {
     await click('u1', 'i1', forged, 'click-forged');
     await click('u2', 'i2', 'garbage-not-an-id', 'click-garbage');
     const notInList = expected[N - 1]!;
-    await click('u3', 'i-not-served', notInList.recommendationId, 'click-not-in-list');
+    await click(`u${(N - 1) % 40}`, 'i-not-served', notInList.recommendationId, 'click-not-in-list');
 
     await waitUntil(
       'every click attributed with its position settled',
@@ -229,34 +270,168 @@ describe('attribution that cannot miss', () => {
     expect(rows[0]!['col-ctr']).toBeCloseTo((N + 1) / N, 12);
   }, 300_000);
 
-  it('a signed id whose served record never arrives is still credited to its model, with its position pending; so is one signed before a rotation', async () => {
+  it('a signed id whose served record never arrives is still credited to its model, with its position pending; one signed with a previous secret only with its served record', async () => {
     const now = Date.now();
+    const previousServed = mintRecommendationId(
+      { modelId: MODEL, servedAt: now, userId: 'u7' },
+      PREVIOUS_SECRET,
+    );
+    const record = {
+      recommendation_id: previousServed,
+      request_id: 'req-previous',
+      model_id: MODEL,
+      endpoint: 'user_recommendations',
+      mode: 'exact',
+      source: 'personal',
+      user_id: 'u7',
+      items: ['i7', 'i8'],
+      k: 2,
+      count: 2,
+      filters: {},
+      latency_ms: 1,
+      timestamp: new Date(now).toISOString(),
+    };
+    await producer.send({
+      topic: names.topics.recommendations,
+      acks: -1,
+      messages: [{ key: 'u7', value: JSON.stringify(record) }],
+    });
+    await waitForServed(previousServed);
     await click(
       'u5',
       'i5',
-      mintRecommendationId({ modelId: MODEL, servedAt: now }, ctx.config.recommendationIds.secret),
+      mintRecommendationId(
+        { modelId: MODEL, servedAt: now, userId: 'u5' },
+        ctx.config.recommendationIds.secret,
+      ),
       'click-never-served',
     );
+    // a key kept for a rotation verifies, but cannot mint credit for a list that was never served
     await click(
       'u6',
       'i6',
-      mintRecommendationId({ modelId: MODEL, servedAt: now }, PREVIOUS_SECRET),
+      mintRecommendationId({ modelId: 'm-never-served', servedAt: now, userId: 'u6' }, PREVIOUS_SECRET),
       'click-previous-secret',
     );
-    let docs: Attribution[] = [];
-    const ids = ['click-never-served', 'click-previous-secret'];
+    await click('u7', 'i8', previousServed, 'click-previous-secret-served');
+    let docs = new Map<string, Attribution>();
+    const ids = ['click-never-served', 'click-previous-secret', 'click-previous-secret-served'];
     await waitUntil(
-      'both clicks are stored',
-      async () => (docs = (await attributions()).filter((a) => ids.includes(a.event_id))).length === 2,
+      'the three clicks are stored',
+      async () =>
+        (docs = new Map(
+          (await attributions()).filter((a) => ids.includes(a.event_id)).map((a) => [a.event_id, a]),
+        )).size === 3,
       60_000,
     );
-    for (const doc of docs)
-      expect(doc, doc.event_id).toMatchObject({
-        kind: 'click',
-        model_id: MODEL,
-        position: null,
-        position_pending: true,
-        served_at: new Date(now).toISOString(),
-      });
+    expect(docs.get('click-never-served')).toMatchObject({
+      kind: 'click',
+      model_id: MODEL,
+      position: null,
+      position_pending: true,
+      served_at: new Date(now).toISOString(),
+    });
+    expect(docs.get('click-previous-secret')).toMatchObject({
+      kind: 'unattributed',
+      reason: 'list_not_found',
+    });
+    expect(docs.get('click-previous-secret')!.model_id).toBeUndefined();
+    expect(docs.get('click-previous-secret-served')).toMatchObject({
+      kind: 'click',
+      model_id: MODEL,
+      position: 2,
+      in_list: true,
+    });
   }, 90_000);
+
+  it('a replayed id, an id sent by another user and an action before the serve time earn no credit: 20 replays are 1 credit + 19 repeats', async () => {
+    const before = await counter('recsys_ingest_attributions_total');
+    const reasonsBefore = await counter('recsys_ingest_unattributed_total');
+    const list = await serveStored('u9');
+    const item = list.items[1]!.item_id;
+    const id = list.recommendation_id;
+    // 20 replays with new event ids: half in one batch, half one by one
+    await producer.send({
+      topic: names.topics.events,
+      acks: -1,
+      messages: Array.from({ length: 10 }, (_, i) => ({
+        key: 'u9',
+        value: JSON.stringify(clickEvent('u9', item, id, `replay-${i}`)),
+      })),
+    });
+    for (let i = 10; i < 20; i++) await click('u9', item, id, `replay-${i}`);
+    // the very same event again: a copy, not a repeat
+    await click('u9', item, id, 'replay-3');
+    await click('u10', item, id, 'other-user');
+    // a producer on the recommendations topic writes a record naming itself for u11's id (never
+    // served): a record alone does not make a signed id that does not verify for u12 count
+    const u11 = mintRecommendationId(
+      { modelId: MODEL, servedAt: Date.now(), userId: 'u11' },
+      ctx.config.recommendationIds.secret,
+    );
+    await producer.send({
+      topic: names.topics.recommendations,
+      acks: -1,
+      messages: [
+        {
+          key: 'u12',
+          value: JSON.stringify({
+            recommendation_id: u11,
+            request_id: 'req-forged',
+            model_id: MODEL,
+            endpoint: 'user_recommendations',
+            mode: 'exact',
+            source: 'personal',
+            user_id: 'u12',
+            items: [item],
+            k: 1,
+            count: 1,
+            filters: {},
+            latency_ms: 1,
+            timestamp: new Date().toISOString(),
+          }),
+        },
+      ],
+    });
+    await waitForServed(u11);
+    await click('u12', item, u11, 'forged-record');
+    await click('u9', list.items[2]!.item_id, id, 'before-serve', Date.now() - 3 * 3_600_000);
+
+    const mine = (a: Attribution) => a.recommendation_id === id;
+    await waitUntil(
+      '20 replays, the other user and the early click are stored',
+      async () => (await attributions()).filter(mine).length === 22,
+      60_000,
+    );
+    const docs = (await attributions()).filter(mine);
+    const credits = docs.filter((a) => a.kind === 'click');
+    expect(credits).toHaveLength(1);
+    expect(credits[0]).toMatchObject({ model_id: MODEL, item_id: item, position: 2, in_list: true });
+    expect(credits[0]!.event_id).toMatch(/^replay-/);
+    const repeats = docs.filter((a) => a.kind === 'repeat');
+    expect(repeats).toHaveLength(19);
+    expect(new Set(repeats.map((r) => r.event_id)).size).toBe(19);
+    expect(
+      repeats.every((r) => r.model_id === MODEL && (r as { repeat_of?: string }).repeat_of === 'click'),
+    ).toBe(true);
+    const byEvent = new Map(docs.map((a) => [a.event_id, a]));
+    expect(byEvent.get('other-user')).toMatchObject({ kind: 'unattributed', reason: 'other_user' });
+    expect(byEvent.get('before-serve')).toMatchObject({ kind: 'unattributed', reason: 'before_serve' });
+    let forged: Attribution | undefined;
+    await waitUntil(
+      'the click on the forged record is stored',
+      async () => (forged = (await attributions()).find((a) => a.event_id === 'forged-record')) !== undefined,
+      60_000,
+    );
+    expect(forged).toMatchObject({ kind: 'unattributed', reason: 'invalid_id' });
+
+    const after = await counter('recsys_ingest_attributions_total');
+    const delta = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+    expect(delta('attributed')).toBe(1);
+    expect(delta('repeat')).toBe(19);
+    expect(delta('unattributed')).toBe(3);
+    const reasons = await counter('recsys_ingest_unattributed_total');
+    for (const reason of ['other_user', 'before_serve'])
+      expect((reasons.get(reason) ?? 0) - (reasonsBefore.get(reason) ?? 0), reason).toBe(1);
+  }, 120_000);
 });

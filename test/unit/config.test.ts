@@ -104,7 +104,7 @@ describe('config: sources', () => {
       boolean: ['available'],
       range: ['price'],
     });
-    expect(c.deploy).toEqual({ lsh: false, similarAnn: 'auto', mipsAnn: 'auto' });
+    expect(c.deploy).toEqual({ lsh: false, similarAnn: 'auto', mipsAnn: 'auto', leaseSeconds: 300 });
     expect(c.events.weights).toEqual(DEFAULT_EVENT_WEIGHTS);
     expect(c.events.earliestMs).toBe(0);
     expect(c.tune.pinned).toEqual([]);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createHmac } from 'node:crypto';
 import {
+  claimedServedAt,
   fitsRecommendationId,
   MAX_RECOMMENDATION_ID_CHARS,
   mintRecommendationId,
@@ -29,10 +31,19 @@ function flip(s: string, i: number): string {
 
 describe('recommendation id codec', () => {
   it('round-trips model, serve time, experiment and arm', () => {
-    expect(readRecommendationId(mintRecommendationId(plain, SECRET), SECRET)).toEqual(plain);
-    expect(readRecommendationId(mintRecommendationId(arm, SECRET), SECRET)).toEqual(arm);
+    expect(readRecommendationId(mintRecommendationId(plain, SECRET), SECRET)).toEqual({
+      ...plain,
+      binding: 'none',
+    });
+    expect(readRecommendationId(mintRecommendationId(arm, SECRET), SECRET)).toEqual({
+      ...arm,
+      binding: 'none',
+    });
     const edge = { modelId: '0', servedAt: 0 };
-    expect(readRecommendationId(mintRecommendationId(edge, SECRET), SECRET)).toEqual(edge);
+    expect(readRecommendationId(mintRecommendationId(edge, SECRET), SECRET)).toEqual({
+      ...edge,
+      binding: 'none',
+    });
   });
 
   it('is unique per list even for one model in one millisecond', () => {
@@ -56,7 +67,7 @@ describe('recommendation id codec', () => {
     // an ES _id: at most 512 bytes, even with the longest prefix this project puts in front of an id
     expect(utf8Bytes(`attr-${id}`)).toBeLessThanOrEqual(MAX_ES_ID_BYTES);
     expect(id.startsWith('_')).toBe(false);
-    expect(readRecommendationId(id, SECRET)).toEqual(longest);
+    expect(readRecommendationId(id, SECRET)).toEqual({ ...longest, binding: 'none' });
     expect(() => mintRecommendationId({ ...longest, arm: longest.arm + 'a' }, SECRET)).toThrow(RangeError);
   });
 
@@ -104,5 +115,59 @@ describe('recommendation id codec', () => {
     ]) {
       expect(() => mintRecommendationId(bad, SECRET), JSON.stringify(bad)).toThrow(RangeError);
     }
+  });
+
+  it('binds an id to the user it was served to: it verifies for that user only, and says so', () => {
+    const id = mintRecommendationId({ ...arm, userId: 'alice' }, SECRET);
+    expect(readRecommendationId(id, SECRET, ['alice'])).toEqual({ ...arm, userId: 'alice', binding: 'user' });
+    // the first candidate that verifies is the one it names
+    expect(readRecommendationId(id, SECRET, ['mallory', 'alice'])).toMatchObject({ userId: 'alice' });
+    expect(readRecommendationId(id, SECRET, ['mallory'])).toBeUndefined();
+    expect(readRecommendationId(id, SECRET)).toBeUndefined();
+    expect(readRecommendationId(id, SECRET, [''])).toBeUndefined();
+    // a list served without a user binds nobody: any user's action verifies, as bound to none
+    const open = mintRecommendationId(plain, SECRET);
+    expect(readRecommendationId(open, SECRET, ['mallory'])).toStrictEqual({ ...plain, binding: 'none' });
+    // an empty candidate is nobody, not a user bound as ''
+    expect(readRecommendationId(open, SECRET, [''])).toStrictEqual({ ...plain, binding: 'none' });
+    // the user is not in the id, and claimedServedAt reads only the (unverified) serve time
+    expect(id).not.toContain('alice');
+    expect(claimedServedAt(id)).toBe(servedAt);
+    expect(claimedServedAt('garbage')).toBeUndefined();
+  });
+
+  it('reads no other version, even one signed with the same secret', () => {
+    const fixed = Buffer.alloc(12);
+    fixed.writeUIntBE(servedAt, 0, 6);
+    for (const version of ['r3', 'r0', 'R2']) {
+      const head = `${version}~${plain.modelId}~~`;
+      const mac = createHmac('sha256', SECRET)
+        .update(head)
+        .update('\u0000')
+        .update(fixed)
+        .update('')
+        .digest();
+      const id = `${head}~${Buffer.concat([fixed, mac.subarray(0, 12)]).toString('base64url')}`;
+      expect(readRecommendationId(id, SECRET), version).toBeUndefined();
+    }
+  });
+
+  it('still verifies r1 ids, minted before the binding, as legacy, with the MAC they had', () => {
+    const fixed = Buffer.alloc(12);
+    fixed.writeUIntBE(servedAt, 0, 6);
+    const head = `r1~${plain.modelId}~~`;
+    const mac = createHmac('sha256', SECRET)
+      .update(head)
+      .update('\u0000')
+      .update(fixed)
+      .digest()
+      .subarray(0, 12);
+    const legacy = `${head}~${Buffer.concat([fixed, mac]).toString('base64url')}`;
+    expect(readRecommendationId(legacy, SECRET, ['anyone'])).toEqual({ ...plain, binding: 'legacy' });
+    expect(readRecommendationId(legacy, 'another-secret-0123456789')).toBeUndefined();
+    // an r2 MAC under an r1 head does not verify, nor the reverse
+    expect(readRecommendationId(legacy.replace(/^r1/, 'r2'), SECRET)).toBeUndefined();
+    const current = mintRecommendationId(plain, SECRET);
+    expect(readRecommendationId(current.replace(/^r2/, 'r1'), SECRET)).toBeUndefined();
   });
 });
