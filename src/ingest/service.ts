@@ -41,7 +41,8 @@ export async function startIngest(
       windowMs: config.ingest.attributionWindowHours * 3_600_000,
       skewMs: config.ingest.attributionClockSkewSeconds * 1000,
     },
-    ...(opts.merges ? { merges: opts.merges } : {}),
+    // an action by the user an anonymous list was merged into is theirs (src/privacy keeps the map)
+    merges: opts.merges ?? { mergedInto: (anon) => repos.privacyJobs.mergedIntoMany(anon) },
     log: log.child({ part: 'attribution' }),
     metrics,
   });

@@ -252,7 +252,10 @@ function servedStep(
     run: async (p) => {
       for await (const hits of pd.matching(ctx.names.recommendationsPattern, 'user_id', userId)) {
         const served = hits.filter((h) => h.source['kind'] === 'served');
-        const actions = hits.filter((h) => h.source['kind'] !== 'served');
+        // a credit record's _id is a hash of list, item and kind: pseudonymised in place; the
+        // others' _id carries the event id, so they move to an id drawn from the job's salt
+        const credits = hits.filter((h) => h.source['kind'] !== 'served' && h.id.startsWith('credit-'));
+        const actions = hits.filter((h) => h.source['kind'] !== 'served' && !h.id.startsWith('credit-'));
         const s = await pd.updateDocs(served, () => ({
           user_id: opts.pseudonymise,
           query: null,
@@ -269,7 +272,8 @@ function servedStep(
             doc: { ...h.source, user_id: opts.pseudonymise, event_id: null },
           })),
         );
-        add(p, { served_lists: s.done, attributions: a.done });
+        const c = await pd.updateDocs(credits, () => ({ user_id: opts.pseudonymise, event_id: null }));
+        add(p, { served_lists: s.done, attributions: a.done + c.done });
       }
       await pd.refresh(ctx.names.recommendationsPattern);
     },

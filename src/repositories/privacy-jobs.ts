@@ -118,6 +118,26 @@ export class PrivacyJobsRepository {
     return r.hits.hits.map((h) => ({ anonymous_subject: h._id!, at: h._source!.at }));
   }
 
+  /** The users these anonymous ids were merged into, in one realtime mget (attribution, per batch). */
+  async mergedIntoMany(anonymousIds: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const ids = [...new Set(anonymousIds)];
+    if (!ids.length) return out;
+    const r = await this.es.mget<{ into: string }>({
+      index: this.names.userMerges,
+      ids: ids.map((id) => subjectHash('user', id)),
+      realtime: true,
+    });
+    r.docs.forEach((d, i) => {
+      if ('error' in d && d.error) {
+        if (d.error.type === 'index_not_found_exception') return;
+        throw new Error(`merge lookup failed: ${d.error.type}`);
+      }
+      if ('found' in d && d.found && d._source?.into) out.set(ids[i]!, d._source.into);
+    });
+    return out;
+  }
+
   /** Merge records naming this user as the one merged into (a forget removes them); returns how many. */
   async removeMergesInto(userId: string): Promise<number> {
     await this.es.indices.refresh({ index: this.names.userMerges, ignore_unavailable: true });
