@@ -33,6 +33,7 @@ import {
   type SearchPoint,
 } from '../../src/train/evaluate/index.ts';
 import { AlsModel } from '../../src/als/index.ts';
+import { tableFromRows } from '../../src/train/ratings-table.ts';
 import type { AlsParams } from '../../src/types/index.ts';
 import { recordFigures, round } from '../record.ts';
 
@@ -104,6 +105,7 @@ for (const name of opt.data.split(',')) {
   const rows = name === 'demo' ? demoRows() : plantedRows();
   const split = temporalSplit(rows, 0.2);
   const { train, test } = splitToMatrices(split);
+  const trainPart = tableFromRows(split.train);
   console.log(
     `\n## ${name}: ${train.nUsers} users × ${train.nItems} items, ${rows.length} interactions (train part ${split.train.length}, holdout ${split.test.length})`,
   );
@@ -126,7 +128,7 @@ for (const name of opt.data.split(',')) {
   );
 
   const t0 = performance.now();
-  const search = (await searchTrainPart(split.train, {
+  const search = (await searchTrainPart(trainPart, {
     base,
     pinned: new Set(),
     space: DEFAULT_SPACE,
@@ -163,7 +165,7 @@ for (const name of opt.data.split(',')) {
   if (opt['no-grid']) continue;
   // the full grid as a grid search runs it: every point on the same validation split as the tuner,
   // the best by validation then trained on the training part and scored on the holdout
-  const v = validationSplit(split.train, 0.2, base.seed);
+  const v = validationSplit(trainPart, 0.2, base.seed);
   const space = spaceFor(DEFAULT_SPACE, base, new Set(), v.train.nUsers, v.train.nItems);
   const grid = new Map<string, number>();
   let gridSeconds = 0;

@@ -39,7 +39,8 @@ export interface AlsLayout {
   totalBytes: number;
 }
 
-const align16 = (n: number): number => (n + 15) & ~15;
+// byte offsets reach past 2³¹ in a memory of up to 4 GiB: no signed 32-bit arithmetic on them
+const align16 = (n: number): number => Math.ceil(n / 16) * 16;
 
 export function planLayout(k: number, nUsers: number, nItems: number, nnz: number, slots: number): AlsLayout {
   const kp = (k + 7) & ~7;
@@ -98,12 +99,13 @@ interface Csr {
 }
 
 /**
- * Allocates the shared memory for a training run and copies both CSR orientations into it,
- * storing w = c − 1 = α·r per non-zero. Factors are left at 0.
+ * Allocates the shared memory for a training run, copies the user orientation into it and builds
+ * the item orientation (the transpose) in place, storing w = c − 1 = α·r per non-zero: no
+ * JavaScript-side copy of the transpose, so a fit holds the caller's matrix plus this memory.
+ * Factors are left at 0.
  */
 export function createAlsMemory(
   users: Csr,
-  items: Csr,
   nUsers: number,
   nItems: number,
   k: number,
@@ -115,17 +117,27 @@ export function createAlsMemory(
   const memory = createSharedMemory(layout.totalBytes);
   const f32 = new Float32Array(memory.buffer);
   const i32 = new Int32Array(memory.buffer);
-  i32.set(users.indptr.subarray(0, nUsers + 1), layout.userIndptr >> 2);
-  i32.set(users.indices.subarray(0, nnz), layout.userIdx >> 2);
-  i32.set(items.indptr.subarray(0, nItems + 1), layout.itemIndptr >> 2);
-  i32.set(items.indices.subarray(0, nnz), layout.itemIdx >> 2);
-  for (let j = 0, uw = layout.userW >> 2, iw = layout.itemW >> 2; j < nnz; j++) {
-    f32[uw + j] = alpha * users.data[j]!;
-    f32[iw + j] = alpha * items.data[j]!;
+  i32.set(users.indptr.subarray(0, nUsers + 1), layout.userIndptr >>> 2);
+  i32.set(users.indices.subarray(0, nnz), layout.userIdx >>> 2);
+  const uw = layout.userW >>> 2;
+  for (let j = 0; j < nnz; j++) f32[uw + j] = alpha * users.data[j]!;
+  // the transpose: count per item, prefix sums, then rows in order (so each item's users ascend)
+  const ip = layout.itemIndptr >>> 2;
+  for (let j = 0; j < nnz; j++) i32[ip + users.indices[j]! + 1]!++;
+  for (let i = 0; i < nItems; i++) i32[ip + i + 1]! += i32[ip + i]!;
+  const pos = i32.slice(ip, ip + nItems);
+  const ii = layout.itemIdx >>> 2;
+  const iw = layout.itemW >>> 2;
+  for (let u = 0; u < nUsers; u++) {
+    for (let j = users.indptr[u]!; j < users.indptr[u + 1]!; j++) {
+      const p = pos[users.indices[j]!]!++;
+      i32[ii + p] = u;
+      f32[iw + p] = alpha * users.data[j]!;
+    }
   }
   const n = Math.max(nUsers, nItems);
-  for (let j = 0, ii = layout.ident >> 2, oi = layout.ones >> 2; j < n; j++) {
-    i32[ii + j] = j;
+  for (let j = 0, id = layout.ident >>> 2, oi = layout.ones >>> 2; j < n; j++) {
+    i32[id + j] = j;
     f32[oi + j] = 1;
   }
   return { memory, layout };
@@ -148,11 +160,11 @@ export class AlsEngine {
 
   /** Views of the (padded, row stride kp) factor matrices. */
   get X(): Float32Array {
-    return this.f32.subarray(this.L.X >> 2, (this.L.X >> 2) + this.L.nUsers * this.L.kp);
+    return this.f32.subarray(this.L.X >>> 2, (this.L.X >>> 2) + this.L.nUsers * this.L.kp);
   }
 
   get Y(): Float32Array {
-    return this.f32.subarray(this.L.Y >> 2, (this.L.Y >> 2) + this.L.nItems * this.L.kp);
+    return this.f32.subarray(this.L.Y >>> 2, (this.L.Y >>> 2) + this.L.nItems * this.L.kp);
   }
 
   constructor(memory: WasmMemory, layout: AlsLayout, slot: number) {
@@ -180,7 +192,7 @@ export class AlsEngine {
     const L = this.L;
     const { kp, k, M } = L;
     const f = this.f32;
-    const Mi = M >> 2;
+    const Mi = M >>> 2;
     f.fill(0, Mi, Mi + kp * kp);
     const rows = from === 'X' ? L.nUsers : L.nItems;
     this.kern.syrk(rows, kp, L.rowBytes, from === 'X' ? L.X : L.Y, L.ident, L.ones, M);
@@ -194,7 +206,7 @@ export class AlsEngine {
     const users = side === 'users';
     const X = users ? L.X : L.Y;
     const Y = users ? L.Y : L.X;
-    const indptr = (users ? L.userIndptr : L.itemIndptr) >> 2;
+    const indptr = (users ? L.userIndptr : L.itemIndptr) >>> 2;
     const idx = users ? L.userIdx : L.itemIdx;
     const w = users ? L.userW : L.itemW;
     for (let u = start; u < end; u++) {
@@ -211,10 +223,10 @@ export class AlsEngine {
     const { kp, rowBytes, M } = this.L;
     const f = this.f32;
     const kern = this.kern;
-    const xi = x >> 2;
-    const ri = this.r >> 2;
-    const pi = this.p >> 2;
-    const ai = this.ap >> 2;
+    const xi = x >>> 2;
+    const ri = this.r >>> 2;
+    const pi = this.p >>> 2;
+    const ai = this.ap >>> 2;
     // r = b − A x = −(YᵀY + λI)x + Σ (c − (c − 1) y·x) y,  with w = c − 1
     kern.symv(kp, rowBytes, M, x, this.r);
     for (let a = 0; a < kp; a++) f[ri + a] = -f[ri + a]!;
@@ -252,14 +264,14 @@ export class AlsEngine {
   private choleskyRow(n: number, Y: number, idx: number, w: number, x: number): void {
     const { kp, rowBytes, M } = this.L;
     const f = this.f32;
-    const xi = x >> 2;
+    const xi = x >>> 2;
     if (n === 0) {
       f.fill(0, xi, xi + kp);
       return;
     }
-    const Ai = this.A >> 2;
-    const bi = this.b >> 2;
-    const Mi = M >> 2;
+    const Ai = this.A >>> 2;
+    const bi = this.b >>> 2;
+    const Mi = M >>> 2;
     f.fill(0, Ai, Ai + kp * kp);
     f.fill(0, bi, bi + kp);
     this.kern.syrk(n, kp, rowBytes, Y, idx, w, this.A);
@@ -285,13 +297,13 @@ export class AlsEngine {
     const { kp, rowBytes, M, X, Y, userIdx, userW } = this.L;
     const f = this.f32;
     const i32 = this.i32;
-    const ip = this.L.userIndptr >> 2;
-    const ri = this.r >> 2;
+    const ip = this.L.userIndptr >>> 2;
+    const ri = this.r >>> 2;
     let loss = 0;
     let norm = 0;
     for (let u = start; u < end; u++) {
       const x = X + u * rowBytes;
-      const xi = x >> 2;
+      const xi = x >>> 2;
       this.kern.symv(kp, rowBytes, M, x, this.r);
       for (let a = 0; a < kp; a++) {
         const v = f[xi + a]!;

@@ -4,7 +4,6 @@
 // the bare factors it wraps.
 
 import type { AlsParams, RatingsMatrix } from '../types/index.ts';
-import { transposeCsr } from './csr.ts';
 import { AlsEngine, createAlsMemory } from './engine.ts';
 import { sumSquares } from './kernels.ts';
 import { AlsWorkerPool } from './pool.ts';
@@ -103,11 +102,10 @@ export async function fitAls(
   const k = params.factors;
   const { nUsers, nItems } = matrix;
   const threads = Math.max(1, Math.min(params.threads, Math.max(nUsers, nItems, 1)));
-  const t = transposeCsr(matrix);
   const reg = params.regularization;
   const alpha = params.alpha;
 
-  const { memory, layout: L } = createAlsMemory(matrix, t, nUsers, nItems, k, alpha, threads);
+  const { memory, layout: L } = createAlsMemory(matrix, nUsers, nItems, k, alpha, threads);
   const { kp } = L;
   // this thread's engine: computes the Gram matrices, and solves everything when threads = 1
   const engine = new AlsEngine(memory, L, 0);
@@ -123,7 +121,11 @@ export async function fitAls(
   // Cholesky's k³/6 factorisation (float64) ≈ kp non-zeros of the float32 syrk
   const overhead = Math.max(1, params.solver === 'cg' ? kp / 2 : kp);
   const userChunks = splitRows(matrix.indptr, threads, overhead);
-  const itemChunks = splitRows(t.indptr, threads, overhead);
+  const itemChunks = splitRows(
+    engine.i32.subarray(L.itemIndptr >>> 2, (L.itemIndptr >>> 2) + nItems + 1),
+    threads,
+    overhead,
+  );
 
   const sweep = async (side: 'users' | 'items'): Promise<void> => {
     const users = side === 'users';

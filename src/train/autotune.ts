@@ -12,19 +12,18 @@
 
 import { createHash } from 'node:crypto';
 import type { AppContext } from '../app/context.ts';
-import { buildCsr } from '../als/csr.ts';
 import type { RatingRules } from '../events/rating.ts';
-import { createRng } from '../random/rng.ts';
 import type { TuningWinner } from '../repositories/tuning.ts';
 import type { AlsParams, WeightingScheme } from '../types/index.ts';
+import { successiveHalving, type HalvingResult, type SearchSpace, type Trial } from './evaluate/index.ts';
 import {
-  successiveHalving,
-  temporalSplit,
-  type HalvingResult,
-  type Interaction,
-  type SearchSpace,
-  type Trial,
-} from './evaluate/index.ts';
+  holdoutOf,
+  pairCount,
+  sampleUsers,
+  subTable,
+  tableMatrix,
+  type RatingsTable,
+} from './ratings-table.ts';
 
 export const SEARCHED = ['factors', 'regularization', 'alpha', 'weighting'] as const;
 export type Searched = (typeof SEARCHED)[number];
@@ -128,21 +127,12 @@ function pick(p: Record<string, unknown>): Partial<Pick<AlsParams, Searched>> {
 }
 
 /** Validation split of the training part, id-aligned with its train matrix, users sampled down to MAX_VALIDATION_USERS. */
-export function validationSplit(rows: Interaction[], holdout: number, seed: number) {
-  const { train: fit, test } = temporalSplit(rows, holdout);
-  const train = buildCsr(fit);
-  let held = test;
-  const users = [...new Set(test.map((r) => r.userId))];
-  if (users.length > MAX_VALIDATION_USERS) {
-    const rng = createRng(seed);
-    for (let i = users.length - 1; i > 0; i--) {
-      const j = Math.floor(rng.next() * (i + 1));
-      [users[i], users[j]] = [users[j]!, users[i]!];
-    }
-    const keep = new Set(users.slice(0, MAX_VALIDATION_USERS));
-    held = test.filter((r) => keep.has(r.userId));
-  }
-  const validation = buildCsr(held, { userIds: train.userIds, itemIds: train.itemIds, unknown: 'drop' });
+export function validationSplit(rows: RatingsTable, holdout: number, seed: number) {
+  const mask = holdoutOf(rows, holdout);
+  const train = tableMatrix(subTable(rows, mask, 0));
+  const held = subTable(rows, mask, 1);
+  const sampled = subTable(held, sampleUsers(held, MAX_VALIDATION_USERS, seed));
+  const validation = tableMatrix(sampled, train);
   return { train, validation };
 }
 
@@ -160,7 +150,7 @@ export interface TrainPartSearch {
  * bounded by it, successive halving within the budget. Undefined when there is nothing to validate on.
  */
 export async function searchTrainPart(
-  rows: Interaction[],
+  rows: RatingsTable,
   o: TrainPartSearch,
 ): Promise<HalvingResult | undefined> {
   const { train, validation } = validationSplit(rows, o.holdout, o.base.seed);
@@ -181,7 +171,7 @@ export interface Autotuned {
 /** The parameters a run trains with. `rows` is the run's training part (its holdout already removed). */
 export async function autotune(
   ctx: AppContext,
-  rows: Interaction[],
+  rows: RatingsTable,
   opts: AutotuneOptions,
 ): Promise<Autotuned> {
   const { config } = ctx;
@@ -205,7 +195,7 @@ export async function autotune(
   let reason = '[tune] mode = "always"';
   if (t.mode === 'auto') {
     const winner = await ctx.repos.tuning.latestWinner(key);
-    const stale = staleness(winner, rows.length, opts.now, t);
+    const stale = staleness(winner, pairCount(rows), opts.now, t);
     if (!stale && winner) {
       const reused = pick(winner.params);
       for (const p of pinned) delete reused[p];
@@ -218,7 +208,7 @@ export async function autotune(
           budget_seconds: winner.budget_seconds,
           used_seconds: winner.used_seconds,
           pinned: pinnedList,
-          reason: `search ${winner.search_id} (${winner.created_at}) tuned on ${winner.interactions} interactions; now ${rows.length}, below ${t.growthFactor}× and younger than ${t.maxAgeDays} days`,
+          reason: `search ${winner.search_id} (${winner.created_at}) tuned on ${winner.interactions} interactions; now ${pairCount(rows)}, below ${t.growthFactor}× and younger than ${t.maxAgeDays} days`,
         },
       };
     }
@@ -268,7 +258,7 @@ export async function autotune(
     search_id: searchId,
     created_at: new Date(opts.now).toISOString(),
     data_key: key,
-    interactions: rows.length,
+    interactions: pairCount(rows),
     params: { ...best },
     validation_ndcg: result.best.ndcg,
     budget_seconds: result.budgetSeconds,

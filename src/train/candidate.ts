@@ -5,28 +5,29 @@
 import type { AppContext } from '../app/context.ts';
 import { alsParams } from '../config/als-params.ts';
 import { ratingRules } from '../events/rating.ts';
-import { AlsModel, buildCsr } from '../als/index.ts';
+import { AlsModel } from '../als/index.ts';
 import { artifactStore, saveArtifact } from '../model/artifacts.ts';
 import type { AlsParams, RankingMetrics, RatingsMatrix } from '../types/index.ts';
 import { autotune, type TuningRecord } from './autotune.ts';
 import type { SearchSpace } from './evaluate/index.ts';
 import { SkipLog, type SkipSummary } from '../types/skipped.ts';
+import { alsScorer, evaluateRanking, popularityBaseline } from './evaluate/index.ts';
 import {
-  alsScorer,
-  evaluateRanking,
-  popularityBaseline,
-  randomSplit,
-  splitToMatrices,
-  temporalSplit,
-  type Interaction,
-} from './evaluate/index.ts';
-import {
-  canonicalOrder,
-  filterMinInteractions,
-  readRatingsByComposite,
-  readRatingsByScan,
-  type RatingsReader,
+  compositeRatingsTable,
+  scanRatingsTable,
+  type ReadFootprint,
+  type RatingsTableReader,
 } from './ratings.ts';
+import {
+  filterTable,
+  holdoutOf,
+  pairCount,
+  subTable,
+  tableMatrix,
+  withoutTimes,
+  type RatingsTable,
+} from './ratings-table.ts';
+import { servingExtras } from './serving-extras.ts';
 import { withoutTombstoned } from './tombstoned.ts';
 
 export interface CandidateOptions {
@@ -42,7 +43,7 @@ export interface CandidateOptions {
   tuneSpace?: SearchSpace;
   onProgress?: (phase: string, detail?: Record<string, unknown>) => void;
   /** replaces the event-store reader (tests inject failures with it) */
-  readRatings?: RatingsReader;
+  readRatings?: RatingsTableReader;
   now?: number;
   /** filled as phases finish, so a failed run still records how far it got */
   timings?: Record<string, number>;
@@ -76,29 +77,16 @@ export interface Candidate {
 const RECENT_PER_USER = 200;
 const POPULARITY_DAYS = 30;
 
-/** Items each user touched, newest first (served as exclude_seen) and recent weighted popularity. */
-function servingExtras(rows: Interaction[], now: number) {
-  const byUser = new Map<string, Interaction[]>();
-  const popularity = new Map<string, number>();
-  const newest = rows.reduce((m, r) => Math.max(m, Number(r.lastTs)), 0);
-  // the sample data (and an idle shop) may be older than 30 days: measure from its newest event
-  const cut = Math.min(now, newest) - POPULARITY_DAYS * 86_400_000;
-  for (const r of rows) {
-    const list = byUser.get(r.userId) ?? [];
-    list.push(r);
-    byUser.set(r.userId, list);
-    if (Number(r.lastTs) >= cut) popularity.set(r.itemId, (popularity.get(r.itemId) ?? 0) + r.weight);
-  }
-  const recent = new Map<string, string[]>();
-  for (const [u, list] of byUser)
-    recent.set(
-      u,
-      list
-        .sort((a, b) => Number(b.lastTs) - Number(a.lastTs))
-        .slice(0, RECENT_PER_USER)
-        .map((r) => r.itemId),
-    );
-  return { recent, popularity };
+/** The run's holdout split: the training part (the tuner carves its validation from it) and the exam's matrices. */
+function examSplit(
+  table: RatingsTable,
+  holdout: number,
+  seed: number | undefined,
+): { trainPart?: RatingsTable; train: RatingsMatrix; test: RatingsMatrix } {
+  const mask = holdoutOf(table, holdout, seed);
+  const trainPart = subTable(table, mask, 0);
+  const train = tableMatrix(trainPart);
+  return { trainPart, train, test: tableMatrix(subTable(table, mask, 1), train) };
 }
 
 /** The data window a run reads, as recorded on its model document. */
@@ -129,38 +117,58 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   };
 
   progress('read');
-  const reader =
-    opts.readRatings ?? (opts.reader === 'composite' ? readRatingsByComposite : readRatingsByScan);
-  const read = await reader(ctx.repos.events, {
-    rules: ratingRules(config),
-    now,
-    slices: t.readSlices,
-    skipped,
-  });
-  const raw = withoutTombstoned(read, await ctx.repos.tombstones.active());
-  counts['tombstoned_rows'] = read.length - raw.length;
+  const reader = opts.readRatings ?? (opts.reader === 'composite' ? compositeRatingsTable : scanRatingsTable);
+  const footprint: ReadFootprint = { events: 0, pairs: 0, bytes: 0 };
+  // read straight into the filter: the unfiltered table is not kept for the rest of the run
+  const tombstones = await ctx.repos.tombstones.active();
+  let table: RatingsTable | undefined = filterTable(
+    withoutTombstoned(
+      await reader(ctx.repos.events, {
+        rules: ratingRules(config),
+        now,
+        slices: t.readSlices,
+        skipped,
+        footprint,
+      }),
+      tombstones,
+      (pairs) => (counts['tombstoned_rows'] = pairs),
+    ),
+    t.minUserInteractions,
+    t.minItemInteractions,
+  );
   counts['skipped_rows'] = skipped.total;
   if (skipped.total)
     ctx.log.warn(
       { modelId: opts.modelId, skipped: skipped.summary().by_reason },
       'events with refused ids skipped',
     );
-  const rows = canonicalOrder(filterMinInteractions(raw, t.minUserInteractions, t.minItemInteractions));
-  counts['interactions'] = rows.length;
+  if (footprint.pairs)
+    ctx.log.info(
+      {
+        modelId: opts.modelId,
+        events: footprint.events,
+        pairs: footprint.pairs,
+        bytes_per_event: Math.round(footprint.bytes / Math.max(1, footprint.events)),
+        bytes_per_pair: Math.round(footprint.bytes / footprint.pairs),
+      },
+      'ratings read',
+    );
+  counts['interactions'] = pairCount(table);
   phase('read_seconds');
-  if (rows.length === 0) throw new Error('the event store holds no interactions in the training window');
+  if (pairCount(table) === 0) throw new Error('the event store holds no interactions in the training window');
 
   const holdout = opts.holdout ?? 0.2;
-  const split =
-    opts.split === 'random' ? randomSplit(rows, holdout, configured.seed) : temporalSplit(rows, holdout);
-  const { train, test } = splitToMatrices(split);
+  const exam = examSplit(table, holdout, opts.split === 'random' ? configured.seed : undefined);
+  const { train, test } = exam;
   counts['users'] = train.nUsers;
   counts['items'] = train.nItems;
   counts['train_interactions'] = train.indptr[train.nUsers]!;
   counts['test_interactions'] = test.indptr[test.nUsers]!;
+  const extras = servingExtras(table, now, RECENT_PER_USER, POPULARITY_DAYS);
+  table = withoutTimes(table);
   phase('split_seconds');
 
-  const { params, tuning } = await autotune(ctx, split.train, {
+  const { params, tuning } = await autotune(ctx, exam.trainPart!, {
     base: configured,
     overrides: opts.params,
     rules: ratingRules(config),
@@ -169,6 +177,8 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
     space: opts.tuneSpace,
     onProgress: progress,
   });
+  // the tuner was the training part's last reader: the fits need only the matrices
+  exam.trainPart = undefined;
   if (tuning.source === 'search') phase('tune_seconds');
   progress('params', { ...params, tuning: tuning.source });
 
@@ -192,10 +202,12 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   let served = model;
   if (opts.refit ?? true) {
     progress('refit');
-    served = await AlsModel.fit(buildCsr(rows), params);
+    const all = tableMatrix(table);
+    // the refit is the table's last reader: its matrix is all the fit needs
+    table = undefined;
+    served = await AlsModel.fit(all, params);
     phase('refit_seconds');
   }
-  const extras = servingExtras(rows, now);
   counts['served_items'] = served.nItems;
   await saveArtifact(artifactStore(ctx), {
     modelId: opts.modelId,

@@ -12,9 +12,10 @@ import {
   type RatingRules,
 } from '../events/rating.ts';
 import type { EventsRepository } from '../repositories/events.ts';
-import { idProblem } from '../types/ids.ts';
 import type { SkipLog } from '../types/skipped.ts';
 import type { Interaction } from './evaluate/index.ts';
+import { PairAggregator } from './pair-aggregator.ts';
+import { pairCount, tableRows, type RatingsTable } from './ratings-table.ts';
 
 export interface RatingsReadOptions {
   rules: RatingRules;
@@ -26,40 +27,35 @@ export interface RatingsReadOptions {
   skipped?: SkipLog;
 }
 
+/** A reader of the window as the columnar table training uses. */
+export type RatingsTableReader = (events: EventsRepository, opts: TableReadOptions) => Promise<RatingsTable>;
+/** A reader of the window as rows (small data: the freshness replay, tests). */
 export type RatingsReader = (events: EventsRepository, opts: RatingsReadOptions) => Promise<Interaction[]>;
 
-class PairAccumulator {
-  private readonly pairs = new Map<string, Interaction & { lastMs: number }>();
+/** What a read held: events offered, distinct pairs kept, bytes of ids, slots and columns at its end. */
+export interface ReadFootprint {
+  events: number;
+  pairs: number;
+  bytes: number;
+}
 
-  constructor(private readonly skipped?: SkipLog) {}
+export interface TableReadOptions extends RatingsReadOptions {
+  /** filled when the read ends */
+  footprint?: ReadFootprint;
+}
 
-  /** One event (or a bucket of `events` events) of a pair; refused ids are skipped and counted. */
-  add(userId: string, itemId: string, weight: number, ts: number, events = 1): void {
-    const userProblem = idProblem(userId);
-    if (userProblem)
-      return this.skipped?.add('events', 'invalid_user_id', userId, `user_id ${userProblem}`, events);
-    const itemProblem = idProblem(itemId);
-    if (itemProblem)
-      return this.skipped?.add('events', 'invalid_item_id', itemId, `item_id ${itemProblem}`, events);
-    const key = `${userId}\u0000${itemId}`;
-    const p = this.pairs.get(key);
-    if (p) {
-      p.weight += weight;
-      if (ts > p.lastMs) p.lastMs = p.lastTs = ts;
-    } else this.pairs.set(key, { userId, itemId, weight, lastTs: ts, lastMs: ts });
-  }
-
-  result(): Interaction[] {
-    return [...this.pairs.values()]
-      .filter((p) => p.weight > 0)
-      .map(({ userId, itemId, weight, lastTs }) => ({ userId, itemId, weight, lastTs }));
-  }
+function finish(acc: PairAggregator, opts: TableReadOptions): RatingsTable {
+  const bytes = acc.bytes();
+  const events = acc.events;
+  const table = acc.table();
+  if (opts.footprint) Object.assign(opts.footprint, { events, pairs: pairCount(table), bytes });
+  return table;
 }
 
 /** Point-in-time scan of the window, rated and aggregated in Node (what training uses). */
-export const readRatingsByScan: RatingsReader = async (events, opts) => {
+export const scanRatingsTable: RatingsTableReader = async (events, opts) => {
   const now = opts.now ?? Date.now();
-  const acc = new PairAccumulator(opts.skipped);
+  const acc = new PairAggregator(opts.skipped);
   for await (const page of events.scan(windowStart(opts.rules, now), opts.pageSize, opts.slices)) {
     for (const e of page)
       acc.add(
@@ -69,7 +65,7 @@ export const readRatingsByScan: RatingsReader = async (events, opts) => {
         e.ts,
       );
   }
-  return acc.result();
+  return finish(acc, opts);
 };
 
 /**
@@ -77,9 +73,9 @@ export const readRatingsByScan: RatingsReader = async (events, opts) => {
  * type weights (ES has no scripts here) and the decay, at each day's midpoint: exact to within half
  * a day of the half-life.
  */
-export const readRatingsByComposite: RatingsReader = async (events, opts) => {
+export const compositeRatingsTable: RatingsTableReader = async (events, opts) => {
   const now = opts.now ?? Date.now();
-  const acc = new PairAccumulator(opts.skipped);
+  const acc = new PairAggregator(opts.skipped);
   for await (const page of events.pairBuckets(
     windowStart(opts.rules, now),
     opts.rules.halfLifeDays > 0,
@@ -97,8 +93,16 @@ export const readRatingsByComposite: RatingsReader = async (events, opts) => {
       );
     }
   }
-  return acc.result();
+  return finish(acc, opts);
 };
+
+/** scanRatingsTable's pairs as rows, in canonical (user, item) order. */
+export const readRatingsByScan: RatingsReader = async (events, opts) =>
+  tableRows(await scanRatingsTable(events, opts));
+
+/** compositeRatingsTable's pairs as rows, in canonical (user, item) order. */
+export const readRatingsByComposite: RatingsReader = async (events, opts) =>
+  tableRows(await compositeRatingsTable(events, opts));
 
 /**
  * Sorts rows by (user, item) in place. A sliced scan returns the window in whatever order its

@@ -3,31 +3,33 @@
 // interaction with a removed item (its events stay in the store as the users' history).
 
 import { subjectHash, type SubjectKind, type TombstoneHit } from '../repositories/tombstones.ts';
-import type { Interaction } from './evaluate/index.ts';
+import { pairCount, subTable, type RatingsTable } from './ratings-table.ts';
 
+/** The table without tombstoned pairs (the same table when none is); `onDropped` hears how many went. */
 export function withoutTombstoned(
-  rows: Interaction[],
+  t: RatingsTable,
   tombstones: Record<SubjectKind, ReadonlyMap<string, TombstoneHit>>,
-): Interaction[] {
-  if (!tombstones.user.size && !tombstones.item.size) return rows;
+  onDropped?: (pairs: number) => void,
+): RatingsTable {
+  if (!tombstones.user.size && !tombstones.item.size) {
+    onDropped?.(0);
+    return t;
+  }
   // each distinct id hashed once
-  const userHit = new Map<string, TombstoneHit | undefined>();
-  const itemGone = new Map<string, boolean>();
-  return rows.filter((r) => {
-    if (tombstones.item.size) {
-      let gone = itemGone.get(r.itemId);
-      if (gone === undefined)
-        itemGone.set(r.itemId, (gone = tombstones.item.has(subjectHash('item', r.itemId))));
-      if (gone) return false;
+  const itemGone = new Uint8Array(t.itemIds.length);
+  if (tombstones.item.size)
+    t.itemIds.forEach((id, i) => (itemGone[i] = tombstones.item.has(subjectHash('item', id)) ? 1 : 0));
+  const keep = new Uint8Array(pairCount(t));
+  let dropped = 0;
+  for (let u = 0; u < t.userIds.length; u++) {
+    const hit = tombstones.user.size ? tombstones.user.get(subjectHash('user', t.userIds[u]!)) : undefined;
+    for (let j = t.indptr[u]!; j < t.indptr[u + 1]!; j++) {
+      // a pair whose newest event came after the forget is the user's new history
+      const gone = itemGone[t.items[j]!] === 1 || (hit !== undefined && t.lastTs[j]! <= hit.atMs);
+      keep[j] = gone ? 0 : 1;
+      if (gone) dropped++;
     }
-    if (!tombstones.user.size) return true;
-    if (!userHit.has(r.userId)) userHit.set(r.userId, tombstones.user.get(subjectHash('user', r.userId)));
-    const hit = userHit.get(r.userId);
-    // a pair whose newest event came after the forget is the user's new history
-    return !hit || toMs(r.lastTs) > hit.atMs;
-  });
-}
-
-function toMs(t: Interaction['lastTs']): number {
-  return t instanceof Date ? t.getTime() : typeof t === 'string' ? Date.parse(t) : t;
+  }
+  onDropped?.(dropped);
+  return dropped ? subTable(t, keep) : t;
 }

@@ -2,14 +2,9 @@ import type { AppContext } from '../app/context.ts';
 import { alsParams } from '../config/als-params.ts';
 import { ratingRules } from '../events/rating.ts';
 import { newModelId } from '../model/lifecycle.ts';
-import {
-  gridSearch,
-  splitToMatrices,
-  temporalSplit,
-  type AlsGrid,
-  type GridResult,
-} from './evaluate/index.ts';
-import { filterMinInteractions, readRatingsByScan } from './ratings.ts';
+import { gridSearch, type AlsGrid, type GridResult } from './evaluate/index.ts';
+import { scanRatingsTable } from './ratings.ts';
+import { filterTable, holdoutOf, subTable, tableMatrix } from './ratings-table.ts';
 
 export interface TuneOptions {
   grid: AlsGrid;
@@ -29,14 +24,16 @@ export async function runTuning(
 ): Promise<{ runId: string; results: GridResult[] }> {
   const { config } = ctx;
   const t = config.training;
-  const rows = filterMinInteractions(
-    await readRatingsByScan(ctx.repos.events, { rules: ratingRules(config) }),
+  const table = filterTable(
+    await scanRatingsTable(ctx.repos.events, { rules: ratingRules(config) }),
     t.minUserInteractions,
     t.minItemInteractions,
   );
   const holdout = opts.holdout ?? 0.2;
-  const { train: rest } = temporalSplit(rows, holdout);
-  const { train, test: validation } = splitToMatrices(temporalSplit(rest, holdout));
+  const rest = subTable(table, holdoutOf(table, holdout), 0);
+  const validationMask = holdoutOf(rest, holdout);
+  const train = tableMatrix(subTable(rest, validationMask, 0));
+  const validation = tableMatrix(subTable(rest, validationMask, 1), train);
   const base = alsParams(config.als);
   const runId = `tune-${newModelId()}`;
   const results = await gridSearch(train, validation, opts.grid, base, { k: 10, onResult: opts.onResult });

@@ -10,11 +10,10 @@ import {
   evaluateRanking,
   gridPoints,
   plantedInteractions,
-  splitToMatrices,
-  temporalSplit,
   type SearchSpace,
 } from '../../src/train/evaluate/index.ts';
-import { filterMinInteractions, readRatingsByScan } from '../../src/train/ratings.ts';
+import { scanRatingsTable } from '../../src/train/ratings.ts';
+import { filterTable, holdoutOf, subTable, tableMatrix } from '../../src/train/ratings-table.ts';
 import { validationSplit } from '../../src/train/autotune.ts';
 import type { SettingsOverrides } from '../../src/config/index.ts';
 import { testContext } from './harness.ts';
@@ -81,20 +80,21 @@ function ratingEvents(seed: number, offset: number, nUsers: number): Ev[] {
  */
 async function gridBest(ctx: Ctx): Promise<number> {
   const t = ctx.config.training;
-  const rows = filterMinInteractions(
-    await readRatingsByScan(ctx.repos.events, { rules: ratingRules(ctx.config) }),
+  const table = filterTable(
+    await scanRatingsTable(ctx.repos.events, { rules: ratingRules(ctx.config) }),
     t.minUserInteractions,
     t.minItemInteractions,
   );
-  const split = temporalSplit(rows, 0.2);
-  const v = validationSplit(split.train, 0.2, 42);
+  const mask = holdoutOf(table, 0.2);
+  const v = validationSplit(subTable(table, mask, 0), 0.2, 42);
   let best = { ndcg: -1, point: gridPoints(space)[0]! };
   for (const p of gridPoints(space)) {
     const model = await AlsModel.fit(v.train, { ...alsParams(ctx.config.als), ...p });
     const ndcg = evaluateRanking(alsScorer(model), v.train, v.validation, { k: 10 }).ndcg;
     if (ndcg > best.ndcg) best = { ndcg, point: p };
   }
-  const { train, test } = splitToMatrices(split);
+  const train = tableMatrix(subTable(table, mask, 0));
+  const test = tableMatrix(subTable(table, mask, 1), train);
   return evaluateRanking(
     alsScorer(await AlsModel.fit(train, { ...alsParams(ctx.config.als), ...best.point })),
     train,

@@ -6,7 +6,7 @@ import { modelLifecycle } from '../../src/model/lifecycle.ts';
 import { EventsRepository } from '../../src/repositories/events.ts';
 import { setup } from '../../src/setup/index.ts';
 import { runTraining } from '../../src/release/run.ts';
-import { readRatingsByComposite, readRatingsByScan } from '../../src/train/ratings.ts';
+import { readRatingsByComposite, readRatingsByScan, scanRatingsTable } from '../../src/train/ratings.ts';
 import { startScheduler } from '../../src/release/schedule.ts';
 import { runTuning } from '../../src/train/tune.ts';
 import { loadDirect, testContext } from './harness.ts';
@@ -95,7 +95,7 @@ describe('training pipeline', () => {
       const r = await runTraining(ctx, {
         ...small,
         readRatings: (_events, o) =>
-          readRatingsByScan(new EventsRepository(flaky, names, { deadlineMs: 2_000 }), {
+          scanRatingsTable(new EventsRepository(flaky, names, { deadlineMs: 2_000 }), {
             ...o,
             pageSize: 500,
           }),

@@ -13,7 +13,7 @@ import {
   topKFromScores,
   transposeCsr,
 } from '../../src/als/index.ts';
-import { AlsEngine, createAlsMemory } from '../../src/als/engine.ts';
+import { AlsEngine, createAlsMemory, planLayout } from '../../src/als/engine.ts';
 import { createScratch, lossRows } from '../../src/als/kernels.ts';
 import { createSharedMemory, instantiateKernels } from '../../src/als/wasm.ts';
 import {
@@ -162,6 +162,19 @@ describe('gramian', () => {
   });
 });
 
+describe('planLayout', () => {
+  it('keeps every offset positive, ordered and 16-byte aligned past 2 GiB (100M non-zeros, 6M users)', () => {
+    const L = planLayout(32, 6_000_000, 2_500_000, 100_000_000, 2);
+    const offsets = [L.X, L.Y, L.userIndptr, L.userIdx, L.userW, L.itemIndptr, L.itemIdx, L.itemW, L.M];
+    expect(L.totalBytes).toBeGreaterThan(2 ** 31);
+    expect(L.totalBytes).toBeLessThanOrEqual(2 ** 32);
+    for (let j = 1; j < offsets.length; j++) expect(offsets[j]!).toBeGreaterThan(offsets[j - 1]!);
+    for (const o of [...offsets, L.ident, L.ones, L.scratch]) expect(o % 16).toBe(0);
+    expect(L.itemW - L.itemIdx).toBe(100_000_000 * 4);
+    expect(L.scratch).toBeLessThan(L.totalBytes);
+  });
+});
+
 describe('buildCsr / transposeCsr', () => {
   it('sums duplicates, sorts indices, drops non-positive sums and keeps id order', () => {
     const m = buildCsr([
@@ -228,12 +241,23 @@ describe('wasm engine', () => {
 
   /** An engine whose Y holds random factors (real k columns, padding 0) and X zeros. */
   function setup(k: number) {
-    const { memory, layout } = createAlsMemory(m, t, m.nUsers, m.nItems, k, alpha, 1);
+    const { memory, layout } = createAlsMemory(m, m.nUsers, m.nItems, k, alpha, 1);
     const engine = new AlsEngine(memory, layout, 0);
     const Yk = randomFactors(m.nItems, k, 11);
     for (let i = 0; i < m.nItems; i++) engine.Y.set(Yk.subarray(i * k, (i + 1) * k), i * layout.kp);
     return { engine, kp: layout.kp, Yk, layout };
   }
+
+  it('builds the item orientation in its memory exactly as transposeCsr does, w = α·r', () => {
+    const { engine, layout } = setup(4);
+    const nnz = m.indptr[m.nUsers]!;
+    const view = (at: number, n: number) => [...engine.i32.subarray(at >> 2, (at >> 2) + n)];
+    expect(view(layout.itemIndptr, m.nItems + 1)).toEqual([...t.indptr]);
+    expect(view(layout.itemIdx, nnz)).toEqual([...t.indices]);
+    expect([...engine.f32.subarray(layout.itemW >> 2, (layout.itemW >> 2) + nnz)]).toEqual([
+      ...t.data.map((r) => Math.fround(alpha * r)),
+    ]);
+  });
 
   /** Dense solve of (Yᵀ C_u Y + λI) x = Yᵀ C_u p(u) for every user. */
   function denseSolutions(Yk: Float32Array, k: number): number[][] {

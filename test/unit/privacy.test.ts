@@ -4,6 +4,7 @@ import { dropRow, withoutItem, withoutUser } from '../../src/privacy/artifacts.t
 import { privacyJobId } from '../../src/privacy/jobs.ts';
 import { tombstoneExpiry } from '../../src/privacy/tombstones.ts';
 import { droppedBy, subjectHash } from '../../src/repositories/tombstones.ts';
+import { tableFromRows, tableRows } from '../../src/train/ratings-table.ts';
 import { withoutTombstoned } from '../../src/train/tombstoned.ts';
 
 const DAY = 86_400_000;
@@ -93,11 +94,17 @@ describe('tombstones', () => {
       { userId: 'kept', itemId: 'i1', weight: 1, lastTs: 500 },
       { userId: 'kept', itemId: 'removed', weight: 1, lastTs: 500 },
     ];
-    const out = withoutTombstoned(rows, {
-      user: new Map([[subjectHash('user', 'gone'), { atMs: 1_000, dropEvents: true }]]),
-      item: new Map([[subjectHash('item', 'removed'), { atMs: 0, dropEvents: false }]]),
-    });
-    expect(out.map((r) => `${r.userId}/${r.itemId}`)).toEqual(['gone/i2', 'kept/i1']);
+    let dropped = -1;
+    const out = withoutTombstoned(
+      tableFromRows(rows),
+      {
+        user: new Map([[subjectHash('user', 'gone'), { atMs: 1_000, dropEvents: true }]]),
+        item: new Map([[subjectHash('item', 'removed'), { atMs: 0, dropEvents: false }]]),
+      },
+      (n) => (dropped = n),
+    );
+    expect(tableRows(out).map((r) => `${r.userId}/${r.itemId}`)).toEqual(['gone/i2', 'kept/i1']);
+    expect(dropped).toBe(2);
   });
 });
 
