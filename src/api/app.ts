@@ -20,6 +20,8 @@ import { errorHandler, jsonParser, notFound, recordMetrics, requestId, requireAp
 import { buildOpenApi } from './openapi.ts';
 import { resolveApiOptions, type ApiOptions, type ApiOptionsInput } from './options.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { privacyRoutes } from './routes/privacy.ts';
+import { PrivacyService } from '../privacy/service.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { experimentRoutes } from './routes/experiments.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -165,6 +167,7 @@ export function createApp(deps: AppDeps): RecsysApp {
   );
   app.use(catalogRoutes(repos.metadata, options, [auth, json]));
   app.use(adminRoutes(admin, live, auth, json));
+  app.use(privacyRoutes(new PrivacyService(ctx), auth, json, () => popular.clear()));
   app.use(experimentRoutes(experiments, auth, json, () => live.invalidate()));
   app.use(notFound);
   app.use(errorHandler(log));

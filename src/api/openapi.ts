@@ -221,6 +221,21 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
     '401': errorResponse('missing x-api-key'),
     '403': errorResponse('API key not accepted'),
   };
+  const privacyJob: Json = {
+    type: 'object',
+    properties: {
+      job_id: { type: 'string' },
+      operation: { enum: ['forget_user', 'remove_item', 'merge_user'] },
+      subject: { type: 'string', description: 'SHA-256 of the id (the id itself is never stored)' },
+      status: { enum: ['running', 'done', 'failed'] },
+      runs: { type: 'integer' },
+      stores: {
+        type: 'object',
+        description: 'per store: status (pending|done), counts, parts done (event buckets)',
+      },
+      status_url: { type: 'string' },
+    },
+  };
   const recResponses = {
     '200': json(ref('RecommendationResponse'), 'the list'),
     '400': errorResponse('invalid or unknown parameter (field names it)'),
@@ -452,6 +467,83 @@ export function buildOpenApi(parsers: RecommendationParsers, options: ApiOptions
             ),
             ...authErrors,
             '404': errorResponse('unknown run'),
+          },
+        },
+      },
+      '/v1/users/{user_id}': {
+        delete: {
+          summary:
+            'Forget a user in every store (events, dedup ledger, users indices, served lists, metadata, artefacts) and tombstone them for ingest and training; idempotent, resumable: ask again to resume. Poll status_url',
+          security: secured,
+          parameters: [pathParam('user_id', 'user id')],
+          responses: { '202': json(privacyJob, 'the forget job'), ...authErrors },
+        },
+      },
+      '/v1/users/{user_id}/export': {
+        get: {
+          summary:
+            'Everything held about a user as one JSON document (metadata, vectors per model, served lists, attributions, events), streamed',
+          security: secured,
+          parameters: [pathParam('user_id', 'user id')],
+          responses: {
+            '200': json({ type: 'object' }, 'the export; counts at the end'),
+            ...authErrors,
+          },
+        },
+      },
+      '/v1/users/{user_id}/merge': {
+        post: {
+          summary:
+            "Merge an anonymous id into the user (its events, served lists and attributions re-keyed, the user's vector folded in again, the anonymous id forgotten). Poll status_url",
+          security: secured,
+          parameters: [pathParam('user_id', 'user id')],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['anonymous_id'],
+                  additionalProperties: false,
+                  properties: { anonymous_id: { type: 'string' } },
+                },
+              },
+            },
+          },
+          responses: { '202': json(privacyJob, 'the merge job'), ...authErrors },
+        },
+      },
+      '/v1/items/{item_id}': {
+        delete: {
+          summary:
+            'Remove an item from the catalogue and every items index now, and from training; its events too with events=true (then 202, poll status_url)',
+          security: secured,
+          parameters: [
+            pathParam('item_id', 'item id'),
+            {
+              name: 'events',
+              in: 'query',
+              required: false,
+              schema: { type: 'boolean', default: false },
+              description: "also delete the item's events (they are the users' history: kept by default)",
+            },
+          ],
+          responses: {
+            '200': json(privacyJob, 'removed'),
+            '202': json(privacyJob, 'removing (events=true)'),
+            ...authErrors,
+          },
+        },
+      },
+      '/v1/privacy/jobs/{job_id}': {
+        get: {
+          summary: 'A privacy job: status, per-store progress and counts',
+          security: secured,
+          parameters: [pathParam('job_id', 'job id')],
+          responses: {
+            '200': json(privacyJob, 'the job'),
+            ...authErrors,
+            '404': errorResponse('unknown job'),
           },
         },
       },

@@ -21,6 +21,7 @@ import { registerEventStoreCommands } from './commands/event-store.ts';
 import { registerFreshnessCommand } from './commands/freshness.ts';
 import { registerReportCommand } from './commands/report.ts';
 import { registerConfigCommand } from './commands/config.ts';
+import { registerPrivacyCommands } from './commands/privacy.ts';
 
 function printStatus(rows: ServiceStatus[]): void {
   for (const r of rows) {
@@ -134,6 +135,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerDemoCommand(program);
   registerEventStoreCommands(program);
+  registerPrivacyCommands(program);
   registerFreshnessCommand(program);
   registerConfigCommand(program);
   return program;

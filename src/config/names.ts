@@ -26,6 +26,14 @@ export interface Names {
   /** model artefacts: manifests and chunked files (src/repositories/artifacts.ts) */
   artifacts: string;
   tuning: string;
+  /** forgotten users and removed items (hashed ids) that ingest, fold-in and training skip */
+  tombstones: string;
+  /** privacy jobs (forget, remove item, merge): state, per-store progress and counts */
+  privacyJobs: string;
+  /** one audit record per finished privacy job: who, when, counts (never the data) */
+  privacyAudit: string;
+  /** anonymous id (hashed) → the user it was merged into */
+  userMerges: string;
   recommendationsTemplate: string;
   recommendationsPattern: string;
   recommendationsIndex(date: Date): string;
@@ -61,6 +69,10 @@ export function createNames(
     locks: `${p}locks`,
     artifacts: `${p}artifacts`,
     tuning: `${p}tuning`,
+    tombstones: `${p}tombstones`,
+    privacyJobs: `${p}privacy-jobs`,
+    privacyAudit: `${p}privacy-audit`,
+    userMerges: `${p}user-merges`,
     recommendationsTemplate: `${p}recommendations`,
     recommendationsPattern: `${p}recommendations-*`,
     recommendationsIndex: (date) => `${p}recommendations-${bucketOf(date, bucket)}`,

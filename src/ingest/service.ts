@@ -41,7 +41,8 @@ export async function startIngest(
       windowMs: config.ingest.attributionWindowHours * 3_600_000,
       skewMs: config.ingest.attributionClockSkewSeconds * 1000,
     },
-    ...(opts.merges ? { merges: opts.merges } : {}),
+    // an action by the user an anonymous list was merged into is theirs (src/privacy keeps the map)
+    merges: opts.merges ?? { mergedInto: (anon) => repos.privacyJobs.mergedIntoMany(anon) },
     log: log.child({ part: 'attribution' }),
     metrics,
   });
@@ -58,7 +59,7 @@ export async function startIngest(
       topic: names.topics.events,
       groupId: names.groups.ingest,
       dlqTopic: names.topics.dlq,
-      transform: eventsTransform(attributor, names, config.events, names.topics.events),
+      transform: eventsTransform(attributor, names, config.events, names.topics.events, repos.tombstones),
       bulkSize: config.ingest.batchSize,
     }),
     new KafkaToEsSink(deps, {
@@ -66,7 +67,7 @@ export async function startIngest(
       topic: names.topics.recommendations,
       groupId: names.groups.recommendations,
       dlqTopic: names.topics.dlq,
-      transform: servedTransform(names, attributor),
+      transform: servedTransform(names, attributor, repos.tombstones),
       bulkSize: config.ingest.batchSize,
     }),
   ];

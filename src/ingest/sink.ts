@@ -2,7 +2,12 @@ import { createProducer } from '../infra/clients.ts';
 import type { EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from '../infra/logger.ts';
 import type { IngestMetrics } from '../infra/metrics.ts';
-import { StoreAbortedError, type SinkDoc, type StoreOutcome } from '../repositories/bulk-store.ts';
+import {
+  StoreAbortedError,
+  type RetryPolicy,
+  type SinkDoc,
+  type StoreOutcome,
+} from '../repositories/bulk-store.ts';
 import type { DocumentWriter } from '../repositories/documents.ts';
 import { isTransient } from '../infra/retry.ts';
 import {
@@ -33,7 +38,12 @@ export interface Rejection {
 export type BatchTransform = (
   messages: KafkaMessage[],
   partition: number,
+  /** how a read the transform makes waits out an unavailable cluster: as the write does, batch in hand */
+  hold?: HoldPolicy,
 ) => Promise<{ docs: SinkDoc[]; rejected: Rejection[]; settle?: (outcome: StoreOutcome) => Promise<void> }>;
+
+/** The sink's wait for Elasticsearch, for a transform's own reads (retry with these, unbounded). */
+export type HoldPolicy = Pick<RetryPolicy, 'initialMs' | 'maxMs' | 'onWait' | 'shouldAbort'>;
 
 /** Bytes fetched per partition and round (kafkajs maxBytesPerPartition). */
 const PARTITION_FETCH_BYTES = 4 * 1024 * 1024;
@@ -205,24 +215,22 @@ export class KafkaToEsSink {
     heartbeat: () => Promise<void>,
   ): Promise<boolean> {
     const { metrics } = this.deps;
-    const transforming = performance.now();
-    const { docs, rejected, settle } = await this.opts.transform(messages, partition);
-    this.phase(topic, 'transform', transforming);
+    const hold: HoldPolicy = {
+      initialMs: 200,
+      maxMs: 10_000,
+      onWait: async () => {
+        metrics.esUnavailable.set(1);
+        await heartbeat();
+      },
+      shouldAbort: () => this.stopping && Date.now() > this.stopDeadline,
+    };
     let outcome;
+    let transformed;
     try {
-      outcome = await this.deps.documents.storeAll(
-        docs,
-        {
-          initialMs: 200,
-          maxMs: 10_000,
-          onWait: async () => {
-            metrics.esUnavailable.set(1);
-            await heartbeat();
-          },
-          shouldAbort: () => this.stopping && Date.now() > this.stopDeadline,
-        },
-        this.log,
-      );
+      const transforming = performance.now();
+      transformed = await this.opts.transform(messages, partition, hold);
+      this.phase(topic, 'transform', transforming);
+      outcome = await this.deps.documents.storeAll(transformed.docs, hold, this.log);
     } catch (e) {
       if (e instanceof StoreAbortedError) {
         this.log.warn(
@@ -240,6 +248,7 @@ export class KafkaToEsSink {
     for (const [phase, ms] of Object.entries(outcome.phases))
       metrics.phaseSeconds.inc({ topic, phase }, ms / 1000);
     const settling = performance.now();
+    const { rejected, settle } = transformed;
     await settle?.(outcome);
     this.phase(topic, 'settle', settling);
 

@@ -1,11 +1,35 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { Names } from '../config/names.ts';
 import type { SinkDoc } from '../repositories/bulk-store.ts';
-import type { BatchTransform, Rejection } from './sink.ts';
+import type { BatchTransform, HoldPolicy, Rejection } from './sink.ts';
+import { withRetry } from '../infra/retry.ts';
 import { checkEvent, type EventRules } from '../events/validate.ts';
 import { checkServedRecord, type ServedRecord } from '../events/served-record.ts';
 import { Attributor, type Action } from './attribution.ts';
 import { MAX_JSON_BYTES, parseJsonBounded, type JsonParse } from '../infra/json.ts';
+import type { TombstonesRepository } from '../repositories/tombstones.ts';
+import type { StoredEvent } from '../events/schema.ts';
+
+/** What a transform asks of the tombstones: one lookup per consumed chunk. */
+export type TombstoneLookup = Pick<TombstonesRepository, 'dropped'>;
+
+/**
+ * The positions a tombstone covers, read like the write waits: while the cluster is unavailable the
+ * batch is held (and retried) instead of failing the chunk.
+ */
+function droppedOf(
+  tombstones: TombstoneLookup | undefined,
+  messages: Parameters<TombstoneLookup['dropped']>[0],
+  hold: HoldPolicy | undefined,
+): Promise<Set<number>> {
+  if (!tombstones || !messages.length) return Promise.resolve(new Set());
+  return withRetry(() => tombstones.dropped(messages), {
+    initialMs: 200,
+    maxMs: 10_000,
+    ...hold,
+    label: 'tombstone lookup',
+  });
+}
 
 function parseJson(message: KafkaMessage): JsonParse {
   // the size is refused on the buffer, before it becomes a string
@@ -26,14 +50,17 @@ export function eventsTransform(
   names: Names,
   rules: EventRules & { dedupLedger?: boolean },
   topic: string,
+  /** forgotten users' and removed items' events still in the topic are dropped (privacy) */
+  tombstones?: TombstoneLookup,
 ): BatchTransform {
   const claim = rules.dedupLedger ?? true;
-  return async (messages, partition) => {
+  return async (messages, partition, hold) => {
     const docs: SinkDoc[] = [];
     const rejected: Rejection[] = [];
     const actions: Action[] = [];
     const ingestedAt = new Date().toISOString();
     const now = Date.now();
+    const valid: Array<{ origin: number; event: StoredEvent }> = [];
     messages.forEach((m, origin) => {
       const parsed = parseJson(m);
       if (!parsed.ok)
@@ -51,7 +78,20 @@ export function eventsTransform(
           field: check.error.field,
           message: `${check.error.field} ${check.error.message}`,
         });
-      const e = check.event;
+      valid.push({ origin, event: check.event });
+    });
+    const dropped = await droppedOf(
+      tombstones,
+      valid.map((v) => ({
+        userId: v.event.user_id,
+        itemId: v.event.item_id,
+        producedMs: Number(messages[v.origin]!.timestamp),
+      })),
+      hold,
+    );
+    valid.forEach(({ origin, event: e }, i) => {
+      if (dropped.has(i)) return;
+      const m = messages[origin]!;
       const bucket = names.eventsIndex(new Date(e.timestamp));
       const ledger = claim ? { id: e.event_id, bucket } : undefined;
       docs.push({
@@ -75,12 +115,18 @@ export function eventsTransform(
  * recommendations topic (written by our own API) → recommendations-*, `_id` = recommendation_id;
  * once stored, the attributions that arrived first and wait for their position get it.
  */
-export function servedTransform(names: Names, attributor: Attributor): BatchTransform {
-  return async (messages) => {
+export function servedTransform(
+  names: Names,
+  attributor: Attributor,
+  /** a forgotten user's served lists still in the topic are dropped (privacy) */
+  tombstones?: TombstoneLookup,
+): BatchTransform {
+  return async (messages, _partition, hold) => {
     const docs: SinkDoc[] = [];
     const rejected: Rejection[] = [];
     const lists: ServedRecord[] = [];
     const now = Date.now();
+    const valid: Array<{ origin: number; rec: ServedRecord }> = [];
     messages.forEach((m, origin) => {
       const parsed = parseJson(m);
       if (!parsed.ok)
@@ -98,7 +144,18 @@ export function servedTransform(names: Names, attributor: Attributor): BatchTran
           field: check.field,
           message: `${check.field} ${check.message}`,
         });
-      const rec = check.record;
+      valid.push({ origin, rec: check.record });
+    });
+    const dropped = await droppedOf(
+      tombstones,
+      valid.map((v) => ({
+        ...(v.rec.user_id ? { userId: v.rec.user_id } : {}),
+        producedMs: Number(messages[v.origin]!.timestamp),
+      })),
+      hold,
+    );
+    valid.forEach(({ origin, rec }, i) => {
+      if (dropped.has(i)) return;
       lists.push(rec);
       // the positions it showed (1..n): terms(position) then counts a list in the denominator of CTR@p for every p it had
       const position = rec.items.map((_, i) => i + 1);

@@ -104,11 +104,24 @@ export async function startOnline(
             string,
             { events: StoredEvent[]; messages: KafkaMessage[]; producedAt: number }
           >();
+          const valid: Array<{ event: StoredEvent; message: KafkaMessage }> = [];
           for (const m of batch.messages) {
             const parsed = parseJsonBounded(m.value?.toString('utf8'));
             if (!parsed.ok) continue;
             const c = checkEvent(parsed.value, config.events);
-            if (!c.ok) continue;
+            if (c.ok) valid.push({ event: c.event, message: m });
+          }
+          // a forgotten user's events still in the topic must not put a vector back: one lookup per batch
+          const dropped = await ctx.repos.tombstones.dropped(
+            valid.map((v) => ({
+              userId: v.event.user_id,
+              itemId: v.event.item_id,
+              producedMs: Number(v.message.timestamp),
+            })),
+          );
+          for (const [i, { event, message: m }] of valid.entries()) {
+            if (dropped.has(i)) continue;
+            const c = { event };
             const entry = perUser.get(c.event.user_id) ?? {
               events: [],
               messages: [],

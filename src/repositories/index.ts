@@ -14,7 +14,10 @@ import { LocksRepository } from './locks.ts';
 import { MetadataRepository } from './metadata.ts';
 import { ModelIndicesRepository } from './model-indices.ts';
 import { ModelsRepository } from './models.ts';
+import { PersonalDataRepository } from './personal-data.ts';
+import { PrivacyJobsRepository } from './privacy-jobs.ts';
 import { ServedListsRepository } from './served-lists.ts';
+import { TombstonesRepository } from './tombstones.ts';
 import { TuningRepository } from './tuning.ts';
 import { UsersRepository } from './users.ts';
 
@@ -32,6 +35,9 @@ export interface Repositories {
   cluster: ClusterRepository;
   documents: DocumentWriter;
   metadata: MetadataRepository;
+  tombstones: TombstonesRepository;
+  privacyJobs: PrivacyJobsRepository;
+  personalData: PersonalDataRepository;
 }
 
 export interface RepositoryOptions {
@@ -55,6 +61,9 @@ export function createRepositories(es: Client, names: Names, opts: RepositoryOpt
     tuning: new TuningRepository(es, names),
     cluster: new ClusterRepository(es),
     documents: new DocumentWriter(es, names),
+    tombstones: new TombstonesRepository(es, names),
+    privacyJobs: new PrivacyJobsRepository(es, names),
+    personalData: new PersonalDataRepository(es, names),
   };
 }
 

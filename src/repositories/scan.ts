@@ -72,11 +72,17 @@ async function* slicePages<T>(
           ...(req.docvalueFields ? { docvalue_fields: req.docvalueFields } : {}),
           ...(req.ids === false ? { stored_fields: ['_none_'] } : { _source: req.source ?? true }),
           track_total_hits: false,
-          // only what the caller reads: hits' fields/_source, their sort key and _id
+          // only what the caller reads: hits' fields/_source, their sort key, _id and _index (a scan of a pattern)
           filter_path:
             req.ids === false
               ? ['hits.hits.fields', 'hits.hits.sort']
-              : ['hits.hits._id', 'hits.hits._source', 'hits.hits.fields', 'hits.hits.sort'],
+              : [
+                  'hits.hits._index',
+                  'hits.hits._id',
+                  'hits.hits._source',
+                  'hits.hits.fields',
+                  'hits.hits.sort',
+                ],
           ...(after ? { search_after: after } : {}),
         }),
       policy,

@@ -59,6 +59,10 @@ export async function setup(
     [names.artifacts, 'indices/artifacts.json'],
     [names.tuning, 'indices/tuning.json'],
     [names.eventIds, 'indices/event-ids.json'],
+    [names.tombstones, 'indices/tombstones.json'],
+    [names.privacyJobs, 'indices/privacy-jobs.json'],
+    [names.privacyAudit, 'indices/privacy-audit.json'],
+    [names.userMerges, 'indices/user-merges.json'],
   ] as const) {
     const body = loadMapping(file);
     const mappings = body['mappings'] as { properties: Record<string, unknown> };

@@ -28,6 +28,7 @@ import {
   type RatingsTable,
 } from './ratings-table.ts';
 import { servingExtras } from './serving-extras.ts';
+import { withoutTombstoned } from './tombstoned.ts';
 
 export interface CandidateOptions {
   modelId: string;
@@ -119,14 +120,19 @@ export async function trainCandidate(ctx: AppContext, opts: CandidateOptions): P
   const reader = opts.readRatings ?? (opts.reader === 'composite' ? compositeRatingsTable : scanRatingsTable);
   const footprint: ReadFootprint = { events: 0, pairs: 0, bytes: 0 };
   // read straight into the filter: the unfiltered table is not kept for the rest of the run
+  const tombstones = await ctx.repos.tombstones.active();
   let table: RatingsTable | undefined = filterTable(
-    await reader(ctx.repos.events, {
-      rules: ratingRules(config),
-      now,
-      slices: t.readSlices,
-      skipped,
-      footprint,
-    }),
+    withoutTombstoned(
+      await reader(ctx.repos.events, {
+        rules: ratingRules(config),
+        now,
+        slices: t.readSlices,
+        skipped,
+        footprint,
+      }),
+      tombstones,
+      (pairs) => (counts['tombstoned_rows'] = pairs),
+    ),
     t.minUserInteractions,
     t.minItemInteractions,
   );

@@ -33,6 +33,7 @@ const LAYER: Record<string, number> = {
   kibana: 4,
   release: 5,
   freshness: 5,
+  privacy: 5,
   api: 6,
   demo: 6,
   cli: 7,
