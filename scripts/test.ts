@@ -1,6 +1,7 @@
 // `npm test`: bring what the tests need (local infrastructure unless ES_URL / KAFKA_BROKERS, headless
-// Chromium), then typecheck, lint, check formatting, build, and run every vitest project. Any failure
-// exits non-zero.
+// Chromium), then typecheck, lint, check formatting, build, and run the unit and integration projects.
+// `npm run test:clusters` (`--clusters`) runs the clusters project instead: the tests that start their
+// own nodes or several processes, minutes each (vitest.config.ts). Any failure exits non-zero.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -30,18 +31,23 @@ for (const s of await infraUp(config, log)) {
   console.log(`   ${s.service}: ${s.running ? 'running' : 'DOWN'} at ${s.where} ${s.version ?? ''}`);
   if (!s.running) process.exit(1);
 }
-const extra = process.argv.slice(2);
-run('typecheck', 'npx', ['tsc', '--noEmit', '-p', '.']);
-run('lint', 'npx', ['eslint', '.']);
-run('format', 'npx', ['prettier', '--check', '.']);
-// production runs the compiled build (bin/recsys.js prefers it): it must compile and start
-run('build', 'npm', ['run', '--silent', 'build']);
-run('build starts', process.execPath, ['dist/cli/index.js', '--help']);
-const report = path.join(config.localDir, 'vitest-report.json');
+const clusters = process.argv[2] === '--clusters';
+const extra = process.argv.slice(clusters ? 3 : 2);
+if (!clusters) {
+  run('typecheck', 'npx', ['tsc', '--noEmit', '-p', '.']);
+  run('lint', 'npx', ['eslint', '.']);
+  run('format', 'npx', ['prettier', '--check', '.']);
+  // production runs the compiled build (bin/recsys.js prefers it): it must compile and start
+  run('build', 'npm', ['run', '--silent', 'build']);
+  run('build starts', process.execPath, ['dist/cli/index.js', '--help']);
+}
+const projects = (clusters ? ['clusters'] : ['unit', 'integration']).flatMap((p) => ['--project', p]);
+const report = path.join(config.localDir, clusters ? 'vitest-report-clusters.json' : 'vitest-report.json');
 mkdirSync(config.localDir, { recursive: true });
 run('tests', 'npx', [
   'vitest',
   'run',
+  ...projects,
   '--reporter=default',
   '--reporter=json',
   `--outputFile.json=${report}`,
