@@ -7,6 +7,7 @@
 import { idProblem } from '../types/ids.ts';
 import type { SkipLog } from '../types/skipped.ts';
 import { hashId, IdInterner } from './id-interner.ts';
+import { sortRowsByColumn } from './sort-rows.ts';
 import type { RatingsTable } from './ratings-table.ts';
 
 const CHUNK_BITS = 16;
@@ -185,7 +186,7 @@ export class PairAggregator {
     scatter(this.ts, dest, n, (d, v) => (lastTs[d] = v));
     this.ts = [];
     this.n = 0;
-    sortRows(indptr, items, weights, lastTs);
+    sortRowsByColumn(indptr, items, weights, lastTs);
     return { userIds: keptUsers, itemIds: keptItems, indptr, items, weights, lastTs };
   }
 }
@@ -235,58 +236,4 @@ function compactRanks(
     out.push(ids[j]!);
   }
   return { ids: out, remap };
-}
-
-/** Sorts each CSR row by item, moving weights and times along (item numbers are unique in a row). */
-export function sortRows(
-  indptr: Int32Array,
-  items: Int32Array,
-  weights: Float32Array,
-  lastTs: Float64Array,
-): void {
-  let order = new Int32Array(0);
-  let ti = new Int32Array(0);
-  let tw = new Float32Array(0);
-  let tt = new Float64Array(0);
-  for (let u = 0; u + 1 < indptr.length; u++) {
-    const s = indptr[u]!;
-    const e = indptr[u + 1]!;
-    const len = e - s;
-    if (len <= 16) {
-      // insertion sort: most rows are short
-      for (let a = s + 1; a < e; a++) {
-        const it = items[a]!;
-        const w = weights[a]!;
-        const t = lastTs[a]!;
-        let b = a - 1;
-        while (b >= s && items[b]! > it) {
-          items[b + 1] = items[b]!;
-          weights[b + 1] = weights[b]!;
-          lastTs[b + 1] = lastTs[b]!;
-          b--;
-        }
-        items[b + 1] = it;
-        weights[b + 1] = w;
-        lastTs[b + 1] = t;
-      }
-      continue;
-    }
-    if (order.length < len) {
-      order = new Int32Array(len * 2);
-      ti = new Int32Array(len * 2);
-      tw = new Float32Array(len * 2);
-      tt = new Float64Array(len * 2);
-    }
-    const o = order.subarray(0, len);
-    for (let q = 0; q < len; q++) o[q] = s + q;
-    o.sort((a, b) => items[a]! - items[b]!);
-    for (let q = 0; q < len; q++) {
-      ti[q] = items[o[q]!]!;
-      tw[q] = weights[o[q]!]!;
-      tt[q] = lastTs[o[q]!]!;
-    }
-    items.set(ti.subarray(0, len), s);
-    weights.set(tw.subarray(0, len), s);
-    lastTs.set(tt.subarray(0, len), s);
-  }
 }

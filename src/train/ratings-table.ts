@@ -9,6 +9,7 @@ import { createRng, uniformSource } from '../random/rng.ts';
 import type { RatingsMatrix } from '../types/index.ts';
 import { holdoutMask, type Interaction } from './evaluate/split.ts';
 import { PairAggregator, rankOf } from './pair-aggregator.ts';
+import { sortRowsByColumn } from './sort-rows.ts';
 
 export interface RatingsTable {
   /** ascending */
@@ -168,47 +169,6 @@ function alignIds(ids: readonly string[], into: readonly string[], intoRank?: In
   return out;
 }
 
-/** Sorts each CSR row by column, moving the values along (columns are unique in a row). */
-function sortCsrRows(indptr: Int32Array, indices: Int32Array, data: Float32Array): void {
-  let order = new Int32Array(0);
-  let ti = new Int32Array(0);
-  let td = new Float32Array(0);
-  for (let u = 0; u + 1 < indptr.length; u++) {
-    const s = indptr[u]!;
-    const e = indptr[u + 1]!;
-    const len = e - s;
-    if (len <= 16) {
-      for (let a = s + 1; a < e; a++) {
-        const c = indices[a]!;
-        const d = data[a]!;
-        let b = a - 1;
-        while (b >= s && indices[b]! > c) {
-          indices[b + 1] = indices[b]!;
-          data[b + 1] = data[b]!;
-          b--;
-        }
-        indices[b + 1] = c;
-        data[b + 1] = d;
-      }
-      continue;
-    }
-    if (order.length < len) {
-      order = new Int32Array(len * 2);
-      ti = new Int32Array(len * 2);
-      td = new Float32Array(len * 2);
-    }
-    const o = order.subarray(0, len);
-    for (let q = 0; q < len; q++) o[q] = s + q;
-    o.sort((a, b) => indices[a]! - indices[b]!);
-    for (let q = 0; q < len; q++) {
-      ti[q] = indices[o[q]!]!;
-      td[q] = data[o[q]!]!;
-    }
-    indices.set(ti.subarray(0, len), s);
-    data.set(td.subarray(0, len), s);
-  }
-}
-
 /**
  * The ratings matrix ALS trains on: users in id order, items numbered in order of first
  * appearance walking the pairs (users ascending, each user's items by id) — the numbering the
@@ -267,7 +227,7 @@ export function tableMatrix(
     }
     indptr[v + 1] = out;
   }
-  sortCsrRows(indptr, indices, data);
+  sortRowsByColumn(indptr, indices, data);
   return { nUsers, nItems: itemIds.length, indptr, indices, data, userIds, itemIds };
 }
 
