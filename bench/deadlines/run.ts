@@ -144,7 +144,7 @@ await recordFigures({
   ],
   notes: [
     'Before request deadlines (issue 35): 60.4 s to the 503 with a black hole, 4.7-7.6 s with the cluster stopped; /health 60.4 s and 6.4-7.1 s.',
-    'The first requests of a row are concurrent and cold: they wait out the whole budget until the breaker opens (after [serving] breaker_failures failures); the time over the budget is the cold first answers after the abort (about 60 ms on a quiet machine), more under load (load average above).',
+    'The first requests of a row are concurrent and cold: they wait out the whole budget until the breaker opens (after [serving] breaker_failures failures); backend calls are cut min(50 ms, 10 %) before the budget ends, the time kept for answering (cold first answers took about 60 ms past a cut at the full budget).',
     'No live model is resolvable and no popular list is cached here, so recommendation requests answer 503 with Retry-After (the degraded answer needs a list cached earlier: test/integration/deadlines.test.ts).',
   ],
 });

@@ -22,12 +22,19 @@ export class Deadline {
   private readonly timer: NodeJS.Timeout;
 
   constructor(readonly budgetMs: number) {
-    this.expiresAt = performance.now() + budgetMs;
+    // backends are cut a little before the budget ends: answering after the cut (a 503, a degraded
+    // list) takes time too, tens of ms for cold concurrent requests, and must fit in the budget
+    const reserve = Math.min(50, Math.floor(budgetMs * 0.1));
+    this.expiresAt = performance.now() + budgetMs - reserve;
     this.signal = this.controller.signal;
-    this.timer = setTimeout(() => this.controller.abort(new DeadlineExceededError(budgetMs)), budgetMs);
+    this.timer = setTimeout(
+      () => this.controller.abort(new DeadlineExceededError(budgetMs)),
+      budgetMs - reserve,
+    );
     this.timer.unref();
   }
 
+  /** What backends may still spend: the budget less the reserve for answering. */
   remainingMs(): number {
     return Math.max(0, this.expiresAt - performance.now());
   }
