@@ -16,6 +16,7 @@ import { setup } from '../../src/setup/index.ts';
 import { createRng } from '../../src/random/rng.ts';
 import { benchContext, disposeBench, loadEventsDirect, percentile } from '../common.ts';
 import { recordFigures, round } from '../record.ts';
+import { eventWrite } from '../../src/ingest/event-write.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -59,17 +60,11 @@ async function storeSubject(userId: string): Promise<void> {
     eventAt(userId, i, END - SPAN + Math.floor((i / N) * SPAN)),
   );
   for (let i = 0; i < events.length; i += 2_000) {
-    const docs: SinkDoc[] = events.slice(i, i + 2_000).map((e, origin) => {
-      const bucket = names.eventsIndex(new Date(e.timestamp));
-      return {
-        index: bucket,
-        id: e.event_id,
-        op: 'create',
-        origin,
-        doc: { ...e },
-        ledger: { id: e.event_id, bucket },
-      };
-    });
+    const docs: SinkDoc[] = events
+      .slice(i, i + 2_000)
+      .map((e, origin) =>
+        eventWrite(names, { id: e.event_id, timestamp: e.timestamp, doc: { ...e } }, origin),
+      );
     const out = await ctx.repos.documents.storeAll(docs, { initialMs: 200, maxMs: 5_000 }, ctx.log);
     if (out.failures.length) throw new Error(`refused: ${out.failures[0]!.message}`);
   }

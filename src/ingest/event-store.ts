@@ -5,6 +5,7 @@
 import type { AppContext } from '../app/context.ts';
 import { bucketRange } from '../config/buckets.ts';
 import type { SinkDoc } from '../repositories/bulk-store.ts';
+import { eventWrite } from './event-write.ts';
 
 const DAY = 86_400_000;
 
@@ -63,13 +64,12 @@ export async function migrateEvents(
     let written = 0;
     let duplicates = 0;
     for await (const page of repos.events.documents(b.index)) {
-      const docs: SinkDoc[] = page.map(({ id, doc }, origin) => {
-        const bucket = names.eventsIndex(new Date(String(doc['timestamp'])));
+      const docs: SinkDoc[] = page.map(({ id, doc }, origin) =>
         // in layout: only the claim (the event is where it belongs); otherwise claim and copy
-        return inLayout
+        inLayout
           ? { index: names.eventIds, id, op: 'create', origin, doc: { b: b.index } }
-          : { index: bucket, id, op: 'create', origin, doc, ledger: { id, bucket } };
-      });
+          : eventWrite(names, { id, timestamp: String(doc['timestamp']), doc }, origin),
+      );
       const out = await repos.documents.storeAll(docs, policy, log);
       if (out.failures.length)
         throw new Error(

@@ -6,6 +6,7 @@ import { withRetry } from '../infra/retry.ts';
 import { checkEvent, type EventRules } from '../events/validate.ts';
 import { checkServedRecord, type ServedRecord } from '../events/served-record.ts';
 import { Attributor, type Action } from './attribution.ts';
+import { eventWrite } from './event-write.ts';
 import { MAX_JSON_BYTES, parseJsonBounded, type JsonParse } from '../infra/json.ts';
 import type { TombstonesRepository } from '../repositories/tombstones.ts';
 import type { StoredEvent } from '../events/schema.ts';
@@ -92,16 +93,18 @@ export function eventsTransform(
     valid.forEach(({ origin, event: e }, i) => {
       if (dropped.has(i)) return;
       const m = messages[origin]!;
-      const bucket = names.eventsIndex(new Date(e.timestamp));
-      const ledger = claim ? { id: e.event_id, bucket } : undefined;
-      docs.push({
-        index: bucket,
-        id: e.event_id,
-        op: 'create',
+      const write = eventWrite(
+        names,
+        {
+          id: e.event_id,
+          timestamp: e.timestamp,
+          doc: { ...e, ingested_at: ingestedAt, source: { topic, partition, offset: Number(m.offset) } },
+        },
         origin,
-        ...(ledger ? { ledger } : {}),
-        doc: { ...e, ingested_at: ingestedAt, source: { topic, partition, offset: Number(m.offset) } },
-      });
+        claim,
+      );
+      const ledger = write.ledger;
+      docs.push(write);
       // written with its event only: a copy of the event dated into another bucket adds no second click
       if (Attributor.isRecent(e, now)) actions.push({ origin, event: e, ...(ledger ? { ledger } : {}) });
     });

@@ -12,6 +12,7 @@ import { setup } from '../../src/setup/index.ts';
 import { loadDirect, testContext } from './harness.ts';
 import { mentions } from './privacy-support.ts';
 import { waitUntil } from './wait.ts';
+import { eventWrite } from '../../src/ingest/event-write.ts';
 
 // A forget job stopped midway and run again; an item removed from everything that serves; an
 // anonymous history merged into a user.
@@ -47,17 +48,9 @@ function history(userId: string, n: number, offset: number): StoredEvent[] {
 
 /** Stores events as ingest does: a claim in the dedup ledger, then the event. */
 async function store(events: StoredEvent[]): Promise<void> {
-  const docs: SinkDoc[] = events.map((e, origin) => {
-    const bucket = names.eventsIndex(new Date(e.timestamp));
-    return {
-      index: bucket,
-      id: e.event_id,
-      op: 'create',
-      origin,
-      doc: { ...e },
-      ledger: { id: e.event_id, bucket },
-    };
-  });
+  const docs: SinkDoc[] = events.map((e, origin) =>
+    eventWrite(names, { id: e.event_id, timestamp: e.timestamp, doc: { ...e } }, origin),
+  );
   const out = await ctx.repos.documents.storeAll(
     docs,
     { initialMs: 100, maxMs: 1_000, deadlineMs: 30_000 },
